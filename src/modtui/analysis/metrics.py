@@ -1,0 +1,162 @@
+"""Run-level replay metrics for binary moderation on one positive label.
+
+Definitions (``pos`` is the positive label, an item's *verdict* is its
+``label`` when that is not ``None``):
+
+* **TP** expected == pos and label == pos.
+* **FP** expected != pos and label == pos.
+* **FN** expected == pos and a verdict other than pos.
+* **TN** expected != pos and a verdict other than pos.
+* **no_verdict** label is ``None`` (outcome parse_error, refusal, truncated,
+  error, ...). Counted apart from the four cells above and broken down in
+  ``no_verdict_by_type`` keyed by the outcome, except that outcome ``"error"``
+  is keyed by its ``error_type`` (``"error"`` when that is missing), e.g.
+  ``{"parse_error": 2, "rate_limit": 1}``.
+* **precision** = TP / (TP + FP); ``None`` when TP + FP == 0.
+* **recall** = TP / (number of items whose expected is pos, *including* those
+  without a verdict), so a positive item with no verdict lowers recall;
+  ``None`` when there are no positive items.
+* **F1** = 2PR / (P + R); ``0.0`` when P + R == 0; ``None`` when P or R is ``None``.
+* **accuracy** = correct / items, where an item is correct when its label is
+  not ``None`` and equals expected (no verdict is never correct).
+* **coverage** = verdicts / items. Both ``None`` for zero items.
+* **latency p50 / p95** over items whose ``latency_ms`` is not ``None``
+  (cached results carry ``None``), linear interpolation between closest ranks
+  as numpy's default ``percentile``; ``None`` when no item has a latency.
+* **cost_usd**, **tokens_in**, **tokens_out**: sums ignoring ``None``;
+  **cached**: number of items served from cache.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from modtui.analysis.stats import f1_score, percentile, ratio
+
+CELLS: tuple[str, ...] = ("TP", "FP", "FN", "TN", "NV")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredItem:
+    """One replayed item: gold label, the model's label and run bookkeeping."""
+
+    item_id: str
+    expected: str  # gold label
+    label: str | None  # label the model gave; None = no verdict
+    outcome: str = "label"  # "label" | "parse_error" | "refusal" | "truncated" | "error"
+    error_type: str | None = None  # for outcome "error": rate_limit, server, timeout, ...
+    confidence: float | None = None  # model's confidence in *its* label, 0..1
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cached: bool = False
+
+
+def correct(item: ScoredItem) -> bool:
+    """True when the item has a verdict and it equals the gold label."""
+    return item.label is not None and item.label == item.expected
+
+
+def no_verdict_type(item: ScoredItem) -> str | None:
+    """Why an item has no verdict: its outcome, or its error_type for outcome "error".
+
+    ``None`` when the item has a verdict.
+    """
+    if item.label is not None:
+        return None
+    if item.outcome == "error":
+        return item.error_type or "error"
+    return item.outcome
+
+
+def cell(item: ScoredItem, positive: str) -> str:
+    """Confusion cell of an item: "TP", "FP", "FN", "TN", or "NV" (no verdict)."""
+    if item.label is None:
+        return "NV"
+    predicted = item.label == positive
+    actual = item.expected == positive
+    if predicted:
+        return "TP" if actual else "FP"
+    return "FN" if actual else "TN"
+
+
+@dataclass(frozen=True, slots=True)
+class RunMetrics:
+    """Metrics of one run; see the module docstring for every definition."""
+
+    items: int
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+    no_verdict: int
+    no_verdict_by_type: dict[str, int] = field(hash=False)
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    accuracy: float | None
+    coverage: float | None
+    cost_usd: float
+    tokens_in: int
+    tokens_out: int
+    cached: int
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (ints, floats, None, nested dicts)."""
+        return {
+            "items": self.items,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "tn": self.tn,
+            "no_verdict": self.no_verdict,
+            "no_verdict_by_type": dict(sorted(self.no_verdict_by_type.items())),
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "accuracy": self.accuracy,
+            "coverage": self.coverage,
+            "cost_usd": self.cost_usd,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cached": self.cached,
+            "latency_ms": {"p50": self.latency_p50_ms, "p95": self.latency_p95_ms},
+        }
+
+
+def run_metrics(items: Sequence[ScoredItem], positive: str) -> RunMetrics:
+    """Compute :class:`RunMetrics` of ``items`` with ``positive`` as the positive label."""
+    cells = Counter(cell(it, positive) for it in items)
+    by_type = Counter(t for it in items if (t := no_verdict_type(it)) is not None)
+    tp, fp = cells["TP"], cells["FP"]
+    positives = sum(1 for it in items if it.expected == positive)
+    precision = ratio(tp, tp + fp)
+    recall = ratio(tp, positives)
+    latencies = [it.latency_ms for it in items if it.latency_ms is not None]
+    n = len(items)
+    return RunMetrics(
+        items=n,
+        tp=tp,
+        fp=fp,
+        fn=cells["FN"],
+        tn=cells["TN"],
+        no_verdict=cells["NV"],
+        no_verdict_by_type=dict(sorted(by_type.items())),
+        precision=precision,
+        recall=recall,
+        f1=f1_score(precision, recall),
+        accuracy=ratio(sum(1 for it in items if correct(it)), n),
+        coverage=ratio(n - cells["NV"], n),
+        cost_usd=float(sum(it.cost_usd for it in items if it.cost_usd is not None)),
+        tokens_in=sum(it.tokens_in for it in items if it.tokens_in is not None),
+        tokens_out=sum(it.tokens_out for it in items if it.tokens_out is not None),
+        cached=sum(1 for it in items if it.cached),
+        latency_p50_ms=percentile(latencies, 50),
+        latency_p95_ms=percentile(latencies, 95),
+    )
