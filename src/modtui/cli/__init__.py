@@ -1,0 +1,64 @@
+"""The `modtui` command: a click group whose subcommands are thin calls into the services."""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from modtui.cli.context import AppContext
+from modtui.errors import ModtuiError
+
+
+class ModtuiGroup(click.Group):
+    """Turns ModtuiError into `path:line: message` on stderr and exit 2 (traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ModtuiError as exc:
+            app = ctx.find_object(AppContext)
+            if (app and app.debug) or os.environ.get("MODTUI_DEBUG") == "1":
+                traceback.print_exc()
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                click.echo(f"error: {line}" if not _located(line) else line, err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _located(line: str) -> bool:
+    head = line.split(": ", 1)[0]
+    return ":" in head or "/" in head or head.endswith((".yaml", ".jsonl", ".toml", ".csv"))
+
+
+@click.group(cls=ModtuiGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--workspace", "-w", envvar="MODTUI_WORKSPACE", type=click.Path(file_okay=False),
+              help="Workspace folder with incidents/ and prompts/ (default: current directory).")
+@click.option("--db", envvar="MODTUI_DB", help="Log database: a path or a URL (default: WORKSPACE/.modtui/modtui.db).")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="modtui")
+@click.pass_context
+def main(ctx: click.Context, workspace: str | None, db: str | None, debug: bool) -> None:
+    """modtui: a terminal workbench for LLM content-moderation incidents.
+
+    Run without a command to open the TUI on the workspace.
+    """
+    ctx.obj = AppContext(workspace, db, debug)
+    ctx.call_on_close(ctx.obj.close)
+    if ctx.invoked_subcommand is None:
+        from modtui.cli.tui import open_tui
+        open_tui(ctx.obj, None)
+
+
+def _register() -> None:
+    from modtui.cli import incident, prompt, targets, tui, validate
+    for module in (incident, prompt, targets, tui, validate):
+        module.register(main)
+
+
+_register()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""Per-invocation state shared by subcommands: the workspace, opened lazily."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from modtui.workspace import Workspace
+
+
+@dataclass
+class AppContext:
+    workspace_dir: str | None
+    db: str | None
+    debug: bool = False
+    _ws: Workspace | None = field(default=None, repr=False)
+
+    @property
+    def ws(self) -> Workspace:
+        if self._ws is None:
+            self._ws = Workspace.open(self.workspace_dir, self.db)
+        return self._ws
+
+    def close(self) -> None:
+        if self._ws is not None:
+            self._ws.close()

@@ -1,0 +1,212 @@
+"""`modtui incident list|show|new|import|status`."""
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from modtui.cli.context import AppContext
+from modtui.cli.output import echo_json, emit, format_option, inert, note
+from modtui.domain.incident import ID_PATTERN, Severity, Status
+from modtui.errors import InputError, Problem, UsageError
+from modtui.incidents.importer import Mapping, import_items, write_items
+from modtui.incidents.loader import INCIDENT_FILE, ITEMS_FILE, load_incident
+from modtui.services import incidents as svc
+from modtui.store.incidents import events
+
+pass_app = click.make_pass_decorator(AppContext)
+LIST_COLUMNS = ("id", "severity", "status", "title", "items", "false_positive", "false_negative", "guard",
+                "open_findings", "last_activity")
+
+
+@click.group("incident")
+def incident_group() -> None:
+    """List, inspect, create and import incidents."""
+
+
+@incident_group.command("list")
+@format_option()
+@pass_app
+def incident_list(app: AppContext, fmt: str) -> None:
+    """All incidents in the workspace with item counts and activity."""
+    rows, problems = svc.summaries(app.ws)
+    rows.sort(key=lambda s: (svc.SEVERITY_ORDER[s.incident.severity.value], s.incident.id))
+    data = [s.as_dict() for s in rows]
+    echo_json({"incidents": data}) if fmt == "json" else emit(data, "table", LIST_COLUMNS)
+    if problems:
+        raise InputError(problems)
+
+
+@incident_group.command("show")
+@click.argument("incident_id")
+@format_option()
+@pass_app
+def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
+    """One incident: fields, item counts by kind, and its timeline."""
+    loaded = svc.load_and_sync(app.ws, incident_id)
+    inc = loaded.incident
+    counts = Counter(i.kind.value for i in loaded.items if i.kind)
+    timeline = [{"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary} for e in events(app.ws.store(), inc.id)]
+    if fmt == "json":
+        echo_json({"incident": inc.model_dump(mode="json"), "counts": dict(counts), "timeline": timeline})
+        return
+    click.echo(f"{inc.id}  {inert(inc.title)}")
+    click.echo(f"severity {inc.severity.value} · status {inc.status.value} · policy {inc.policy}")
+    click.echo(f"production: {inc.production.prompt} on {inc.production.model}")
+    click.echo(f"labels: {', '.join(inc.labels)} (positive: {inc.positive_label})")
+    click.echo("items: " + ", ".join(f"{k} {counts[k]}" for k in ("false_positive", "false_negative", "guard", "eval") if counts[k]))
+    if inc.description.strip():
+        click.echo("\n" + inert(inc.description.strip()))
+    click.echo("\ntimeline:" if timeline else "\ntimeline: (empty)")
+    for event in timeline[:20]:
+        click.echo(f"  {event['at']}  {event['author']}  {inert(event['summary'])}")
+
+
+@incident_group.command("status")
+@click.argument("incident_id")
+@click.argument("status", type=click.Choice([s.value for s in Status]))
+@click.option("--note", help="Why the status changed (kept in the timeline).")
+@click.option("--author", help="Who made the change (default: $MODTUI_AUTHOR or your OS user).")
+@pass_app
+def incident_status(app: AppContext, incident_id: str, status: str, note: str | None, author: str | None) -> None:
+    """Change an incident's status (in incident.yaml and the timeline)."""
+    old = svc.change_status(app.ws, incident_id, status, app.ws.author(author), note)
+    click.echo(f"{incident_id}: {old} → {status}")
+
+
+def _check_new_id(app: AppContext, incident_id: str, force: bool) -> Path:
+    if not ID_PATTERN.match(incident_id):
+        raise UsageError(Problem(incident_id, "incident id: use letters, digits, '.', '_' or '-' (e.g. INC-0042)"))
+    folder = app.ws.incidents_dir / incident_id
+    if folder.exists() and not force:
+        raise UsageError(Problem(app.ws.relative(folder), "incident already exists; use --force to overwrite"))
+    return folder
+
+
+def _incident_fields(app: AppContext, incident_id: str, title: str, policy: str, severity: str, model: str,
+                     labels: list[str], positive: str, description: str) -> dict[str, str]:
+    prompt = app.ws.relative(svc.policy_prompt(app.ws, policy))
+    return {"id": incident_id, "title": title, "severity": severity, "policy": policy, "labels": ", ".join(labels),
+            "positive": positive, "prompt": prompt, "model": model, "description": description or "(describe the escalation)",
+            "opened_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _policy_labels(app: AppContext, policy: str, labels: str | None, positive: str | None) -> tuple[list[str], str]:
+    if labels:
+        names = [l.strip() for l in labels.split(",") if l.strip()]
+    else:
+        names = list(app.ws.load_prompt(app.ws.relative(svc.policy_prompt(app.ws, policy))).template.labels)
+    chosen = positive or names[0]
+    if chosen not in names or len(names) < 2:
+        raise UsageError(Problem("--positive-label", f"'{chosen}' must be one of at least two labels {names}"))
+    return names, chosen
+
+
+common_new_options = [
+    click.option("--id", "incident_id", required=True, help="Incident id, e.g. INC-0101."),
+    click.option("--policy", required=True, help="Policy name (a folder under prompts/)."),
+    click.option("--title", help="One-line title."),
+    click.option("--severity", type=click.Choice([s.value for s in Severity]), default="SEV3", show_default=True),
+    click.option("--model", "production_model", default="offline", show_default=True,
+                 help="Production model or target name."),
+    click.option("--labels", help="Comma-separated labels (default: the policy's production prompt labels)."),
+    click.option("--positive-label", help="The positive (violating) label (default: the first label)."),
+    click.option("--description", default="", help="What was reported."),
+    click.option("--force", is_flag=True, help="Overwrite an existing incident folder."),
+]
+
+
+def _apply(options):  # type: ignore[no-untyped-def]
+    def wrap(fn):  # type: ignore[no-untyped-def]
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+    return wrap
+
+
+@incident_group.command("new")
+@_apply(common_new_options)
+@click.option("--items", "items_file", type=click.Path(dir_okay=False),
+              help="An items.jsonl in modtui's item format to copy in (validated).")
+@pass_app
+def incident_new(app: AppContext, incident_id: str, policy: str, title: str | None, severity: str, production_model: str,
+                 labels: str | None, positive_label: str | None, description: str, force: bool,
+                 items_file: str | None) -> None:
+    """Create incidents/ID/ with an incident.yaml (and items, if given)."""
+    folder = _check_new_id(app, incident_id, force)
+    names, positive = _policy_labels(app, policy, labels, positive_label)
+    fields = _incident_fields(app, incident_id, title or incident_id, policy, severity, production_model, names,
+                              positive, description)
+    staging = _staging(folder)
+    svc.write_incident_yaml(staging, **fields)
+    if items_file:
+        shutil.copyfile(items_file, staging / ITEMS_FILE)
+    else:
+        (staging / ITEMS_FILE).write_text("", encoding="utf-8")
+    _publish(staging, folder, validate=bool(items_file))
+    note(f"created {app.ws.relative(folder)}/" + ("" if items_file else f" (add items to {ITEMS_FILE}, or use `modtui incident import`)"))
+
+
+@incident_group.command("import")
+@click.argument("source", type=click.Path(dir_okay=False))
+@_apply(common_new_options)
+@click.option("--content-col", required=True, help="Column holding the content.")
+@click.option("--expected-col", required=True, help="Column holding the gold label.")
+@click.option("--observed-col", help="Column holding production's verdict (without it items are kind 'eval').")
+@click.option("--id-col", help="Column holding a stable item id (default: row-NNNNNN).")
+@click.option("--meta-col", multiple=True, help="Column to keep in meta (repeatable).")
+@click.option("--label-map", multiple=True, metavar="SRC=DST", help="Map an export value onto a policy label (repeatable).")
+@pass_app
+def incident_import(app: AppContext, source: str, incident_id: str, policy: str, title: str | None, severity: str,
+                    production_model: str, labels: str | None, positive_label: str | None, description: str,
+                    force: bool, content_col: str, expected_col: str, observed_col: str | None, id_col: str | None,
+                    meta_col: tuple[str, ...], label_map: tuple[str, ...]) -> None:
+    """Create an incident from a CSV or JSONL export."""
+    folder = _check_new_id(app, incident_id, force)
+    names, positive = _policy_labels(app, policy, labels, positive_label)
+    mapping = Mapping(content_col, expected_col, observed_col, id_col, list(meta_col), _label_map(label_map))
+    result = import_items(Path(source), source, mapping, names, positive)
+    fields = _incident_fields(app, incident_id, title or f"Imported from {Path(source).name}", policy, severity,
+                              production_model, names, positive, description)
+    staging = _staging(folder)
+    svc.write_incident_yaml(staging, **fields)
+    write_items(staging / ITEMS_FILE, result.items)
+    _publish(staging, folder, validate=True)
+    kinds = Counter(i.kind.value for i in result.items if i.kind)
+    note(f"imported {len(result.items)} items into {app.ws.relative(folder)}/ "
+         f"({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})")
+
+
+def _label_map(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UsageError(Problem("--label-map", f"'{pair}' should look like SRC=DST"))
+        src, dst = pair.split("=", 1)
+        out[src.strip()] = dst.strip()
+    return out
+
+
+def _staging(folder: Path) -> Path:
+    """A folder named like the incident inside a hidden staging folder, so it validates as itself."""
+    parent = folder.parent / f".staging-{folder.name}"
+    shutil.rmtree(parent, ignore_errors=True)
+    return parent / folder.name
+
+
+def _publish(staged: Path, folder: Path, *, validate: bool) -> None:
+    """Validate the staged folder, then move it into place (a bad import leaves nothing behind)."""
+    try:
+        if validate:
+            load_incident(staged)
+        shutil.rmtree(folder, ignore_errors=True)
+        staged.rename(folder)
+    finally:
+        shutil.rmtree(staged.parent, ignore_errors=True)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(incident_group)

@@ -1,0 +1,131 @@
+"""modtui.toml: named model targets and workspace settings. Keys are never here, only env var names."""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from modtui.domain.target import OFFLINE_TARGET, Target, offline_target
+from modtui.errors import ConfigError, Problem
+from modtui.files.text import read_text
+from modtui.files.validate import suggest
+
+CONFIG_FILE = "modtui.toml"
+PROVIDERS = ("openai", "anthropic", "rules")
+DEFAULT_CATEGORIES = (
+    "policy_gap", "prompt_ambiguity", "missing_context", "model_limitation", "label_error",
+    "adversarial_evasion", "counter_speech_or_quote", "locale_or_language", "output_parsing",
+    "infrastructure", "data_drift",
+)
+_HEADER = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"']+)\s*=")
+
+
+class WorkspaceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    author: str | None = None
+    default_target: str | None = None
+    categories: list[str] = list(DEFAULT_CATEGORIES)
+    mask_severity_at_or_above: str | None = None
+    mask_meta_tags: list[str] = []
+
+
+@dataclass
+class Config:
+    targets: dict[str, Target] = field(default_factory=lambda: {OFFLINE_TARGET: offline_target()})
+    settings: WorkspaceSettings = field(default_factory=WorkspaceSettings)
+    path: Path | None = None
+
+
+def load_config(path: Path, shown: str = CONFIG_FILE) -> Config:
+    """Parse modtui.toml (absent → defaults); every problem is reported with its line."""
+    if not path.exists():
+        return Config()
+    text = read_text(path, shown)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+        message = getattr(exc, "msg", str(exc)).split(" (at line")[0]
+        raise ConfigError(Problem(shown, f"TOML syntax error: {message}", line, col)) from None
+    lines = _line_index(text)
+    problems: list[Problem] = []
+    config = Config(path=path)
+    for key in data:
+        if key not in ("targets", "workspace"):
+            problems.append(Problem(shown, f"unknown table '{key}'{suggest(key, ['targets', 'workspace'])}", lines.get((key,))))
+    settings = _settings(data.get("workspace", {}), shown, lines, problems)
+    if settings:
+        config.settings = settings
+    for name, raw in (data.get("targets") or {}).items():
+        target = _target(name, raw, shown, lines, problems)
+        if target:
+            config.targets[name] = target
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _settings(raw: Any, shown: str, lines: dict, problems: list[Problem]) -> WorkspaceSettings | None:
+    try:
+        return WorkspaceSettings.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_located(exc, ("workspace",), shown, lines, WorkspaceSettings))
+        return None
+
+
+def _target(name: str, raw: Any, shown: str, lines: dict, problems: list[Problem]) -> Target | None:
+    table = ("targets", name)
+    if not isinstance(raw, dict):
+        problems.append(Problem(shown, f"targets.{name} must be a table", lines.get(table)))
+        return None
+    provider = raw.get("provider")
+    if provider is not None and provider not in PROVIDERS:
+        problems.append(Problem(shown, f"targets.{name}.provider: unknown provider '{provider}'{suggest(provider, PROVIDERS)}; "
+                                       f"expected one of {', '.join(PROVIDERS)}", lines.get(table + ("provider",))))
+        return None
+    if raw.get("api_key", None) is not None:
+        problems.append(Problem(shown, f"targets.{name}.api_key: keys never go in modtui.toml; name the environment "
+                                       f"variable with api_key_env instead", lines.get(table + ("api_key",))))
+        return None
+    try:
+        return Target.model_validate({"name": name, **raw})
+    except ValidationError as exc:
+        problems.extend(_located(exc, table, shown, lines, Target))
+        return None
+
+
+def _located(exc: ValidationError, table: tuple[str, ...], shown: str, lines: dict, model: type[BaseModel]) -> list[Problem]:
+    out = []
+    for error in exc.errors():
+        loc = tuple(str(p) for p in error["loc"])
+        dotted = ".".join(table + loc)
+        line = lines.get(table + loc[:1]) or lines.get(table)
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key '{dotted}'{suggest(loc[-1], model.model_fields)}"
+        elif error["type"] == "missing":
+            message = f"missing required key '{dotted}'"
+        else:
+            message = f"{dotted}: {error['msg']} (got {error.get('input')!r})"
+        out.append(Problem(shown, message, line))
+    return out
+
+
+def _line_index(text: str) -> dict[tuple[str, ...], int]:
+    """Best-effort map of (table..., key) → line; tomllib keeps no positions."""
+    index: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            table = tuple(part.strip().strip("\"'") for part in header.group(1).split("."))
+            index.setdefault(table, number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            index.setdefault(table + (key.group(1).strip("\"'"),), number)
+    return index

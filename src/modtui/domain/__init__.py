@@ -1,0 +1,1 @@
+"""The pure core's vocabulary: incidents, items, prompts, targets, verdicts."""

@@ -1,0 +1,112 @@
+"""Incidents and their items, as written in incidents/<ID>/incident.yaml and items.jsonl."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+class Severity(StrEnum):
+    SEV1 = "SEV1"
+    SEV2 = "SEV2"
+    SEV3 = "SEV3"
+    SEV4 = "SEV4"
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+
+
+class ItemKind(StrEnum):
+    FALSE_POSITIVE = "false_positive"
+    FALSE_NEGATIVE = "false_negative"
+    GUARD = "guard"
+    EVAL = "eval"
+
+
+FAILING_KINDS = frozenset({ItemKind.FALSE_POSITIVE, ItemKind.FALSE_NEGATIVE})
+
+
+class Production(BaseModel):
+    """What production runs: a prompt file (workspace-relative) and a model or target name."""
+
+    model_config = ConfigDict(extra="forbid")
+    prompt: str
+    model: str
+
+
+class Incident(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+    id: str
+    title: str = Field(min_length=1)
+    severity: Severity
+    status: Status = Status.OPEN
+    policy: str = Field(min_length=1)
+    labels: list[str] = Field(min_length=2)
+    positive_label: str
+    production: Production
+    opened_at: datetime | None = None
+    reported_by: str | None = None
+    description: str = ""
+    tags: list[str] = []
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not ID_PATTERN.match(value):
+            raise ValueError("use letters, digits, '.', '_' or '-' (e.g. INC-0042)")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _unique_labels(cls, value: list[str]) -> list[str]:
+        seen = [v for i, v in enumerate(value) if v in value[:i]]
+        if seen:
+            raise ValueError(f"label '{seen[0]}' is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _positive_in_labels(self) -> "Incident":
+        if self.positive_label not in self.labels:
+            raise ValueError(f"positive_label '{self.positive_label}' is not one of labels {self.labels}")
+        return self
+
+
+class Item(BaseModel):
+    """One piece of content. `kind` is derived from expected vs observed when absent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    content: str
+    expected: str
+    observed: str | None = None
+    kind: ItemKind | None = None
+    meta: dict[str, Any] = {}
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def derive_kind(expected: str, observed: str | None, positive: str) -> ItemKind:
+    """The item's kind on the positive-vs-rest decision production made."""
+    if observed is None:
+        return ItemKind.EVAL
+    if (expected == positive) == (observed == positive):
+        return ItemKind.GUARD
+    return ItemKind.FALSE_POSITIVE if observed == positive else ItemKind.FALSE_NEGATIVE
+
+
+def is_failing(kind: ItemKind) -> bool:
+    return kind in FAILING_KINDS

@@ -1,0 +1,42 @@
+"""A named model target from modtui.toml: provider, model, limits, prices. Never a key."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+OFFLINE_TARGET = "offline"
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    provider: str
+    model: str = ""
+    api_key_env: str | None = None
+    base_url: str | None = None
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    price_in_per_mtok: float = Field(default=0.0, ge=0)
+    price_out_per_mtok: float = Field(default=0.0, ge=0)
+    max_retries: int = Field(default=2, ge=0, le=20)
+    timeout: float = Field(default=60.0, gt=0)
+    structured_output: bool = False
+    params: dict[str, Any] = {}
+
+    def config_key(self) -> str:
+        """Identity of everything that shapes a reply (no key, no limits): the cache's target part."""
+        shape = {"provider": self.provider, "model": self.model, "base_url": self.base_url,
+                 "structured_output": self.structured_output, "params": self.params}
+        return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def cost(self, tokens_in: int, tokens_out: int) -> float:
+        return (tokens_in * self.price_in_per_mtok + tokens_out * self.price_out_per_mtok) / 1_000_000
+
+
+def offline_target() -> Target:
+    """The built-in offline rules baseline: no key, no network, no download."""
+    return Target(name=OFFLINE_TARGET, provider="rules", model="rules-baseline", concurrency=4)

@@ -1,0 +1,109 @@
+"""YAML with positions: values plus a map from key paths to (line, col), duplicates rejected."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modtui.errors import InputError, Problem
+from modtui.files.text import read_text
+
+Loc = tuple[int, int]  # 1-based line, col
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass
+class Located:
+    """A parsed YAML document with the position of every value and every mapping key."""
+
+    path: str
+    data: Any
+    values: dict[KeyPath, Loc] = field(default_factory=dict)
+    keys: dict[KeyPath, Loc] = field(default_factory=dict)
+    block_scalars: set[KeyPath] = field(default_factory=set)
+
+    def where(self, loc: KeyPath, *, key: bool = False) -> Loc | None:
+        """The position of `loc`, or of its nearest ancestor that has one."""
+        table = self.keys if key else self.values
+        for end in range(len(loc), -1, -1):
+            prefix = tuple(loc[:end])
+            found = table.get(prefix) or self.values.get(prefix)
+            if found:
+                return found
+        return None
+
+    def problem(self, loc: KeyPath, message: str, *, key: bool = False) -> Problem:
+        at = self.where(loc, key=key)
+        return Problem(self.path, message, *(at or (None, None)))
+
+
+def _mark(node: yaml.Node) -> Loc:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    def __init__(self, path: str) -> None:
+        self.doc = Located(path, None)
+        self.problems: list[Problem] = []
+        self.constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, at: KeyPath) -> Any:
+        self.doc.values[at] = _mark(node)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, at)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, at + (i,)) for i, child in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+            self.doc.block_scalars.add(at)
+        return self.constructor.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, at: KeyPath) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.constructor.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)):
+                self.problems.append(Problem(self.doc.path, "mapping keys must be plain names", *_mark(key_node)))
+                continue
+            key = str(key)
+            if key in out:
+                first = self.doc.keys[at + (key,)]
+                self.problems.append(
+                    Problem(self.doc.path, f"duplicate key '{key}' (first defined on line {first[0]})", *_mark(key_node))
+                )
+                continue
+            self.doc.keys[at + (key,)] = _mark(key_node)
+            out[key] = self.build(value_node, at + (key,))
+        return out
+
+
+def parse_yaml(text: str, path: str) -> Located:
+    """Parse one YAML document; syntax errors and duplicate keys raise InputError with positions."""
+    if not text.strip():
+        raise InputError(Problem(path, "file is empty", 1))
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise InputError(Problem(path, f"YAML syntax error: {reason}", line, col)) from None
+    except yaml.YAMLError as exc:
+        raise InputError(Problem(path, f"YAML error: {exc}")) from None
+    if node is None:
+        raise InputError(Problem(path, "file has no content (only comments?)", 1))
+    builder = _Builder(path)
+    try:
+        builder.doc.data = builder.build(node, ())
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        raise InputError(Problem(path, f"YAML error: {exc.problem}", mark.line + 1, mark.column + 1)) from None
+    if builder.problems:
+        raise InputError(builder.problems)
+    return builder.doc
+
+
+def load_yaml(path: Path, display: str | None = None) -> Located:
+    shown = display or str(path)
+    return parse_yaml(read_text(path, shown), shown)

@@ -1,0 +1,1 @@
+"""Load, validate and import incident folders."""

@@ -1,0 +1,164 @@
+"""Import a CSV or JSONL export into items, with a column mapping and a label mapping."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modtui.domain.incident import Item, derive_kind
+from modtui.errors import InputError, Problem
+from modtui.files.text import read_text
+from modtui.files.validate import suggest
+from modtui.incidents.loader import MAX_PROBLEMS
+
+csv.field_size_limit(64 * 1024 * 1024)
+
+
+@dataclass
+class Mapping:
+    content: str
+    expected: str
+    observed: str | None = None
+    id: str | None = None
+    meta: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # export value → policy label
+
+
+@dataclass
+class ImportResult:
+    items: list[Item]
+    rows: int
+
+
+def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], positive: str) -> ImportResult:
+    """Read every row; all problems (missing columns, unmapped labels, duplicate ids) at once."""
+    rows = _rows_jsonl(path, shown) if path.suffix.lower() in (".jsonl", ".ndjson") else _rows_csv(path, shown)
+    problems: list[Problem] = []
+    items: list[Item] = []
+    seen: dict[str, int] = {}
+    header_checked = False
+    count = 0
+    for line, row in rows:
+        if not header_checked:
+            problems += _check_columns(mapping, list(row), shown)
+            header_checked = True
+            if problems:
+                break
+        count += 1
+        item = _item(row, line, count, mapping, labels, positive, shown, problems)
+        if item is None:
+            continue
+        if item.id in seen:
+            problems.append(Problem(shown, f"duplicate id '{item.id}' (first on line {seen[item.id]})", line))
+            continue
+        seen[item.id] = line
+        items.append(item)
+        if len(problems) > MAX_PROBLEMS:
+            break
+    if not header_checked:
+        problems.append(Problem(shown, "no rows to import (the file is empty or has only a header)", 1))
+    if problems:
+        raise InputError(problems[:MAX_PROBLEMS])
+    return ImportResult(items, count)
+
+
+def _rows_csv(path: Path, shown: str) -> Iterator[tuple[int, dict[str, str]]]:
+    text = read_text(path, shown)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise InputError(Problem(shown, f"CSV error: {exc}", 1)) from None
+    names = [h.strip().strip("\ufeff") for h in header]
+    line = reader.line_num + 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(Problem(shown, f"CSV error: {exc}", line)) from None
+        if any(cell.strip() for cell in record):
+            if len(record) > len(names):
+                raise InputError(Problem(shown, f"row has {len(record)} fields but the header has {len(names)}", line))
+            yield line, dict(zip(names, record + [""] * (len(names) - len(record))))
+        line = reader.line_num + 1
+
+
+def _rows_jsonl(path: Path, shown: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    text = read_text(path, shown)
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError(Problem(shown, f"invalid JSON: {exc.msg}", number, exc.colno)) from None
+        if not isinstance(data, dict):
+            raise InputError(Problem(shown, "expected a JSON object on each line", number))
+        yield number, data
+
+
+def _resolve(name: str, columns: list[str]) -> str | None:
+    """Exact column name, else a case/whitespace-insensitive match (export headers are messy)."""
+    if name in columns:
+        return name
+    folded = {c.strip().lower(): c for c in columns}
+    return folded.get(name.strip().lower())
+
+
+def _check_columns(mapping: Mapping, columns: list[str], shown: str) -> list[Problem]:
+    problems = []
+    wanted = [("--content-col", mapping.content), ("--expected-col", mapping.expected),
+              ("--observed-col", mapping.observed), ("--id-col", mapping.id)] + [("--meta-col", m) for m in mapping.meta]
+    for option, name in wanted:
+        if name is not None and _resolve(name, columns) is None:
+            problems.append(Problem(shown, f"{option} '{name}' is not a column{suggest(name, columns)}; "
+                                           f"columns: {', '.join(columns)}", 1))
+    return problems
+
+
+def _label(value: Any, mapping: Mapping, labels: list[str], what: str, shown: str, line: int,
+           problems: list[Problem]) -> str | None:
+    text = "" if value is None else str(value).strip()
+    mapped = mapping.labels.get(text, mapping.labels.get(text.lower(), text))
+    if mapped in labels:
+        return mapped
+    hint = f"; add --label-map '{text}=LABEL'" if text else ""
+    problems.append(Problem(shown, f"{what} value '{text}' is not a label of this policy {labels}{hint}", line))
+    return None
+
+
+def _item(row: dict[str, Any], line: int, index: int, mapping: Mapping, labels: list[str], positive: str,
+          shown: str, problems: list[Problem]) -> Item | None:
+    cols = list(row)
+    get = lambda name: row.get(_resolve(name, cols) or name)  # noqa: E731
+    before = len(problems)
+    expected = _label(get(mapping.expected), mapping, labels, "expected", shown, line, problems)
+    observed = None
+    if mapping.observed is not None:
+        observed = _label(get(mapping.observed), mapping, labels, "observed", shown, line, problems)
+    content = get(mapping.content)
+    if content is None or str(content) == "":
+        problems.append(Problem(shown, f"empty content in column '{mapping.content}'", line))
+    item_id = str(get(mapping.id)).strip() if mapping.id else f"row-{index:06d}"
+    if not item_id or item_id == "None":
+        problems.append(Problem(shown, f"empty id in column '{mapping.id}'", line))
+    if len(problems) > before or expected is None:
+        return None
+    meta = {m: get(m) for m in mapping.meta}
+    kind = derive_kind(expected, observed, positive)
+    return Item(id=item_id, content=str(content), expected=expected, observed=observed, kind=kind, meta=meta)
+
+
+def write_items(path: Path, items: list[Item]) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        for item in items:
+            data = item.model_dump(mode="json", exclude_none=True)
+            out.write(json.dumps(data, ensure_ascii=False) + "\n")

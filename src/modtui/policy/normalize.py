@@ -1,0 +1,226 @@
+"""Text normalisation for policy matching.
+
+``normalize(text)`` folds the usual evasion tricks away so that policy terms and patterns
+can be written once, in plain lower-case Latin.  The steps, in order:
+
+1. **Unicode compatibility** (non-ASCII text only): NFKC, which maps fullwidth letters
+   (``ｆｒｅｅ``), mathematical alphanumerics (``𝐟𝐫𝐞𝐞``), circled/superscript letters,
+   ligatures and non-breaking spaces to plain characters.
+2. **Invisible characters** are removed: zero-width space/non-joiner, word joiner, BOM,
+   soft hyphen, bidi controls, Mongolian vowel separator.  The zero-width *joiner* is
+   removed next to letters/digits but kept between emoji (``👨‍👩‍👧`` stays one emoji).
+3. **Case**: ``casefold()`` (so ``ß`` → ``ss``).
+4. **Combining marks** on Latin/Greek/Cyrillic letters (accents, zalgo, strike-through
+   overlays) are stripped: ``café`` → ``cafe``, ``f̶r̶e̶e̶`` → ``free``.  Marks on other
+   scripts (Devanagari vowel signs, Arabic harakat...) are kept; variation selectors
+   (U+FE0E/U+FE0F) are always dropped, so ``❤️`` and ``❤`` are the same.
+5. **Look-alikes**: Latin small capitals and letter variants (``ᴀ ɑ ı ƒ ø ł``...) always fold
+   to ASCII.  Cyrillic/Greek look-alikes (``а е о р с у х і ѕ ο ρ α ν``...) fold to Latin in
+   a word that mixes them with Latin letters (``раypal``), or in a word made only of
+   look-alikes when the text is mostly Latin (``сосо`` inside an English sentence).
+   Genuine Cyrillic/Greek text is left alone.
+6. **Spaced-out letters**: three or more single characters separated by exactly one space,
+   dot, dash or asterisk are joined: ``f r e e  m o n e y`` → ``free money`` (the double
+   space still separates the words), ``c-a-s-h`` → ``cash``, ``f.r.e.e`` → ``free``.  A run
+   must contain at least one letter, so ``1 2 3`` stays.
+7. **Leetspeak inside words**: ``0→o 1→i 3→e 4→a 5→s 7→t`` and ``@→a $→s |→i !→i``, but only
+   in a token that has at least two letters and whose digits are all leet digits.  The
+   symbols are converted only strictly inside a token (``ca$h!`` → ``cash!``).  Numbers and
+   quantities survive: ``$50``, ``24 hours``, ``2026``, ``24h``, ``100mg``, ``3pm``, ``5th``;
+   e-mail addresses, URLs and ``@handles`` are left verbatim.  Known casualties: ``mp3`` →
+   ``mpe``, ``win10`` → ``winio`` (``1`` always becomes ``i``, never ``l``).
+8. **Stretched letters**: a run of three or more of the same letter is squeezed to *one*:
+   ``loooove`` → ``love``, ``yesssss`` → ``yes``, but ``freeeee`` → ``fre`` and ``killll`` →
+   ``kil`` (a run cannot tell which letters were doubled to begin with).  Runs of two are
+   kept (``free``, ``good``).  Digits, punctuation and emoji are never squeezed.  To make up
+   for it, policy *terms* match a doubled letter as one or two (the term ``free`` matches
+   ``free`` and ``fre``; ``kill`` matches ``kil``); hand-written *patterns* should do the same
+   (``fre{1,2}``, ``kil{1,2}``).
+Typographic quotes and dashes are straightened first (``’ ‘ ʼ`` → ``'``, ``“ ” „`` → ``"``,
+``– — ―`` → ``-``), so patterns need only the ASCII forms.
+
+9. **Whitespace** runs collapse to one space; leading/trailing space is stripped.
+
+Emoji and other symbols are kept, so rules may match them.  Pure-ASCII text skips steps 1–5.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["normalize", "LEET_MAP"]
+
+# -- step 2: invisible characters -------------------------------------------------------
+
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u200b\u200c\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"
+        "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u034f\ufe0e\ufe0f",
+    ),
+    None,
+)
+_ZWJ_NEAR_WORD = re.compile(r"(?<=\w)\u200d|\u200d(?=\w)")
+
+# -- step 5: look-alikes ----------------------------------------------------------------
+
+# Latin letter variants: always folded.
+_LATIN_VARIANTS = str.maketrans(
+    {
+        "ı": "i", "ɩ": "i", "ɪ": "i", "ɑ": "a", "ɐ": "a", "ƅ": "b", "ɓ": "b", "ƈ": "c",
+        "ɗ": "d", "đ": "d", "ɛ": "e", "ǝ": "e", "ƒ": "f", "ɡ": "g", "ɢ": "g", "ħ": "h",
+        "ʜ": "h", "ȷ": "j", "ᴊ": "j", "ĸ": "k", "ł": "l", "ʟ": "l", "ɴ": "n", "ŋ": "n",
+        "ø": "o", "ɵ": "o", "ᴏ": "o", "ƥ": "p", "ʀ": "r", "ꜱ": "s", "ʂ": "s", "ƭ": "t",
+        "ʋ": "v", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ƴ": "y", "ᴢ": "z", "ƶ": "z",
+        "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ᴋ": "k", "ᴍ": "m", "ᴘ": "p",
+        "ᴛ": "t", "ᴜ": "u", "æ": "ae", "œ": "oe",
+    }
+)
+
+# Cyrillic and Greek letters that look like Latin ones (lower case: applied after casefold).
+_CYR_GREEK_MAP = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "г": "r", "ԁ": "d", "һ": "h", "н": "h",
+    "і": "i", "ї": "i", "ӏ": "l", "ј": "j", "к": "k", "м": "m", "о": "o", "п": "n",
+    "р": "p", "ԛ": "q", "с": "c", "ѕ": "s", "т": "t", "у": "y", "ү": "y", "х": "x",
+    "ԝ": "w", "ь": "b", "ѡ": "w", "ɜ": "e",
+    # Greek
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "μ": "u",
+    "ν": "v", "ο": "o", "ρ": "p", "ς": "s", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
+    "ϲ": "c", "ϳ": "j", "ϱ": "p",
+}
+_CYR_GREEK = str.maketrans(_CYR_GREEK_MAP)
+_CYR_GREEK_CHARS = frozenset(_CYR_GREEK_MAP)
+_HAS_CYR_GREEK = re.compile(r"[\u0370-\u03ff\u0400-\u052f]")
+_LATIN_LETTER = re.compile(r"[a-z]")
+_CYR_GREEK_WORD = re.compile(r"[^\W_]*[\u0370-\u03ff\u0400-\u052f][^\W_]*")
+
+# -- steps 6-8 ---------------------------------------------------------------------------
+
+# A "character" of a spaced-out word: a letter/digit, or a symbol leetspeak uses.
+_SPACED = re.compile(
+    r"(?<![^\W_@$'’])(?:[^\W_]|[@$])(?:[ .*\-](?:[^\W_]|[@$])){2,}(?![^\W_@$'’])"
+)
+_SPACED_SEP = re.compile(r"[ .*\-]")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+
+#: Leetspeak characters and the letters they stand for.
+LEET_MAP = {
+    "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
+    "@": "a", "$": "s", "|": "i", "!": "i",
+}
+_LEET = str.maketrans(LEET_MAP)
+_LEET_SYMBOLS = "@$|!"
+# A leet character used as a letter: a leet digit touching a letter, or a leet symbol
+# between two letters/digits.  Used as a quick pre-check and as the core of a token.
+_LEET_CORE = r"(?:[^\W\d_][013457]|[013457][^\W\d_]|[^\W_][@$|!]+[^\W_])"
+_TOKEN_CHAR = r"(?:[^\W_]|[@$|!])"
+_LEET_NEAR_LETTER = re.compile(_LEET_CORE)
+_LEET_WORD = rf"(?<![^\W_@$|!]){_TOKEN_CHAR}*?{_LEET_CORE}{_TOKEN_CHAR}*"
+_LEET_TOKEN = re.compile(rf"(?P<keep>(?!))|{_LEET_WORD}")
+# Variant for text that may hold e-mail addresses, URLs or @handles: those stay verbatim.
+_LEET_TOKEN_KEEP = re.compile(
+    r"(?P<keep>[^\s@]+@[^\s@]+\.[^\W\d_]{2,}|(?:https?://|www\.)\S+|(?<![\w@])@\w+)"
+    rf"|{_LEET_WORD}"
+)
+_ORDINAL_OR_QUANTITY = re.compile(
+    r"\d+(?:st|nd|rd|th)"  # 5th, 21st
+    r"|\d{2,}[^\W\d_]+"  # 100mg, 24hrs, 2026edition
+    r"|\d[^\W\d_]{1,3}"  # 3pm, 5km, 4th
+)
+_NON_LEET_DIGIT = re.compile(r"[2689]")
+
+_STRETCH = re.compile(r"([^\W\d_])\1{2,}")
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u02bc": "'",
+        "\u2032": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
+        "\u00ab": '"', "\u00bb": '"', "\u2033": '"', "\u2010": "-", "\u2011": "-",
+        "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    }
+)
+_SPACES = re.compile(r"\s+")
+
+
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_HAS_MARK = re.compile(f"[{_MARKS}]")
+# a Latin/Greek/Cyrillic (or ASCII) base followed by combining marks; or marks with no base
+_MARKS_ON_LATIN = re.compile(f"([\\x00-\u052f\u1d00-\u1fff\u2c60-\u2c7f])[{_MARKS}]+|^[{_MARKS}]+")
+
+
+def _strip_marks(text: str) -> str:
+    """Drop combining marks attached to Latin/Greek/Cyrillic (or ASCII) bases."""
+    decomposed = unicodedata.normalize("NFD", text)
+    if not _HAS_MARK.search(decomposed):
+        return text
+    return unicodedata.normalize("NFC", _MARKS_ON_LATIN.sub(r"\1", decomposed))
+
+
+def _fold_lookalikes(text: str) -> str:
+    text = text.translate(_LATIN_VARIANTS)
+    if not _HAS_CYR_GREEK.search(text):
+        return text
+    mostly_latin: list[bool] = []  # computed on first need
+
+    def fold(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if _LATIN_LETTER.search(word):
+            return word.translate(_CYR_GREEK)
+        if all(c in _CYR_GREEK_CHARS for c in word if c.isalpha()):
+            if not mostly_latin:
+                latin = len(_LATIN_LETTER.findall(text))
+                mostly_latin.append(latin > len(_HAS_CYR_GREEK.findall(text)))
+            if mostly_latin[0]:
+                return word.translate(_CYR_GREEK)
+        return word
+
+    return _CYR_GREEK_WORD.sub(fold, text)
+
+
+def _join_spaced(m: re.Match[str]) -> str:
+    run = m.group(0)
+    if not _HAS_LETTER.search(run):
+        return run
+    return _SPACED_SEP.sub("", run)
+
+
+def _unleet(m: re.Match[str]) -> str:
+    token = m.group(0)
+    if m.group("keep"):
+        return token
+    letters = sum(1 for c in token if c.isalpha())
+    if letters < 2:
+        return token
+    if _NON_LEET_DIGIT.search(token) or _ORDINAL_OR_QUANTITY.fullmatch(token):
+        return token
+    # symbols at the edges are punctuation ("wow!", "$ale"), not letters
+    start, end = 0, len(token)
+    while start < end and token[start] in _LEET_SYMBOLS:
+        start += 1
+    while end > start and token[end - 1] in _LEET_SYMBOLS:
+        end -= 1
+    return token[:start] + token[start:end].translate(_LEET) + token[end:]
+
+
+def normalize(text: str) -> str:
+    """Fold ``text`` into the canonical form policy terms and patterns are matched on."""
+    if not text:
+        return ""
+    if text.isascii():
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_TYPOGRAPHY)
+        if "\u200d" in text:
+            text = _ZWJ_NEAR_WORD.sub("", text)
+        text = _strip_marks(text.casefold())
+        text = _fold_lookalikes(text)
+    if " " in text or "." in text or "-" in text or "*" in text:
+        text = _SPACED.sub(_join_spaced, text)
+    if _LEET_NEAR_LETTER.search(text):
+        if "@" in text or "://" in text or "www." in text:
+            text = _LEET_TOKEN_KEEP.sub(_unleet, text)
+        else:
+            text = _LEET_TOKEN.sub(_unleet, text)
+    text = _STRETCH.sub(r"\1", text)
+    return _SPACES.sub(" ", text).strip()

@@ -1,0 +1,1 @@
+"""Prompt templates: load, render, version, diff."""

@@ -1,0 +1,90 @@
+"""Load prompts/<policy>/<name>.yaml with strict validation of fields and template variables."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import TemplateSyntaxError
+
+from modtui.domain.prompt import TEMPLATE_VARIABLES, PromptTemplate
+from modtui.errors import InputError, Problem
+from modtui.files.validate import suggest, validate_model
+from modtui.files.yaml import Located, load_yaml, parse_yaml
+from modtui.prompts.templating import variables_used
+from modtui.prompts.version import prompt_version
+
+
+@dataclass(frozen=True)
+class LoadedPrompt:
+    template: PromptTemplate
+    path: str          # workspace-relative, as shown to users
+    version: str
+
+    @property
+    def label(self) -> str:
+        """How the prompt is named in tables: `policy/name` from its path."""
+        parts = Path(self.path).with_suffix("").parts
+        return "/".join(parts[-2:]) if len(parts) >= 2 else parts[-1]
+
+
+def load_prompt(path: Path, shown: str | None = None) -> LoadedPrompt:
+    shown = shown or str(path)
+    return prompt_from_doc(load_yaml(path, shown))
+
+
+def parse_prompt(text: str, shown: str) -> LoadedPrompt:
+    """Validate prompt YAML held in memory (e.g. the TUI's candidate editor)."""
+    return prompt_from_doc(parse_yaml(text, shown))
+
+
+def prompt_from_doc(doc: Located) -> LoadedPrompt:
+    template, problems = validate_model(PromptTemplate, doc)
+    if template is not None:
+        problems += template_problems(template, doc)
+    if problems or template is None:
+        raise InputError(problems)
+    return LoadedPrompt(template, doc.path, prompt_version(template))
+
+
+def template_problems(template: PromptTemplate, doc: Located) -> list[Problem]:
+    problems: list[Problem] = []
+    for field_name in ("system", "user"):
+        source = getattr(template, field_name)
+        try:
+            used = variables_used(source)
+        except TemplateSyntaxError as exc:
+            problems.append(_at_template_line(doc, field_name, exc.lineno, f"template syntax error: {exc.message}"))
+            continue
+        for name in sorted(used - TEMPLATE_VARIABLES):
+            line = _line_of(source, name)
+            hint = suggest(name, TEMPLATE_VARIABLES)
+            problems.append(_at_template_line(doc, field_name, line,
+                                              f"undefined template variable '{name}'{hint}; "
+                                              f"available: {', '.join(sorted(TEMPLATE_VARIABLES))}"))
+    if "content" not in _safe_vars(template.user) and "content" not in _safe_vars(template.system):
+        problems.append(doc.problem(("user",), "the user template must include {{ content }}"))
+    if "policy" in _safe_vars(template.system + template.user) and template.policy is None:
+        problems.append(doc.problem(("user",), "the template uses {{ policy }} but the prompt has no policy: block"))
+    return problems
+
+
+def _safe_vars(source: str) -> set[str]:
+    try:
+        return variables_used(source)
+    except TemplateSyntaxError:
+        return {"content", "policy"}
+
+
+def _line_of(source: str, name: str) -> int:
+    for number, line in enumerate(source.splitlines(), start=1):
+        if name in line:
+            return number
+    return 1
+
+
+def _at_template_line(doc: Located, field_name: str, template_line: int | None, message: str) -> Problem:
+    base = doc.where((field_name,))
+    if base is None:
+        return Problem(doc.path, message)
+    offset = 1 if (field_name,) in doc.block_scalars else 0
+    return Problem(doc.path, f"{field_name}: {message}", base[0] + offset + (template_line or 1) - 1)

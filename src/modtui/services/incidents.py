@@ -1,0 +1,156 @@
+"""Incident services: list, show, status changes, creation, workspace validation."""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modtui.domain.incident import Incident, Status
+from modtui.errors import InputError, Problem, UsageError
+from modtui.files.text import read_text
+from modtui.incidents.loader import INCIDENT_FILE, ITEMS_FILE, LoadedIncident, load_incident
+from modtui.prompts.loader import load_prompt
+from modtui.store import incidents as q
+from modtui.timeutil import iso
+from modtui.workspace import Workspace
+
+SEVERITY_ORDER = {"SEV1": 1, "SEV2": 2, "SEV3": 3, "SEV4": 4}
+
+
+@dataclass
+class IncidentSummary:
+    incident: Incident
+    counts: Counter[str]
+    open_findings: int
+    runs: int
+    last_activity: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        inc = self.incident
+        return {"id": inc.id, "title": inc.title, "severity": inc.severity.value, "status": inc.status.value,
+                "policy": inc.policy, "items": sum(self.counts.values()),
+                "false_positive": self.counts["false_positive"], "false_negative": self.counts["false_negative"],
+                "guard": self.counts["guard"], "eval": self.counts["eval"], "open_findings": self.open_findings,
+                "runs": self.runs, "last_activity": self.last_activity}
+
+
+def load_and_sync(ws: Workspace, incident_id: str) -> LoadedIncident:
+    """Load an incident from its files and bring the log's copy up to date."""
+    loaded = ws.load_incident(incident_id)
+    q.sync_incident(ws.store(), loaded)
+    return loaded
+
+
+def summaries(ws: Workspace) -> tuple[list[IncidentSummary], list[Problem]]:
+    """Every loadable incident with its counts and activity; problems of the others."""
+    problems: list[Problem] = []
+    loaded: list[LoadedIncident] = []
+    for incident_id in ws.incident_ids():
+        try:
+            loaded.append(load_and_sync(ws, incident_id))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    activity = q.activity(ws.store())
+    out = []
+    for item in loaded:
+        act = activity.get(item.id, {})
+        last = max((t for t in (act.get("last_run"), act.get("last_event"), iso(item.incident.opened_at)) if t), default=None)
+        counts = Counter(i.kind.value for i in item.items if i.kind)
+        out.append(IncidentSummary(item.incident, counts, act.get("open_findings", 0), act.get("runs", 0), last))
+    return out, problems
+
+
+def change_status(ws: Workspace, incident_id: str, status: str, author: str, note: str | None = None) -> str:
+    """Set the status in incident.yaml (keeping its comments) and record a timeline event."""
+    new = Status(status)
+    loaded = load_and_sync(ws, incident_id)
+    old = loaded.incident.status
+    if old is new:
+        raise UsageError(Problem(incident_id, f"status is already '{new.value}'"))
+    path = loaded.folder / INCIDENT_FILE
+    text = read_text(path, ws.relative(path))
+    updated, count = re.subn(r"(?m)^status:[ \t]*[^#\n]*?([ \t]*(#.*)?)$", f"status: {new.value}\\1", text, count=1)
+    if count == 0:
+        updated = text.rstrip("\n") + f"\nstatus: {new.value}\n"
+    path.write_text(updated, encoding="utf-8")
+    q.set_status(ws.store(), incident_id, old.value, new.value, author, note)
+    load_and_sync(ws, incident_id)
+    return old.value
+
+
+INCIDENT_TEMPLATE = """\
+id: {id}
+title: {title}
+severity: {severity}
+status: open
+policy: {policy}
+labels: [{labels}]
+positive_label: {positive}
+production: {{prompt: {prompt}, model: {model}}}
+opened_at: {opened_at}
+description: {description}
+"""
+
+
+def write_incident_yaml(folder: Path, **fields: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    quoted = {k: json.dumps(v, ensure_ascii=False) if k in ("title", "description") else v for k, v in fields.items()}
+    text = INCIDENT_TEMPLATE.format(**quoted)
+    (folder / INCIDENT_FILE).write_text(text, encoding="utf-8")
+
+
+def policy_prompt(ws: Workspace, policy: str) -> Path:
+    """The policy's production prompt (production.yaml, else its first prompt file)."""
+    folder = ws.prompts_dir / policy
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    if not files:
+        known = sorted(p.name for p in ws.prompts_dir.iterdir() if p.is_dir()) if ws.prompts_dir.is_dir() else []
+        from modtui.files.validate import suggest
+        raise UsageError(Problem(ws.relative(folder), f"no prompts for policy '{policy}'{suggest(policy, known)}"))
+    preferred = folder / "production.yaml"
+    return preferred if preferred in files else files[0]
+
+
+def validate_workspace(ws: Workspace) -> tuple[dict[str, int], list[Problem]]:
+    """Check every incident and prompt; returns counts checked and all problems."""
+    problems: list[Problem] = []
+    counts = Counter[str]()
+    prompts = sorted(ws.prompts_dir.rglob("*.yaml")) if ws.prompts_dir.is_dir() else []
+    for path in prompts:
+        counts["prompts"] += 1
+        try:
+            load_prompt(path, ws.relative(path))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    for incident_id in ws.incident_ids():
+        counts["incidents"] += 1
+        try:
+            loaded = load_incident(ws.incidents_dir / incident_id, ws.root)
+            counts["items"] += len(loaded.items)
+            problems.extend(_cross_checks(ws, loaded))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    return dict(counts), problems
+
+
+def _cross_checks(ws: Workspace, loaded: LoadedIncident) -> list[Problem]:
+    shown = f"{ws.relative(loaded.folder)}/{INCIDENT_FILE}"
+    inc = loaded.incident
+    try:
+        prompt = ws.load_prompt(inc.production.prompt)
+    except InputError as exc:
+        return [Problem(shown, f"production.prompt: {p.message}") if p.path == inc.production.prompt else p
+                for p in exc.problems]
+    missing = [label for label in inc.labels if label not in prompt.template.labels]
+    if missing:
+        return [Problem(shown, f"labels {missing} are not in the production prompt's labels {prompt.template.labels}")]
+    if not (ws.prompts_dir / inc.policy).is_dir():
+        return [Problem(shown, f"policy '{inc.policy}' has no folder prompts/{inc.policy}/")]
+    return []
+
+
+def items_path(ws: Workspace, incident_id: str) -> Path:
+    return ws.incidents_dir / incident_id / ITEMS_FILE

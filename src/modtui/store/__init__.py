@@ -1,0 +1,1 @@
+"""The log: SQLModel tables, the engine, named migrations and queries."""

@@ -1,0 +1,87 @@
+"""Queries on incidents, items and timeline events."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import delete, func
+from sqlmodel import Session, select
+
+from modtui.incidents.loader import LoadedIncident
+from modtui.store.db import Store
+from modtui.store.tables import EventRow, FindingRow, IncidentRow, ItemRow, RunRow
+from modtui.timeutil import iso, now_iso
+
+
+def source_hash(loaded: LoadedIncident) -> str:
+    digest = hashlib.sha256(loaded.incident.model_dump_json().encode())
+    for item in loaded.items:
+        digest.update(item.model_dump_json().encode())
+    return digest.hexdigest()[:16]
+
+
+def sync_incident(store: Store, loaded: LoadedIncident) -> None:
+    """Make the log's copy of the incident and its items match the files (no-op when unchanged)."""
+    digest = source_hash(loaded)
+    with store.read() as session:
+        row = session.get(IncidentRow, loaded.id)
+        if row is not None and row.source_hash == digest:
+            return
+    inc = loaded.incident
+    with store.write() as session:
+        session.merge(IncidentRow(
+            id=inc.id, title=inc.title, severity=inc.severity.value, status=inc.status.value, policy=inc.policy,
+            positive_label=inc.positive_label, labels_json=json.dumps(inc.labels),
+            production_prompt=inc.production.prompt, production_model=inc.production.model,
+            opened_at=iso(inc.opened_at), description=inc.description, source_hash=digest, loaded_at=now_iso()))
+        session.flush()
+        _replace_items(session, loaded)
+
+
+def _replace_items(session: Session, loaded: LoadedIncident) -> None:
+    session.exec(delete(ItemRow).where(ItemRow.incident_id == loaded.id))  # type: ignore[call-overload]
+    rows = [{"incident_id": loaded.id, "item_id": i.id, "content": i.content, "expected": i.expected,
+             "observed": i.observed, "kind": i.kind.value if i.kind else "eval",
+             "meta_json": json.dumps(i.meta, ensure_ascii=False, default=str)} for i in loaded.items]
+    for start in range(0, len(rows), 5000):
+        session.execute(ItemRow.__table__.insert(), rows[start:start + 5000])  # type: ignore[attr-defined]
+
+
+def add_event(session: Session, incident_id: str, kind: str, summary: str, author: str,
+              data: dict[str, Any] | None = None) -> EventRow:
+    row = EventRow(incident_id=incident_id, at=now_iso(), author=author, kind=kind, summary=summary,
+                   data_json=json.dumps(data or {}, ensure_ascii=False, default=str))
+    session.add(row)
+    return row
+
+
+def set_status(store: Store, incident_id: str, old: str, new: str, author: str, note: str | None) -> EventRow:
+    with store.write() as session:
+        row = session.get(IncidentRow, incident_id)
+        if row is not None:
+            row.status = new
+            session.add(row)
+        summary = f"status {old} → {new}" + (f": {note}" if note else "")
+        return add_event(session, incident_id, "status", summary, author, {"from": old, "to": new, "note": note})
+
+
+def activity(store: Store) -> dict[str, dict[str, Any]]:
+    """Per incident: open findings, runs, and the time of the last event or run."""
+    out: dict[str, dict[str, Any]] = {}
+    with store.read() as session:
+        for inc, count in session.exec(select(FindingRow.incident_id, func.count()).where(
+                FindingRow.status == "open").group_by(FindingRow.incident_id)):
+            out.setdefault(inc, {})["open_findings"] = count
+        for inc, count, last in session.exec(select(RunRow.incident_id, func.count(), func.max(RunRow.started_at))
+                                             .group_by(RunRow.incident_id)):
+            out.setdefault(inc, {}).update(runs=count, last_run=last)
+        for inc, last in session.exec(select(EventRow.incident_id, func.max(EventRow.at)).group_by(EventRow.incident_id)):
+            out.setdefault(inc, {})["last_event"] = last
+    return out
+
+
+def events(store: Store, incident_id: str) -> list[EventRow]:
+    with store.read() as session:
+        query = select(EventRow).where(EventRow.incident_id == incident_id).order_by(EventRow.at.desc(), EventRow.id.desc())  # type: ignore[attr-defined]
+        return list(session.exec(query))

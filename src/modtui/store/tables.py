@@ -1,0 +1,137 @@
+"""SQLModel tables of the log. Their shape is created and changed only by store/migrations.py."""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlmodel import Field, SQLModel
+
+
+class IncidentRow(SQLModel, table=True):
+    __tablename__ = "incident"
+    id: str = Field(primary_key=True)
+    title: str
+    severity: str
+    status: str
+    policy: str
+    positive_label: str
+    labels_json: str
+    production_prompt: str
+    production_model: str
+    opened_at: Optional[str] = None
+    description: str = ""
+    source_hash: str = ""
+    loaded_at: str = ""
+
+
+class ItemRow(SQLModel, table=True):
+    __tablename__ = "item"
+    incident_id: str = Field(primary_key=True, foreign_key="incident.id")
+    item_id: str = Field(primary_key=True)
+    content: str
+    expected: str
+    observed: Optional[str] = None
+    kind: str
+    meta_json: str = "{}"
+
+
+class PromptVersionRow(SQLModel, table=True):
+    __tablename__ = "prompt_version"
+    version: str = Field(primary_key=True)
+    name: str
+    path: str
+    normalised: str
+    source: str
+    created_at: str
+
+
+class TargetRow(SQLModel, table=True):
+    __tablename__ = "target"
+    key: str = Field(primary_key=True)
+    name: str
+    provider: str
+    model: str
+    base_url: Optional[str] = None
+    config_json: str
+    created_at: str
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "run"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id")
+    target_key: str = Field(foreign_key="target.key")
+    target_name: str
+    prompt_version: str = Field(foreign_key="prompt_version.version")
+    prompt_path: str
+    item_set: str
+    status: str
+    author: str
+    started_at: str
+    finished_at: Optional[str] = None
+    items_total: int = 0
+    baseline_run_id: Optional[int] = None
+    summary_json: str = "{}"
+    error: Optional[str] = None
+
+
+class ResultRow(SQLModel, table=True):
+    __tablename__ = "result"
+    run_id: int = Field(primary_key=True, foreign_key="run.id")
+    item_id: str = Field(primary_key=True)
+    outcome: str
+    label: Optional[str] = None
+    confidence: Optional[float] = None
+    rationale: Optional[str] = None
+    error_type: Optional[str] = None
+    detail: Optional[str] = None
+    raw_text: Optional[str] = None
+    finish_reason: Optional[str] = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: Optional[float] = None
+    cost_usd: float = 0.0
+    cached: bool = False
+    cache_key: Optional[str] = None
+    created_at: str = ""
+
+
+class CacheRow(SQLModel, table=True):
+    __tablename__ = "response_cache"
+    key: str = Field(primary_key=True)
+    target_key: str
+    text: Optional[str] = None
+    refusal: Optional[str] = None
+    finish_reason: Optional[str] = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    raw_json: Optional[str] = None
+    created_at: str
+
+
+class FindingRow(SQLModel, table=True):
+    __tablename__ = "finding"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id")
+    category: str
+    summary: str
+    fix: Optional[str] = None
+    status: str = "open"
+    author: str
+    created_at: str
+    resolved_at: Optional[str] = None
+    resolution: Optional[str] = None
+    superseded_by: Optional[int] = None
+    items_json: str = "[]"
+    runs_json: str = "[]"
+    corrected_labels_json: str = "{}"
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "event"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incident.id")
+    at: str
+    author: str
+    kind: str
+    summary: str
+    data_json: str = "{}"

@@ -1,0 +1,124 @@
+"""A workspace: a folder with incidents/, prompts/, optional modtui.toml, and the log."""
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modtui.config import CONFIG_FILE, Config, load_config
+from modtui.domain.target import Target
+from modtui.errors import InputError, Problem, UsageError
+from modtui.files.text import read_text
+from modtui.files.validate import suggest
+from modtui.incidents.loader import INCIDENT_FILE, LoadedIncident, load_incident
+from modtui.prompts.loader import LoadedPrompt, load_prompt
+from modtui.store.db import Store, open_store
+
+DEFAULT_DB = ".modtui/modtui.db"
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config: Config
+    db: str
+    _store: Store | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, root: str | Path | None = None, db: str | None = None) -> "Workspace":
+        base = Path(root or os.environ.get("MODTUI_WORKSPACE") or ".").expanduser().resolve()
+        if not base.is_dir():
+            raise UsageError(Problem(str(base), "workspace folder does not exist"))
+        config = load_config(base / CONFIG_FILE)
+        return cls(base, config, db or os.environ.get("MODTUI_DB") or str(base / DEFAULT_DB))
+
+    @property
+    def incidents_dir(self) -> Path:
+        return self.root / "incidents"
+
+    @property
+    def prompts_dir(self) -> Path:
+        return self.root / "prompts"
+
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.db)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def author(self, given: str | None = None) -> str:
+        return given or os.environ.get("MODTUI_AUTHOR") or self.config.settings.author or _os_user()
+
+    def relative(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def incident_ids(self) -> list[str]:
+        if not self.incidents_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.incidents_dir.iterdir() if (p / INCIDENT_FILE).is_file())
+
+    def incident_folder(self, incident_id: str) -> Path:
+        folder = self.incidents_dir / incident_id
+        if not (folder / INCIDENT_FILE).is_file():
+            hint = suggest(incident_id, self.incident_ids())
+            raise UsageError(Problem(self.relative(self.incidents_dir), f"no incident '{incident_id}'{hint}"))
+        return folder
+
+    def load_incident(self, incident_id: str) -> LoadedIncident:
+        return load_incident(self.incident_folder(incident_id), self.root)
+
+    def prompt_path(self, ref: str) -> Path:
+        """A prompt by workspace-relative path, absolute path, or `policy/name`."""
+        candidates = [Path(ref), self.root / ref, self.prompts_dir / ref, self.prompts_dir / f"{ref}.yaml"]
+        for path in candidates:
+            if path.is_file():
+                return path.resolve()
+        known = [self.relative(p) for p in self.prompts_dir.rglob("*.yaml")] if self.prompts_dir.is_dir() else []
+        raise UsageError(Problem(ref, f"no prompt file '{ref}'{suggest(ref, known)}"))
+
+    def load_prompt(self, ref: str) -> LoadedPrompt:
+        path = self.prompt_path(ref)
+        return load_prompt(path, self.relative(path))
+
+    def prompt_source(self, prompt: LoadedPrompt) -> str:
+        return read_text(self.root / prompt.path, prompt.path)
+
+    def target(self, name: str) -> Target:
+        if name not in self.config.targets:
+            hint = suggest(name, self.config.targets)
+            where = CONFIG_FILE if self.config.path else "targets"
+            raise UsageError(Problem(where, f"no target '{name}'{hint}; configured: {', '.join(self.config.targets)}"))
+        return self.config.targets[name]
+
+    def production_target(self, model: str) -> Target:
+        """The target for an incident's production model: by target name, else by model id, else offline."""
+        if model in self.config.targets:
+            return self.config.targets[model]
+        for target in self.config.targets.values():
+            if target.model == model:
+                return target
+        return self.config.targets[self.config.settings.default_target or "offline"]
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def collect(problems: list[Problem], fn, *args) -> object | None:  # type: ignore[no-untyped-def]
+    """Run a loader, appending its problems instead of raising; returns its value or None."""
+    try:
+        return fn(*args)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
