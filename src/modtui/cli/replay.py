@@ -1,0 +1,121 @@
+"""`modtui replay INC`: replay items × prompts × targets, print metrics and flips, apply CI gates."""
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from modtui.cli.context import AppContext
+from modtui.cli.output import echo_json, echo_jsonl, emit, inert, note
+from modtui.cli.progress import ProgressPrinter
+from modtui.services import replay as svc
+from modtui.services.replay import ReplayReport, ReplaySpec
+
+pass_app = click.make_pass_decorator(AppContext)
+RATIO = click.FloatRange(0.0, 1.0)
+SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp", "fp", "fn", "tn", "no_verdict",
+                   "precision", "recall", "f1", "fixed", "regressed", "mcnemar_p", "cost_usd", "p50_ms", "p95_ms")
+
+
+@click.command("replay")
+@click.argument("incident_id")
+@click.option("-p", "--prompt", "prompts", multiple=True, help="Prompt to replay besides production (repeatable).")
+@click.option("-m", "--target", "targets", multiple=True, help="Target from modtui.toml (repeatable; default: production's).")
+@click.option("--items", type=click.Choice(svc.ITEM_SETS), default="all", show_default=True, help="Which items.")
+@click.option("-j", "--concurrency", type=click.IntRange(1, 1024), help="Concurrent calls per target (default: the target's).")
+@click.option("--no-cache", is_flag=True, help="Call the provider even when a stored reply exists.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table", show_default=True)
+@click.option("--min-recall", type=RATIO, help="Gate: exit 1 when a candidate's recall is below this.")
+@click.option("--min-precision", type=RATIO, help="Gate: exit 1 when a candidate's precision is below this.")
+@click.option("--fail-on-regression", is_flag=True, help="Gate: exit 1 when a candidate regresses any item.")
+@click.option("--baseline", default="production", show_default=True,
+              help="Flips against: 'production' (its run in this replay), 'observed' (production's recorded verdicts) or a RUN id.")
+@click.option("--author", help="Who ran it (default: $MODTUI_AUTHOR or your OS user).")
+@pass_app
+def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets: tuple[str, ...], items: str,
+           concurrency: int | None, no_cache: bool, fmt: str, min_recall: float | None, min_precision: float | None,
+           fail_on_regression: bool, baseline: str, author: str | None) -> None:
+    """Replay an incident's items against prompts and targets, and report what changed."""
+    spec = ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author))
+    plan = svc.plan(app.ws, spec)
+    printer = ProgressPrinter()
+    try:
+        rep = asyncio.run(svc.execute(app.ws, plan, spec, printer))
+    except KeyboardInterrupt:
+        printer.close()
+        rep = svc.report(app.ws, plan, spec)
+        rep.interrupted = True
+        note("interrupted: finished results are kept; run the same command again to resume")
+        _print(app, rep, plan.items, "table")
+        raise SystemExit(130)
+    printer.close()
+    for job in plan.jobs:
+        if job.dead:
+            note(f"error: {job.dead}")
+    _print(app, rep, plan.items, fmt)
+    failures = gate_failures(rep, min_recall, min_precision, fail_on_regression)
+    for failure in failures:
+        note(f"gate failed: {failure}")
+    if failures:
+        raise SystemExit(1)
+
+
+def _print(app: AppContext, rep: ReplayReport, items, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    if fmt == "json":
+        echo_json(rep.as_dict())
+    elif fmt == "jsonl":
+        echo_jsonl(svc.item_lines(app.ws, rep, items))
+    else:
+        emit([summary_row(r) for r in rep.runs], "csv" if fmt == "csv" else "table", SUMMARY_COLUMNS)
+        if fmt == "table":
+            print_flips(rep, {i.id: i.content for i in items})
+
+
+def summary_row(r: svc.RunReport) -> dict:
+    d = r.as_dict()
+    return {"run": d["run_id"], "target": d["target"], "prompt": d["prompt"], "version": d["prompt_version"],
+            "status": d["status"], "items": d["items"], "tp": d["tp"], "fp": d["fp"], "fn": d["fn"], "tn": d["tn"],
+            "no_verdict": d["no_verdict"], "precision": d["precision"], "recall": d["recall"], "f1": d["f1"],
+            "fixed": len(d["flips"]["fixed"]) if r.flips else None,
+            "regressed": len(d["flips"]["regressed"]) if r.flips else None,
+            "mcnemar_p": d["mcnemar_p"], "cost_usd": d["cost_usd"],
+            "p50_ms": d["latency_ms"]["p50"], "p95_ms": d["latency_ms"]["p95"]}
+
+
+def print_flips(rep: ReplayReport, contents: dict[str, str], limit: int = 10) -> None:
+    for r in rep.runs:
+        if not r.flips:
+            continue
+        base = f"run {r.baseline_run_id}" if r.baseline_run_id else "production's recorded verdicts"
+        click.echo(f"\nrun {r.run.id} ({r.run.target_name} × {r.prompt_label}) vs {base}: "
+                   f"{len(r.flips.fixed)} fixed, {len(r.flips.regressed)} regressed, McNemar p={r.flips.mcnemar_p:.4g}")
+        for title, ids in (("fixed", r.flips.fixed), ("regressed", r.flips.regressed)):
+            for item_id in ids[:limit]:
+                click.echo(f"  {title:9} {item_id:12} {inert(contents.get(item_id, ''))[:70]}")
+            if len(ids) > limit:
+                click.echo(f"  {title:9} … and {len(ids) - limit} more (--format json lists all)")
+
+
+def gate_failures(rep: ReplayReport, min_recall: float | None, min_precision: float | None,
+                  fail_on_regression: bool) -> list[str]:
+    """Gates apply to candidate runs (those with a baseline), or to every run when there is no candidate."""
+    gated = [r for r in rep.runs if r.flips is not None] or rep.runs
+    out = []
+    for r in gated:
+        name = f"run {r.run.id} ({r.run.target_name} × {r.prompt_label})"
+        m = r.metrics
+        if min_recall is not None and (m.recall or 0.0) < min_recall:
+            out.append(f"{name}: recall {_num(m.recall)} < {min_recall}")
+        if min_precision is not None and (m.precision or 0.0) < min_precision:
+            out.append(f"{name}: precision {_num(m.precision)} < {min_precision}")
+        if fail_on_regression and r.flips and r.flips.regressed:
+            out.append(f"{name}: {len(r.flips.regressed)} regressed items ({', '.join(r.flips.regressed[:5])}…)")
+    return out
+
+
+def _num(value: float | None) -> str:
+    return "none" if value is None else f"{value:.3f}"
+
+
+def register(group: click.Group) -> None:
+    group.add_command(replay)

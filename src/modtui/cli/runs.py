@@ -1,0 +1,67 @@
+"""`modtui runs list|show|compare`."""
+from __future__ import annotations
+
+import click
+
+from modtui.cli.context import AppContext
+from modtui.cli.output import echo_json, emit, format_option
+from modtui.services import runs as svc
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """Inspect and compare replay runs recorded in the log."""
+
+
+@runs_group.command("list")
+@click.argument("incident_id", required=False)
+@format_option(("table", "json", "csv"))
+@pass_app
+def runs_list(app: AppContext, incident_id: str | None, fmt: str) -> None:
+    """Runs, newest first (optionally of one incident)."""
+    rows = svc.list_runs(app.ws, incident_id)
+    echo_json({"runs": rows}) if fmt == "json" else emit(rows, fmt)
+
+
+@runs_group.command("show")
+@click.argument("run_id", type=int)
+@format_option()
+@pass_app
+def runs_show(app: AppContext, run_id: int, fmt: str) -> None:
+    """One run with its metrics."""
+    view = svc.view(app.ws, run_id)
+    data = view.as_dict()
+    if fmt == "json":
+        echo_json(data)
+        return
+    m = data.pop("metrics")
+    for key, value in data.items():
+        click.echo(f"{key:14} {value if value is not None else '-'}")
+    for key, value in m.items():
+        click.echo(f"{key:14} {value if value is not None else '-'}")
+
+
+@runs_group.command("compare")
+@click.argument("run_a", type=int)
+@click.argument("run_b", type=int)
+@format_option()
+@pass_app
+def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str) -> None:
+    """Flips from RUN_A (baseline) to RUN_B: fixed, regressed, McNemar p."""
+    left, right, flips = svc.compare_runs(app.ws, run_a, run_b)
+    if fmt == "json":
+        echo_json({"baseline": left.as_dict(), "candidate": right.as_dict(), "flips": flips.to_dict()})
+        return
+    emit([{"run": v.run.id, "target": v.run.target_name, "prompt": v.run.prompt_path, **{
+        k: v.metrics.to_dict()[k] for k in ("items", "tp", "fp", "fn", "tn", "no_verdict", "precision", "recall", "f1")}}
+        for v in (left, right)], "table")
+    click.echo(f"\n{len(flips.fixed)} fixed, {len(flips.regressed)} regressed, McNemar p={flips.mcnemar_p:.4g}")
+    for title, ids in (("fixed", flips.fixed), ("regressed", flips.regressed)):
+        if ids:
+            click.echo(f"{title}: {', '.join(ids)}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(runs_group)

@@ -1,0 +1,1 @@
+"""Provider adapters behind one async interface, found by name in the registry."""

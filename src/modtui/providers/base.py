@@ -1,0 +1,78 @@
+"""The one provider interface: rendered messages in; reply text, usage, latency or a typed error out."""
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+from modtui.domain.prompt import PromptTemplate
+from modtui.domain.target import Target
+from modtui.domain.verdict import Verdict
+from modtui.prompts.render import Messages
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    messages: Messages
+    content: str
+    template: PromptTemplate
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What came back. Failures are data: `error_type` set and `error` holding a scrubbed message."""
+
+    text: str | None = None
+    finish_reason: str | None = None
+    refusal: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float | None = None
+    raw: str | None = None
+    error_type: str | None = None
+    error: str | None = None
+    verdict: Verdict | None = None  # set by providers that decide without text (the rules baseline)
+
+    @property
+    def failed(self) -> bool:
+        return self.error_type is not None
+
+    def timed(self, started: float) -> "Reply":
+        return replace(self, latency_ms=(time.perf_counter() - started) * 1000)
+
+
+class Provider(ABC):
+    """One adapter per provider. Capabilities are class attributes; SDKs are imported lazily."""
+
+    name: ClassVar[str]
+    needs_key: ClassVar[bool] = True
+    cacheable: ClassVar[bool] = True
+    supports_json_schema: ClassVar[bool] = False
+
+    def __init__(self, target: Target, api_key: str | None) -> None:
+        self.target = target
+        self.api_key = api_key
+
+    @abstractmethod
+    async def complete(self, request: Request) -> Reply:
+        """Call the model once (the SDK retries on its own). Never raises for provider faults."""
+
+    async def aclose(self) -> None:
+        return None
+
+
+def status_error_type(status: int | None) -> str:
+    """The error type for an HTTP status code."""
+    if status is None:
+        return "connection"
+    if status == 429:
+        return "rate_limit"
+    if status in (401, 403):
+        return "auth"
+    if status == 408:
+        return "timeout"
+    if status >= 500:
+        return "server"
+    return "bad_request"

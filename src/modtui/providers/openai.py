@@ -1,0 +1,58 @@
+"""OpenAI Chat Completions, and every OpenAI-compatible server via base_url (vLLM, Ollama, llama.cpp…)."""
+from __future__ import annotations
+
+import inspect
+import time
+from typing import Any
+
+from modtui.providers.base import Provider, Reply, Request
+from modtui.providers.sdk_errors import failed, split_params
+
+_PLACEHOLDER_KEY = "not-needed"  # local OpenAI-compatible servers usually accept any key
+
+
+class OpenAIProvider(Provider):
+    name = "openai"
+    supports_json_schema = True
+
+    def __init__(self, target, api_key):  # type: ignore[no-untyped-def]
+        super().__init__(target, api_key)
+        from openai import AsyncOpenAI
+
+        self.client = AsyncOpenAI(api_key=api_key or _PLACEHOLDER_KEY, base_url=target.base_url,
+                                  max_retries=target.max_retries, timeout=target.timeout)
+        accepted = set(inspect.signature(self.client.chat.completions.create).parameters)
+        self.params, self.extra = split_params(dict(target.params), accepted)
+
+    def _kwargs(self, request: Request) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": self.target.model, "messages": request.messages.as_list(), **self.params}
+        if self.extra:
+            kwargs["extra_body"] = dict(self.extra)
+        schema = request.template.output_schema
+        if self.target.structured_output and schema:
+            kwargs["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": "verdict", "schema": schema}}
+        return kwargs
+
+    async def complete(self, request: Request) -> Reply:
+        started = time.perf_counter()
+        try:
+            response = await self.client.chat.completions.create(**self._kwargs(request))
+        except Exception as exc:  # every SDK failure becomes a recorded result, never a crash
+            return failed(exc).timed(started)
+        return _reply(response).timed(started)
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def _reply(response: Any) -> Reply:
+    raw = response.model_dump_json()
+    if not getattr(response, "choices", None):
+        return Reply(error_type="bad_response", error="reply has no choices", raw=raw)
+    choice = response.choices[0]
+    message = choice.message
+    usage = response.usage
+    return Reply(text=message.content, finish_reason=choice.finish_reason, refusal=getattr(message, "refusal", None),
+                 tokens_in=getattr(usage, "prompt_tokens", 0) or 0, tokens_out=getattr(usage, "completion_tokens", 0) or 0,
+                 raw=raw)

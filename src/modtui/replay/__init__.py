@@ -1,0 +1,1 @@
+"""The replay engine: items × prompts × targets, concurrent, rate-limited, cached, resumable."""

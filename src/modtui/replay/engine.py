@@ -1,0 +1,221 @@
+"""The replay engine: asyncio workers per target, a rate budget, the cache, batched writes, cancellation.
+
+Results are committed as they arrive (at most FLUSH_SECONDS behind), so a killed replay loses only
+the calls in flight, and running it again calls only what is missing.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from modtui.domain.incident import Item
+from modtui.domain.target import Target
+from modtui.domain.verdict import Outcome, Verdict
+from modtui.prompts.loader import LoadedPrompt
+from modtui.prompts.render import Messages, render
+from modtui.providers.base import Provider, Reply, Request
+from modtui.providers.registry import provider_class
+from modtui.replay.cachekey import cache_key
+from modtui.replay.events import RunProgress
+from modtui.replay.parsing import parse_reply
+from modtui.replay.ratelimit import RateLimiter
+from modtui.secrets import Scrubber, key_for
+from modtui.store import runs as q
+from modtui.store.db import Store
+from modtui.store.tables import CacheRow
+from modtui.timeutil import now_iso
+
+FLUSH_SECONDS = 0.2
+FLUSH_ROWS = 500
+
+
+@dataclass
+class Job:
+    """One run: a target × prompt over the items that still lack a result."""
+
+    run_id: int
+    target: Target
+    prompt: LoadedPrompt
+    todo: list[Item]
+    progress: RunProgress
+    dead: str | None = None  # set when the target cannot go on (bad key): the reason
+
+
+@dataclass
+class _Pending:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    cache: list[dict[str, Any]] = field(default_factory=list)
+    first_at: float | None = None
+
+
+class Engine:
+    def __init__(self, store: Store, scrubber: Scrubber, *, use_cache: bool = True, concurrency: int | None = None,
+                 on_progress: Callable[[RunProgress], None] | None = None) -> None:
+        self.store = store
+        self.scrub = scrubber
+        self.use_cache = use_cache
+        self.concurrency = concurrency
+        self.on_progress = on_progress or (lambda _p: None)
+        self._pending = _Pending()
+        self._wake = asyncio.Event()
+        self._all_jobs: list[Job] = []
+
+    async def execute(self, jobs: list[Job]) -> None:
+        """Run every job; on cancellation keep what finished, then re-raise."""
+        self._all_jobs = jobs
+        providers = {t.name: provider_class(t.provider)(t, key_for(t)) for t in {j.target.name: j.target for j in jobs}.values()}
+        writer = asyncio.create_task(self._writer())
+        try:
+            await self._serve_from_cache(jobs, providers)
+            await asyncio.gather(*(self._target_pool(name, provider, [j for j in jobs if j.target.name == name])
+                                   for name, provider in providers.items()))
+        finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+            await asyncio.to_thread(self._flush_now)
+            await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
+
+    # -- scheduling -------------------------------------------------------------------------------
+
+    async def _target_pool(self, name: str, provider: Provider, jobs: list[Job]) -> None:
+        target = jobs[0].target if jobs else None
+        if target is None:
+            return
+        limiter = RateLimiter(target.requests_per_minute, burst=min(target.concurrency, 4))
+        work = self._work(jobs)
+        size = self.concurrency or target.concurrency
+        await asyncio.gather(*(self._worker(provider, limiter, work) for _ in range(size)))
+
+    def _work(self, jobs: list[Job]) -> Iterator[tuple[Job, Item]]:
+        """Lazily interleave jobs' items so baseline and candidate progress together."""
+        iterators = [(job, iter(job.todo)) for job in jobs]
+        while iterators:
+            for pair in list(iterators):
+                job, items = pair
+                item = next(items, None) if not job.dead else None
+                if item is None:
+                    iterators.remove(pair)
+                    continue
+                yield job, item
+
+    async def _worker(self, provider: Provider, limiter: RateLimiter, work: Iterator[tuple[Job, Item]]) -> None:
+        for job, item in work:
+            if job.dead:
+                continue
+            messages = self._render(job, item)
+            await limiter.acquire()
+            reply = await self._call(provider, job, item, messages)
+            if reply.error_type == "auth":
+                self._kill_target(job, reply)
+            self._record(job, item, messages, reply, cached=False)
+
+    async def _call(self, provider: Provider, job: Job, item: Item, messages: Messages) -> Reply:
+        request = Request(messages, item.content, job.prompt.template, job.target.params)
+        try:
+            return await provider.complete(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an adapter bug must not lose the run: record it as a typed result
+            return Reply(error_type="internal", error=f"{type(exc).__name__}: {exc}")
+
+    def _kill_target(self, job: Job, reply: Reply) -> None:
+        env = job.target.api_key_env
+        reason = (f"authentication failed for target '{job.target.name}'"
+                  + (f" (check ${env})" if env else "") + f": {self.scrub(reply.error)}")
+        for other in self._jobs_of(job.target.name):
+            if not other.dead:
+                other.dead = reason
+                other.progress.message = reason
+
+    def _jobs_of(self, target_name: str) -> list[Job]:
+        return [j for j in self._all_jobs if j.target.name == target_name]
+
+    # -- cache --------------------------------------------------------------------------------------
+
+    async def _serve_from_cache(self, jobs: list[Job], providers: dict[str, Provider]) -> None:
+        if not self.use_cache:
+            return
+        for job in jobs:
+            if not providers[job.target.name].cacheable or not job.todo:
+                continue
+            keyed = [(item, self._render(job, item)) for item in job.todo]
+            keys = {cache_key(job.target, m, job.prompt.template.output_schema): (item, m) for item, m in keyed}
+            hits = await asyncio.to_thread(self._lookup, list(keys))
+            served = set()
+            for key, row in hits.items():
+                item, messages = keys[key]
+                self._record(job, item, messages, _reply_from_cache(row), cached=True)
+                served.add(item.id)
+            job.todo = [item for item in job.todo if item.id not in served]
+
+    def _lookup(self, keys: list[str]) -> dict[str, CacheRow]:
+        with self.store.read() as session:
+            return q.cached(session, keys)
+
+    # -- results ------------------------------------------------------------------------------------
+
+    def _render(self, job: Job, item: Item) -> Messages:
+        return render(job.prompt.template, item.content, item_id=item.id, meta=item.meta)
+
+    def _record(self, job: Job, item: Item, messages: Messages, reply: Reply, *, cached: bool) -> None:
+        template = job.prompt.template
+        verdict = parse_reply(reply, template.labels, template.label_synonyms)
+        key = cache_key(job.target, messages, template.output_schema)
+        row = _result_row(job, item, reply, verdict, self.scrub, cached=cached, key=key)
+        if messages.truncated:
+            row["detail"] = ((row["detail"] or "") + " [content truncated for the prompt]").strip()
+        self._pending.rows.append(row)
+        if not cached and not reply.failed and reply.verdict is None:
+            self._pending.cache.append(_cache_row(key, job.target, reply, self.scrub))
+        self._pending.first_at = self._pending.first_at or time.monotonic()
+        self._wake.set()
+        self._advance(job.progress, verdict, cached)
+
+    def _advance(self, progress: RunProgress, verdict: Verdict, cached: bool) -> None:
+        progress.done += 1
+        progress.cached += cached
+        progress.fresh += not cached
+        if verdict.outcome is not Outcome.LABEL:
+            progress.errors[verdict.error_type or verdict.outcome.value] += 1
+        self.on_progress(progress)
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            first = self._pending.first_at
+            if first is not None and len(self._pending.rows) < FLUSH_ROWS:
+                await asyncio.sleep(max(0.0, FLUSH_SECONDS - (time.monotonic() - first)))
+            await asyncio.to_thread(self._flush_now)
+
+    def _flush_now(self) -> None:
+        pending, self._pending = self._pending, _Pending()
+        if not pending.rows and not pending.cache:
+            return
+        with self.store.write() as session:
+            q.insert_results(session, pending.rows, pending.cache)
+
+
+def _result_row(job: Job, item: Item, reply: Reply, verdict: Verdict, scrub: Scrubber, *, cached: bool,
+                key: str) -> dict[str, Any]:
+    return {"run_id": job.run_id, "item_id": item.id, "outcome": verdict.outcome.value, "label": verdict.label,
+            "confidence": verdict.confidence, "rationale": scrub(verdict.rationale), "error_type": verdict.error_type,
+            "detail": scrub(verdict.detail), "raw_text": scrub(reply.text if reply.text is not None else reply.raw),
+            "finish_reason": reply.finish_reason, "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
+            "latency_ms": None if cached else reply.latency_ms,
+            "cost_usd": 0.0 if cached else job.target.cost(reply.tokens_in, reply.tokens_out), "cached": cached, "cache_key": key,
+            "created_at": now_iso()}
+
+
+def _cache_row(key: str, target: Target, reply: Reply, scrub: Scrubber) -> dict[str, Any]:
+    return {"key": key, "target_key": target.config_key(), "text": scrub(reply.text), "refusal": scrub(reply.refusal),
+            "finish_reason": reply.finish_reason, "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
+            "raw_json": scrub(reply.raw), "created_at": now_iso()}
+
+
+def _reply_from_cache(row: CacheRow) -> Reply:
+    return Reply(text=row.text, finish_reason=row.finish_reason, refusal=row.refusal, tokens_in=row.tokens_in,
+                 tokens_out=row.tokens_out, raw=row.raw_json)

@@ -1,0 +1,40 @@
+"""Progress of a replay as a stream of events; the CLI and the TUI each render them their own way."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RunProgress:
+    run_id: int
+    target: str
+    prompt: str
+    total: int
+    done: int = 0
+    cached: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.monotonic)
+    fresh: int = 0  # results produced in this process (for the rate)
+    status: str = "running"
+    message: str | None = None
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.fresh / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        rate = self.rate
+        left = self.total - self.done
+        return left / rate if rate > 0 else None
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "running"

@@ -1,0 +1,241 @@
+"""The replay service: plan runs from an incident, run the engine, and report metrics and flips."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from modtui.analysis.flips import FlipReport, compare
+from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics
+from modtui.analysis.sweep import Sweep, sweep
+from modtui.domain.incident import FAILING_KINDS, Item, ItemKind
+from modtui.domain.target import Target
+from modtui.errors import Problem, UsageError
+from modtui.incidents.loader import LoadedIncident
+from modtui.prompts.loader import LoadedPrompt
+from modtui.replay.engine import Engine, Job
+from modtui.replay.events import RunProgress
+from modtui.secrets import Scrubber
+from modtui.services.incidents import load_and_sync
+from modtui.services.scoring import observed_as_run, scored
+from modtui.store import runs as q
+from modtui.store.tables import RunRow
+from modtui.workspace import Workspace
+
+ITEM_SETS = ("all", "failing", "guard")
+
+
+@dataclass
+class ReplaySpec:
+    incident_id: str
+    prompts: Sequence[str] = ()
+    targets: Sequence[str] = ()
+    items: str = "all"
+    concurrency: int | None = None
+    use_cache: bool = True
+    baseline: str = "production"
+    author: str = "unknown"
+
+
+@dataclass
+class RunReport:
+    run: RunRow
+    prompt_label: str
+    metrics: RunMetrics
+    baseline_run_id: int | None = None
+    flips: FlipReport | None = None
+    sweep: Sweep | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        m = self.metrics.to_dict()
+        flips = self.flips.to_dict() if self.flips else None
+        return {"run_id": self.run.id, "target": self.run.target_name, "prompt": self.prompt_label,
+                "prompt_version": self.run.prompt_version, "status": self.run.status,
+                "baseline_run_id": self.baseline_run_id, **m,
+                "flips": {"fixed": flips["fixed"], "regressed": flips["regressed"],
+                          "transitions": flips["transitions"]} if flips else {"fixed": [], "regressed": []},
+                "mcnemar_p": flips["mcnemar_p"] if flips else None,
+                "best_threshold": self.sweep.best.to_dict() if self.sweep and self.sweep.best else None,
+                "error": self.run.error}
+
+
+@dataclass
+class ReplayReport:
+    incident_id: str
+    positive: str
+    runs: list[RunReport] = field(default_factory=list)
+    interrupted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"incident": self.incident_id, "positive_label": self.positive, "interrupted": self.interrupted,
+                "runs": [r.as_dict() for r in self.runs]}
+
+
+@dataclass
+class ReplayPlan:
+    loaded: LoadedIncident
+    prompts: list[LoadedPrompt]
+    targets: list[Target]
+    items: list[Item]
+    jobs: list[Job]
+    baseline_version: str
+
+
+def select_items(items: Sequence[Item], which: str) -> list[Item]:
+    if which == "failing":
+        return [i for i in items if i.kind in FAILING_KINDS]
+    if which == "guard":
+        return [i for i in items if i.kind is ItemKind.GUARD]
+    return list(items)
+
+
+def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
+    """Resolve prompts, targets and items; create or resume one run per target × prompt."""
+    if spec.items not in ITEM_SETS:
+        raise UsageError(Problem("--items", f"'{spec.items}' is not one of {', '.join(ITEM_SETS)}"))
+    if spec.baseline not in ("production", "observed") and not spec.baseline.isdigit():
+        raise UsageError(Problem("--baseline", f"'{spec.baseline}' is not 'production', 'observed' or a run id"))
+    loaded = load_and_sync(ws, spec.incident_id)
+    if spec.baseline.isdigit():
+        with ws.store().read() as session:
+            if q.get_run(session, int(spec.baseline)) is None:
+                raise UsageError(Problem("--baseline", f"no run {spec.baseline}"))
+    production = ws.load_prompt(loaded.incident.production.prompt)
+    prompts = _unique([production] + [ws.load_prompt(p) for p in spec.prompts])
+    targets = [ws.target(t) for t in spec.targets] or [ws.production_target(loaded.incident.production.model)]
+    items = select_items(loaded.items, spec.items)
+    if not items:
+        raise UsageError(Problem(spec.incident_id, f"no {spec.items} items to replay"))
+    jobs = _jobs(ws, loaded, prompts, _unique_targets(targets), items, spec)
+    return ReplayPlan(loaded, prompts, targets, items, jobs, production.version)
+
+
+def _unique(prompts: list[LoadedPrompt]) -> list[LoadedPrompt]:
+    seen: dict[str, LoadedPrompt] = {}
+    for prompt in prompts:
+        seen.setdefault(prompt.version, prompt)
+    return list(seen.values())
+
+
+def _unique_targets(targets: list[Target]) -> list[Target]:
+    return list({t.name: t for t in targets}.values())
+
+
+def _jobs(ws: Workspace, loaded: LoadedIncident, prompts: list[LoadedPrompt], targets: list[Target],
+          items: list[Item], spec: ReplaySpec) -> list[Job]:
+    jobs = []
+    with ws.store().write() as session:
+        for prompt in prompts:
+            q.ensure_prompt_version(session, prompt, ws.prompt_source(prompt))
+        for target in targets:
+            key = q.ensure_target(session, target)
+            for prompt in prompts:
+                run = q.find_resumable(session, loaded.id, key, prompt.version, spec.items)
+                if run is None:
+                    run = q.start_run(session, incident_id=loaded.id, target_key=key, target_name=target.name,
+                                      prompt_version=prompt.version, prompt_path=prompt.path, item_set=spec.items,
+                                      author=spec.author, items_total=len(items))
+                else:
+                    run.status, run.items_total = "running", len(items)
+                    session.add(run)
+                done = q.done_item_ids(session, run.id)  # type: ignore[arg-type]
+                todo = [i for i in items if i.id not in done]
+                progress = RunProgress(run.id, target.name, prompt.label, len(items), done=len(items) - len(todo))  # type: ignore[arg-type]
+                jobs.append(Job(run.id, target, prompt, todo, progress))  # type: ignore[arg-type]
+    return jobs
+
+
+async def execute(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec,
+                  on_progress: Callable[[RunProgress], None] | None = None) -> ReplayReport:
+    """Run the plan; whatever happens (including cancellation) every run ends with a status and a summary."""
+    engine = Engine(ws.store(), Scrubber.for_targets(ws.config.targets.values()), use_cache=spec.use_cache,
+                    concurrency=spec.concurrency, on_progress=on_progress)
+    interrupted = False
+    try:
+        await engine.execute(replay.jobs)
+    except asyncio.CancelledError:
+        interrupted = True
+        raise
+    finally:
+        finish(ws, replay, spec, interrupted)
+    return report(ws, replay, spec)
+
+
+def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: bool) -> None:
+    rep = report(ws, replay, spec)
+    for run_report, job in zip(rep.runs, replay.jobs):
+        m = run_report.metrics
+        status = "failed" if job.dead else "interrupted" if interrupted or m.items < job.progress.total else "completed"
+        job.progress.status = status
+        headline = _headline(run_report, status)
+        summary = {**m.to_dict(), "fixed": len(run_report.flips.fixed) if run_report.flips else None,
+                   "regressed": len(run_report.flips.regressed) if run_report.flips else None,
+                   "mcnemar_p": run_report.flips.mcnemar_p if run_report.flips else None,
+                   "baseline_run_id": run_report.baseline_run_id}
+        q.finish_run(ws.store(), job.run_id, status, summary, job.dead, spec.author, headline)
+
+
+def _headline(r: RunReport, status: str) -> str:
+    m = r.metrics
+    fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    text = (f"run {r.run.id} {status}: {r.run.target_name} × {r.prompt_label} on {m.items} items · "
+            f"P {fmt(m.precision)} R {fmt(m.recall)} F1 {fmt(m.f1)}")
+    if r.flips:
+        text += f" · fixed {len(r.flips.fixed)} regressed {len(r.flips.regressed)}"
+    return text + (f" · {m.no_verdict} without verdict" if m.no_verdict else "")
+
+
+def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
+    positive = replay.loaded.incident.positive_label
+    expected = {i.id: i.expected for i in replay.items}
+    out = ReplayReport(replay.loaded.id, positive)
+    with ws.store().read() as session:
+        scored_runs = {job.run_id: scored(q.results_of(session, job.run_id), expected) for job in replay.jobs}
+        runs = {job.run_id: q.get_run(session, job.run_id) for job in replay.jobs}
+        fixed_baseline = _fixed_baseline(session, spec.baseline, expected, replay.items)
+    for job in replay.jobs:
+        items = scored_runs[job.run_id]
+        base_id, base_items = _baseline_for(job, replay, scored_runs, fixed_baseline)
+        flips = compare(base_items, items, positive) if base_items is not None else None
+        out.runs.append(RunReport(runs[job.run_id], job.prompt.label, run_metrics(items, positive),  # type: ignore[arg-type]
+                                  base_id, flips, sweep(items, positive)))
+    return out
+
+
+def _fixed_baseline(session: Any, baseline: str, expected: dict[str, str], items: list[Item]
+                    ) -> tuple[int | None, list[ScoredItem]] | None:
+    if baseline == "production":
+        return None
+    if baseline == "observed":
+        return None, observed_as_run(items)
+    if not baseline.isdigit() or q.get_run(session, int(baseline)) is None:
+        raise UsageError(Problem("--baseline", f"'{baseline}' is not 'production', 'observed' or an existing run id"))
+    return int(baseline), scored(q.results_of(session, int(baseline)), expected)
+
+
+def _baseline_for(job: Job, replay: ReplayPlan, scored_runs: dict[int, list[ScoredItem]],
+                  fixed: tuple[int | None, list[ScoredItem]] | None) -> tuple[int | None, list[ScoredItem] | None]:
+    if fixed is not None:
+        return fixed
+    if job.prompt.version == replay.baseline_version:
+        return None, None
+    base = next((j for j in replay.jobs if j.target.name == job.target.name and j.prompt.version == replay.baseline_version), None)
+    return (base.run_id, scored_runs[base.run_id]) if base else (None, None)
+
+
+def item_lines(ws: Workspace, rep: ReplayReport, items: Sequence[Item]) -> list[dict[str, Any]]:
+    """One row per item result of every run in the report (the `--format jsonl` contract)."""
+    expected = {i.id: i.expected for i in items}
+    rows = []
+    with ws.store().read() as session:
+        for run_report in rep.runs:
+            run = run_report.run
+            for r in q.results_of(session, run.id):  # type: ignore[arg-type]
+                if r.item_id not in expected:
+                    continue
+                rows.append({"run_id": run.id, "item_id": r.item_id, "target": run.target_name,
+                             "prompt_version": run.prompt_version, "expected": expected[r.item_id],
+                             "verdict": r.label if r.outcome == "label" else r.outcome, "label": r.label,
+                             "confidence": r.confidence, "error_type": r.error_type, "cached": bool(r.cached)})
+    return rows

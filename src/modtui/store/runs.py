@@ -1,0 +1,124 @@
+"""Queries on prompt versions, targets, runs, results and the response cache."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from modtui.domain.target import Target
+from modtui.prompts.loader import LoadedPrompt
+from modtui.prompts.version import normalised_text
+from modtui.store.db import Store
+from modtui.store.incidents import add_event
+from modtui.store.tables import CacheRow, PromptVersionRow, ResultRow, RunRow, TargetRow
+from modtui.timeutil import now_iso
+
+RESUMABLE = ("running", "interrupted", "failed")
+CHUNK = 500
+
+
+def ensure_prompt_version(session: Session, prompt: LoadedPrompt, source: str) -> None:
+    if session.get(PromptVersionRow, prompt.version) is None:
+        session.add(PromptVersionRow(version=prompt.version, name=prompt.template.name, path=prompt.path,
+                                     normalised=normalised_text(prompt.template), source=source, created_at=now_iso()))
+
+
+def ensure_target(session: Session, target: Target) -> str:
+    key = target.config_key()
+    if session.get(TargetRow, key) is None:
+        config = target.model_dump(mode="json")  # holds api_key_env (a name), never a key
+        session.add(TargetRow(key=key, name=target.name, provider=target.provider, model=target.model,
+                              base_url=target.base_url, config_json=json.dumps(config, sort_keys=True),
+                              created_at=now_iso()))
+    return key
+
+
+def find_resumable(session: Session, incident_id: str, target_key: str, version: str, item_set: str) -> RunRow | None:
+    query = (select(RunRow).where(RunRow.incident_id == incident_id, RunRow.target_key == target_key,
+                                  RunRow.prompt_version == version, RunRow.item_set == item_set,
+                                  RunRow.status.in_(RESUMABLE))  # type: ignore[attr-defined]
+             .order_by(RunRow.id.desc()))  # type: ignore[union-attr]
+    return session.exec(query).first()
+
+
+def start_run(session: Session, **fields: Any) -> RunRow:
+    run = RunRow(status="running", started_at=now_iso(), **fields)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def done_item_ids(session: Session, run_id: int) -> set[str]:
+    return set(session.exec(select(ResultRow.item_id).where(ResultRow.run_id == run_id)))
+
+
+def insert_results(session: Session, rows: Sequence[dict[str, Any]], cache_rows: Sequence[dict[str, Any]]) -> None:
+    """Insert, ignoring rows already present (a concurrent replay of the same run got there first)."""
+    if rows:
+        session.execute(_insert_ignore(session, ResultRow.__table__, ["run_id", "item_id"]), list(rows))  # type: ignore[attr-defined]
+    if cache_rows:
+        session.execute(_insert_ignore(session, CacheRow.__table__, ["key"]), list(cache_rows))  # type: ignore[attr-defined]
+
+
+def _insert_ignore(session: Session, table: Any, keys: list[str]) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
+def cached(session: Session, keys: Iterable[str]) -> dict[str, CacheRow]:
+    keys = list(dict.fromkeys(keys))
+    out: dict[str, CacheRow] = {}
+    for start in range(0, len(keys), CHUNK):
+        query = select(CacheRow).where(CacheRow.key.in_(keys[start:start + CHUNK]))  # type: ignore[attr-defined]
+        out.update({row.key: row for row in session.exec(query)})
+    return out
+
+
+def finish_run(store: Store, run_id: int, status: str, summary: dict[str, Any], error: str | None,
+               author: str, headline: str) -> None:
+    with store.write() as session:
+        run = session.get(RunRow, run_id)
+        if run is None:
+            return
+        run.status, run.finished_at, run.error = status, now_iso(), error
+        run.summary_json = json.dumps(summary, default=str)
+        session.add(run)
+        add_event(session, run.incident_id, "run", headline, author, {"run_id": run_id, "status": status, **summary})
+
+
+def get_run(session: Session, run_id: int) -> RunRow | None:
+    return session.get(RunRow, run_id)
+
+
+def runs_for(session: Session, incident_id: str | None = None, limit: int = 200) -> list[RunRow]:
+    query = select(RunRow).order_by(RunRow.id.desc()).limit(limit)  # type: ignore[union-attr]
+    if incident_id:
+        query = query.where(RunRow.incident_id == incident_id)
+    return list(session.exec(query))
+
+
+def results_of(session: Session, run_id: int) -> list[ResultRow]:
+    return list(session.exec(select(ResultRow).where(ResultRow.run_id == run_id).order_by(ResultRow.item_id)))
+
+
+def result_counts(session: Session, run_ids: Sequence[int]) -> dict[int, int]:
+    query = select(ResultRow.run_id, func.count()).where(ResultRow.run_id.in_(run_ids)).group_by(ResultRow.run_id)  # type: ignore[attr-defined]
+    return dict(session.exec(query).all())  # type: ignore[arg-type]
+
+
+def expected_labels(session: Session, incident_id: str) -> dict[str, str]:
+    from modtui.store.tables import ItemRow
+    query = select(ItemRow.item_id, ItemRow.expected).where(ItemRow.incident_id == incident_id)
+    return dict(session.exec(query).all())  # type: ignore[arg-type]
+
+
+def positive_label(session: Session, incident_id: str) -> str:
+    from modtui.store.tables import IncidentRow
+    row = session.get(IncidentRow, incident_id)
+    return row.positive_label if row else ""
