@@ -75,11 +75,13 @@ def json_objects(text: str) -> Iterator[dict]:
 def confidence(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
+    text = str(value).strip()
+    percent = text.endswith("%")
     try:
-        number = float(str(value).strip().rstrip("%"))
+        number = float(text.rstrip("%"))
     except ValueError:
         return None
-    if 1 < number <= 100:
+    if percent or 1 < number <= 100:  # "85%" and a bare 85 are percentages; "0.5%" is 0.005, not 0.5
         number /= 100
     return number if 0 <= number <= 1 else None
 
