@@ -49,8 +49,11 @@ def load_config(path: Path, shown: str = CONFIG_FILE) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-        message = getattr(exc, "msg", str(exc)).split(" (at line")[0]
+        # Python < 3.14 has no lineno/colno attributes: the position is only in the message
+        at = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = getattr(exc, "lineno", None) or (int(at.group(1)) if at else None)
+        col = getattr(exc, "colno", None) or (int(at.group(2)) if at else None)
+        message = re.sub(r" \(at (line \d+, column \d+|end of document)\)$", "", getattr(exc, "msg", str(exc)))
         raise ConfigError(Problem(shown, f"TOML syntax error: {message}", line, col)) from None
     lines = _line_index(text)
     problems: list[Problem] = []
@@ -92,11 +95,33 @@ def _target(name: str, raw: Any, shown: str, lines: dict, problems: list[Problem
         problems.append(Problem(shown, f"targets.{name}.api_key: keys never go in modtui.toml; name the environment "
                                        f"variable with api_key_env instead", lines.get(table + ("api_key",))))
         return None
+    secret = _secret_param(raw.get("params"))
+    if secret is not None:
+        problems.append(Problem(shown, f"targets.{name}.params.{'.'.join(secret)}: keys and credentials never go in "
+                                       f"modtui.toml; name the environment variable with api_key_env instead",
+                                lines.get(table + ("params",) + secret[:1]) or lines.get(table + ("params",))))
+        return None
     try:
         return Target.model_validate({"name": name, **raw})
     except ValidationError as exc:
         problems.extend(_located(exc, table, shown, lines, Target))
         return None
+
+
+_SECRET_NAME = re.compile(r"api[_-]?key|authori[sz]ation|secret|password|access[_-]?token|bearer", re.IGNORECASE)
+
+
+def _secret_param(params: Any, at: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The path of a credential-like key anywhere in a target's params (they are logged), else None."""
+    if not isinstance(params, dict):
+        return None
+    for key, value in params.items():
+        if _SECRET_NAME.search(str(key)):
+            return at + (str(key),)
+        found = _secret_param(value, at + (str(key),))
+        if found:
+            return found
+    return None
 
 
 def _located(exc: ValidationError, table: tuple[str, ...], shown: str, lines: dict, model: type[BaseModel]) -> list[Problem]:

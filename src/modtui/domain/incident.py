@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 
@@ -74,11 +74,14 @@ class Incident(BaseModel):
             raise ValueError(f"label '{seen[0]}' is listed twice")
         return value
 
-    @model_validator(mode="after")
-    def _positive_in_labels(self) -> "Incident":
-        if self.positive_label not in self.labels:
-            raise ValueError(f"positive_label '{self.positive_label}' is not one of labels {self.labels}")
-        return self
+    @field_validator("positive_label")
+    @classmethod
+    def _positive_in_labels(cls, value: str, info: ValidationInfo) -> str:
+        # a field validator (not a model one) so the error is located on the positive_label line
+        labels = info.data.get("labels")
+        if labels is not None and value not in labels:
+            raise ValueError(f"positive_label '{value}' is not one of labels {labels}")
+        return value
 
 
 class Item(BaseModel):

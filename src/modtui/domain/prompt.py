@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from modtui.policy.model import Policy
 
@@ -30,14 +30,23 @@ class PromptTemplate(BaseModel):
             raise ValueError("labels must be unique")
         return value
 
-    @model_validator(mode="after")
-    def _labels_known(self) -> "PromptTemplate":
-        if self.positive_label is not None and self.positive_label not in self.labels:
-            raise ValueError(f"positive_label '{self.positive_label}' is not one of labels {self.labels}")
-        unknown = [k for k in self.label_synonyms if k not in self.labels]
+    # field validators (not a model one) so errors are located on the offending field's line
+    @field_validator("positive_label")
+    @classmethod
+    def _positive_known(cls, value: str | None, info: ValidationInfo) -> str | None:
+        labels = info.data.get("labels")
+        if value is not None and labels is not None and value not in labels:
+            raise ValueError(f"positive_label '{value}' is not one of labels {labels}")
+        return value
+
+    @field_validator("label_synonyms")
+    @classmethod
+    def _synonyms_known(cls, value: dict[str, list[str]], info: ValidationInfo) -> dict[str, list[str]]:
+        labels = info.data.get("labels")
+        unknown = [k for k in value if labels is not None and k not in labels]
         if unknown:
-            raise ValueError(f"label_synonyms names '{unknown[0]}', which is not one of labels {self.labels}")
-        return self
+            raise ValueError(f"label_synonyms names '{unknown[0]}', which is not one of labels {labels}")
+        return value
 
     @property
     def positive(self) -> str:

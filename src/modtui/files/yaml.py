@@ -78,6 +78,27 @@ class _Builder:
         return out
 
 
+def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
+    """Where PyYAML noticed the problem, plus where the construct it was reading began.
+
+    An unclosed quote or bracket is only noticed at the end of the file; then the line where
+    the construct started is the one to fix, so the problem is located there instead.
+    """
+    problem, context = exc.problem_mark, exc.context_mark
+    reason = exc.problem or exc.context or "invalid YAML"
+    mark = problem or context
+    if context is not None and problem is not None and exc.context:
+        at_end = problem.index >= len(problem.buffer or "") - 2 or "end of stream" in (exc.problem or "")
+        if at_end:
+            mark = context
+            what = exc.context.removeprefix("while scanning ").removeprefix("while parsing ")
+            reason = f"{what} that starts here is never closed (the file ends first)"
+        elif context.line != problem.line:
+            reason += f" ({exc.context} started on line {context.line + 1})"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+    return Problem(path, f"YAML syntax error: {reason}", line, col)
+
+
 def parse_yaml(text: str, path: str) -> Located:
     """Parse one YAML document; syntax errors and duplicate keys raise InputError with positions."""
     if not text.strip():
@@ -85,10 +106,7 @@ def parse_yaml(text: str, path: str) -> Located:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        reason = exc.problem or exc.context or "invalid YAML"
-        raise InputError(Problem(path, f"YAML syntax error: {reason}", line, col)) from None
+        raise InputError(_syntax_problem(exc, path)) from None
     except yaml.YAMLError as exc:
         raise InputError(Problem(path, f"YAML error: {exc}")) from None
     if node is None:

@@ -31,9 +31,10 @@ class LoadedIncident:
 def load_incident(folder: Path, display_root: Path | None = None) -> LoadedIncident:
     """Load and validate one incident folder; raises InputError listing all its problems."""
     shown = _shown(folder, display_root)
-    incident = load_incident_file(folder / INCIDENT_FILE, f"{shown}/{INCIDENT_FILE}")
+    doc = load_yaml(folder / INCIDENT_FILE, f"{shown}/{INCIDENT_FILE}")
+    incident = incident_from_doc(doc)
     if incident.id != folder.name:
-        raise InputError(Problem(f"{shown}/{INCIDENT_FILE}", f"id '{incident.id}' does not match the folder name '{folder.name}'"))
+        raise InputError(doc.problem(("id",), f"id '{incident.id}' does not match the folder name '{folder.name}'"))
     items, lines, problems = parse_items(folder / ITEMS_FILE, f"{shown}/{ITEMS_FILE}", incident)
     if problems:
         raise InputError(_capped(problems))
@@ -41,7 +42,10 @@ def load_incident(folder: Path, display_root: Path | None = None) -> LoadedIncid
 
 
 def load_incident_file(path: Path, shown: str) -> Incident:
-    doc = load_yaml(path, shown)
+    return incident_from_doc(load_yaml(path, shown))
+
+
+def incident_from_doc(doc: Located) -> Incident:
     incident, problems = validate_model(Incident, doc)
     if problems or incident is None:
         raise InputError(problems)

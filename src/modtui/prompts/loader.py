@@ -61,11 +61,26 @@ def template_problems(template: PromptTemplate, doc: Located) -> list[Problem]:
             problems.append(_at_template_line(doc, field_name, line,
                                               f"undefined template variable '{name}'{hint}; "
                                               f"available: {', '.join(sorted(TEMPLATE_VARIABLES))}"))
+    if template.policy is not None:
+        problems += _policy_label_problems(template, doc)
     if "content" not in _safe_vars(template.user) and "content" not in _safe_vars(template.system):
         problems.append(doc.problem(("user",), "the user template must include {{ content }}"))
     if "policy" in _safe_vars(template.system + template.user) and template.policy is None:
         problems.append(doc.problem(("user",), "the template uses {{ policy }} but the prompt has no policy: block"))
     return problems
+
+
+def _policy_label_problems(template: PromptTemplate, doc: Located) -> list[Problem]:
+    """Labels the policy block names must be the prompt's labels (else classify fails at replay time)."""
+    policy, labels = template.policy, template.labels
+    assert policy is not None
+    named: list[tuple[str, tuple[str | int, ...], str | None]] = [
+        ("policy.positive_label", ("policy", "positive_label"), policy.positive_label),
+        ("policy.default_label", ("policy", "default_label"), policy.default_label)]
+    named += [(f"policy.rules[{i}].label", ("policy", "rules", i, "label"), rule.label)
+              for i, rule in enumerate(policy.rules)]
+    return [doc.problem(loc, f"{shown}: '{value}' is not one of labels {labels}{suggest(value, labels)}")
+            for shown, loc, value in named if value is not None and value not in labels]
 
 
 def _safe_vars(source: str) -> set[str]:

@@ -11,6 +11,7 @@ from typing import Any
 from modtui.domain.incident import Incident, Status
 from modtui.errors import InputError, Problem, UsageError
 from modtui.files.text import read_text
+from modtui.files.yaml import load_yaml
 from modtui.incidents.loader import INCIDENT_FILE, ITEMS_FILE, LoadedIncident, load_incident
 from modtui.prompts.loader import load_prompt
 from modtui.store import incidents as q
@@ -133,22 +134,25 @@ def validate_workspace(ws: Workspace) -> tuple[dict[str, int], list[Problem]]:
             problems.extend(_cross_checks(ws, loaded))
         except InputError as exc:
             problems.extend(exc.problems)
-    return dict(counts), problems
+    return dict(counts), list(dict.fromkeys(problems))  # a prompt shared by incidents is reported once
 
 
 def _cross_checks(ws: Workspace, loaded: LoadedIncident) -> list[Problem]:
     shown = f"{ws.relative(loaded.folder)}/{INCIDENT_FILE}"
+    doc = load_yaml(loaded.folder / INCIDENT_FILE, shown)  # for the lines of the fields checked here
     inc = loaded.incident
     try:
         prompt = ws.load_prompt(inc.production.prompt)
-    except InputError as exc:
-        return [Problem(shown, f"production.prompt: {p.message}") if p.path == inc.production.prompt else p
-                for p in exc.problems]
+    except UsageError as exc:  # no such prompt file
+        return [doc.problem(("production", "prompt"), f"production.prompt: {p.message}") for p in exc.problems]
+    except InputError as exc:  # the prompt file is broken: its own problems, at its own lines
+        return exc.problems
     missing = [label for label in inc.labels if label not in prompt.template.labels]
     if missing:
-        return [Problem(shown, f"labels {missing} are not in the production prompt's labels {prompt.template.labels}")]
+        return [doc.problem(("labels",), f"labels {missing} are not in the production prompt's labels "
+                                         f"{prompt.template.labels}")]
     if not (ws.prompts_dir / inc.policy).is_dir():
-        return [Problem(shown, f"policy '{inc.policy}' has no folder prompts/{inc.policy}/")]
+        return [doc.problem(("policy",), f"policy '{inc.policy}' has no folder prompts/{inc.policy}/")]
     return []
 
 

@@ -1,0 +1,181 @@
+"""The bad-input corpus (tests/data/bad/) and validation of the valid workspace.
+
+Each case is a folder `tests/data/bad/<case>/` with
+  - `files/`: broken file(s), copied over a fresh copy of tests/data/workspace (same relative paths);
+  - `case.toml`: `args` (the modtui command, `{ws}` = the workspace path), one or more `[[expect]]`
+    tables (`where` = the `path:line` a stderr line must start with, `message` = a fragment of that
+    line), and optionally `absent` (paths that must not exist afterwards), `not_in_output` (text that
+    must never be shown) and `stdout_contains`.
+
+For every case: exit code 2, each expected `path:line: ...message...` on stderr, no traceback, no
+input file changed, and the log (.modtui/modtui.db, created beforehand by a good `incident list`)
+unchanged — compared byte for byte after folding the WAL into the main file (see `db_snapshot`).
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA
+
+BAD = DATA / "bad"
+CASES = sorted(p for p in BAD.iterdir() if (p / "case.toml").is_file())
+
+
+def db_snapshot(db: Path) -> tuple[str, list[str]]:
+    """(sha256 of the database file, logical SQL dump), with the WAL folded in first.
+
+    The log runs in WAL mode, so committed writes may sit in `modtui.db-wal` rather than in the main
+    file; hashing the main file alone could miss them. `PRAGMA wal_checkpoint(TRUNCATE)` copies every
+    committed frame into the main file and empties the WAL, and closing the last connection removes
+    it, so afterwards the main file's bytes are the whole database. A checkpoint of an empty WAL
+    writes nothing, so taking a snapshot does not itself change the bytes. The dump is kept only to
+    make a failure readable (which row changed); the bytes are the strict comparison.
+    """
+    con = sqlite3.connect(db)
+    try:
+        busy, _log, _done = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0, "the log is still held by another connection"
+        dump = list(con.iterdump())
+    finally:
+        con.close()
+    wal = db.with_name(db.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    return hashlib.sha256(db.read_bytes()).hexdigest(), dump
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    """Every input file in the workspace (not the log) → its hash."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and ".modtui" not in p.relative_to(root).parts}
+
+
+def overlay(case_dir: Path, workspace: Path) -> None:
+    files = case_dir / "files"
+    if files.is_dir():
+        shutil.copytree(files, workspace, dirs_exist_ok=True)
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(CASES) >= 30
+    for case_dir in CASES:
+        case = tomllib.loads((case_dir / "case.toml").read_text(encoding="utf-8"))
+        assert case["args"] and case["expect"], case_dir.name
+        assert all(e["where"].rsplit(":", 1)[-1].isdigit() for e in case["expect"]), f"{case_dir.name}: no line"
+
+
+@pytest.mark.parametrize("case_dir", CASES, ids=lambda p: p.name)
+def test_bad_input(case_dir: Path, workspace: Path, run_cli) -> None:
+    case = tomllib.loads((case_dir / "case.toml").read_text(encoding="utf-8"))
+    good = run_cli(workspace, "incident", "list")
+    assert good.exit_code == 0, good.stderr
+    db = workspace / ".modtui" / "modtui.db"
+    before = db_snapshot(db)
+
+    overlay(case_dir, workspace)
+    inputs_before = file_hashes(workspace)
+    args = [a.replace("{ws}", str(workspace)) for a in case["args"]]
+    result = run_cli(workspace, *args)
+
+    shown = f"exit {result.exit_code}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+    assert result.exit_code == 2, shown
+    assert "Traceback" not in result.stdout + result.stderr, shown
+    lines = result.stderr.splitlines()
+    for expect in case["expect"]:
+        where = expect["where"].replace("{ws}", str(workspace))
+        message = expect["message"].replace("{ws}", str(workspace))
+        located = [line for line in lines if line.startswith(where + ":")]
+        assert located, f"no stderr line starts with {where + ':'!r}\n{shown}"
+        assert any(message in line for line in located), f"{message!r} not in {located}\n{shown}"
+    for secret in case.get("not_in_output", []):
+        assert secret not in result.stdout + result.stderr, shown
+    for text in case.get("stdout_contains", []):
+        assert text in result.stdout, shown
+    for rel in case.get("absent", []):
+        assert not (workspace / rel).exists(), f"{rel} was left behind"
+    assert not list((workspace / "incidents").glob(".staging-*")), "a staging folder was left behind"
+
+    assert file_hashes(workspace) == inputs_before, "a failed command changed an input file"
+    after = db_snapshot(db)
+    assert after[1] == before[1], "the log's rows changed"
+    assert after[0] == before[0], "the log's bytes changed"
+
+
+# -- the valid workspace, and validation details the corpus does not show ------------------------
+
+def test_valid_workspace_validates(workspace: Path, run_cli) -> None:
+    result = run_cli(workspace, "validate")
+    assert result.exit_code == 0, result.stderr
+    assert "ok: 1 incidents, 12 items, 2 prompts, 3 targets" in result.stderr
+    assert result.stdout == ""
+    assert not (workspace / ".modtui").exists(), "validate must not create the log"
+
+
+def test_validate_path_argument(workspace: Path, tmp_path: Path, run_cli) -> None:
+    result = run_cli(None, "--db", str(tmp_path / "x.db"), "validate", str(workspace))
+    assert result.exit_code == 0, result.stderr
+    broken = tmp_path / "broken"
+    shutil.copytree(workspace, broken)
+    (broken / "incidents/INC-T1/items.jsonl").write_text("{\n", encoding="utf-8")
+    result = run_cli(None, "validate", str(broken))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("incidents/INC-T1/items.jsonl:1:")
+
+
+def test_problems_across_files_all_reported(workspace: Path, run_cli) -> None:
+    """validate reports every broken file of the workspace in one go, not just the first."""
+    (workspace / "incidents/INC-T1/items.jsonl").write_text("[]\n", encoding="utf-8")
+    prompt = workspace / "prompts/toxicity/candidate.yaml"
+    prompt.write_text(prompt.read_text().replace("{{ content }}", "{{ contents }}"), encoding="utf-8")
+    result = run_cli(workspace, "validate")
+    assert result.exit_code == 2
+    assert "incidents/INC-T1/items.jsonl:1: expected a mapping" in result.stderr
+    assert "prompts/toxicity/candidate.yaml:12: user: undefined template variable 'contents'" in result.stderr
+
+
+def test_yaml_positions_and_block_scalars() -> None:
+    from modtui.errors import InputError
+    from modtui.files.yaml import parse_yaml
+
+    doc = parse_yaml("# c\na: 1\nb:\n  - x\n  - {c: 2}\nd: |\n  text\n", "f.yaml")
+    assert doc.data == {"a": 1, "b": ["x", {"c": 2}], "d": "text\n"}
+    assert doc.values[("b", 1, "c")] == (5, 9)
+    assert doc.keys[("d",)] == (6, 1)
+    assert ("d",) in doc.block_scalars
+    with pytest.raises(InputError) as err:
+        parse_yaml("a: 1\nb: 2\na: 3\nb: 4\n", "f.yaml")
+    assert [str(p) for p in err.value.problems] == [
+        "f.yaml:3:1: duplicate key 'a' (first defined on line 1)",
+        "f.yaml:4:1: duplicate key 'b' (first defined on line 2)",
+    ]
+
+
+def test_yaml_never_builds_python_objects() -> None:
+    from modtui.errors import InputError
+    from modtui.files.yaml import parse_yaml
+
+    with pytest.raises(InputError) as err:
+        parse_yaml("a: 1\nb: !!python/name:os.system ''\n", "f.yaml")
+    assert str(err.value).startswith("f.yaml:2:")
+    # a tag on a collection is ignored: the value stays plain data
+    assert parse_yaml("a: !!python/object/apply:os.system ['true']\n", "f.yaml").data == {"a": ["true"]}
+
+
+def test_read_text_strips_bom_and_locates_bad_bytes(tmp_path: Path) -> None:
+    from modtui.errors import InputError
+    from modtui.files.text import read_text
+
+    path = tmp_path / "x.txt"
+    path.write_bytes("\ufeffhello\n".encode())
+    assert read_text(path) == "hello\n"
+    path.write_bytes(b"ok\nab\xffc\n")
+    with pytest.raises(InputError) as err:
+        read_text(path, "x.txt")
+    assert str(err.value).startswith("x.txt:2:3: not valid UTF-8 (byte 0xff)")
+    with pytest.raises(InputError, match="file not found"):
+        read_text(tmp_path / "missing.txt")
