@@ -339,6 +339,9 @@ def test_render_policy_is_readable() -> None:
     assert "in_group_reclaimed (overrides: slur_use)" in text
     assert "the label is non_violating" in text
     assert r"\bx\b" not in text  # regexes are left out by default
+    # the prompt's positive label when labels are not positive-first
+    other = render_policy(_policy(rules=[{"name": "r", "terms": ["a"]}]), ["ok", "spam"], positive_label="spam")
+    assert "1. r -> spam" in other and "the label is ok" in other
     # without labels it still renders
     assert "the positive label" in render_policy(_policy(rules=[{"name": "r", "terms": ["a"]}]))
 

@@ -99,6 +99,19 @@ def _elastic(word: str) -> str:
     return "".join(out)
 
 
+_LEFT = r"(?<![^\W_])"
+_RIGHT = r"(?![^\W_])"
+
+
+def _term_parts(term: str) -> tuple[str, str, str]:
+    """``(left boundary, body, right boundary)`` of a term's regex."""
+    norm = normalize(term)
+    body = r"[\s\-_.]*".join(_elastic(w) for w in norm.split(" "))
+    left = _LEFT if _is_word_char(norm[0]) else ""
+    right = _RIGHT if _is_word_char(norm[-1]) else ""
+    return left, body, right
+
+
 def term_regex(term: str) -> str:
     """The regex a literal policy term compiles to (on normalised text).
 
@@ -106,11 +119,21 @@ def term_regex(term: str) -> str:
     itself starts/ends with one).  A space in the term matches any run of spaces, dashes,
     dots or underscores, or nothing ("free money" matches "freemoney", "free-money").
     """
-    norm = normalize(term)
-    body = r"[\s\-_.]*".join(_elastic(w) for w in norm.split(" "))
-    left = r"(?<![^\W_])" if _is_word_char(norm[0]) else ""
-    right = r"(?![^\W_])" if _is_word_char(norm[-1]) else ""
-    return f"{left}{body}{right}"
+    return "".join(_term_parts(term))
+
+
+def _terms_regex(terms: Sequence[str]) -> str:
+    """One regex for many terms; the boundaries are factored out of the alternation (much
+    faster than a lookbehind per alternative)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for term in terms:
+        left, body, right = _term_parts(term)
+        bodies = groups.setdefault((left, right), [])
+        if body not in bodies:
+            bodies.append(body)
+    return "|".join(
+        f"{left}(?:{'|'.join(bodies)}){right}" for (left, right), bodies in groups.items()
+    )
 
 
 class _Matcher:
@@ -121,7 +144,7 @@ class _Matcher:
     def __init__(self, name: str, terms: Sequence[str], patterns: Sequence[str]) -> None:
         self.name = name
         self._terms = (
-            re.compile("|".join(f"(?:{term_regex(t)})" for t in terms), PATTERN_FLAGS)
+            re.compile(_terms_regex(terms), PATTERN_FLAGS)
             if terms
             else None
         )

@@ -9,6 +9,8 @@ can be written once, in plain lower-case Latin.  The steps, in order:
 2. **Invisible characters** are removed: zero-width space/non-joiner, word joiner, BOM,
    soft hyphen, bidi controls, Mongolian vowel separator.  The zero-width *joiner* is
    removed next to letters/digits but kept between emoji (``👨‍👩‍👧`` stays one emoji).
+   Typographic quotes and dashes are straightened (``’ ‘ ʼ`` → ``'``, ``“ ” „ « »`` → ``"``,
+   ``‐ – — ― −`` → ``-``), so patterns need only the ASCII forms.
 3. **Case**: ``casefold()`` (so ``ß`` → ``ss``).
 4. **Combining marks** on Latin/Greek/Cyrillic letters (accents, zalgo, strike-through
    overlays) are stripped: ``café`` → ``cafe``, ``f̶r̶e̶e̶`` → ``free``.  Marks on other
@@ -36,9 +38,6 @@ can be written once, in plain lower-case Latin.  The steps, in order:
    for it, policy *terms* match a doubled letter as one or two (the term ``free`` matches
    ``free`` and ``fre``; ``kill`` matches ``kil``); hand-written *patterns* should do the same
    (``fre{1,2}``, ``kil{1,2}``).
-Typographic quotes and dashes are straightened first (``’ ‘ ʼ`` → ``'``, ``“ ” „`` → ``"``,
-``– — ―`` → ``-``), so patterns need only the ASCII forms.
-
 9. **Whitespace** runs collapse to one space; leading/trailing space is stripped.
 
 Emoji and other symbols are kept, so rules may match them.  Pure-ASCII text skips steps 1–5.

@@ -22,13 +22,15 @@ def render_policy(
     policy: Policy,
     labels: Sequence[str] | None = None,
     *,
+    positive_label: str | None = None,
     include_patterns: bool = False,
 ) -> str:
     """A readable block: each rule with its label, description and example terms, then the
     exceptions and the default.  With ``labels`` the positive/default labels are named
-    concretely; regex patterns are left out unless ``include_patterns`` (an LLM does better
-    with the description and examples than with the regex)."""
-    positive = policy.positive_label or (labels[0] if labels else None)
+    concretely (``positive_label`` is the prompt's own setting, as for ``classify``); regex
+    patterns are left out unless ``include_patterns`` (an LLM does better with the description
+    and examples than with the regex)."""
+    positive = policy.positive_label or positive_label or (labels[0] if labels else None)
     if policy.default_label is not None:
         default = policy.default_label
     elif labels:
