@@ -55,6 +55,7 @@ LABELS = ["violating", "non_violating"]
         ("born 2026, 100mg, 3pm, 5th, 1st, 24h", "born 2026, 100mg, 3pm, 5th, 1st, 24h"),
         ("win $1000 now", "win $1000 now"),
         ("call 555-0142", "call 555-0142"),
+        ("US$50 for a ps5 and an mp3 player, 1080p", "us$50 for a ps5 and an mp3 player, 1080p"),
         # spaced-out letters
         ("f r e e  m o n e y", "free money"),
         ("f.r.e.e", "free"),

@@ -24,13 +24,16 @@ can be written once, in plain lower-case Latin.  The steps, in order:
 6. **Spaced-out letters**: three or more single characters separated by exactly one space,
    dot, dash or asterisk are joined: ``f r e e  m o n e y`` → ``free money`` (the double
    space still separates the words), ``c-a-s-h`` → ``cash``, ``f.r.e.e`` → ``free``.  A run
-   must contain at least one letter, so ``1 2 3`` stays.
+   must contain at least one letter, so ``1 2 3`` stays.  Emoji or other symbols *between*
+   letters (``a🚀i🚀r🚀d🚀r🚀o🚀p``) and split words (``tele gram``) are deliberately not
+   undone: that would glue ordinary text together.  Write a pattern for those.
 7. **Leetspeak inside words**: ``0→o 1→i 3→e 4→a 5→s 7→t`` and ``@→a $→s |→i !→i``, but only
    in a token that has at least two letters and whose digits are all leet digits.  The
    symbols are converted only strictly inside a token (``ca$h!`` → ``cash!``).  Numbers and
    quantities survive: ``$50``, ``24 hours``, ``2026``, ``24h``, ``100mg``, ``3pm``, ``5th``;
-   e-mail addresses, URLs and ``@handles`` are left verbatim.  Known casualties: ``mp3`` →
-   ``mpe``, ``win10`` → ``winio`` (``1`` always becomes ``i``, never ``l``).
+   ``US$50``; letters ending in one digit (``mp3``, ``ps5``, ``gpt4`` — so ``lov3`` stays too);
+   e-mail addresses, URLs and ``@handles`` are left verbatim.  Known casualties: ``win10`` →
+   ``winio``, ``4ever`` → ``aever`` (``1`` always becomes ``i``, never ``l``).
 8. **Stretched letters**: a run of three or more of the same letter is squeezed to *one*:
    ``loooove`` → ``love``, ``yesssss`` → ``yes``, but ``freeeee`` → ``fre`` and ``killll`` →
    ``kil`` (a run cannot tell which letters were doubled to begin with).  Runs of two are
@@ -127,6 +130,8 @@ _ORDINAL_OR_QUANTITY = re.compile(
     r"\d+(?:st|nd|rd|th)"  # 5th, 21st
     r"|\d{2,}[^\W\d_]+"  # 100mg, 24hrs, 2026edition
     r"|\d[^\W\d_]{1,3}"  # 3pm, 5km, 4th
+    r"|[^\W\d_]{1,3}\$\d[\d.,]*"  # US$50, C$20
+    r"|[^\W\d_]{2,}\d"  # a model or version: mp3, ps5, gpt4, win7
 )
 _NON_LEET_DIGIT = re.compile(r"[2689]")
 
