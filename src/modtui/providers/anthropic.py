@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from modtui.providers.base import Provider, Reply, Request
-from modtui.providers.sdk_errors import failed, split_params
+from modtui.providers.sdk_errors import bad_body, failed, split_params
 
 DEFAULT_MAX_TOKENS = 1024
 
@@ -39,7 +39,10 @@ class AnthropicProvider(Provider):
             response = await self.client.messages.create(**self._kwargs(request))
         except Exception as exc:  # every SDK failure becomes a recorded result, never a crash
             return failed(exc).timed(started)
-        return _reply(response).timed(started)
+        try:
+            return _reply(response).timed(started)
+        except Exception:  # not the SDK's model: a non-JSON content type comes back as a plain str
+            return bad_body(response).timed(started)
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -47,6 +50,8 @@ class AnthropicProvider(Provider):
 
 def _reply(response: Any) -> Reply:
     """Text blocks only: thinking, tool_use and other blocks before the text are skipped."""
+    if not hasattr(response, "model_dump_json"):  # a non-JSON body comes back as a plain string
+        return Reply(error_type="bad_response", error=f"reply is not JSON: {str(response)[:200]}")
     texts = [block.text for block in (response.content or []) if getattr(block, "type", None) == "text"]
     stop = response.stop_reason
     usage = response.usage

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from modtui.providers.base import Provider, Reply, Request
-from modtui.providers.sdk_errors import failed, split_params
+from modtui.providers.sdk_errors import bad_body, failed, split_params
 
 _PLACEHOLDER_KEY = "not-needed"  # local OpenAI-compatible servers usually accept any key
 
@@ -40,13 +40,18 @@ class OpenAIProvider(Provider):
             response = await self.client.chat.completions.create(**self._kwargs(request))
         except Exception as exc:  # every SDK failure becomes a recorded result, never a crash
             return failed(exc).timed(started)
-        return _reply(response).timed(started)
+        try:
+            return _reply(response).timed(started)
+        except Exception:  # not the SDK's model: a non-JSON content type comes back as a plain str
+            return bad_body(response).timed(started)
 
     async def aclose(self) -> None:
         await self.client.close()
 
 
 def _reply(response: Any) -> Reply:
+    if not hasattr(response, "model_dump_json"):  # a non-JSON body comes back as a plain string
+        return Reply(error_type="bad_response", error=f"reply is not JSON: {str(response)[:200]}")
     raw = response.model_dump_json()
     if not getattr(response, "choices", None):
         return Reply(error_type="bad_response", error="reply has no choices", raw=raw)

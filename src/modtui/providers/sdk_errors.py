@@ -18,6 +18,8 @@ def classify(exc: BaseException) -> tuple[str, str]:
         kind = "connection"
     elif name == "APIResponseValidationError" or isinstance(exc, (json.JSONDecodeError, ValueError)):
         kind = "bad_response"
+    elif isinstance(exc, TypeError) and "authentication" in str(exc):
+        kind = "auth"  # no key at all: the SDK refuses to build the request ("Could not resolve authentication method")
     elif status is not None:
         kind = status_error_type(int(status))
     else:
@@ -29,6 +31,12 @@ def classify(exc: BaseException) -> tuple[str, str]:
 def failed(exc: BaseException) -> Reply:
     kind, message = classify(exc)
     return Reply(error_type=kind, error=message)
+
+
+def bad_body(response: object) -> Reply:
+    """A reply that is not the SDK's response model (e.g. a proxy's HTML page, which the SDKs return as a str)."""
+    text = response if isinstance(response, str) else f"{type(response).__name__}: {response!r}"
+    return Reply(error_type="bad_response", error=f"unexpected response body: {text}"[:MAX_ERROR_CHARS])
 
 
 def split_params(params: dict, accepted: set[str]) -> tuple[dict, dict]:
