@@ -1,0 +1,70 @@
+"""The modtui Textual app: a factory used by `modtui` and by tests, global keys, the command palette."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from modtui.errors import ModtuiError
+from modtui.tui.text import inert
+from modtui.workspace import Workspace
+
+
+class ModtuiApp(App[None]):
+    CSS_PATH = "modtui.tcss"
+    TITLE = "modtui"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
+        Binding("ctrl+p", "command_palette", "Commands", id="app.palette", show=False),
+    ]
+
+    def __init__(self, ws: Workspace, incident_id: str | None = None) -> None:
+        super().__init__()
+        self.ws = ws
+        self.start_incident = incident_id
+
+    def on_mount(self) -> None:
+        from modtui.tui.screens.incidents import IncidentsScreen
+        self.sub_title = str(self.ws.root)
+        self.push_screen(IncidentsScreen())
+        if self.start_incident:
+            self.open_incident(self.start_incident)
+
+    def open_incident(self, incident_id: str) -> None:
+        from modtui.tui.screens.workbench import WorkbenchData, WorkbenchScreen
+        try:
+            data = WorkbenchData.load(self.ws, incident_id)
+        except ModtuiError as exc:
+            self.notify(inert(str(exc)), title=f"Cannot open {inert(incident_id)}", severity="error", timeout=15)
+            return
+        self.push_screen(WorkbenchScreen(data))
+
+    def action_help(self) -> None:
+        from modtui.tui.screens.help import HelpScreen
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every key of the current screen is also a command (then Textual's own: theme, screenshot…)."""
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding, node = active.binding, active.node
+            if not active.enabled or not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            key = binding.key_display or self.get_key_display(binding)
+            yield SystemCommand(binding.description, f"{binding.tooltip or binding.description} [{key}]",
+                                lambda node=node, action=binding.action: self.call_later(node.run_action, action))
+        yield from super().get_system_commands(screen)
+
+
+def create_app(ws: Workspace, incident_id: str | None = None) -> ModtuiApp:
+    return ModtuiApp(ws, incident_id)
+
+
+def run_app(ws: Workspace, incident_id: str | None = None) -> None:
+    create_app(ws, incident_id).run()

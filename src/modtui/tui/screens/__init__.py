@@ -1,0 +1,1 @@
+"""Screens of the TUI: incidents list, workbench, item detail, timeline, dialogs."""

@@ -1,0 +1,137 @@
+"""The incidents list: type to filter, Enter opens the workbench, sort by severity or last activity."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from modtui.services.incidents import SEVERITY_ORDER, IncidentSummary, summaries
+from modtui.tui.text import inert
+
+SEVERITY_STYLE = {"SEV1": "bold red", "SEV2": "red", "SEV3": "yellow", "SEV4": "dim"}
+SORTS = {"severity": "severity", "activity": "last activity"}
+
+
+class IncidentsScreen(Screen[None]):
+    TITLE = "Incidents"
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="incidents.open", show=True),
+        Binding("f2", "sort('severity')", "By severity", id="incidents.sort_severity"),
+        Binding("f3", "sort('activity')", "By activity", id="incidents.sort_activity"),
+        Binding("slash", "focus_filter", "Filter", id="incidents.filter", key_display="/"),
+        Binding("f5", "reload", "Reload", id="incidents.reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summaries: list[IncidentSummary] = []
+        self.sort_by = "severity"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="type to filter: id, title, policy, status…", id="incident-filter")
+        yield Static("", id="incident-notice", classes="notice")
+        yield DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#incidents", DataTable)
+        table.add_column("id", key="id")
+        table.add_column("title", key="title")
+        table.add_column("sev", key="severity")
+        table.add_column("status", key="status")
+        table.add_column("FP/FN/guard", key="items")
+        table.add_column("findings", key="findings")
+        table.add_column("last activity", key="activity")
+        self.action_reload()
+        table.focus()
+
+    def action_reload(self) -> None:
+        self.summaries, problems = summaries(self.app.ws)  # type: ignore[attr-defined]
+        notice = self.query_one("#incident-notice", Static)
+        if problems:
+            first = "; ".join(inert(str(p)) for p in problems[:2])
+            more = f" (+{len(problems) - 2} more)" if len(problems) > 2 else ""
+            notice.update(Text(f"⚠ {len(problems)} problem(s) in incident files: {first}{more}"))
+        notice.display = bool(problems)
+        self.refill()
+
+    def refill(self) -> None:
+        table = self.query_one("#incidents", DataTable)
+        needle = self.query_one("#incident-filter", Input).value.strip().lower()
+        rows = [s for s in self.summaries if not needle or needle in _haystack(s)]
+        if self.sort_by == "activity":
+            rows.sort(key=lambda s: s.last_activity or "", reverse=True)
+        else:
+            rows.sort(key=lambda s: (SEVERITY_ORDER[s.incident.severity.value], s.incident.id))
+        selected = self.selected_id()
+        table.clear()
+        for s in rows:
+            inc, c = s.incident, s.counts
+            table.add_row(inc.id, Text(inert(inc.title)), Text(inc.severity.value, style=SEVERITY_STYLE[inc.severity.value]),
+                          inc.status.value, f"{c['false_positive']}/{c['false_negative']}/{c['guard']}",
+                          str(s.open_findings), (s.last_activity or "")[:16].replace("T", " "), key=inc.id)
+        if selected and selected in {s.incident.id for s in rows}:
+            table.move_cursor(row=table.get_row_index(selected))
+        self.sub_title = f"{len(rows)} of {len(self.summaries)} · sorted by {SORTS[self.sort_by]}"
+
+    def selected_id(self) -> str | None:
+        table = self.query_one("#incidents", DataTable)
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    @on(Input.Changed, "#incident-filter")
+    def _filter(self) -> None:
+        self.refill()
+
+    @on(Input.Submitted, "#incident-filter")
+    def _filter_done(self) -> None:
+        self.query_one("#incidents", DataTable).focus()
+
+    @on(DataTable.RowSelected, "#incidents")
+    def _selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        incident_id = self.selected_id()
+        if incident_id:
+            self.app.open_incident(incident_id)  # type: ignore[attr-defined]
+
+    def action_sort(self, by: str) -> None:
+        self.sort_by = by
+        self.refill()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing on the table starts the filter (keys bound on this screen keep their meaning)."""
+        filter_input = self.query_one("#incident-filter", Input)
+        if self.focused is filter_input and event.key in ("down", "escape"):
+            event.stop()
+            self.query_one("#incidents", DataTable).focus()
+            return
+        if self.focused is filter_input or not event.is_printable or not event.character:
+            return
+        event.stop()
+        filter_input.focus()
+        filter_input.insert_text_at_cursor(event.character)
+
+    @on(DataTable.HeaderSelected, "#incidents")
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        if event.column_key.value in ("severity", "activity"):
+            self.action_sort(event.column_key.value)
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#incident-filter", Input).focus()
+
+    def on_screen_resume(self) -> None:
+        if self.summaries:
+            self.action_reload()
+
+
+def _haystack(s: IncidentSummary) -> str:
+    inc = s.incident
+    return " ".join((inc.id, inc.title, inc.policy, inc.status.value, inc.severity.value, *inc.tags)).lower()
+

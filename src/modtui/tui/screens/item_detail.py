@@ -1,0 +1,59 @@
+"""One item: full content, metadata, expected/observed, and every verdict the log holds for it."""
+from __future__ import annotations
+
+import json
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from modtui.domain.incident import Item
+from modtui.services.workbench import VerdictRecord
+from modtui.tui.text import inert, plain
+
+
+class ItemDetailScreen(Screen[None]):
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="item.back")]
+
+    def __init__(self, incident_id: str, item: Item, history: list[VerdictRecord]) -> None:
+        super().__init__()
+        self.incident_id = incident_id
+        self.item = item
+        self.history = history
+        self.title = f"{incident_id} · item {inert(item.id)}"
+
+    def compose(self) -> ComposeResult:
+        item = self.item
+        yield Header()
+        with VerticalScroll(id="item-detail"):
+            kind = item.kind.value if item.kind else "eval"
+            facts = Text.assemble(("kind ", "dim"), kind, ("   expected ", "dim"), (item.expected, "bold"),
+                                  ("   observed in production ", "dim"), item.observed or "–")
+            yield Static(facts, id="item-facts")
+            yield Static("Content", classes="section-title")
+            yield Static(plain(item.content), id="item-content", classes="content-box")
+            if item.meta:
+                yield Static("Metadata", classes="section-title")
+                yield Static(plain(json.dumps(item.meta, ensure_ascii=False, indent=2, default=str)), id="item-meta")
+            yield Static(f"Verdicts in the log ({len(self.history)}), newest first", classes="section-title")
+            yield DataTable(id="item-verdicts", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#item-verdicts", DataTable)
+        table.add_columns("time", "run", "target", "prompt", "version", "verdict", "conf", "rationale / error")
+        for v in self.history:
+            if v.label is not None:
+                style = "green" if v.label == self.item.expected else "red"
+                verdict = Text(v.label, style=style)
+            else:
+                verdict = Text(v.outcome, style="yellow")
+            conf = "–" if v.confidence is None else f"{v.confidence:.2f}"
+            why = Text(inert(" ".join((v.rationale or v.error or "").split())))
+            if v.cached:
+                why = Text("(cached) ", style="dim") + why
+            table.add_row(v.at[:19].replace("T", " "), f"#{v.run_id}", v.target, Text(inert(v.prompt_path)),
+                          v.prompt_version[:8], verdict, conf, why)

@@ -1,0 +1,1 @@
+"""Widgets of the TUI, grouped by the screen region they fill."""

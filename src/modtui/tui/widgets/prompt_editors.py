@@ -1,0 +1,117 @@
+"""Baseline (read-only) and candidate (editable) prompts side by side, changed lines highlighted; a diff view."""
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual._tree_sitter import get_language
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Label, Static, TextArea
+
+from modtui.prompts.diff import changed_lines, unified
+
+REMOVED = Style(bgcolor="#4a1f24")
+ADDED = Style(bgcolor="#1f4a2a")
+
+
+def yaml_language() -> str | None:
+    """"yaml" when the tree-sitter YAML grammar is installed (textual[syntax]); else plain text."""
+    return "yaml" if get_language("yaml") is not None else None
+
+
+class DiffTextArea(TextArea):
+    """A TextArea whose lines in `changed` get a background (the other side of the diff is not its job)."""
+
+    def __init__(self, text: str, *, changed_style: Style, tab_behavior: str = "focus", **kwargs: object) -> None:
+        super().__init__(text, language=yaml_language(), show_line_numbers=True, soft_wrap=False,
+                         tab_behavior=tab_behavior, **kwargs)  # type: ignore[arg-type]
+        self.changed_style = changed_style
+        self.changed: frozenset[int] = frozenset()
+
+    def mark(self, lines: frozenset[int]) -> None:
+        if lines != self.changed:
+            self.changed = lines
+            self._line_cache.clear()
+            self.refresh()
+
+    def get_line(self, line_index: int) -> Text:
+        line = super().get_line(line_index)
+        if line_index in self.changed:
+            line.stylize(self.changed_style)
+        return line
+
+
+class PromptEditors(Vertical):
+    """Posts `CandidateChanged` when the candidate's text changes; never writes a file."""
+
+    class CandidateChanged(Message):
+        def __init__(self, text: str, changed: int) -> None:
+            super().__init__()
+            self.text = text
+            self.changed = changed
+
+    def __init__(self, baseline_path: str, baseline: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.baseline_path = baseline_path
+        self.baseline = baseline
+        self.diff_mode = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="editors"):
+            with Vertical(classes="editor-pane"):
+                yield Label(f"baseline · {self.baseline_path} (read-only)", classes="pane-title")
+                yield DiffTextArea(self.baseline, changed_style=REMOVED, read_only=True, id="baseline")
+            with Vertical(classes="editor-pane"):
+                yield Label("candidate · unsaved (ctrl+s saves as a new file)", id="candidate-title", classes="pane-title")
+                yield DiffTextArea(self.baseline, changed_style=ADDED, tab_behavior="indent", id="candidate")
+        with VerticalScroll(id="diff-view"):
+            yield Static(id="diff-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#diff-view").display = False
+
+    @property
+    def candidate_text(self) -> str:
+        return self.query_one("#candidate", DiffTextArea).text
+
+    def set_candidate(self, text: str) -> None:
+        self.query_one("#candidate", DiffTextArea).load_text(text)
+        self._refresh_diff()
+
+    @on(TextArea.Changed, "#candidate")
+    def _candidate_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self._refresh_diff()
+
+    def _refresh_diff(self) -> None:
+        text = self.candidate_text
+        changes = changed_lines(self.baseline, text)
+        self.query_one("#baseline", DiffTextArea).mark(changes.left)
+        self.query_one("#candidate", DiffTextArea).mark(changes.right)
+        title = "candidate · unsaved" + (f" · {len(changes.right)} changed line(s)" if changes.right else " · same as baseline")
+        self.query_one("#candidate-title", Label).update(title + " (ctrl+s saves as a new file)")
+        if self.diff_mode:
+            self._render_diff()
+        self.post_message(self.CandidateChanged(text, len(changes.right)))
+
+    def toggle_diff(self) -> bool:
+        self.diff_mode = not self.diff_mode
+        self.query_one("#editors").display = not self.diff_mode
+        self.query_one("#diff-view").display = self.diff_mode
+        if self.diff_mode:
+            self._render_diff()
+            self.query_one("#diff-view").focus()
+        else:
+            self.query_one("#candidate").focus()
+        return self.diff_mode
+
+    def _render_diff(self) -> None:
+        diff = unified(self.baseline, self.candidate_text, self.baseline_path, "candidate")
+        out = Text()
+        for line in diff.splitlines() or ["(no differences)"]:
+            style = ("bold" if line.startswith(("+++", "---")) else "green" if line.startswith("+")
+                     else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else "")
+            out.append(line + "\n", style=style)
+        self.query_one("#diff-text", Static).update(out)
