@@ -41,3 +41,48 @@ def run_cli(workspace: Path | None, *args: str, input: str | None = None,
 @pytest.fixture(name="run_cli")
 def run_cli_fixture() -> Callable[..., Result]:
     return run_cli
+
+
+# ---------------------------------------------------------------- replay: a fake provider server
+# (added by the replay tests: test_providers.py, test_replay_engine.py, test_replay_cli.py)
+OPENAI_KEY_ENV, ANTHROPIC_KEY_ENV = "MODTUI_TEST_OPENAI_KEY", "MODTUI_TEST_ANTHROPIC_KEY"
+UNREACHABLE_URL = "http://127.0.0.1:9"  # what tests/data/workspace/modtui.toml points at
+
+
+def toxicity_model(request: Any) -> str:
+    """The fake server's 'model' for INC-T1: words in the content decide; the candidate policy text changes it.
+
+    Production: toxic when the content has idiot/moron/hurt/destroy.
+    Candidate (its system prompt names `self_deprecation`): "i am an idiot"/"i'm an idiot" is ok, and
+    "moron" counts only when addressed to someone ("you").
+    """
+    content = request.user_text.split("<content>", 1)[-1].split("</content>", 1)[0].lower()
+    threat = "hurt" in content or "destroy" in content
+    if "self_deprecation" not in request.text:
+        return "toxic" if threat or "idiot" in content or "moron" in content else "ok"
+    idiot = "idiot" in content and "i am an idiot" not in content and "i'm an idiot" not in content
+    moron = "moron" in content and "you" in content
+    return "toxic" if threat or idiot or moron else "ok"
+
+
+@pytest.fixture
+def fake_server() -> Any:
+    """tests/fakeserver.py in-process on 127.0.0.1, answering INC-T1 with `toxicity_model`."""
+    try:
+        from fakeserver import FakeServer
+    except ImportError:  # tests/ imported as a package
+        from tests.fakeserver import FakeServer
+    with FakeServer() as server:
+        server.labels = ["toxic", "ok"]
+        server.responder = toxicity_model
+        yield server
+
+
+@pytest.fixture
+def served_workspace(workspace: Path, fake_server: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test workspace with its targets' base_url pointing at `fake_server`, and test keys in the env."""
+    config = workspace / "modtui.toml"
+    config.write_text(config.read_text().replace(UNREACHABLE_URL, fake_server.url))
+    monkeypatch.setenv(OPENAI_KEY_ENV, "sk-test-openai-0123456789")
+    monkeypatch.setenv(ANTHROPIC_KEY_ENV, "sk-ant-test-0123456789")
+    return workspace

@@ -62,6 +62,7 @@ class Engine:
         self._pending = _Pending()
         self._wake = asyncio.Event()
         self._all_jobs: list[Job] = []
+        self._writing: asyncio.Future[None] | None = None
 
     async def execute(self, jobs: list[Job]) -> None:
         """Run every job; on cancellation keep what finished, then re-raise."""
@@ -75,7 +76,9 @@ class Engine:
         finally:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
-            await asyncio.to_thread(self._flush_now)
+            if self._writing is not None:  # a batch the cancelled writer handed to its thread: let it land
+                await asyncio.gather(self._writing, return_exceptions=True)
+            await asyncio.to_thread(self._write, self._take())
             await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
 
     # -- scheduling -------------------------------------------------------------------------------
@@ -189,10 +192,16 @@ class Engine:
             first = self._pending.first_at
             if first is not None and len(self._pending.rows) < FLUSH_ROWS:
                 await asyncio.sleep(max(0.0, FLUSH_SECONDS - (time.monotonic() - first)))
-            await asyncio.to_thread(self._flush_now)
+            # the batch is taken here, on the loop, so no row can be appended to it while a thread writes it
+            self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, self._take()))
+            await asyncio.shield(self._writing)
+            self._writing = None
 
-    def _flush_now(self) -> None:
+    def _take(self) -> _Pending:
         pending, self._pending = self._pending, _Pending()
+        return pending
+
+    def _write(self, pending: _Pending) -> None:
         if not pending.rows and not pending.cache:
             return
         with self.store.write() as session:

@@ -1,0 +1,280 @@
+"""Provider adapters on the real SDK code paths, against tests/fakeserver.py on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modtui.domain.target import Target, offline_target
+from modtui.domain.verdict import Outcome
+from modtui.policy.classify import classify
+from modtui.prompts.loader import LoadedPrompt, load_prompt
+from modtui.prompts.render import render
+from modtui.providers.base import Provider, Reply, Request
+from modtui.providers.registry import provider_class
+from modtui.providers.sdk_errors import classify as classify_exception
+from modtui.replay.parsing import parse_reply
+
+try:
+    from fakeserver import FakeRequest, FakeServer, Fault
+    from fakeserver import Reply as FakeReply
+except ImportError:  # tests/ imported as a package
+    from tests.fakeserver import FakeRequest, FakeServer, Fault
+    from tests.fakeserver import Reply as FakeReply
+
+PROMPTS = Path(__file__).parent / "data" / "workspace" / "prompts" / "toxicity"
+APIS = ["openai", "anthropic"]
+LABELS = ["toxic", "ok"]
+
+
+@pytest.fixture(scope="module")
+def prompt() -> LoadedPrompt:
+    return load_prompt(PROMPTS / "production.yaml")
+
+
+@pytest.fixture
+def server() -> Any:
+    with FakeServer() as srv:
+        srv.labels = LABELS
+        srv.bodies: list[dict[str, Any]] = []  # type: ignore[misc]
+
+        def recording(request: FakeRequest) -> Any:
+            """Keeps each request body; toxic when the content (between the markers) names an insult."""
+            srv.bodies.append(request.body)  # type: ignore[attr-defined]
+            content = request.user_text.split("<content>", 1)[-1].split("</content>", 1)[0].lower()
+            return "toxic" if "idiot" in content or "moron" in content else "ok"
+
+        srv.responder = recording
+        yield srv
+
+
+def target(api: str, server: FakeServer, **fields: Any) -> Target:
+    base_url = server.openai_base_url if api == "openai" else server.anthropic_base_url
+    fields.setdefault("max_retries", 0)
+    fields.setdefault("timeout", 5.0)
+    return Target(name=f"t-{api}", provider=api, model=f"{api}-test-model", base_url=base_url, **fields)
+
+
+def adapter(api: str, server: FakeServer, monkeypatch: pytest.MonkeyPatch | None = None, **fields: Any) -> Provider:
+    """The registry's adapter for `api`; with monkeypatch, SDK retry back-off is capped at 10 ms."""
+    t = target(api, server, **fields)
+    provider = provider_class(api)(t, f"sk-test-{api}-key-0000")
+    if monkeypatch is not None:
+        client = provider.client  # type: ignore[attr-defined]
+        original = client._calculate_retry_timeout
+        monkeypatch.setattr(client, "_calculate_retry_timeout", lambda *a, **k: min(original(*a, **k), 0.01))
+    return provider
+
+
+async def call(provider: Provider, prompt: LoadedPrompt, content: str) -> Reply:
+    messages = render(prompt.template, content)
+    try:
+        return await provider.complete(Request(messages, content, prompt.template, provider.target.params))
+    finally:
+        await provider.aclose()
+
+
+def verdict(reply: Reply):  # type: ignore[no-untyped-def]
+    return parse_reply(reply, LABELS)
+
+
+# ------------------------------------------------------------------ success
+@pytest.mark.parametrize("api", APIS)
+async def test_adapter_returns_text_usage_finish_reason_latency(server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
+    server.latency = 0.05
+    reply = await call(adapter(api, server), prompt, "you absolute moron")
+    assert not reply.failed and reply.error is None
+    assert json.loads(reply.text or "")["label"] == "toxic"
+    assert reply.finish_reason == ("stop" if api == "openai" else "end_turn")
+    assert reply.tokens_in > 50 and reply.tokens_out > 0  # the fake server counts ~4 characters per token
+    assert reply.latency_ms is not None and reply.latency_ms >= 50
+    assert reply.raw and json.loads(reply.raw)["model"] == f"{api}-test-model"
+    v = verdict(reply)
+    assert (v.outcome, v.label, v.confidence) == (Outcome.LABEL, "toxic", 0.9)
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_messages_sent_as_rendered(server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
+    await call(adapter(api, server), prompt, "have a nice day")
+    body = server.bodies[-1]  # type: ignore[attr-defined]
+    system = render(prompt.template, "have a nice day").system
+    if api == "openai":
+        assert body["messages"][0] == {"role": "system", "content": system}
+        assert body["messages"][1]["role"] == "user" and "<content>have a nice day</content>" in body["messages"][1]["content"]
+    else:
+        assert body["system"] == system and body["max_tokens"] == 1024  # Anthropic requires max_tokens: a default
+        assert body["messages"] == [{"role": "user", "content": render(prompt.template, "have a nice day").user}]
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_params_pass_through_and_unknown_param_goes_in_extra_body(
+        server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
+    params = {"temperature": 0.25, "max_tokens": 77, "top_k_experimental": 5, "vendor_flag": {"a": [1, 2]}}
+    reply = await call(adapter(api, server, params=params), prompt, "have a nice day")
+    assert not reply.failed, reply.error  # no TypeError from an SDK that does not know a keyword
+    body = server.bodies[-1]  # type: ignore[attr-defined]
+    assert body["temperature"] == 0.25 and body["max_tokens"] == 77
+    assert body["top_k_experimental"] == 5 and body["vendor_flag"] == {"a": [1, 2]}
+
+
+async def test_structured_output_adds_json_schema(server: FakeServer, prompt: LoadedPrompt) -> None:
+    schema = {"type": "object", "properties": {"label": {"enum": LABELS}, "confidence": {"type": "number"}},
+              "required": ["label"]}
+    structured = LoadedPrompt(prompt.template.model_copy(update={"output_schema": schema}), prompt.path, prompt.version)
+    await call(adapter("openai", server, structured_output=True), structured, "hi")
+    body = server.bodies[-1]  # type: ignore[attr-defined]
+    assert body["response_format"] == {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema}}
+    await call(adapter("openai", server, structured_output=False), structured, "hi")
+    assert "response_format" not in server.bodies[-1]  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ retried faults
+@pytest.mark.parametrize("api", APIS)
+async def test_rate_limit_twice_then_success(server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
+    server.add_rule("moron", Fault("rate_limit", retry_after=0.02), times=2)
+    reply = await call(adapter(api, server, max_retries=2), prompt, "you absolute moron")
+    assert verdict(reply).label == "toxic"
+    assert [r.status for r in server.requests] == [429, 429, 200]
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_rate_limit_beyond_retries_is_a_typed_error(
+        server: FakeServer, prompt: LoadedPrompt, api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    server.add_rule("moron", Fault("rate_limit", retry_after=0.01))
+    reply = await call(adapter(api, server, monkeypatch, max_retries=1), prompt, "moron")
+    assert reply.error_type == "rate_limit" and server.count() == 2
+    assert verdict(reply).outcome is Outcome.ERROR
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("kind", ["server", "overloaded"])
+async def test_server_error_then_success(
+        server: FakeServer, prompt: LoadedPrompt, api: str, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    server.add_rule("moron", Fault(kind), times=1)  # type: ignore[arg-type]
+    reply = await call(adapter(api, server, monkeypatch, max_retries=2), prompt, "moron")
+    assert verdict(reply).label == "toxic" and server.count() == 2
+
+
+# ------------------------------------------------------------------ typed errors
+@pytest.mark.parametrize("api", APIS)
+async def test_timeout_is_typed(server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
+    server.add_rule("hang", Fault("timeout", hang_seconds=5))
+    reply = await call(adapter(api, server, timeout=0.3), prompt, "hang on")
+    assert reply.error_type == "timeout" and reply.text is None
+    assert 250 <= (reply.latency_ms or 0) < 3000
+    assert verdict(reply).error_type == "timeout"
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("fault, status, error_type", [
+    (Fault("reset"), None, "connection"),
+    (Fault("garbage"), 200, "bad_response"),  # application/json that is not JSON: the SDK raises JSONDecodeError
+    (Fault("garbage", content_type="text/html"), 200, "bad_response"),  # the SDK hands back a str
+    (Fault("auth"), 401, "auth"),
+    (Fault("bad_request"), 400, "bad_request"),
+    (Fault("auth", status=403), 403, "auth"),
+])
+async def test_faults_become_typed_errors(server: FakeServer, prompt: LoadedPrompt, api: str, fault: Fault,
+                                          status: int | None, error_type: str) -> None:
+    server.add_rule("boom", fault)
+    reply = await call(adapter(api, server), prompt, "boom")
+    assert reply.error_type == error_type, reply.error
+    assert reply.error and len(reply.error) <= 500
+    assert server.requests[-1].status == status
+    v = verdict(reply)
+    assert (v.outcome, v.error_type, v.label) == (Outcome.ERROR, error_type, None)
+
+
+@pytest.mark.parametrize("api, status", [("anthropic", 529), ("openai", 503)])
+async def test_overloaded_exhausted_is_server(server: FakeServer, prompt: LoadedPrompt, api: str, status: int) -> None:
+    server.add_rule("busy", Fault("overloaded"))
+    reply = await call(adapter(api, server), prompt, "busy")
+    assert reply.error_type == "server" and server.requests[-1].status == status
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_client_errors_are_not_retried(server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
+    server.add_rule("nope", Fault("bad_request"))
+    reply = await call(adapter(api, server, max_retries=3), prompt, "nope")
+    assert reply.error_type == "bad_request" and server.count() == 1
+
+
+async def test_missing_anthropic_key_is_auth(server: FakeServer, prompt: LoadedPrompt,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    provider = provider_class("anthropic")(target("anthropic", server), None)
+    reply = await call(provider, prompt, "hi")
+    assert reply.error_type == "auth" and server.count() == 0
+
+
+def test_exception_classification() -> None:
+    assert classify_exception(TimeoutError())[0] == "timeout"
+    assert classify_exception(json.JSONDecodeError("x", "doc", 0))[0] == "bad_response"
+    assert classify_exception(RuntimeError("odd"))[0] == "internal"
+    assert len(classify_exception(RuntimeError("x" * 2000))[1]) == 500
+
+
+# ------------------------------------------------------------------ reply shapes
+async def test_anthropic_thinking_and_tool_use_blocks_before_text(server: FakeServer, prompt: LoadedPrompt) -> None:
+    blocks = ({"type": "thinking", "thinking": "the user insults someone", "signature": "sig"},
+              {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "moron"}})
+    server.add_rule("moron", FakeReply(text='{"label": "toxic", "confidence": 0.7}', blocks=blocks))
+    reply = await call(adapter("anthropic", server), prompt, "you moron")
+    assert reply.text == '{"label": "toxic", "confidence": 0.7}'
+    assert (verdict(reply).label, verdict(reply).confidence) == ("toxic", 0.7)
+
+
+@pytest.mark.parametrize("api, reason", [("openai", "length"), ("anthropic", "max_tokens")])
+async def test_truncated_reply(server: FakeServer, prompt: LoadedPrompt, api: str, reason: str) -> None:
+    long = json.dumps({"label": "toxic", "confidence": 0.9, "rationale": "because " * 40})
+    server.add_rule("moron", FakeReply(text=long))
+    reply = await call(adapter(api, server, params={"max_tokens": 10}), prompt, "moron")
+    assert reply.finish_reason == reason and not reply.failed
+    v = verdict(reply)
+    assert v.outcome is Outcome.TRUNCATED and v.label is None
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_refusal_reply(server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
+    server.add_rule("moron", FakeReply(refusal="I can't help with that."))
+    reply = await call(adapter(api, server), prompt, "moron")
+    assert verdict(reply).outcome is Outcome.REFUSAL
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_fenced_reply_with_prose(server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
+    server.add_rule("moron", FakeReply(text='Sure.\n```json\n{"label": "TOXIC", "confidence": "80%"}\n```\nDone.'))
+    v = verdict(await call(adapter(api, server), prompt, "moron"))
+    assert (v.outcome, v.label, v.confidence) == (Outcome.LABEL, "toxic", 0.8)
+
+
+# ------------------------------------------------------------------ offline rules baseline
+@pytest.mark.parametrize("content", ["you absolute moron", "I will hurt you", "have a nice day",
+                                     '"you idiot" was wrong to say', "i'm an idiot lol"])
+async def test_rules_provider_gives_the_classifiers_verdict(prompt: LoadedPrompt, content: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    cls = provider_class("rules")
+    assert cls.needs_key is False
+    reply = await call(cls(offline_target(), None), prompt, content)
+    expected = classify(content, prompt.template.policy, prompt.template.labels, positive_label="toxic")
+    v = verdict(reply)
+    assert not reply.failed and (v.outcome, v.label, v.confidence) == (Outcome.LABEL, expected.label, expected.confidence)
+    assert json.loads(reply.text or "")["label"] == expected.label and v.rationale == expected.rationale
+
+
+async def test_rules_provider_follows_policy_edits(prompt: LoadedPrompt) -> None:
+    candidate = load_prompt(PROMPTS / "candidate.yaml")
+    provider = provider_class("rules")(offline_target(), None)
+    assert verdict(await call(provider, prompt, "i'm an idiot lol")).label == "toxic"
+    assert verdict(await call(provider, candidate, "i'm an idiot lol")).label == "ok"
+
+
+def test_registry_unknown_provider() -> None:
+    from modtui.errors import ProviderError
+    with pytest.raises(ProviderError, match="unknown provider 'nope'"):
+        provider_class("nope")
