@@ -55,7 +55,8 @@ def render(template: PromptTemplate, content: str, *, item_id: str = "", meta: M
         "item_id": neutralise(item_id, tags),
         "meta": {k: neutralise(str(v), tags) for k, v in (meta or {}).items()},
         "labels": ", ".join(template.labels),
-        "policy": render_policy(template.policy) if template.policy else "",
+        "policy": render_policy(template.policy, template.labels, positive_label=template.positive_label)
+        if template.policy else "",
         "precedents": neutralise(precedents, tags),
     }
     system = compile_template(template.system).render(values) if template.system else ""
