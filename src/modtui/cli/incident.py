@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from modtui.cli.output import echo_json, emit, format_option, inert, note
 from modtui.domain.incident import ID_PATTERN, Severity, Status
 from modtui.errors import InputError, Problem, UsageError
 from modtui.incidents.importer import Mapping, import_items, write_items
-from modtui.incidents.loader import INCIDENT_FILE, ITEMS_FILE, load_incident
+from modtui.incidents.loader import INCIDENT_FILE, ITEMS_FILE, load_incident, load_incident_file
 from modtui.services import incidents as svc
 from modtui.store.incidents import events
 
@@ -87,9 +90,9 @@ def _check_new_id(app: AppContext, incident_id: str, force: bool) -> Path:
 
 
 def _incident_fields(app: AppContext, incident_id: str, title: str, policy: str, severity: str, model: str,
-                     labels: list[str], positive: str, description: str) -> dict[str, str]:
+                     labels: list[str], positive: str, description: str) -> dict[str, str | list[str]]:
     prompt = app.ws.relative(svc.policy_prompt(app.ws, policy))
-    return {"id": incident_id, "title": title, "severity": severity, "policy": policy, "labels": ", ".join(labels),
+    return {"id": incident_id, "title": title, "severity": severity, "policy": policy, "labels": labels,
             "positive": positive, "prompt": prompt, "model": model, "description": description or "(describe the escalation)",
             "opened_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
@@ -129,7 +132,7 @@ def _apply(options):  # type: ignore[no-untyped-def]
 
 @incident_group.command("new")
 @_apply(common_new_options)
-@click.option("--items", "items_file", type=click.Path(dir_okay=False),
+@click.option("--items", "items_file", type=click.Path(exists=True, dir_okay=False),
               help="An items.jsonl in modtui's item format to copy in (validated).")
 @pass_app
 def incident_new(app: AppContext, incident_id: str, policy: str, title: str | None, severity: str, production_model: str,
@@ -140,13 +143,13 @@ def incident_new(app: AppContext, incident_id: str, policy: str, title: str | No
     names, positive = _policy_labels(app, policy, labels, positive_label)
     fields = _incident_fields(app, incident_id, title or incident_id, policy, severity, production_model, names,
                               positive, description)
-    staging = _staging(folder)
-    svc.write_incident_yaml(staging, **fields)
-    if items_file:
-        shutil.copyfile(items_file, staging / ITEMS_FILE)
-    else:
-        (staging / ITEMS_FILE).write_text("", encoding="utf-8")
-    _publish(staging, folder, validate=bool(items_file))
+    with _staging(folder) as staging:
+        svc.write_incident_yaml(staging, **fields)
+        if items_file:
+            shutil.copyfile(items_file, staging / ITEMS_FILE)
+        else:
+            (staging / ITEMS_FILE).write_text("", encoding="utf-8")
+        _publish(staging, folder, check_items=bool(items_file), items_shown=items_file)
     note(f"created {app.ws.relative(folder)}/" + ("" if items_file else f" (add items to {ITEMS_FILE}, or use `modtui incident import`)"))
 
 
@@ -171,10 +174,10 @@ def incident_import(app: AppContext, source: str, incident_id: str, policy: str,
     result = import_items(Path(source), source, mapping, names, positive)
     fields = _incident_fields(app, incident_id, title or f"Imported from {Path(source).name}", policy, severity,
                               production_model, names, positive, description)
-    staging = _staging(folder)
-    svc.write_incident_yaml(staging, **fields)
-    write_items(staging / ITEMS_FILE, result.items)
-    _publish(staging, folder, validate=True)
+    with _staging(folder) as staging:
+        svc.write_incident_yaml(staging, **fields)
+        write_items(staging / ITEMS_FILE, result.items)
+        _publish(staging, folder, check_items=True)
     kinds = Counter(i.kind.value for i in result.items if i.kind)
     note(f"imported {len(result.items)} items into {app.ws.relative(folder)}/ "
          f"({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})")
@@ -190,22 +193,37 @@ def _label_map(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _staging(folder: Path) -> Path:
-    """A folder named like the incident inside a hidden staging folder, so it validates as itself."""
+@contextmanager
+def _staging(folder: Path) -> Iterator[Path]:
+    """A folder named like the incident inside a hidden staging folder, so it validates as itself.
+
+    The staging folder is removed however the block ends, so a failed command leaves nothing behind.
+    """
     parent = folder.parent / f".staging-{folder.name}"
     shutil.rmtree(parent, ignore_errors=True)
-    return parent / folder.name
-
-
-def _publish(staged: Path, folder: Path, *, validate: bool) -> None:
-    """Validate the staged folder, then move it into place (a bad import leaves nothing behind)."""
     try:
-        if validate:
-            load_incident(staged)
-        shutil.rmtree(folder, ignore_errors=True)
-        staged.rename(folder)
+        yield parent / folder.name
     finally:
-        shutil.rmtree(staged.parent, ignore_errors=True)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def _publish(staged: Path, folder: Path, *, check_items: bool, items_shown: str | None = None) -> None:
+    """Validate the staged folder, then move it into place (a bad import leaves nothing behind).
+
+    Messages name the incident's final folder, or `items_shown` (the user's own items file) for
+    problems in the items; without `check_items` only incident.yaml is checked (no items yet).
+    """
+    shown = f"{folder.parent.name}/{folder.name}"
+    try:
+        if check_items:
+            load_incident(staged, staged.parent)
+        else:
+            load_incident_file(staged / INCIDENT_FILE, f"{shown}/{INCIDENT_FILE}")
+    except InputError as exc:
+        raise InputError([replace(p, path=items_shown if items_shown and p.path.endswith(ITEMS_FILE) else
+                                  p.path.replace(folder.name, shown, 1)) for p in exc.problems]) from None
+    shutil.rmtree(folder, ignore_errors=True)
+    staged.rename(folder)
 
 
 def register(group: click.Group) -> None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from modtui.domain.incident import Incident, Status
 from modtui.errors import InputError, Problem, UsageError
 from modtui.files.text import read_text
@@ -73,7 +75,9 @@ def change_status(ws: Workspace, incident_id: str, status: str, author: str, not
         raise UsageError(Problem(incident_id, f"status is already '{new.value}'"))
     path = loaded.folder / INCIDENT_FILE
     text = read_text(path, ws.relative(path))
-    updated, count = re.subn(r"(?m)^status:[ \t]*[^#\n]*?([ \t]*(#.*)?)$", f"status: {new.value}\\1", text, count=1)
+    # keep the line's comment and its line ending (a CRLF file stays CRLF)
+    updated, count = re.subn(r"(?m)^status:[ \t]*[^#\r\n]*?([ \t]*(?:#[^\r\n]*)?)(\r?)$",
+                             f"status: {new.value}\\1\\2", text, count=1)
     if count == 0:
         updated = text.rstrip("\n") + f"\nstatus: {new.value}\n"
     path.write_text(updated, encoding="utf-8")
@@ -96,11 +100,24 @@ description: {description}
 """
 
 
-def write_incident_yaml(folder: Path, **fields: str) -> None:
+def write_incident_yaml(folder: Path, **fields: str | list[str]) -> None:
+    """Write incident.yaml from the template; every value is quoted when YAML could misread it."""
     folder.mkdir(parents=True, exist_ok=True)
-    quoted = {k: json.dumps(v, ensure_ascii=False) if k in ("title", "description") else v for k, v in fields.items()}
+    quoted = {k: ", ".join(map(_scalar, v)) if isinstance(v, list) else
+              json.dumps(v, ensure_ascii=False) if k in ("title", "description") else
+              v if k == "opened_at" else _scalar(v) for k, v in fields.items()}
     text = INCIDENT_TEMPLATE.format(**quoted)
     (folder / INCIDENT_FILE).write_text(text, encoding="utf-8")
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
+
+
+def _scalar(value: str) -> str:
+    """`value` as a YAML flow scalar: bare when it reads back as the same string, else double-quoted."""
+    if _PLAIN.fullmatch(value) and yaml.safe_load(value) == value:
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def policy_prompt(ws: Workspace, policy: str) -> Path:
