@@ -50,25 +50,25 @@ def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], po
                 break
         count += 1
         item = _item(row, line, count, mapping, labels, positive, shown, problems)
-        if item is None:
-            continue
-        if item.id in seen:
+        if item is not None and item.id in seen:
             problems.append(Problem(shown, f"duplicate id '{item.id}' (first on line {seen[item.id]})", line))
-            continue
-        seen[item.id] = line
-        items.append(item)
-        if len(problems) > MAX_PROBLEMS:
+        elif item is not None:
+            seen[item.id] = line
+            items.append(item)
+        if len(problems) >= MAX_PROBLEMS:  # (checked for bad rows too: a wrong mapping fails every row)
+            problems = problems[:MAX_PROBLEMS] + [Problem(shown, f"stopped after {MAX_PROBLEMS} problems", line)]
             break
     if not header_checked:
         problems.append(Problem(shown, "no rows to import (the file is empty or has only a header)", 1))
     if problems:
-        raise InputError(problems[:MAX_PROBLEMS])
+        raise InputError(problems)
     return ImportResult(items, count)
 
 
 def _rows_csv(path: Path, shown: str) -> Iterator[tuple[int, dict[str, str]]]:
     text = read_text(path, shown)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: an unclosed quote is an error at its row, not a field that silently swallows the rest of the file
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -83,7 +83,9 @@ def _rows_csv(path: Path, shown: str) -> Iterator[tuple[int, dict[str, str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise InputError(Problem(shown, f"CSV error: {exc}", line)) from None
+            reason = ("a quoted field in this row is never closed" if "unexpected end of data" in str(exc)
+                      else str(exc))
+            raise InputError(Problem(shown, f"CSV error: {reason}", line)) from None
         if any(cell.strip() for cell in record):
             if len(record) > len(names):
                 raise InputError(Problem(shown, f"row has {len(record)} fields but the header has {len(names)}", line))
