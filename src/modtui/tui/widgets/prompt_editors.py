@@ -61,10 +61,10 @@ class PromptEditors(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="editors"):
             with Vertical(classes="editor-pane"):
-                yield Label(f"baseline · {self.baseline_path} (read-only)", classes="pane-title")
+                yield Label(f"baseline · {self.baseline_path} · read-only", classes="pane-title")
                 yield DiffTextArea(self.baseline, changed_style=REMOVED, read_only=True, id="baseline")
             with Vertical(classes="editor-pane"):
-                yield Label("candidate · unsaved (ctrl+s saves as a new file)", id="candidate-title", classes="pane-title")
+                yield Label("candidate · unsaved · same as baseline", id="candidate-title", classes="pane-title")
                 yield DiffTextArea(self.baseline, changed_style=ADDED, tab_behavior="indent", id="candidate")
         with VerticalScroll(id="diff-view"):
             yield Static(id="diff-text")
@@ -90,8 +90,8 @@ class PromptEditors(Vertical):
         changes = changed_lines(self.baseline, text)
         self.query_one("#baseline", DiffTextArea).mark(changes.left)
         self.query_one("#candidate", DiffTextArea).mark(changes.right)
-        title = "candidate · unsaved" + (f" · {len(changes.right)} changed line(s)" if changes.right else " · same as baseline")
-        self.query_one("#candidate-title", Label).update(title + " (ctrl+s saves as a new file)")
+        title = "candidate · unsaved" + (f" · {len(changes.right)} changed" if changes.right else " · same as baseline")
+        self.query_one("#candidate-title", Label).update(title)
         if self.diff_mode:
             self._render_diff()
         self.post_message(self.CandidateChanged(text, len(changes.right)))
