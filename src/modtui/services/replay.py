@@ -99,8 +99,11 @@ def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
     loaded = load_and_sync(ws, spec.incident_id)
     if spec.baseline.isdigit():
         with ws.store().read() as session:
-            if q.get_run(session, int(spec.baseline)) is None:
+            base = q.get_run(session, int(spec.baseline))
+            if base is None:
                 raise UsageError(Problem("--baseline", f"no run {spec.baseline}"))
+            if base.incident_id != loaded.id:  # its items would not pair with these
+                raise UsageError(Problem("--baseline", f"run {spec.baseline} is on {base.incident_id}, not {loaded.id}"))
     production = ws.load_prompt(loaded.incident.production.prompt)
     prompts = _unique([production] + [ws.load_prompt(p) for p in spec.prompts])
     targets = [ws.target(t) for t in spec.targets] or [ws.production_target(loaded.incident.production.model)]
