@@ -84,11 +84,14 @@ def _sqlite_pragmas(engine: Engine) -> None:
 def open_store(url_or_path: str, *, migrate_upto: int | None = None) -> Store:
     """Open (creating if needed) and migrate the log. A log from a newer modtui is refused untouched."""
     url = db_url(url_or_path)
+    engine = None
     try:
         engine = make_engine(url)
         migrate(engine, shown_url(url), migrate_upto)
-    except StoreError:
+    except BaseException as exc:
+        if engine is not None:
+            engine.dispose()  # a refused log is left closed, not held open by a pooled connection
+        if isinstance(exc, (OperationalError, DatabaseError)):
+            raise StoreError(f"{shown_url(url)}: cannot open the log: {exc.orig}") from None
         raise
-    except (OperationalError, DatabaseError) as exc:
-        raise StoreError(f"{shown_url(url)}: cannot open the log: {exc.orig}") from None
     return Store(engine, url)
