@@ -1,0 +1,59 @@
+"""Dependencies point inward: the pure core and `modtui --help` never pull in heavy or network libraries."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+HEAVY = ("textual", "sqlmodel", "sqlalchemy", "openai", "anthropic")
+NETWORK_AND_UI = ("openai", "anthropic", "textual")
+PURE_CORE = ["modtui.domain.incident", "modtui.domain.prompt", "modtui.domain.verdict", "modtui.domain.target",
+             "modtui.analysis.metrics", "modtui.analysis.flips", "modtui.analysis.significance",
+             "modtui.analysis.sweep", "modtui.policy.model", "modtui.policy.classify"]
+
+
+def loaded_after(code: str) -> set[str]:
+    """Top-level package names in sys.modules after running `code` in a fresh interpreter."""
+    probe = code + "\nimport json, sys\nprint(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODTUI_")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_pure_core_imports_nothing_heavy() -> None:
+    present = [m for m in PURE_CORE if importlib.util.find_spec(m) is not None]
+    assert "modtui.domain.incident" in present and "modtui.analysis.metrics" in present
+    loaded = loaded_after("\n".join(f"import {m}" for m in present))
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+@pytest.mark.parametrize("module", ["modtui.incidents.loader", "modtui.prompts.render", "modtui.config"])
+def test_file_handling_imports_no_network_or_ui(module: str) -> None:
+    loaded = loaded_after(f"import {module}")
+    assert loaded.isdisjoint(NETWORK_AND_UI), sorted(loaded & set(NETWORK_AND_UI))
+
+
+def test_cli_help_imports_no_network_or_ui() -> None:
+    code = textwrap.dedent("""
+        import sys
+        from modtui.cli import main
+        try:
+            main(["--help"], prog_name="modtui")
+        except SystemExit as exc:
+            assert exc.code == 0, exc.code
+    """)
+    loaded = loaded_after(code)
+    assert loaded.isdisjoint(NETWORK_AND_UI), sorted(loaded & set(NETWORK_AND_UI))
+
+
+def test_help_lists_the_commands(run_cli) -> None:
+    result = run_cli(None, "--help")
+    assert result.exit_code == 0
+    for command in ("incident", "targets", "prompt", "validate"):
+        assert f"  {command}" in result.stdout
