@@ -49,13 +49,15 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
         _print(app, rep, plan.items, "table")
         raise SystemExit(130)
     printer.close()
-    for job in plan.jobs:
-        if job.dead:
-            note(f"error: {job.dead}")
+    stopped = list(dict.fromkeys(job.dead for job in plan.jobs if job.dead))  # one message per target
+    for reason in stopped:
+        note(f"error: {reason}")
     _print(app, rep, plan.items, fmt)
     failures = gate_failures(rep, min_recall, min_precision, fail_on_regression)
     for failure in failures:
         note(f"gate failed: {failure}")
+    if stopped:  # a missing or rejected key is bad configuration: never let a pipeline pass on a partial replay
+        raise SystemExit(2)
     if failures:
         raise SystemExit(1)
 
