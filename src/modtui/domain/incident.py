@@ -80,7 +80,7 @@ class Incident(BaseModel):
         # a field validator (not a model one) so the error is located on the positive_label line
         labels = info.data.get("labels")
         if labels is not None and value not in labels:
-            raise ValueError(f"positive_label '{value}' is not one of labels {labels}")
+            raise ValueError(f"'{value}' is not one of labels {labels}")
         return value
 
 

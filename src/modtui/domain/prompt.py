@@ -36,7 +36,7 @@ class PromptTemplate(BaseModel):
     def _positive_known(cls, value: str | None, info: ValidationInfo) -> str | None:
         labels = info.data.get("labels")
         if value is not None and labels is not None and value not in labels:
-            raise ValueError(f"positive_label '{value}' is not one of labels {labels}")
+            raise ValueError(f"'{value}' is not one of labels {labels}")
         return value
 
     @field_validator("label_synonyms")
@@ -45,7 +45,7 @@ class PromptTemplate(BaseModel):
         labels = info.data.get("labels")
         unknown = [k for k in value if labels is not None and k not in labels]
         if unknown:
-            raise ValueError(f"label_synonyms names '{unknown[0]}', which is not one of labels {labels}")
+            raise ValueError(f"'{unknown[0]}' is not one of labels {labels}")
         return value
 
     @property

@@ -58,8 +58,8 @@ def problem_for(error: dict[str, Any], model: type[BaseModel], doc: Located, bas
         return doc.problem(full[:-1], f"missing required field '{_dotted(loc)}'", key=True)
     message = error["msg"].removeprefix("Value error, ")
     got = error.get("input")
-    if kind.endswith("_type") or kind in ("enum", "literal_error"):
-        message += f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
+    if kind not in ("value_error", "assertion_error") and not isinstance(got, (dict, list)):
+        message += f" (got {got!r})"  # the offending value, unless our own message names it already
     return doc.problem(full, f"{_dotted(loc)}: {message}" if loc else message)
 
 

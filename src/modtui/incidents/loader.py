@@ -80,9 +80,11 @@ def parse_item_line(raw: str, number: int, shown: str, incident: Incident
                     ) -> tuple[Item | None, list[Problem], str | None]:
     """One JSONL line → item (or None), its problems, and its raw id (for duplicate checks)."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         return None, [Problem(shown, f"invalid JSON: {exc.msg}", number, exc.colno)], None
+    except _DuplicateKey as exc:
+        return None, [Problem(shown, f"duplicate key '{exc.args[0]}' (a later value would silently win)", number)], None
     raw_id = str(data["id"]) if isinstance(data, dict) and isinstance(data.get("id"), (str, int)) else None
     doc = Located(shown, data, values={(): (number, None)})  # type: ignore[dict-item]
     item, problems = validate_model(Item, doc)
@@ -90,6 +92,19 @@ def parse_item_line(raw: str, number: int, shown: str, incident: Incident
         return None, [Problem(p.path, p.message, number) for p in problems], raw_id
     problems = check_item(item, incident, shown, number)
     return (None if problems else item), problems, raw_id
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def check_item(item: Item, incident: Incident, shown: str, number: int) -> list[Problem]:
@@ -105,6 +120,9 @@ def check_item(item: Item, incident: Incident, shown: str, number: int) -> list[
     derived = derive_kind(item.expected, item.observed, incident.positive_label)
     if item.kind is None:
         item.kind = derived
+    elif item.kind is not ItemKind.EVAL and item.observed is None:
+        problems.append(Problem(shown, f"kind '{item.kind.value}' needs an observed label (production's verdict); "
+                                       f"without one the item is 'eval'", number))
     elif item.kind is not ItemKind.EVAL and item.kind is not derived:
         problems.append(Problem(shown, f"kind '{item.kind.value}' contradicts expected '{item.expected}' and observed "
                                        f"'{item.observed}' (that is '{derived.value}')", number))
