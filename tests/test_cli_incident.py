@@ -352,3 +352,22 @@ def test_data_on_stdout_messages_on_stderr(workspace: Path, run_cli, tmp_path: P
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert "imported 1 items into incidents/INC-I/ (eval 1)" in result.stderr
+
+
+def test_workspace_prompt_is_not_shadowed_by_the_current_directory(workspace: Path, run_cli, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another workspace in the current directory (e.g. the repo's samples) must not shadow this one's files."""
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "prompts" / "toxicity").mkdir(parents=True)
+    (elsewhere / "prompts" / "toxicity" / "production.yaml").write_text("name: decoy\n")
+    monkeypatch.chdir(elsewhere)
+    result = run_cli(workspace, "prompt", "diff", "prompts/toxicity/production.yaml", "toxicity/candidate")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("--- prompts/toxicity/production.yaml\n")
+    assert run_cli(workspace, "validate").exit_code == 0
+
+
+def test_suggestions_ignore_case(workspace: Path, run_cli) -> None:
+    result = run_cli(workspace, "incident", "show", "inc-t1")
+    assert result.exit_code == 2
+    assert "no incident 'inc-t1' (did you mean 'INC-T1'?)" in result.stderr

@@ -68,6 +68,10 @@ def load_config(path: Path, shown: str = CONFIG_FILE) -> Config:
         target = _target(name, raw, shown, lines, problems)
         if target:
             config.targets[name] = target
+    default = config.settings.default_target
+    if default is not None and default not in config.targets and default not in (data.get("targets") or {}):
+        problems.append(Problem(shown, f"workspace.default_target: no target '{default}'{suggest(default, config.targets)}; "
+                                       f"configured: {', '.join(config.targets)}", lines.get(("workspace", "default_target"))))
     if problems:
         raise ConfigError(problems)
     return config

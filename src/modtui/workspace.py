@@ -76,8 +76,9 @@ class Workspace:
         return load_incident(self.incident_folder(incident_id), self.root)
 
     def prompt_path(self, ref: str) -> Path:
-        """A prompt by workspace-relative path, absolute path, or `policy/name`."""
-        candidates = [Path(ref), self.root / ref, self.prompts_dir / ref, self.prompts_dir / f"{ref}.yaml"]
+        """A prompt by workspace-relative path, absolute path, or `policy/name`; a path relative to the
+        current directory only last (it must never shadow this workspace's own file of the same name)."""
+        candidates = [self.root / ref, self.prompts_dir / ref, self.prompts_dir / f"{ref}.yaml", Path(ref)]
         for path in candidates:
             if path.is_file():
                 return path.resolve()

@@ -13,9 +13,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def suggest(name: str, choices: Any) -> str:
-    """' (did you mean 'x'?)' when a choice is close to `name`, else ''."""
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """' (did you mean 'x'?)' when a choice is close to `name` (ignoring case), else ''."""
+    folded = {str(c).lower(): str(c) for c in choices}
+    close = difflib.get_close_matches(str(name).lower(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean '{folded[close[0]]}'?)" if close else ""
 
 
 def _fields_at(model: type[BaseModel], loc: KeyPath) -> list[str]:
