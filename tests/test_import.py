@@ -190,3 +190,13 @@ def test_twenty_thousand_rows(workspace: Path, run_cli, tmp_path: Path) -> None:
     assert items[-1]["id"] == "r19999" and items[-1]["content"] == 'post 19999, with "quotes"\nand a newline'
     shown = json.loads(run_cli(workspace, "incident", "show", "INC-BIG", "--format", "json").stdout)
     assert sum(shown["counts"].values()) == 20_000
+
+
+def test_label_map_to_an_unknown_label(workspace: Path, run_cli, tmp_path: Path) -> None:
+    source = tmp_path / "e.csv"
+    source.write_text("text,gold\nx,spam\n", encoding="utf-8")
+    result = do_import(run_cli, workspace, source, "INC-I", "--label-map", "spam=toxik")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --label-map: 'spam=toxik': 'toxik' is not a label of this policy "
+                                    "['toxic', 'ok'] (did you mean 'toxic'?)")
+    assert_nothing_left(workspace)

@@ -263,3 +263,12 @@ def test_undefined_variable_line_in_quoted_and_block_templates() -> None:
     shown = [str(p) for p in err.value.problems]
     assert shown[0].startswith("p.yaml:3: system: undefined template variable 'polcy' (did you mean 'policy'?)")
     assert shown[1].startswith("p.yaml:6: user: undefined template variable 'contnet' (did you mean 'content'?)")
+
+
+def test_yaml_booleans_where_text_is_expected_get_a_hint(workspace: Path, run_cli) -> None:
+    path = workspace / "incidents" / "INC-T1" / "incident.yaml"
+    path.write_text(path.read_text().replace("labels: [toxic, ok]", "labels: [toxic, no]"))
+    result = run_cli(workspace, "validate")
+    assert result.exit_code == 2
+    assert ("incidents/INC-T1/incident.yaml:7:17: labels[1]: Input should be a valid string (got False); "
+            "YAML reads yes/no/on/off/true/false as booleans: quote them to mean text") in result.stderr

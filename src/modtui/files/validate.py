@@ -61,6 +61,8 @@ def problem_for(error: dict[str, Any], model: type[BaseModel], doc: Located, bas
     got = error.get("input")
     if kind not in ("value_error", "assertion_error") and not isinstance(got, (dict, list)):
         message += f" (got {got!r})"  # the offending value, unless our own message names it already
+        if isinstance(got, bool) and kind == "string_type":
+            message += "; YAML reads yes/no/on/off/true/false as booleans: quote them to mean text"
     return doc.problem(full, f"{_dotted(loc)}: {message}" if loc else message)
 
 

@@ -36,8 +36,12 @@ class ImportResult:
 
 def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], positive: str) -> ImportResult:
     """Read every row; all problems (missing columns, unmapped labels, duplicate ids) at once."""
+    problems: list[Problem] = [
+        Problem("--label-map", f"'{src}={dst}': '{dst}' is not a label of this policy {labels}{suggest(dst, labels)}")
+        for src, dst in mapping.labels.items() if dst not in labels]
+    if problems:
+        raise InputError(problems)
     rows = _rows_jsonl(path, shown) if path.suffix.lower() in (".jsonl", ".ndjson") else _rows_csv(path, shown)
-    problems: list[Problem] = []
     items: list[Item] = []
     seen: dict[str, int] = {}
     header_checked = False
