@@ -19,7 +19,7 @@ def do_import(run_cli, workspace: Path, source: Path, incident_id: str = "INC-I"
 
 def items_of(workspace: Path, incident_id: str = "INC-I") -> list[dict]:
     path = workspace / "incidents" / incident_id / "items.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
 def assert_nothing_left(workspace: Path, incident_id: str = "INC-I") -> None:
@@ -200,3 +200,20 @@ def test_label_map_to_an_unknown_label(workspace: Path, run_cli, tmp_path: Path)
     assert result.stderr.startswith("error: --label-map: 'spam=toxik': 'toxik' is not a label of this policy "
                                     "['toxic', 'ok'] (did you mean 'toxic'?)")
     assert_nothing_left(workspace)
+
+
+def test_unicode_line_separators_in_content_round_trip(workspace: Path, run_cli, tmp_path: Path) -> None:
+    """U+2028/U+2029/U+0085 and form feeds are text inside a JSONL line, not line breaks."""
+    content = "one\u2028two\u2029three\u0085four\x0cfive\x1cend"
+    source = tmp_path / "e.csv"
+    source.write_text(f'text,gold\n"{content}",ok\nsecond,toxic\n', encoding="utf-8")
+    result = do_import(run_cli, workspace, source)
+    assert result.exit_code == 0, result.stderr
+    assert [i["content"] for i in items_of(workspace)] == [content, "second"]
+    assert run_cli(workspace, "validate").exit_code == 0
+
+    jsonl = tmp_path / "e.jsonl"
+    jsonl.write_text(json.dumps({"text": content, "gold": "ok"}, ensure_ascii=False) + "\n{broken\n", encoding="utf-8")
+    broken = do_import(run_cli, workspace, jsonl, "INC-I3")
+    assert broken.exit_code == 2
+    assert broken.stderr.startswith(f"{jsonl}:2:2: invalid JSON")

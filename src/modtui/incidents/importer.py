@@ -13,7 +13,7 @@ from modtui.domain.incident import Item, derive_kind
 from modtui.errors import InputError, Problem
 from modtui.files.text import read_text
 from modtui.files.validate import suggest
-from modtui.incidents.loader import MAX_PROBLEMS
+from modtui.incidents.loader import MAX_PROBLEMS, jsonl_lines
 
 csv.field_size_limit(64 * 1024 * 1024)
 
@@ -99,7 +99,7 @@ def _rows_csv(path: Path, shown: str) -> Iterator[tuple[int, dict[str, str]]]:
 
 def _rows_jsonl(path: Path, shown: str) -> Iterator[tuple[int, dict[str, Any]]]:
     text = read_text(path, shown)
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in jsonl_lines(text):
         if not raw.strip():
             continue
         try:

@@ -60,7 +60,7 @@ def parse_items(path: Path, shown: str, incident: Incident) -> tuple[list[Item],
     items: list[Item] = []
     lines: dict[str, int] = {}
     problems: list[Problem] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in jsonl_lines(text):
         if not raw.strip():
             continue
         item, item_problems, raw_id = parse_item_line(raw, number, shown, incident)
@@ -74,6 +74,12 @@ def parse_items(path: Path, shown: str, incident: Incident) -> tuple[list[Item],
     if not items and not problems:
         problems.append(Problem(shown, "no items", 1))
     return items, lines, problems
+
+
+def jsonl_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) split on LF only (CRLF tolerated): str.splitlines() would also split inside JSON
+    strings holding U+2028, U+2029 or U+0085, which JSON writers (ours included) leave unescaped."""
+    return [(number, line.removesuffix("\r")) for number, line in enumerate(text.split("\n"), start=1)]
 
 
 def parse_item_line(raw: str, number: int, shown: str, incident: Incident
