@@ -371,3 +371,15 @@ def test_suggestions_ignore_case(workspace: Path, run_cli) -> None:
     result = run_cli(workspace, "incident", "show", "inc-t1")
     assert result.exit_code == 2
     assert "no incident 'inc-t1' (did you mean 'INC-T1'?)" in result.stderr
+
+
+def test_error_messages_quote_file_values_inertly(workspace: Path, run_cli) -> None:
+    """Labels and ids in error messages come from untrusted files: no terminal escapes, one line each."""
+    path = workspace / "incidents" / INCIDENT_ID / "items.jsonl"
+    bad = {"id": "x\ny", "content": "c", "expected": "\u001b[2J\u001b[31mtoxic\nFAKE: all good"}
+    path.write_text(path.read_text() + json.dumps(bad) + "\n")
+    result = run_cli(workspace, "validate")
+    assert result.exit_code == 2
+    assert "\x1b" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("incidents/INC-T1/items.jsonl:13: expected label '\\x1b[2J\\x1b[31mtoxic FAKE: all good'")

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from modtui.cli.context import AppContext
-from modtui.errors import ModtuiError
+from modtui.cli.output import inert
+from modtui.errors import InputError, ModtuiError
 
 
 class ModtuiGroup(click.Group):
@@ -22,7 +23,9 @@ class ModtuiGroup(click.Group):
             app = ctx.find_object(AppContext)
             if (app and app.debug) or os.environ.get("MODTUI_DEBUG") == "1":
                 traceback.print_exc()
-            for line in str(exc).splitlines() or [type(exc).__name__]:
+            # one line per problem; values quoted from files (labels, ids, keys) are untrusted: shown inert
+            lines = [str(p) for p in exc.problems] if isinstance(exc, InputError) else str(exc).splitlines()
+            for line in map(inert, lines or [type(exc).__name__]):
                 click.echo(f"error: {line}" if not _located(line) else line, err=True)
             ctx.exit(exc.exit_code)
 
