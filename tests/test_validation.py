@@ -272,3 +272,16 @@ def test_yaml_booleans_where_text_is_expected_get_a_hint(workspace: Path, run_cl
     assert result.exit_code == 2
     assert ("incidents/INC-T1/incident.yaml:7:17: labels[1]: Input should be a valid string (got False); "
             "YAML reads yes/no/on/off/true/false as booleans: quote them to mean text") in result.stderr
+
+
+def test_undefined_variable_line_is_where_it_is_used() -> None:
+    from modtui.errors import InputError
+    from modtui.prompts.loader import parse_prompt
+
+    source = ("name: t\nlabels: [a, b]\nuser: |\n  Classify the content below.\n  The label is a or b.\n"
+              "  <c>{{ conten }}</c> {% if b %}x{% endif %}\n")
+    with pytest.raises(InputError) as err:
+        parse_prompt(source, "p.yaml")
+    shown = [str(p) for p in err.value.problems]
+    assert shown[0].startswith("p.yaml:6: user: undefined template variable 'b'"), shown
+    assert shown[1].startswith("p.yaml:6: user: undefined template variable 'conten' (did you mean 'content'?)"), shown

@@ -64,12 +64,17 @@ def load_config(path: Path, shown: str = CONFIG_FILE) -> Config:
     settings = _settings(data.get("workspace", {}), shown, lines, problems)
     if settings:
         config.settings = settings
-    for name, raw in (data.get("targets") or {}).items():
+    targets = data.get("targets", {})
+    if not isinstance(targets, dict):
+        problems.append(Problem(shown, "targets must be a table of named targets, e.g. [targets.gpt-mini]",
+                                lines.get(("targets",))))
+        targets = {}
+    for name, raw in targets.items():
         target = _target(name, raw, shown, lines, problems)
         if target:
             config.targets[name] = target
     default = config.settings.default_target
-    if default is not None and default not in config.targets and default not in (data.get("targets") or {}):
+    if default is not None and default not in config.targets and default not in targets:
         problems.append(Problem(shown, f"workspace.default_target: no target '{default}'{suggest(default, config.targets)}; "
                                        f"configured: {', '.join(config.targets)}", lines.get(("workspace", "default_target"))))
     if problems:

@@ -1,6 +1,7 @@
 """Load prompts/<policy>/<name>.yaml with strict validation of fields and template variables."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,9 +92,12 @@ def _safe_vars(source: str) -> set[str]:
 
 
 def _line_of(source: str, name: str) -> int:
-    for number, line in enumerate(source.splitlines(), start=1):
-        if name in line:
-            return number
+    """The template line that uses variable `name`: inside {{ }} / {% %} first, then anywhere as a word."""
+    word = r"(?<![\w.])" + re.escape(name) + r"\b"
+    for pattern in (r"\{[{%][^}]*?" + word, word):
+        for number, line in enumerate(source.split("\n"), start=1):
+            if re.search(pattern, line):
+                return number
     return 1
 
 
