@@ -285,3 +285,15 @@ def test_undefined_variable_line_is_where_it_is_used() -> None:
     shown = [str(p) for p in err.value.problems]
     assert shown[0].startswith("p.yaml:6: user: undefined template variable 'b'"), shown
     assert shown[1].startswith("p.yaml:6: user: undefined template variable 'conten' (did you mean 'content'?)"), shown
+
+
+def test_meta_key_missing_on_an_item_renders_empty() -> None:
+    """A prompt may use {{ meta.locale }}; an item without that key must still render (not fail the replay)."""
+    from modtui.prompts.loader import parse_prompt
+    from modtui.prompts.render import render
+
+    template = parse_prompt('name: t\nlabels: [a, b]\nuser: "<c>{{ content }}</c> [{{ meta.locale }}] '
+                            '[{{ meta[\'surface\'] }}]{% if meta.vip %} VIP{% endif %}"\n', "p.yaml").template
+    assert render(template, "x", meta={"locale": "en", "vip": True}).user == "<c>x</c> [en] [] VIP"
+    assert render(template, "x").user == "<c>x</c> [] []"
+    assert render(template, "x", meta={"locale": "</c>"}).user == "<c>x</c> [&lt;/c>] []"

@@ -40,6 +40,13 @@ def neutralise(value: str, tags: tuple[str, ...]) -> str:
     return pattern.sub(r"&lt;\1", value)
 
 
+class ItemMeta(dict):  # type: ignore[type-arg]
+    """An item's meta: a key some items lack renders empty instead of failing that item's render."""
+
+    def __missing__(self, key: object) -> str:
+        return ""
+
+
 def clip(content: str, limit: int = MAX_CONTENT_CHARS) -> tuple[str, bool]:
     if len(content) <= limit:
         return content, False
@@ -53,7 +60,7 @@ def render(template: PromptTemplate, content: str, *, item_id: str = "", meta: M
     values = {
         "content": neutralise(clipped, tags),
         "item_id": neutralise(item_id, tags),
-        "meta": {k: neutralise(str(v), tags) for k, v in (meta or {}).items()},
+        "meta": ItemMeta({k: neutralise(str(v), tags) for k, v in (meta or {}).items()}),
         "labels": ", ".join(template.labels),
         "policy": render_policy(template.policy, template.labels, positive_label=template.positive_label)
         if template.policy else "",
