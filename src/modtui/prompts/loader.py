@@ -68,7 +68,44 @@ def template_problems(template: PromptTemplate, doc: Located) -> list[Problem]:
         problems.append(doc.problem(("user",), "the user template must include {{ content }}"))
     if "policy" in _safe_vars(template.system + template.user) and template.policy is None:
         problems.append(doc.problem(("user",), "the template uses {{ policy }} but the prompt has no policy: block"))
+    if not problems:
+        problems += _trial_render(template, doc)
     return problems
+
+
+def _trial_render(template: PromptTemplate, doc: Located) -> list[Problem]:
+    """Render a sample item, so a template that fails at run time (e.g. `{{ content.__class__ }}`, refused by
+    the sandbox, or `{{ labels[9] }}`) is reported here with its file, not in the middle of a replay."""
+    from modtui.prompts.render import render  # (imports the policy renderer: only needed here)
+
+    try:
+        render(template, "sample content", item_id="sample-id", meta={})
+    except Exception as exc:  # noqa: BLE001 - any failure is the template's problem, reported with its place
+        field_name = "system" if template.system and _fails(template.system) else "user"
+        line = _template_traceback_line(exc)
+        return [_at_template_line(doc, field_name, line,
+                                  f"template cannot be rendered: {type(exc).__name__}: {exc}")]
+    return []
+
+
+def _fails(source: str) -> bool:
+    from modtui.prompts.templating import compile_template
+
+    try:
+        compile_template(source).render(content="x", item_id="x", meta={}, labels="a, b", policy="", precedents="")
+    except Exception:  # noqa: BLE001
+        return True
+    return False
+
+
+def _template_traceback_line(exc: BaseException) -> int | None:
+    """The line inside the template where rendering failed (Jinja rewrites tracebacks to '<template>')."""
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def _policy_label_problems(template: PromptTemplate, doc: Located) -> list[Problem]:
