@@ -383,3 +383,16 @@ def test_error_messages_quote_file_values_inertly(workspace: Path, run_cli) -> N
     assert "\x1b" not in result.stderr
     (line,) = result.stderr.splitlines()
     assert line.startswith("incidents/INC-T1/items.jsonl:13: expected label '\\x1b[2J\\x1b[31mtoxic FAKE: all good'")
+
+
+def test_incident_id_is_never_a_path(workspace: Path, run_cli) -> None:
+    outside = workspace / "INC-X"
+    outside.mkdir()
+    src = workspace / "incidents" / INCIDENT_ID
+    (outside / "incident.yaml").write_text((src / "incident.yaml").read_text().replace(INCIDENT_ID, "INC-X"))
+    (outside / "items.jsonl").write_text((src / "items.jsonl").read_text())
+    for args in (["incident", "show", "../INC-X"], ["incident", "status", "../INC-X", "resolved"]):
+        result = run_cli(workspace, *args)
+        assert result.exit_code == 2
+        assert "no incident '../INC-X'" in result.stderr
+    assert "status: open" in (outside / "incident.yaml").read_text()

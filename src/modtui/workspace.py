@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modtui.config import CONFIG_FILE, Config, load_config
+from modtui.domain.incident import ID_PATTERN
 from modtui.domain.target import Target
 from modtui.errors import InputError, Problem, UsageError
 from modtui.files.text import read_text
@@ -67,7 +68,8 @@ class Workspace:
 
     def incident_folder(self, incident_id: str) -> Path:
         folder = self.incidents_dir / incident_id
-        if not (folder / INCIDENT_FILE).is_file():
+        # an id is a folder name, never a path: `../x` must not reach outside incidents/
+        if not ID_PATTERN.match(incident_id) or not (folder / INCIDENT_FILE).is_file():
             hint = suggest(incident_id, self.incident_ids())
             raise UsageError(Problem(self.relative(self.incidents_dir), f"no incident '{incident_id}'{hint}"))
         return folder
