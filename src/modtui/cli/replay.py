@@ -46,12 +46,14 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
         rep = svc.report(app.ws, plan, spec)
         rep.interrupted = True
         note("interrupted: finished results are kept; run the same command again to resume")
-        _print(app, rep, plan.items, "table")
+        print_outcomes(rep)
+        _print(app, rep, plan.items, fmt)
         raise SystemExit(130)
     printer.close()
     stopped = list(dict.fromkeys(job.dead for job in plan.jobs if job.dead))  # one message per target
     for reason in stopped:
         note(f"error: {reason}")
+    print_outcomes(rep)
     _print(app, rep, plan.items, fmt)
     failures = gate_failures(rep, min_recall, min_precision, fail_on_regression)
     for failure in failures:
@@ -71,6 +73,16 @@ def _print(app: AppContext, rep: ReplayReport, items, fmt: str) -> None:  # type
         emit([summary_row(r) for r in rep.runs], "csv" if fmt == "csv" else "table", SUMMARY_COLUMNS)
         if fmt == "table":
             print_flips(rep, {i.id: i.content for i in items})
+
+
+def print_outcomes(rep: ReplayReport) -> None:
+    """One line per run on stderr: its status, how many items got a verdict, and the rest counted by type."""
+    for r in rep.runs:
+        m = r.metrics
+        kinds = sorted(m.no_verdict_by_type.items(), key=lambda kv: (-kv[1], kv[0]))
+        detail = ", ".join(f"{kind} {count}" for kind, count in kinds) or "none"
+        note(f"run {r.run.id} ({r.run.target_name} × {r.prompt_label}) {r.run.status}: {m.items} results, "
+             f"{m.items - m.no_verdict} verdicts; no verdict: {detail}")
 
 
 def summary_row(r: svc.RunReport) -> dict:
