@@ -63,10 +63,12 @@ class Engine:
         self._wake = asyncio.Event()
         self._all_jobs: list[Job] = []
         self._writing: asyncio.Future[None] | None = None
+        self._target_keys: dict[str, str] = {}  # target name → config_key(), computed once per replay
 
     async def execute(self, jobs: list[Job]) -> None:
         """Run every job; on cancellation keep what finished, then re-raise."""
         self._all_jobs = jobs
+        self._target_keys = {j.target.name: j.target.config_key() for j in jobs}
         providers = {t.name: provider_class(t.provider)(t, key_for(t)) for t in {j.target.name: j.target for j in jobs}.values()}
         writer = asyncio.create_task(self._writer())
         try:
@@ -145,12 +147,12 @@ class Engine:
             if not providers[job.target.name].cacheable or not job.todo:
                 continue
             keyed = [(item, self._render(job, item)) for item in job.todo]
-            keys = {cache_key(job.target, m, job.prompt.template.output_schema): (item, m) for item, m in keyed}
+            keys = {self._key(job, m): (item, m) for item, m in keyed}
             hits = await asyncio.to_thread(self._lookup, list(keys))
             served = set()
             for key, row in hits.items():
                 item, messages = keys[key]
-                self._record(job, item, messages, _reply_from_cache(row), cached=True)
+                self._record(job, item, messages, _reply_from_cache(row), cached=True, key=key)
                 served.add(item.id)
             job.todo = [item for item in job.todo if item.id not in served]
 
@@ -163,16 +165,21 @@ class Engine:
     def _render(self, job: Job, item: Item) -> Messages:
         return render(job.prompt.template, item.content, item_id=item.id, meta=item.meta)
 
-    def _record(self, job: Job, item: Item, messages: Messages, reply: Reply, *, cached: bool) -> None:
+    def _key(self, job: Job, messages: Messages) -> str:
+        return cache_key(job.target, messages, job.prompt.template.output_schema,
+                         target_key=self._target_keys.get(job.target.name))
+
+    def _record(self, job: Job, item: Item, messages: Messages, reply: Reply, *, cached: bool,
+                key: str | None = None) -> None:
         template = job.prompt.template
         verdict = parse_reply(reply, template.labels, template.label_synonyms)
-        key = cache_key(job.target, messages, template.output_schema)
+        key = key or self._key(job, messages)
         row = _result_row(job, item, reply, verdict, self.scrub, cached=cached, key=key)
         if messages.truncated:
             row["detail"] = ((row["detail"] or "") + " [content truncated for the prompt]").strip()
         self._pending.rows.append(row)
         if not cached and not reply.failed and reply.verdict is None:
-            self._pending.cache.append(_cache_row(key, job.target, reply, self.scrub))
+            self._pending.cache.append(_cache_row(key, self._target_keys[job.target.name], reply, self.scrub))
         self._pending.first_at = self._pending.first_at or time.monotonic()
         self._wake.set()
         self._advance(job.progress, verdict, cached)
@@ -219,8 +226,8 @@ def _result_row(job: Job, item: Item, reply: Reply, verdict: Verdict, scrub: Scr
             "created_at": now_iso()}
 
 
-def _cache_row(key: str, target: Target, reply: Reply, scrub: Scrubber) -> dict[str, Any]:
-    return {"key": key, "target_key": target.config_key(), "text": scrub(reply.text), "refusal": scrub(reply.refusal),
+def _cache_row(key: str, target_key: str, reply: Reply, scrub: Scrubber) -> dict[str, Any]:
+    return {"key": key, "target_key": target_key, "text": scrub(reply.text), "refusal": scrub(reply.refusal),
             "finish_reason": reply.finish_reason, "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
             "raw_json": scrub(reply.raw), "created_at": now_iso()}
 

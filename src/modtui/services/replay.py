@@ -161,11 +161,12 @@ async def execute(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec,
         interrupted = True
         raise
     finally:
-        finish(ws, replay, spec, interrupted)
-    return report(ws, replay, spec)
+        rep = finish(ws, replay, spec, interrupted)
+    return rep
 
 
-def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: bool) -> None:
+def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: bool) -> ReplayReport:
+    """Give every run its final status and summary; the report, with the runs as now stored."""
     rep = report(ws, replay, spec)
     for run_report, job in zip(rep.runs, replay.jobs):
         m = run_report.metrics
@@ -177,6 +178,10 @@ def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: boo
                    "mcnemar_p": run_report.flips.mcnemar_p if run_report.flips else None,
                    "baseline_run_id": run_report.baseline_run_id}
         q.finish_run(ws.store(), job.run_id, status, summary, job.dead, spec.author, headline)
+    with ws.store().read() as session:
+        for run_report in rep.runs:
+            run_report.run = q.get_run(session, run_report.run.id) or run_report.run  # type: ignore[arg-type]
+    return rep
 
 
 def _headline(r: RunReport, status: str) -> str:

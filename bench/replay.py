@@ -1,0 +1,157 @@
+"""Replay throughput benchmark: the real service, engine and SDK adapters against a fake provider.
+
+    .venv/bin/python bench/replay.py [--items 2000] [--latency 0.2] [--concurrency 8,32,64]
+                                     [--provider openai|anthropic] [--profile out.prof]
+
+Starts tests/fakeserver.py in a separate process (fixed latency per call), builds a temporary
+workspace with an N-item incident and a target pointing at the server, and replays every item at
+each concurrency with the cache off, printing calls, wall, ideal (= calls × latency ÷ C), their
+ratio and the replaying process's CPU ms per call. Then a fully cached re-run of the same items.
+Goals: ratio ≤ 1.10 at C=32, ≤ 1.25 at C=64; cached re-run of 2,000 items ≤ 1 s.
+Not part of the test suite; see bench/README.md for figures.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKESERVER = ROOT / "tests" / "fakeserver.py"
+PROMPT = ROOT / "tests" / "data" / "workspace" / "prompts" / "toxicity" / "production.yaml"
+INCIDENT = "INC-BENCH"
+KEY_ENV = "MODTUI_BENCH_KEY"
+WORDS = ["idiot", "moron", "lovely", "weather", "hurt", "you", "day", "ref", "keys", "again", "nice", "post"]
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen([sys.executable, str(FAKESERVER), "--port", "0", "--latency", str(latency)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("PORT="):
+        proc.kill()
+        raise SystemExit(f"fake server did not start: {line!r}")
+    return proc, int(line.removeprefix("PORT="))
+
+
+def build_workspace(root: Path, items: int, provider: str, port: int) -> None:
+    folder = root / "incidents" / INCIDENT
+    folder.mkdir(parents=True)
+    (folder / "incident.yaml").write_text(
+        f"id: {INCIDENT}\ntitle: Benchmark incident\nseverity: SEV3\nstatus: open\npolicy: toxicity\n"
+        "labels: [violating, non_violating]\npositive_label: violating\n"
+        "production: {prompt: prompts/toxicity/production.yaml, model: bench}\n")
+    with (folder / "items.jsonl").open("w") as out:
+        for i in range(items):
+            content = " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(8)) + f" #{i}"
+            expected = "violating" if i % 3 == 0 else "non_violating"
+            out.write(json.dumps({"id": f"b-{i:05d}", "content": content, "expected": expected,
+                                  "observed": "non_violating"}) + "\n")
+    (root / "prompts" / "toxicity").mkdir(parents=True)
+    prompt = PROMPT.read_text().replace("[toxic, ok]", "[violating, non_violating]").replace(
+        "positive_label: toxic", "positive_label: violating")
+    (root / "prompts" / "toxicity" / "production.yaml").write_text(prompt)
+    base_url = f"http://127.0.0.1:{port}" + ("/v1" if provider == "openai" else "")
+    (root / "modtui.toml").write_text(
+        f'[targets.bench]\nprovider = "{provider}"\nmodel = "bench-model"\napi_key_env = "{KEY_ENV}"\n'
+        f'base_url = "{base_url}"\nconcurrency = 8\nmax_retries = 2\ntimeout = 30\n'
+        f"price_in_per_mtok = 0.15\nprice_out_per_mtok = 0.60\n\n[targets.bench.params]\nmax_tokens = 200\n")
+
+
+async def one_replay(ws, concurrency: int, use_cache: bool):  # type: ignore[no-untyped-def]
+    from modtui.services import replay as svc
+    from modtui.store import runs as q
+
+    spec = svc.ReplaySpec(INCIDENT, targets=["bench"], concurrency=concurrency, use_cache=use_cache, author="bench")
+    updates = 0
+
+    def on_progress(_p) -> None:  # type: ignore[no-untyped-def]
+        nonlocal updates
+        updates += 1
+
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    plan = svc.plan(ws, spec)
+    rep = await svc.execute(ws, plan, spec, on_progress)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    run = rep.runs[0]
+    with ws.store().read() as session:
+        rows = q.results_of(session, run.run.id)
+    calls = sum(1 for r in rows if not r.cached)
+    errors = sum(1 for r in rows if r.outcome != "label")
+    lat = run.metrics
+    return {"p50": lat.latency_p50_ms, "p95": lat.latency_p95_ms, "calls": calls, "results": len(rows), "cached": len(rows) - calls, "errors": errors, "wall": wall,
+            "cpu": cpu, "status": run.run.status, "progress_events": updates}
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    from modtui.workspace import Workspace
+
+    proc, port = start_server(args.latency)
+    tmp = Path(tempfile.mkdtemp(prefix="modtui-bench-"))
+    os.environ[KEY_ENV] = "sk-bench-not-a-real-key"
+    profiler = cProfile.Profile() if args.profile else None
+    ok = True
+    try:
+        build_workspace(tmp, args.items, args.provider, port)
+        ws = Workspace.open(tmp)
+        print(f"fake {args.provider} server (separate process) on :{port}, latency {args.latency:g} s; "
+              f"{args.items} items; python {sys.version.split()[0]}; {os.cpu_count()} CPUs, "
+              f"load average {os.getloadavg()[0]:.2f} (other work on the machine inflates the ratios)")
+        started = time.perf_counter()
+        __import__(args.provider)  # the SDK import is a one-off per process, not replay overhead: paid here
+        print(f"{args.provider} SDK import: {time.perf_counter() - started:.2f} s (not in the figures below)")
+        print(f"{'C':>4} {'calls':>6} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'CPU ms/call':>12} "
+              f"{'call p50/p95 ms':>16}  errors  status")
+        goals = {32: 1.10, 64: 1.25}
+        for c in [c for c in args.concurrency for _ in range(args.repeat)]:
+            if profiler:
+                profiler.enable()
+            r = await one_replay(ws, c, use_cache=False)
+            if profiler:
+                profiler.disable()
+            ideal = r["calls"] * args.latency / c
+            ratio = r["wall"] / ideal if ideal else float("nan")
+            goal = goals.get(c)
+            mark = "" if goal is None else ("  ok" if ratio <= goal else f"  MISSED (goal ≤ {goal:.2f})")
+            ok &= goal is None or ratio <= goal
+            print(f"{c:>4} {r['calls']:>6} {r['wall']:>8.2f} {ideal:>8.2f} {ratio:>6.3f} "
+                  f"{1000 * r['cpu'] / max(r['calls'], 1):>12.2f} {r['p50']:>8.0f}/{r['p95']:<7.0f}  {r['errors']:>6}  "
+                  f"{r['status']}{mark}")
+        r = await one_replay(ws, 8, use_cache=True)
+        mark = "  ok" if r["wall"] <= 1.0 else "  MISSED (goal ≤ 1 s)"
+        ok &= r["wall"] <= 1.0
+        print(f"cached re-run: {r['cached']} of {r['results']} results from the cache, {r['calls']} calls, "
+              f"wall {r['wall']:.2f} s{mark}")
+        ws.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if profiler:
+            profiler.dump_stats(args.profile)
+            print(f"profile written to {args.profile} (python -m pstats {args.profile})")
+    return 0 if ok else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[8, 32, 64])
+    parser.add_argument("--provider", choices=["openai", "anthropic"], default="openai")
+    parser.add_argument("--repeat", type=int, default=1, help="measure each concurrency this many times")
+    parser.add_argument("--profile", help="write a cProfile of the measured replays to this file")
+    raise SystemExit(asyncio.run(main_async(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()
