@@ -182,10 +182,11 @@ class Engine:
             self._pending.cache.append(_cache_row(key, self._target_keys[job.target.name], reply, self.scrub))
         self._pending.first_at = self._pending.first_at or time.monotonic()
         self._wake.set()
-        self._advance(job.progress, verdict, cached)
+        self._advance(job.progress, verdict, cached, item.id)
 
-    def _advance(self, progress: RunProgress, verdict: Verdict, cached: bool) -> None:
+    def _advance(self, progress: RunProgress, verdict: Verdict, cached: bool, item_id: str) -> None:
         progress.done += 1
+        progress.last_item_id, progress.last_verdict = item_id, verdict
         progress.cached += cached
         progress.fresh += not cached
         if verdict.outcome is not Outcome.LABEL:

@@ -5,6 +5,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from modtui.domain.verdict import Verdict
+
 
 @dataclass
 class RunProgress:
@@ -19,6 +21,8 @@ class RunProgress:
     fresh: int = 0  # results produced in this process (for the rate)
     status: str = "running"
     message: str | None = None
+    last_item_id: str | None = None       # the result that triggered this event, so a view can update
+    last_verdict: Verdict | None = None   # one cell instead of re-reading the log
 
     @property
     def error_count(self) -> int:

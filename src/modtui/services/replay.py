@@ -126,11 +126,12 @@ def _unique_targets(targets: list[Target]) -> list[Target]:
 
 
 def _jobs(ws: Workspace, loaded: LoadedIncident, prompts: list[LoadedPrompt], targets: list[Target],
-          items: list[Item], spec: ReplaySpec) -> list[Job]:
+          items: list[Item], spec: ReplaySpec, sources: dict[str, str] | None = None) -> list[Job]:
+    """`sources` maps a prompt held in memory (the TUI's unsaved candidate) by its path to its YAML text."""
     jobs = []
     with ws.store().write() as session:
         for prompt in prompts:
-            q.ensure_prompt_version(session, prompt, ws.prompt_source(prompt))
+            q.ensure_prompt_version(session, prompt, (sources or {}).get(prompt.path) or ws.prompt_source(prompt))
         for target in targets:
             key = q.ensure_target(session, target)
             for prompt in prompts:
