@@ -95,7 +95,10 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def modtui_cmd(root: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "modtui.cli", "--workspace", str(root), *args]
+    """The installed `modtui` script beside this interpreter (else the same entry point through -c)."""
+    script = Path(sys.executable).with_name("modtui")
+    head = [str(script)] if script.exists() else [sys.executable, "-c", "from modtui.cli import main; main()"]
+    return [*head, "--workspace", str(root), *args]
 
 
 def spawn(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

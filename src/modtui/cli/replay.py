@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import click
 
@@ -12,7 +13,19 @@ from modtui.services import replay as svc
 from modtui.services.replay import ReplayReport, ReplaySpec
 
 pass_app = click.make_pass_decorator(AppContext)
-RATIO = click.FloatRange(0.0, 1.0)
+
+
+class _Ratio(click.FloatRange):
+    """A number from 0 to 1. NaN is refused: it compares false with everything, so its gate could never fail."""
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number in the range 0<=x<=1.", param, ctx)
+        return number
+
+
+RATIO = _Ratio(0.0, 1.0)
 SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp", "fp", "fn", "tn", "no_verdict",
                    "precision", "recall", "f1", "fixed", "regressed", "mcnemar_p", "cost_usd", "p50_ms", "p95_ms")
 

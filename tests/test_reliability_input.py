@@ -1,0 +1,80 @@
+"""Issue 7, bad input on the command line: every bad argument is exit 2 with one clear message, no traceback,
+nothing on stdout, and the log's bytes unchanged (the file corpus is tests/data/bad/, run by test_validation.py;
+malformed model replies are data, see test_parsing.py and test_reliability_faults.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from test_validation import db_snapshot
+
+INC = "INC-T1"
+CASES: list[tuple[list[str], str]] = [
+    (["replay", "INC-NOPE"], "no incident 'INC-NOPE'"),
+    (["replay", "../INC-T1"], "no incident '../INC-T1'"),
+    (["replay"], "Missing argument 'INCIDENT_ID'"),
+    (["replay", INC, "--format", "xml"], "'--format'"),
+    (["replay", INC, "-j", "0"], "'-j'"),
+    (["replay", INC, "-j", "-1"], "'-j'"),
+    (["replay", INC, "-j", "many"], "'-j'"),
+    (["replay", INC, "--min-recall", "1.01"], "'--min-recall'"),
+    (["replay", INC, "--min-recall", "-0.1"], "'--min-recall'"),
+    (["replay", INC, "--min-recall", "nan"], "'--min-recall'"),  # NaN would make the gate never fail
+    (["replay", INC, "--min-precision", "2"], "'--min-precision'"),
+    (["replay", INC, "--min-precision", "inf"], "'--min-precision'"),
+    (["replay", INC, "--min-precision", "high"], "'--min-precision'"),
+    (["replay", INC, "-m", "gpt-mni"], "did you mean 'gpt-mini'"),
+    (["replay", INC, "-m", "nope"], "no target 'nope'"),
+    (["replay", INC, "-p", "toxicity/nope"], "no prompt file 'toxicity/nope'"),
+    (["replay", INC, "-p", "prompts/toxicity"], "no prompt file 'prompts/toxicity'"),
+    (["replay", INC, "--baseline", "nonsense"], "--baseline"),
+    (["replay", INC, "--baseline", "999"], "no run 999"),
+    (["replay", INC, "--baseline", "-1"], "--baseline"),
+    (["replay", INC, "--baseline", ""], "--baseline"),
+    (["replay", INC, "--items", "some"], "'--items'"),
+    (["replay", INC, "--no-such-option"], "No such option"),
+    (["runs", "show", "abc"], "'RUN_ID'"),
+    (["runs", "show", "999"], "no run 999"),
+    (["runs", "compare", "1", "999"], "no run 999"),
+    (["runs", "list", "INC-NOPE"], "INC-NOPE"),
+    (["report", "INC-NOPE"], "INC-NOPE"),
+]
+
+
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace whose log already holds a replay (run 1), so there is something to lose."""
+    import shutil
+
+    from conftest import VALID_WORKSPACE, run_cli
+
+    root = tmp_path_factory.mktemp("input") / "ws"
+    shutil.copytree(VALID_WORKSPACE, root)
+    result = run_cli(root, "replay", INC, env={"MODTUI_AUTHOR": "tester"})
+    assert result.exit_code == 0, result.stderr
+    return root
+
+
+@pytest.mark.parametrize("args, message", CASES, ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_bad_argument_exit_2_one_message_log_unchanged(logged: Path, run_cli: Any, args: list[str],
+                                                       message: str) -> None:
+    from modtui.cli import main
+
+    if args[0] not in main.commands:
+        pytest.skip(f"no `modtui {args[0]}` command yet")
+    db = logged / ".modtui" / "modtui.db"
+    before = db_snapshot(db)
+    result = run_cli(logged, *args)
+    shown = f"exit {result.exit_code}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+    assert result.exit_code == 2, shown
+    assert result.exception is None or isinstance(result.exception, SystemExit), shown
+    assert "Traceback" not in result.stderr + result.stdout, shown
+    assert result.stdout == "", shown
+    usage = ("Usage:", "Try '")  # click's two lines of usage before its one error line
+    errors = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(usage)]
+    assert len(errors) == 1 and message in errors[0], shown  # one clear message
+    after = db_snapshot(db)
+    assert after[1] == before[1], "the log's rows changed"
+    assert after[0] == before[0], "the log's bytes changed"
