@@ -109,11 +109,11 @@ async def test_messages_sent_as_rendered(server: FakeServer, prompt: LoadedPromp
 
 
 @pytest.mark.parametrize("api", APIS)
-async def test_params_pass_through_and_unknown_param_goes_in_extra_body(
+async def test_params_pass_through_and_unknown_params_reach_the_body(
         server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
     params = {"temperature": 0.25, "max_tokens": 77, "top_k_experimental": 5, "vendor_flag": {"a": [1, 2]}}
     reply = await call(adapter(api, server, params=params), prompt, "have a nice day")
-    assert not reply.failed, reply.error  # no TypeError from an SDK that does not know a keyword
+    assert not reply.failed, reply.error  # no TypeError from an SDK that does not know a keyword (extra_body)
     body = server.bodies[-1]  # type: ignore[attr-defined]
     assert body["temperature"] == 0.25 and body["max_tokens"] == 77
     assert body["top_k_experimental"] == 5 and body["vendor_flag"] == {"a": [1, 2]}
@@ -128,6 +128,21 @@ async def test_structured_output_adds_json_schema(server: FakeServer, prompt: Lo
     assert body["response_format"] == {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema}}
     await call(adapter("openai", server, structured_output=False), structured, "hi")
     assert "response_format" not in server.bodies[-1]  # type: ignore[attr-defined]
+
+
+async def test_openai_body_is_what_the_typed_create_sends(server: FakeServer, prompt: LoadedPrompt) -> None:
+    """The adapter posts its body through the client; the SDK's typed create() would send the same JSON."""
+    schema = {"type": "object", "properties": {"label": {"enum": LABELS}}}
+    structured = LoadedPrompt(prompt.template.model_copy(update={"output_schema": schema}), prompt.path, prompt.version)
+    provider = adapter("openai", server, structured_output=True, params={"temperature": 0, "max_tokens": 50, "seed": 7})
+    request = Request(render(structured.template, "hi"), "hi", structured.template)
+    try:
+        assert not (await provider.complete(request)).failed
+        via_adapter = server.bodies[-1]  # type: ignore[attr-defined]
+        await provider.client.chat.completions.create(**provider.body(request))  # type: ignore[attr-defined]
+    finally:
+        await provider.aclose()
+    assert server.bodies[-1] == via_adapter and via_adapter["seed"] == 7  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------ retried faults
