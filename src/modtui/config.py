@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from modtui.domain.target import OFFLINE_TARGET, Target, offline_target
 from modtui.errors import ConfigError, Problem
@@ -16,6 +16,7 @@ from modtui.files.validate import suggest
 
 CONFIG_FILE = "modtui.toml"
 PROVIDERS = ("openai", "anthropic", "rules")
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 DEFAULT_CATEGORIES = (
     "policy_gap", "prompt_ambiguity", "missing_context", "model_limitation", "label_error",
     "adversarial_evasion", "counter_speech_or_quote", "locale_or_language", "output_parsing",
@@ -32,6 +33,20 @@ class WorkspaceSettings(BaseModel):
     categories: list[str] = list(DEFAULT_CATEGORIES)
     mask_severity_at_or_above: str | None = None
     mask_meta_tags: list[str] = []
+
+    @field_validator("mask_severity_at_or_above")
+    @classmethod
+    def _severity(cls, value: str | None) -> str | None:
+        if value is not None and value.upper() not in SEVERITIES:
+            raise ValueError(f"'{value}' is not one of {', '.join(SEVERITIES)}")
+        return value.upper() if value else None
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one root-cause category")
+        return list(dict.fromkeys(value))
 
 
 @dataclass
@@ -144,7 +159,7 @@ def _located(exc: ValidationError, table: tuple[str, ...], shown: str, lines: di
         elif error["type"] == "missing":
             message = f"missing required key '{dotted}'"
         else:
-            message = f"{dotted}: {error['msg']} (got {error.get('input')!r})"
+            message = f"{dotted}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
         out.append(Problem(shown, message, line))
     return out
 

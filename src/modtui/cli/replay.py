@@ -9,6 +9,7 @@ import click
 from modtui.cli.context import AppContext
 from modtui.cli.output import echo_json, echo_jsonl, emit, inert, note
 from modtui.cli.progress import ProgressPrinter
+from modtui.services import labels as labels_svc
 from modtui.services import replay as svc
 from modtui.services.replay import ReplayReport, ReplaySpec
 
@@ -44,10 +45,12 @@ SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp"
 @click.option("--baseline", default="production", show_default=True,
               help="Flips against: 'production' (its run in this replay), 'observed' (production's recorded verdicts) or a RUN id.")
 @click.option("--author", help="Who ran it (default: $MODTUI_AUTHOR or your OS user).")
+@click.option("--labels", type=click.Choice(labels_svc.LABEL_SETS), default="original", show_default=True,
+              help="Gold labels for metrics and gates: the incident's, or with label_error findings' corrections.")
 @pass_app
 def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets: tuple[str, ...], items: str,
            concurrency: int | None, no_cache: bool, fmt: str, min_recall: float | None, min_precision: float | None,
-           fail_on_regression: bool, baseline: str, author: str | None) -> None:
+           fail_on_regression: bool, baseline: str, author: str | None, labels: str) -> None:
     """Replay an incident's items against prompts and targets, and report what changed."""
     spec = ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author))
     plan = svc.plan(app.ws, spec)
@@ -58,16 +61,18 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
         printer.close()
         rep = svc.report(app.ws, plan, spec)
         rep.interrupted = True
+        rep, plan, gold = _relabelled(app, plan, spec, rep, labels)
         note("interrupted: finished results are kept; run the same command again to resume")
         print_outcomes(rep)
-        _print(app, rep, plan.items, fmt)
+        _print(app, rep, plan.items, fmt, gold)
         raise SystemExit(130)
     printer.close()
+    rep, plan, gold = _relabelled(app, plan, spec, rep, labels)
     stopped = list(dict.fromkeys(job.dead for job in plan.jobs if job.dead))  # one message per target
     for reason in stopped:
         note(f"error: {reason}")
     print_outcomes(rep)
-    _print(app, rep, plan.items, fmt)
+    _print(app, rep, plan.items, fmt, gold)
     failures = gate_failures(rep, min_recall, min_precision, fail_on_regression)
     for failure in failures:
         note(f"gate failed: {failure}")
@@ -77,9 +82,23 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
         raise SystemExit(1)
 
 
-def _print(app: AppContext, rep: ReplayReport, items, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def _relabelled(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, rep: ReplayReport,
+                labels: str) -> tuple[ReplayReport, svc.ReplayPlan, dict]:
+    """With --labels corrected: the report scored on the corrected gold labels (the runs are the same).
+
+    Also the JSON keys added with --labels corrected: {"labels", "corrections"}."""
+    if labels == "original":
+        return rep, plan, {}
+    scored_plan, corrections = labels_svc.relabelled(app.ws, plan, labels)
+    rescored = svc.report(app.ws, scored_plan, spec) if corrections else rep
+    rescored.interrupted = rep.interrupted
+    note(f"labels: corrected ({len(corrections)} item(s) relabelled by label_error findings)")
+    return rescored, scored_plan, {"labels": labels, "corrections": labels_svc.corrections_dict(corrections)}
+
+
+def _print(app: AppContext, rep: ReplayReport, items, fmt: str, gold: dict | None = None) -> None:  # type: ignore[no-untyped-def]
     if fmt == "json":
-        echo_json(rep.as_dict())
+        echo_json({**rep.as_dict(), **(gold or {})})
     elif fmt == "jsonl":
         echo_jsonl(svc.item_lines(app.ws, rep, items))
     else:

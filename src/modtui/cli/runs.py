@@ -1,11 +1,14 @@
 """`modtui runs list|show|compare`."""
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.output import echo_json, emit, format_option
 from modtui.services import runs as svc
+from modtui.services.labels import LABEL_SETS
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -25,18 +28,25 @@ def runs_list(app: AppContext, incident_id: str | None, fmt: str) -> None:
     echo_json({"runs": rows}) if fmt == "json" else emit(rows, fmt)
 
 
+def labels_option() -> Any:
+    return click.option("--labels", type=click.Choice(LABEL_SETS), default="original", show_default=True,
+                        help="Gold labels: the incident's, or with label_error findings' corrections.")
+
+
 @runs_group.command("show")
 @click.argument("run_id", type=int)
 @format_option()
+@labels_option()
 @pass_app
-def runs_show(app: AppContext, run_id: int, fmt: str) -> None:
+def runs_show(app: AppContext, run_id: int, fmt: str, labels: str) -> None:
     """One run with its metrics."""
-    view = svc.view(app.ws, run_id)
+    view = svc.view(app.ws, run_id, labels)
     data = view.as_dict()
     if fmt == "json":
         echo_json(data)
         return
     m = data.pop("metrics")
+    data["corrections"] = len(data["corrections"])
     for key, value in data.items():
         click.echo(f"{key:14} {value if value is not None else '-'}")
     for key, value in m.items():
@@ -47,10 +57,11 @@ def runs_show(app: AppContext, run_id: int, fmt: str) -> None:
 @click.argument("run_a", type=int)
 @click.argument("run_b", type=int)
 @format_option()
+@labels_option()
 @pass_app
-def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str) -> None:
+def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str) -> None:
     """Flips from RUN_A (baseline) to RUN_B: fixed, regressed, McNemar p."""
-    left, right, flips = svc.compare_runs(app.ws, run_a, run_b)
+    left, right, flips = svc.compare_runs(app.ws, run_a, run_b, labels)
     if fmt == "json":
         echo_json({"baseline": left.as_dict(), "candidate": right.as_dict(), "flips": flips.to_dict()})
         return

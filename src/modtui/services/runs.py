@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from modtui.analysis.flips import FlipReport, compare
 from modtui.analysis.metrics import RunMetrics, run_metrics
 from modtui.errors import Problem, UsageError
+from modtui.services.labels import corrections_dict, gold_labels
 from modtui.services.scoring import scored
 from modtui.store import runs as q
 from modtui.store.tables import RunRow
@@ -19,13 +20,15 @@ class RunView:
     run: RunRow
     metrics: RunMetrics
     positive: str
+    labels: str = "original"
+    corrections: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         r = self.run
         return {"run_id": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": r.prompt_path,
                 "prompt_version": r.prompt_version, "items": r.item_set, "status": r.status, "author": r.author,
                 "started_at": r.started_at, "finished_at": r.finished_at, "error": r.error,
-                "metrics": self.metrics.to_dict()}
+                "metrics": self.metrics.to_dict(), "labels": self.labels, "corrections": self.corrections}
 
 
 def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
@@ -44,24 +47,27 @@ def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
     return out
 
 
-def view(ws: Workspace, run_id: int) -> RunView:
+def view(ws: Workspace, run_id: int, labels: str = "original") -> RunView:
+    """One run with its metrics on the original or the corrected gold labels (see services.labels)."""
     with ws.store().read() as session:
         run = q.get_run(session, run_id)
         if run is None:
             raise UsageError(Problem("run", f"no run {run_id}"))
         expected = q.expected_labels(session, run.incident_id)
         positive = q.positive_label(session, run.incident_id)
-        items = scored(q.results_of(session, run_id), expected)
-    return RunView(run, run_metrics(items, positive), positive)
+        results = q.results_of(session, run_id)
+    gold, corrections = gold_labels(ws, run.incident_id, expected, labels)
+    return RunView(run, run_metrics(scored(results, gold), positive), positive, labels, corrections_dict(corrections))
 
 
-def compare_runs(ws: Workspace, a: int, b: int) -> tuple[RunView, RunView, FlipReport]:
-    left, right = view(ws, a), view(ws, b)
+def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tuple[RunView, RunView, FlipReport]:
+    left, right = view(ws, a, labels), view(ws, b, labels)
     if left.run.incident_id != right.run.incident_id:
         raise UsageError(Problem("runs compare", f"run {a} is on {left.run.incident_id} but run {b} is on "
                                                  f"{right.run.incident_id}; compare runs of one incident"))
     with ws.store().read() as session:
         expected = q.expected_labels(session, left.run.incident_id)
-        base = scored(q.results_of(session, a), expected)
-        cand = scored(q.results_of(session, b), expected)
+        base_results, cand_results = q.results_of(session, a), q.results_of(session, b)
+    expected, _ = gold_labels(ws, left.run.incident_id, expected, labels)
+    base, cand = scored(base_results, expected), scored(cand_results, expected)
     return left, right, compare(base, cand, left.positive)

@@ -1,0 +1,167 @@
+"""The handoff report as Markdown, rendered from the report's JSON data (services.report.build)."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def render(data: dict[str, Any]) -> str:
+    inc = data["incident"]
+    parts = [f"# Handoff: {_text(inc['id'])} — {_text(inc['title'])}", _provenance(data),
+             "## Summary", _text(data["summary"]), _status(inc), _conditions(data["conditions"]),
+             _actions(data["actions"]), _findings(data["findings"]), _needs(data["needs"]), _timeline(data["timeline"])]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _provenance(data: dict[str, Any]) -> str:
+    opts = data["options"]
+    notes = [f"generated {data['generated_at']} by modtui ({data['schema']})"]
+    if opts["redacted"]:
+        notes.append("item content and personal data redacted")
+    elif opts["masked"] and opts["masked_items"]:
+        notes.append(f"content of {opts['masked_items']} item(s) masked by the workspace's wellbeing setting "
+                     f"(`--no-mask` shows it)")
+    return "_" + "; ".join(notes) + "_"
+
+
+def _status(inc: dict[str, Any]) -> str:
+    rows = [("severity", inc["severity"]), ("status", inc["status"]), ("policy", inc["policy"]),
+            ("labels", f"{', '.join(inc['labels'])} (positive: {inc['positive_label']})"),
+            ("production", f"{inc['production']['prompt']} on {inc['production']['model']}"),
+            ("opened", inc["opened_at"] or "-"), ("reported by", inc["reported_by"] or "-"),
+            ("tags", ", ".join(inc["tags"]) or "-")]
+    out = "## Current status\n\n" + _table(("field", "value"), rows)
+    if inc["description"]:
+        out += "\n\n" + "\n".join("> " + _text(line) for line in inc["description"].splitlines())
+    return out
+
+
+def _conditions(cond: dict[str, Any]) -> str:
+    k = cond["by_kind"]
+    lines = [f"- **{cond['failing']} failing** of {cond['items']} items: {k['false_positive']} false positives, "
+             f"{k['false_negative']} false negatives; {k['guard']} guard items, {k['eval']} eval items."]
+    corrections = cond["corrected_labels"]
+    if corrections:
+        shown = ", ".join(f"{_text(i)} {c['original']} → {c['corrected']} (#{c['finding']})" for i, c in corrections.items())
+        lines.append(f"- **{len(corrections)} gold label(s) disputed** by label_error findings: {shown}.")
+    clusters = cond.get("clusters")
+    if clusters:
+        lines.append(f"- **Near-duplicate clusters** ({len(clusters)}):")
+        lines += [f"  - cluster {c['id']}: {c['size']} items ({_kinds(c['kinds'])}), e.g. {_text(c['representative'])}"
+                  for c in clusters]
+    return "## Conditions\n\n" + "\n".join(lines)
+
+
+def _kinds(kinds: dict[str, int]) -> str:
+    return ", ".join(f"{n} {k}" for k, n in kinds.items())
+
+
+def _actions(actions: dict[str, Any]) -> str:
+    runs = actions["runs"]
+    if not runs:
+        return "## Actions taken\n\nNo runs yet: nothing has been replayed on this incident."
+    rows = [(f"{r['run_id']}", r["target"], r["prompt"] + (" (production)" if r["production"] else ""),
+             r["prompt_version"], r["item_set"], str(r["items"]), r["status"], _num(r["precision"]), _num(r["recall"]),
+             _num(r["f1"]), _int(r["fixed"]), _int(r["regressed"]), _p(r["mcnemar_p"]), r["author"], r["started_at"][:16])
+            for r in runs]
+    out = ["## Actions taken", f"### Runs ({len(runs)})",
+           _table(("run", "target", "prompt", "version", "set", "items", "status", "P", "R", "F1", "fixed", "regressed",
+                   "McNemar p", "by", "started"), rows)]
+    out.append("### Prompt versions tried\n\n" + "\n".join(
+        f"- `{v['version']}` {_text(v['path'])}{' (production)' if v['production'] else ''}: runs "
+        + ", ".join(map(str, v["runs"])) for v in actions["prompt_versions"]))
+    out.append(_best(actions["best_candidate"]))
+    return "\n\n".join(out)
+
+
+def _best(best: dict[str, Any] | None) -> str:
+    if best is None:
+        return "### Best candidate\n\nNo candidate prompt has been replayed yet (only production)."
+    vs = f" against run {best['baseline_run_id']}" if best["baseline_run_id"] else ""
+    head = (f"### Best candidate: run {best['run_id']}, {_text(best['prompt'])} on {best['target']}\n\n"
+            f"F1 {_num(best['f1'])}, precision {_num(best['precision'])}, recall {_num(best['recall'])}; "
+            f"{_int(best['fixed'])} fixed and {_int(best['regressed'])} regressed{vs} (McNemar p {_p(best['mcnemar_p'])}).")
+    diff = best["diff"] or "(no difference from production)\n"
+    fence = "`" * max(3, _longest_backticks(diff) + 1)
+    return f"{head}\n\nDiff against production:\n\n{fence}diff\n{_text(diff, keep_lines=True)}{fence}"
+
+
+def _findings(findings: list[dict[str, Any]]) -> str:
+    if not findings:
+        return "## Findings\n\nNo findings recorded yet."
+    out = ["## Findings (open first)"]
+    for f in findings:
+        status = f["status"] + (f" by #{f['superseded_by']}" if f["superseded_by"] else "")
+        lines = [f"### #{f['id']} [{f['category']}] {status}: {_text(f['summary'])}",
+                 f"- by {_text(f['author'])} at {f['created_at'][:16]}"]
+        if f["fix"]:
+            lines.append(f"- fix: {_text(f['fix'])}")
+        if f["items"] or f["runs"]:
+            lines.append(f"- evidence: items {', '.join(map(_text, f['items'])) or '-'}; runs "
+                         f"{', '.join(map(str, f['runs'])) or '-'}")
+        if f["corrections"]:
+            lines.append("- label corrections: " + ", ".join(
+                f"{_text(c['item'])} {c['original']} → {c['corrected']}" for c in f["corrections"]))
+        if f["resolution"]:
+            lines.append(f"- {f['status']} at {(f['resolved_at'] or '')[:16]}: {_text(f['resolution'])}")
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
+def _needs(needs: dict[str, Any]) -> str:
+    out = ["## Needs"]
+    if needs["open_findings"]:
+        out.append("### Open questions\n\n" + "\n".join(
+            f"- finding #{f['id']} [{f['category']}]: {_text(f['summary'])}" for f in needs["open_findings"]))
+    for key, title in (("still_failing", "Still failing under the best candidate"), ("regressions", "Regressions to look at")):
+        part = needs[key]
+        if part["run_id"] is None:
+            continue
+        out.append(f"### {title} (run {part['run_id']}): {part['count']}")
+        if part["items"]:
+            rows = [(i["item"], i["kind"], i["expected"], i["label"] or "-", i["content"]) for i in part["items"]]
+            more = f"\n\n… and {part['count'] - len(rows)} more." if part["count"] > len(rows) else ""
+            out.append(_table(("item", "kind", "expected", "verdict", "content"), rows) + more)
+    out.append("### Next steps\n\n" + "\n".join(f"{n}. {_text(s)}" for n, s in enumerate(needs["next_steps"], 1)))
+    return "\n\n".join(out)
+
+
+def _timeline(timeline: list[dict[str, Any]]) -> str:
+    if not timeline:
+        return "## Timeline\n\nNothing recorded yet."
+    rows = [(e["at"][:19].replace("T", " "), e["kind"], e["author"], e["summary"]) for e in timeline]
+    return "## Timeline (oldest first)\n\n" + _table(("time", "kind", "author", "what"), rows)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    return _text(str(value)).replace("|", "\\|")
+
+
+def _text(value: str, keep_lines: bool = False) -> str:
+    """Untrusted text made inert for Markdown viewers: no control characters, no raw HTML, one line unless asked."""
+    value = _CONTROL.sub("\ufffd", value if keep_lines else " ".join(value.split()))
+    return value if keep_lines else value.replace("<", "&lt;")
+
+
+def _longest_backticks(text: str) -> int:
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _int(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _p(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"

@@ -1,0 +1,269 @@
+"""The handoff report: what a new on-call person needs to act on an incident, as one JSON-ready dict.
+
+The shape is `report/schema.json` (documented in the README); `report.markdown` renders it. Headline
+numbers are each run's as recorded when it finished, on the incident's original gold labels.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from modtui.analysis.flips import FlipReport, compare
+from modtui.analysis.metrics import ScoredItem, correct
+from modtui.domain.finding import Finding
+from modtui.domain.incident import Item
+from modtui.domain.masking import masked_text
+from modtui.errors import InputError
+from modtui.incidents.loader import LoadedIncident
+from modtui.prompts.diff import unified
+from modtui.report import SCHEMA_ID
+from modtui.report.redact import REDACTED, redact_data
+from modtui.services import findings as findings_svc
+from modtui.services import labels as labels_svc
+from modtui.services.incidents import load_and_sync
+from modtui.services.masking import masked_items
+from modtui.services.report_needs import next_steps
+from modtui.services.scoring import scored
+from modtui.store import runs as q
+from modtui.store.incidents import events
+from modtui.store.tables import PromptVersionRow, RunRow
+from modtui.timeutil import iso, now_iso
+from modtui.workspace import Workspace
+
+ITEM_LIMIT = 50        # items listed per "needs" list (the count is always the full number)
+PREVIEW_CHARS = 200
+KEEP_KEYS = frozenset({"schema", "generated_at", "id", "run_id", "baseline_run_id", "item", "finding", "version",
+                       "prompt_version", "at", "created_at", "resolved_at", "started_at", "finished_at", "opened_at",
+                       "superseded_by", "severity", "status", "kind", "category", "expected", "label", "original",
+                       "corrected", "target", "prompt", "path"})
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    redact: bool = False   # item content and personal data out, everywhere
+    mask: bool = True      # content of items the workspace's wellbeing setting masks is hidden
+
+
+@dataclass
+class _Best:
+    run: RunRow
+    summary: dict[str, Any]
+    baseline: RunRow | None
+    results: list[ScoredItem]
+    flips: FlipReport | None
+
+
+def build(ws: Workspace, incident_id: str, options: ReportOptions = ReportOptions()) -> dict[str, Any]:
+    loaded = load_and_sync(ws, incident_id)
+    items = {i.id: i for i in loaded.items}
+    masks = masked_items(ws.config.settings, loaded.incident, loaded.items) if options.mask else {}
+    with ws.store().read() as session:
+        runs = sorted(q.runs_for(session, loaded.id, limit=100_000), key=lambda r: r.id or 0)
+    production = _production_versions(ws, loaded, runs)
+    best = _best_candidate(ws, loaded, runs, production)
+    found = findings_svc.list_findings(ws, loaded.id)
+    corrections = labels_svc.label_corrections(ws, loaded.id, {i.id: i.expected for i in loaded.items})
+    content = _Content(items, masks, options)
+    data: dict[str, Any] = {
+        "schema": SCHEMA_ID, "generated_at": now_iso(),
+        "options": {"redacted": options.redact, "masked": options.mask, "masked_items": len(masks)},
+        "incident": _incident(loaded), "summary": "",
+        "conditions": _conditions(loaded, corrections),
+        "actions": _actions(ws, loaded, runs, production, best),
+        "findings": [_finding(f, items) for f in found],
+        "needs": _needs(loaded, best, found, content),
+        "timeline": [{"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary}
+                     for e in reversed(events(ws.store(), loaded.id))],
+    }
+    data["summary"] = _summary(data)
+    data["needs"]["next_steps"] = next_steps(data, best is not None and best.run.item_set != "all")
+    if options.redact:
+        data = redact_data(data, [i.content for i in loaded.items], KEEP_KEYS)
+    return data
+
+
+def _incident(loaded: LoadedIncident) -> dict[str, Any]:
+    inc = loaded.incident
+    return {"id": inc.id, "title": inc.title, "severity": inc.severity.value, "status": inc.status.value,
+            "policy": inc.policy, "labels": list(inc.labels), "positive_label": inc.positive_label,
+            "production": {"prompt": inc.production.prompt, "model": inc.production.model},
+            "opened_at": iso(inc.opened_at), "reported_by": inc.reported_by, "tags": list(inc.tags),
+            "description": inc.description.strip()}
+
+
+def _conditions(loaded: LoadedIncident, corrections: dict) -> dict[str, Any]:
+    kinds = Counter(i.kind.value if i.kind else "eval" for i in loaded.items)
+    by_kind = {k: kinds[k] for k in ("false_positive", "false_negative", "guard", "eval")}
+    return {"items": len(loaded.items), "by_kind": by_kind,
+            "failing": by_kind["false_positive"] + by_kind["false_negative"],
+            "corrected_labels": labels_svc.corrections_dict(corrections), "clusters": None}
+
+
+# -- runs, prompt versions, the best candidate ------------------------------------------------------------
+
+def _production_versions(ws: Workspace, loaded: LoadedIncident, runs: list[RunRow]) -> set[str]:
+    """The production prompt's versions: the file's current one and every version run from its path."""
+    path = loaded.incident.production.prompt
+    versions = {r.prompt_version for r in runs if r.prompt_path == path}
+    try:
+        versions.add(ws.load_prompt(path).version)
+    except InputError:
+        pass  # the production file is gone or broken: the runs still say which versions were production
+    return versions
+
+
+def _summary_of(run: RunRow) -> dict[str, Any]:
+    return json.loads(run.summary_json or "{}")
+
+
+def _run_entry(run: RunRow, production: set[str]) -> dict[str, Any]:
+    s = _summary_of(run)
+    return {"run_id": run.id, "target": run.target_name, "prompt": run.prompt_path, "prompt_version": run.prompt_version,
+            "production": run.prompt_version in production, "items": s.get("items", run.items_total),
+            "item_set": run.item_set, "status": run.status, "author": run.author, "started_at": run.started_at,
+            "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"),
+            "fixed": s.get("fixed"), "regressed": s.get("regressed"), "mcnemar_p": s.get("mcnemar_p"),
+            "baseline_run_id": s.get("baseline_run_id"), "cost_usd": s.get("cost_usd")}
+
+
+def _latest(runs: list[RunRow]) -> list[RunRow]:
+    """The latest run of each target × prompt version (finished runs preferred over running ones)."""
+    latest: dict[tuple[str, str], RunRow] = {}
+    for run in runs:  # ascending ids
+        key = (run.target_name, run.prompt_version)
+        if run.status != "running" or key not in latest or latest[key].status == "running":
+            latest[key] = run
+    return list(latest.values())
+
+
+def _best_candidate(ws: Workspace, loaded: LoadedIncident, runs: list[RunRow], production: set[str]) -> _Best | None:
+    """The candidate with the best F1 among the latest runs (ties: fewer regressed, then newer)."""
+    candidates = [r for r in _latest(runs) if r.prompt_version not in production and _summary_of(r).get("f1") is not None]
+    if not candidates:
+        return None
+    run = max(candidates, key=lambda r: (_summary_of(r)["f1"], -(_summary_of(r).get("regressed") or 0), r.id or 0))
+    summary = _summary_of(run)
+    expected = {i.id: i.expected for i in loaded.items}
+    with ws.store().read() as session:
+        base = q.get_run(session, summary["baseline_run_id"]) if summary.get("baseline_run_id") else None
+        base = base or _production_run(runs, run.target_name, production)
+        results = scored(q.results_of(session, run.id), expected)  # type: ignore[arg-type]
+        base_results = scored(q.results_of(session, base.id), expected) if base else None  # type: ignore[arg-type]
+    flips = compare(base_results, results, loaded.incident.positive_label) if base_results is not None else None
+    return _Best(run, summary, base, results, flips)
+
+
+def _production_run(runs: list[RunRow], target: str, production: set[str]) -> RunRow | None:
+    matching = [r for r in runs if r.target_name == target and r.prompt_version in production]
+    return matching[-1] if matching else None
+
+
+def _actions(ws: Workspace, loaded: LoadedIncident, runs: list[RunRow], production: set[str],
+             best: _Best | None) -> dict[str, Any]:
+    versions: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        entry = versions.setdefault(run.prompt_version, {"version": run.prompt_version, "path": run.prompt_path,
+                                                         "production": run.prompt_version in production, "runs": []})
+        entry["runs"].append(run.id)
+    return {"runs": [_run_entry(r, production) for r in runs], "prompt_versions": list(versions.values()),
+            "best_candidate": _best_entry(ws, loaded, best, production) if best else None}
+
+
+def _best_entry(ws: Workspace, loaded: LoadedIncident, best: _Best, production: set[str]) -> dict[str, Any]:
+    run = best.run
+    base_source, base_path = _production_source(ws, loaded, best.baseline)
+    cand_source = _version_source(ws, run.prompt_version) or ""
+    return {**_run_entry(run, production), "baseline_run_id": best.baseline.id if best.baseline else None,
+            "fixed": len(best.flips.fixed) if best.flips else None,
+            "regressed": len(best.flips.regressed) if best.flips else None,
+            "mcnemar_p": best.flips.mcnemar_p if best.flips else None,
+            "diff": unified(base_source, cand_source, base_path, run.prompt_path)}
+
+
+def _version_source(ws: Workspace, version: str) -> str | None:
+    with ws.store().read() as session:
+        row = session.get(PromptVersionRow, version)
+    return row.source if row else None
+
+
+def _production_source(ws: Workspace, loaded: LoadedIncident, baseline: RunRow | None) -> tuple[str, str]:
+    """The production prompt as its baseline run saw it (else the file as it is now)."""
+    if baseline is not None:
+        source = _version_source(ws, baseline.prompt_version)
+        if source is not None:
+            return source, baseline.prompt_path
+    path = loaded.incident.production.prompt
+    try:
+        return ws.prompt_source(ws.load_prompt(path)), path
+    except InputError:
+        return "", path
+
+
+# -- findings and needs --------------------------------------------------------------------------------------
+
+def _finding(f: Finding, items: dict[str, Item]) -> dict[str, Any]:
+    d = f.as_dict()
+    d.pop("incident")
+    d["corrections"] = [{"item": item, "original": items[item].expected if item in items else None, "corrected": label}
+                        for item, label in sorted(f.corrections.items())]
+    return d
+
+
+class _Content:
+    """Item content as the report may show it: redacted, masked, or a clipped preview."""
+
+    def __init__(self, items: dict[str, Item], masks: dict[str, str], options: ReportOptions) -> None:
+        self.items, self.masks, self.options = items, masks, options
+
+    def entry(self, item_id: str, scored_item: ScoredItem | None = None) -> dict[str, Any]:
+        item = self.items[item_id]
+        label = None if scored_item is None else scored_item.label or scored_item.outcome
+        return {"item": item_id, "kind": item.kind.value if item.kind else "eval", "expected": item.expected,
+                "label": label, "masked": item_id in self.masks, "content": self.text(item)}
+
+    def text(self, item: Item) -> str:
+        if self.options.redact:
+            return REDACTED
+        if item.id in self.masks:
+            return masked_text(self.masks[item.id])
+        flat = " ".join(item.content.split())
+        return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+
+
+def _needs(loaded: LoadedIncident, best: _Best | None, found: list[Finding], content: _Content) -> dict[str, Any]:
+    failing = [s for s in best.results if not correct(s)] if best else []
+    regressed = list(best.flips.regressed) if best and best.flips else []
+    by_id = {s.item_id: s for s in best.results} if best else {}
+    return {"open_findings": [{"id": f.id, "category": f.category, "summary": f.summary} for f in found if f.is_open],
+            "still_failing": {"count": len(failing), "run_id": best.run.id if best else None,
+                              "items": [content.entry(s.item_id, s) for s in failing[:ITEM_LIMIT]]},
+            "regressions": {"count": len(regressed), "run_id": best.run.id if best else None,
+                            "items": [content.entry(i, by_id.get(i)) for i in regressed[:ITEM_LIMIT]]},
+            "next_steps": []}
+
+
+def _summary(data: dict[str, Any]) -> str:
+    inc, cond, actions = data["incident"], data["conditions"], data["actions"]
+    kinds = cond["by_kind"]
+    text = (f"{inc['id']} ({inc['severity']}, {inc['status']}): {inc['title']}. {cond['failing']} failing items "
+            f"({kinds['false_positive']} false positives, {kinds['false_negative']} false negatives) and "
+            f"{kinds['guard']} guard items.")
+    runs, best = actions["runs"], actions["best_candidate"]
+    if not runs:
+        text += " No replays yet."
+    elif best is None:
+        text += f" {len(runs)} run(s), none of a candidate prompt."
+    else:
+        base = next((r for r in runs if r["run_id"] == best["baseline_run_id"]), None)
+        vs = f" (production {_num(base['f1'])})" if base else ""
+        text += (f" {len(runs)} run(s); best candidate {best['prompt']} on {best['target']} (run {best['run_id']}): "
+                 f"F1 {_num(best['f1'])}{vs}, {best['fixed'] if best['fixed'] is not None else '-'} fixed, "
+                 f"{best['regressed'] if best['regressed'] is not None else '-'} regressed.")
+    open_count = len(data["needs"]["open_findings"])
+    return text + f" {len(data['findings'])} finding(s), {open_count} open."
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
