@@ -1,5 +1,6 @@
 # The two commands: `make run` (install, then open modtui on the bundled samples, offline)
-# and `make test` (install, then run the whole test suite). Each does all of its own set-up.
+# and `make test` (install, then run the whole test suite). Each does all of its own set-up: `make test`
+# runs the suite beside a throwaway PostgreSQL cluster (scripts/pg-test-cluster; installs PostgreSQL if missing).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -18,7 +19,7 @@ run: $(STAMP)
 	$(VENV)/bin/modtui
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q
+	scripts/pg-test-cluster $(VENV)/bin/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) .modtui .pytest_cache

@@ -1,7 +1,12 @@
 """Shared fixtures: a clean environment, a copy of the small valid workspace, a CLI runner."""
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -86,3 +91,53 @@ def served_workspace(workspace: Path, fake_server: Any, monkeypatch: pytest.Monk
     monkeypatch.setenv(OPENAI_KEY_ENV, "sk-test-openai-0123456789")
     monkeypatch.setenv(ANTHROPIC_KEY_ENV, "sk-ant-test-0123456789")
     return workspace
+
+
+# ---------------------------------------------------------------- the log on SQLite and on PostgreSQL
+# `make test` runs pytest under scripts/pg-test-cluster, which starts a throwaway PostgreSQL cluster and
+# exports its URL; the store and replay tests then run once on each database.
+PG_URL_ENV, PG_SKIP_ENV = "MODTUI_TEST_PG_URL", "MODTUI_TEST_PG_SKIP"
+
+
+def pg_admin_url() -> str:
+    """The throwaway server's URL, or skip (fail under CI=true: CI must run the PostgreSQL tests)."""
+    url = os.environ.get(PG_URL_ENV)
+    reason = None
+    if not url:
+        reason = os.environ.get(PG_SKIP_ENV) or f"no PostgreSQL server: run `make test` or set {PG_URL_ENV}"
+    elif importlib.util.find_spec("psycopg") is None:
+        reason = "the PostgreSQL driver is not installed: pip install -e '.[postgres]'"
+    if reason is None:
+        return url  # type: ignore[return-value]
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL tests cannot run on CI: {reason}")
+    pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A new, empty database on the test server, dropped afterwards; yields its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    admin_url = pg_admin_url()
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The log of one test: None (the workspace's own SQLite file) or the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with fresh_pg_database() as url:
+        yield url

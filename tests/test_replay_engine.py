@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,8 +37,9 @@ ITEM_IDS = [f"i-{n:02d}" for n in range(1, 13)]
 
 
 @pytest.fixture
-def ws(served_workspace: Path) -> Iterator[Workspace]:
-    workspace = Workspace.open(served_workspace)
+def ws(served_workspace: Path, db_url: str | None) -> Iterator[Workspace]:
+    """The served workspace, its log on SQLite (the workspace's file) or on a fresh PostgreSQL database."""
+    workspace = Workspace.open(served_workspace, db_url)
     tune(workspace, "gpt-mini", requests_per_minute=None)  # modtui.toml's 600/min would pace every test
     yield workspace
     workspace.close()
@@ -202,7 +205,7 @@ async def test_interrupted_replay_resumes_only_missing_items(ws: Workspace, fake
     task = asyncio.create_task(svc.execute(ws, plan, spec, lambda p: p.done >= 11 and eleven.set()))
     await asyncio.wait_for(eleven.wait(), 10)
     await asyncio.sleep(0.6)  # results are committed at most ~0.2 s after they arrive, while the run goes on
-    other = Workspace.open(ws.root)
+    other = Workspace.open(ws.root, ws.db)  # another process's view of the same log
     try:
         assert len(results(other, run_id)) == 11 and run_row(other, run_id).status == "running"
     finally:
@@ -233,6 +236,35 @@ async def test_cancel_before_any_result(ws: Workspace, fake_server: FakeServer) 
     with pytest.raises(asyncio.CancelledError):
         await task
     assert run_row(ws, plan.jobs[0].run_id).status == "interrupted" and results(ws, plan.jobs[0].run_id) == []
+
+
+def test_two_processes_replaying_into_one_log(ws: Workspace, fake_server: FakeServer) -> None:
+    """Two `modtui replay` processes at once on the same incident, target and prompts, into one log.
+
+    The second either resumes the runs the first started or reads the first's replies from the cache; either
+    way every run ends completed with exactly one result per item, and both print the same metrics.
+    """
+    add_incident(ws, "INC-TWO", 40, lambda i: f"post {i} moron" if i % 3 == 0 else f"post {i}")
+    config = ws.root / "modtui.toml"
+    config.write_text(config.read_text().replace("requests_per_minute = 600\n", ""))
+    fake_server.latency = 0.05
+    modtui = str(Path(sys.executable).with_name("modtui"))
+    cmd = [modtui, "--workspace", str(ws.root), "--db", ws.db, "replay", "INC-TWO", "-m", "gpt-mini", "-p", CANDIDATE,
+           "--format", "json"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    for proc, (_, err) in zip(procs, outputs):
+        assert proc.returncode == 0, err
+    docs = [json.loads(out) for out, _ in outputs]
+    numbers = [[(r["prompt"], r["tp"], r["fp"], r["fn"], r["tn"], r["no_verdict"]) for r in d["runs"]] for d in docs]
+    assert numbers[0] == numbers[1]
+    run_ids = {r["run_id"] for d in docs for r in d["runs"]}
+    for run_id in run_ids:
+        rows = results(ws, run_id)
+        assert len(rows) == 40 and len({r.item_id for r in rows}) == 40
+        assert all(r.outcome == "label" for r in rows)
+        assert run_row(ws, run_id).status == "completed"
+    assert 80 <= fake_server.count() <= 160  # each item × prompt called at least once, at most once per process
 
 
 # ------------------------------------------------------------------ auth and secrets
@@ -268,7 +300,7 @@ async def test_canary_key_never_reaches_the_log_or_report(ws: Workspace, fake_se
     canary = "sk-test-CANARY-7f3a9c2e5b1d4086"
     monkeypatch.setenv("MODTUI_TEST_OPENAI_KEY", canary)
     ws.close()
-    fresh = Workspace.open(ws.root)  # the scrubber reads the env when the engine starts
+    fresh = Workspace.open(ws.root, ws.db)  # the scrubber reads the env when the engine starts
     tune(fresh, "gpt-mini", max_retries=0)
     shown = f"{canary[:10]}***{canary[-6:]}"
 
@@ -296,16 +328,31 @@ async def test_canary_key_never_reaches_the_log_or_report(ws: Workspace, fake_se
         _, rep2 = await replay(fresh, targets=["gpt-mini"], use_cache=False)
         report += json.dumps(rep2.as_dict())
         assert "[REDACTED]" in (rep2.runs[0].run.error or "")
-        open_files = {p.name: p.read_bytes() for p in (ws.root / ".modtui").iterdir()}  # the log is still open
+        open_files = stored_bytes(fresh)  # the log is still open
     finally:
         fresh.close()
     for text in (report, lines):
         assert canary not in text and canary[:12] not in text and canary[-8:] not in text
-    assert "modtui.db-wal" in open_files  # WAL mode: recent writes live in the -wal file until a checkpoint
-    closed_files = {p.name: p.read_bytes() for p in (ws.root / ".modtui").iterdir()}
+    if fresh.db.startswith("postgresql"):
+        closed_files = {}
+    else:
+        assert "modtui.db-wal" in open_files  # WAL mode: recent writes live in the -wal file until a checkpoint
+        closed_files = stored_bytes(fresh)
     for name, data in [*open_files.items(), *closed_files.items()]:
         assert canary.encode() not in data and canary[:12].encode() not in data, name
         assert canary[-8:].encode() not in data, name
+
+
+def stored_bytes(ws: Workspace) -> dict[str, bytes]:
+    """Everything the log holds: the SQLite files, or on PostgreSQL every row of every table as text."""
+    if not ws.db.startswith("postgresql"):
+        return {p.name: p.read_bytes() for p in (ws.root / ".modtui").iterdir()}
+    from sqlalchemy import inspect, text
+
+    with ws.store().engine.connect() as conn:
+        tables = inspect(conn).get_table_names()
+        return {t: "\n".join(r[0] for r in conn.execute(text(f'SELECT CAST(t AS text) FROM "{t}" t'))).encode()
+                for t in tables}
 
 
 def _items(ws: Workspace) -> list[Any]:

@@ -4,21 +4,52 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from conftest import INCIDENT_ID
 from modtui.errors import StoreError
 from modtui.incidents.loader import load_incident
-from modtui.store.db import open_store
+from modtui.store.db import db_url as normalised_url
+from modtui.store.db import open_store, shown_url
 from modtui.store.incidents import sync_incident
 from modtui.store.migrations import MIGRATIONS
 from modtui.store.tables import IncidentRow, ItemRow
 
 ALL = [name for name, _ in MIGRATIONS]
+
+
+@pytest.fixture
+def log_url(tmp_path: Path, db_url: str | None) -> str:
+    """A fresh log: a SQLite file, or a fresh PostgreSQL database (conftest `db_url`)."""
+    return db_url or str(tmp_path / "log.db")
+
+
+def run_sql(url: str, query: str, **params: object) -> list[tuple]:
+    """A query through a separate connection (another process's view), committed."""
+    engine = create_engine(normalised_url(url))
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(query), params)
+            return [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def snapshot(url: str) -> dict[str, list[tuple]]:
+    """Every table's rows, in a stable order: what 'untouched' means on any database."""
+    engine = create_engine(normalised_url(url))
+    try:
+        with engine.connect() as conn:
+            return {t: sorted(map(tuple, conn.execute(text(f'SELECT * FROM "{t}"'))), key=repr)
+                    for t in sorted(inspect(conn).get_table_names())}
+    finally:
+        engine.dispose()
 
 
 def sql(db: Path, query: str, *params: object) -> list[tuple]:
@@ -57,28 +88,80 @@ def test_fresh_log_pragmas_and_migrations(tmp_path: Path) -> None:
     assert sql(db, "SELECT count(*) FROM migrations") == [(len(ALL),)]
 
 
-def test_old_log_is_migrated_forward_keeping_rows(tmp_path: Path) -> None:
-    db = tmp_path / "old.db"
-    open_store(str(db), migrate_upto=1).close()
-    tables = {r[0] for r in sql(db, "SELECT name FROM sqlite_master WHERE type='table'")}
-    assert "incident" in tables and "event" not in tables and "finding" not in tables
-    assert sql(db, "SELECT name FROM migrations") == [(ALL[0],)]
-    sql(db, "INSERT INTO incident VALUES ('INC-OLD', 't', 'SEV2', 'open', 'p', 'toxic', '[\"toxic\",\"ok\"]', "
-            "'prompts/p/production.yaml', 'offline', NULL, '', 'h', '2026-01-01T00:00:00Z')")
-    sql(db, "INSERT INTO item VALUES ('INC-OLD', 'i1', 'hello', 'ok', 'toxic', 'false_positive', '{}')")
+def test_fresh_log_migrations_and_foreign_keys(log_url: str) -> None:
+    store = open_store(log_url)
+    try:
+        with store.engine.connect() as conn:
+            rows = conn.execute(text("SELECT name, applied_order FROM migrations ORDER BY applied_order")).all()
+        assert [tuple(r) for r in rows] == [(name, n) for n, name in enumerate(ALL, start=1)]
+        with pytest.raises(IntegrityError):  # foreign keys are enforced, not just declared
+            with store.write() as session:
+                session.add(ItemRow(incident_id="NOPE", item_id="x", content="c", expected="ok", kind="eval"))
+    finally:
+        store.close()
+    open_store(log_url).close()  # reopening applies nothing twice
+    assert run_sql(log_url, "SELECT count(*) FROM migrations") == [(len(ALL),)]
 
-    store = open_store(str(db))
+
+def test_old_log_is_migrated_forward_keeping_rows(log_url: str) -> None:
+    open_store(log_url, migrate_upto=1).close()
+    tables = set(snapshot(log_url))
+    assert "incident" in tables and "event" not in tables and "finding" not in tables
+    assert run_sql(log_url, "SELECT name FROM migrations") == [(ALL[0],)]
+    run_sql(log_url, "INSERT INTO incident VALUES ('INC-OLD', 't', 'SEV2', 'open', 'p', 'toxic', '[\"toxic\",\"ok\"]', "
+                     "'prompts/p/production.yaml', 'offline', NULL, '', 'h', '2026-01-01T00:00:00Z')")
+    run_sql(log_url, "INSERT INTO item VALUES ('INC-OLD', 'i1', 'hello', 'ok', 'toxic', 'false_positive', '{}')")
+
+    store = open_store(log_url)
     try:
         with store.read() as session:
             assert session.get(IncidentRow, "INC-OLD").title == "t"
             assert session.get(ItemRow, ("INC-OLD", "i1")).content == "hello"
+        with store.engine.connect() as conn:
+            indexes = {i["name"] for i in inspect(conn).get_indexes("event")}
     finally:
         store.close()
-    assert [r[0] for r in sql(db, "SELECT name FROM migrations ORDER BY applied_order")] == ALL
-    tables = {r[0] for r in sql(db, "SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"event", "finding"} <= tables
-    indexes = {r[0] for r in sql(db, "SELECT name FROM sqlite_master WHERE type='index'")}
+    assert [r[0] for r in run_sql(log_url, "SELECT name FROM migrations ORDER BY applied_order")] == ALL
+    assert {"event", "finding"} <= set(snapshot(log_url))
     assert "ix_event_incident" in indexes
+
+
+def test_newer_log_is_refused_untouched_on_any_database(log_url: str) -> None:
+    open_store(log_url).close()
+    run_sql(log_url, "INSERT INTO migrations (name, applied_order, applied_at) VALUES ('m999_from_the_future', 99, 'x')")
+    before = snapshot(log_url)
+    with pytest.raises(StoreError) as err:
+        open_store(log_url)
+    assert "newer modtui" in str(err.value) and "m999_from_the_future" in str(err.value)
+    assert err.value.exit_code == 2
+    assert snapshot(log_url) == before
+
+
+def test_two_processes_opening_a_fresh_log_migrate_it_once(log_url: str) -> None:
+    """Both wait for the write lock; the second finds every migration applied (on SQLite and PostgreSQL)."""
+    code = "import sys; from modtui.store.db import open_store; open_store(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, log_url], stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    assert run_sql(log_url, "SELECT count(*) FROM migrations") == [(len(ALL),)]
+
+
+def test_postgres_urls_get_the_pinned_driver_and_hide_passwords() -> None:
+    assert normalised_url("postgresql://ana:pw@db.example/modtui") == "postgresql+psycopg://ana:pw@db.example/modtui"
+    assert normalised_url("postgres://db/modtui") == "postgresql+psycopg://db/modtui"
+    assert normalised_url("postgresql+psycopg://db/modtui") == "postgresql+psycopg://db/modtui"
+    assert shown_url("postgresql+psycopg://ana:s3cret@db:5432/modtui") == "postgresql+psycopg://ana:***@db:5432/modtui"
+
+
+def test_unreachable_postgres_is_a_clear_error(workspace: Path, run_cli) -> None:
+    pytest.importorskip("psycopg")
+    url = "postgresql://ana:s3cret-pw@127.0.0.1:9/modtui?connect_timeout=2"
+    result = run_cli(workspace, "--db", url, "incident", "list")
+    assert result.exit_code == 2
+    assert "cannot open the log" in result.stderr and "127.0.0.1:9" in result.stderr
+    assert "s3cret-pw" not in result.stderr and "Traceback" not in result.stderr
 
 
 def _newer_log(db: Path) -> str:
@@ -124,9 +207,9 @@ def test_garbage_log_is_refused_untouched(workspace: Path, run_cli) -> None:
     assert file_hash(db) == before
 
 
-def test_sync_incident_noop_then_replace(workspace: Path) -> None:
+def test_sync_incident_noop_then_replace(workspace: Path, log_url: str) -> None:
     folder = workspace / "incidents" / INCIDENT_ID
-    store = open_store(str(workspace / "log.db"))
+    store = open_store(log_url)
     try:
         sync_incident(store, load_incident(folder))
         with store.read() as session:

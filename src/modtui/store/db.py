@@ -1,10 +1,18 @@
-"""Open the log: SQLite (WAL, foreign keys, busy timeout, BEGIN IMMEDIATE for writes) or a database URL."""
+"""Open the log: SQLite (WAL, foreign keys, busy timeout, BEGIN IMMEDIATE for writes) or PostgreSQL by URL.
+
+Both give a write transaction the same meaning: it holds the log's one write lock from its first
+statement to its commit (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock), so
+read-then-write steps (resume a run or start one, add a prompt version, replace an incident's items,
+migrate) never race between two processes sharing the log.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -14,6 +22,8 @@ from modtui.errors import StoreError
 from modtui.store.migrations import migrate
 
 BUSY_TIMEOUT_MS = 30_000
+PG_WRITE_LOCK = 0x6D6F6474  # "modt": the advisory lock key every modtui writer takes on PostgreSQL
+PG_DRIVER = "psycopg"
 
 
 @dataclass
@@ -38,10 +48,17 @@ class Store:
 
 
 def db_url(value: str) -> str:
-    """A path becomes a sqlite URL; URLs (sqlite://, postgresql://…) pass through."""
-    if "://" in value:
-        return value
-    return f"sqlite:///{Path(value).expanduser().resolve()}"
+    """A path becomes a sqlite URL; `postgresql://` (or `postgres://`) gets the pinned driver; other URLs pass."""
+    if "://" not in value:
+        return f"sqlite:///{Path(value).expanduser().resolve()}"
+    scheme, rest = value.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+{PG_DRIVER}://{rest}"
+    return value
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
 
 
 def shown_url(url: str) -> str:
@@ -62,7 +79,29 @@ def make_engine(url: str) -> Engine:
                                                   "check_same_thread": False})
         _sqlite_pragmas(engine)
         return engine
+    if is_postgres(url):
+        return _postgres_engine(url)
     return create_engine(url, pool_pre_ping=True)
+
+
+def _postgres_engine(url: str) -> Engine:
+    try:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8)
+    except ModuleNotFoundError as exc:  # the driver is an optional extra
+        raise StoreError(f"{shown_url(url)}: the PostgreSQL driver is not installed ({exc.name}); "
+                         f"install it with: pip install 'modtui[postgres]'") from None
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        if conn.get_execution_options().get("modtui_write"):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
+
+    return engine
+
+
+def code_point_order(session: Session, column: Any) -> Any:
+    """`column` sorted by code point, as SQLite sorts text: PostgreSQL would use the database's locale."""
+    return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

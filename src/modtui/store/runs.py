@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from modtui.domain.target import Target
 from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.version import normalised_text
-from modtui.store.db import Store
+from modtui.store.db import Store, code_point_order
 from modtui.store.incidents import add_event
 from modtui.store.tables import CacheRow, PromptVersionRow, ResultRow, RunRow, TargetRow
 from modtui.timeutil import now_iso
@@ -104,7 +104,8 @@ def runs_for(session: Session, incident_id: str | None = None, limit: int = 200)
 
 
 def results_of(session: Session, run_id: int) -> list[ResultRow]:
-    return list(session.exec(select(ResultRow).where(ResultRow.run_id == run_id).order_by(ResultRow.item_id)))
+    query = select(ResultRow).where(ResultRow.run_id == run_id).order_by(code_point_order(session, ResultRow.item_id))
+    return list(session.exec(query))
 
 
 def result_counts(session: Session, run_ids: Sequence[int]) -> dict[int, int]:
