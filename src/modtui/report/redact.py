@@ -13,10 +13,11 @@ from typing import Any
 REDACTED = "[redacted]"
 _TLDS = ("com|org|net|edu|gov|io|co|me|ly|gg|tv|info|biz|app|dev|xyz|ai|us|uk|de|fr|es|it|nl|ca|au|in|br|ru|jp|"
          "cn|eu|site|online|shop|link|club|top|live|news|blog|social")
+_TAIL = r"(?:\S*[^\s.,;:!?)\]'\"])?"  # a URL's rest, without trailing punctuation
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
-    (re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE), "[url]"),
-    (re.compile(rf"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:{_TLDS})\b(?:/\S*)?", re.IGNORECASE), "[url]"),
+    (re.compile(rf"\b(?:https?|ftp)://{_TAIL}|\bwww\.{_TAIL}", re.IGNORECASE), "[url]"),
+    (re.compile(rf"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:{_TLDS})\b(?:/{_TAIL})?", re.IGNORECASE), "[url]"),
     (re.compile(r"(?<![\w.+-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,3}(?![\w-])"
                 r"|(?<![\w.+-])\+?\d{7,15}(?![\w-])"), "[phone]"),
     (re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"), "[handle]"),
