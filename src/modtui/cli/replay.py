@@ -9,6 +9,7 @@ import click
 from modtui.cli.context import AppContext
 from modtui.cli.output import echo_json, echo_jsonl, emit, inert, note
 from modtui.cli.progress import ProgressPrinter
+from modtui.prompts.render import MAX_CONTENT_CHARS
 from modtui.services import labels as labels_svc
 from modtui.services import replay as svc
 from modtui.services.replay import ReplayReport, ReplaySpec
@@ -63,7 +64,7 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
         rep.interrupted = True
         rep, plan, gold = _relabelled(app, plan, spec, rep, labels)
         note("interrupted: finished results are kept; run the same command again to resume")
-        print_outcomes(rep)
+        print_outcomes(rep, plan.items)
         _print(app, rep, plan.items, fmt, gold)
         raise SystemExit(130)
     printer.close()
@@ -71,7 +72,7 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
     stopped = list(dict.fromkeys(job.dead for job in plan.jobs if job.dead))  # one message per target
     for reason in stopped:
         note(f"error: {reason}")
-    print_outcomes(rep)
+    print_outcomes(rep, plan.items)
     _print(app, rep, plan.items, fmt, gold)
     failures = gate_failures(rep, min_recall, min_precision, fail_on_regression)
     for failure in failures:
@@ -107,8 +108,13 @@ def _print(app: AppContext, rep: ReplayReport, items, fmt: str, gold: dict | Non
             print_flips(rep, {i.id: i.content for i in items})
 
 
-def print_outcomes(rep: ReplayReport) -> None:
-    """One line per run on stderr: its status, how many items got a verdict, and the rest counted by type."""
+def print_outcomes(rep: ReplayReport, items) -> None:  # type: ignore[no-untyped-def]
+    """On stderr: the items whose content was cut for the prompt (each such result's detail says so too), then
+    one line per run: its status, how many items got a verdict, and the rest counted by type."""
+    clipped = [i.id for i in items if len(i.content) > MAX_CONTENT_CHARS]
+    if clipped:
+        shown = ", ".join(inert(i) for i in clipped[:5]) + (f" and {len(clipped) - 5} more" if len(clipped) > 5 else "")
+        note(f"note: {len(clipped)} item(s) over {MAX_CONTENT_CHARS:,} characters cut for the prompt: {shown}")
     for r in rep.runs:
         m = r.metrics
         kinds = sorted(m.no_verdict_by_type.items(), key=lambda kv: (-kv[1], kv[0]))
