@@ -52,6 +52,41 @@ def test_cli_help_imports_no_network_or_ui() -> None:
     assert loaded.isdisjoint(NETWORK_AND_UI), sorted(loaded & set(NETWORK_AND_UI))
 
 
+def test_cli_help_of_every_command_imports_nothing_heavy() -> None:
+    """`modtui --help` and every subcommand's --help: no SQLAlchemy, SQLModel, SDK or Textual (start-up stays fast)."""
+    code = textwrap.dedent("""
+        import click
+        from modtui.cli import main
+
+        def helps(group, path):
+            yield path
+            for name, command in getattr(group, "commands", {}).items():
+                yield from helps(command, path + [name])
+
+        for path in list(helps(main, [])):
+            try:
+                main(path + ["--help"], prog_name="modtui")
+            except SystemExit as exc:
+                assert exc.code == 0, (path, exc.code)
+    """)
+    loaded = loaded_after(code)
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_cli_choice_literals_match_the_services() -> None:
+    """The CLI spells some choices as literals (so --help imports no services): they must not drift."""
+    from modtui.cli import incident, replay, runs
+    from modtui.domain.incident import Severity, Status
+    from modtui.incidents.loader import INCIDENT_FILE, ITEMS_FILE
+    from modtui.services.labels import LABEL_SETS
+    from modtui.services.replay import ITEM_SETS
+
+    assert replay.ITEM_SETS == ITEM_SETS and replay.LABEL_SETS == LABEL_SETS == runs.LABEL_SETS
+    assert incident.SEVERITIES == tuple(s.value for s in Severity)
+    assert incident.STATUSES == tuple(s.value for s in Status)
+    assert (incident.INCIDENT_FILE, incident.ITEMS_FILE) == (INCIDENT_FILE, ITEMS_FILE)
+
+
 def test_help_lists_the_commands(run_cli) -> None:
     result = run_cli(None, "--help")
     assert result.exit_code == 0

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from modtui.workspace import Workspace
+if TYPE_CHECKING:  # imported when first used: `modtui --help` must not load the store
+    from modtui.workspace import Workspace
 
 
 @dataclass
@@ -16,6 +18,7 @@ class AppContext:
     @property
     def ws(self) -> Workspace:
         if self._ws is None:
+            from modtui.workspace import Workspace
             self._ws = Workspace.open(self.workspace_dir, self.db)
         return self._ws
 

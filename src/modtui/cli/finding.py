@@ -1,12 +1,18 @@
 """`modtui finding add|list|resolve|supersede`: root causes with evidence; label disputes."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from modtui.cli.context import AppContext
+from modtui.cli.lazy import lazy
 from modtui.cli.output import echo_json, emit, format_option, inert, note
-from modtui.domain.finding import Finding
-from modtui.services import findings as svc
+
+if TYPE_CHECKING:
+    from modtui.domain.finding import Finding
+
+svc = lazy("modtui.services.findings")
 
 pass_app = click.make_pass_decorator(AppContext)
 LIST_COLUMNS = ("id", "incident", "category", "status", "author", "created_at", "items", "runs", "summary")

@@ -12,13 +12,19 @@ from pathlib import Path
 import click
 
 from modtui.cli.context import AppContext
+from modtui.cli.lazy import lazy
 from modtui.cli.output import echo_json, emit, format_option, inert, note
-from modtui.domain.incident import ID_PATTERN, Severity, Status
 from modtui.errors import InputError, Problem, UsageError
-from modtui.incidents.importer import Mapping, import_items, write_items
-from modtui.incidents.loader import INCIDENT_FILE, ITEMS_FILE, load_incident, load_incident_file
-from modtui.services import incidents as svc
-from modtui.store.incidents import events
+
+domain = lazy("modtui.domain.incident")
+importer = lazy("modtui.incidents.importer")
+loader = lazy("modtui.incidents.loader")
+svc = lazy("modtui.services.incidents")
+store_incidents = lazy("modtui.store.incidents")
+# the domain's and loader's constants, as literals: --help imports neither pydantic nor the store
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+STATUSES = ("open", "investigating", "mitigated", "resolved")
+INCIDENT_FILE, ITEMS_FILE = "incident.yaml", "items.jsonl"
 
 pass_app = click.make_pass_decorator(AppContext)
 LIST_COLUMNS = ("id", "severity", "status", "title", "items", "false_positive", "false_negative", "guard",
@@ -52,7 +58,7 @@ def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
     loaded = svc.load_and_sync(app.ws, incident_id)
     inc = loaded.incident
     counts = Counter(i.kind.value for i in loaded.items if i.kind)
-    timeline = [{"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary} for e in events(app.ws.store(), inc.id)]
+    timeline = [{"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary} for e in store_incidents.events(app.ws.store(), inc.id)]
     if fmt == "json":
         echo_json({"incident": inc.model_dump(mode="json"), "counts": dict(counts), "timeline": timeline})
         return
@@ -70,7 +76,7 @@ def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
 
 @incident_group.command("status")
 @click.argument("incident_id")
-@click.argument("status", type=click.Choice([s.value for s in Status]))
+@click.argument("status", type=click.Choice(STATUSES))
 @click.option("--note", help="Why the status changed (kept in the timeline).")
 @click.option("--author", help="Who made the change (default: $MODTUI_AUTHOR or your OS user).")
 @pass_app
@@ -81,7 +87,7 @@ def incident_status(app: AppContext, incident_id: str, status: str, note: str | 
 
 
 def _check_new_id(app: AppContext, incident_id: str, force: bool) -> Path:
-    if not ID_PATTERN.match(incident_id):
+    if not domain.ID_PATTERN.match(incident_id):
         raise UsageError(Problem(incident_id, "incident id: use letters, digits, '.', '_' or '-' (e.g. INC-0042)"))
     folder = app.ws.incidents_dir / incident_id
     if folder.exists() and not force:
@@ -112,7 +118,7 @@ common_new_options = [
     click.option("--id", "incident_id", required=True, help="Incident id, e.g. INC-0101."),
     click.option("--policy", required=True, help="Policy name (a folder under prompts/)."),
     click.option("--title", help="One-line title."),
-    click.option("--severity", type=click.Choice([s.value for s in Severity]), default="SEV3", show_default=True),
+    click.option("--severity", type=click.Choice(SEVERITIES), default="SEV3", show_default=True),
     click.option("--model", "production_model", default="offline", show_default=True,
                  help="Production model or target name."),
     click.option("--labels", help="Comma-separated labels (default: the policy's production prompt labels)."),
@@ -170,13 +176,13 @@ def incident_import(app: AppContext, source: str, incident_id: str, policy: str,
     """Create an incident from a CSV or JSONL export."""
     folder = _check_new_id(app, incident_id, force)
     names, positive = _policy_labels(app, policy, labels, positive_label)
-    mapping = Mapping(content_col, expected_col, observed_col, id_col, list(meta_col), _label_map(label_map))
-    result = import_items(Path(source), source, mapping, names, positive)
+    mapping = importer.Mapping(content_col, expected_col, observed_col, id_col, list(meta_col), _label_map(label_map))
+    result = importer.import_items(Path(source), source, mapping, names, positive)
     fields = _incident_fields(app, incident_id, title or f"Imported from {Path(source).name}", policy, severity,
                               production_model, names, positive, description)
     with _staging(folder) as staging:
         svc.write_incident_yaml(staging, **fields)
-        write_items(staging / ITEMS_FILE, result.items)
+        importer.write_items(staging / ITEMS_FILE, result.items)
         _publish(staging, folder, check_items=True)
     kinds = Counter(i.kind.value for i in result.items if i.kind)
     note(f"imported {len(result.items)} items into {app.ws.relative(folder)}/ "
@@ -216,9 +222,9 @@ def _publish(staged: Path, folder: Path, *, check_items: bool, items_shown: str 
     shown = f"{folder.parent.name}/{folder.name}"
     try:
         if check_items:
-            load_incident(staged, staged.parent)
+            loader.load_incident(staged, staged.parent)
         else:
-            load_incident_file(staged / INCIDENT_FILE, f"{shown}/{INCIDENT_FILE}")
+            loader.load_incident_file(staged / INCIDENT_FILE, f"{shown}/{INCIDENT_FILE}")
     except InputError as exc:
         raise InputError([replace(p, path=items_shown if items_shown and p.path.endswith(ITEMS_FILE) else
                                   p.path.replace(folder.name, shown, 1)) for p in exc.problems]) from None

@@ -3,16 +3,23 @@ from __future__ import annotations
 
 import asyncio
 import math
+from typing import TYPE_CHECKING
 
 import click
 
 from modtui.cli.context import AppContext
+from modtui.cli.lazy import lazy
 from modtui.cli.output import echo_json, echo_jsonl, emit, inert, note
 from modtui.cli.progress import ProgressPrinter
-from modtui.prompts.render import MAX_CONTENT_CHARS
-from modtui.services import labels as labels_svc
-from modtui.services import replay as svc
-from modtui.services.replay import ReplayReport, ReplaySpec
+
+if TYPE_CHECKING:
+    from modtui.services.replay import ReplayReport, ReplaySpec
+
+labels_svc = lazy("modtui.services.labels")
+svc = lazy("modtui.services.replay")
+prompt_render = lazy("modtui.prompts.render")
+ITEM_SETS = ("all", "failing", "guard")  # the services' constants, as literals: --help imports no services
+LABEL_SETS = ("original", "corrected")
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -36,7 +43,7 @@ SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp"
 @click.argument("incident_id")
 @click.option("-p", "--prompt", "prompts", multiple=True, help="Prompt to replay besides production (repeatable).")
 @click.option("-m", "--target", "targets", multiple=True, help="Target from modtui.toml (repeatable; default: production's).")
-@click.option("--items", type=click.Choice(svc.ITEM_SETS), default="all", show_default=True, help="Which items.")
+@click.option("--items", type=click.Choice(ITEM_SETS), default="all", show_default=True, help="Which items.")
 @click.option("-j", "--concurrency", type=click.IntRange(1, 1024), help="Concurrent calls per target (default: the target's).")
 @click.option("--no-cache", is_flag=True, help="Call the provider even when a stored reply exists.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table", show_default=True)
@@ -46,14 +53,14 @@ SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp"
 @click.option("--baseline", default="production", show_default=True,
               help="Flips against: 'production' (its run in this replay), 'observed' (production's recorded verdicts) or a RUN id.")
 @click.option("--author", help="Who ran it (default: $MODTUI_AUTHOR or your OS user).")
-@click.option("--labels", type=click.Choice(labels_svc.LABEL_SETS), default="original", show_default=True,
+@click.option("--labels", type=click.Choice(LABEL_SETS), default="original", show_default=True,
               help="Gold labels for metrics and gates: the incident's, or with label_error findings' corrections.")
 @pass_app
 def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets: tuple[str, ...], items: str,
            concurrency: int | None, no_cache: bool, fmt: str, min_recall: float | None, min_precision: float | None,
            fail_on_regression: bool, baseline: str, author: str | None, labels: str) -> None:
     """Replay an incident's items against prompts and targets, and report what changed."""
-    spec = ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author))
+    spec = svc.ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author))
     plan = svc.plan(app.ws, spec)
     printer = ProgressPrinter()
     try:
@@ -111,10 +118,10 @@ def _print(app: AppContext, rep: ReplayReport, items, fmt: str, gold: dict | Non
 def print_outcomes(rep: ReplayReport, items) -> None:  # type: ignore[no-untyped-def]
     """On stderr: the items whose content was cut for the prompt (each such result's detail says so too), then
     one line per run: its status, how many items got a verdict, and the rest counted by type."""
-    clipped = [i.id for i in items if len(i.content) > MAX_CONTENT_CHARS]
+    clipped = [i.id for i in items if len(i.content) > prompt_render.MAX_CONTENT_CHARS]
     if clipped:
         shown = ", ".join(inert(i) for i in clipped[:5]) + (f" and {len(clipped) - 5} more" if len(clipped) > 5 else "")
-        note(f"note: {len(clipped)} item(s) over {MAX_CONTENT_CHARS:,} characters cut for the prompt: {shown}")
+        note(f"note: {len(clipped)} item(s) over {prompt_render.MAX_CONTENT_CHARS:,} characters cut for the prompt: {shown}")
     for r in rep.runs:
         m = r.metrics
         kinds = sorted(m.no_verdict_by_type.items(), key=lambda kv: (-kv[1], kv[0]))

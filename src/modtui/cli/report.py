@@ -4,9 +4,11 @@ from __future__ import annotations
 import click
 
 from modtui.cli.context import AppContext
+from modtui.cli.lazy import lazy
 from modtui.cli.output import echo_json
 from modtui.report.markdown import render
-from modtui.services import report as svc
+
+svc = lazy("modtui.services.report")
 
 pass_app = click.make_pass_decorator(AppContext)
 

@@ -6,9 +6,11 @@ from typing import Any
 import click
 
 from modtui.cli.context import AppContext
+from modtui.cli.lazy import lazy
 from modtui.cli.output import echo_json, emit, format_option
-from modtui.services import runs as svc
-from modtui.services.labels import LABEL_SETS
+
+svc = lazy("modtui.services.runs")
+LABEL_SETS = ("original", "corrected")  # services.labels.LABEL_SETS, as a literal: --help imports no services
 
 pass_app = click.make_pass_decorator(AppContext)
 

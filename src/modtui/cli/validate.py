@@ -4,9 +4,10 @@ from __future__ import annotations
 import click
 
 from modtui.cli.context import AppContext
+from modtui.cli.lazy import lazy
 from modtui.errors import InputError
-from modtui.services.incidents import validate_workspace
-from modtui.workspace import Workspace
+
+incidents_svc = lazy("modtui.services.incidents")
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -16,8 +17,9 @@ pass_app = click.make_pass_decorator(AppContext)
 @pass_app
 def validate(app: AppContext, path: str | None) -> None:
     """Validate incidents, prompts and modtui.toml without touching the log."""
+    from modtui.workspace import Workspace
     ws = Workspace.open(path, app.db) if path else app.ws
-    counts, problems = validate_workspace(ws)
+    counts, problems = incidents_svc.validate_workspace(ws)
     if problems:
         raise InputError(problems)
     click.echo(f"ok: {counts.get('incidents', 0)} incidents, {counts.get('items', 0)} items, "
