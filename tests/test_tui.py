@@ -4,15 +4,21 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.command import CommandPalette
+from textual.widgets import Checkbox, OptionList
 from textual.worker import WorkerCancelled
 
 from modtui.store import runs as q
+from modtui.store.tables import PromptVersionRow
 from modtui.tui.app import ModtuiApp, create_app
+from modtui.tui.screens.help import HelpScreen
+from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.screens.workbench import WorkbenchScreen
 from modtui.tui.widgets.items_table import ItemsTable
-from modtui.tui.widgets.metrics_panel import MetricsPanel
+from modtui.tui.widgets.metrics_panel import MetricsPanel, SweepPlot
 from modtui.tui.widgets.prompt_editors import DiffTextArea, PromptEditors
 from modtui.workspace import Workspace
 
@@ -24,11 +30,10 @@ def make_app(root: Path, incident: str | None = None) -> ModtuiApp:
     return create_app(ws, incident)
 
 
-def cells(table: ItemsTable, column: str) -> dict[str, str]:
-    """item id → cell text of a column ("id", or a verdict column's title)."""
-    index = table.get_column_index(column if column == "id" else "v:" + column)
-    return {str(table.get_row_at(r)[0]): str(table.get_cell_at((r, index)))
-            for r in range(table.row_count)}
+def metrics_rows(screen: WorkbenchScreen) -> dict[str, list[str]]:
+    metrics = screen.query_one(MetricsPanel)
+    return {str(metrics.get_row_at(r)[0]).split(" ")[0]: [str(c) for c in metrics.get_row_at(r)]
+            for r in range(metrics.row_count)}
 
 
 async def wait_replay(pilot, screen: WorkbenchScreen) -> None:  # type: ignore[no-untyped-def]
@@ -40,8 +45,18 @@ async def wait_replay(pilot, screen: WorkbenchScreen) -> None:  # type: ignore[n
     await pilot.pause(0.1)
 
 
+async def open_prompt(pilot, name: str) -> None:  # type: ignore[no-untyped-def]
+    """`o`, then the prompt file whose path ends with `name`."""
+    await pilot.press("o")
+    files = pilot.app.screen.query_one("#prompt-files", OptionList)
+    index = next(n for n in range(files.option_count) if str(files.get_option_at_index(n).id).endswith(name))
+    await pilot.press(*["down"] * index, "enter")
+    await pilot.pause()
+
+
 async def edit_candidate(pilot, screen: WorkbenchScreen) -> None:  # type: ignore[no-untyped-def]
-    await pilot.press("e")
+    """Start the candidate from the production file, then add an exception by typing at its end."""
+    await open_prompt(pilot, "production.yaml")
     editor = screen.query_one("#candidate", DiffTextArea)
     assert screen.focused is editor
     editor.move_cursor((editor.document.line_count - 1, 0))
@@ -58,34 +73,72 @@ async def test_open_filter_edit_replay_metrics(workspace: Path) -> None:
         table = screen.query_one(ItemsTable)
         assert table.row_count == 12
         await pilot.press("3")
-        assert set(cells(table, "id")) == {"i-04", "i-05"}
+        assert set(table.shown_ids()) == {"i-04", "i-05"}
         await pilot.press("1")
 
         await edit_candidate(pilot, screen)
         base = screen.query_one("#baseline", DiffTextArea)
         cand = screen.query_one("#candidate", DiffTextArea)
         assert len(cand.changed) == 2 and base.changed == frozenset()
+        assert "edited, unsaved" in str(screen.query_one("#candidate-title").render())
         assert not (workspace / "prompts/toxicity/(unsaved candidate).yaml").exists()
 
         await pilot.press("escape", "i", "r")
         await pilot.press("ctrl+r")  # defaults: offline target, baseline + candidate, failing items
         await wait_replay(pilot, screen)
-        titles = [str(c.label) for c in table.columns.values()]
-        assert "offline:production" in titles and "offline:(unsaved candidate)" in titles
-        assert cells(table, "offline:production")["i-01"] == "✗"
-        assert cells(table, "offline:(unsaved candidate)")["i-01"] == "✓"
-        assert cells(table, "offline:production")["i-07"] == "·"  # a guard item was not replayed
+        assert table.marks("offline:production")["i-01"] == "✗"
+        assert table.marks("offline:(unsaved candidate)")["i-01"] == "✓"
+        assert table.marks("offline:production")["i-07"] == "·"  # a guard item was not replayed
 
         await pilot.press("5")  # flipped
-        assert set(cells(table, "id")) == {"i-01", "i-02", "i-03"}
-        metrics = screen.query_one(MetricsPanel)
-        rows = {str(metrics.get_row_at(r)[0]).split(" ")[0]: [str(c) for c in metrics.get_row_at(r)]
-                for r in range(metrics.row_count)}
+        assert set(table.shown_ids()) == {"i-01", "i-02", "i-03"}
+        rows = metrics_rows(screen)
         assert rows["offline:(unsaved"][10] == "3"   # fixed
         assert rows["offline:(unsaved"][11] == "0"   # regressed
         with screen.ws.store().read() as session:
             runs = q.runs_for(session, "INC-T1")
+            source = session.get(PromptVersionRow, runs[0].prompt_version).source  # type: ignore[union-attr]
         assert {r.status for r in runs} == {"completed"} and len(runs) == 2
+        assert SELF_DEPRECATION in source  # the unsaved candidate's text is what the log keeps
+
+
+async def test_candidate_starts_from_the_policy_file_and_o_opens_another(workspace: Path) -> None:
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        editors = screen.query_one(PromptEditors)
+        assert editors.source and editors.source[0] == "prompts/toxicity/candidate.yaml"
+        assert editors.candidate_text == (workspace / "prompts/toxicity/candidate.yaml").read_text()
+        assert "candidate · prompts/toxicity/candidate.yaml · " in str(screen.query_one("#candidate-title").render())
+        await pilot.press("r", "ctrl+r")
+        await wait_replay(pilot, screen)
+        table = screen.query_one(ItemsTable)
+        assert table.marks("offline:candidate")["i-01"] == "✓"  # the file's name, not "(unsaved candidate)"
+
+        await open_prompt(pilot, "production.yaml")
+        assert editors.candidate_text == editors.baseline and not editors.edited
+        assert screen.query_one("#candidate", DiffTextArea).changed == frozenset()
+
+
+async def test_replay_against_a_fake_http_target(served_workspace: Path, fake_server: Any) -> None:
+    """gpt-mini (OpenAI wire format on 127.0.0.1) instead of the offline default: chosen in the dialog by keys."""
+    app = make_app(served_workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        await pilot.press("r")
+        boxes = {box.name: box for box in app.screen.query(Checkbox)}
+        assert list(boxes) == ["offline", "gpt-mini", "claude"] and app.screen.focused is boxes["offline"]
+        await pilot.press("space", "tab", "space", "ctrl+r")  # untick offline, tick gpt-mini, run
+        await wait_replay(pilot, screen)
+        table = screen.query_one(ItemsTable)
+        assert table.marks("gpt-mini:production")["i-01"] == "✗"
+        assert table.marks("gpt-mini:candidate")["i-01"] == "✓"
+        assert fake_server.count() == 2 * 5  # failing items × baseline and candidate
+        rows = metrics_rows(screen)
+        assert rows["gpt-mini:candidate"][10] == "3" and rows["gpt-mini:candidate"][11] == "0"
+        with screen.ws.store().read() as session:
+            runs = q.runs_for(session, "INC-T1")
+        assert {(r.target_name, r.status) for r in runs} == {("gpt-mini", "completed")}
 
 
 async def test_item_detail_shows_every_verdict(workspace: Path) -> None:
@@ -97,10 +150,27 @@ async def test_item_detail_shows_every_verdict(workspace: Path) -> None:
         await pilot.press("1", "enter")  # first row: i-01
         detail = app.screen
         verdicts = detail.query_one("#item-verdicts")
-        assert verdicts.row_count == 1
+        assert verdicts.row_count == 2  # baseline and candidate
         assert "idiot" in str(detail.query_one("#item-content").render())
         await pilot.press("escape")
         assert app.screen is screen
+
+
+async def test_metrics_plot_follows_the_highlighted_row(workspace: Path) -> None:
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        await pilot.press("r", "ctrl+r")
+        await wait_replay(pilot, screen)
+        await pilot.press("m")
+        plot, caption = screen.query_one(SweepPlot), screen.query_one("#sweep-caption")
+        assert screen.focused is screen.query_one(MetricsPanel)
+        assert plot.display and str(caption.render()).startswith("offline:candidate: 5 of 5 items scored")
+        await pilot.press("up")
+        assert str(caption.render()).startswith("offline:production: ")
+        column = screen.matrix.columns[0]
+        best = screen.matrix.sweep(column).best  # type: ignore[union-attr]
+        assert f"best F1 {best.f1:.3f}" in str(caption.render())
 
 
 async def test_save_candidate_validates_and_refuses_overwrite(workspace: Path) -> None:
@@ -116,6 +186,7 @@ async def test_save_candidate_validates_and_refuses_overwrite(workspace: Path) -
         saved = workspace / "prompts/toxicity/v2.yaml"
         assert SELF_DEPRECATION in saved.read_text()
         assert "self_deprecation" not in (workspace / "prompts/toxicity/production.yaml").read_text()
+        assert "candidate · prompts/toxicity/v2.yaml" in str(screen.query_one("#candidate-title").render())
 
         screen.query_one(PromptEditors).set_candidate("name: broken\nlabels: [a]\n")
         await pilot.press("ctrl+s", *"bad", "enter")
@@ -143,16 +214,18 @@ async def test_cancel_keeps_finished_results(workspace: Path, monkeypatch: pytes
         await pilot.press("r", "ctrl+r")
         await pilot.pause(0.6)
         assert screen.replaying
+        table = screen.query_one(ItemsTable)
+        assert any(v != "·" for v in table.marks("offline:production").values())  # cells fill in during the run
         await pilot.press("escape")
         await wait_replay(pilot, screen)
         assert app.screen is screen  # escape cancelled; it did not leave the workbench
         with screen.ws.store().read() as session:
-            run = q.runs_for(session, "INC-T1")[0]
-            kept = len(q.results_of(session, run.id))
-        assert run.status == "interrupted"
-        assert 0 < kept < run.items_total
-        shown = [v for v in cells(screen.query_one(ItemsTable), "offline:production").values() if v != "·"]
-        assert len(shown) == kept
+            runs = q.runs_for(session, "INC-T1")
+            kept = {run.prompt_path.split("/")[-1]: len(q.results_of(session, run.id)) for run in runs}
+        assert {run.status for run in runs} == {"interrupted"} and len(runs) == 2
+        assert 0 < sum(kept.values()) < sum(run.items_total for run in runs)
+        for column, name in (("offline:production", "production.yaml"), ("offline:candidate", "candidate.yaml")):
+            assert len([v for v in table.marks(column).values() if v != "·"]) == kept[name]
 
 
 async def test_incidents_filter_and_problem_notice(workspace: Path) -> None:
@@ -180,7 +253,40 @@ async def test_timeline_lists_runs_newest_first(workspace: Path) -> None:
         await wait_replay(pilot, screen)
         await pilot.press("t")
         timeline = app.screen.query_one("#timeline")
-        assert timeline.row_count == 1 and "run 1 completed" in str(timeline.get_row_at(0)[3])
+        assert timeline.row_count == 2
+        assert "run 2 completed" in str(timeline.get_row_at(0)[3]) and "run 1 completed" in str(timeline.get_row_at(1)[3])
+
+
+async def test_command_palette_runs_an_action(workspace: Path) -> None:
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        workbench = app.screen
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"timeline")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, TimelineScreen)
+        await pilot.press("escape")
+        assert app.screen is workbench
+
+
+async def test_every_key_is_in_the_palette_and_in_help(workspace: Path) -> None:
+    """On each screen: every binding with a description is a palette command and a row of `?` help."""
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screens = [app.screen_stack[-2], app.screen]  # incidents, workbench
+        for screen in screens:
+            described = {a.binding.description for a in screen.active_bindings.values() if a.binding.description}
+            commands = {c.title for c in app.get_system_commands(screen)}
+            assert described <= commands, described - commands
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        shown = app.screen.query_one("#help-keys")
+        rows = {str(shown.get_row_at(r)[1]) for r in range(shown.row_count)}
+        described = {a.binding.description for a in screens[1].active_bindings.values() if a.binding.description}
+        assert described <= rows, described - rows
 
 
 async def test_small_terminal_smoke(workspace: Path) -> None:

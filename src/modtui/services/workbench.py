@@ -5,23 +5,40 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import func
+from sqlalchemy import select as select_columns
 from sqlmodel import select
 
 from modtui.analysis.flips import FlipReport, compare
 from modtui.analysis.metrics import RunMetrics, ScoredItem, correct, run_metrics
+from modtui.analysis.sweep import Sweep, sweep
+from modtui.domain.verdict import Verdict
 from modtui.errors import Problem, UsageError
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt, parse_prompt
 from modtui.services import replay as replay_service
-from modtui.services.scoring import scored
-from modtui.store import runs as q
 from modtui.store.tables import ResultRow, RunRow
 from modtui.workspace import Workspace
 
 UNSAVED_NAME = "(unsaved candidate)"
 PROMPT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class Result(NamedTuple):
+    """One stored result as the workbench holds it: a plain row (thousands × tens of runs stay cheap)."""
+
+    item_id: str
+    outcome: str
+    label: str | None
+    error_type: str | None = None
+    confidence: float | None = None
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cached: bool = False
 
 
 @dataclass
@@ -33,11 +50,12 @@ class VerdictColumn:
     prompt_path: str
     is_baseline: bool
     run_ids: list[int]
-    results: dict[str, ResultRow]
-    metrics: RunMetrics
+    results: dict[str, Result]
+    metrics: RunMetrics | None = None  # None until scored
     flips: FlipReport | None = None
     baseline_key: tuple[str, str] | None = None
     title: str = ""
+    no_verdict: frozenset[str] = frozenset()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -48,13 +66,96 @@ class VerdictColumn:
         return Path(self.prompt_path).stem
 
 
+ColumnKey = tuple[str, str]
+ColumnScore = tuple[RunMetrics, FlipReport | None, ColumnKey | None, frozenset[str]]
+
+
+@dataclass
+class ScoringInput:
+    positive: str
+    expected: dict[str, str]
+    columns: list[tuple[ColumnKey, str, bool, list[Result]]]  # key, target, is_baseline, results
+
+
 @dataclass
 class VerdictMatrix:
     positive: str
+    expected: dict[str, str] = field(default_factory=dict)  # item id → gold label
     columns: list[VerdictColumn] = field(default_factory=list)
     flipped: frozenset[str] = frozenset()
     regressed: frozenset[str] = frozenset()
     no_verdict: frozenset[str] = frozenset()
+    scored: bool = False
+
+    def column(self, key: ColumnKey) -> VerdictColumn | None:
+        return next((c for c in self.columns if c.key == key), None)
+
+    def open_run(self, run_id: int, target: str, prompt: LoadedPrompt, is_baseline: bool) -> VerdictColumn:
+        """The column a run starting now writes into (a new one for a target × prompt never replayed)."""
+        column = self.column((target, prompt.version))
+        if column is None:
+            column = VerdictColumn(target, prompt.version, prompt.path, is_baseline, [], {})
+            self.columns.append(column)
+            _title(self.columns)
+        if is_baseline:  # the production prompt's newest version is the baseline, as in verdict_matrix
+            for other in self.columns:
+                other.is_baseline = other is column or (other.is_baseline and other.target != target)
+        if run_id not in column.run_ids:
+            column.run_ids.append(run_id)
+        return column
+
+    def record(self, column: VerdictColumn, item_id: str, verdict: Verdict) -> bool:
+        """A result that just arrived (metrics follow on `rescore`); False for an item not in the incident."""
+        if item_id not in self.expected:
+            return False
+        column.results[item_id] = Result(item_id, verdict.outcome.value, verdict.label if verdict.has_label else None,
+                                         verdict.error_type, verdict.confidence)
+        return True
+
+    def scoring_input(self, targets: set[str] | None = None) -> ScoringInput:
+        """What `score` needs, copied so that it can run in a thread while results keep arriving."""
+        chosen = [c for c in self.columns if targets is None or c.target in targets]
+        return ScoringInput(self.positive, self.expected,
+                            [(c.key, c.target, c.is_baseline, list(c.results.values())) for c in chosen])
+
+    def apply(self, scores: dict[ColumnKey, ColumnScore]) -> None:
+        for column in self.columns:
+            if column.key in scores:
+                column.metrics, column.flips, column.baseline_key, column.no_verdict = scores[column.key]
+        flips = [c.flips for c in self.columns if c.flips is not None]
+        self.flipped = frozenset(i for f in flips for i in (*f.fixed, *f.regressed))
+        self.regressed = frozenset(i for f in flips for i in f.regressed)
+        self.no_verdict = frozenset(i for c in self.columns for i in c.no_verdict)
+        self.scored = True
+
+    def rescore(self, targets: set[str] | None = None) -> None:
+        self.apply(score(self.scoring_input(targets)))
+
+    def sweep(self, column: VerdictColumn) -> Sweep | None:
+        """Precision/recall at every confidence threshold; None when no verdict has a confidence."""
+        return sweep(scored_items(list(column.results.values()), self.expected), self.positive)
+
+
+def scored_items(results: Sequence[Result], expected: dict[str, str]) -> list[ScoredItem]:
+    return [ScoredItem(r.item_id, expected[r.item_id], r.label if r.outcome == "label" else None, r.outcome,
+                       r.error_type, r.confidence, r.latency_ms, r.cost_usd, r.tokens_in, r.tokens_out, bool(r.cached))
+            for r in results if r.item_id in expected]
+
+
+def score(given: ScoringInput) -> dict[ColumnKey, ColumnScore]:
+    """Metrics, flips against the same target's baseline column, and no-verdict items, per column."""
+    items = {key: scored_items(results, given.expected) for key, _t, _b, results in given.columns}
+    baselines = {target: key for key, target, is_baseline, _r in given.columns if is_baseline}
+    out: dict[ColumnKey, ColumnScore] = {}
+    for key, target, is_baseline, _results in given.columns:
+        metrics = run_metrics(items[key], given.positive)
+        no_verdict = frozenset(i.item_id for i in items[key] if i.label is None)
+        base = baselines.get(target)
+        if base is None or is_baseline:
+            out[key] = (metrics, None, None, no_verdict)
+        else:
+            out[key] = (metrics, compare(items[base], items[key], given.positive), base, no_verdict)
+    return out
 
 
 def candidate_prompt(policy: str, text: str) -> LoadedPrompt:
@@ -62,59 +163,54 @@ def candidate_prompt(policy: str, text: str) -> LoadedPrompt:
     return parse_prompt(text, f"prompts/{policy}/{UNSAVED_NAME}.yaml")
 
 
-def verdict_matrix(ws: Workspace, loaded: LoadedIncident) -> VerdictMatrix:
-    """One column per target × prompt version replayed on the incident, with metrics and flips."""
-    positive = loaded.incident.positive_label
+_RESULT_FIELDS = (ResultRow.run_id, ResultRow.item_id, ResultRow.outcome, ResultRow.label, ResultRow.error_type,
+                  ResultRow.confidence, ResultRow.latency_ms, ResultRow.cost_usd, ResultRow.tokens_in,
+                  ResultRow.tokens_out, ResultRow.cached)
+
+
+def verdict_matrix(ws: Workspace, loaded: LoadedIncident, *, scored: bool = True) -> VerdictMatrix:
+    """One column per target × prompt version replayed on the incident, with metrics and flips.
+
+    Reads plain rows (no ORM objects). With `scored=False` the metrics are left for `rescore`,
+    which the TUI runs in a thread for a large incident.
+    """
     expected = {i.id: i.expected for i in loaded.items}
+    run_fields = (RunRow.id, RunRow.target_name, RunRow.prompt_version, RunRow.prompt_path)
     with ws.store().read() as session:
-        runs = sorted(q.runs_for(session, loaded.id, limit=10_000), key=lambda r: r.id or 0)
-        production = _production_version(session, runs, loaded)
-        columns: dict[tuple[str, str], VerdictColumn] = {}
-        for run in runs:
-            key = (run.target_name, run.prompt_version)
-            column = columns.get(key)
-            if column is None:
-                column = columns[key] = VerdictColumn(run.target_name, run.prompt_version, run.prompt_path,
-                                                      run.prompt_version == production, [], {}, _empty_metrics())
-            column.run_ids.append(run.id)  # type: ignore[arg-type]
-            column.prompt_path = run.prompt_path
-            for result in q.results_of(session, run.id):  # type: ignore[arg-type]
-                if result.item_id in expected:
-                    column.results[result.item_id] = result  # newer runs overwrite older results
-    matrix = VerdictMatrix(positive, list(columns.values()))
-    _score(matrix, expected)
+        connection = session.connection()
+        runs = connection.execute(select_columns(*run_fields).where(RunRow.incident_id == loaded.id)  # type: ignore[arg-type]
+                                  .order_by(RunRow.id)).all()
+        rows = connection.execute(select_columns(*_RESULT_FIELDS).join(RunRow, ResultRow.run_id == RunRow.id)  # type: ignore[arg-type]
+                                  .where(RunRow.incident_id == loaded.id).order_by(ResultRow.run_id)).all()
+    production = _production_version(runs, loaded.incident.production.prompt)
+    columns: dict[ColumnKey, VerdictColumn] = {}
+    results_of_run: dict[int, dict[str, Result]] = {}
+    for run_id, target, version, path in runs:
+        column = columns.get((target, version))
+        if column is None:
+            column = columns[(target, version)] = VerdictColumn(target, version, path, version == production, [], {})
+        column.run_ids.append(run_id)
+        column.prompt_path = path
+        results_of_run[run_id] = column.results
+    for row in rows:  # ordered by run: newer runs overwrite older results of the same column
+        results_of_run[row[0]][row[1]] = Result._make(row[1:])
+    matrix = VerdictMatrix(loaded.incident.positive_label, expected, list(columns.values()))
     _title(matrix.columns)
+    if scored:
+        matrix.rescore()
     return matrix
 
 
-def _production_version(session: Any, runs: list[RunRow], loaded: LoadedIncident) -> str | None:
-    path = loaded.incident.production.prompt
-    versions = [r.prompt_version for r in runs if r.prompt_path == path]
+def count_results(ws: Workspace, incident_id: str) -> int:
+    """How many results the log holds for the incident (to decide whether loading them is instant)."""
+    with ws.store().read() as session:
+        query = select_columns(func.count()).select_from(ResultRow).join(RunRow, ResultRow.run_id == RunRow.id)  # type: ignore[arg-type]
+        return int(session.connection().execute(query.where(RunRow.incident_id == incident_id)).scalar_one())
+
+
+def _production_version(runs: Sequence[Any], path: str) -> str | None:
+    versions = [version for _id, _target, version, prompt_path in runs if prompt_path == path]
     return versions[-1] if versions else None
-
-
-def _empty_metrics() -> RunMetrics:
-    return run_metrics([], "")
-
-
-def _score(matrix: VerdictMatrix, expected: dict[str, str]) -> None:
-    scored_columns = {c.key: scored(list(c.results.values()), expected) for c in matrix.columns}
-    baselines = {c.target: c.key for c in matrix.columns if c.is_baseline}
-    flipped: set[str] = set()
-    regressed: set[str] = set()
-    no_verdict: set[str] = set()
-    for column in matrix.columns:
-        items = scored_columns[column.key]
-        column.metrics = run_metrics(items, matrix.positive)
-        no_verdict.update(i.item_id for i in items if i.label is None)
-        base_key = baselines.get(column.target)
-        if base_key is None or column.is_baseline:
-            continue
-        column.baseline_key = base_key
-        column.flips = compare(scored_columns[base_key], items, matrix.positive)
-        flipped.update(column.flips.fixed, column.flips.regressed)
-        regressed.update(column.flips.regressed)
-    matrix.flipped, matrix.regressed, matrix.no_verdict = frozenset(flipped), frozenset(regressed), frozenset(no_verdict)
 
 
 def _title(columns: list[VerdictColumn]) -> None:
@@ -127,7 +223,7 @@ def _title(columns: list[VerdictColumn]) -> None:
         column.title = base if names[base] == 1 else f"{base}@{column.prompt_version[:6]}"
 
 
-def is_correct(result: ResultRow, expected: str) -> bool | None:
+def is_correct(result: Result, expected: str) -> bool | None:
     """True/False for a verdict, None when the result has no verdict."""
     if result.outcome != "label" or result.label is None:
         return None
@@ -161,15 +257,6 @@ def item_history(ws: Workspace, incident_id: str, item_id: str) -> list[VerdictR
             for r, run in rows]
 
 
-class _SourcedWorkspace(Workspace):
-    """The workspace, except that prompts held in memory answer prompt_source from the editor's text."""
-
-    sources: dict[str, str]
-
-    def prompt_source(self, prompt: LoadedPrompt) -> str:
-        return self.sources.get(prompt.path) or super().prompt_source(prompt)
-
-
 def plan_with_prompts(ws: Workspace, spec: replay_service.ReplaySpec, prompts: Sequence[LoadedPrompt],
                       sources: dict[str, str] | None = None) -> replay_service.ReplayPlan:
     """Like services.replay.plan, but with prompts given as objects (e.g. an unsaved candidate).
@@ -189,9 +276,7 @@ def plan_with_prompts(ws: Workspace, spec: replay_service.ReplaySpec, prompts: S
     items = replay_service.select_items(loaded.items, spec.items)
     if not items:
         raise UsageError(Problem(spec.incident_id, f"no {spec.items} items to replay"))
-    sourced = _SourcedWorkspace(ws.root, ws.config, ws.db, ws.store())
-    sourced.sources = dict(sources or {})
-    jobs = replay_service._jobs(sourced, loaded, chosen, targets, items, spec)
+    jobs = replay_service._jobs(ws, loaded, chosen, targets, items, spec, dict(sources or {}))
     return replay_service.ReplayPlan(loaded, chosen, targets, items, jobs, production.version)
 
 
@@ -210,3 +295,24 @@ def save_candidate(ws: Workspace, policy: str, name: str, text: str) -> Path:
     except FileExistsError:
         raise UsageError(Problem(shown, "a prompt with this name already exists; choose another name")) from None
     return path
+
+
+@dataclass(frozen=True)
+class PromptFile:
+    path: str        # workspace-relative
+    modified: float  # mtime, seconds
+    is_production: bool
+
+
+def policy_prompts(ws: Workspace, loaded: LoadedIncident) -> list[PromptFile]:
+    """The prompt files of the incident's policy folder, newest first (ties by name); production marked."""
+    folder = ws.prompts_dir / loaded.incident.policy
+    production = ws.relative(ws.prompt_path(loaded.incident.production.prompt))
+    files = [PromptFile(ws.relative(p), p.stat().st_mtime, ws.relative(p) == production)
+             for p in folder.glob("*.yaml") if p.is_file()] if folder.is_dir() else []
+    return sorted(files, key=lambda f: (-f.modified, f.path))
+
+
+def starting_candidate(ws: Workspace, loaded: LoadedIncident) -> str | None:
+    """Where the candidate editor starts: the newest non-production prompt file of the policy, if any."""
+    return next((f.path for f in policy_prompts(ws, loaded) if not f.is_production), None)

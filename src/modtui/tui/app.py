@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.markup import escape
 from textual.screen import Screen
 
 from modtui.errors import ModtuiError
@@ -57,7 +58,7 @@ class ModtuiApp(App[None]):
                 continue
             seen.add(binding.action)
             key = binding.key_display or self.get_key_display(binding)
-            yield SystemCommand(binding.description, f"{binding.tooltip or binding.description} [{key}]",
+            yield SystemCommand(binding.description, escape(f"{binding.tooltip or binding.description} [{key}]"),
                                 lambda node=node, action=binding.action: self.call_later(node.run_action, action))
         yield from super().get_system_commands(screen)
 

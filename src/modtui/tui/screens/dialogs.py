@@ -1,4 +1,4 @@
-"""Modal dialogs of the workbench: choose what to replay; name the candidate to save."""
+"""Modal dialogs of the workbench: choose what to replay; name the candidate to save; open a prompt file."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,7 +11,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioButton, RadioSet, Static
+from textual.widgets.option_list import Option
 
 PROMPT_CHOICES = (("both", "baseline + candidate"), ("baseline", "baseline only"), ("candidate", "candidate only"))
 ITEM_CHOICES = (("failing", "failing (FP + FN)"), ("guard", "guard"), ("all", "all"))
@@ -98,3 +99,28 @@ class SaveDialog(ModalScreen[str | None]):
             self.query_one("#save-error", Static).update(Text(problems))
         else:
             self.dismiss(name)
+
+
+class OpenPromptDialog(ModalScreen[str | None]):
+    """Choose a prompt file of the incident's policy to load into the candidate editor (newest first)."""
+
+    BINDINGS = [Binding("escape", "dismiss", "Cancel", id="open_dialog.cancel")]
+
+    def __init__(self, files: list[tuple[str, str]], edited: bool) -> None:
+        super().__init__()
+        self.files = files  # (path, note) — note says "production" or when it was modified
+        self.edited = edited
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="open-dialog"):
+            yield Static("Open a prompt file as the candidate", classes="dialog-title")
+            warning = " Your unsaved edits to the candidate will be replaced." if self.edited else ""
+            yield Label(f"The file is not changed until you save a copy (ctrl+s).{warning}")
+            options = [Option(Text.assemble(path, ("  " + note, "dim")), id=path) for path, note in self.files]
+            yield OptionList(*options, id="prompt-files")
+            if not self.files:
+                yield Static("No prompt files in this policy's folder.", classes="error")
+
+    @on(OptionList.OptionSelected, "#prompt-files")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)

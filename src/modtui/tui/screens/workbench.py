@@ -3,36 +3,40 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from modtui.errors import InputError, ModtuiError
+from modtui.files.text import read_text
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt, parse_prompt
 from modtui.replay.events import RunProgress
 from modtui.services.incidents import load_and_sync
 from modtui.services.replay import ReplayPlan, ReplaySpec, execute
-from modtui.services.workbench import (VerdictMatrix, candidate_prompt, item_history, plan_with_prompts,
-                                       save_candidate, verdict_matrix)
+from modtui.services.workbench import (VerdictColumn, VerdictMatrix, candidate_prompt, count_results, item_history,
+                                       plan_with_prompts, policy_prompts, save_candidate, starting_candidate,
+                                       verdict_matrix)
 from modtui.store.incidents import events
-from modtui.tui.screens.dialogs import ReplayChoice, ReplayDialog, SaveDialog
+from modtui.tui.screens.dialogs import OpenPromptDialog, ReplayChoice, ReplayDialog, SaveDialog
 from modtui.tui.screens.item_detail import ItemDetailScreen
 from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.text import inert
 from modtui.tui.widgets.items_table import FILTERS, ItemsTable
-from modtui.tui.widgets.metrics_panel import MetricsPanel
+from modtui.tui.widgets.metrics_panel import MetricsPanel, SweepPlot, column_key, sweep_caption
 from modtui.tui.widgets.prompt_editors import PromptEditors
 from modtui.tui.widgets.replay_progress import ReplayProgress
 from modtui.workspace import Workspace
 
-BAR_SECONDS = 0.1     # progress bars repaint at most this often
-TABLE_SECONDS = 0.5   # the items table and metrics re-read the log at most this often during a replay
+BAR_SECONDS = 0.1       # progress bars repaint at most this often
+SCORE_SECONDS = 0.5     # metrics and filters follow arriving results at most this often
+SYNC_RESULTS = 20_000   # a log with more results for the incident is read in a thread after the first paint
 
 
 @dataclass
@@ -41,12 +45,19 @@ class WorkbenchData:
     baseline: LoadedPrompt
     baseline_source: str
     matrix: VerdictMatrix
+    candidate: tuple[str, str] | None  # (path, text) of the prompt file the candidate starts from
+    matrix_pending: bool = False       # the log is large: the screen reads it after its first paint
 
     @classmethod
     def load(cls, ws: Workspace, incident_id: str) -> "WorkbenchData":
         loaded = load_and_sync(ws, incident_id)
         baseline = ws.load_prompt(loaded.incident.production.prompt)
-        return cls(loaded, baseline, ws.prompt_source(baseline), verdict_matrix(ws, loaded))
+        start = starting_candidate(ws, loaded)
+        candidate = (start, read_text(ws.root / start, start)) if start else None
+        if count_results(ws, loaded.id) > SYNC_RESULTS:
+            matrix = VerdictMatrix(loaded.incident.positive_label, {i.id: i.expected for i in loaded.items})
+            return cls(loaded, baseline, ws.prompt_source(baseline), matrix, candidate, matrix_pending=True)
+        return cls(loaded, baseline, ws.prompt_source(baseline), verdict_matrix(ws, loaded), candidate)
 
 
 def _filter_binding(key: str, which: str) -> Binding:
@@ -58,12 +69,14 @@ class WorkbenchScreen(Screen[None]):
         Binding("r", "replay", "Replay", id="workbench.replay"),
         Binding("escape", "cancel_or_back", "Back", id="workbench.back"),
         Binding("slash", "search", "Search", id="workbench.search", key_display="/"),
+        Binding("i", "tab('items')", "Items", id="workbench.tab_items", show=False),
+        Binding("e", "tab('prompts')", "Prompts", id="workbench.tab_prompts", show=False),
+        Binding("m", "tab('metrics')", "Metrics", id="workbench.tab_metrics", show=False),
         Binding("d", "diff", "Diff", id="workbench.diff"),
-        Binding("ctrl+s", "save_candidate", "Save candidate", id="workbench.save", priority=True),
+        Binding("o", "open_prompt", "Open prompt", id="workbench.open_prompt"),
+        Binding("ctrl+s", "save_candidate", "Save", id="workbench.save", priority=True,
+                tooltip="Save the candidate as a new prompt file"),
         Binding("t", "timeline", "Timeline", id="workbench.timeline"),
-        Binding("i", "tab('items')", "Items", id="workbench.tab_items"),
-        Binding("e", "tab('prompts')", "Prompts", id="workbench.tab_prompts"),
-        Binding("m", "tab('metrics')", "Metrics", id="workbench.tab_metrics"),
         _filter_binding("1", "all"), _filter_binding("2", "fp"), _filter_binding("3", "fn"),
         _filter_binding("4", "guard"), _filter_binding("5", "flipped"), _filter_binding("6", "regressed"),
         _filter_binding("7", "no_verdict"),
@@ -74,9 +87,10 @@ class WorkbenchScreen(Screen[None]):
         self.data = data
         self.which = "all"
         self.search = ""
-        self.saved: tuple[str, str] | None = None  # (text, path) of the last save
         self._bar_at = 0.0
-        self._reload_scheduled = False
+        self._score_scheduled = False
+        self._dirty_targets: set[str] = set()
+        self._run_columns: dict[int, VerdictColumn] = {}
         self.replay_worker: Worker[None] | None = None
         inc = data.loaded.incident
         self.title = f"{inc.id} · {inert(inc.title)}"
@@ -87,23 +101,30 @@ class WorkbenchScreen(Screen[None]):
         return self.app.ws  # type: ignore[attr-defined,no-any-return]
 
     @property
+    def matrix(self) -> VerdictMatrix:
+        return self.data.matrix
+
+    @property
     def replaying(self) -> bool:
         return self.replay_worker is not None and self.replay_worker.is_running
 
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent(initial="items", id="tabs"):
-            with TabPane("Items", id="items"):
+            with TabPane("Items (i)", id="items"):
                 with Horizontal(id="items-bar"):
                     yield Static("", id="items-status")
                     yield Input(placeholder="/ search content", id="item-search")
                 yield ItemsTable(id="items-table")
-            with TabPane("Prompts", id="prompts"):
-                yield PromptEditors(self.data.baseline.path, self.data.baseline_source, id="prompt-editors")
-            with TabPane("Metrics", id="metrics"):
-                with Vertical():
+            with TabPane("Prompts (e)", id="prompts"):
+                yield PromptEditors(self.data.baseline.path, self.data.baseline_source, self.data.candidate,
+                                    id="prompt-editors")
+            with TabPane("Metrics (m)", id="metrics"):
+                with Vertical(id="metrics-pane"):
                     yield MetricsPanel(id="metrics-table")
                     yield Static("", id="metrics-note", classes="hint")
+                    yield SweepPlot(id="sweep-plot")
+                    yield Static("", id="sweep-caption", classes="hint")
         yield ReplayProgress(id="replay-progress")
         yield Footer()
 
@@ -111,31 +132,74 @@ class WorkbenchScreen(Screen[None]):
         self.query_one(ReplayProgress).display = False
         self.refresh_views()
         self.query_one(ItemsTable).focus()
+        if self.data.matrix_pending:
+            self.reload_matrix()
 
     # -- views ------------------------------------------------------------------------------------
 
     def refresh_views(self) -> None:
-        matrix, items = self.data.matrix, self.data.loaded.items
-        shown = self.query_one(ItemsTable).show(items, matrix, self.which, self.search)
+        self.refresh_items()
+        self.refresh_metrics()
+
+    def refresh_items(self) -> None:
+        items = self.data.loaded.items
+        shown = self.query_one(ItemsTable).show(items, self.matrix, self.which, self.search)
         searched = f" · search “{inert(self.search)}”" if self.search else ""
+        loading = " · reading verdicts…" if self.data.matrix_pending else ""
         self.query_one("#items-status", Static).update(
-            f"{FILTERS[self.which]}: {shown} of {len(items)}{searched} · 1 all 2 FP 3 FN 4 guard 5 flipped "
-            f"6 regressed 7 no-verdict")
-        self.query_one(MetricsPanel).show(matrix)
-        note = ("No replays yet: press r." if not matrix.columns else
-                f"positive label: {matrix.positive} · fixed/regressed and McNemar p are against the baseline "
-                f"prompt on the same target · flipped {len(matrix.flipped)}, regressed {len(matrix.regressed)}")
+            f"{FILTERS[self.which]}: {shown} of {len(items)}{searched}{loading} · 1 all 2 FP 3 FN 4 guard "
+            f"5 flipped 6 regressed 7 no-verdict")
+
+    def refresh_metrics(self) -> None:
+        matrix = self.matrix
+        prefer = column_key(matrix.columns[-1]) if matrix.columns else None
+        self.query_one(MetricsPanel).show(matrix, prefer)
+        if self.data.matrix_pending:
+            note = "Reading the log…"
+        elif not matrix.columns:
+            note = "No replays yet: press r."
+        else:
+            note = (f"positive label: {matrix.positive} · fixed/regressed and McNemar p are against the baseline "
+                    f"prompt on the same target · flipped {len(matrix.flipped)}, regressed {len(matrix.regressed)}")
         self.query_one("#metrics-note", Static).update(note)
+        self.refresh_plot()
+
+    def refresh_plot(self) -> None:
+        """The threshold sweep of the metrics row under the cursor."""
+        key = self.query_one(MetricsPanel).highlighted_key()
+        column = next((c for c in self.matrix.columns if column_key(c) == key), None)
+        plot, caption = self.query_one(SweepPlot), self.query_one("#sweep-caption", Static)
+        if column is None:
+            plot.display = False
+            caption.update("")
+            return
+        result = self.matrix.sweep(column)
+        plot.display = result is not None
+        if result is not None:
+            plot.show(column.title, self.matrix.positive, result)
+        caption.update(sweep_caption(column.title, self.matrix.positive, result))
+
+    @on(DataTable.RowHighlighted, "#metrics-table")
+    def _metrics_row(self) -> None:
+        self.refresh_plot()
 
     def reload_matrix(self) -> None:
-        self._reload_scheduled = False
-        self.data.matrix = verdict_matrix(self.ws, self.data.loaded)
-        self.refresh_views()
+        """Re-read the verdicts from the log: at once for a small incident, else in a thread."""
+        if count_results(self.ws, self.data.loaded.id) > SYNC_RESULTS:
+            self.data.matrix_pending = True
+            self._read_matrix()
+        else:
+            self.data.matrix = verdict_matrix(self.ws, self.data.loaded)
+            self.refresh_views()
+
+    @work(thread=True, exclusive=True, group="matrix", exit_on_error=False)
+    def _read_matrix(self) -> VerdictMatrix:
+        return verdict_matrix(self.ws, self.data.loaded)
 
     def action_filter(self, which: str) -> None:
         self.which = which
         self.query_one(TabbedContent).active = "items"
-        self.refresh_views()
+        self.refresh_items()
 
     def action_search(self) -> None:
         self.query_one(TabbedContent).active = "items"
@@ -144,7 +208,7 @@ class WorkbenchScreen(Screen[None]):
     @on(Input.Changed, "#item-search")
     def _search_changed(self, event: Input.Changed) -> None:
         self.search = event.value
-        self.refresh_views()
+        self.refresh_items()
 
     @on(Input.Submitted, "#item-search")
     def _search_done(self) -> None:
@@ -165,10 +229,9 @@ class WorkbenchScreen(Screen[None]):
     def action_timeline(self) -> None:
         self.app.push_screen(TimelineScreen(self.data.loaded.id, events(self.ws.store(), self.data.loaded.id)))
 
-    @on(ItemsTable.RowSelected, "#items-table")
-    def _open_item(self, event: ItemsTable.RowSelected) -> None:
-        item_id = event.row_key.value
-        item = next((i for i in self.data.loaded.items if i.id == item_id), None)
+    @on(ItemsTable.Selected, "#items-table")
+    def _open_item(self, event: ItemsTable.Selected) -> None:
+        item = next((i for i in self.data.loaded.items if i.id == event.item_id), None)
         if item is not None:
             history = item_history(self.ws, self.data.loaded.id, item.id)
             self.app.push_screen(ItemDetailScreen(self.data.loaded.id, item, history))
@@ -188,28 +251,48 @@ class WorkbenchScreen(Screen[None]):
     # -- the candidate --------------------------------------------------------------------------------
 
     def candidate(self) -> tuple[LoadedPrompt, str]:
-        """The editor's text as a prompt: the saved file's path when unchanged since saving. Raises InputError."""
-        text = self.query_one(PromptEditors).candidate_text
-        if self.saved and self.saved[0] == text:
-            return parse_prompt(text, self.saved[1]), text
+        """The editor's text as a prompt: under its file's path when unchanged since loaded or saved. Raises InputError."""
+        editors = self.query_one(PromptEditors)
+        text = editors.candidate_text
+        if editors.source and not editors.edited:
+            return parse_prompt(text, editors.source[0]), text
         return candidate_prompt(self.data.loaded.incident.policy, text), text
+
+    def action_open_prompt(self) -> None:
+        files = [(f.path, "production" if f.is_production
+                  else "modified " + datetime.fromtimestamp(f.modified).strftime("%Y-%m-%d %H:%M"))
+                 for f in policy_prompts(self.ws, self.data.loaded)]
+        self.app.push_screen(OpenPromptDialog(files, self.query_one(PromptEditors).edited), self._open_chosen)
+
+    def _open_chosen(self, path: str | None) -> None:
+        if not path:
+            return
+        try:
+            text = read_text(self.ws.root / path, path)
+        except ModtuiError as exc:
+            self.notify(inert(str(exc)), title="Cannot open the prompt", severity="error", timeout=10)
+            return
+        self.query_one(PromptEditors).set_candidate(text, source=path)
+        self.action_tab("prompts")
 
     def action_save_candidate(self) -> None:
         policy = self.data.loaded.incident.policy
         self.app.push_screen(SaveDialog(f"prompts/{policy}", self._try_save), self._saved)
 
     def _try_save(self, name: str) -> str | None:
-        text = self.query_one(PromptEditors).candidate_text
+        editors = self.query_one(PromptEditors)
+        text = editors.candidate_text
         try:
             path = save_candidate(self.ws, self.data.loaded.incident.policy, name, text)
         except InputError as exc:
             return "\n".join(inert(str(p)) for p in exc.problems)
-        self.saved = (text, self.ws.relative(path))
+        editors.set_candidate(text, source=self.ws.relative(path))
         return None
 
     def _saved(self, name: str | None) -> None:
-        if name and self.saved:
-            self.notify(f"Saved {self.saved[1]}")
+        source = self.query_one(PromptEditors).source
+        if name and source:
+            self.notify(f"Saved {source[0]}")
 
     # -- replay ----------------------------------------------------------------------------------------
 
@@ -242,6 +325,10 @@ class WorkbenchScreen(Screen[None]):
         except ModtuiError as exc:
             self.notify(inert(str(exc)), title="Cannot replay", severity="error", timeout=10)
             return
+        self._run_columns = {job.run_id: self.matrix.open_run(job.run_id, job.target.name, job.prompt,
+                                                              job.prompt.version == plan.baseline_version)
+                             for job in plan.jobs}
+        self.refresh_views()
         self.query_one(ReplayProgress).start([job.progress for job in plan.jobs])
         self.replay_worker = self.run_replay(plan, spec)
         self.refresh_bindings()
@@ -251,24 +338,53 @@ class WorkbenchScreen(Screen[None]):
         await execute(self.ws, plan, spec, on_progress=self._on_progress)
 
     def _on_progress(self, progress: RunProgress) -> None:
+        """One result arrived: its cell now; bars, metrics and filters a little later."""
+        column = self._run_columns.get(progress.run_id)
+        if column is not None and progress.last_item_id is not None and progress.last_verdict is not None:
+            if self.matrix.record(column, progress.last_item_id, progress.last_verdict):
+                self.query_one(ItemsTable).refresh_item(progress.last_item_id)
+                self._dirty_targets.add(column.target)
         now = time.monotonic()
         if now - self._bar_at >= BAR_SECONDS:
             self._bar_at = now
             self.query_one(ReplayProgress).refresh_bars()
-        if not self._reload_scheduled:
-            self._reload_scheduled = True
-            self.set_timer(TABLE_SECONDS, self.reload_matrix)
+        if not self._score_scheduled:
+            self._score_scheduled = True
+            self.set_timer(SCORE_SECONDS, self._rescore_live)
+
+    def _rescore_live(self) -> None:
+        self._score_scheduled = False
+        if self._dirty_targets and not self.data.matrix_pending:
+            targets, self._dirty_targets = self._dirty_targets, set()
+            self.matrix.rescore(targets)
+            self.refresh_views()
 
     @on(Worker.StateChanged)
-    def _replay_state(self, event: Worker.StateChanged) -> None:
-        if event.worker is not self.replay_worker or event.state in (WorkerState.PENDING, WorkerState.RUNNING):
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        if event.state in (WorkerState.PENDING, WorkerState.RUNNING):
             return
+        if event.worker.group == "matrix":
+            self._matrix_read(event.worker)
+        elif event.worker is self.replay_worker:
+            self._replay_ended(event.worker, event.state)
+
+    def _matrix_read(self, worker: Worker[VerdictMatrix]) -> None:
+        if worker.state is WorkerState.SUCCESS and worker.result is not None:
+            self.data.matrix, self.data.matrix_pending = worker.result, False
+            self.refresh_views()
+        elif worker.state is WorkerState.ERROR:
+            self.data.matrix_pending = False
+            self.notify(inert(str(worker.error)), title="Cannot read the verdicts", severity="error", timeout=15)
+            self.refresh_views()
+
+    def _replay_ended(self, worker: Worker[None], state: WorkerState) -> None:
         self.query_one(ReplayProgress).refresh_bars()
+        self._dirty_targets.clear()
         self.reload_matrix()
         self.refresh_bindings()
-        if event.state is WorkerState.SUCCESS:
+        if state is WorkerState.SUCCESS:
             self.notify("Replay finished.")
-        elif event.state is WorkerState.CANCELLED:
+        elif state is WorkerState.CANCELLED:
             self.notify("Replay cancelled; the results that finished are kept (runs marked interrupted).")
-        elif event.state is WorkerState.ERROR:
-            self.notify(inert(str(event.worker.error)), title="Replay failed", severity="error", timeout=15)
+        elif state is WorkerState.ERROR:
+            self.notify(inert(str(worker.error)), title="Replay failed", severity="error", timeout=15)

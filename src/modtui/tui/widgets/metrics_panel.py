@@ -1,10 +1,13 @@
-"""Per target × prompt: confusion counts, P/R/F1, no-verdict, flips vs baseline, McNemar p, cost, latency."""
+"""Per target × prompt: confusion counts, P/R/F1, no-verdict, flips vs baseline, McNemar p, cost, latency;
+and, for the highlighted row, precision and recall against the confidence threshold."""
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual_plotext import PlotextPlot
 
-from modtui.services.workbench import VerdictMatrix
+from modtui.analysis.sweep import Sweep
+from modtui.services.workbench import VerdictColumn, VerdictMatrix
 
 HEADERS = ("target:prompt", "items", "TP", "FP", "FN", "TN", "P", "R", "F1", "no-v", "fixed", "regr",
            "McNemar p", "cost $", "p50 ms", "p95 ms", "runs")
@@ -14,7 +17,13 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def column_key(column: VerdictColumn) -> str:
+    return "|".join(column.key)
+
+
 class MetricsPanel(DataTable[Text]):
+    """One row per verdict column; the highlighted row survives a refresh."""
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
 
@@ -22,18 +31,70 @@ class MetricsPanel(DataTable[Text]):
         for header in HEADERS:
             self.add_column(header, key=header)
 
-    def show(self, matrix: VerdictMatrix) -> None:
+    def highlighted_key(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def show(self, matrix: VerdictMatrix, prefer: str | None = None) -> None:
+        """Fill the rows; the cursor stays on the row it was on, else goes to `prefer`."""
+        keep = self.highlighted_key() or prefer
         self.clear()
         for column in matrix.columns:
-            m, flips = column.metrics, column.flips
-            title = Text(column.title, style="bold" if column.is_baseline else "")
-            if column.is_baseline:
-                title.append(" (baseline)", style="dim")
-            fixed = Text(str(len(flips.fixed)), style="green") if flips else Text("–", style="dim")
-            regressed = (Text(str(len(flips.regressed)), style="bold red" if flips.regressed else "")
-                         if flips else Text("–", style="dim"))
-            p_value = _num(flips.mcnemar_p) if flips else "–"
-            self.add_row(title, str(m.items), str(m.tp), str(m.fp), str(m.fn), str(m.tn), _num(m.precision),
-                         _num(m.recall), _num(m.f1), str(m.no_verdict), fixed, regressed, p_value,
-                         f"{m.cost_usd:.4f}", _num(m.latency_p50_ms, 1), _num(m.latency_p95_ms, 1),
-                         ",".join(f"#{r}" for r in column.run_ids[-3:]), key="|".join(column.key))
+            self.add_row(*self._cells(column), key=column_key(column))
+        keys = [column_key(c) for c in matrix.columns]
+        if keep in keys:
+            self.move_cursor(row=keys.index(keep), animate=False, scroll=False)
+
+    @staticmethod
+    def _cells(column: VerdictColumn) -> list[Text | str]:
+        m, flips = column.metrics, column.flips
+        title = Text(column.title, style="bold" if column.is_baseline else "")
+        if column.is_baseline:
+            title.append(" (baseline)", style="dim")
+        if m is None:  # not scored yet
+            return [title, str(len(column.results)), *["…"] * (len(HEADERS) - 3), _runs(column)]
+        fixed = Text(str(len(flips.fixed)), style="green") if flips else Text("–", style="dim")
+        regressed = (Text(str(len(flips.regressed)), style="bold red" if flips.regressed else "")
+                     if flips else Text("–", style="dim"))
+        return [title, str(m.items), str(m.tp), str(m.fp), str(m.fn), str(m.tn), _num(m.precision), _num(m.recall),
+                _num(m.f1), str(m.no_verdict), fixed, regressed, _num(flips.mcnemar_p) if flips else "–",
+                f"{m.cost_usd:.4f}", _num(m.latency_p50_ms, 1), _num(m.latency_p95_ms, 1), _runs(column)]
+
+
+def _runs(column: VerdictColumn) -> str:
+    return ",".join(f"#{r}" for r in column.run_ids[-3:])
+
+
+class SweepPlot(PlotextPlot):
+    """Precision and recall of the positive label when predicting it iff the model's score ≥ threshold."""
+
+    def show(self, title: str, positive: str, result: Sweep | None) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(f"{title}: precision / recall of '{positive}' vs confidence threshold")
+        plt.xlabel("threshold")
+        plt.ylim(0, 1.02)
+        plt.yticks([0, 0.25, 0.5, 0.75, 1.0])
+        if result is not None:
+            points = [p for p in result.points if p.precision is not None and p.recall is not None]
+            xs = [p.threshold for p in points]
+            plt.plot(xs, [p.precision for p in points], label="precision", marker="braille", color="cyan")
+            plt.plot(xs, [p.recall for p in points], label="recall", marker="braille", color="magenta")
+            if result.best is not None:
+                plt.vline(result.best.threshold, color="green")
+            plt.xlim(min(xs + [0.5]), 1.0)
+        self.refresh()
+
+
+def sweep_caption(title: str, positive: str, result: Sweep | None) -> str:
+    if result is None:
+        return (f"{title}: no confidences, so no threshold plot (the model gave none, or there is no verdict "
+                f"yet). Highlight another row.")
+    best = result.best
+    line = f"{title}: {result.scored} of {result.items} items scored, {result.positives} '{positive}'"
+    if best is not None:
+        line += (f" · best F1 {best.f1:.3f} at threshold ≥ {best.threshold:.3f} "
+                 f"(P {_num(best.precision)}, R {_num(best.recall)}; green line)")
+    return line

@@ -1,10 +1,11 @@
 """Baseline (read-only) and candidate (editable) prompts side by side, changed lines highlighted; a diff view."""
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from rich.style import Style
 from rich.text import Text
 from textual import on
-from textual._tree_sitter import get_language
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -17,8 +18,8 @@ ADDED = Style(bgcolor="#1f4a2a")
 
 
 def yaml_language() -> str | None:
-    """"yaml" when the tree-sitter YAML grammar is installed (textual[syntax]); else plain text."""
-    return "yaml" if get_language("yaml") is not None else None
+    """"yaml" when tree-sitter and its YAML grammar are installed (textual[syntax], a dependency); else plain text."""
+    return "yaml" if find_spec("tree_sitter") and find_spec("tree_sitter_yaml") else None
 
 
 class DiffTextArea(TextArea):
@@ -44,7 +45,11 @@ class DiffTextArea(TextArea):
 
 
 class PromptEditors(Vertical):
-    """Posts `CandidateChanged` when the candidate's text changes; never writes a file."""
+    """Posts `CandidateChanged` when the candidate's text changes; never writes a file.
+
+    The candidate starts from a prompt file (`source`, e.g. the policy's candidate.yaml) or, without
+    one, as a copy of the baseline; its title says which, and whether it was edited since.
+    """
 
     class CandidateChanged(Message):
         def __init__(self, text: str, changed: int) -> None:
@@ -52,10 +57,12 @@ class PromptEditors(Vertical):
             self.text = text
             self.changed = changed
 
-    def __init__(self, baseline_path: str, baseline: str, **kwargs: object) -> None:
+    def __init__(self, baseline_path: str, baseline: str, candidate: tuple[str, str] | None = None,
+                 **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.baseline_path = baseline_path
         self.baseline = baseline
+        self.source: tuple[str, str] | None = candidate  # (path, text) the candidate was loaded from
         self.diff_mode = False
 
     def compose(self) -> ComposeResult:
@@ -64,20 +71,31 @@ class PromptEditors(Vertical):
                 yield Label(f"baseline · {self.baseline_path} · read-only", classes="pane-title")
                 yield DiffTextArea(self.baseline, changed_style=REMOVED, read_only=True, id="baseline")
             with Vertical(classes="editor-pane"):
-                yield Label("candidate · unsaved · same as baseline", id="candidate-title", classes="pane-title")
-                yield DiffTextArea(self.baseline, changed_style=ADDED, tab_behavior="indent", id="candidate")
+                yield Label("candidate", id="candidate-title", classes="pane-title")
+                yield DiffTextArea(self.source[1] if self.source else self.baseline, changed_style=ADDED,
+                                   tab_behavior="indent", id="candidate")
         with VerticalScroll(id="diff-view"):
             yield Static(id="diff-text")
 
     def on_mount(self) -> None:
         self.query_one("#diff-view").display = False
+        self._refresh_diff()
 
     @property
     def candidate_text(self) -> str:
         return self.query_one("#candidate", DiffTextArea).text
 
-    def set_candidate(self, text: str) -> None:
-        self.query_one("#candidate", DiffTextArea).load_text(text)
+    @property
+    def edited(self) -> bool:
+        """The candidate differs from the file it came from (or from the baseline it was copied from)."""
+        return self.candidate_text != (self.source[1] if self.source else self.baseline)
+
+    def set_candidate(self, text: str, source: str | None = None) -> None:
+        """Replace the candidate; with `source`, the text is that prompt file's (a later save makes it the source)."""
+        if source is not None:
+            self.source = (source, text)
+        editor = self.query_one("#candidate", DiffTextArea)
+        editor.load_text(text)
         self._refresh_diff()
 
     @on(TextArea.Changed, "#candidate")
@@ -90,8 +108,10 @@ class PromptEditors(Vertical):
         changes = changed_lines(self.baseline, text)
         self.query_one("#baseline", DiffTextArea).mark(changes.left)
         self.query_one("#candidate", DiffTextArea).mark(changes.right)
-        title = "candidate · unsaved" + (f" · {len(changes.right)} changed" if changes.right else " · same as baseline")
-        self.query_one("#candidate-title", Label).update(title)
+        origin = self.source[0] if self.source else "copy of the baseline"
+        state = " · edited, unsaved" if self.edited else ""
+        versus = f" · {len(changes.right)} lines differ from baseline" if changes.right else " · same as baseline"
+        self.query_one("#candidate-title", Label).update(f"candidate · {origin}{state}{versus}")
         if self.diff_mode:
             self._render_diff()
         self.post_message(self.CandidateChanged(text, len(changes.right)))
