@@ -11,18 +11,22 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from modtui.domain.incident import Item
+from modtui.domain.masking import masked_text
 from modtui.services.workbench import VerdictRecord
 from modtui.tui.text import inert, plain
 
 
 class ItemDetailScreen(Screen[None]):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="item.back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="item.back"),
+                Binding("v", "reveal", "Reveal/hide", id="item.reveal")]
 
-    def __init__(self, incident_id: str, item: Item, history: list[VerdictRecord]) -> None:
+    def __init__(self, incident_id: str, item: Item, history: list[VerdictRecord], mask_reason: str | None = None) -> None:
         super().__init__()
         self.incident_id = incident_id
         self.item = item
         self.history = history
+        self.mask_reason = mask_reason  # the wellbeing setting masks this item's content until `v`
+        self.revealed = mask_reason is None
         self.title = f"{incident_id} · item {inert(item.id)}"
 
     def compose(self) -> ComposeResult:
@@ -34,13 +38,27 @@ class ItemDetailScreen(Screen[None]):
                                   ("   observed in production ", "dim"), item.observed or "–")
             yield Static(facts, id="item-facts")
             yield Static("Content", classes="section-title")
-            yield Static(plain(item.content), id="item-content", classes="content-box")
+            yield Static(self._content(), id="item-content", classes="content-box")
             if item.meta:
                 yield Static("Metadata", classes="section-title")
                 yield Static(plain(json.dumps(item.meta, ensure_ascii=False, indent=2, default=str)), id="item-meta")
             yield Static(f"Verdicts in the log ({len(self.history)}), newest first", classes="section-title")
             yield DataTable(id="item-verdicts", cursor_type="row", zebra_stripes=True)
         yield Footer()
+
+    def _content(self) -> Text:
+        if self.revealed:
+            return plain(self.item.content)
+        return Text(f"{masked_text(self.mask_reason or '')}: press v to reveal", style="dim italic")
+
+    def action_reveal(self) -> None:
+        if self.mask_reason is None:
+            return
+        self.revealed = not self.revealed
+        self.query_one("#item-content", Static).update(self._content())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.mask_reason is not None if action == "reveal" else True
 
     def on_mount(self) -> None:
         table = self.query_one("#item-verdicts", DataTable)

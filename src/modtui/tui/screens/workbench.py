@@ -23,8 +23,9 @@ from modtui.services.replay import ReplayPlan, ReplaySpec, execute
 from modtui.services.workbench import (VerdictColumn, VerdictMatrix, candidate_prompt, count_results, item_history,
                                        plan_with_prompts, policy_prompts, save_candidate, starting_candidate,
                                        verdict_matrix)
-from modtui.store.incidents import events
+from modtui.services.masking import masked_items
 from modtui.tui.screens.dialogs import OpenPromptDialog, ReplayChoice, ReplayDialog, SaveDialog
+from modtui.tui.screens.finding_dialogs import finding_draft
 from modtui.tui.screens.item_detail import ItemDetailScreen
 from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.text import inert
@@ -77,6 +78,7 @@ class WorkbenchScreen(Screen[None]):
         Binding("ctrl+s", "save_candidate", "Save", id="workbench.save", priority=True,
                 tooltip="Save the candidate as a new prompt file"),
         Binding("t", "timeline", "Timeline", id="workbench.timeline"),
+        Binding("v", "reveal", "Reveal", id="workbench.reveal", tooltip="Show or hide content masked for reviewer wellbeing"),
         _filter_binding("1", "all"), _filter_binding("2", "fp"), _filter_binding("3", "fn"),
         _filter_binding("4", "guard"), _filter_binding("5", "flipped"), _filter_binding("6", "regressed"),
         _filter_binding("7", "no_verdict"),
@@ -87,6 +89,8 @@ class WorkbenchScreen(Screen[None]):
         self.data = data
         self.which = "all"
         self.search = ""
+        self.masks: dict[str, str] = {}  # item id → why its content is masked (until `v`)
+        self.revealed = False
         self._bar_at = 0.0
         self._score_scheduled = False
         self._dirty_targets: set[str] = set()
@@ -129,6 +133,8 @@ class WorkbenchScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.masks = masked_items(self.ws.config.settings, self.data.loaded.incident, self.data.loaded.items)
+        self.query_one(ItemsTable).set_masked(self.masks)
         self.query_one(ReplayProgress).display = False
         self.refresh_views()
         self.query_one(ItemsTable).focus()
@@ -227,14 +233,22 @@ class WorkbenchScreen(Screen[None]):
         self.query_one(PromptEditors).toggle_diff()
 
     def action_timeline(self) -> None:
-        self.app.push_screen(TimelineScreen(self.data.loaded.id, events(self.ws.store(), self.data.loaded.id)))
+        table = self.query_one(ItemsTable)
+        draft = finding_draft(table.shown_ids(), table.selected_item_id(), self.which != "all" or bool(self.search),
+                              self.matrix.columns)
+        self.app.push_screen(TimelineScreen(self.data.loaded.id, draft))
+
+    def action_reveal(self) -> None:
+        self.revealed = not self.revealed
+        self.query_one(ItemsTable).set_masked({} if self.revealed else self.masks)
 
     @on(ItemsTable.Selected, "#items-table")
     def _open_item(self, event: ItemsTable.Selected) -> None:
         item = next((i for i in self.data.loaded.items if i.id == event.item_id), None)
         if item is not None:
             history = item_history(self.ws, self.data.loaded.id, item.id)
-            self.app.push_screen(ItemDetailScreen(self.data.loaded.id, item, history))
+            masked = None if self.revealed else self.masks.get(item.id)
+            self.app.push_screen(ItemDetailScreen(self.data.loaded.id, item, history, masked))
 
     def action_cancel_or_back(self) -> None:
         if self.replaying and self.replay_worker is not None:
@@ -246,6 +260,8 @@ class WorkbenchScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "replay" and self.replaying:
             return None  # shown disabled while a replay runs
+        if action == "reveal" and not self.masks:
+            return False  # nothing is masked: the key is hidden
         return True
 
     # -- the candidate --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ line. (A DataTable measures every cell of every row it is given: seconds for 5,0
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
@@ -20,6 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from modtui.domain.incident import Item
+from modtui.domain.masking import masked_text
 from modtui.services.workbench import Result, VerdictMatrix, is_correct
 from modtui.tui.text import inert
 
@@ -75,6 +76,8 @@ class ItemsTable(ScrollView, can_focus=True):
     ItemsTable:focus > .items-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground;
                                               text-style: $block-cursor-text-style; }
     """
+
+    masked: Mapping[str, str] = {}  # set_masked(): item id → why its content is masked
 
     class Selected(Message):
         """Enter, or a click on the highlighted row: open the item."""
@@ -183,7 +186,14 @@ class ItemsTable(ScrollView, can_focus=True):
     def _mark(item: Item, result: Result | None) -> tuple[str, str]:
         return MARKS["missing"] if result is None else MARKS[is_correct(result, item.expected)]  # type: ignore[index]
 
+    def set_masked(self, masked: Mapping[str, str]) -> None:
+        """Item id → why its content is hidden (reviewer wellbeing); the preview says so instead."""
+        self.masked = masked
+        self.refresh()
+
     def preview(self, item: Item) -> str:
+        if item.id in self.masked:
+            return masked_text(inert(self.masked[item.id])) + " · v reveals"
         text = self._previews.get(item.id)
         if text is None:
             text = self._previews[item.id] = inert(" ".join(item.content[:PREVIEW * 2].split()))[:PREVIEW]
