@@ -40,7 +40,8 @@ SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp"
 
 
 @click.command("replay")
-@click.argument("incident_id")
+@click.argument("incident_id", required=False)
+@click.option("--golden", metavar="NAME", help="Replay the golden set goldens/NAME.jsonl instead of an incident.")
 @click.option("-p", "--prompt", "prompts", multiple=True, help="Prompt to replay besides production (repeatable).")
 @click.option("-m", "--target", "targets", multiple=True, help="Target from modtui.toml (repeatable; default: production's).")
 @click.option("--items", type=click.Choice(ITEM_SETS), default="all", show_default=True, help="Which items.")
@@ -58,8 +59,12 @@ SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp"
 @pass_app
 def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets: tuple[str, ...], items: str,
            concurrency: int | None, no_cache: bool, fmt: str, min_recall: float | None, min_precision: float | None,
-           fail_on_regression: bool, baseline: str, author: str | None, labels: str) -> None:
-    """Replay an incident's items against prompts and targets, and report what changed."""
+           fail_on_regression: bool, baseline: str, author: str | None, labels: str, golden: str | None) -> None:
+    """Replay an incident's items (or a golden set's, with --golden NAME) against prompts and targets, and
+    report what changed."""
+    if (incident_id is None) == (golden is None):
+        raise click.UsageError("give an INCIDENT_ID or --golden NAME (one of them)")
+    incident_id = incident_id or f"golden:{golden}"  # a golden set replays as the pseudo-incident golden:NAME
     spec = svc.ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author))
     plan = svc.plan(app.ws, spec)
     printer = ProgressPrinter()

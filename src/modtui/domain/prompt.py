@@ -1,13 +1,24 @@
 """Prompt templates as written in prompts/<policy>/<name>.yaml."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from modtui.policy.model import Policy
 
 TEMPLATE_VARIABLES = frozenset({"content", "policy", "labels", "meta", "item_id", "precedents"})
+
+
+class PrecedentSettings(BaseModel):
+    """How `{{ precedents }}` is filled: the `top` most similar labelled items of other incidents
+    (of the same policy, or of any incident whose labels the prompt knows), scoring at least `min_score`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top: int = Field(3, ge=1, le=20)
+    min_score: float = Field(0.0, ge=0, le=100)
+    scope: Literal["policy", "workspace"] = "policy"
 
 
 class PromptTemplate(BaseModel):
@@ -22,6 +33,7 @@ class PromptTemplate(BaseModel):
     user: str = Field(min_length=1)
     output_schema: dict[str, Any] | None = None
     policy: Policy | None = None
+    precedents: PrecedentSettings = PrecedentSettings()
 
     @field_validator("labels")
     @classmethod

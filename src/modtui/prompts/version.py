@@ -6,10 +6,17 @@ import json
 
 from modtui.domain.prompt import PromptTemplate
 
+# Fields added after prompt versions were first stored count only when a prompt sets them, so adding a
+# field never re-versions every existing prompt (and its history).
+ADDED_FIELDS = ("precedents",)
+
 
 def normalised_text(template: PromptTemplate) -> str:
     """Canonical JSON of the prompt: sorted keys, LF line ends, no trailing spaces in templates."""
     data = template.model_dump(mode="json", exclude_defaults=False)
+    for name in ADDED_FIELDS:
+        if name not in template.model_fields_set:
+            data.pop(name, None)
     return json.dumps(_strip(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 

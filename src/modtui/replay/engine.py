@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,8 @@ class Job:
     todo: list[Item]
     progress: RunProgress
     dead: str | None = None  # set when the target cannot go on (bad key): the reason
+    # extra template values per item (e.g. {"precedents": ...}), built by the service; the engine stays generic
+    context: Callable[[Item], Mapping[str, str]] | None = None
 
 
 @dataclass
@@ -163,7 +165,8 @@ class Engine:
     # -- results ------------------------------------------------------------------------------------
 
     def _render(self, job: Job, item: Item) -> Messages:
-        return render(job.prompt.template, item.content, item_id=item.id, meta=item.meta)
+        extra = job.context(item) if job.context else {}
+        return render(job.prompt.template, item.content, item_id=item.id, meta=item.meta, **extra)
 
     def _key(self, job: Job, messages: Messages) -> str:
         return cache_key(job.target, messages, job.prompt.template.output_schema,

@@ -17,6 +17,7 @@ from modtui.prompts.loader import LoadedPrompt
 from modtui.replay.engine import Engine, Job
 from modtui.replay.events import RunProgress
 from modtui.secrets import Scrubber
+from modtui.services import golden, precedent
 from modtui.services.incidents import load_and_sync
 from modtui.services.scoring import observed_as_run, scored
 from modtui.store import runs as q
@@ -96,7 +97,8 @@ def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
         raise UsageError(Problem("--items", f"'{spec.items}' is not one of {', '.join(ITEM_SETS)}"))
     if spec.baseline not in ("production", "observed") and not spec.baseline.isdigit():
         raise UsageError(Problem("--baseline", f"'{spec.baseline}' is not 'production', 'observed' or a run id"))
-    loaded = load_and_sync(ws, spec.incident_id)
+    loaded = golden.load_and_sync_golden(ws, spec.incident_id) if golden.is_golden(spec.incident_id) \
+        else load_and_sync(ws, spec.incident_id)
     if spec.baseline.isdigit():
         with ws.store().read() as session:
             base = q.get_run(session, int(spec.baseline))
@@ -129,6 +131,9 @@ def _jobs(ws: Workspace, loaded: LoadedIncident, prompts: list[LoadedPrompt], ta
           items: list[Item], spec: ReplaySpec, sources: dict[str, str] | None = None) -> list[Job]:
     """`sources` maps a prompt held in memory (the TUI's unsaved candidate) by its path to its YAML text."""
     jobs = []
+    contexts = {p.version: precedent.prompt_context(ws, p, loaded.incident.policy,
+                                                    lambda item: golden.source_incident(loaded, item))
+                for p in prompts}
     with ws.store().write() as session:
         for prompt in prompts:
             q.ensure_prompt_version(session, prompt, (sources or {}).get(prompt.path) or ws.prompt_source(prompt))
@@ -146,7 +151,7 @@ def _jobs(ws: Workspace, loaded: LoadedIncident, prompts: list[LoadedPrompt], ta
                 done = q.done_item_ids(session, run.id)  # type: ignore[arg-type]
                 todo = [i for i in items if i.id not in done]
                 progress = RunProgress(run.id, target.name, prompt.label, len(items), done=len(items) - len(todo))  # type: ignore[arg-type]
-                jobs.append(Job(run.id, target, prompt, todo, progress))  # type: ignore[arg-type]
+                jobs.append(Job(run.id, target, prompt, todo, progress, context=contexts[prompt.version]))  # type: ignore[arg-type]
     return jobs
 
 
