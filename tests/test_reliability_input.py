@@ -14,7 +14,7 @@ INC = "INC-T1"
 CASES: list[tuple[list[str], str]] = [
     (["replay", "INC-NOPE"], "no incident 'INC-NOPE'"),
     (["replay", "../INC-T1"], "no incident '../INC-T1'"),
-    (["replay"], "Missing argument 'INCIDENT_ID'"),
+    (["replay"], "INCIDENT_ID"),
     (["replay", INC, "--format", "xml"], "'--format'"),
     (["replay", INC, "-j", "0"], "'-j'"),
     (["replay", INC, "-j", "-1"], "'-j'"),
