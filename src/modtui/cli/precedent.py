@@ -1,6 +1,8 @@
 """`modtui precedent "text"`: the most similar labelled items across the workspace's incidents."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 from modtui.cli.context import AppContext
@@ -22,7 +24,7 @@ def precedent(app: AppContext, text: str, top: int, exclude_incident: str | None
     from modtui.services import precedent as svc
 
     if text == "-":
-        text = click.get_text_stream("stdin").read()
+        text = sys.stdin.read()
     matches = svc.similar_items(app.ws, text, top, exclude_incident=exclude_incident)
     if fmt == "json":
         echo_json({"query": text, "precedents": [m.to_dict() for m in matches]})

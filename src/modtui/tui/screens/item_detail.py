@@ -12,8 +12,12 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from modtui.domain.incident import Item
 from modtui.domain.masking import masked_text
+from modtui.services.precedent import Match, similar_items
 from modtui.services.workbench import VerdictRecord
 from modtui.tui.text import inert, plain
+
+
+PRECEDENTS = 5
 
 
 class ItemDetailScreen(Screen[None]):
@@ -44,6 +48,8 @@ class ItemDetailScreen(Screen[None]):
                 yield Static(plain(json.dumps(item.meta, ensure_ascii=False, indent=2, default=str)), id="item-meta")
             yield Static(f"Verdicts in the log ({len(self.history)}), newest first", classes="section-title")
             yield DataTable(id="item-verdicts", cursor_type="row", zebra_stripes=True)
+            yield Static("Precedents: the most similar items in the workspace's incidents", classes="section-title")
+            yield DataTable(id="item-precedents", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def _content(self) -> Text:
@@ -75,3 +81,25 @@ class ItemDetailScreen(Screen[None]):
                 why = Text("(cached) ", style="dim") + why
             table.add_row(v.at[:19].replace("T", " "), f"#{v.run_id}", v.target, Text(inert(v.prompt_path)),
                           v.prompt_version[:8], verdict, conf, why)
+        self._start_precedents()
+
+    # -- precedents: searched in a thread (it reads every incident's items), shown when found ---------------
+
+    def _start_precedents(self) -> None:
+        self.query_one("#item-precedents", DataTable).add_columns("score", "label", "incident", "item", "content")
+        self.run_worker(self._find_precedents, thread=True, exclusive=True, group="precedents")
+
+    def _find_precedents(self) -> None:
+        matches = similar_items(self.app.ws, self.item.content, PRECEDENTS,  # type: ignore[attr-defined]
+                                exclude_item=(self.incident_id, self.item.id))
+        self.app.call_from_thread(self._show_precedents, matches)
+
+    def _show_precedents(self, matches: list[Match]) -> None:
+        if not self.is_attached:
+            return
+        table = self.query_one("#item-precedents", DataTable)
+        for m in matches:
+            e = m.example
+            # under the wellbeing mask, other items' content stays hidden too
+            preview = Text(inert(" ".join(e.content.split()))) if self.mask_reason is None else Text("(masked)", style="dim")
+            table.add_row(f"{m.score:.0f}", e.label, Text(inert(e.incident_id)), Text(inert(e.item_id)), preview)
