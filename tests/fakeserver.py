@@ -6,6 +6,9 @@ the real ``openai`` and ``anthropic`` SDKs to talk to it on 127.0.0.1:
 * ``POST /v1/chat/completions`` -> an OpenAI ``chat.completion`` object
 * ``POST /v1/messages``         -> an Anthropic ``message`` object
 * ``GET  /health``              -> ``{"status": "ok"}``
+* the Batch APIs (``server.batch``, see ``BatchEndpoints``): OpenAI ``/v1/files`` (upload, content) and
+  ``/v1/batches`` (create, retrieve); Anthropic ``/v1/messages/batches`` (create, retrieve, results).
+  Each request of a batch is decided like a live call (rules, faults, responder) and counted.
 
 What each request gets is decided, in order, by: request validation (missing
 ``model``/``messages``/``max_tokens`` -> 400), the first matching rule from
@@ -25,11 +28,14 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import email
+import email.policy
 import hashlib
 import http
 import itertools
 import json
 import random
+import re
 import signal
 import socket
 import struct
@@ -196,6 +202,7 @@ class FakeServer:
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.batch = BatchEndpoints(self)
 
     # ----------------------------------------------------------- configuration
     @property
@@ -314,6 +321,8 @@ class FakeServer:
         if req.method == "GET" and req.path in ("/health", "/healthz"):
             await _send(writer, 200, {"status": "ok"}, req.keep_alive)
             return True
+        if req.path.startswith(BATCH_PATHS):
+            return await self.batch.dispatch(req, writer)
         api = _ROUTES.get(req.path) if req.method == "POST" else None
         if api is None:
             body = {"error": {"message": f"no route {req.method} {req.path}", "type": "not_found_error", "code": None}}
@@ -418,6 +427,298 @@ class FakeServer:
             record.status, record.done = status, time.time()
         await _write(writer, status, raw, headers | _id_headers(next(self._ids)), True)
         return True
+
+
+# ------------------------------------------------------------- Batch APIs
+BATCH_PATHS = ("/v1/files", "/v1/batches", "/v1/messages/batches")
+_ANTHROPIC_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_BATCH_REQUEST_PATHS: dict[Api, str] = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
+
+
+@dataclass
+class FakeBatch:
+    """One OpenAI batch or Anthropic message batch: its requests and, once processed, their results."""
+
+    id: str
+    api: Api
+    requests: list[tuple[str, dict[str, Any]]]  # (custom_id, request body)
+    created_at: float
+    input_file_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    status: str = "in_progress"  # OpenAI: in_progress → completed | failed | expired; Anthropic: → ended
+    errors: list[str] = field(default_factory=list)  # OpenAI validation errors (status failed)
+    results: dict[str, tuple[str, int, dict[str, Any] | None]] = field(default_factory=dict)  # id → (kind, status, body)
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    ended_at: float | None = None
+    retrievals: int = 0
+
+
+class BatchEndpoints:
+    """The Batch APIs of a ``FakeServer``; state and knobs live here (``server.batch``).
+
+    A batch is processed the first time it is retrieved while ``hold`` is False: each request is
+    decided like a live call (validation, rules, random faults, responder; counted in
+    ``server.requests`` with path ``batch:<endpoint>``). ``expire_after=N`` processes only the first N
+    requests of a batch and expires the rest; ``fail_validation`` makes the next OpenAI batch fail
+    validation with that message.
+    """
+
+    def __init__(self, server: FakeServer) -> None:
+        self.server = server
+        self.hold = False
+        self.expire_after: int | None = None
+        self.fail_validation: str | None = None
+        self.batches: dict[str, FakeBatch] = {}
+        self.files: dict[str, tuple[str, str, bytes]] = {}  # id → (filename, purpose, content)
+        self.calls: list[tuple[str, str]] = []  # (method, path) of every batch-API call, in order
+        self._ids = itertools.count(1)
+
+    def count(self, method: str | None = None, prefix: str = "") -> int:
+        return sum(1 for m, p in self.calls if (method is None or m == method) and p.startswith(prefix))
+
+    # ----------------------------------------------------------------- routing
+    async def dispatch(self, req: _HttpRequest, writer: asyncio.StreamWriter) -> bool:
+        self.calls.append((req.method, req.path))
+        parts = req.path.strip("/").split("/")  # v1 files|batches|messages ...
+        try:
+            status, body = self._route(req, parts)
+        except _BatchError as exc:
+            status, body = exc.status, exc.body
+        if isinstance(body, bytes):
+            await _write(writer, status, body, {"content-type": "application/octet-stream"}, req.keep_alive)
+        else:
+            await _send(writer, status, body, req.keep_alive, _id_headers(next(self.server._ids)))
+        return True
+
+    def _route(self, req: _HttpRequest, parts: list[str]) -> tuple[int, dict[str, Any] | bytes]:
+        method, n = req.method, len(parts)
+        if parts[1] == "files":
+            if method == "POST" and n == 2:
+                return 200, self._upload(req)
+            if method == "GET" and n == 3:
+                return 200, self._file_object(parts[2])
+            if method == "GET" and n == 4 and parts[3] == "content":
+                return 200, self._file(parts[2])[2]
+        elif parts[1] == "batches":
+            if method == "POST" and n == 2:
+                return 200, self._openai_batch(self._openai_create(_json_body(req, "openai")))
+            if method == "GET" and n == 3:
+                return 200, self._openai_batch(self._retrieve(parts[2], "openai"))
+        elif parts[1:3] == ["messages", "batches"]:
+            if method == "POST" and n == 3:
+                return 200, self._anthropic_batch(self._anthropic_create(_json_body(req, "anthropic")))
+            if method == "GET" and n == 4:
+                return 200, self._anthropic_batch(self._retrieve(parts[3], "anthropic"))
+            if method == "GET" and n == 5 and parts[4] == "results":
+                return 200, self._anthropic_results(self._retrieve(parts[3], "anthropic"))
+        raise _BatchError(404, "openai", f"no route {method} {req.path}")
+
+    # ------------------------------------------------------------------- files
+    def _upload(self, req: _HttpRequest) -> dict[str, Any]:
+        fields = _multipart(req)
+        if "file" not in fields or "purpose" not in fields:
+            raise _BatchError(400, "openai", "multipart body needs 'file' and 'purpose'")
+        filename, content = fields["file"]
+        file_id = f"file-fake{next(self._ids):06d}"
+        self.files[file_id] = (filename or "upload.jsonl", fields["purpose"][1].decode(), content)
+        return self._file_object(file_id)
+
+    def _file(self, file_id: str) -> tuple[str, str, bytes]:
+        if file_id not in self.files:
+            raise _BatchError(404, "openai", f"No such File object: {file_id}")
+        return self.files[file_id]
+
+    def _file_object(self, file_id: str) -> dict[str, Any]:
+        filename, purpose, content = self._file(file_id)
+        return {"id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
+                "filename": filename, "purpose": purpose, "status": "processed"}
+
+    def _add_file(self, purpose: str, lines: list[dict[str, Any]]) -> str | None:
+        if not lines:
+            return None
+        file_id = f"file-fake{next(self._ids):06d}"
+        self.files[file_id] = (f"{file_id}.jsonl", purpose, "".join(json.dumps(x) + "\n" for x in lines).encode())
+        return file_id
+
+    # ----------------------------------------------------------------- batches
+    def _openai_create(self, body: dict[str, Any]) -> FakeBatch:
+        if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
+            raise _BatchError(400, "openai", "endpoint must be /v1/chat/completions and completion_window 24h")
+        _, purpose, content = self._file(str(body.get("input_file_id")))
+        batch = FakeBatch(f"batch_fake{next(self._ids):06d}", "openai", [], time.time(),
+                          input_file_id=body["input_file_id"], metadata=body.get("metadata"))
+        seen: set[str] = set()
+        for number, line in enumerate(content.decode().splitlines(), start=1):
+            try:
+                entry = json.loads(line)
+                cid = entry["custom_id"]
+                assert entry["method"] == "POST" and entry["url"] == body["endpoint"] and isinstance(entry["body"], dict)
+                assert cid not in seen, "duplicate custom_id"
+            except (ValueError, KeyError, TypeError, AssertionError) as exc:
+                batch.errors.append(f"line {number}: invalid request ({exc or type(exc).__name__})")
+                continue
+            seen.add(cid)
+            batch.requests.append((cid, entry["body"]))
+        if purpose != "batch":
+            batch.errors.append("the input file's purpose must be 'batch'")
+        if self.fail_validation:
+            batch.errors.append(self.fail_validation)
+            self.fail_validation = None
+        if batch.errors:
+            batch.status, batch.ended_at = "failed", time.time()
+        self.batches[batch.id] = batch
+        return batch
+
+    def _anthropic_create(self, body: dict[str, Any]) -> FakeBatch:
+        requests = body.get("requests")
+        if not isinstance(requests, list) or not requests:
+            raise _BatchError(400, "anthropic", "requests: a non-empty list is required")
+        ids = [r.get("custom_id") if isinstance(r, dict) else None for r in requests]
+        bad = [i for i in ids if not isinstance(i, str) or not _ANTHROPIC_CUSTOM_ID.match(i)]
+        if bad or len(set(ids)) != len(ids):
+            raise _BatchError(400, "anthropic", f"custom_id must be unique and match {_ANTHROPIC_CUSTOM_ID.pattern}")
+        if any(not isinstance(r.get("params"), dict) for r in requests):
+            raise _BatchError(400, "anthropic", "each request needs params")
+        batch = FakeBatch(f"msgbatch_fake{next(self._ids):06d}", "anthropic",
+                          [(r["custom_id"], r["params"]) for r in requests], time.time())
+        self.batches[batch.id] = batch
+        return batch
+
+    def _retrieve(self, batch_id: str, api: Api) -> FakeBatch:
+        batch = self.batches.get(batch_id)
+        if batch is None or batch.api != api:
+            raise _BatchError(404, api, f"no batch {batch_id}")
+        batch.retrievals += 1
+        if batch.status == "in_progress" and not self.hold:
+            self._process(batch)
+        return batch
+
+    def _process(self, batch: FakeBatch) -> None:
+        limit = len(batch.requests) if self.expire_after is None else self.expire_after
+        for index, (cid, body) in enumerate(batch.requests):
+            batch.results[cid] = self._decide(batch.api, body) if index < limit else ("expired", 0, None)
+        batch.ended_at = time.time()
+        expired = limit < len(batch.requests)
+        if batch.api == "anthropic":
+            batch.status = "ended"
+            return
+        batch.status = "expired" if expired else "completed"
+        out, err = [], []
+        for cid, (kind, status, body) in batch.results.items():
+            line: dict[str, Any] = {"id": f"batch_req_fake{next(self._ids):06d}", "custom_id": cid, "response": None,
+                                    "error": None}
+            if kind == "expired":
+                line["error"] = {"code": "batch_expired", "message": "This request could not be executed before "
+                                                                     "the completion window expired."}
+            else:
+                line["response"] = {"status_code": status, "request_id": f"req_fake{next(self._ids):06d}", "body": body}
+            (out if kind == "ok" else err).append(line)
+        batch.output_file_id = self._add_file("batch_output", out)
+        batch.error_file_id = self._add_file("batch_output", err)
+
+    def _decide(self, api: Api, body: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
+        """One request of a batch, decided and counted like a live call: (kind, HTTP status, body)."""
+        server = self.server
+        path = _BATCH_REQUEST_PATHS[api]
+        raw = json.dumps(body, sort_keys=True).encode()
+        request = server._make_request(api, _HttpRequest("POST", path, {}, raw, True), body)
+        record = server._record(dataclasses.replace(request, path=f"batch:{path}"))
+        outcome = server._decide(request)
+        if isinstance(outcome, Fault):
+            kind = outcome.kind if outcome.kind in _ERRORS else "server"  # transport faults: a 500 in a batch
+            status, error_body, _ = _error_response(dataclasses.replace(outcome, kind=kind), api)  # type: ignore[arg-type]
+            record.status, record.outcome, record.done = status, outcome.kind, time.time()
+            return "error", status, error_body
+        build = _openai_body if api == "openai" else _anthropic_body
+        record.status, record.outcome, record.done = 200, "ok", time.time()
+        return "ok", 200, build(request, outcome, next(server._ids))
+
+    # ------------------------------------------------------------ wire objects
+    def _openai_batch(self, batch: FakeBatch) -> dict[str, Any]:
+        failed = sum(1 for kind, _, _ in batch.results.values() if kind != "ok")
+        done = batch.status != "in_progress"
+        return {
+            "id": batch.id, "object": "batch", "endpoint": "/v1/chat/completions", "completion_window": "24h",
+            "input_file_id": batch.input_file_id, "status": batch.status, "created_at": int(batch.created_at),
+            "errors": {"object": "list", "data": [{"code": "invalid_request", "message": m, "param": None, "line": None}
+                                                  for m in batch.errors]} if batch.errors else None,
+            "output_file_id": batch.output_file_id, "error_file_id": batch.error_file_id,
+            "completed_at": int(batch.ended_at) if batch.status == "completed" else None,
+            "failed_at": int(batch.ended_at) if batch.status == "failed" else None,
+            "expired_at": int(batch.ended_at) if batch.status == "expired" else None,
+            "request_counts": {"total": len(batch.requests), "completed": len(batch.results) - failed if done else 0,
+                               "failed": failed if done else 0},
+            "metadata": batch.metadata,
+        }
+
+    def _anthropic_batch(self, batch: FakeBatch) -> dict[str, Any]:
+        kinds = [kind for kind, _, _ in batch.results.values()]
+        ended = batch.status == "ended"
+        return {
+            "id": batch.id, "type": "message_batch", "processing_status": batch.status,
+            "request_counts": {"processing": 0 if ended else len(batch.requests), "succeeded": kinds.count("ok"),
+                               "errored": kinds.count("error"), "canceled": 0, "expired": kinds.count("expired")},
+            "created_at": _iso(batch.created_at), "expires_at": _iso(batch.created_at + 86400),
+            "ended_at": _iso(batch.ended_at) if ended and batch.ended_at else None,
+            "archived_at": None, "cancel_initiated_at": None,
+            "results_url": f"{self.server.url}/v1/messages/batches/{batch.id}/results" if ended else None,
+        }
+
+    def _anthropic_results(self, batch: FakeBatch) -> bytes:
+        if batch.status != "ended":
+            raise _BatchError(400, "anthropic", f"batch {batch.id} is still {batch.status}")
+        lines = []
+        for cid, (kind, _status, body) in batch.results.items():
+            if kind == "ok":
+                result: dict[str, Any] = {"type": "succeeded", "message": body}
+            elif kind == "error":
+                result = {"type": "errored", "error": body}
+            else:
+                result = {"type": "expired"}
+            lines.append(json.dumps({"custom_id": cid, "result": result}) + "\n")
+        return "".join(lines).encode()
+
+
+class _BatchError(Exception):
+    def __init__(self, status: int, api: Api, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        kind = "bad_request" if status == 400 else "not_found"
+        if api == "anthropic":
+            self.body: dict[str, Any] = {"type": "error", "error": {"type": f"{kind}_error" if kind == "not_found"
+                                                                    else "invalid_request_error", "message": message}}
+        else:
+            self.body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
+
+
+def _json_body(req: _HttpRequest, api: Api) -> dict[str, Any]:
+    try:
+        body = json.loads(req.body or b"{}")
+    except ValueError as exc:
+        raise _BatchError(400, api, f"invalid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise _BatchError(400, api, "body must be a JSON object")
+    return body
+
+
+def _multipart(req: _HttpRequest) -> dict[str, tuple[str | None, bytes]]:
+    """A multipart/form-data body as field name → (filename, bytes)."""
+    content_type = req.headers.get("content-type", "")
+    if "multipart/form-data" not in content_type:
+        raise _BatchError(400, "openai", "expected a multipart/form-data upload")
+    message = email.message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + req.body,
+                                       policy=email.policy.HTTP)
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            fields[str(name)] = (part.get_filename(), part.get_payload(decode=True) or b"")
+    return fields
+
+
+def _iso(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 # ------------------------------------------------------------------ payloads

@@ -56,17 +56,25 @@ SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp"
 @click.option("--author", help="Who ran it (default: $MODTUI_AUTHOR or your OS user).")
 @click.option("--labels", type=click.Choice(LABEL_SETS), default="original", show_default=True,
               help="Gold labels for metrics and gates: the incident's, or with label_error findings' corrections.")
+@click.option("--batch", is_flag=True, help="Submit the calls through the provider's Batch API (discounted, answered "
+                                            "within 24 h) and return at once; `modtui runs poll` collects the results.")
 @pass_app
 def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets: tuple[str, ...], items: str,
            concurrency: int | None, no_cache: bool, fmt: str, min_recall: float | None, min_precision: float | None,
-           fail_on_regression: bool, baseline: str, author: str | None, labels: str, golden: str | None) -> None:
+           fail_on_regression: bool, baseline: str, author: str | None, labels: str, golden: str | None,
+           batch: bool = False) -> None:
     """Replay an incident's items (or a golden set's, with --golden NAME) against prompts and targets, and
     report what changed."""
     if (incident_id is None) == (golden is None):
         raise click.UsageError("give an INCIDENT_ID or --golden NAME (one of them)")
     incident_id = incident_id or f"golden:{golden}"  # a golden set replays as the pseudo-incident golden:NAME
     spec = svc.ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author))
+    if batch and (min_recall is not None or min_precision is not None or fail_on_regression):
+        raise click.UsageError("gates need results: with --batch, apply them when `modtui runs poll` has them")
     plan = svc.plan(app.ws, spec)
+    if batch:
+        submit_batch(app, plan, spec, fmt)
+        return
     printer = ProgressPrinter()
     try:
         rep = asyncio.run(svc.execute(app.ws, plan, spec, printer))
@@ -118,6 +126,28 @@ def _print(app: AppContext, rep: ReplayReport, items, fmt: str, gold: dict | Non
         emit([summary_row(r) for r in rep.runs], "csv" if fmt == "csv" else "table", SUMMARY_COLUMNS)
         if fmt == "table":
             print_flips(rep, {i.id: i.content for i in items})
+
+
+def submit_batch(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, fmt: str) -> None:
+    """`replay --batch`: submit, say what is waiting where, exit (2 when a target could not be submitted)."""
+    from modtui.services import batch as batch_svc
+
+    sub = asyncio.run(batch_svc.submit(app.ws, plan, spec))
+    for reason in sub.failed:
+        note(f"error: {reason}")
+    if fmt == "json":
+        echo_json(sub.as_dict())
+    else:
+        emit([b.as_dict() | {"runs": ", ".join(map(str, b.run_ids))} for b in sub.batches],
+             "csv" if fmt == "csv" else "table", ("batch", "target", "provider_batch_id", "requests", "runs", "status"))
+        if sub.finished:
+            note("finished at once (nothing left to call, or the target could not be submitted):")
+            emit([summary_row(r) for r in sub.finished.runs], "csv" if fmt == "csv" else "table", SUMMARY_COLUMNS)
+    if sub.batches:
+        note(f"submitted {sum(b.requests for b in sub.batches)} calls in {len(sub.batches)} batch(es); "
+             f"collect the results with: modtui runs poll")
+    if sub.failed:
+        raise SystemExit(2)
 
 
 def print_outcomes(rep: ReplayReport, items) -> None:  # type: ignore[no-untyped-def]

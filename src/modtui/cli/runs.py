@@ -76,5 +76,40 @@ def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str)
             click.echo(f"{title}: {', '.join(ids)}")
 
 
+@runs_group.command("poll")
+@click.argument("run_id", type=int, required=False)
+@format_option()
+@pass_app
+def runs_poll(app: AppContext, run_id: int | None, fmt: str) -> None:
+    """Collect the results of batch replays (`replay --batch`): of RUN_ID, or of every submitted run."""
+    import asyncio
+
+    from modtui.cli.replay import SUMMARY_COLUMNS, summary_row
+    from modtui.services import batch as batch_svc
+
+    report = asyncio.run(batch_svc.poll(app.ws, run_id))
+    if fmt == "json":
+        echo_json(report.as_dict())
+    else:
+        if report.batches:
+            emit([b.as_dict() | {"runs": ", ".join(map(str, b.run_ids)), "counts": _counts(b.counts)}
+                  for b in report.batches], "table",
+                 ("batch", "target", "provider_batch_id", "provider_status", "status", "requests", "counts", "runs"))
+        finished = [r for rep in report.finished for r in rep.runs]
+        if finished:
+            click.echo("")
+            emit([summary_row(r) for r in finished], "table", SUMMARY_COLUMNS)
+    if not report.batches and not report.finished:
+        click.echo(f"run {run_id} has no batch waiting" if run_id else "no batch waiting", err=True)
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    if report.errors:
+        raise SystemExit(2)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return " ".join(f"{k} {v}" for k, v in counts.items() if v)
+
+
 def register(group: click.Group) -> None:
     group.add_command(runs_group)

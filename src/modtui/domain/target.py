@@ -22,6 +22,7 @@ class Target(BaseModel):
     requests_per_minute: float | None = Field(default=None, gt=0)
     price_in_per_mtok: float = Field(default=0.0, ge=0)
     price_out_per_mtok: float = Field(default=0.0, ge=0)
+    batch_discount: float = Field(default=0.5, ge=0, le=1)  # `replay --batch` costs: prices × this (Batch APIs: half)
     max_retries: int = Field(default=2, ge=0, le=20)
     timeout: float = Field(default=60.0, gt=0)
     structured_output: bool = False
@@ -35,6 +36,11 @@ class Target(BaseModel):
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return (tokens_in * self.price_in_per_mtok + tokens_out * self.price_out_per_mtok) / 1_000_000
+
+    def batch_priced(self) -> "Target":
+        """This target with its prices × batch_discount: what a call through the provider's Batch API costs."""
+        return self.model_copy(update={"price_in_per_mtok": self.price_in_per_mtok * self.batch_discount,
+                                       "price_out_per_mtok": self.price_out_per_mtok * self.batch_discount})
 
 
 def offline_target() -> Target:

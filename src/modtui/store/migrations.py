@@ -95,10 +95,35 @@ def m003_query_indexes(conn: Connection) -> None:
     Index("ix_finding_incident", tables["finding"].c.incident_id, tables["finding"].c.status).create(conn)
 
 
+def m004_batches(conn: Connection) -> None:
+    """Provider batches of `replay --batch`: one row per provider batch, one per request (custom id → run, item)."""
+    md = MetaData()
+    md.reflect(conn, only=["incident", "target", "run"])
+    batch = Table("batch", md, Column("id", Integer, primary_key=True, autoincrement=True),
+                  Column("submission", String, nullable=False),
+                  Column("incident_id", String, ForeignKey("incident.id"), nullable=False),
+                  Column("target_key", String, ForeignKey("target.key"), nullable=False),
+                  Column("target_name", String, nullable=False), Column("provider", String, nullable=False),
+                  Column("provider_batch_id", String, nullable=False), Column("status", String, nullable=False),
+                  Column("provider_status", String), Column("requests", Integer, nullable=False),
+                  Column("run_ids_json", Text, nullable=False), Column("spec_json", Text, nullable=False),
+                  Column("author", String, nullable=False), Column("submitted_at", String, nullable=False),
+                  Column("ended_at", String), Column("error", Text))
+    request = Table("batch_request", md, Column("batch_id", Integer, ForeignKey("batch.id"), primary_key=True),
+                    Column("custom_id", String, primary_key=True),
+                    Column("run_id", Integer, ForeignKey("run.id"), nullable=False),
+                    Column("item_id", String, nullable=False), Column("cache_key", String, nullable=False),
+                    Column("truncated", Boolean, nullable=False))
+    md.create_all(conn, tables=[batch, request])
+    Index("ix_batch_status", batch.c.status, batch.c.submission).create(conn)
+    Index("ix_batch_request_run", request.c.run_id).create(conn)
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_core_log", m001_core_log),
     ("m002_findings_and_timeline", m002_findings_and_timeline),
     ("m003_query_indexes", m003_query_indexes),
+    ("m004_batches", m004_batches),
 ]
 
 

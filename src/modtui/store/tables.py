@@ -135,3 +135,37 @@ class EventRow(SQLModel, table=True):
     kind: str
     summary: str
     data_json: str = "{}"
+
+
+class BatchRow(SQLModel, table=True):
+    """One provider batch of a `replay --batch` submission (status submitted → ended, or failed)."""
+
+    __tablename__ = "batch"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    submission: str
+    incident_id: str = Field(foreign_key="incident.id")
+    target_key: str = Field(foreign_key="target.key")
+    target_name: str
+    provider: str
+    provider_batch_id: str
+    status: str
+    provider_status: Optional[str] = None
+    requests: int = 0
+    run_ids_json: str = "[]"
+    spec_json: str = "{}"
+    author: str
+    submitted_at: str
+    ended_at: Optional[str] = None
+    error: Optional[str] = None
+
+
+class BatchRequestRow(SQLModel, table=True):
+    """One request of a provider batch: which run and item its reply belongs to, and its cache key."""
+
+    __tablename__ = "batch_request"
+    batch_id: int = Field(primary_key=True, foreign_key="batch.id")
+    custom_id: str = Field(primary_key=True)
+    run_id: int = Field(foreign_key="run.id")
+    item_id: str
+    cache_key: str
+    truncated: bool = False
