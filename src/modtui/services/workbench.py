@@ -5,7 +5,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as select_columns
@@ -26,19 +26,17 @@ UNSAVED_NAME = "(unsaved candidate)"
 PROMPT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-class Result(NamedTuple):
-    """One stored result as the workbench holds it: a plain row (thousands × tens of runs stay cheap)."""
+# One stored result as the workbench holds it, a plain tuple:
+#   (item_id, outcome, label, error_type, confidence, latency_ms, cost_usd, tokens_in, tokens_out, cached)
+# The garbage collector stops tracking tuples of plain values; 100,000 NamedTuples it would scan on
+# every full collection (~200 ms each, a visible stall in the TUI).
+Result = tuple
+ITEM_ID, OUTCOME, LABEL, ERROR_TYPE, CONFIDENCE = range(5)
 
-    item_id: str
-    outcome: str
-    label: str | None
-    error_type: str | None = None
-    confidence: float | None = None
-    latency_ms: float | None = None
-    cost_usd: float | None = None
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    cached: bool = False
+
+def new_result(item_id: str, verdict: Verdict) -> Result:
+    return (item_id, verdict.outcome.value, verdict.label if verdict.has_label else None, verdict.error_type,
+            verdict.confidence, None, None, None, None, False)
 
 
 @dataclass
@@ -108,8 +106,7 @@ class VerdictMatrix:
         """A result that just arrived (metrics follow on `rescore`); False for an item not in the incident."""
         if item_id not in self.expected:
             return False
-        column.results[item_id] = Result(item_id, verdict.outcome.value, verdict.label if verdict.has_label else None,
-                                         verdict.error_type, verdict.confidence)
+        column.results[item_id] = new_result(item_id, verdict)
         return True
 
     def scoring_input(self, targets: set[str] | None = None) -> ScoringInput:
@@ -137,9 +134,10 @@ class VerdictMatrix:
 
 
 def scored_items(results: Sequence[Result], expected: dict[str, str]) -> list[ScoredItem]:
-    return [ScoredItem(r.item_id, expected[r.item_id], r.label if r.outcome == "label" else None, r.outcome,
-                       r.error_type, r.confidence, r.latency_ms, r.cost_usd, r.tokens_in, r.tokens_out, bool(r.cached))
-            for r in results if r.item_id in expected]
+    return [ScoredItem(item_id, expected[item_id], label if outcome == "label" else None, outcome, error_type,
+                       confidence, latency, cost, tokens_in, tokens_out, bool(cached))
+            for item_id, outcome, label, error_type, confidence, latency, cost, tokens_in, tokens_out, cached in results
+            if item_id in expected]
 
 
 def score(given: ScoringInput) -> dict[ColumnKey, ColumnScore]:
@@ -193,7 +191,7 @@ def verdict_matrix(ws: Workspace, loaded: LoadedIncident, *, scored: bool = True
         column.prompt_path = path
         results_of_run[run_id] = column.results
     for row in rows:  # ordered by run: newer runs overwrite older results of the same column
-        results_of_run[row[0]][row[1]] = Result._make(row[1:])
+        results_of_run[row[0]][row[1]] = tuple(row[1:])
     matrix = VerdictMatrix(loaded.incident.positive_label, expected, list(columns.values()))
     _title(matrix.columns)
     if scored:
@@ -224,10 +222,10 @@ def _title(columns: list[VerdictColumn]) -> None:
 
 
 def is_correct(result: Result, expected: str) -> bool | None:
-    """True/False for a verdict, None when the result has no verdict."""
-    if result.outcome != "label" or result.label is None:
+    """True/False for a verdict (as analysis.metrics.correct), None when the result has no verdict."""
+    if result[OUTCOME] != "label" or result[LABEL] is None:
         return None
-    return correct(ScoredItem(item_id=result.item_id, expected=expected, label=result.label))
+    return result[LABEL] == expected
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The modtui Textual app: a factory used by `modtui` and by tests, global keys, the command palette."""
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 
 from textual.app import App, SystemCommand
@@ -30,10 +31,12 @@ class ModtuiApp(App[None]):
 
     def on_mount(self) -> None:
         from modtui.tui.screens.incidents import IncidentsScreen
-        self.sub_title = str(self.ws.root)
         self.push_screen(IncidentsScreen())
         if self.start_incident:
             self.open_incident(self.start_incident)
+        # What exists once the app is up (modules, classes, stylesheets: ~150k objects) lives as long as the
+        # app; kept out of the cyclic GC's scans, a full collection takes ~20 ms instead of ~110 ms stalls.
+        self.call_after_refresh(gc.freeze)
 
     def open_incident(self, incident_id: str) -> None:
         from modtui.tui.screens.workbench import WorkbenchData, WorkbenchScreen

@@ -152,9 +152,9 @@ class WorkbenchScreen(Screen[None]):
         shown = self.query_one(ItemsTable).show(items, self.matrix, self.which, self.search)
         searched = f" · search “{inert(self.search)}”" if self.search else ""
         loading = " · reading verdicts…" if self.data.matrix_pending else ""
-        self.query_one("#items-status", Static).update(
+        self.query_one("#items-status", Static).update(  # one line, fixed height: no relayout per filter
             f"{FILTERS[self.which]}: {shown} of {len(items)}{searched}{loading} · 1 all 2 FP 3 FN 4 guard "
-            f"5 flipped 6 regressed 7 no-verdict")
+            f"5 flipped 6 regressed 7 no-verdict", layout=False)
 
     def refresh_metrics(self) -> None:
         matrix = self.matrix

@@ -14,7 +14,8 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -24,11 +25,12 @@ from modtui.domain.masking import masked_text
 from modtui.services.workbench import Result, VerdictMatrix, is_correct
 from modtui.tui.text import inert
 
-KINDS = {"false_positive": ("FP", "magenta"), "false_negative": ("FN", "yellow"), "guard": ("guard", "dim"),
-         "eval": ("eval", "dim")}
+KINDS = {"false_positive": ("FP", Style(color="magenta")), "false_negative": ("FN", Style(color="yellow")),
+         "guard": ("guard", Style(dim=True)), "eval": ("eval", Style(dim=True))}
 FILTERS = {"all": "all", "fp": "FP", "fn": "FN", "guard": "guard", "flipped": "flipped",
            "regressed": "regressed", "no_verdict": "no verdict"}
-MARKS = {True: ("✓", "bold green"), False: ("✗", "bold red"), None: ("?", "bold yellow"), "missing": ("·", "dim")}
+MARKS = {True: ("✓", Style(bold=True, color="green")), False: ("✗", Style(bold=True, color="red")),
+         None: ("?", Style(bold=True, color="yellow")), "missing": ("·", Style(dim=True))}
 GAP = 2            # spaces between columns
 MAX_TITLE = 28     # a verdict column's header is cut to this many cells
 MIN_CONTENT = 30   # the content column is at least this wide (then the table scrolls sideways)
@@ -39,11 +41,16 @@ def kind_of(item: Item) -> str:
     return item.kind.value if item.kind else "eval"
 
 
-def matches(item: Item, which: str, matrix: VerdictMatrix) -> bool:
-    kind = kind_of(item)
-    return {"all": True, "fp": kind == "false_positive", "fn": kind == "false_negative", "guard": kind == "guard",
-            "flipped": item.id in matrix.flipped, "regressed": item.id in matrix.regressed,
-            "no_verdict": item.id in matrix.no_verdict}[which]
+KIND_FILTERS = {"fp": "false_positive", "fn": "false_negative", "guard": "guard"}
+
+
+def matching(items: Sequence[Item], which: str, matrix: VerdictMatrix) -> list[Item]:
+    """The items a filter keys shows, in incident order."""
+    if which in KIND_FILTERS:
+        kind = KIND_FILTERS[which]
+        return [i for i in items if i.kind is not None and i.kind.value == kind]
+    chosen = {"flipped": matrix.flipped, "regressed": matrix.regressed, "no_verdict": matrix.no_verdict}.get(which)
+    return list(items) if chosen is None else [i for i in items if i.id in chosen]
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,9 @@ class ItemsTable(ScrollView, can_focus=True):
         self.columns: list[Column] = []
         self._row_of: dict[str, int] = {}
         self._previews: dict[str, str] = {}
+        self._paint: tuple[int, Style, Style, Style, Style] | None = None  # width, base, header, even, cursor
+        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(4096)  # rendered rows, by item and look
+        self._versions: dict[str, int] = {}  # bumped when an item's verdicts change
 
     # -- data ---------------------------------------------------------------------------------------
 
@@ -122,9 +132,13 @@ class ItemsTable(ScrollView, can_focus=True):
                 c.title for c in matrix.columns]:
             self.items, self.matrix = items, matrix
             self._layout()
+        if matrix is not self.matrix:
+            self._lines.clear()
         self.matrix = matrix
         needle = search.lower()
-        self.rows = [i for i in items if matches(i, which, matrix) and (not needle or needle in i.content.lower())]
+        self.rows = matching(items, which, matrix)
+        if needle:
+            self.rows = [i for i in self.rows if needle in i.content.lower()]
         self._row_of = {item.id: n for n, item in enumerate(self.rows)}
         self.cursor = self._row_of.get(selected, 0) if selected is not None else 0
         self._resize()
@@ -142,6 +156,7 @@ class ItemsTable(ScrollView, can_focus=True):
         self.columns += [Column("v:" + c.title, c.title, max(1, min(MAX_TITLE, cell_len(c.title))))
                          for c in self.matrix.columns]
         self.columns.append(Column("content", "content", MIN_CONTENT))
+        self._lines.clear()
 
     def _content_width(self) -> int:
         """The content column fills the width left (the vertical scrollbar's room is always kept)."""
@@ -150,13 +165,16 @@ class ItemsTable(ScrollView, can_focus=True):
 
     def _resize(self) -> None:
         fixed = sum(c.width + GAP for c in self.columns[:-1])
-        self.virtual_size = Size(fixed + self._content_width(), len(self.rows) + 1)
+        size = Size(fixed + self._content_width(), len(self.rows) + 1)
+        if size != self.virtual_size:  # setting it re-lays out the screen
+            self.virtual_size = size
 
     def on_resize(self) -> None:
         self._resize()
 
     def refresh_item(self, item_id: str) -> None:
         """Repaint one item's line (a verdict arrived for it) if it is shown."""
+        self._versions[item_id] = self._versions.get(item_id, 0) + 1
         row = self._row_of.get(item_id)
         if row is not None:
             self.refresh_line(row + 1)
@@ -183,7 +201,7 @@ class ItemsTable(ScrollView, can_focus=True):
         return {item.id: self.mark(item, column_title) for item in self.rows}
 
     @staticmethod
-    def _mark(item: Item, result: Result | None) -> tuple[str, str]:
+    def _mark(item: Item, result: Result | None) -> tuple[str, Style]:
         return MARKS["missing"] if result is None else MARKS[is_correct(result, item.expected)]  # type: ignore[index]
 
     def set_masked(self, masked: Mapping[str, str]) -> None:
@@ -251,39 +269,53 @@ class ItemsTable(ScrollView, can_focus=True):
 
     # -- rendering ------------------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Styles and width looked up once per paint, not per line."""
+        self._paint = (self.scrollable_content_region.width, self.rich_style,
+                       self.get_component_rich_style("items-table--header"),
+                       self.get_component_rich_style("items-table--even-row"),
+                       self.get_component_rich_style("items-table--cursor"))
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        width, base, header, even, cursor = self._paint or (
+            self.scrollable_content_region.width, self.rich_style, self.rich_style, self.rich_style, self.rich_style)
         if y == 0:
-            return self._line(self._header_cells(), self.get_component_rich_style("items-table--header"), width)
+            return self._line([(c.title, None) for c in self.columns], header, width)
         row = round(self.scroll_offset.y) + y - 1
         if row >= len(self.rows):
             return Strip.blank(width, base)
-        style = base
-        if row % 2:
-            style += self.get_component_rich_style("items-table--even-row")
+        style = base + even if row % 2 else base
         if row == self.cursor:
-            style += self.get_component_rich_style("items-table--cursor")
-        return self._line(self._row_cells(self.rows[row]), style, width)
+            style += cursor
+        item = self.rows[row]
+        key = (item.id, self._versions.get(item.id, 0), style, width, round(self.scroll_offset.x))
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = self._line(self._row_cells(item), style, width)
+        return line
 
-    def _header_cells(self) -> list[tuple[str, str]]:
-        return [(c.title, "") for c in self.columns]
-
-    def _row_cells(self, item: Item) -> list[tuple[str, str]]:
-        cells = [(inert(item.id), ""), KINDS[kind_of(item)], (item.expected, "")]
+    def _row_cells(self, item: Item) -> list[tuple[str, Style | None]]:
+        cells: list[tuple[str, Style | None]] = [(inert(item.id), None), KINDS[kind_of(item)], (item.expected, None)]
         cells += [self._mark(item, c.results.get(item.id)) for c in self.matrix.columns]
-        cells.append((self.preview(item), ""))
+        cells.append((self.preview(item), None))
         return cells
 
-    def _line(self, cells: list[tuple[str, str]], style: Style, width: int) -> Strip:
+    def _line(self, cells: list[tuple[str, Style | None]], style: Style, width: int) -> Strip:
         """The id column stays put; the rest scrolls sideways."""
         widths = [c.width for c in self.columns[:-1]] + [self._content_width()]
         segments = [Segment(" ", style)]
-        for n, ((text, cell_style), cell_width) in enumerate(zip(cells, widths)):
-            fitted = text if cell_len(text) <= cell_width else set_cell_size(text, cell_width - 1) + "…"
-            segments.append(Segment(set_cell_size(fitted, cell_width), style + Style.parse(cell_style) if cell_style else style))
-            if n < len(widths) - 1:
-                segments.append(Segment(" " * GAP, style))
+        gap = Segment(" " * GAP, style)
+        for (text, cell_style), cell_width in zip(cells, widths):
+            length = cell_len(text)
+            if length > cell_width:
+                text, length = set_cell_size(text, cell_width - 1) + "…", cell_width
+            segments.append(Segment(text + " " * (cell_width - length), style + cell_style if cell_style else style))
+            segments.append(gap)
+        segments.pop()
         line = Strip(segments)
         pinned = 1 + widths[0] + GAP
         scroll_x = round(self.scroll_offset.x)
