@@ -12,6 +12,7 @@ from modtui.services.labels import corrections_dict, gold_labels
 from modtui.services.scoring import scored
 from modtui.store import runs as q
 from modtui.store.tables import RunRow
+from modtui.services import golden
 from modtui.workspace import Workspace
 
 
@@ -32,7 +33,9 @@ class RunView:
 
 
 def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
-    if incident_id:
+    if incident_id and incident_id.startswith("golden:"):
+        golden.load(ws, incident_id.removeprefix("golden:"))  # a golden set's runs (it must exist)
+    elif incident_id:
         ws.incident_folder(incident_id)
     with ws.store().read() as session:
         rows = q.runs_for(session, incident_id)
