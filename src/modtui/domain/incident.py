@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -9,6 +10,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
+UNPRINTABLE_ID = "must not contain control or formatting characters (escapes, bidi overrides, line breaks)"
+
+
+def unprintable(value: str) -> bool:
+    """True when text holds a character a terminal acts on or hides (control, format, line separators)."""
+    return any(unicodedata.category(c) in _UNPRINTABLE for c in value)
 
 
 class Severity(StrEnum):
@@ -100,6 +108,14 @@ class Item(BaseModel):
     @classmethod
     def _id_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("id")
+    @classmethod
+    def _id_printable(cls, value: str) -> str:
+        # ids are printed as they are in tables and lists; a terminal escape in one would act on the terminal
+        if unprintable(value):
+            raise ValueError(UNPRINTABLE_ID)
+        return value
 
 
 def derive_kind(expected: str, observed: str | None, positive: str) -> ItemKind:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modtui.domain.incident import Item, derive_kind
+from modtui.domain.incident import UNPRINTABLE_ID, Item, derive_kind, unprintable
 from modtui.errors import InputError, Problem
 from modtui.files.text import read_text
 from modtui.files.validate import suggest
@@ -156,6 +156,8 @@ def _item(row: dict[str, Any], line: int, index: int, mapping: Mapping, labels: 
     item_id = str(get(mapping.id)).strip() if mapping.id else f"row-{index:06d}"
     if not item_id or item_id == "None":
         problems.append(Problem(shown, f"empty id in column '{mapping.id}'", line))
+    elif unprintable(item_id):
+        problems.append(Problem(shown, f"id in column '{mapping.id}' {UNPRINTABLE_ID}", line))
     if len(problems) > before or expected is None:
         return None
     meta = {m: get(m) for m in mapping.meta}
