@@ -149,17 +149,17 @@ def test_replay_golden_with_formats_and_gates(samples: Path, run_cli) -> None:  
 
 
 def test_a_fixed_golden_set_passes_its_gate(samples: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
-    """The CI use: items a candidate fixed become a regression test that the candidate passes."""
+    """The CI use: the items a candidate fixed become a regression test: every one must stay right."""
     _replay_candidate(run_cli, samples)
     run_cli(samples, "golden", "add", "INC-0042", "--set", "fixes", "--items", "fixed")
-    ok = run_cli(samples, "replay", "--golden", "fixes", "-p", "hate_speech/candidate", "--fail-on-regression",
-                 "--format", "json")
+    ok = run_cli(samples, "replay", "--golden", "fixes", "-p", "hate_speech/candidate", "--min-accuracy", "1",
+                 "--fail-on-regression", "--format", "json")
     assert ok.exit_code == 0, ok.stderr
     runs = json.loads(ok.stdout)["runs"]
     assert runs[1]["accuracy"] == 1.0 and runs[0]["accuracy"] == 0.0
-    # production itself, judged alone, fails a precision gate on them
-    bad = run_cli(samples, "replay", "--golden", "fixes", "--min-precision", "0.5")
-    assert bad.exit_code == 1
+    # a prompt that gets them wrong again (here: production itself, judged alone) fails the gate
+    bad = run_cli(samples, "replay", "--golden", "fixes", "--min-accuracy", "1")
+    assert bad.exit_code == 1 and "accuracy 0.000 < 1.0" in bad.stderr
 
 
 @pytest.mark.parametrize("args", [("--golden", "nope"), ("INC-0042", "--golden", "ci"), (),

@@ -50,6 +50,8 @@ SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp"
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table", show_default=True)
 @click.option("--min-recall", type=RATIO, help="Gate: exit 1 when a candidate's recall is below this.")
 @click.option("--min-precision", type=RATIO, help="Gate: exit 1 when a candidate's precision is below this.")
+@click.option("--min-accuracy", type=RATIO, help="Gate: exit 1 when a candidate's accuracy is below this "
+                                                 "(1 = every item right: the gate for a golden set).")
 @click.option("--fail-on-regression", is_flag=True, help="Gate: exit 1 when a candidate regresses any item.")
 @click.option("--baseline", default="production", show_default=True,
               help="Flips against: 'production' (its run in this replay), 'observed' (production's recorded verdicts) or a RUN id.")
@@ -62,14 +64,14 @@ SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp"
 def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets: tuple[str, ...], items: str,
            concurrency: int | None, no_cache: bool, fmt: str, min_recall: float | None, min_precision: float | None,
            fail_on_regression: bool, baseline: str, author: str | None, labels: str, golden: str | None,
-           batch: bool = False) -> None:
+           batch: bool = False, min_accuracy: float | None = None) -> None:
     """Replay an incident's items (or a golden set's, with --golden NAME) against prompts and targets, and
     report what changed."""
     if (incident_id is None) == (golden is None):
         raise click.UsageError("give an INCIDENT_ID or --golden NAME (one of them)")
     incident_id = incident_id or f"golden:{golden}"  # a golden set replays as the pseudo-incident golden:NAME
     spec = svc.ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author))
-    if batch and (min_recall is not None or min_precision is not None or fail_on_regression):
+    if batch and (min_recall is not None or min_precision is not None or min_accuracy is not None or fail_on_regression):
         raise click.UsageError("gates need results: with --batch, apply them when `modtui runs poll` has them")
     plan = svc.plan(app.ws, spec)
     if batch:
@@ -94,7 +96,7 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
         note(f"error: {reason}")
     print_outcomes(rep, plan.items)
     _print(app, rep, plan.items, fmt, gold)
-    failures = gate_failures(rep, min_recall, min_precision, fail_on_regression)
+    failures = gate_failures(rep, min_recall, min_precision, fail_on_regression, min_accuracy)
     for failure in failures:
         note(f"gate failed: {failure}")
     if stopped:  # a missing or rejected key is bad configuration: never let a pipeline pass on a partial replay
@@ -191,7 +193,7 @@ def print_flips(rep: ReplayReport, contents: dict[str, str], limit: int = 10) ->
 
 
 def gate_failures(rep: ReplayReport, min_recall: float | None, min_precision: float | None,
-                  fail_on_regression: bool) -> list[str]:
+                  fail_on_regression: bool, min_accuracy: float | None = None) -> list[str]:
     """Gates apply to candidate runs (those with a baseline), or to every run when there is no candidate."""
     gated = [r for r in rep.runs if r.flips is not None] or rep.runs
     out = []
@@ -202,6 +204,8 @@ def gate_failures(rep: ReplayReport, min_recall: float | None, min_precision: fl
             out.append(f"{name}: recall {_num(m.recall)} < {min_recall}")
         if min_precision is not None and (m.precision or 0.0) < min_precision:
             out.append(f"{name}: precision {_num(m.precision)} < {min_precision}")
+        if min_accuracy is not None and (m.accuracy or 0.0) < min_accuracy:
+            out.append(f"{name}: accuracy {_num(m.accuracy)} < {min_accuracy}")
         if fail_on_regression and r.flips and r.flips.regressed:
             out.append(f"{name}: {len(r.flips.regressed)} regressed items ({', '.join(r.flips.regressed[:5])}…)")
     return out
