@@ -133,7 +133,28 @@ def test_json_report_validates_and_matches_the_replay(samples: Path) -> None:
     assert [i["item"] for i in doc["needs"]["still_failing"]["items"]] == wrong
     assert doc["findings"][0]["runs"] == [1, 2] and doc["needs"]["open_findings"][0]["id"] == 1
     assert [e["kind"] for e in doc["timeline"]] == ["run", "run", "run", "run", "finding"]
-    assert doc["conditions"]["clusters"] is None or isinstance(doc["conditions"]["clusters"], list)
+
+
+def test_report_lists_the_incidents_clusters(samples: Path) -> None:
+    from modtui.services.cluster import clusters_for
+    from modtui.workspace import Workspace
+
+    ws = Workspace.open(samples)
+    try:
+        expected = clusters_for(ws, "INC-0057")
+    finally:
+        ws.close()
+    set_workspace(samples, 'mask_severity_at_or_above = "SEV1"')  # INC-0057 is SEV1: previews are masked
+    doc = report_json(samples, "INC-0057")
+    got = doc["conditions"]
+    assert got["cluster_count"] == len(expected) > 0
+    assert [(c["id"], c["size"], c["representative"]) for c in got["clusters"]] == \
+        [(c.id, c.size, c.representative) for c in expected[:20]]
+    assert {c["preview"] for c in got["clusters"]} == {"[masked] (SEV1 incident)"}
+    md = ok(samples, "report", "INC-0057")
+    first = expected[0]
+    assert f"**{len(expected)} near-duplicate cluster(s)**" in md
+    assert f"  - cluster {first.id}: {first.size} items (" in md
 
 
 def test_report_shows_disputes_and_closed_findings(samples: Path) -> None:

@@ -46,11 +46,14 @@ def _conditions(cond: dict[str, Any]) -> str:
     if corrections:
         shown = ", ".join(f"{_text(i)} {c['original']} → {c['corrected']} (#{c['finding']})" for i, c in corrections.items())
         lines.append(f"- **{len(corrections)} gold label(s) disputed** by label_error findings: {shown}.")
-    clusters = cond.get("clusters")
+    clusters = cond["clusters"]
     if clusters:
-        lines.append(f"- **Near-duplicate clusters** ({len(clusters)}):")
-        lines += [f"  - cluster {c['id']}: {c['size']} items ({_kinds(c['kinds'])}), e.g. {_text(c['representative'])}"
-                  for c in clusters]
+        shown = f", the {len(clusters)} largest" if cond["cluster_count"] > len(clusters) else ""
+        lines.append(f"- **{cond['cluster_count']} near-duplicate cluster(s)**{shown} (a wave or template):")
+        lines += [f"  - cluster {c['id']}: {c['size']} items ({_kinds(c['kinds'])}), e.g. {_text(c['representative'])}: "
+                  f"{_text(c['preview'])}" for c in clusters]
+    else:
+        lines.append("- No near-duplicate clusters.")
     return "## Conditions\n\n" + "\n".join(lines)
 
 

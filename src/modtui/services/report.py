@@ -22,6 +22,7 @@ from modtui.report import SCHEMA_ID
 from modtui.report.redact import REDACTED, redact_data
 from modtui.services import findings as findings_svc
 from modtui.services import labels as labels_svc
+from modtui.services.cluster import cluster_items
 from modtui.services.incidents import load_and_sync
 from modtui.services.masking import masked_items
 from modtui.services.report_needs import next_steps
@@ -32,7 +33,8 @@ from modtui.store.tables import PromptVersionRow, RunRow
 from modtui.timeutil import iso, now_iso
 from modtui.workspace import Workspace
 
-ITEM_LIMIT = 50        # items listed per "needs" list (the count is always the full number)
+ITEM_LIMIT = 50        # items listed per "needs" list or cluster (the count is always the full number)
+CLUSTER_LIMIT = 20     # the largest near-duplicate clusters listed (cluster_count has them all)
 PREVIEW_CHARS = 200
 KEEP_KEYS = frozenset({"schema", "generated_at", "id", "run_id", "baseline_run_id", "item", "finding", "version",
                        "prompt_version", "at", "created_at", "resolved_at", "started_at", "finished_at", "opened_at",
@@ -70,7 +72,7 @@ def build(ws: Workspace, incident_id: str, options: ReportOptions = ReportOption
         "schema": SCHEMA_ID, "generated_at": now_iso(),
         "options": {"redacted": options.redact, "masked": options.mask, "masked_items": len(masks)},
         "incident": _incident(loaded), "summary": "",
-        "conditions": _conditions(loaded, corrections),
+        "conditions": _conditions(loaded, corrections, content),
         "actions": _actions(ws, loaded, runs, production, best),
         "findings": [_finding(f, items) for f in found],
         "needs": _needs(loaded, best, found, content),
@@ -93,12 +95,17 @@ def _incident(loaded: LoadedIncident) -> dict[str, Any]:
             "description": inc.description.strip()}
 
 
-def _conditions(loaded: LoadedIncident, corrections: dict) -> dict[str, Any]:
+def _conditions(loaded: LoadedIncident, corrections: dict, content: "_Content") -> dict[str, Any]:
     kinds = Counter(i.kind.value if i.kind else "eval" for i in loaded.items)
     by_kind = {k: kinds[k] for k in ("false_positive", "false_negative", "guard", "eval")}
+    found = cluster_items(loaded.items)
+    clusters = [{"id": c.id, "size": c.size, "items": c.items[:ITEM_LIMIT], "kinds": dict(c.kinds),
+                 "representative": c.representative, "preview": content.text(content.items[c.representative])}
+                for c in found[:CLUSTER_LIMIT]]
     return {"items": len(loaded.items), "by_kind": by_kind,
             "failing": by_kind["false_positive"] + by_kind["false_negative"],
-            "corrected_labels": labels_svc.corrections_dict(corrections), "clusters": None}
+            "corrected_labels": labels_svc.corrections_dict(corrections), "cluster_count": len(found),
+            "clusters": clusters}
 
 
 # -- runs, prompt versions, the best candidate ------------------------------------------------------------
