@@ -285,6 +285,22 @@ async def test_auth_fault_stops_that_target_early(ws: Workspace, fake_server: Fa
     assert fake_server.count(api="anthropic") == 120
 
 
+async def test_rerun_after_fixing_the_key_completes_the_same_run(ws: Workspace, fake_server: FakeServer) -> None:
+    base = fake_server.responder
+    fake_server.responder = lambda r: Fault("auth")
+    _, failed = await replay(ws, targets=["gpt-mini"])
+    run_id = failed.runs[0].run.id
+    assert run_row(ws, run_id).status == "failed"
+    first_wave = fake_server.count()
+    assert 1 <= first_wave <= 4  # gpt-mini's concurrency
+    fake_server.responder = base  # the key is fixed
+    plan, rep = await replay(ws, targets=["gpt-mini"])
+    assert plan.jobs[0].run_id == run_id
+    assert fake_server.count() == first_wave + 12  # the calls that failed on the key are made again
+    assert run_row(ws, run_id).status == "completed" and rep.runs[0].metrics.no_verdict == 0
+    assert cells(rep.runs[0].metrics) == (4, 4, 0, 4, 0)
+
+
 async def test_missing_key_stops_an_anthropic_target(ws: Workspace, fake_server: FakeServer,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MODTUI_TEST_ANTHROPIC_KEY")

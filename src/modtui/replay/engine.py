@@ -115,8 +115,9 @@ class Engine:
             messages = self._render(job, item)
             await limiter.acquire()
             reply = await self._call(provider, job, item, messages)
-            if reply.error_type == "auth":
-                self._kill_target(job, reply)
+            if reply.error_type == "auth":  # the key failed, not the item: the run records why (failed, with
+                self._kill_target(job, reply)  # the key's variable) and the item stays missing, so the same
+                continue                        # replay with a good key resumes the run and calls it
             self._record(job, item, messages, reply, cached=False)
 
     async def _call(self, provider: Provider, job: Job, item: Item, messages: Messages) -> Reply:
