@@ -177,16 +177,15 @@ def incident_import(app: AppContext, source: str, incident_id: str, policy: str,
     folder = _check_new_id(app, incident_id, force)
     names, positive = _policy_labels(app, policy, labels, positive_label)
     mapping = importer.Mapping(content_col, expected_col, observed_col, id_col, list(meta_col), _label_map(label_map))
-    result = importer.import_items(Path(source), source, mapping, names, positive)
     fields = _incident_fields(app, incident_id, title or f"Imported from {Path(source).name}", policy, severity,
                               production_model, names, positive, description)
     with _staging(folder) as staging:
         svc.write_incident_yaml(staging, **fields)
-        importer.write_items(staging / ITEMS_FILE, result.items)
+        with importer.ItemsWriter(staging / ITEMS_FILE) as items:  # streamed: the export is never whole in memory
+            result = importer.import_items(Path(source), source, mapping, names, positive, items.write)
         _publish(staging, folder, check_items=True)
-    kinds = Counter(i.kind.value for i in result.items if i.kind)
-    note(f"imported {len(result.items)} items into {app.ws.relative(folder)}/ "
-         f"({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})")
+    note(f"imported {result.imported} items into {app.ws.relative(folder)}/ "
+         f"({', '.join(f'{k} {v}' for k, v in sorted(result.kinds.items()))})")
 
 
 def _label_map(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -222,7 +221,7 @@ def _publish(staged: Path, folder: Path, *, check_items: bool, items_shown: str 
     shown = f"{folder.parent.name}/{folder.name}"
     try:
         if check_items:
-            loader.load_incident(staged, staged.parent)
+            loader.load_incident(staged, staged.parent, keep_items=False)
         else:
             loader.load_incident_file(staged / INCIDENT_FILE, f"{shown}/{INCIDENT_FILE}")
     except InputError as exc:

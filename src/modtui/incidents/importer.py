@@ -1,19 +1,23 @@
-"""Import a CSV or JSONL export into items, with a column mapping and a label mapping."""
+"""Import a CSV or JSONL export into items, with a column mapping and a label mapping.
+
+The export is streamed: rows are read, checked and handed to a sink one at a time (only the ids seen so
+far are kept, for duplicate checks), so a 200,000-row export never sits in memory whole.
+"""
 from __future__ import annotations
 
 import csv
-import io
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from modtui.domain.incident import UNPRINTABLE_ID, Item, derive_kind, unprintable
 from modtui.errors import InputError, Problem
-from modtui.files.text import read_text
+from modtui.files.text import iter_lines, open_text
 from modtui.files.validate import suggest
-from modtui.incidents.loader import MAX_PROBLEMS, jsonl_lines
+from modtui.incidents.loader import MAX_PROBLEMS
 
 csv.field_size_limit(64 * 1024 * 1024)
 
@@ -30,12 +34,18 @@ class Mapping:
 
 @dataclass
 class ImportResult:
-    items: list[Item]
+    items: list[Item]  # empty when a sink took them
     rows: int
+    imported: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
 
 
-def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], positive: str) -> ImportResult:
-    """Read every row; all problems (missing columns, unmapped labels, duplicate ids) at once."""
+def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], positive: str,
+                 sink: Callable[[Item], None] | None = None) -> ImportResult:
+    """Read every row; all problems (missing columns, unmapped labels, duplicate ids) at once.
+
+    Good items go to `sink` as they are read (the caller discards what it wrote if this raises), else
+    they are returned in the result."""
     problems: list[Problem] = [
         Problem("--label-map", f"'{src}={dst}': '{dst}' is not a label of this policy {labels}{suggest(dst, labels)}")
         for src, dst in mapping.labels.items() if dst not in labels]
@@ -43,6 +53,7 @@ def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], po
         raise InputError(problems)
     rows = _rows_jsonl(path, shown) if path.suffix.lower() in (".jsonl", ".ndjson") else _rows_csv(path, shown)
     items: list[Item] = []
+    kinds: Counter[str] = Counter()
     seen: dict[str, int] = {}
     header_checked = False
     count = 0
@@ -58,7 +69,11 @@ def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], po
             problems.append(Problem(shown, f"duplicate id '{item.id}' (first on line {seen[item.id]})", line))
         elif item is not None:
             seen[item.id] = line
-            items.append(item)
+            kinds[item.kind.value if item.kind else "eval"] += 1
+            if sink is None:
+                items.append(item)
+            elif not problems:  # once anything is wrong nothing will be kept: stop writing
+                sink(item)
         if len(problems) >= MAX_PROBLEMS:  # (checked for bad rows too: a wrong mapping fails every row)
             problems = problems[:MAX_PROBLEMS] + [Problem(shown, f"stopped after {MAX_PROBLEMS} problems", line)]
             break
@@ -66,13 +81,17 @@ def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], po
         problems.append(Problem(shown, "no rows to import (the file is empty or has only a header)", 1))
     if problems:
         raise InputError(problems)
-    return ImportResult(items, count)
+    return ImportResult(items, count, sum(kinds.values()), kinds)
 
 
 def _rows_csv(path: Path, shown: str) -> Iterator[tuple[int, dict[str, str]]]:
-    text = read_text(path, shown)
+    with open_text(path, shown) as text:
+        yield from _csv_records(text, shown)
+
+
+def _csv_records(text: Iterator[str], shown: str) -> Iterator[tuple[int, dict[str, str]]]:
     # strict: an unclosed quote is an error at its row, not a field that silently swallows the rest of the file
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(text, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -98,8 +117,7 @@ def _rows_csv(path: Path, shown: str) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _rows_jsonl(path: Path, shown: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    text = read_text(path, shown)
-    for number, raw in jsonl_lines(text):
+    for number, raw in iter_lines(path, shown):
         if not raw.strip():
             continue
         try:
@@ -166,7 +184,23 @@ def _item(row: dict[str, Any], line: int, index: int, mapping: Mapping, labels: 
 
 
 def write_items(path: Path, items: list[Item]) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as out:
+    with ItemsWriter(path) as out:
         for item in items:
-            data = item.model_dump(mode="json", exclude_none=True)
-            out.write(json.dumps(data, ensure_ascii=False) + "\n")
+            out.write(item)
+
+
+class ItemsWriter:
+    """items.jsonl written one item at a time (a sink for import_items)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> "ItemsWriter":
+        self._out = self.path.open("w", encoding="utf-8", newline="\n")
+        return self
+
+    def write(self, item: Item) -> None:
+        self._out.write(json.dumps(item.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n")
+
+    def __exit__(self, *exc: object) -> None:
+        self._out.close()

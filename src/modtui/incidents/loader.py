@@ -7,7 +7,7 @@ from pathlib import Path
 
 from modtui.domain.incident import Incident, Item, ItemKind, derive_kind
 from modtui.errors import InputError, Problem
-from modtui.files.text import read_text
+from modtui.files.text import iter_lines
 from modtui.files.validate import suggest, validate_model
 from modtui.files.yaml import Located, load_yaml
 
@@ -28,14 +28,17 @@ class LoadedIncident:
         return self.incident.id
 
 
-def load_incident(folder: Path, display_root: Path | None = None) -> LoadedIncident:
-    """Load and validate one incident folder; raises InputError listing all its problems."""
+def load_incident(folder: Path, display_root: Path | None = None, *, keep_items: bool = True) -> LoadedIncident:
+    """Load and validate one incident folder; raises InputError listing all its problems.
+
+    keep_items=False validates every item without keeping them (`items` comes back empty): a check of a big
+    folder in little memory."""
     shown = _shown(folder, display_root)
     doc = load_yaml(folder / INCIDENT_FILE, f"{shown}/{INCIDENT_FILE}")
     incident = incident_from_doc(doc)
     if incident.id != folder.name:
         raise InputError(doc.problem(("id",), f"id '{incident.id}' does not match the folder name '{folder.name}'"))
-    items, lines, problems = parse_items(folder / ITEMS_FILE, f"{shown}/{ITEMS_FILE}", incident)
+    items, lines, problems = parse_items(folder / ITEMS_FILE, f"{shown}/{ITEMS_FILE}", incident, keep=keep_items)
     if problems:
         raise InputError(_capped(problems))
     return LoadedIncident(incident, items, folder, lines)
@@ -52,17 +55,18 @@ def incident_from_doc(doc: Located) -> Incident:
     return incident
 
 
-def parse_items(path: Path, shown: str, incident: Incident) -> tuple[list[Item], dict[str, int], list[Problem]]:
-    """Every line of items.jsonl validated against the incident; returns items, id→line, problems."""
-    text = read_text(path, shown)
-    if not text.strip():
-        return [], {}, [Problem(shown, "file is empty: expected one JSON object per line", 1)]
+def parse_items(path: Path, shown: str, incident: Incident, *, keep: bool = True
+                ) -> tuple[list[Item], dict[str, int], list[Problem]]:
+    """Every line of items.jsonl validated against the incident, read line by line; returns items, id→line,
+    problems. With keep=False the items are validated and counted but not kept (a big file's check)."""
     items: list[Item] = []
     lines: dict[str, int] = {}
     problems: list[Problem] = []
-    for number, raw in jsonl_lines(text):
+    blank, good = True, 0
+    for number, raw in iter_lines(path, shown):
         if not raw.strip():
             continue
+        blank = False
         item, item_problems, raw_id = parse_item_line(raw, number, shown, incident)
         if raw_id is not None and raw_id in lines:
             item_problems.append(Problem(shown, f"duplicate item id '{raw_id}' (first on line {lines[raw_id]})", number))
@@ -70,8 +74,12 @@ def parse_items(path: Path, shown: str, incident: Incident) -> tuple[list[Item],
             lines[raw_id] = number
         problems.extend(item_problems)
         if item is not None and not item_problems:
-            items.append(item)
-    if not items and not problems:
+            good += 1
+            if keep:
+                items.append(item)
+    if blank:
+        return [], {}, [Problem(shown, "file is empty: expected one JSON object per line", 1)]
+    if not good and not problems:
         problems.append(Problem(shown, "no items", 1))
     return items, lines, problems
 
