@@ -1,7 +1,7 @@
 """Replay throughput benchmark: the real service, engine and SDK adapters against a fake provider.
 
     .venv/bin/python bench/replay.py [--items 2000] [--latency 0.2] [--concurrency 8,32,64]
-                                     [--provider openai|anthropic] [--profile out.prof]
+                                     [--provider openai|anthropic|sleep] [--repeat N] [--profile out.prof]
 
 Starts tests/fakeserver.py in a separate process (fixed latency per call), builds a temporary
 workspace with an N-item incident and a target pointing at the server, and replays every item at
@@ -30,6 +30,29 @@ PROMPT = ROOT / "tests" / "data" / "workspace" / "prompts" / "toxicity" / "produ
 INCIDENT = "INC-BENCH"
 KEY_ENV = "MODTUI_BENCH_KEY"
 WORDS = ["idiot", "moron", "lovely", "weather", "hurt", "you", "day", "ref", "keys", "again", "nice", "post"]
+
+
+def register_sleep_provider(latency: float) -> None:
+    """`--provider sleep`: no HTTP and no SDK, a provider that waits `latency` and answers. The engine's own cost."""
+    import types
+
+    from modtui.providers import registry
+    from modtui.providers.base import Provider, Reply
+
+    class SleepProvider(Provider):
+        name = "sleep"
+        needs_key = False
+
+        async def complete(self, request):  # type: ignore[no-untyped-def]
+            started = time.perf_counter()
+            await asyncio.sleep(latency)
+            return Reply(text='{"label": "violating", "confidence": 0.9, "rationale": "bench"}', finish_reason="stop",
+                         tokens_in=150, tokens_out=15, raw='{"bench": true}').timed(started)
+
+    module = types.ModuleType("modtui_bench_sleep")
+    module.SleepProvider = SleepProvider  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    registry.PROVIDERS["openai"] = f"{module.__name__}:SleepProvider"  # the bench target says provider "openai"
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], int]:
@@ -95,20 +118,26 @@ async def one_replay(ws, concurrency: int, use_cache: bool):  # type: ignore[no-
 async def main_async(args: argparse.Namespace) -> int:
     from modtui.workspace import Workspace
 
+    sleep_only = args.provider == "sleep"
+    if sleep_only:
+        register_sleep_provider(args.latency)
     proc, port = start_server(args.latency)
     tmp = Path(tempfile.mkdtemp(prefix="modtui-bench-"))
     os.environ[KEY_ENV] = "sk-bench-not-a-real-key"
     profiler = cProfile.Profile() if args.profile else None
     ok = True
     try:
-        build_workspace(tmp, args.items, args.provider, port)
+        build_workspace(tmp, args.items, "openai" if sleep_only else args.provider, port)
         ws = Workspace.open(tmp)
         print(f"fake {args.provider} server (separate process) on :{port}, latency {args.latency:g} s; "
               f"{args.items} items; python {sys.version.split()[0]}; {os.cpu_count()} CPUs, "
               f"load average {os.getloadavg()[0]:.2f} (other work on the machine inflates the ratios)")
-        started = time.perf_counter()
-        __import__(args.provider)  # the SDK import is a one-off per process, not replay overhead: paid here
-        print(f"{args.provider} SDK import: {time.perf_counter() - started:.2f} s (not in the figures below)")
+        if sleep_only:
+            print("provider 'sleep': no HTTP, no SDK; the figures are the engine's own overhead")
+        else:
+            started = time.perf_counter()
+            __import__(args.provider)  # the SDK import is a one-off per process, not replay overhead: paid here
+            print(f"{args.provider} SDK import: {time.perf_counter() - started:.2f} s (not in the figures below)")
         print(f"{'C':>4} {'calls':>6} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'CPU ms/call':>12} "
               f"{'call p50/p95 ms':>16}  errors  status")
         goals = {32: 1.10, 64: 1.25}
@@ -147,7 +176,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[8, 32, 64])
-    parser.add_argument("--provider", choices=["openai", "anthropic"], default="openai")
+    parser.add_argument("--provider", choices=["openai", "anthropic", "sleep"], default="openai",
+                        help="sleep: no HTTP and no SDK, to measure the engine alone")
     parser.add_argument("--repeat", type=int, default=1, help="measure each concurrency this many times")
     parser.add_argument("--profile", help="write a cProfile of the measured replays to this file")
     raise SystemExit(asyncio.run(main_async(parser.parse_args())))
