@@ -54,15 +54,10 @@ class ModtuiApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every key of the current screen is also a command (then Textual's own: theme, screenshot…)."""
-        seen: set[str] = set()
-        for active in screen.active_bindings.values():
-            binding, node = active.binding, active.node
-            if not active.enabled or not binding.description or binding.action in seen:
-                continue
-            seen.add(binding.action)
-            key = binding.key_display or self.get_key_display(binding)
-            yield SystemCommand(binding.description, escape(f"{binding.tooltip or binding.description} [{key}]"),
-                                lambda node=node, action=binding.action: self.call_later(node.run_action, action))
+        from modtui.tui.keys import screen_keys
+        for key in screen_keys(self, screen):
+            yield SystemCommand(key.description, escape(f"{key.help} [{key.key}]"),
+                                lambda node=key.node, action=key.binding.action: self.call_later(node.run_action, action))
         yield from super().get_system_commands(screen)
 
 

@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
+from modtui.tui.keys import screen_keys
+
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
@@ -25,12 +27,7 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("key", "action")
-        rows: dict[str, tuple[str, str]] = {}
-        for active in self.under.active_bindings.values():
-            binding = active.binding
-            if binding.description and binding.action not in rows:
-                key = binding.key_display or self.app.get_key_display(binding)
-                rows[binding.action] = (key, binding.description)
-        for key, description in rows.values():
-            table.add_row(Text(key, style="bold"), description)
+        table.add_columns("key", "action", "")
+        for key in screen_keys(self.app, self.under):
+            table.add_row(Text(key.key, style="bold"), key.description,
+                          Text(key.help if key.help != key.description else "", style="dim"))

@@ -13,12 +13,17 @@ from modtui.tui.text import inert
 
 SEVERITY_STYLE = {"SEV1": "bold red", "SEV2": "red", "SEV3": "yellow", "SEV4": "dim"}
 SORTS = {"severity": "severity", "activity": "last activity"}
+# beside the title, in order: key, label, content width; below WIDE columns the ones in NARROW_HIDES go
+COLUMNS = [("id", "id", 8), ("severity", "sev", 4), ("status", "status", 13), ("items", "FP/FN/guard", 11),
+           ("findings", "findings", 8), ("activity", "last activity", 16)]
+NARROW_HIDES = {"findings", "activity"}
+WIDE = 100
 
 
 class IncidentsScreen(Screen[None]):
     TITLE = "Incidents"
     BINDINGS = [
-        Binding("enter", "open", "Open", id="incidents.open", show=True),
+        Binding("enter", "open", "Open", id="incidents.open", priority=True),  # also from the filter box
         Binding("f2", "sort('severity')", "By severity", id="incidents.sort_severity"),
         Binding("f3", "sort('activity')", "By activity", id="incidents.sort_activity"),
         Binding("slash", "focus_filter", "Filter", id="incidents.filter", key_display="/"),
@@ -29,6 +34,7 @@ class IncidentsScreen(Screen[None]):
         super().__init__()
         self.summaries: list[IncidentSummary] = []
         self.sort_by = "severity"
+        self._title_width = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -38,16 +44,28 @@ class IncidentsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#incidents", DataTable)
-        table.add_column("id", key="id")
-        table.add_column("title", key="title")
-        table.add_column("sev", key="severity")
-        table.add_column("status", key="status")
-        table.add_column("FP/FN/guard", key="items")
-        table.add_column("findings", key="findings")
-        table.add_column("last activity", key="activity")
         self.action_reload()
-        table.focus()
+        self.query_one("#incidents", DataTable).focus()
+
+    def on_resize(self) -> None:
+        if self.summaries:
+            self.refill()
+
+    def _columns(self, table: DataTable[object]) -> int:
+        """(Re)create the columns for the screen's width; returns the title's width (the rest fits beside it)."""
+        narrow = self.size.width < WIDE
+        shown = [(key, label, width) for key, label, width in COLUMNS if not (narrow and key in NARROW_HIDES)]
+        others = sum(width + 2 for _key, _label, width in shown) + 2 + 2  # cell padding, title padding, scrollbar
+        title = max(16, self.size.width - others)
+        if [str(c.key.value) for c in table.columns.values()] != ["id", "title"] + [k for k, _l, _w in shown[1:]] \
+                or self._title_width != title:
+            table.clear(columns=True)
+            table.add_column("id", key="id")
+            table.add_column("title", key="title", width=title)
+            for key, label, _width in shown[1:]:
+                table.add_column(label, key=key)
+            self._title_width = title
+        return title
 
     def action_reload(self) -> None:
         self.summaries, problems = summaries(self.app.ws)  # type: ignore[attr-defined]
@@ -68,12 +86,18 @@ class IncidentsScreen(Screen[None]):
         else:
             rows.sort(key=lambda s: (SEVERITY_ORDER[s.incident.severity.value], s.incident.id))
         selected = self.selected_id()
+        width = self._columns(table)
         table.clear()
+        keys = [str(c.key.value) for c in table.columns.values()]
         for s in rows:
             inc, c = s.incident, s.counts
-            table.add_row(inc.id, Text(inert(inc.title)), Text(inc.severity.value, style=SEVERITY_STYLE[inc.severity.value]),
-                          inc.status.value, f"{c['false_positive']}/{c['false_negative']}/{c['guard']}",
-                          str(s.open_findings), (s.last_activity or "")[:16].replace("T", " "), key=inc.id)
+            title = Text(inert(inc.title))
+            title.truncate(width, overflow="ellipsis")
+            cells = {"id": inc.id, "title": title,
+                     "severity": Text(inc.severity.value, style=SEVERITY_STYLE[inc.severity.value]),
+                     "status": inc.status.value, "items": f"{c['false_positive']}/{c['false_negative']}/{c['guard']}",
+                     "findings": str(s.open_findings), "activity": (s.last_activity or "")[:16].replace("T", " ")}
+            table.add_row(*(cells[k] for k in keys), key=inc.id)
         if selected and selected in {s.incident.id for s in rows}:
             table.move_cursor(row=table.get_row_index(selected))
         self.sub_title = f"{len(rows)} of {len(self.summaries)} · sorted by {SORTS[self.sort_by]}"
@@ -87,10 +111,6 @@ class IncidentsScreen(Screen[None]):
     @on(Input.Changed, "#incident-filter")
     def _filter(self) -> None:
         self.refill()
-
-    @on(Input.Submitted, "#incident-filter")
-    def _filter_done(self) -> None:
-        self.query_one("#incidents", DataTable).focus()
 
     @on(DataTable.RowSelected, "#incidents")
     def _selected(self) -> None:

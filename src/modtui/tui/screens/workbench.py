@@ -68,13 +68,16 @@ def _filter_binding(key: str, which: str) -> Binding:
 class WorkbenchScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "replay", "Replay", id="workbench.replay"),
-        Binding("escape", "cancel_or_back", "Back", id="workbench.back"),
+        Binding("escape", "cancel_or_back", "Back", id="workbench.back", show=False,
+                tooltip="Cancel a running replay, else back to the incidents"),
         Binding("slash", "search", "Search", id="workbench.search", key_display="/"),
         Binding("i", "tab('items')", "Items", id="workbench.tab_items", show=False),
         Binding("e", "tab('prompts')", "Prompts", id="workbench.tab_prompts", show=False),
         Binding("m", "tab('metrics')", "Metrics", id="workbench.tab_metrics", show=False),
-        Binding("d", "diff", "Diff", id="workbench.diff"),
-        Binding("o", "open_prompt", "Open prompt", id="workbench.open_prompt"),
+        Binding("d", "diff", "Diff", id="workbench.diff", show=False,
+                tooltip="Toggle the unified diff of baseline → candidate"),
+        Binding("o", "open_prompt", "Open", id="workbench.open_prompt",
+                tooltip="Open a prompt file of the policy as the candidate"),
         Binding("ctrl+s", "save_candidate", "Save", id="workbench.save", priority=True,
                 tooltip="Save the candidate as a new prompt file"),
         Binding("t", "timeline", "Timeline", id="workbench.timeline"),
@@ -118,7 +121,7 @@ class WorkbenchScreen(Screen[None]):
             with TabPane("Items (i)", id="items"):
                 with Horizontal(id="items-bar"):
                     yield Static("", id="items-status")
-                    yield Input(placeholder="/ search content", id="item-search")
+                    yield Input(placeholder="/ search content", id="item-search", compact=True)
                 yield ItemsTable(id="items-table")
             with TabPane("Prompts (e)", id="prompts"):
                 yield PromptEditors(self.data.baseline.path, self.data.baseline_source, self.data.candidate,
@@ -184,6 +187,12 @@ class WorkbenchScreen(Screen[None]):
         if result is not None:
             plot.show(column.title, self.matrix.positive, result)
         caption.update(sweep_caption(column.title, self.matrix.positive, result))
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab_changed(self) -> None:
+        """A finished replay's bars give way to the editors and the plot (the outcome is in metrics and timeline)."""
+        if not self.replaying:
+            self.query_one(ReplayProgress).display = False
 
     @on(DataTable.RowHighlighted, "#metrics-table")
     def _metrics_row(self) -> None:

@@ -32,8 +32,9 @@ FILTERS = {"all": "all", "fp": "FP", "fn": "FN", "guard": "guard", "flipped": "f
 MARKS = {True: ("✓", Style(bold=True, color="green")), False: ("✗", Style(bold=True, color="red")),
          None: ("?", Style(bold=True, color="yellow")), "missing": ("·", Style(dim=True))}
 GAP = 2            # spaces between columns
-MAX_TITLE = 28     # a verdict column's header is cut to this many cells
-MIN_CONTENT = 30   # the content column is at least this wide (then the table scrolls sideways)
+MAX_TITLE = 20     # a verdict column's header is cut to this many cells
+MIN_CONTENT = 20   # the content column is at least this wide (then the table scrolls sideways)
+HEADER = 2         # header lines with verdict columns: their target above, then the column names
 PREVIEW = 240      # characters of content kept for the preview
 
 
@@ -55,9 +56,10 @@ def matching(items: Sequence[Item], which: str, matrix: VerdictMatrix) -> list[I
 
 @dataclass(frozen=True)
 class Column:
-    key: str     # "id", "kind", "expected", "v:<title>", "content"
-    title: str
+    key: str     # "id", "kind", "expected", "v:<target:prompt title>", "content"
+    title: str   # the second header line (a verdict column's prompt)
     width: int
+    group: str = ""  # the first header line (a verdict column's target)
 
 
 class ItemsTable(ScrollView, can_focus=True):
@@ -71,7 +73,8 @@ class ItemsTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "select", "Open item", id="items.open"),
+        Binding("enter", "select", "Open item", id="items.open", show=False,
+                tooltip="The item: content, metadata, every verdict"),
     ]
     DEFAULT_CSS = """
     ItemsTable { background: $surface; color: $foreground; }
@@ -117,6 +120,7 @@ class ItemsTable(ScrollView, can_focus=True):
         self.rows: list[Item] = []          # what the filter shows, in incident order
         self.cursor = 0
         self.columns: list[Column] = []
+        self.header = 1  # lines
         self._row_of: dict[str, int] = {}
         self._previews: dict[str, str] = {}
         self._paint: tuple[int, Style, Style, Style, Style] | None = None  # width, base, header, even, cursor
@@ -146,16 +150,19 @@ class ItemsTable(ScrollView, can_focus=True):
         return len(self.rows)
 
     def _titles(self) -> list[str]:
-        return [c.title for c in self.columns if c.key.startswith("v:")]
+        return [c.key[2:] for c in self.columns if c.key.startswith("v:")]
 
     def _layout(self) -> None:
         items = self.items
         id_width = min(24, max([cell_len(inert(i.id)) for i in items] + [2]))
         labels = max([len(i.expected) for i in items] + [8])
         self.columns = [Column("id", "id", id_width), Column("kind", "kind", 5), Column("expected", "expected", labels)]
-        self.columns += [Column("v:" + c.title, c.title, max(1, min(MAX_TITLE, cell_len(c.title))))
-                         for c in self.matrix.columns]
+        for c in self.matrix.columns:
+            prompt = c.title[len(c.target) + 1:] if c.title.startswith(c.target + ":") else c.title
+            width = max(1, min(MAX_TITLE, max(cell_len(c.target), cell_len(prompt))))
+            self.columns.append(Column("v:" + c.title, prompt, width, c.target))
         self.columns.append(Column("content", "content", MIN_CONTENT))
+        self.header = HEADER if self.matrix.columns else 1
         self._lines.clear()
 
     def _content_width(self) -> int:
@@ -165,7 +172,7 @@ class ItemsTable(ScrollView, can_focus=True):
 
     def _resize(self) -> None:
         fixed = sum(c.width + GAP for c in self.columns[:-1])
-        size = Size(fixed + self._content_width(), len(self.rows) + 1)
+        size = Size(fixed + self._content_width(), len(self.rows) + self.header)
         if size != self.virtual_size:  # setting it re-lays out the screen
             self.virtual_size = size
 
@@ -177,7 +184,7 @@ class ItemsTable(ScrollView, can_focus=True):
         self._versions[item_id] = self._versions.get(item_id, 0) + 1
         row = self._row_of.get(item_id)
         if row is not None:
-            self.refresh_line(row + 1)
+            self.refresh_line(row + self.header)
 
     # -- queries (for the screen and tests) -----------------------------------------------------------
 
@@ -207,6 +214,7 @@ class ItemsTable(ScrollView, can_focus=True):
     def set_masked(self, masked: Mapping[str, str]) -> None:
         """Item id → why its content is hidden (reviewer wellbeing); the preview says so instead."""
         self.masked = masked
+        self._lines.clear()  # rendered rows show the previews
         self.refresh()
 
     def preview(self, item: Item) -> str:
@@ -224,13 +232,13 @@ class ItemsTable(ScrollView, can_focus=True):
             return
         old, self.cursor = self.cursor, max(0, min(len(self.rows) - 1, row))
         if old != self.cursor:
-            self.refresh_line(old + 1)
-            self.refresh_line(self.cursor + 1)
+            self.refresh_line(old + self.header)
+            self.refresh_line(self.cursor + self.header)
             self.post_message(self.Highlighted(self, self.rows[self.cursor].id))
         self._scroll_to_cursor()
 
     def _scroll_to_cursor(self) -> None:
-        visible = max(1, self.scrollable_content_region.height - 1)
+        visible = max(1, self.scrollable_content_region.height - self.header)
         top = round(self.scroll_offset.y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
@@ -241,7 +249,7 @@ class ItemsTable(ScrollView, can_focus=True):
         self.move_cursor(self.cursor + step)
 
     def action_page(self, direction: int) -> None:
-        self.move_cursor(self.cursor + direction * max(1, self.scrollable_content_region.height - 2))
+        self.move_cursor(self.cursor + direction * max(1, self.scrollable_content_region.height - self.header - 1))
 
     def action_jump(self, row: int) -> None:
         self.move_cursor(row if row >= 0 else len(self.rows) - 1)
@@ -252,8 +260,8 @@ class ItemsTable(ScrollView, can_focus=True):
             self.post_message(self.Selected(self, item_id))
 
     def on_click(self, event: events.Click) -> None:
-        row = round(self.scroll_offset.y) + event.y - 1
-        if event.y < 1 or not 0 <= row < len(self.rows):
+        row = round(self.scroll_offset.y) + event.y - self.header
+        if event.y < self.header or not 0 <= row < len(self.rows):
             return
         if row == self.cursor or event.chain > 1:
             self.move_cursor(row)
@@ -283,9 +291,9 @@ class ItemsTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width, base, header, even, cursor = self._paint or (
             self.scrollable_content_region.width, self.rich_style, self.rich_style, self.rich_style, self.rich_style)
-        if y == 0:
-            return self._line([(c.title, None) for c in self.columns], header, width)
-        row = round(self.scroll_offset.y) + y - 1
+        if y < self.header:
+            return self._line([(c.group if y < self.header - 1 else c.title, None) for c in self.columns], header, width)
+        row = round(self.scroll_offset.y) + y - self.header
         if row >= len(self.rows):
             return Strip.blank(width, base)
         style = base + even if row % 2 else base

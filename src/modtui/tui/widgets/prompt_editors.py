@@ -68,7 +68,8 @@ class PromptEditors(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="editors"):
             with Vertical(classes="editor-pane"):
-                yield Label(f"baseline · {self.baseline_path} · read-only", classes="pane-title")
+                yield Label(f"baseline · {self.baseline_path} · read-only · d diff, o open, ctrl+s save",
+                            classes="pane-title")
                 yield DiffTextArea(self.baseline, changed_style=REMOVED, read_only=True, id="baseline")
             with Vertical(classes="editor-pane"):
                 yield Label("candidate", id="candidate-title", classes="pane-title")
