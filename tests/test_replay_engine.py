@@ -132,6 +132,7 @@ async def test_items_failing_and_guard(ws: Workspace) -> None:
 
 # ------------------------------------------------------------------ fake HTTP targets, cache
 async def test_http_targets_flips_and_mcnemar(ws: Workspace, fake_server: FakeServer) -> None:
+    tune(ws, "claude", concurrency=8)
     _, rep = await replay(ws, prompts=[CANDIDATE], targets=["gpt-mini", "claude"])
     assert fake_server.count(api="openai") == 24 and fake_server.count(api="anthropic") == 24
     for target in ("gpt-mini", "claude"):
