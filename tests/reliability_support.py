@@ -58,7 +58,9 @@ def db_path(root: Path) -> Path:
 def query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     con = sqlite3.connect(db, timeout=30)
     try:
-        return con.execute(sql, args).fetchall()
+        rows = con.execute(sql, args).fetchall()
+        con.commit()
+        return rows
     finally:
         con.close()
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from modtui.secrets import MASK, Scrubber
-from reliability_support import OPENAI_KEY_ENV, cli_env, db_path, run, write_targets
+from reliability_support import OPENAI_KEY_ENV, cli_env, db_path, query, run, write_targets
 
 try:
     from fakeserver import FakeRequest, FakeServer, Fault
@@ -134,6 +134,7 @@ def test_canary_never_stored_or_shown(canary_ws: Path, fake_server: FakeServer, 
         cli("report", INC, "--format", "json", code=None)
 
     # the TUI on this log: a replay that hits the rejected key, the no-verdict items, and one item's detail
+    query(db_path(canary_ws), "DELETE FROM response_cache")  # so the TUI's replay calls the provider
     shown: list[str] = []
 
     async def tui() -> None:
