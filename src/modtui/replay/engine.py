@@ -30,6 +30,7 @@ from modtui.timeutil import now_iso
 
 FLUSH_SECONDS = 0.2
 FLUSH_ROWS = 500
+CACHE_CHUNK = 2000  # items rendered and looked up in the cache at a time
 
 
 @dataclass
@@ -144,20 +145,26 @@ class Engine:
     # -- cache --------------------------------------------------------------------------------------
 
     async def _serve_from_cache(self, jobs: list[Job], providers: dict[str, Provider]) -> None:
+        """Record every item whose reply is cached, CACHE_CHUNK items at a time: a 100k-item run never holds all
+        its rendered prompts at once, and the writer commits while the next chunk is looked up."""
         if not self.use_cache:
             return
         for job in jobs:
             if not providers[job.target.name].cacheable or not job.todo:
                 continue
-            keyed = [(item, self._render(job, item)) for item in job.todo]
-            keys = {self._key(job, m): (item, m) for item, m in keyed}
-            hits = await asyncio.to_thread(self._lookup, list(keys))
-            served = set()
-            for key, row in hits.items():
-                item, messages = keys[key]
-                self._record(job, item, messages, _reply_from_cache(row), cached=True, key=key)
-                served.add(item.id)
-            job.todo = [item for item in job.todo if item.id not in served]
+            served: set[str] = set()
+            for start in range(0, len(job.todo), CACHE_CHUNK):
+                keys = {}
+                for item in job.todo[start:start + CACHE_CHUNK]:
+                    messages = self._render(job, item)
+                    keys[self._key(job, messages)] = (item, messages)
+                hits = await asyncio.to_thread(self._lookup, list(keys))
+                for key, row in hits.items():
+                    item, messages = keys[key]
+                    self._record(job, item, messages, _reply_from_cache(row), cached=True, key=key)
+                    served.add(item.id)
+            if served:
+                job.todo = [item for item in job.todo if item.id not in served]
 
     def _lookup(self, keys: list[str]) -> dict[str, CacheRow]:
         with self.store.read() as session:

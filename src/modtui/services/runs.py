@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modtui.analysis.flips import FlipReport, compare
-from modtui.analysis.metrics import RunMetrics, run_metrics
+from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics
 from modtui.errors import Problem, UsageError
 from modtui.services.labels import corrections_dict, gold_labels
-from modtui.services.scoring import scored
+from modtui.services.scoring import scored_rows
 from modtui.store import runs as q
 from modtui.store.tables import RunRow
 from modtui.services import golden
@@ -52,25 +52,34 @@ def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
 
 def view(ws: Workspace, run_id: int, labels: str = "original") -> RunView:
     """One run with its metrics on the original or the corrected gold labels (see services.labels)."""
+    return _views(ws, [run_id], labels)[0][0]
+
+
+def _views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[RunView, list[ScoredItem]]]:
+    """Each run with its metrics and scored items; the incident's gold labels read once (not once per run)."""
     with ws.store().read() as session:
-        run = q.get_run(session, run_id)
-        if run is None:
-            raise UsageError(Problem("run", f"no run {run_id}"))
-        expected = q.expected_labels(session, run.incident_id)
-        positive = q.positive_label(session, run.incident_id)
-        results = q.results_of(session, run_id)
-    gold, corrections = gold_labels(ws, run.incident_id, expected, labels)
-    return RunView(run, run_metrics(scored(results, gold), positive), positive, labels, corrections_dict(corrections))
+        runs = []
+        for run_id in run_ids:
+            run = q.get_run(session, run_id)
+            if run is None:
+                raise UsageError(Problem("run", f"no run {run_id}"))
+            runs.append(run)
+        if len({r.incident_id for r in runs}) > 1:
+            a, b = runs[0], runs[1]
+            raise UsageError(Problem("runs compare", f"run {a.id} is on {a.incident_id} but run {b.id} is on "
+                                                     f"{b.incident_id}; compare runs of one incident"))
+        incident_id = runs[0].incident_id
+        expected = q.expected_labels(session, incident_id)
+        positive = q.positive_label(session, incident_id)
+        rows = [q.scoring_rows(session, run_id) for run_id in run_ids]
+    gold, corrections = gold_labels(ws, incident_id, expected, labels)
+    out = []
+    for run, results in zip(runs, rows):
+        items = scored_rows(results, gold)
+        out.append((RunView(run, run_metrics(items, positive), positive, labels, corrections_dict(corrections)), items))
+    return out
 
 
 def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tuple[RunView, RunView, FlipReport]:
-    left, right = view(ws, a, labels), view(ws, b, labels)
-    if left.run.incident_id != right.run.incident_id:
-        raise UsageError(Problem("runs compare", f"run {a} is on {left.run.incident_id} but run {b} is on "
-                                                 f"{right.run.incident_id}; compare runs of one incident"))
-    with ws.store().read() as session:
-        expected = q.expected_labels(session, left.run.incident_id)
-        base_results, cand_results = q.results_of(session, a), q.results_of(session, b)
-    expected, _ = gold_labels(ws, left.run.incident_id, expected, labels)
-    base, cand = scored(base_results, expected), scored(cand_results, expected)
+    (left, base), (right, cand) = _views(ws, [a, b], labels)
     return left, right, compare(base, cand, left.positive)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -108,6 +109,19 @@ def results_of(session: Session, run_id: int) -> list[ResultRow]:
     return list(session.exec(query))
 
 
+SCORING_COLUMNS = ("item_id", "outcome", "label", "error_type", "confidence", "latency_ms", "cost_usd", "tokens_in",
+                   "tokens_out", "cached")
+
+
+def scoring_rows(session: Session, run_id: int) -> Sequence[Any]:
+    """A run's results as plain tuples of SCORING_COLUMNS (services.scoring.scored_rows): no ORM objects, no reply
+    texts. Tens of times faster than results_of on a 50,000-item run; the primary key (run_id, item_id) is the
+    index it reads in item order."""
+    columns = [getattr(ResultRow, name) for name in SCORING_COLUMNS]
+    query = sa_select(*columns).where(ResultRow.run_id == run_id).order_by(code_point_order(session, ResultRow.item_id))
+    return session.connection().execute(query).all()  # Core rows (tuples): the ORM's per-row work is not needed
+
+
 def result_counts(session: Session, run_ids: Sequence[int]) -> dict[int, int]:
     query = select(ResultRow.run_id, func.count()).where(ResultRow.run_id.in_(run_ids)).group_by(ResultRow.run_id)  # type: ignore[attr-defined]
     return dict(session.exec(query).all())  # type: ignore[arg-type]
@@ -115,8 +129,8 @@ def result_counts(session: Session, run_ids: Sequence[int]) -> dict[int, int]:
 
 def expected_labels(session: Session, incident_id: str) -> dict[str, str]:
     from modtui.store.tables import ItemRow
-    query = select(ItemRow.item_id, ItemRow.expected).where(ItemRow.incident_id == incident_id)
-    return dict(session.exec(query).all())  # type: ignore[arg-type]
+    query = sa_select(ItemRow.item_id, ItemRow.expected).where(ItemRow.incident_id == incident_id)
+    return dict(session.connection().execute(query).all())  # type: ignore[arg-type]  (Core rows: 3× faster at 50k)
 
 
 def positive_label(session: Session, incident_id: str) -> str:
