@@ -1,6 +1,7 @@
 """The incidents list: type to filter, Enter opens the workbench, sort by severity or last activity."""
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -56,7 +57,8 @@ class IncidentsScreen(Screen[None]):
         narrow = self.size.width < WIDE
         shown = [(key, label, width) for key, label, width in COLUMNS if not (narrow and key in NARROW_HIDES)]
         others = sum(width + 2 for _key, _label, width in shown) + 2 + 2  # cell padding, title padding, scrollbar
-        title = max(16, self.size.width - others)
+        longest = max([cell_len(inert(s.incident.title)) for s in self.summaries] + [16])
+        title = max(16, min(longest, self.size.width - others))
         if [str(c.key.value) for c in table.columns.values()] != ["id", "title"] + [k for k, _l, _w in shown[1:]] \
                 or self._title_width != title:
             table.clear(columns=True)
