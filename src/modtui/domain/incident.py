@@ -16,7 +16,8 @@ UNPRINTABLE_ID = "must not contain control or formatting characters (escapes, bi
 
 def unprintable(value: str) -> bool:
     """True when text holds a character a terminal acts on or hides (control, format, line separators)."""
-    return any(unicodedata.category(c) in _UNPRINTABLE for c in value)
+    # isprintable() is False for every such character (and for others we allow): a C-speed answer for most text
+    return not value.isprintable() and any(unicodedata.category(c) in _UNPRINTABLE for c in value)
 
 
 class Severity(StrEnum):
