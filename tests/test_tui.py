@@ -101,6 +101,10 @@ async def test_open_filter_edit_replay_metrics(workspace: Path) -> None:
             source = session.get(PromptVersionRow, runs[0].prompt_version).source  # type: ignore[union-attr]
         assert {r.status for r in runs} == {"completed"} and len(runs) == 2
         assert SELF_DEPRECATION in source  # the unsaved candidate's text is what the log keeps
+        await pilot.press("escape")  # unsaved edits: a warning, not a silent loss
+        assert app.screen is screen
+        await pilot.press("escape")
+        assert app.screen is not screen
 
 
 async def test_candidate_starts_from_the_policy_file_and_o_opens_another(workspace: Path) -> None:
@@ -193,6 +197,10 @@ async def test_save_candidate_validates_and_refuses_overwrite(workspace: Path) -
         await pilot.press("ctrl+s", *"bad", "enter")
         assert "user" in str(app.screen.query_one("#save-error").render())
         assert not (workspace / "prompts/toxicity/bad.yaml").exists()
+        await pilot.press("escape")
+        screen.query_one(PromptEditors).set_candidate(saved.read_text(), source="prompts/toxicity/v2.yaml")
+        await pilot.press("escape", "escape")  # out of the editor, then back: saved, so it leaves at once
+        assert app.screen is not screen
 
 
 async def test_cancel_keeps_finished_results(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:

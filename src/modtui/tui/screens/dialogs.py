@@ -113,10 +113,12 @@ class OpenPromptDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="open-dialog"):
-            yield Static("Open a prompt file as the candidate", classes="dialog-title")
+            folder = self.files[0][0].rsplit("/", 1)[0] + "/" if self.files else "the policy's folder"
+            yield Static(f"Open a prompt file of {folder} as the candidate", classes="dialog-title")
             warning = " Your unsaved edits to the candidate will be replaced." if self.edited else ""
             yield Label(f"The file is not changed until you save a copy (ctrl+s).{warning}")
-            options = [Option(Text.assemble(path, ("  " + note, "dim")), id=path) for path, note in self.files]
+            options = [Option(Text.assemble(path.rsplit("/", 1)[-1], ("  " + note, "dim")), id=path)
+                       for path, note in self.files]
             yield OptionList(*options, id="prompt-files")
             if not self.files:
                 yield Static("No prompt files in this policy's folder.", classes="error")

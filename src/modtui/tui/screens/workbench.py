@@ -99,6 +99,7 @@ class WorkbenchScreen(Screen[None]):
         self._dirty_targets: set[str] = set()
         self._run_columns: dict[int, VerdictColumn] = {}
         self.replay_worker: Worker[None] | None = None
+        self._leave_warned = False
         inc = data.loaded.incident
         self.title = f"{inc.id} · {inert(inc.title)}"
         self.sub_title = f"{inc.severity.value} · {inc.status.value} · {inc.policy}"
@@ -263,8 +264,16 @@ class WorkbenchScreen(Screen[None]):
         if self.replaying and self.replay_worker is not None:
             self.replay_worker.cancel()
             self.notify("Cancelling the replay; finished results are kept.")
+        elif self.query_one(PromptEditors).edited and not self._leave_warned:
+            self._leave_warned = True  # the edits live only in the editor: say so once, leave on the next escape
+            self.notify("The candidate has unsaved edits: ctrl+s saves them as a new file; escape again leaves "
+                        "without saving.", title="Unsaved candidate", severity="warning", timeout=8)
         else:
             self.app.pop_screen()
+
+    @on(PromptEditors.CandidateChanged)
+    def _candidate_changed(self) -> None:
+        self._leave_warned = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "replay" and self.replaying:
