@@ -146,6 +146,33 @@ async def test_replay_against_a_fake_http_target(served_workspace: Path, fake_se
         assert {(r.target_name, r.status) for r in runs} == {("gpt-mini", "completed")}
 
 
+async def test_a_large_log_is_read_in_a_thread(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above SYNC_RESULTS results the verdicts are read after the first paint; the same table comes out."""
+    import modtui.tui.screens.workbench as workbench
+
+    monkeypatch.setattr(workbench, "SYNC_RESULTS", 0)
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        await pilot.press("r", "ctrl+r")
+        await wait_replay(pilot, screen)  # then the log is re-read, now in a thread
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not screen.data.matrix_pending
+        table = screen.query_one(ItemsTable)
+        assert table.marks("offline:production")["i-01"] == "✗" and table.marks("offline:candidate")["i-01"] == "✓"
+        assert metrics_rows(screen)["offline:candidate"][10] == "3"
+
+        await pilot.press("escape")
+        app.open_incident("INC-T1")  # opened on a large log: the items first, the verdicts a moment later
+        await pilot.pause()
+        again = app.screen
+        assert again is not screen and isinstance(again, WorkbenchScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert again.query_one(ItemsTable).marks("offline:candidate")["i-01"] == "✓"
+
+
 async def test_item_detail_shows_every_verdict(workspace: Path) -> None:
     app = make_app(workspace, "INC-T1")
     async with app.run_test(size=(120, 36)) as pilot:
