@@ -91,15 +91,20 @@ def select_items(items: Sequence[Item], which: str) -> list[Item]:
     return list(items)
 
 
+def is_run_id(text: str) -> bool:
+    """ASCII digits only: str.isdigit() would also take '٣' as run 3."""
+    return text.isascii() and text.isdigit()
+
+
 def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
     """Resolve prompts, targets and items; create or resume one run per target × prompt."""
     if spec.items not in ITEM_SETS:
         raise UsageError(Problem("--items", f"'{spec.items}' is not one of {', '.join(ITEM_SETS)}"))
-    if spec.baseline not in ("production", "observed") and not spec.baseline.isdigit():
+    if spec.baseline not in ("production", "observed") and not is_run_id(spec.baseline):
         raise UsageError(Problem("--baseline", f"'{spec.baseline}' is not 'production', 'observed' or a run id"))
     loaded = golden.load_and_sync_golden(ws, spec.incident_id) if golden.is_golden(spec.incident_id) \
         else load_and_sync(ws, spec.incident_id)
-    if spec.baseline.isdigit():
+    if is_run_id(spec.baseline):
         with ws.store().read() as session:
             base = q.get_run(session, int(spec.baseline))
             if base is None:
@@ -223,7 +228,7 @@ def _fixed_baseline(session: Any, baseline: str, expected: dict[str, str], items
         return None
     if baseline == "observed":
         return None, observed_as_run(items)
-    if not baseline.isdigit() or q.get_run(session, int(baseline)) is None:
+    if not is_run_id(baseline) or q.get_run(session, int(baseline)) is None:
         raise UsageError(Problem("--baseline", f"'{baseline}' is not 'production', 'observed' or an existing run id"))
     return int(baseline), scored(q.results_of(session, int(baseline)), expected)
 
