@@ -40,6 +40,7 @@ ITEM_IDS = [f"i-{n:02d}" for n in range(1, 13)]
 def ws(served_workspace: Path, db_url: str | None) -> Iterator[Workspace]:
     """The served workspace, its log on SQLite (the workspace's file) or on a fresh PostgreSQL database."""
     workspace = Workspace.open(served_workspace, db_url)
+    workspace.store()  # open and migrate the log here: tests that time a replay time the replay alone
     tune(workspace, "gpt-mini", requests_per_minute=None)  # modtui.toml's 600/min would pace every test
     yield workspace
     workspace.close()
