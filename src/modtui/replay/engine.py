@@ -113,7 +113,10 @@ class Engine:
         for job, item in work:
             if job.dead:
                 continue
-            messages = self._render(job, item)
+            messages = self._render_safely(job, item)
+            if isinstance(messages, Reply):  # the prompt could not be rendered for this item: no call
+                self._record(job, item, Messages("", ""), messages, cached=False)
+                continue
             await limiter.acquire()
             reply = await self._call(provider, job, item, messages)
             if reply.error_type == "auth":  # the key failed, not the item: the run records why (failed, with
@@ -156,7 +159,9 @@ class Engine:
             for start in range(0, len(job.todo), CACHE_CHUNK):
                 keys = {}
                 for item in job.todo[start:start + CACHE_CHUNK]:
-                    messages = self._render(job, item)
+                    messages = self._render_safely(job, item)
+                    if isinstance(messages, Reply):
+                        continue  # the worker records the failure
                     keys[self._key(job, messages)] = (item, messages)
                 hits = await asyncio.to_thread(self._lookup, list(keys))
                 for key, row in hits.items():
@@ -175,6 +180,13 @@ class Engine:
     def _render(self, job: Job, item: Item) -> Messages:
         extra = job.context(item) if job.context else {}
         return render(job.prompt.template, item.content, item_id=item.id, meta=item.meta, **extra)
+
+    def _render_safely(self, job: Job, item: Item) -> Messages | Reply:
+        """Prompts are trial-rendered on load, so this is rare; a failure is that item's result, not the run's end."""
+        try:
+            return self._render(job, item)
+        except Exception as exc:  # e.g. a template error only some items' meta can trigger
+            return Reply(error_type="bad_request", error=f"template could not be rendered: {type(exc).__name__}: {exc}")
 
     def _key(self, job: Job, messages: Messages) -> str:
         return cache_key(job.target, messages, job.prompt.template.output_schema,
