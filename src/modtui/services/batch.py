@@ -31,6 +31,7 @@ from modtui.providers.sdk_errors import classify
 from modtui.replay.engine import FLUSH_ROWS, Engine, Job
 from modtui.replay.events import RunProgress
 from modtui.secrets import Scrubber, key_for
+from modtui.services import golden
 from modtui.services import replay as replay_svc
 from modtui.services.incidents import load_and_sync
 from modtui.store import runs as q
@@ -275,7 +276,8 @@ def _finish_group(ws: Workspace, submission: str, target_key: str) -> replay_svc
     spec = replay_svc.ReplaySpec(first.incident_id, items=spec_doc["items"], baseline=spec_doc["baseline"],
                                  author=first.author)
     failed = "; ".join(sorted({b.error for b in rows if b.status == FAILED and b.error}))
-    loaded = load_and_sync(ws, first.incident_id)
+    loaded = golden.load_and_sync_golden(ws, first.incident_id) if golden.is_golden(first.incident_id) \
+        else load_and_sync(ws, first.incident_id)  # as services.replay.plan loads it
     items = replay_svc.select_items(loaded.items, spec.items)
     target = _target(ws, target_key, first.target_name)
     jobs = []
