@@ -130,19 +130,24 @@ async def test_structured_output_adds_json_schema(server: FakeServer, prompt: Lo
     assert "response_format" not in server.bodies[-1]  # type: ignore[attr-defined]
 
 
-async def test_openai_body_is_what_the_typed_create_sends(server: FakeServer, prompt: LoadedPrompt) -> None:
-    """The adapter posts its body through the client; the SDK's typed create() would send the same JSON."""
+@pytest.mark.parametrize("api", APIS)
+async def test_body_is_what_the_typed_create_sends(server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
+    """The adapters post their body through the client; the SDK's typed create() would send the same JSON."""
     schema = {"type": "object", "properties": {"label": {"enum": LABELS}}}
     structured = LoadedPrompt(prompt.template.model_copy(update={"output_schema": schema}), prompt.path, prompt.version)
-    provider = adapter("openai", server, structured_output=True, params={"temperature": 0, "max_tokens": 50, "seed": 7})
+    params = {"max_tokens": 50, "seed": 7} if api == "openai" else {"max_tokens": 50, "stop_sequences": ["###"]}
+    provider = adapter(api, server, structured_output=True, params=params)
     request = Request(render(structured.template, "hi"), "hi", structured.template)
     try:
         assert not (await provider.complete(request)).failed
         via_adapter = server.bodies[-1]  # type: ignore[attr-defined]
-        await provider.client.chat.completions.create(**provider.body(request))  # type: ignore[attr-defined]
+        client = provider.client  # type: ignore[attr-defined]
+        create = client.chat.completions.create if api == "openai" else client.messages.create
+        await create(**provider.body(request))  # type: ignore[attr-defined]
     finally:
         await provider.aclose()
-    assert server.bodies[-1] == via_adapter and via_adapter["seed"] == 7  # type: ignore[attr-defined]
+    assert server.bodies[-1] == via_adapter  # type: ignore[attr-defined]
+    assert ("response_format" in via_adapter) == (api == "openai")
 
 
 # ------------------------------------------------------------------ retried faults
@@ -200,6 +205,17 @@ async def test_faults_become_typed_errors(server: FakeServer, prompt: LoadedProm
     assert server.requests[-1].status == status
     v = verdict(reply)
     assert (v.outcome, v.error_type, v.label) == (Outcome.ERROR, error_type, None)
+
+
+@pytest.mark.parametrize("api, body", [
+    ("openai", '{"choices": []}'), ("openai", '{"choices": [{"message": "toxic"}]}'), ("openai", '{"id": "x"}'),
+    ("anthropic", '{"content": "toxic", "stop_reason": "end_turn"}'), ("anthropic", '{"id": "x"}'),
+    *((api, body) for api in APIS for body in ('["toxic"]', "", "null", '{"choices": [1], "content": [1]}')),
+])
+async def test_unexpected_json_is_bad_response(server: FakeServer, prompt: LoadedPrompt, api: str, body: str) -> None:
+    server.add_rule("odd", Fault("garbage", body=body))
+    reply = await call(adapter(api, server), prompt, "odd")
+    assert reply.error_type == "bad_response" and verdict(reply).outcome is Outcome.ERROR
 
 
 @pytest.mark.parametrize("api, status", [("anthropic", 529), ("openai", 503)])

@@ -1,12 +1,12 @@
 """Anthropic Messages API via AsyncAnthropic (base URL overridable)."""
 from __future__ import annotations
 
-import inspect
+import json
 import time
 from typing import Any
 
 from modtui.providers.base import Provider, Reply, Request
-from modtui.providers.sdk_errors import bad_body, failed, split_params
+from modtui.providers.sdk_errors import bad_body, failed
 
 DEFAULT_MAX_TOKENS = 1024
 
@@ -16,46 +16,50 @@ class AnthropicProvider(Provider):
 
     def __init__(self, target, api_key):  # type: ignore[no-untyped-def]
         super().__init__(target, api_key)
+        import httpx2
         from anthropic import AsyncAnthropic
 
         self.client = AsyncAnthropic(api_key=api_key, base_url=target.base_url,
                                      max_retries=target.max_retries, timeout=target.timeout)
-        accepted = set(inspect.signature(self.client.messages.create).parameters)
-        self.params, self.extra = split_params(dict(target.params), accepted)
-        self.params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+        self._raw_response = httpx2.Response
+        self.params = dict(target.params)  # every param goes in the body: the API, not the SDK, decides
+        self.params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)  # the Messages API requires it
 
-    def _kwargs(self, request: Request) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"model": self.target.model,
-                                  "messages": [{"role": "user", "content": request.messages.user}], **self.params}
+    def body(self, request: Request) -> dict[str, Any]:
+        """The Messages request body: what `messages.create(**same)` would send."""
+        body: dict[str, Any] = {"model": self.target.model,
+                                "messages": [{"role": "user", "content": request.messages.user}], **self.params}
         if request.messages.system.strip():
-            kwargs["system"] = request.messages.system
-        if self.extra:
-            kwargs["extra_body"] = dict(self.extra)
-        return kwargs
+            body["system"] = request.messages.system
+        return body
 
     async def complete(self, request: Request) -> Reply:
         started = time.perf_counter()
         try:
-            response = await self.client.messages.create(**self._kwargs(request))
+            # POST through the client (its auth, retries, timeouts and typed errors) and read the JSON ourselves:
+            # the typed Message, built block by block on every call, is ~20% of the SDK's CPU per call
+            # (bench/replay.py), and some SDK versions reject keywords (temperature) the API accepts.
+            response = await self.client.post("/v1/messages", body=self.body(request), cast_to=self._raw_response)
         except Exception as exc:  # every SDK failure becomes a recorded result, never a crash
             return failed(exc).timed(started)
-        try:
-            return _reply(response).timed(started)
-        except Exception:  # not the SDK's model: a non-JSON content type comes back as a plain str
-            return bad_body(response).timed(started)
+        return _reply(response.content).timed(started)
 
     async def aclose(self) -> None:
         await self.client.close()
 
 
-def _reply(response: Any) -> Reply:
-    """Text blocks only: thinking, tool_use and other blocks before the text are skipped."""
-    if not hasattr(response, "model_dump_json"):  # a non-JSON body comes back as a plain string
-        return Reply(error_type="bad_response", error=f"reply is not JSON: {str(response)[:200]}")
-    texts = [block.text for block in (response.content or []) if getattr(block, "type", None) == "text"]
-    stop = response.stop_reason
-    usage = response.usage
-    return Reply(text="".join(texts) if texts else None, finish_reason=stop,
-                 refusal="stop_reason refusal" if stop == "refusal" else None,
-                 tokens_in=getattr(usage, "input_tokens", 0) or 0, tokens_out=getattr(usage, "output_tokens", 0) or 0,
-                 raw=response.model_dump_json())
+def _reply(content: bytes) -> Reply:
+    """Text blocks only: thinking, tool_use and other blocks before the text are skipped. Not a message: bad_response."""
+    raw = content.decode("utf-8", "replace")
+    try:
+        data = json.loads(content)
+        texts = [block["text"] for block in data.get("content") or [] if block.get("type") == "text"]
+        stop, usage = data.get("stop_reason"), data.get("usage") or {}
+        if "content" not in data and stop is None:
+            raise LookupError("not a message")
+        return Reply(text="".join(texts) if texts else None, finish_reason=stop,
+                     refusal="stop_reason refusal" if stop == "refusal" else None,
+                     tokens_in=int(usage.get("input_tokens") or 0), tokens_out=int(usage.get("output_tokens") or 0),
+                     raw=raw)
+    except (ValueError, LookupError, TypeError, AttributeError):
+        return bad_body(raw)

@@ -37,10 +37,3 @@ def bad_body(response: object) -> Reply:
     """A reply that is not the SDK's response model (e.g. a proxy's HTML page, which the SDKs return as a str)."""
     text = response if isinstance(response, str) else f"{type(response).__name__}: {response!r}"
     return Reply(error_type="bad_response", error=f"unexpected response body: {text}"[:MAX_ERROR_CHARS])
-
-
-def split_params(params: dict, accepted: set[str]) -> tuple[dict, dict]:
-    """Params the SDK method accepts as keywords, and the rest (sent as extra_body so the API decides)."""
-    known = {k: v for k, v in params.items() if k in accepted}
-    extra = {k: v for k, v in params.items() if k not in accepted}
-    return known, extra
