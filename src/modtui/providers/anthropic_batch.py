@@ -24,13 +24,9 @@ class AnthropicBatch(BatchProvider):
         self.live = AnthropicProvider(target, api_key)  # the same client settings and params as a live call
         self.client = self.live.client
 
-    def _params(self, request: Request) -> dict[str, Any]:
-        kwargs = self.live._kwargs(request)
-        return {**kwargs, **kwargs.pop("extra_body", {})}
-
     async def submit(self, requests: Sequence[tuple[str, Request]]) -> str:
         batch = await self.client.messages.batches.create(
-            requests=[{"custom_id": cid, "params": self._params(r)} for cid, r in requests])  # type: ignore[misc]
+            requests=[{"custom_id": cid, "params": self.live.body(r)} for cid, r in requests])  # type: ignore[misc]
         return batch.id
 
     async def state(self, batch_id: str) -> BatchState:
@@ -49,7 +45,7 @@ class AnthropicBatch(BatchProvider):
 def _result(result: Any) -> Reply:
     kind = getattr(result, "type", None)
     if kind == "succeeded":
-        return _reply(result.message)
+        return _reply(result.message.model_dump_json().encode())  # parsed as a live reply body is
     if kind == "errored":
         error = getattr(result.error, "error", None)
         error_type = getattr(error, "type", None) or "api_error"

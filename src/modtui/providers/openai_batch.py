@@ -65,11 +65,7 @@ def _entry(entry: dict[str, Any]) -> tuple[str, Reply]:
     response = entry.get("response") or {}
     status, body = response.get("status_code"), response.get("body")
     if status == 200 and isinstance(body, dict):
-        from openai.types.chat import ChatCompletion
-        try:
-            return custom_id, _reply(ChatCompletion.model_validate(body))
-        except ValueError as exc:
-            return custom_id, Reply(error_type="bad_response", error=f"unexpected reply: {exc}"[:MAX_ERROR_CHARS])
+        return custom_id, _reply(json.dumps(body).encode())  # parsed as a live reply body is
     message = body.get("error", {}).get("message") if isinstance(body, dict) else None
     return custom_id, Reply(error_type=status_error_type(status), error=f"{status}: {message or body}"[:MAX_ERROR_CHARS],
                             raw=json.dumps(body) if body is not None else None)
