@@ -8,11 +8,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+from modtui.files.text import iter_lines, read_text
 from modtui.incidents.importer import Mapping, import_items
 from modtui.incidents.loader import jsonl_lines
-from modtui.files.text import iter_lines, read_text
 
-from test_import import BASE, assert_nothing_left, do_import
+from test_import import assert_nothing_left, do_import
 
 
 def test_a_sink_gets_the_items_in_order_and_none_are_kept(tmp_path: Path) -> None:
