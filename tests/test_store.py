@@ -164,6 +164,19 @@ def test_unreachable_postgres_is_a_clear_error(workspace: Path, run_cli) -> None
     assert "s3cret-pw" not in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_value_postgresql_refuses_is_a_clear_error(workspace: Path, run_cli, db_url: str | None) -> None:
+    """Text with NUL: SQLite stores it; PostgreSQL refuses it, which is exit 2 with the reason, nothing written."""
+    items = workspace / "incidents" / INCIDENT_ID / "items.jsonl"
+    items.write_text(items.read_text().replace("have a nice day", "have a nice\\u0000day"))
+    args = ["--db", db_url] if db_url else []
+    result = run_cli(workspace, *args, "incident", "show", INCIDENT_ID)
+    if db_url is None:
+        assert result.exit_code == 0, result.stderr
+        return
+    assert result.exit_code == 2 and "NUL" in result.stderr and "Traceback" not in result.stderr
+    assert run_sql(db_url, "SELECT count(*) FROM item") == [(0,)]
+
+
 def _newer_log(db: Path) -> str:
     open_store(str(db)).close()
     sql(db, "INSERT INTO migrations (name, applied_order, applied_at) VALUES ('m999_from_the_future', 99, 'x')")

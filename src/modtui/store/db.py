@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError, DataError, OperationalError
 from sqlmodel import Session
 
 from modtui.errors import StoreError
@@ -38,10 +38,15 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose transaction takes the write lock at once and commits on success."""
-        with Session(self.engine.execution_options(modtui_write=True), expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        """A session whose transaction takes the write lock at once and commits on success.
+
+        A value the database refuses (PostgreSQL: text holding NUL) is a StoreError; nothing is written."""
+        try:
+            with Session(self.engine.execution_options(modtui_write=True), expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
+        except DataError as exc:
+            raise StoreError(f"{shown_url(self.url)}: the log refused a value: {exc.orig}".strip()) from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -66,7 +71,8 @@ def shown_url(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+        user, has_password, _ = creds.partition(":")
+        return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
     return url
 
 
