@@ -1,4 +1,4 @@
-# The two commands: `make run` (install, then open modtui on the bundled samples, offline)
+# The two commands: `make run` (install, replay a sample offline, then open modtui on the bundled samples)
 # and `make test` (install, then run the whole test suite). Each does all of its own set-up: `make test`
 # runs the suite beside a throwaway PostgreSQL cluster (scripts/pg-test-cluster; installs PostgreSQL if missing).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# A first offline replay of a sample (metrics and flips printed), then the TUI on all samples.
 run: $(STAMP)
+	$(VENV)/bin/modtui replay INC-0042 -p hate_speech/candidate
 	$(VENV)/bin/modtui
 
 test: $(STAMP)
