@@ -238,3 +238,15 @@ def test_cli_batch_without_a_key_fails_the_target(ws: Workspace, run_cli: Any, f
     result = run_cli(ws.root, "--db", ws.db, "replay", INC, "-m", "claude", "--batch")
     assert result.exit_code == 2 and "MODTUI_TEST_ANTHROPIC_KEY is not set" in result.stderr
     assert fake_server.batch.calls == []
+
+
+def test_cli_batch_replay_of_a_golden_set(ws: Workspace, run_cli: Any, fake_server: FakeServer) -> None:
+    db = ["--db", ws.db]
+    assert run_cli(ws.root, *db, "golden", "add", INC, "--set", "fixes").exit_code == 0
+    result = run_cli(ws.root, *db, "replay", "--golden", "fixes", "-m", "claude", "--batch", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert [b["requests"] for b in json.loads(result.stdout)["batches"]] == [12]
+    polled = run_cli(ws.root, *db, "runs", "poll", "--format", "json")
+    assert polled.exit_code == 0, polled.stderr
+    (run,) = json.loads(polled.stdout)["finished"]
+    assert (run["status"], run["items"], run["tp"], run["fp"], run["fn"], run["tn"]) == ("completed", 12, 4, 4, 0, 4)
