@@ -35,3 +35,47 @@ def test_item_that_cannot_be_rendered_is_a_recorded_bad_request(workspace: Path)
     assert candidate.run.status == "completed"
     assert all(r.outcome == "label" for item_id, r in rows.items() if item_id != first["id"])
     ws.close()
+
+
+def test_a_log_that_refuses_writes_stops_the_replay_with_the_error(served_workspace: Path, fake_server,
+                                                                   monkeypatch) -> None:
+    """A failed batch write must not be lost in silence: the replay stops and says why."""
+    import pytest
+
+    from modtui.errors import StoreError
+    from modtui.replay import engine
+
+    real = engine.q.insert_results
+    calls = []
+
+    def refuse(*args, **kwargs) -> None:  # the first batch fails, later ones would succeed
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreError("log: the log refused a value: disk I/O error")
+        real(*args, **kwargs)
+
+    fake_server.latency = 0.1  # one call at a time: the writer flushes mid-run
+    ws = Workspace.open(served_workspace)
+    spec = svc.ReplaySpec("INC-T1", targets=["gpt-mini"], concurrency=1, author="t")
+    plan = svc.plan(ws, spec)
+    monkeypatch.setattr(engine.q, "insert_results", refuse)
+    with pytest.raises(StoreError, match="refused a value"):
+        asyncio.run(svc.execute(ws, plan, spec))
+    assert fake_server.count() < len(plan.items)  # stopped calling what could not be kept
+    ws.close()
+
+
+def test_nul_in_a_reply_is_stored_replaced(served_workspace: Path, fake_server) -> None:
+    try:
+        from fakeserver import Reply
+    except ImportError:
+        from tests.fakeserver import Reply
+    fake_server.add_rule("", Reply(text='{"label": "ok", "rationale": "a\\u0000b"} trailing\x00'))
+    ws = Workspace.open(served_workspace)
+    spec = svc.ReplaySpec("INC-T1", targets=["gpt-mini"], author="t")
+    plan = svc.plan(ws, spec)
+    rep = asyncio.run(svc.execute(ws, plan, spec))
+    with ws.store().read() as session:
+        rows = q.results_of(session, rep.runs[0].run.id)
+    assert rows and all(r.rationale == "a\ufffdb" and r.raw_text.endswith("trailing\ufffd") for r in rows)
+    ws.close()

@@ -74,11 +74,16 @@ class Engine:
         self._target_keys = {j.target.name: j.target.config_key() for j in jobs}
         providers = {t.name: provider_class(t.provider)(t, key_for(t)) for t in {j.target.name: j.target for j in jobs}.values()}
         writer = asyncio.create_task(self._writer())
+        work = asyncio.ensure_future(self._work_all(jobs, providers))
         try:
-            await self._serve_from_cache(jobs, providers)
-            await asyncio.gather(*(self._target_pool(name, provider, [j for j in jobs if j.target.name == name])
-                                   for name, provider in providers.items()))
+            await asyncio.wait({work, writer}, return_when=asyncio.FIRST_COMPLETED)
+            if writer.done() and not writer.cancelled() and writer.exception() is not None:
+                work.cancel()  # the log refuses writes: stop calling (and paying for) what cannot be kept
+                await asyncio.gather(work, return_exceptions=True)
+                raise writer.exception()  # type: ignore[misc]
+            await work
         finally:
+            work.cancel()
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
             if self._writing is not None:  # a batch the cancelled writer handed to its thread: let it land
@@ -87,6 +92,11 @@ class Engine:
             await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
 
     # -- scheduling -------------------------------------------------------------------------------
+
+    async def _work_all(self, jobs: list[Job], providers: dict[str, Provider]) -> None:
+        await self._serve_from_cache(jobs, providers)
+        await asyncio.gather(*(self._target_pool(name, provider, [j for j in jobs if j.target.name == name])
+                               for name, provider in providers.items()))
 
     async def _target_pool(self, name: str, provider: Provider, jobs: list[Job]) -> None:
         target = jobs[0].target if jobs else None
@@ -239,11 +249,17 @@ class Engine:
             q.insert_results(session, pending.rows, pending.cache)
 
 
+def _text(value: str | None) -> str | None:
+    """Replies are untrusted: NUL is replaced (PostgreSQL refuses it in text)."""
+    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
 def _result_row(job: Job, item: Item, reply: Reply, verdict: Verdict, scrub: Scrubber, *, cached: bool,
                 key: str) -> dict[str, Any]:
     return {"run_id": job.run_id, "item_id": item.id, "outcome": verdict.outcome.value, "label": verdict.label,
-            "confidence": verdict.confidence, "rationale": scrub(verdict.rationale), "error_type": verdict.error_type,
-            "detail": scrub(verdict.detail), "raw_text": scrub(reply.text if reply.text is not None else reply.raw),
+            "confidence": verdict.confidence, "rationale": _text(scrub(verdict.rationale)),
+            "error_type": verdict.error_type, "detail": _text(scrub(verdict.detail)),
+            "raw_text": _text(scrub(reply.text if reply.text is not None else reply.raw)),
             "finish_reason": reply.finish_reason, "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
             "latency_ms": None if cached else reply.latency_ms,
             "cost_usd": 0.0 if cached else job.target.cost(reply.tokens_in, reply.tokens_out), "cached": cached, "cache_key": key,
@@ -251,9 +267,9 @@ def _result_row(job: Job, item: Item, reply: Reply, verdict: Verdict, scrub: Scr
 
 
 def _cache_row(key: str, target_key: str, reply: Reply, scrub: Scrubber) -> dict[str, Any]:
-    return {"key": key, "target_key": target_key, "text": scrub(reply.text), "refusal": scrub(reply.refusal),
-            "finish_reason": reply.finish_reason, "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
-            "raw_json": scrub(reply.raw), "created_at": now_iso()}
+    return {"key": key, "target_key": target_key, "text": _text(scrub(reply.text)),
+            "refusal": _text(scrub(reply.refusal)), "finish_reason": reply.finish_reason, "tokens_in": reply.tokens_in,
+            "tokens_out": reply.tokens_out, "raw_json": _text(scrub(reply.raw)), "created_at": now_iso()}
 
 
 def _reply_from_cache(row: CacheRow) -> Reply:
