@@ -2,28 +2,28 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-from modtui.providers.base import Provider, Reply, Request
-from modtui.providers.sdk_errors import bad_body, failed
+from modtui.providers.base import Reply, Request
+from modtui.providers.sdk import SdkProvider
+from modtui.providers.sdk_errors import bad_body
 
 DEFAULT_MAX_TOKENS = 1024
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(SdkProvider):
     name = "anthropic"
+    path = "/v1/messages"
 
     def __init__(self, target, api_key):  # type: ignore[no-untyped-def]
         super().__init__(target, api_key)
-        import httpx2
+        self.params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)  # the Messages API requires it
+
+    def make_client(self) -> Any:
         from anthropic import AsyncAnthropic
 
-        self.client = AsyncAnthropic(api_key=api_key, base_url=target.base_url,
-                                     max_retries=target.max_retries, timeout=target.timeout)
-        self._raw_response = httpx2.Response
-        self.params = dict(target.params)  # every param goes in the body: the API, not the SDK, decides
-        self.params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)  # the Messages API requires it
+        return AsyncAnthropic(api_key=self.api_key, base_url=self.target.base_url,
+                              max_retries=self.target.max_retries, timeout=self.target.timeout)
 
     def body(self, request: Request) -> dict[str, Any]:
         """The Messages request body: what `messages.create(**same)` would send."""
@@ -33,19 +33,9 @@ class AnthropicProvider(Provider):
             body["system"] = request.messages.system
         return body
 
-    async def complete(self, request: Request) -> Reply:
-        started = time.perf_counter()
-        try:
-            # POST through the client (its auth, retries, timeouts and typed errors) and read the JSON ourselves:
-            # the typed Message, built block by block on every call, is ~20% of the SDK's CPU per call
-            # (bench/replay.py), and some SDK versions reject keywords (temperature) the API accepts.
-            response = await self.client.post("/v1/messages", body=self.body(request), cast_to=self._raw_response)
-        except Exception as exc:  # every SDK failure becomes a recorded result, never a crash
-            return failed(exc).timed(started)
-        return _reply(response.content).timed(started)
-
-    async def aclose(self) -> None:
-        await self.client.close()
+    @staticmethod
+    def parse(content: bytes) -> Reply:
+        return _reply(content)
 
 
 def _reply(content: bytes) -> Reply:

@@ -2,28 +2,25 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-from modtui.providers.base import Provider, Reply, Request
-from modtui.providers.sdk_errors import bad_body, failed
+from modtui.providers.base import Reply, Request
+from modtui.providers.sdk import SdkProvider
+from modtui.providers.sdk_errors import bad_body
 
 _PLACEHOLDER_KEY = "not-needed"  # local OpenAI-compatible servers usually accept any key
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(SdkProvider):
     name = "openai"
     supports_json_schema = True
+    path = "/chat/completions"
 
-    def __init__(self, target, api_key):  # type: ignore[no-untyped-def]
-        super().__init__(target, api_key)
-        import httpx2
+    def make_client(self) -> Any:
         from openai import AsyncOpenAI
 
-        self.client = AsyncOpenAI(api_key=api_key or _PLACEHOLDER_KEY, base_url=target.base_url,
-                                  max_retries=target.max_retries, timeout=target.timeout)
-        self._raw_response = httpx2.Response
-        self.params = dict(target.params)  # every param goes in the body: the server, not the SDK, decides
+        return AsyncOpenAI(api_key=self.api_key or _PLACEHOLDER_KEY, base_url=self.target.base_url,
+                           max_retries=self.target.max_retries, timeout=self.target.timeout)
 
     def body(self, request: Request) -> dict[str, Any]:
         """The Chat Completions request body: exactly what `chat.completions.create(**same)` would send."""
@@ -33,19 +30,9 @@ class OpenAIProvider(Provider):
             body["response_format"] = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema}}
         return body
 
-    async def complete(self, request: Request) -> Reply:
-        started = time.perf_counter()
-        try:
-            # POST through the client (its retries, timeouts and typed errors) rather than the typed create(), and
-            # read the JSON ourselves: create() rebuilds and re-validates ~40 keyword arguments and the typed reply
-            # is built field by field on every call -- together ~40% of the SDK's CPU per call (bench/replay.py).
-            response = await self.client.post("/chat/completions", body=self.body(request), cast_to=self._raw_response)
-        except Exception as exc:  # every SDK failure becomes a recorded result, never a crash
-            return failed(exc).timed(started)
-        return _reply(response.content).timed(started)
-
-    async def aclose(self) -> None:
-        await self.client.close()
+    @staticmethod
+    def parse(content: bytes) -> Reply:
+        return _reply(content)
 
 
 def _reply(content: bytes) -> Reply:
