@@ -20,6 +20,7 @@ Matching semantics (see :mod:`modtui.policy.classify`):
 from __future__ import annotations
 
 import re
+from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -57,25 +58,49 @@ def _check_patterns(patterns: list[str]) -> list[str]:
     return patterns
 
 
-class Rule(BaseModel):
-    """A named signal: if any term or pattern matches, the rule fires and votes for its label."""
+class _Matcher(BaseModel):
+    """A named set of terms and patterns: what rules and exceptions have in common."""
 
     model_config = ConfigDict(extra="forbid")
+    kind: ClassVar[str] = "matcher"
 
     name: str
-    label: str | None = None
-    """Label this rule assigns; ``None`` means the policy's positive label."""
     terms: list[str] = []
     patterns: list[str] = []
-    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
-    description: str = ""
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
         if not v.strip():
-            raise ValueError("rule name is empty")
+            raise ValueError(f"{cls.kind} name is empty")
         return v
+
+    @field_validator("terms")
+    @classmethod
+    def _terms(cls, v: list[str]) -> list[str]:
+        return _check_terms(v)
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        return _check_patterns(v)
+
+    @model_validator(mode="after")
+    def _has_matcher(self) -> Self:
+        if not self.terms and not self.patterns:
+            raise ValueError(f"{self.kind} {self.name!r} needs at least one term or pattern")
+        return self
+
+
+class Rule(_Matcher):
+    """A named signal: if any term or pattern matches, the rule fires and votes for its label."""
+
+    kind: ClassVar[str] = "rule"
+
+    label: str | None = None
+    """Label this rule assigns; ``None`` means the policy's positive label."""
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    description: str = ""
 
     @field_validator("label")
     @classmethod
@@ -84,57 +109,15 @@ class Rule(BaseModel):
             raise ValueError("label is empty (omit it to use the positive label)")
         return v
 
-    @field_validator("terms")
-    @classmethod
-    def _terms(cls, v: list[str]) -> list[str]:
-        return _check_terms(v)
 
-    @field_validator("patterns")
-    @classmethod
-    def _patterns(cls, v: list[str]) -> list[str]:
-        return _check_patterns(v)
-
-    @model_validator(mode="after")
-    def _has_matcher(self) -> "Rule":
-        if not self.terms and not self.patterns:
-            raise ValueError(f"rule {self.name!r} needs at least one term or pattern")
-        return self
-
-
-class PolicyException(BaseModel):
+class PolicyException(_Matcher):
     """A named context that clears rules: if it matches, the rules it names do not count."""
 
-    model_config = ConfigDict(extra="forbid")
+    kind: ClassVar[str] = "exception"
 
-    name: str
-    terms: list[str] = []
-    patterns: list[str] = []
     clears: list[str] = []
     """Names of the rules this exception clears; empty means every rule."""
     description: str = ""
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("exception name is empty")
-        return v
-
-    @field_validator("terms")
-    @classmethod
-    def _terms(cls, v: list[str]) -> list[str]:
-        return _check_terms(v)
-
-    @field_validator("patterns")
-    @classmethod
-    def _patterns(cls, v: list[str]) -> list[str]:
-        return _check_patterns(v)
-
-    @model_validator(mode="after")
-    def _has_matcher(self) -> "PolicyException":
-        if not self.terms and not self.patterns:
-            raise ValueError(f"exception {self.name!r} needs at least one term or pattern")
-        return self
 
 
 class Policy(BaseModel):
