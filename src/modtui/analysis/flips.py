@@ -21,8 +21,8 @@ All id lists are sorted; transition keys are sorted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from modtui.analysis.metrics import ScoredItem, cell, correct, no_verdict_type
@@ -115,3 +115,25 @@ def compare(
         only_candidate=tuple(sorted(cand.keys() - base.keys())),
         mcnemar_p=mcnemar_exact(len(fixed), len(regressed)),
     )
+
+
+def compare_tallied(
+    baseline: Sequence[ScoredItem], candidate: Sequence[ScoredItem], agreeing: Iterable[tuple[ScoredItem, int]],
+    only_baseline: Iterable[str], only_candidate: Iterable[str], positive: str,
+) -> FlipReport:
+    """:func:`compare` from compact data (what the log can pair and count for two 50,000-item runs).
+
+    ``baseline`` / ``candidate``: the paired items whose results may differ (same ids on both sides);
+    ``agreeing``: ``(item, n)`` for the other pairs -- ``n`` pairs whose two results share ``expected``,
+    ``label``, ``outcome`` and ``error_type`` with ``item``, so the same answer, cell and correctness on
+    both sides: they only count as both right or both wrong. ``only_*``: the ids present on one side.
+    """
+    report = compare(baseline, candidate, positive)
+    if report.only_baseline or report.only_candidate:
+        raise ValueError("compare_tallied: baseline and candidate must hold the same item ids")
+    agreeing = list(agreeing)
+    total = sum(n for _, n in agreeing)
+    right = sum(n for it, n in agreeing if correct(it))
+    return replace(report, paired=report.paired + total, both_right=report.both_right + right,
+                   both_wrong=report.both_wrong + total - right, only_baseline=tuple(sorted(only_baseline)),
+                   only_candidate=tuple(sorted(only_candidate)))

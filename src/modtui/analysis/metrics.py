@@ -30,7 +30,7 @@ Definitions (``pos`` is the positive label, an item's *verdict* is its
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,14 +132,38 @@ class RunMetrics:
 
 def run_metrics(items: Sequence[ScoredItem], positive: str) -> RunMetrics:
     """Compute :class:`RunMetrics` of ``items`` with ``positive`` as the positive label."""
-    cells = Counter(cell(it, positive) for it in items)
-    by_type = Counter(t for it in items if (t := no_verdict_type(it)) is not None)
+    return tallied_metrics([(it, 1) for it in items], positive, [it.cost_usd for it in items],
+                           [it.latency_ms for it in items], [it.tokens_in for it in items],
+                           [it.tokens_out for it in items])
+
+
+def tallied_metrics(groups: Iterable[tuple[ScoredItem, int]], positive: str, costs: Iterable[float | None],
+                    latencies: Iterable[float | None], tokens_in: Iterable[int | None],
+                    tokens_out: Iterable[int | None]) -> RunMetrics:
+    """:func:`run_metrics` from compact data (what the log can count for a 50,000-item run).
+
+    ``groups``: ``(item, n)`` -- ``n`` items that share ``expected``, ``label``, ``outcome``, ``error_type``
+    and ``cached`` with ``item`` (its other fields are not read). Then every item's ``cost_usd`` in item
+    order (a float sum depends on its order), and its ``latency_ms``, ``tokens_in``, ``tokens_out``.
+    """
+    groups = list(groups)
+    cells: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    n = positives = right = cached = 0
+    for it, count in groups:
+        n += count
+        cells[cell(it, positive)] += count
+        if (t := no_verdict_type(it)) is not None:
+            by_type[t] += count
+        if it.expected == positive:
+            positives += count
+        if correct(it):
+            right += count
+        if it.cached:
+            cached += count
     tp, fp = cells["TP"], cells["FP"]
-    positives = sum(1 for it in items if it.expected == positive)
     precision = ratio(tp, tp + fp)
     recall = ratio(tp, positives)
-    latencies = [it.latency_ms for it in items if it.latency_ms is not None]
-    n = len(items)
     return RunMetrics(
         items=n,
         tp=tp,
@@ -151,12 +175,12 @@ def run_metrics(items: Sequence[ScoredItem], positive: str) -> RunMetrics:
         precision=precision,
         recall=recall,
         f1=f1_score(precision, recall),
-        accuracy=ratio(sum(1 for it in items if correct(it)), n),
+        accuracy=ratio(right, n),
         coverage=ratio(n - cells["NV"], n),
-        cost_usd=float(sum(it.cost_usd for it in items if it.cost_usd is not None)),
-        tokens_in=sum(it.tokens_in for it in items if it.tokens_in is not None),
-        tokens_out=sum(it.tokens_out for it in items if it.tokens_out is not None),
-        cached=sum(1 for it in items if it.cached),
-        latency_p50_ms=percentile(latencies, 50),
-        latency_p95_ms=percentile(latencies, 95),
+        cost_usd=float(sum(c for c in costs if c is not None)),
+        tokens_in=sum(t for t in tokens_in if t is not None),
+        tokens_out=sum(t for t in tokens_out if t is not None),
+        cached=cached,
+        latency_p50_ms=percentile(lat := [v for v in latencies if v is not None], 50),
+        latency_p95_ms=percentile(lat, 95),
     )

@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modtui.analysis.flips import FlipReport, compare
-from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics
+from modtui.analysis.flips import FlipReport, compare, compare_tallied
+from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics, tallied_metrics
 from modtui.errors import Problem, UsageError
-from modtui.services.labels import corrections_dict, gold_labels
-from modtui.services.scoring import scored_rows
-from modtui.store import runs as q
-from modtui.store.tables import RunRow
-from modtui.services import golden
-from modtui.workspace import Workspace
+
+if TYPE_CHECKING:  # the store's ORM, labels and golden sets are imported inside the functions that use them:
+    from modtui.store.tables import RunRow  # `runs compare` on the original labels reads Core rows only
+    from modtui.workspace import Workspace
 
 
 @dataclass
@@ -33,6 +32,9 @@ class RunView:
 
 
 def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
+    from modtui.services import golden
+    from modtui.store import runs as q
+
     if incident_id and incident_id.startswith("golden:"):
         golden.load(ws, incident_id.removeprefix("golden:"))  # a golden set's runs (it must exist)
     elif incident_id:
@@ -57,6 +59,10 @@ def view(ws: Workspace, run_id: int, labels: str = "original") -> RunView:
 
 def _views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[RunView, list[ScoredItem]]]:
     """Each run with its metrics and scored items; the incident's gold labels read once (not once per run)."""
+    from modtui.services.labels import corrections_dict, gold_labels
+    from modtui.services.scoring import scored_rows
+    from modtui.store import runs as q
+
     with ws.store().read() as session:
         runs = []
         for run_id in run_ids:
@@ -64,10 +70,7 @@ def _views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[RunView
             if run is None:
                 raise UsageError(Problem("run", f"no run {run_id}"))
             runs.append(run)
-        if len({r.incident_id for r in runs}) > 1:
-            a, b = runs[0], runs[1]
-            raise UsageError(Problem("runs compare", f"run {a.id} is on {a.incident_id} but run {b.id} is on "
-                                                     f"{b.incident_id}; compare runs of one incident"))
+        _one_incident(runs)
         incident_id = runs[0].incident_id
         expected = q.expected_labels(session, incident_id)
         positive = q.positive_label(session, incident_id)
@@ -80,6 +83,62 @@ def _views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[RunView
     return out
 
 
+def _one_incident(runs: list[Any]) -> None:
+    if len({r.incident_id for r in runs}) > 1:
+        a, b = runs[0], runs[1]
+        raise UsageError(Problem("runs compare", f"run {a.id} is on {a.incident_id} but run {b.id} is on "
+                                                 f"{b.incident_id}; compare runs of one incident"))
+
+
 def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tuple[RunView, RunView, FlipReport]:
+    if labels == "original":
+        return _compare_tallied(ws, a, b)
     (left, base), (right, cand) = _views(ws, [a, b], labels)
     return left, right, compare(base, cand, left.positive)
+
+
+def _compare_tallied(ws: Workspace, a: int, b: int) -> tuple[RunView, RunView, FlipReport]:
+    """compare_runs on the incident's own labels, with the log doing the pairing and counting (store.compare):
+    one query, counts for the pairs whose results are the same, scored items only for the others; the same
+    numbers (tests/test_compare_tallied.py)."""
+    from modtui.store import compare as c
+
+    with ws.store().connect() as conn:
+        runs = []
+        for run_id in (a, b):
+            run = c.run_row(conn, run_id)
+            if run is None:
+                raise UsageError(Problem("run", f"no run {run_id}"))
+            runs.append(run)
+        _one_incident(runs)
+        incident = runs[0].incident_id
+        positive = c.positive_label(conn, incident)
+        rows = c.paired(conn, incident, a, b)
+    views = []
+    for run, at in zip(runs, (2, 2 + len(c.SIDE))):  # where the run's columns start in a row
+        mine = [r for r in rows if r[at] is not None]  # outcome is NOT NULL: the run has a result for the item
+        groups = Counter((r[1], r[at], r[at + 1], r[at + 2], r[at + 3]) for r in mine)
+        metrics = tallied_metrics(
+            [(ScoredItem("", expected, label if outcome == "label" else None, outcome, error_type, cached=bool(cached)),
+              n) for (expected, outcome, label, error_type, cached), n in groups.items()],
+            positive, [r[at + 6] for r in mine], [r[at + 7] for r in mine], [r[at + 4] for r in mine],
+            [r[at + 5] for r in mine])
+        views.append(RunView(run, metrics, positive))
+    base, cand, only_base, only_cand = [], [], [], []
+    agreeing: Counter[tuple[str, str, str | None, str | None]] = Counter()
+    for item_id, expected, outcome, label, error_type, *rest in rows:
+        answer_b = rest[5:8]
+        if outcome is None or answer_b[0] is None:
+            if outcome is not None:
+                only_base.append(item_id)
+            elif answer_b[0] is not None:
+                only_cand.append(item_id)
+        elif outcome == answer_b[0] and label == answer_b[1] and error_type == answer_b[2]:
+            agreeing[(expected, outcome, label, error_type)] += 1  # the same result: counted, not listed
+        else:
+            base.append(ScoredItem(item_id, expected, label if outcome == "label" else None, outcome, error_type))
+            o, lb, e = answer_b
+            cand.append(ScoredItem(item_id, expected, lb if o == "label" else None, o, e))
+    flips = compare_tallied(base, cand, [(ScoredItem("", exp, lb if o == "label" else None, o, e), n)
+                                         for (exp, o, lb, e), n in agreeing.items()], only_base, only_cand, positive)
+    return views[0], views[1], flips

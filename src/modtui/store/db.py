@@ -12,11 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, DataError, OperationalError
-from sqlmodel import Session
+
+if TYPE_CHECKING:  # imported when a session is opened: a Core-only reader (`runs compare`) never loads SQLModel
+    from sqlmodel import Session
 
 from modtui.errors import StoreError
 from modtui.store.migrations import migrate
@@ -33,6 +35,8 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        from sqlmodel import Session
+
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
@@ -41,12 +45,20 @@ class Store:
         """A session whose transaction takes the write lock at once and commits on success.
 
         A value the database refuses (PostgreSQL: text holding NUL) is a StoreError; nothing is written."""
+        from sqlmodel import Session
+
         try:
             with Session(self.engine.execution_options(modtui_write=True), expire_on_commit=False) as session:
                 with session.begin():
                     yield session
         except DataError as exc:
             raise StoreError(f"{shown_url(self.url)}: the log refused a value: {exc.orig}".strip()) from None
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A Core connection for reading (plain rows, no ORM, no SQLModel import)."""
+        with self.engine.connect() as conn:
+            yield conn
 
     def close(self) -> None:
         self.engine.dispose()

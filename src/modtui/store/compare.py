@@ -1,0 +1,37 @@
+"""The log's side of `runs compare` on two big runs: Core queries that pair and count in the database.
+
+No ORM objects and no SQLModel import: plain rows of a few columns. The database pairs the two runs' results
+with the incident's items in one query; the numbers are still made by `analysis.metrics.tallied_metrics`
+and `analysis.flips.compare_tallied` (services.runs feeds them counts and the pairs that differ).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+SIDE = ("outcome", "label", "error_type", "cached", "tokens_in", "tokens_out", "cost_usd", "latency_ms")
+
+
+def run_row(conn: Connection, run_id: int) -> Any:
+    """The run's row (attributes as store.tables.RunRow's), or None."""
+    return conn.execute(text("SELECT * FROM run WHERE id = :id"), {"id": run_id}).first()
+
+
+def positive_label(conn: Connection, incident_id: str) -> str:
+    row = conn.execute(text("SELECT positive_label FROM incident WHERE id = :id"), {"id": incident_id}).first()
+    return row[0] if row else ""
+
+
+def paired(conn: Connection, incident_id: str, a: int, b: int) -> Sequence[Any]:
+    """Every item of the incident, in item order (code points, as services.scoring): (item_id, expected, then
+    run a's SIDE columns, then run b's; each side all NULL when that run has no result for the item). One
+    scan of each run's results by its primary key, no reply texts."""
+    cols = ", ".join(f"{side}.{c}" for side in ("a", "b") for c in SIDE)
+    order = 'i.item_id COLLATE "C"' if conn.dialect.name == "postgresql" else "i.item_id"
+    return conn.execute(text(
+        f"SELECT i.item_id, i.expected, {cols} FROM item i "
+        "LEFT JOIN result a ON a.run_id = :a AND a.item_id = i.item_id "
+        "LEFT JOIN result b ON b.run_id = :b AND b.item_id = i.item_id "
+        f"WHERE i.incident_id = :inc ORDER BY {order}"), {"inc": incident_id, "a": a, "b": b}).all()
