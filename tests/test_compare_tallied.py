@@ -80,3 +80,10 @@ def test_tallied_metrics_equal_run_metrics_on_groups() -> None:
                               "a", [it.cost_usd for it in items], [it.latency_ms for it in items],
                               [it.tokens_in for it in items], [it.tokens_out for it in items])
     assert tallied == run_metrics(items, "a")
+
+
+def test_the_workspace_names_the_incident_file_as_the_loader_does() -> None:
+    from modtui import workspace
+    from modtui.incidents import loader
+
+    assert workspace.INCIDENT_FILE == loader.INCIDENT_FILE

@@ -5,16 +5,20 @@ import getpass
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modtui.config import CONFIG_FILE, Config, load_config
-from modtui.domain.incident import ID_PATTERN
 from modtui.domain.target import Target
 from modtui.errors import InputError, Problem, UsageError
 from modtui.files.text import read_text
 from modtui.files.validate import suggest
-from modtui.incidents.loader import INCIDENT_FILE, LoadedIncident, load_incident
-from modtui.prompts.loader import LoadedPrompt, load_prompt
 from modtui.store.db import Store, open_store
+
+if TYPE_CHECKING:  # the loaders (Jinja, the item models) are imported when first used: `runs compare` needs neither
+    from modtui.incidents.loader import LoadedIncident
+    from modtui.prompts.loader import LoadedPrompt
+
+INCIDENT_FILE = "incident.yaml"  # as incidents.loader.INCIDENT_FILE (tests/test_compare_tallied.py checks)
 
 DEFAULT_DB = ".modtui/modtui.db"
 
@@ -69,12 +73,16 @@ class Workspace:
     def incident_folder(self, incident_id: str) -> Path:
         folder = self.incidents_dir / incident_id
         # an id is a folder name, never a path: `../x` must not reach outside incidents/
+        from modtui.domain.incident import ID_PATTERN
+
         if not ID_PATTERN.match(incident_id) or not (folder / INCIDENT_FILE).is_file():
             hint = suggest(incident_id, self.incident_ids())
             raise UsageError(Problem(self.relative(self.incidents_dir), f"no incident '{incident_id}'{hint}"))
         return folder
 
     def load_incident(self, incident_id: str) -> LoadedIncident:
+        from modtui.incidents.loader import load_incident
+
         return load_incident(self.incident_folder(incident_id), self.root)
 
     def prompt_path(self, ref: str) -> Path:
@@ -88,6 +96,8 @@ class Workspace:
         raise UsageError(Problem(ref, f"no prompt file '{ref}'{suggest(ref, known)}"))
 
     def load_prompt(self, ref: str) -> LoadedPrompt:
+        from modtui.prompts.loader import load_prompt
+
         path = self.prompt_path(ref)
         return load_prompt(path, self.relative(path))
 

@@ -1,7 +1,6 @@
 """`modtui replay INC`: replay items × prompts × targets, print metrics and flips, apply CI gates."""
 from __future__ import annotations
 
-import asyncio
 import math
 from typing import TYPE_CHECKING
 
@@ -79,6 +78,8 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
         return
     printer = ProgressPrinter()
     try:
+        import asyncio
+
         rep = asyncio.run(svc.execute(app.ws, plan, spec, printer))
     except KeyboardInterrupt:
         printer.close()
@@ -133,6 +134,8 @@ def _print(app: AppContext, rep: ReplayReport, items, fmt: str, gold: dict | Non
 def submit_batch(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, fmt: str) -> None:
     """`replay --batch`: submit, say what is waiting where, exit (2 when a target could not be submitted)."""
     from modtui.services import batch as batch_svc
+
+    import asyncio
 
     sub = asyncio.run(batch_svc.submit(app.ws, plan, spec))
     for reason in sub.failed:

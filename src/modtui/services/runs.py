@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from itertools import compress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -114,31 +115,37 @@ def _compare_tallied(ws: Workspace, a: int, b: int) -> tuple[RunView, RunView, F
         incident = runs[0].incident_id
         positive = c.positive_label(conn, incident)
         rows = c.paired(conn, incident, a, b)
+    cols = list(zip(*rows)) or [()] * (2 + 2 * len(c.SIDE))  # column by column: the loops below run in C
+    ids, expected = cols[0], cols[1]
     views = []
-    for run, at in zip(runs, (2, 2 + len(c.SIDE))):  # where the run's columns start in a row
-        mine = [r for r in rows if r[at] is not None]  # outcome is NOT NULL: the run has a result for the item
-        groups = Counter((r[1], r[at], r[at + 1], r[at + 2], r[at + 3]) for r in mine)
-        metrics = tallied_metrics(
-            [(ScoredItem("", expected, label if outcome == "label" else None, outcome, error_type, cached=bool(cached)),
-              n) for (expected, outcome, label, error_type, cached), n in groups.items()],
-            positive, [r[at + 6] for r in mine], [r[at + 7] for r in mine], [r[at + 4] for r in mine],
-            [r[at + 5] for r in mine])
-        views.append(RunView(run, metrics, positive))
-    base, cand, only_base, only_cand = [], [], [], []
-    agreeing: Counter[tuple[str, str, str | None, str | None]] = Counter()
-    for item_id, expected, outcome, label, error_type, *rest in rows:
-        answer_b = rest[5:8]
-        if outcome is None or answer_b[0] is None:
-            if outcome is not None:
-                only_base.append(item_id)
-            elif answer_b[0] is not None:
-                only_cand.append(item_id)
-        elif outcome == answer_b[0] and label == answer_b[1] and error_type == answer_b[2]:
-            agreeing[(expected, outcome, label, error_type)] += 1  # the same result: counted, not listed
+    for run, at in zip(runs, (2, 2 + len(c.SIDE))):  # where the run's columns start
+        outcome, label, error_type, cached, tokens_in, tokens_out, cost, latency = cols[at:at + len(c.SIDE)]
+        if None in outcome:  # outcome is NOT NULL: None = the run has no result for the item
+            has = [o is not None for o in outcome]
+            expected_, outcome, label, error_type, cached, tokens_in, tokens_out, cost, latency = (
+                list(compress(col, has)) for col in (expected, outcome, label, error_type, cached, tokens_in,
+                                                     tokens_out, cost, latency))
         else:
-            base.append(ScoredItem(item_id, expected, label if outcome == "label" else None, outcome, error_type))
-            o, lb, e = answer_b
-            cand.append(ScoredItem(item_id, expected, lb if o == "label" else None, o, e))
+            expected_ = expected
+        groups = Counter(zip(expected_, outcome, label, error_type, cached))
+        metrics = tallied_metrics(
+            [(ScoredItem("", exp, lb if o == "label" else None, o, e, cached=bool(ca)), n)
+             for (exp, o, lb, e, ca), n in groups.items()], positive, cost, latency, tokens_in, tokens_out)
+        views.append(RunView(run, metrics, positive))
+    at = 2 + len(c.SIDE)
+    side_a, side_b = list(zip(*cols[2:5])), list(zip(*cols[at:at + 3]))  # (outcome, label, error_type)
+    base, cand, only_base, only_cand = [], [], [], []
+    for i in [i for i, (x, y) in enumerate(zip(side_a, side_b)) if x != y]:
+        (o, lb, e), (o2, lb2, e2) = side_a[i], side_b[i]
+        if o2 is None:  # a result on one side only (never on neither: those two are equal)
+            only_base.append(ids[i])
+        elif o is None:
+            only_cand.append(ids[i])
+        else:
+            base.append(ScoredItem(ids[i], expected[i], lb if o == "label" else None, o, e))
+            cand.append(ScoredItem(ids[i], expected[i], lb2 if o2 == "label" else None, o2, e2))
+    # the pairs whose results are the same (outcome, label, error_type) only count as both right or both wrong
+    agreeing = Counter((exp, *x) for exp, x, y in zip(expected, side_a, side_b) if x == y and x[0] is not None)
     flips = compare_tallied(base, cand, [(ScoredItem("", exp, lb if o == "label" else None, o, e), n)
                                          for (exp, o, lb, e), n in agreeing.items()], only_base, only_cand, positive)
     return views[0], views[1], flips
