@@ -18,8 +18,10 @@ def open_tui(app: AppContext, incident_id: str | None) -> None:
 @pass_app
 def open_incident(app: AppContext, incident_id: str) -> None:
     """Open the TUI on one incident's workbench."""
-    app.ws.load_incident(incident_id)
-    open_tui(app, incident_id)
+    from modtui.services.incidents import load_and_sync
+
+    load_and_sync(app.ws, incident_id)  # refused here, before the TUI starts, if the files do not load; an
+    open_tui(app, incident_id)          # unchanged folder is not checked item by item again (its fingerprint)
 
 
 def register(group: click.Group) -> None:

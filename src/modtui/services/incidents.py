@@ -14,7 +14,7 @@ from modtui.domain.incident import Incident, Status
 from modtui.errors import InputError, Problem, UsageError
 from modtui.files.text import read_text
 from modtui.files.yaml import load_yaml
-from modtui.incidents.loader import INCIDENT_FILE, ITEMS_FILE, LoadedIncident, load_incident
+from modtui.incidents.loader import INCIDENT_FILE, ITEMS_FILE, LoadedIncident, load_incident, load_trusted, read_files
 from modtui.prompts.loader import load_prompt
 from modtui.store import incidents as q
 from modtui.timeutil import iso
@@ -41,9 +41,19 @@ class IncidentSummary:
 
 
 def load_and_sync(ws: Workspace, incident_id: str) -> LoadedIncident:
-    """Load an incident from its files and bring the log's copy up to date."""
+    """Load an incident from its files and bring the log's copy up to date.
+
+    When the files are byte for byte those the log recorded as loaded with every check passed (their fingerprint,
+    incidents.loader.read_files), the items are built without validating each again and the log is already up to
+    date: a 50,000-item incident opens in a fraction of the time. Any other file is loaded and checked in full."""
+    folder = ws.incident_folder(incident_id)
+    files = read_files(folder)
+    if files is not None and q.files_hash(ws.store(), incident_id) == files.fingerprint:
+        return load_trusted(files, ws.root)
     loaded = ws.load_incident(incident_id)
-    q.sync_incident(ws.store(), loaded)
+    after = read_files(folder)  # the fingerprint is recorded only if the files did not change while being loaded
+    same = files is not None and after is not None and after.fingerprint == files.fingerprint
+    q.sync_incident(ws.store(), loaded, files.fingerprint if same and files else None)
     return loaded
 
 

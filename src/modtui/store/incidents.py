@@ -5,7 +5,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
 from modtui.incidents.loader import LoadedIncident
@@ -21,12 +21,24 @@ def source_hash(loaded: LoadedIncident) -> str:
     return digest.hexdigest()[:16]
 
 
-def sync_incident(store: Store, loaded: LoadedIncident) -> None:
-    """Make the log's copy of the incident and its items match the files (no-op when unchanged)."""
+def files_hash(store: Store, incident_id: str) -> str | None:
+    """The fingerprint of the incident's files recorded at its last sync (None: none recorded)."""
+    with store.read() as session:
+        row = session.get(IncidentRow, incident_id)
+        return row.files_hash if row is not None else None
+
+
+def sync_incident(store: Store, loaded: LoadedIncident, files_hash: str | None = None) -> None:
+    """Make the log's copy of the incident and its items match the files (no-op when unchanged), and record
+    `files_hash`: the fingerprint of the files `loaded` was validated from, or None when it is not known."""
     digest = source_hash(loaded)
     with store.read() as session:
         row = session.get(IncidentRow, loaded.id)
         if row is not None and row.source_hash == digest:
+            if row.files_hash != files_hash:
+                with store.write() as writing:
+                    writing.execute(update(IncidentRow).where(IncidentRow.id == loaded.id)  # type: ignore[arg-type]
+                                    .values(files_hash=files_hash))
             return
     inc = loaded.incident
     with store.write() as session:
@@ -34,7 +46,8 @@ def sync_incident(store: Store, loaded: LoadedIncident) -> None:
             id=inc.id, title=inc.title, severity=inc.severity.value, status=inc.status.value, policy=inc.policy,
             positive_label=inc.positive_label, labels_json=json.dumps(inc.labels),
             production_prompt=inc.production.prompt, production_model=inc.production.model,
-            opened_at=iso(inc.opened_at), description=inc.description, source_hash=digest, loaded_at=now_iso()))
+            opened_at=iso(inc.opened_at), description=inc.description, source_hash=digest, loaded_at=now_iso(),
+            files_hash=files_hash))
         session.flush()
         _replace_items(session, loaded)
 

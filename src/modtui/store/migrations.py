@@ -119,11 +119,18 @@ def m004_batches(conn: Connection) -> None:
     Index("ix_batch_request_run", request.c.run_id).create(conn)
 
 
+def m005_incident_files_hash(conn: Connection) -> None:
+    """The fingerprint of the incident's files as last loaded with every check passed (incidents.loader.read_files):
+    an unchanged folder is then read without validating each item again (NULL: validate)."""
+    conn.execute(text("ALTER TABLE incident ADD COLUMN files_hash VARCHAR"))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_core_log", m001_core_log),
     ("m002_findings_and_timeline", m002_findings_and_timeline),
     ("m003_query_indexes", m003_query_indexes),
     ("m004_batches", m004_batches),
+    ("m005_incident_files_hash", m005_incident_files_hash),
 ]
 
 

@@ -21,6 +21,7 @@ class IncidentRow(SQLModel, table=True):
     description: str = ""
     source_hash: str = ""
     loaded_at: str = ""
+    files_hash: Optional[str] = None  # m005: incidents.loader.read_files' fingerprint of files that passed every check
 
 
 class ItemRow(SQLModel, table=True):

@@ -1,0 +1,81 @@
+"""An incident folder the log recorded as loaded with every check passed is read again without validating each item
+(incidents.loader.load_trusted): it must load exactly as load_incident does, and any change goes through the checks."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from modtui.errors import InputError
+from modtui.incidents import loader
+from modtui.services import incidents as svc
+from modtui.store import incidents as q
+from modtui.workspace import Workspace
+
+INC = "INC-T1"
+
+
+def _same(a: loader.LoadedIncident, b: loader.LoadedIncident) -> None:
+    assert a.incident == b.incident and a.item_lines == b.item_lines and a.folder == b.folder
+    assert a.items == b.items
+    for x, y in zip(a.items, b.items, strict=True):
+        assert x.model_dump_json() == y.model_dump_json() and x.model_fields_set == y.model_fields_set
+        assert type(x.kind) is type(y.kind) and x.meta is not y.meta
+
+
+def _tricky(folder: Path) -> None:
+    """Int ids, kinds given and derived, meta absent or not, CRLF, blank lines, U+2028 in content, a BOM."""
+    lines = [json.dumps({"id": 7, "content": "a\u2028b", "expected": "toxic", "observed": "ok"}, ensure_ascii=False),
+             "", "  ",
+             json.dumps({"id": "x-2", "content": "é", "expected": "ok", "kind": "eval", "meta": {"k": [1]}}),
+             json.dumps({"id": "x-3", "content": "c", "expected": "ok", "observed": "ok", "kind": "guard"}) + "\r"]
+    (folder / loader.ITEMS_FILE).write_bytes(("\ufeff" + "\n".join(lines) + "\n").encode())
+
+
+@pytest.mark.parametrize("tricky", [False, True])
+def test_trusted_load_equals_the_checked_one(workspace: Path, tricky: bool) -> None:
+    folder = workspace / "incidents" / INC
+    if tricky:
+        _tricky(folder)
+    checked = loader.load_incident(folder, workspace)
+    files = loader.read_files(folder)
+    assert files is not None
+    _same(loader.load_trusted(files, workspace), checked)
+
+
+def test_load_and_sync_records_the_fingerprint_and_trusts_only_unchanged_files(workspace: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = Workspace.open(workspace)
+    folder = workspace / "incidents" / INC
+    first = svc.load_and_sync(ws, INC)  # checked, then recorded
+    files = loader.read_files(folder)
+    assert files is not None and q.files_hash(ws.store(), INC) == files.fingerprint
+    trusted: list[object] = []
+    real = loader.load_trusted
+    monkeypatch.setattr(svc, "load_trusted", lambda *a: trusted.append(a) or real(*a))
+    _same(svc.load_and_sync(ws, INC), first)
+    assert len(trusted) == 1
+    # a changed file is checked again: an unknown label is refused though the old fingerprint is in the log
+    items = (folder / loader.ITEMS_FILE).read_text().replace('"expected": "ok"', '"expected": "okay"', 1)
+    (folder / loader.ITEMS_FILE).write_text(items)
+    with pytest.raises(InputError, match="okay"):
+        svc.load_and_sync(ws, INC)
+    assert len(trusted) == 1
+    # a valid change is checked, synced and recorded; the next load trusts it
+    _tricky(folder)
+    changed = svc.load_and_sync(ws, INC)
+    assert len(trusted) == 1 and [i.id for i in changed.items] == ["7", "x-2", "x-3"]
+    _same(svc.load_and_sync(ws, INC), changed)
+    assert len(trusted) == 2
+    ws.close()
+
+
+def test_a_sync_of_other_items_forgets_the_fingerprint(workspace: Path) -> None:
+    ws = Workspace.open(workspace)
+    loaded = svc.load_and_sync(ws, INC)
+    assert q.files_hash(ws.store(), INC) is not None
+    loaded.items.pop()
+    q.sync_incident(ws.store(), loaded)  # e.g. a golden set's or another writer's items: no fingerprint
+    assert q.files_hash(ws.store(), INC) is None
+    ws.close()
