@@ -72,7 +72,11 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
     spec = svc.ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author))
     if batch and (min_recall is not None or min_precision is not None or min_accuracy is not None or fail_on_regression):
         raise click.UsageError("gates need results: with --batch, apply them when `modtui runs poll` has them")
-    plan = svc.plan(app.ws, spec)
+    try:
+        plan = svc.plan(app.ws, spec)
+    except KeyboardInterrupt:  # before any call: runs it created are resumable, nothing else to keep
+        note("interrupted before any call was made; run the same command again to start")
+        raise SystemExit(130) from None
     if batch:
         submit_batch(app, plan, spec, fmt)
         return
