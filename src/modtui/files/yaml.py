@@ -10,6 +10,7 @@ import yaml
 from modtui.errors import InputError, Problem
 from modtui.files.text import read_text
 
+MAX_VALUES = 200_000  # far beyond any incident or prompt file; bounds alias expansion
 Loc = tuple[int, int]  # 1-based line, col
 KeyPath = tuple[str | int, ...]
 
@@ -48,8 +49,13 @@ class _Builder:
         self.doc = Located(path, None)
         self.problems: list[Problem] = []
         self.constructor = yaml.SafeLoader("")
+        self.built = 0
 
     def build(self, node: yaml.Node, at: KeyPath) -> Any:
+        self.built += 1
+        if self.built > MAX_VALUES:  # aliases of aliases expand exponentially ("billion laughs")
+            raise InputError(Problem(self.doc.path, f"more than {MAX_VALUES:,} values once YAML aliases are "
+                                                    f"expanded; write the values out instead", *_mark(node)))
         self.doc.values[at] = _mark(node)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, at)
