@@ -89,29 +89,21 @@ class ItemsTable(ScrollView, can_focus=True):
 
     masked: Mapping[str, str] = {}  # set_masked(): item id → why its content is masked
 
-    class Selected(Message):
+    class _ItemMessage(Message):
+        def __init__(self, table: "ItemsTable", item_id: str) -> None:
+            super().__init__()
+            self.table = table
+            self.item_id = item_id
+
+        @property
+        def control(self) -> "ItemsTable":
+            return self.table
+
+    class Selected(_ItemMessage):
         """Enter, or a click on the highlighted row: open the item."""
 
-        def __init__(self, table: "ItemsTable", item_id: str) -> None:
-            super().__init__()
-            self.table = table
-            self.item_id = item_id
-
-        @property
-        def control(self) -> "ItemsTable":
-            return self.table
-
-    class Highlighted(Message):
+    class Highlighted(_ItemMessage):
         """The cursor moved to an item."""
-
-        def __init__(self, table: "ItemsTable", item_id: str) -> None:
-            super().__init__()
-            self.table = table
-            self.item_id = item_id
-
-        @property
-        def control(self) -> "ItemsTable":
-            return self.table
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
