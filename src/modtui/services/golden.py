@@ -31,7 +31,7 @@ from modtui.files.text import read_text
 from modtui.files.validate import suggest
 from modtui.incidents.loader import LoadedIncident, check_item, jsonl_lines
 from modtui.services.incidents import load_and_sync
-from modtui.services.scoring import observed_as_run, scored
+from modtui.services.scoring import observed_as_run, scored_run
 from modtui.store import incidents as store_incidents
 from modtui.store import runs as q
 from modtui.store.tables import RunRow
@@ -271,9 +271,9 @@ def _fixed_items(ws: Workspace, loaded: LoadedIncident, run_id: int | None) -> t
         run = _candidate_run(session, loaded.id, run_id)
         summary = json.loads(run.summary_json or "{}")
         base_id = summary.get("baseline_run_id")
-        baseline = (scored(q.results_of(session, base_id), expected) if base_id is not None
+        baseline = (scored_run(session, base_id, expected) if base_id is not None
                     else observed_as_run(loaded.items))
-        candidate = scored(q.results_of(session, run.id), expected)  # type: ignore[arg-type]
+        candidate = scored_run(session, run.id, expected)  # type: ignore[arg-type]
     fixed = set(compare(baseline, candidate, positive).fixed)
     return [i for i in loaded.items if i.id in fixed], run.id  # type: ignore[return-value]
 

@@ -19,7 +19,7 @@ from modtui.replay.events import RunProgress
 from modtui.secrets import Scrubber
 from modtui.services import golden, precedent
 from modtui.services.incidents import load_and_sync
-from modtui.services.scoring import observed_as_run, scored
+from modtui.services.scoring import observed_as_run, scored_run
 from modtui.store import runs as q
 from modtui.store.tables import RunRow
 from modtui.workspace import Workspace
@@ -210,7 +210,7 @@ def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
     expected = {i.id: i.expected for i in replay.items}
     out = ReplayReport(replay.loaded.id, positive)
     with ws.store().read() as session:
-        scored_runs = {job.run_id: scored(q.results_of(session, job.run_id), expected) for job in replay.jobs}
+        scored_runs = {job.run_id: scored_run(session, job.run_id, expected) for job in replay.jobs}
         runs = {job.run_id: q.get_run(session, job.run_id) for job in replay.jobs}
         fixed_baseline = _fixed_baseline(session, spec.baseline, expected, replay.items)
     for job in replay.jobs:
@@ -230,7 +230,7 @@ def _fixed_baseline(session: Any, baseline: str, expected: dict[str, str], items
         return None, observed_as_run(items)
     if not is_run_id(baseline) or q.get_run(session, int(baseline)) is None:
         raise UsageError(Problem("--baseline", f"'{baseline}' is not 'production', 'observed' or an existing run id"))
-    return int(baseline), scored(q.results_of(session, int(baseline)), expected)
+    return int(baseline), scored_run(session, int(baseline), expected)
 
 
 def _baseline_for(job: Job, replay: ReplayPlan, scored_runs: dict[int, list[ScoredItem]],

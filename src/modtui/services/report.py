@@ -26,7 +26,7 @@ from modtui.services.cluster import cluster_items
 from modtui.services.incidents import load_and_sync
 from modtui.services.masking import masked_items
 from modtui.services.report_needs import next_steps
-from modtui.services.scoring import scored
+from modtui.services.scoring import scored_run
 from modtui.store import runs as q
 from modtui.store.incidents import events
 from modtui.store.tables import PromptVersionRow, RunRow
@@ -156,8 +156,8 @@ def _best_candidate(ws: Workspace, loaded: LoadedIncident, runs: list[RunRow], p
     with ws.store().read() as session:
         base = q.get_run(session, summary["baseline_run_id"]) if summary.get("baseline_run_id") else None
         base = base or _production_run(runs, run.target_name, production)
-        results = scored(q.results_of(session, run.id), expected)  # type: ignore[arg-type]
-        base_results = scored(q.results_of(session, base.id), expected) if base else None  # type: ignore[arg-type]
+        results = scored_run(session, run.id, expected)  # type: ignore[arg-type]
+        base_results = scored_run(session, base.id, expected) if base else None  # type: ignore[arg-type]
     flips = compare(base_results, results, loaded.incident.positive_label) if base_results is not None else None
     return _Best(run, summary, base, results, flips)
 

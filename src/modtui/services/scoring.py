@@ -9,16 +9,22 @@ from modtui.domain.incident import Item
 from modtui.store.tables import ResultRow
 
 
+def scored_run(session: Any, run_id: int, expected: Mapping[str, str]) -> list[ScoredItem]:
+    """A stored run's results for the items still in the incident, scored against their (current) gold label."""
+    from modtui.store.runs import scoring_rows
+
+    return scored_rows(scoring_rows(session, run_id), expected)
+
+
 def scored(results: Sequence[ResultRow], expected: Mapping[str, str]) -> list[ScoredItem]:
-    """Results of items still in the incident, scored against their (current) gold label."""
-    return [ScoredItem(item_id=r.item_id, expected=expected[r.item_id], label=r.label if r.outcome == "label" else None,
-                       outcome=r.outcome, error_type=r.error_type, confidence=r.confidence, latency_ms=r.latency_ms,
-                       cost_usd=r.cost_usd, tokens_in=r.tokens_in, tokens_out=r.tokens_out, cached=bool(r.cached))
-            for r in results if r.item_id in expected]
+    """As `scored_run`, from ORM result rows already in hand."""
+    from modtui.store.runs import SCORING_COLUMNS
+
+    return scored_rows(([getattr(r, c) for c in SCORING_COLUMNS] for r in results), expected)
 
 
 def scored_rows(rows: Iterable[Sequence[Any]], expected: Mapping[str, str]) -> list[ScoredItem]:
-    """As `scored`, from store.runs.scoring_rows' tuples: unpacking a tuple is several times cheaper than reading
+    """Scored items from store.runs.scoring_rows' tuples: unpacking a tuple is several times cheaper than reading
     ten attributes, which is most of the time a 50,000-item compare takes."""
     out = []
     for item_id, outcome, label, error_type, confidence, latency_ms, cost_usd, tokens_in, tokens_out, cached in rows:
