@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable, Sequence
 from itertools import compress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -65,13 +66,7 @@ def _views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[RunView
     from modtui.store import runs as q
 
     with ws.store().read() as session:
-        runs = []
-        for run_id in run_ids:
-            run = q.get_run(session, run_id)
-            if run is None:
-                raise UsageError(Problem("run", f"no run {run_id}"))
-            runs.append(run)
-        _one_incident(runs)
+        runs = _runs_of_one_incident(run_ids, lambda run_id: q.get_run(session, run_id))
         incident_id = runs[0].incident_id
         expected = q.expected_labels(session, incident_id)
         positive = q.positive_label(session, incident_id)
@@ -82,6 +77,18 @@ def _views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[RunView
         items = scored_rows(results, gold)
         out.append((RunView(run, run_metrics(items, positive), positive, labels, corrections_dict(corrections)), items))
     return out
+
+
+def _runs_of_one_incident(run_ids: Sequence[int], lookup: Callable[[int], Any]) -> list[Any]:
+    """The runs by id (exit 2 naming a missing one), which must all be on one incident."""
+    runs = []
+    for run_id in run_ids:
+        run = lookup(run_id)
+        if run is None:
+            raise UsageError(Problem("run", f"no run {run_id}"))
+        runs.append(run)
+    _one_incident(runs)
+    return runs
 
 
 def _one_incident(runs: list[Any]) -> None:
@@ -105,13 +112,7 @@ def _compare_tallied(ws: Workspace, a: int, b: int) -> tuple[RunView, RunView, F
     from modtui.store import compare as c
 
     with ws.store().connect() as conn:
-        runs = []
-        for run_id in (a, b):
-            run = c.run_row(conn, run_id)
-            if run is None:
-                raise UsageError(Problem("run", f"no run {run_id}"))
-            runs.append(run)
-        _one_incident(runs)
+        runs = _runs_of_one_incident((a, b), lambda run_id: c.run_row(conn, run_id))
         incident = runs[0].incident_id
         positive = c.positive_label(conn, incident)
         rows = c.paired(conn, incident, a, b)
