@@ -129,14 +129,11 @@ def main() -> int:
         serve(args)
         return 0
 
-    server = subprocess.Popen([sys.executable, __file__, "--serve", "--items", str(args.items), "--latency",
-                               str(args.latency), "--seed", str(args.seed)], stdout=subprocess.PIPE, text=True)
+    from replay import spawn_server  # bench/replay.py, beside this file
+
+    server, port = spawn_server([__file__, "--serve", "--items", str(args.items), "--latency", str(args.latency),
+                                 "--seed", str(args.seed)])
     assert server.stdout is not None
-    line = server.stdout.readline().strip()
-    if not line.startswith("PORT="):
-        server.kill()
-        raise SystemExit(f"fake server did not start: {line!r}")
-    port = int(line.removeprefix("PORT="))
     tmp = Path(tempfile.mkdtemp(prefix="modtui-faults-"))
     os.environ.update(KEYS)
     per_target = max(1, args.concurrency // 2)

@@ -56,8 +56,12 @@ def register_sleep_provider(latency: float) -> None:
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen([sys.executable, str(FAKESERVER), "--port", "0", "--latency", str(latency)],
-                            stdout=subprocess.PIPE, text=True)
+    return spawn_server([str(FAKESERVER), "--port", "0", "--latency", str(latency)])
+
+
+def spawn_server(argv: list[str]) -> tuple[subprocess.Popen[str], int]:
+    """A fake provider in its own process (`python ARGV…`), once it has printed PORT=n."""
+    proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     if not line.startswith("PORT="):
