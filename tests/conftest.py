@@ -141,3 +141,14 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
         return
     with fresh_pg_database() as url:
         yield url
+
+
+@pytest.fixture
+def ws(served_workspace: Path, db_url: str | None) -> Iterator[Any]:
+    """The served workspace opened on its log: SQLite (the workspace's file) or a fresh PostgreSQL database.
+    Modules that need more (an unpaced target, a migrated log) extend it with a fixture of the same name."""
+    from modtui.workspace import Workspace
+
+    workspace = Workspace.open(served_workspace, db_url)
+    yield workspace
+    workspace.close()

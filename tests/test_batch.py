@@ -32,13 +32,6 @@ CANDIDATE = "prompts/toxicity/candidate.yaml"
 ITEM_IDS = [f"i-{n:02d}" for n in range(1, 13)]
 
 
-@pytest.fixture
-def ws(served_workspace: Path, db_url: str | None) -> Iterator[Workspace]:
-    workspace = Workspace.open(served_workspace, db_url)
-    yield workspace
-    workspace.close()
-
-
 async def submit(ws: Workspace, target: str, **spec: Any) -> tuple[svc.ReplayPlan, batch_svc.Submission]:
     rspec = svc.ReplaySpec(INC, prompts=[CANDIDATE], targets=[target], author="tester", **spec)
     plan = svc.plan(ws, rspec)

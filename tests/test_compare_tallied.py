@@ -20,13 +20,6 @@ INC = "INC-T1"
 OUTCOMES = ["label"] * 6 + ["parse_error", "refusal", "truncated", "error", "error"]
 
 
-@pytest.fixture
-def ws(served_workspace: Path, db_url: str | None) -> Iterator[Workspace]:
-    workspace = Workspace.open(served_workspace, db_url)
-    yield workspace
-    workspace.close()
-
-
 def write_run(ws: Workspace, item_ids: list[str], labels: list[str], rng: random.Random) -> int:
     target = ws.config.targets["gpt-mini"]
     prompt = ws.load_prompt("prompts/toxicity/candidate.yaml")

@@ -37,13 +37,12 @@ ITEM_IDS = [f"i-{n:02d}" for n in range(1, 13)]
 
 
 @pytest.fixture
-def ws(served_workspace: Path, db_url: str | None) -> Iterator[Workspace]:
-    """The served workspace, its log on SQLite (the workspace's file) or on a fresh PostgreSQL database."""
-    workspace = Workspace.open(served_workspace, db_url)
-    workspace.store()  # open and migrate the log here: tests that time a replay time the replay alone
-    tune(workspace, "gpt-mini", requests_per_minute=None)  # modtui.toml's 600/min would pace every test
-    yield workspace
-    workspace.close()
+def ws(ws: Workspace, db_url: str | None) -> Workspace:
+    """conftest's `ws` (SQLite or a fresh PostgreSQL database), its log migrated and gpt-mini unpaced.
+    (db_url is named here because pytest parametrizes only what an overriding fixture requests itself.)"""
+    ws.store()  # open and migrate the log here: tests that time a replay time the replay alone
+    tune(ws, "gpt-mini", requests_per_minute=None)  # modtui.toml's 600/min would pace every test
+    return ws
 
 
 def tune(ws: Workspace, name: str, **fields: Any) -> None:

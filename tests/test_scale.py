@@ -23,12 +23,11 @@ CANDIDATE = "prompts/toxicity/candidate.yaml"
 
 
 @pytest.fixture
-def ws(served_workspace: Path, db_url: str | None) -> Iterator[Workspace]:
-    workspace = Workspace.open(served_workspace, db_url)
-    workspace.config.targets["gpt-mini"] = workspace.config.targets["gpt-mini"].model_copy(
-        update={"requests_per_minute": None})
-    yield workspace
-    workspace.close()
+def ws(ws: Workspace, db_url: str | None) -> Workspace:
+    """conftest's `ws`, with gpt-mini unpaced.
+    (db_url is named here because pytest parametrizes only what an overriding fixture requests itself.)"""
+    ws.config.targets["gpt-mini"] = ws.config.targets["gpt-mini"].model_copy(update={"requests_per_minute": None})
+    return ws
 
 
 async def replay(ws: Workspace, **spec: object) -> svc.ReplayReport:
