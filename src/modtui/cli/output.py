@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from modtui.terminal import printable
+
 FORMATS = ("table", "json", "jsonl", "csv")
 
 
@@ -66,8 +68,8 @@ def _cell(value: Any) -> str:
 
 
 def inert(text: str) -> str:
-    """Control characters and ANSI escapes from untrusted text shown as visible, harmless symbols."""
-    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in text.replace("\n", " "))
+    """Untrusted text on one table line, through the one terminal sanitiser."""
+    return printable(text.replace("\n", " "))
 
 
 def _clip(text: str, width: int) -> str:

@@ -3,15 +3,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-_BIDI = {0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
-_INERT = {c: chr(0x2400 + c) for c in range(0x20)} | {0x7F: "\u2421"}
-_INERT |= {c: "\ufffd" for c in range(0x80, 0xA0)} | {c: f"<U+{c:04X}>" for c in _BIDI}
-_KEEP_LINES = {k: v for k, v in _INERT.items() if k not in (0x0A, 0x09)}
-
-
-def inert(value: str, *, keep_lines: bool = False) -> str:
-    """Control characters (ESC, CR, C1, bidi overrides) replaced by visible stand-ins."""
-    return value.translate(_KEEP_LINES if keep_lines else _INERT)
+from modtui.terminal import printable as inert
 
 
 def preview(value: str, width: int = 80) -> Text:
