@@ -1,4 +1,4 @@
-"""Regenerate the README's screenshots: the TUI on the bundled samples, after a replay of INC-0057's
+"""Regenerate the screenshots of the README and docs/tui.md: the TUI on the bundled samples, after a replay of INC-0057's
 production prompt and its policy's candidate.yaml on every item with the offline target.
 
     .venv/bin/python docs/make_screenshots.py     (writes docs/*.svg; the log goes to a temporary file)

@@ -24,7 +24,7 @@ except ImportError:  # tests/ imported as a package
 INC = "INC-T1"
 CANARY = "sk-test-CANARY-7f3a9c2e5b1d4086aa51"
 OTHER = "sk-ant-test-0123456789"
-FRAGMENT = 8  # README: the whole value and any piece of 8 characters or more
+FRAGMENT = 8  # docs/reliability.md: the whole value and any piece of 8 characters or more
 
 
 def leaks(text: str | bytes, secret: str = CANARY) -> list[str]:

@@ -25,7 +25,7 @@ POSITIVE = "toxic"
 CONTRACT_RUN_KEYS = {"run_id", "target", "prompt", "prompt_version", "baseline_run_id", "items", "tp", "fp", "fn",
                      "tn", "no_verdict", "no_verdict_by_type", "precision", "recall", "f1", "flips", "mcnemar_p",
                      "cost_usd", "latency_ms"}
-# README § `--format json`: the documented document, key for key
+# docs/metrics.md § `--format json`: the documented document, key for key
 README_TOP_KEYS = {"incident", "positive_label", "interrupted", "runs"}
 README_RUN_KEYS = CONTRACT_RUN_KEYS | {"status", "accuracy", "coverage", "tokens_in", "tokens_out", "cached",
                                        "best_threshold", "error"}

@@ -1,6 +1,6 @@
 """The handoff report: what a new on-call person needs to act on an incident, as one JSON-ready dict.
 
-The shape is `report/schema.json` (documented in the README); `report.markdown` renders it. Headline
+The shape is `report/schema.json` (documented in docs/report.md); `report.markdown` renders it. Headline
 numbers are each run's as recorded when it finished, on the incident's original gold labels.
 """
 from __future__ import annotations
