@@ -70,7 +70,7 @@ def test_to_dict_keys_and_json() -> None:
     d = run_metrics(HAND, POS).to_dict()
     assert list(d) == [
         "items", "tp", "fp", "fn", "tn", "no_verdict", "no_verdict_by_type", "precision",
-        "recall", "f1", "accuracy", "coverage", "cost_usd", "tokens_in", "tokens_out",
+        "recall", "f1", "precision_ci", "recall_ci", "f1_ci", "f1_bootstrap", "positives", "accuracy", "coverage", "cost_usd", "tokens_in", "tokens_out",
         "cached", "latency_ms",
     ]
     assert d["latency_ms"] == {"p50": 300.0, "p95": pytest.approx(880.0)}

@@ -28,7 +28,8 @@ CONTRACT_RUN_KEYS = {"run_id", "target", "prompt", "prompt_version", "baseline_r
 # docs/metrics.md § `--format json`: the documented document, key for key
 README_TOP_KEYS = {"incident", "positive_label", "interrupted", "runs"}
 README_RUN_KEYS = CONTRACT_RUN_KEYS | {"status", "accuracy", "coverage", "tokens_in", "tokens_out", "cached",
-                                       "best_threshold", "error"}
+                                       "best_threshold", "error", "precision_ci", "recall_ci", "f1_ci",
+                                       "f1_bootstrap", "positives"}
 JSONL_KEYS = ["run_id", "item_id", "target", "prompt_version", "expected", "verdict", "label", "confidence",
               "error_type", "cached"]
 

@@ -17,6 +17,9 @@ Definitions (``pos`` is the positive label, an item's *verdict* is its
   without a verdict), so a positive item with no verdict lowers recall;
   ``None`` when there are no positive items.
 * **F1** = 2PR / (P + R); ``0.0`` when P + R == 0; ``None`` when P or R is ``None``.
+* **precision_ci**, **recall_ci**: 95 % Wilson score intervals on the same fractions
+  (``None`` when the denominator is 0); **f1_ci**: a seeded percentile bootstrap of F1
+  (1,000 resamples; the seed is in ``f1_bootstrap``). See :mod:`modtui.analysis.intervals`.
 * **accuracy** = correct / items, where an item is correct when its label is
   not ``None`` and equals expected (no verdict is never correct).
 * **coverage** = verdicts / items. Both ``None`` for zero items.
@@ -34,6 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modtui.analysis.intervals import BootstrapF1, as_list, bootstrap_f1, wilson
 from modtui.analysis.stats import f1_score, percentile, ratio
 
 CELLS: tuple[str, ...] = ("TP", "FP", "FN", "TN", "NV")
@@ -106,9 +110,24 @@ class RunMetrics:
     cached: int
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    positives: int = 0  # items whose gold label is the positive one (recall's denominator)
+
+    @property
+    def precision_ci(self) -> tuple[float, float] | None:
+        return wilson(self.tp, self.tp + self.fp)
+
+    @property
+    def recall_ci(self) -> tuple[float, float] | None:
+        return wilson(self.tp, self.positives)
+
+    def f1_bootstrap(self) -> BootstrapF1:
+        """The seeded bootstrap interval of F1."""
+        missed = self.positives - self.tp
+        return bootstrap_f1(self.tp, self.fp, missed, self.items - self.tp - self.fp - missed)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (ints, floats, None, nested dicts)."""
+        boot = self.f1_bootstrap()
         return {
             "items": self.items,
             "tp": self.tp,
@@ -120,6 +139,11 @@ class RunMetrics:
             "precision": self.precision,
             "recall": self.recall,
             "f1": self.f1,
+            "precision_ci": as_list(self.precision_ci),
+            "recall_ci": as_list(self.recall_ci),
+            "f1_ci": as_list(boot.interval),
+            "f1_bootstrap": boot.to_dict(),
+            "positives": self.positives,
             "accuracy": self.accuracy,
             "coverage": self.coverage,
             "cost_usd": self.cost_usd,
@@ -183,4 +207,5 @@ def tallied_metrics(groups: Iterable[tuple[ScoredItem, int]], positive: str, cos
         cached=cached,
         latency_p50_ms=percentile(lat := sorted(v for v in latencies if v is not None), 50),  # sorted once
         latency_p95_ms=percentile(lat, 95),
+        positives=positives,
     )
