@@ -57,19 +57,25 @@ SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp"
 @click.option("--author", help="Who ran it (default: $MODTUI_AUTHOR or your OS user).")
 @click.option("--labels", type=click.Choice(LABEL_SETS), default="original", show_default=True,
               help="Gold labels for metrics and gates: the incident's, or with label_error findings' corrections.")
+@click.option("--repeat", "repeats", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="Call every item N times per target × prompt (repeats 2..N bypass the cache) and report how "
+                   "stable the verdicts are.")
 @click.option("--batch", is_flag=True, help="Submit the calls through the provider's Batch API (discounted, answered "
                                             "within 24 h) and return at once; `modtui runs poll` collects the results.")
 @pass_app
 def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets: tuple[str, ...], items: str,
            concurrency: int | None, no_cache: bool, fmt: str, min_recall: float | None, min_precision: float | None,
            fail_on_regression: bool, baseline: str, author: str | None, labels: str, golden: str | None,
-           batch: bool = False, min_accuracy: float | None = None) -> None:
+           batch: bool = False, min_accuracy: float | None = None, repeats: int = 1) -> None:
     """Replay an incident's items (or a golden set's, with --golden NAME) against prompts and targets, and
     report what changed."""
     if (incident_id is None) == (golden is None):
         raise click.UsageError("give an INCIDENT_ID or --golden NAME (one of them)")
     incident_id = incident_id or f"golden:{golden}"  # a golden set replays as the pseudo-incident golden:NAME
-    spec = svc.ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author))
+    spec = svc.ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author),
+                          repeats)
+    if batch and repeats > 1:
+        raise click.UsageError("--repeat calls each item again at once; it cannot go through --batch")
     if batch and (min_recall is not None or min_precision is not None or min_accuracy is not None or fail_on_regression):
         raise click.UsageError("gates need results: with --batch, apply them when `modtui runs poll` has them")
     try:
@@ -133,6 +139,7 @@ def _print(app: AppContext, rep: ReplayReport, items, fmt: str, gold: dict | Non
         emit([summary_row(r) for r in rep.runs], "csv" if fmt == "csv" else "table", SUMMARY_COLUMNS)
         if fmt == "table":
             print_flips(rep, {i.id: i.content for i in items})
+            print_stability(rep)
 
 
 def submit_batch(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, fmt: str) -> None:
@@ -197,6 +204,21 @@ def print_flips(rep: ReplayReport, contents: dict[str, str], limit: int = 10) ->
                 click.echo(f"  {title:9} {item_id:12} {inert(contents.get(item_id, ''))[:70]}")
             if len(ids) > limit:
                 click.echo(f"  {title:9} … and {len(ids) - limit} more (--format json lists all)")
+
+
+def print_stability(rep: ReplayReport, limit: int = 10) -> None:
+    for r in rep.runs:
+        s = r.stability
+        if s is None:
+            continue
+        fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+        click.echo(f"\nrun {r.run.id} ({r.run.target_name} × {r.prompt_label}) stability over {s.repeats} repeats of "
+                   f"{s.items} items: unanimous {fmt(s.unanimous)}, flip rate {fmt(s.flip_rate)}, "
+                   f"majority F1 {fmt(s.majority_f1)}, {len(s.unstable)} unstable")
+        for u in s.unstable[:limit]:
+            click.echo(f"  unstable  {inert(u.item_id):12} {' '.join(inert(v) for v in u.verdicts)}")
+        if len(s.unstable) > limit:
+            click.echo(f"  unstable  … and {len(s.unstable) - limit} more (--format json lists all)")
 
 
 def gate_failures(rep: ReplayReport, min_recall: float | None, min_precision: float | None,

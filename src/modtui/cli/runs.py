@@ -7,7 +7,7 @@ import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, emit, format_option
+from modtui.cli.output import echo_json, emit, format_option, inert
 
 svc = lazy("modtui.services.runs")
 LABEL_SETS = ("original", "corrected")  # services.labels.LABEL_SETS, as a literal: --help imports no services
@@ -48,11 +48,17 @@ def runs_show(app: AppContext, run_id: int, fmt: str, labels: str) -> None:
         echo_json(data)
         return
     m = data.pop("metrics")
+    stability = data.pop("stability", None)
     data["corrections"] = len(data["corrections"])
     for key, value in data.items():
         click.echo(f"{key:14} {value if value is not None else '-'}")
     for key, value in m.items():
         click.echo(f"{key:14} {value if value is not None else '-'}")
+    if stability:
+        unstable = stability.pop("unstable")
+        click.echo("stability      " + " ".join(f"{k} {'-' if v is None else v}" for k, v in stability.items()))
+        for u in unstable:
+            click.echo(f"  unstable     {inert(u['item_id'])}: {' '.join(inert(v) for v in u['verdicts'])}")
 
 
 @runs_group.command("compare")

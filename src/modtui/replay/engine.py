@@ -45,12 +45,14 @@ class Job:
     dead: str | None = None  # set when the target cannot go on (bad key): the reason
     # extra template values per item (e.g. {"precedents": ...}), built by the service; the engine stays generic
     context: Callable[[Item], Mapping[str, str]] | None = None
+    repeat: int = 1  # `replay --repeat N`: repeats 2..N call again (never the cache) and are kept with their index
 
 
 @dataclass
 class _Pending:
     rows: list[dict[str, Any]] = field(default_factory=list)
     cache: list[dict[str, Any]] = field(default_factory=list)
+    repeats: list[dict[str, Any]] = field(default_factory=list)
     first_at: float | None = None
 
 
@@ -163,7 +165,7 @@ class Engine:
         if not self.use_cache:
             return
         for job in jobs:
-            if not providers[job.target.name].cacheable or not job.todo:
+            if not providers[job.target.name].cacheable or not job.todo or job.repeat > 1:
                 continue
             served: set[str] = set()
             for start in range(0, len(job.todo), CACHE_CHUNK):
@@ -210,8 +212,11 @@ class Engine:
         row = _result_row(job, item, reply, verdict, self.scrub, cached=cached, key=key)
         if messages.truncated:
             row["detail"] = ((row["detail"] or "") + " [content truncated for the prompt]").strip()
-        self._pending.rows.append(row)
-        if not cached and not reply.failed and reply.verdict is None:
+        if job.repeat > 1:
+            self._pending.repeats.append({**row, "repeat": job.repeat})
+        else:
+            self._pending.rows.append(row)
+        if job.repeat == 1 and not cached and not reply.failed and reply.verdict is None:
             self._pending.cache.append(_cache_row(key, self._target_keys[job.target.name], reply, self.scrub))
         self._pending.first_at = self._pending.first_at or time.monotonic()
         self._wake.set()
@@ -243,10 +248,10 @@ class Engine:
         return pending
 
     def _write(self, pending: _Pending) -> None:
-        if not pending.rows and not pending.cache:
+        if not pending.rows and not pending.cache and not pending.repeats:
             return
         with self.store.write() as session:
-            q.insert_results(session, pending.rows, pending.cache)
+            q.insert_results(session, pending.rows, pending.cache, pending.repeats)
 
 
 def _text(value: str | None) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from modtui.analysis.flips import FlipReport, compare
 from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics
+from modtui.analysis.stability import Stability
 from modtui.analysis.sweep import Sweep, sweep
 from modtui.domain.incident import FAILING_KINDS, Item, ItemKind
 from modtui.domain.target import Target
@@ -20,6 +21,7 @@ from modtui.secrets import Scrubber
 from modtui.services import golden, precedent
 from modtui.services.incidents import load_and_sync
 from modtui.services.scoring import observed_as_run, scored_run
+from modtui.services.stability import run_stability
 from modtui.store import runs as q
 from modtui.store.tables import RunRow
 from modtui.workspace import Workspace
@@ -37,6 +39,7 @@ class ReplaySpec:
     use_cache: bool = True
     baseline: str = "production"
     author: str = "unknown"
+    repeats: int = 1  # calls per item per run; repeats 2..N bypass the cache
 
 
 @dataclass
@@ -47,9 +50,12 @@ class RunReport:
     baseline_run_id: int | None = None
     flips: FlipReport | None = None
     sweep: Sweep | None = None
+    stability: Stability | None = None
 
     def as_dict(self) -> dict[str, Any]:
         m = self.metrics.to_dict()
+        if self.stability:  # the run's cost is of every call, repeats included
+            m["cost_usd"] = self.stability.cost_usd
         flips = self.flips.to_dict() if self.flips else None
         return {"run_id": self.run.id, "target": self.run.target_name, "prompt": self.prompt_label,
                 "prompt_version": self.run.prompt_version, "status": self.run.status,
@@ -58,7 +64,7 @@ class RunReport:
                           "transitions": flips["transitions"]} if flips else {"fixed": [], "regressed": []},
                 "mcnemar_p": flips["mcnemar_p"] if flips else None,
                 "best_threshold": self.sweep.best.to_dict() if self.sweep and self.sweep.best else None,
-                "error": self.run.error}
+                "error": self.run.error, **({"stability": self.stability.to_dict()} if self.stability else {})}
 
 
 @dataclass
@@ -81,6 +87,7 @@ class ReplayPlan:
     items: list[Item]
     jobs: list[Job]
     baseline_version: str
+    repeat_jobs: list[Job] = field(default_factory=list)  # repeats 2..N of `jobs` (`--repeat N`)
 
 
 def select_items(items: Sequence[Item], which: str) -> list[Item]:
@@ -100,6 +107,8 @@ def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
     """Resolve prompts, targets and items; create or resume one run per target × prompt."""
     if spec.items not in ITEM_SETS:
         raise UsageError(Problem("--items", f"'{spec.items}' is not one of {', '.join(ITEM_SETS)}"))
+    if spec.repeats < 1:
+        raise UsageError(Problem("--repeat", f"{spec.repeats} is not a number of calls (1 or more)"))
     if spec.baseline not in ("production", "observed") and not is_run_id(spec.baseline):
         raise UsageError(Problem("--baseline", f"'{spec.baseline}' is not 'production', 'observed' or a run id"))
     loaded = golden.load_and_sync_golden(ws, spec.incident_id) if golden.is_golden(spec.incident_id) \
@@ -118,7 +127,7 @@ def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
     if not items:
         raise UsageError(Problem(spec.incident_id, f"no {spec.items} items to replay"))
     jobs = _jobs(ws, loaded, prompts, _unique_targets(targets), items, spec)
-    return ReplayPlan(loaded, prompts, targets, items, jobs, production.version)
+    return ReplayPlan(loaded, prompts, targets, items, jobs, production.version, repeat_jobs(ws, jobs, items, spec))
 
 
 def _unique(prompts: list[LoadedPrompt]) -> list[LoadedPrompt]:
@@ -160,6 +169,26 @@ def _jobs(ws: Workspace, loaded: LoadedIncident, prompts: list[LoadedPrompt], ta
     return jobs
 
 
+def repeat_jobs(ws: Workspace, jobs: list[Job], items: list[Item], spec: ReplaySpec) -> list[Job]:
+    """Jobs for repeats 2..N of each run (what each still lacks); its progress counts every repeat."""
+    from modtui.store import repeats as rq
+
+    if spec.repeats <= 1:
+        return []
+    out = []
+    with ws.store().write() as session:
+        for job in jobs:
+            rq.set_repeats(session, job.run_id, spec.repeats)
+            job.progress.total = len(items) * spec.repeats
+            for repeat in range(2, spec.repeats + 1):
+                done = rq.done_repeat_ids(session, job.run_id, repeat)
+                todo = [i for i in items if i.id not in done]
+                job.progress.done += len(items) - len(todo)
+                out.append(Job(job.run_id, job.target, job.prompt, todo, job.progress, context=job.context,
+                               repeat=repeat))
+    return out
+
+
 async def execute(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec,
                   on_progress: Callable[[RunProgress], None] | None = None) -> ReplayReport:
     """Run the plan; whatever happens (including cancellation) every run ends with a status and a summary."""
@@ -167,7 +196,7 @@ async def execute(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec,
                     concurrency=spec.concurrency, on_progress=on_progress)
     interrupted = False
     try:
-        await engine.execute(replay.jobs)
+        await engine.execute(replay.jobs + replay.repeat_jobs)
     except asyncio.CancelledError:
         interrupted = True
         raise
@@ -181,13 +210,17 @@ def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: boo
     rep = report(ws, replay, spec)
     for run_report, job in zip(rep.runs, replay.jobs):
         m = run_report.metrics
-        status = "failed" if job.dead else "interrupted" if interrupted or m.items < job.progress.total else "completed"
+        repeated = run_report.stability
+        incomplete = m.items < len(replay.items) or (repeated is not None and repeated.items < len(replay.items))
+        status = "failed" if job.dead else "interrupted" if interrupted or incomplete else "completed"
         job.progress.status = status
         headline = _headline(run_report, status)
         summary = {**m.to_dict(), "fixed": len(run_report.flips.fixed) if run_report.flips else None,
                    "regressed": len(run_report.flips.regressed) if run_report.flips else None,
                    "mcnemar_p": run_report.flips.mcnemar_p if run_report.flips else None,
-                   "baseline_run_id": run_report.baseline_run_id}
+                   "baseline_run_id": run_report.baseline_run_id,
+                   **({"cost_usd": run_report.stability.cost_usd, "stability": run_report.stability.to_dict(limit=20)}
+                      if run_report.stability else {})}
         q.finish_run(ws.store(), job.run_id, status, summary, job.dead, spec.author, headline)
     with ws.store().read() as session:
         for run_report in rep.runs:
@@ -213,12 +246,16 @@ def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
         scored_runs = {job.run_id: scored_run(session, job.run_id, expected) for job in replay.jobs}
         runs = {job.run_id: q.get_run(session, job.run_id) for job in replay.jobs}
         fixed_baseline = _fixed_baseline(session, spec.baseline, expected, replay.items)
+        stabilities = {job.run_id: run_stability(session, job.run_id, runs[job.run_id].repeats, expected, positive,  # type: ignore[union-attr]
+                                                 sum(i.cost_usd or 0.0 for i in scored_runs[job.run_id]))
+                       for job in replay.jobs}
     for job in replay.jobs:
         items = scored_runs[job.run_id]
         base_id, base_items = _baseline_for(job, replay, scored_runs, fixed_baseline)
         flips = compare(base_items, items, positive) if base_items is not None else None
-        out.runs.append(RunReport(runs[job.run_id], job.prompt.label, run_metrics(items, positive),  # type: ignore[arg-type]
-                                  base_id, flips, sweep(items, positive)))
+        metrics = run_metrics(items, positive)
+        out.runs.append(RunReport(runs[job.run_id], job.prompt.label, metrics,  # type: ignore[arg-type]
+                                  base_id, flips, sweep(items, positive), stabilities.get(job.run_id)))
     return out
 
 

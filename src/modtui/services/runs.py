@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from modtui.analysis.flips import FlipReport, compare, compare_tallied
 from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics, tallied_metrics
+from modtui.analysis.stability import Stability
 from modtui.errors import Problem, UsageError
 
 if TYPE_CHECKING:  # the store's ORM, labels and golden sets are imported inside the functions that use them:
@@ -24,13 +25,15 @@ class RunView:
     positive: str
     labels: str = "original"
     corrections: dict[str, Any] = field(default_factory=dict)
+    stability: Stability | None = None
 
     def as_dict(self) -> dict[str, Any]:
         r = self.run
         return {"run_id": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": r.prompt_path,
                 "prompt_version": r.prompt_version, "items": r.item_set, "status": r.status, "author": r.author,
                 "started_at": r.started_at, "finished_at": r.finished_at, "error": r.error,
-                "metrics": self.metrics.to_dict(), "labels": self.labels, "corrections": self.corrections}
+                "metrics": self.metrics.to_dict(), "labels": self.labels, "corrections": self.corrections,
+                **({"stability": self.stability.to_dict()} if self.stability else {})}
 
 
 def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
@@ -63,6 +66,7 @@ def _views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[RunView
     """Each run with its metrics and scored items; the incident's gold labels read once (not once per run)."""
     from modtui.services.labels import corrections_dict, gold_labels
     from modtui.services.scoring import scored_rows
+    from modtui.services.stability import figures, read_repeats
     from modtui.store import runs as q
 
     with ws.store().read() as session:
@@ -71,11 +75,14 @@ def _views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[RunView
         expected = q.expected_labels(session, incident_id)
         positive = q.positive_label(session, incident_id)
         rows = [q.scoring_rows(session, run_id) for run_id in run_ids]
+        repeats = [read_repeats(session, run.id, run.repeats) for run in runs]
     gold, corrections = gold_labels(ws, incident_id, expected, labels)
     out = []
-    for run, results in zip(runs, rows):
+    for run, results, repeated in zip(runs, rows, repeats):
         items = scored_rows(results, gold)
-        out.append((RunView(run, run_metrics(items, positive), positive, labels, corrections_dict(corrections)), items))
+        metrics = run_metrics(items, positive)
+        out.append((RunView(run, metrics, positive, labels, corrections_dict(corrections),
+                            figures(repeated, gold, positive, metrics.cost_usd)), items))
     return out
 
 

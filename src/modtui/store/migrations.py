@@ -125,12 +125,33 @@ def m005_incident_files_hash(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE incident ADD COLUMN files_hash VARCHAR"))
 
 
+def m008_probes_and_repeats(conn: Connection) -> None:
+    """Evasion probes and repeat runs: an item may be a probe variant of a parent item (parent_id, mutation, seed);
+    a run calls each item `repeats` times, repeats 2..N kept in result_repeat with their index."""
+    conn.execute(text("ALTER TABLE item ADD COLUMN parent_id VARCHAR"))
+    conn.execute(text("ALTER TABLE item ADD COLUMN mutation VARCHAR"))
+    conn.execute(text("ALTER TABLE item ADD COLUMN seed BIGINT"))
+    conn.execute(text("ALTER TABLE run ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1"))
+    md = MetaData()
+    md.reflect(conn, only=["run"])
+    Table("result_repeat", md, Column("run_id", Integer, ForeignKey("run.id"), primary_key=True),
+          Column("item_id", String, primary_key=True), Column("repeat", Integer, primary_key=True),
+          Column("outcome", String, nullable=False), Column("label", String), Column("confidence", Float),
+          Column("rationale", Text), Column("error_type", String), Column("detail", Text), Column("raw_text", Text),
+          Column("finish_reason", String), Column("tokens_in", Integer, nullable=False),
+          Column("tokens_out", Integer, nullable=False), Column("latency_ms", Float),
+          Column("cost_usd", Float, nullable=False), Column("cached", Boolean, nullable=False),
+          Column("cache_key", String), Column("created_at", String, nullable=False))
+    md.create_all(conn, tables=[md.tables["result_repeat"]])
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_core_log", m001_core_log),
     ("m002_findings_and_timeline", m002_findings_and_timeline),
     ("m003_query_indexes", m003_query_indexes),
     ("m004_batches", m004_batches),
     ("m005_incident_files_hash", m005_incident_files_hash),
+    ("m008_probes_and_repeats", m008_probes_and_repeats),
 ]
 
 

@@ -15,7 +15,7 @@ from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.version import normalised_text
 from modtui.store.db import Store, code_point_order
 from modtui.store.incidents import add_event
-from modtui.store.tables import CacheRow, PromptVersionRow, ResultRow, RunRow, TargetRow
+from modtui.store.tables import CacheRow, PromptVersionRow, ResultRepeatRow, ResultRow, RunRow, TargetRow
 from modtui.timeutil import now_iso
 
 RESUMABLE = ("running", "interrupted", "failed")
@@ -57,8 +57,12 @@ def done_item_ids(session: Session, run_id: int) -> set[str]:
     return set(session.exec(select(ResultRow.item_id).where(ResultRow.run_id == run_id)))
 
 
-def insert_results(session: Session, rows: Sequence[dict[str, Any]], cache_rows: Sequence[dict[str, Any]]) -> None:
+def insert_results(session: Session, rows: Sequence[dict[str, Any]], cache_rows: Sequence[dict[str, Any]],
+                   repeat_rows: Sequence[dict[str, Any]] = ()) -> None:
     """Insert, ignoring rows already present (a concurrent replay of the same run got there first)."""
+    if repeat_rows:
+        session.execute(_insert_ignore(session, ResultRepeatRow.__table__, ["run_id", "item_id", "repeat"]),  # type: ignore[attr-defined]
+                        list(repeat_rows))
     if rows:
         session.execute(_insert_ignore(session, ResultRow.__table__, ["run_id", "item_id"]), list(rows))  # type: ignore[attr-defined]
     if cache_rows:

@@ -33,6 +33,10 @@ class ItemRow(SQLModel, table=True):
     observed: Optional[str] = None
     kind: str
     meta_json: str = "{}"
+    # m008: an evasion probe's variant (in a `probe:INC` pseudo-incident) names its parent item, mutation and seed
+    parent_id: Optional[str] = None
+    mutation: Optional[str] = None
+    seed: Optional[int] = None
 
 
 class PromptVersionRow(SQLModel, table=True):
@@ -73,12 +77,37 @@ class RunRow(SQLModel, table=True):
     baseline_run_id: Optional[int] = None
     summary_json: str = "{}"
     error: Optional[str] = None
+    repeats: int = 1  # m008: calls per item (`replay --repeat N`); repeats 2..N are in result_repeat
 
 
 class ResultRow(SQLModel, table=True):
     __tablename__ = "result"
     run_id: int = Field(primary_key=True, foreign_key="run.id")
     item_id: str = Field(primary_key=True)
+    outcome: str
+    label: Optional[str] = None
+    confidence: Optional[float] = None
+    rationale: Optional[str] = None
+    error_type: Optional[str] = None
+    detail: Optional[str] = None
+    raw_text: Optional[str] = None
+    finish_reason: Optional[str] = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: Optional[float] = None
+    cost_usd: float = 0.0
+    cached: bool = False
+    cache_key: Optional[str] = None
+    created_at: str = ""
+
+
+class ResultRepeatRow(SQLModel, table=True):
+    """Repeat 2..N of an item's call in a `replay --repeat N` run (repeat 1 is the run's result row)."""
+
+    __tablename__ = "result_repeat"
+    run_id: int = Field(primary_key=True, foreign_key="run.id")
+    item_id: str = Field(primary_key=True)
+    repeat: int = Field(primary_key=True)
     outcome: str
     label: Optional[str] = None
     confidence: Optional[float] = None
