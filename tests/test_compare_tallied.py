@@ -1,5 +1,5 @@
 """`runs compare` on the original labels pairs and counts in the log (services.runs._compare_tallied): it must give
-exactly what scoring every item and calling analysis.flips.compare gives (services.runs._views), on both databases."""
+exactly what scoring every item and calling analysis.flips.compare gives (services.runs.scored_views), on both databases."""
 from __future__ import annotations
 
 import random
@@ -54,7 +54,7 @@ def test_tallied_compare_equals_the_item_by_item_one(ws: Workspace, seed: int) -
     b = write_run(ws, [i for i in ids if rng.random() < 0.9], labels, rng)
     for x, y in ((a, b), (b, a), (a, a)):
         left, right, flips = runs_svc.compare_runs(ws, x, y)
-        (ref_left, base), (ref_right, cand) = runs_svc._views(ws, [x, y], "original")
+        (ref_left, base), (ref_right, cand) = runs_svc.scored_views(ws, [x, y], "original")
         assert (left.metrics, right.metrics) == (ref_left.metrics, ref_right.metrics)
         assert flips == compare(base, cand, ref_left.positive)
         assert left.as_dict() == ref_left.as_dict() and right.as_dict() == ref_right.as_dict()

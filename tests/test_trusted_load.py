@@ -25,11 +25,13 @@ def _same(a: loader.LoadedIncident, b: loader.LoadedIncident) -> None:
 
 
 def _tricky(folder: Path) -> None:
-    """Int ids, kinds given and derived, meta absent or not, CRLF, blank lines, U+2028 in content, a BOM."""
+    """Int ids, kinds given and derived, meta absent or not, annotations, CRLF, blank lines, U+2028, a BOM."""
     lines = [json.dumps({"id": 7, "content": "a\u2028b", "expected": "toxic", "observed": "ok"}, ensure_ascii=False),
              "", "  ",
              json.dumps({"id": "x-2", "content": "é", "expected": "ok", "kind": "eval", "meta": {"k": [1]}}),
-             json.dumps({"id": "x-3", "content": "c", "expected": "ok", "observed": "ok", "kind": "guard"}) + "\r"]
+             json.dumps({"id": "x-3", "content": "c", "expected": "ok", "observed": "ok", "kind": "guard",
+                         "annotations": [{"annotator": "r1", "label": "ok"}, {"annotator": "r2", "label": "toxic"}]})
+             + "\r"]
     (folder / loader.ITEMS_FILE).write_bytes(("\ufeff" + "\n".join(lines) + "\n").encode())
 
 

@@ -154,3 +154,10 @@ def _btrs(rng: random.Random, n: int, p: float) -> int:
         v *= alpha / (a / (us * us) + b)
         if v > 0 and math.log(v) <= h - math.lgamma(k + 1) - math.lgamma(n - k + 1) + (k - m) * lpq:
             return k
+
+
+def with_interval(value: float | None, interval: Sequence[float] | None, none: str = "-") -> str:
+    """A rate as tables show it: ``0.750 [0.53–0.89]`` (``none`` when there is no value)."""
+    if value is None:
+        return none
+    return f"{value:.3f}" if interval is None else f"{value:.3f} [{interval[0]:.2f}–{interval[1]:.2f}]"

@@ -168,15 +168,19 @@ def incident_new(app: AppContext, incident_id: str, policy: str, title: str | No
 @click.option("--id-col", help="Column holding a stable item id (default: row-NNNNNN).")
 @click.option("--meta-col", multiple=True, help="Column to keep in meta (repeatable).")
 @click.option("--label-map", multiple=True, metavar="SRC=DST", help="Map an export value onto a policy label (repeatable).")
+@click.option("--annotation-cols", metavar="COL[,COL…]",
+              help="Columns holding individual reviewers' labels; each column's name is the annotator "
+                   "(an empty cell: that reviewer did not label the item). See `modtui agreement`.")
 @pass_app
 def incident_import(app: AppContext, source: str, incident_id: str, policy: str, title: str | None, severity: str,
                     production_model: str, labels: str | None, positive_label: str | None, description: str,
                     force: bool, content_col: str, expected_col: str, observed_col: str | None, id_col: str | None,
-                    meta_col: tuple[str, ...], label_map: tuple[str, ...]) -> None:
+                    meta_col: tuple[str, ...], label_map: tuple[str, ...], annotation_cols: str | None) -> None:
     """Create an incident from a CSV or JSONL export."""
     folder = _check_new_id(app, incident_id, force)
     names, positive = _policy_labels(app, policy, labels, positive_label)
-    mapping = importer.Mapping(content_col, expected_col, observed_col, id_col, list(meta_col), _label_map(label_map))
+    mapping = importer.Mapping(content_col, expected_col, observed_col, id_col, list(meta_col), _label_map(label_map),
+                               _columns(annotation_cols))
     fields = _incident_fields(app, incident_id, title or f"Imported from {Path(source).name}", policy, severity,
                               production_model, names, positive, description)
     with _staging(folder) as staging:
@@ -186,6 +190,19 @@ def incident_import(app: AppContext, source: str, incident_id: str, policy: str,
         _publish(staging, folder, check_items=True)
     note(f"imported {result.imported} items into {app.ws.relative(folder)}/ "
          f"({', '.join(f'{k} {v}' for k, v in sorted(result.kinds.items()))})")
+
+
+def _columns(value: str | None) -> list[str]:
+    columns = [c.strip() for c in (value or "").split(",")]
+    if value is not None and not all(columns):
+        raise UsageError(Problem("--annotation-cols", f"'{value}' has an empty column name; use COL[,COL…]"))
+    if len(set(columns)) != len(columns):
+        raise UsageError(Problem("--annotation-cols", f"'{value}' names a column twice"))
+    from modtui.domain.incident import unprintable
+
+    if any(unprintable(c) for c in columns):
+        raise UsageError(Problem("--annotation-cols", "a column name holds control or formatting characters"))
+    return columns if value is not None else []
 
 
 def _label_map(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -5,11 +5,13 @@ from typing import Any
 
 import click
 
+from modtui.analysis.intervals import with_interval
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, emit, format_option, inert
+from modtui.cli.output import echo_json, emit, format_option, inert, note
 
 svc = lazy("modtui.services.runs")
+slices_svc = lazy("modtui.services.slices")
 LABEL_SETS = ("original", "corrected")  # services.labels.LABEL_SETS, as a literal: --help imports no services
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -35,23 +37,50 @@ def labels_option() -> Any:
                         help="Gold labels: the incident's, or with label_error findings' corrections.")
 
 
+def by_options(fn: Any) -> Any:
+    fn = click.option("--min-n", type=int, default=30, show_default=True,
+                      help="Slices with fewer items are marked small (their rates are not to be trusted alone).")(fn)
+    fn = click.option("--bins", type=int, default=5, show_default=True,
+                      help="Equal-width bins for a numeric meta field.")(fn)
+    return click.option("--by", metavar="KEY",
+                        help="Cut the metrics by slice: kind, cluster or meta.FIELD (e.g. meta.locale).")(fn)
+
+
 @runs_group.command("show")
 @click.argument("run_id", type=int)
 @format_option()
 @labels_option()
+@by_options
+@click.option("--fp-cost", type=float, default=1.0, show_default=True,
+              help="Cost of one false positive, for the threshold of least cost.")
+@click.option("--fn-cost", type=float, default=1.0, show_default=True,
+              help="Cost of one false negative, for the threshold of least cost.")
 @pass_app
-def runs_show(app: AppContext, run_id: int, fmt: str, labels: str) -> None:
-    """One run with its metrics."""
-    view = svc.view(app.ws, run_id, labels)
-    data = view.as_dict()
+def runs_show(app: AppContext, run_id: int, fmt: str, labels: str, by: str | None, bins: int, min_n: int,
+              fp_cost: float, fn_cost: float) -> None:
+    """One run with its metrics and their 95 % intervals; with --by, per slice (see docs/analysis.md)."""
+    if by is not None:
+        data = slices_svc.run_slices(app.ws, run_id, by, bins=bins, min_n=min_n, labels=labels)
+        if fmt == "json":
+            echo_json(data)
+        else:
+            emit([_slice_row(s) for s in data["slices"]], "table", SLICE_COLUMNS)
+            _small_note(data)
+        return
+    data = svc.show(app.ws, run_id, labels, fp_cost, fn_cost)
     if fmt == "json":
         echo_json(data)
         return
     m = data.pop("metrics")
     stability = data.pop("stability", None)
     data["corrections"] = len(data["corrections"])
+    cal, cheapest = data.pop("calibration"), data.pop("cheapest_threshold")
     for key, value in data.items():
-        click.echo(f"{key:14} {value if value is not None else '-'}")
+        shown = f"{value:.3f}" if isinstance(value, float) else inert(str(value)) if value is not None else "-"
+        click.echo(f"{key:14} {shown}")
+    for key in ("precision", "recall", "f1"):
+        m[key] = with_interval(m[key], m.pop(f"{key}_ci"))
+    m.pop("f1_bootstrap")
     for key, value in m.items():
         click.echo(f"{key:14} {value if value is not None else '-'}")
     if stability:
@@ -59,6 +88,26 @@ def runs_show(app: AppContext, run_id: int, fmt: str, labels: str) -> None:
         click.echo("stability      " + " ".join(f"{k} {'-' if v is None else v}" for k, v in stability.items()))
         for u in unstable:
             click.echo(f"  unstable     {inert(u['item_id'])}: {' '.join(inert(v) for v in u['verdicts'])}")
+    if cal is not None:
+        click.echo(f"{'ece':14} {cal['ece']:.3f} over {cal['scored']} scored items")
+    if cheapest is not None:
+        at = "flag nothing" if cheapest["threshold"] is None else f"score >= {cheapest['threshold']:.3f}"
+        click.echo(f"{'least cost':14} {at}: {cheapest['fp']} FP × {fp_cost:g} + {cheapest['fn']} FN × {fn_cost:g} "
+                   f"= {cheapest['cost']:g}")
+
+
+SLICE_COLUMNS = ("key", "items", "tp", "fp", "fn", "tn", "no_verdict", "precision", "recall", "f1", "small")
+
+
+def _slice_row(s: dict[str, Any]) -> dict[str, Any]:
+    return {**s, "precision": with_interval(s["precision"], s["precision_ci"]),
+            "recall": with_interval(s["recall"], s["recall_ci"]), "small": "small" if s["small"] else ""}
+
+
+def _small_note(data: dict[str, Any]) -> None:
+    small = sum(s["small"] for s in data["slices"])
+    if small:
+        note(f"{small} slice(s) have fewer than {data['min_n']} items (--min-n): read their rates with their intervals")
 
 
 @runs_group.command("compare")
@@ -66,20 +115,38 @@ def runs_show(app: AppContext, run_id: int, fmt: str, labels: str) -> None:
 @click.argument("run_b", type=int)
 @format_option()
 @labels_option()
+@by_options
 @pass_app
-def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str) -> None:
-    """Flips from RUN_A (baseline) to RUN_B: fixed, regressed, McNemar p."""
+def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str, by: str | None, bins: int,
+                 min_n: int) -> None:
+    """Flips from RUN_A (baseline) to RUN_B: fixed, regressed, McNemar p; with --by, per slice."""
+    if by is not None:
+        data = slices_svc.compare_slices(app.ws, run_a, run_b, by, bins=bins, min_n=min_n, labels=labels)
+        if fmt == "json":
+            echo_json(data)
+        else:
+            emit([{"key": s["key"], "items": s["items"], "fixed": s["fixed"], "regressed": s["regressed"],
+                   "f1_before": s["baseline"]["f1"], "f1_after": s["candidate"]["f1"],
+                   "small": "small" if s["small"] else "", "regressed_items": s["regressed_items"]}
+                  for s in data["slices"]], "table")
+            _small_note(data)
+        return
     left, right, flips = svc.compare_runs(app.ws, run_a, run_b, labels)
     if fmt == "json":
         echo_json({"baseline": left.as_dict(), "candidate": right.as_dict(), "flips": flips.to_dict()})
         return
-    emit([{"run": v.run.id, "target": v.run.target_name, "prompt": v.run.prompt_path, **{
-        k: v.metrics.to_dict()[k] for k in ("items", "tp", "fp", "fn", "tn", "no_verdict", "precision", "recall", "f1")}}
-        for v in (left, right)], "table")
+    rows = []
+    for v in (left, right):
+        m = v.metrics.to_dict()
+        rows.append({"run": v.run.id, "target": v.run.target_name, "prompt": v.run.prompt_path,
+                     **{k: m[k] for k in ("items", "tp", "fp", "fn", "tn", "no_verdict")},
+                     "precision": with_interval(m["precision"], m["precision_ci"]),
+                     "recall": with_interval(m["recall"], m["recall_ci"]), "f1": with_interval(m["f1"], m["f1_ci"])})
+    emit(rows, "table")
     click.echo(f"\n{len(flips.fixed)} fixed, {len(flips.regressed)} regressed, McNemar p={flips.mcnemar_p:.4g}")
     for title, ids in (("fixed", flips.fixed), ("regressed", flips.regressed)):
         if ids:
-            click.echo(f"{title}: {', '.join(ids)}")
+            click.echo(f"{title}: {', '.join(map(inert, ids))}")
 
 
 @runs_group.command("poll")

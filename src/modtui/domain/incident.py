@@ -93,8 +93,25 @@ class Incident(BaseModel):
         return value
 
 
+class Annotation(BaseModel):
+    """One human label of an item: who gave it (a reviewer's name or id) and the label."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    annotator: str = Field(min_length=1)
+    label: str
+
+    @field_validator("annotator")
+    @classmethod
+    def _annotator_printable(cls, value: str) -> str:
+        if unprintable(value):
+            raise ValueError(UNPRINTABLE_ID)
+        return value
+
+
 class Item(BaseModel):
-    """One piece of content. `kind` is derived from expected vs observed when absent."""
+    """One piece of content. `kind` is derived from expected vs observed when absent. `annotations`: the
+    individual human labels the gold label came from, when the export has them (None: not recorded)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -104,6 +121,11 @@ class Item(BaseModel):
     observed: str | None = None
     kind: ItemKind | None = None
     meta: dict[str, Any] = {}
+    annotations: list[Annotation] | None = None
+
+    def annotation_labels(self) -> dict[str, str]:
+        """annotator → label."""
+        return {a.annotator: a.label for a in self.annotations or ()}
 
     @field_validator("id", mode="before")
     @classmethod

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modtui.domain.incident import UNPRINTABLE_ID, Item, derive_kind, unprintable
+from modtui.domain.incident import UNPRINTABLE_ID, Annotation, Item, derive_kind, unprintable
 from modtui.errors import InputError, Problem
 from modtui.files.text import iter_lines, open_text
 from modtui.files.validate import suggest
@@ -30,6 +30,7 @@ class Mapping:
     id: str | None = None
     meta: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # export value → policy label
+    annotations: list[str] = field(default_factory=list)  # columns of reviewers' labels; the name is the annotator
 
 
 @dataclass
@@ -141,6 +142,7 @@ def _check_columns(mapping: Mapping, columns: list[str], shown: str) -> list[Pro
     problems = []
     wanted = [("--content-col", mapping.content), ("--expected-col", mapping.expected),
               ("--observed-col", mapping.observed), ("--id-col", mapping.id)] + [("--meta-col", m) for m in mapping.meta]
+    wanted += [("--annotation-cols", a) for a in mapping.annotations]
     for option, name in wanted:
         if name is not None and _resolve(name, columns) is None:
             problems.append(Problem(shown, f"{option} '{name}' is not a column{suggest(name, columns)}; "
@@ -176,11 +178,27 @@ def _item(row: dict[str, Any], line: int, index: int, mapping: Mapping, labels: 
         problems.append(Problem(shown, f"empty id in column '{mapping.id}'", line))
     elif unprintable(item_id):
         problems.append(Problem(shown, f"id in column '{mapping.id}' {UNPRINTABLE_ID}", line))
+    annotations = _annotations(get, mapping, labels, shown, line, problems)
     if len(problems) > before or expected is None:
         return None
     meta = {m: get(m) for m in mapping.meta}
     kind = derive_kind(expected, observed, positive)
-    return Item(id=item_id, content=str(content), expected=expected, observed=observed, kind=kind, meta=meta)
+    return Item(id=item_id, content=str(content), expected=expected, observed=observed, kind=kind, meta=meta,
+                annotations=annotations)
+
+
+def _annotations(get: Callable[[str], Any], mapping: Mapping, labels: list[str], shown: str, line: int,
+                 problems: list[Problem]) -> list[Annotation] | None:
+    """The reviewers' labels of a row (an empty cell: that reviewer did not label it); None when there are none."""
+    out = []
+    for column in mapping.annotations:
+        value = get(column)
+        if value is None or str(value).strip() == "":
+            continue
+        label = _label(value, mapping, labels, f"annotation column '{column}'", shown, line, problems)
+        if label is not None:
+            out.append(Annotation(annotator=column, label=label))
+    return out or None
 
 
 def write_items(path: Path, items: list[Item]) -> None:

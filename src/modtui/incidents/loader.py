@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modtui.domain.incident import Incident, Item, ItemKind, derive_kind
+from modtui.domain.incident import Annotation, Incident, Item, ItemKind, derive_kind
 from modtui.errors import InputError, Problem
 from modtui.files.text import BOM, iter_lines
 from modtui.files.validate import suggest, validate_model
@@ -109,13 +109,18 @@ def load_trusted(files: IncidentFiles, display_root: Path | None = None) -> Load
         item = new(Item)
         set_(item, "__dict__", {"id": item_id, "content": data["content"], "expected": data["expected"],
                                 "observed": observed, "kind": kinds[kind] if kind is not None
-                                else derive_kind(data["expected"], observed, positive), "meta": data.get("meta", {})})
+                                else derive_kind(data["expected"], observed, positive), "meta": data.get("meta", {}),
+                                "annotations": _trusted_annotations(data.get("annotations"))})
         set_(item, "__pydantic_fields_set__", {*data, "kind"})
         set_(item, "__pydantic_extra__", None)
         set_(item, "__pydantic_private__", None)
         items.append(item)
         lines[item_id] = number
     return LoadedIncident(incident, items, files.folder, lines)
+
+
+def _trusted_annotations(raw: list[dict[str, str]] | None) -> list[Annotation] | None:
+    return None if raw is None else [Annotation.model_construct(annotator=a["annotator"], label=a["label"]) for a in raw]
 
 
 def load_incident_file(path: Path, shown: str) -> Incident:
@@ -203,6 +208,7 @@ def check_item(item: Item, incident: Incident, shown: str, number: int) -> list[
         if value is not None and value not in incident.labels:
             hint = suggest(value, incident.labels)
             problems.append(Problem(shown, f"{field_name} label '{value}' is not one of {incident.labels}{hint}", number))
+    problems += _annotation_problems(item, incident, shown, number)
     if problems:
         return problems
     derived = derive_kind(item.expected, item.observed, incident.positive_label)
@@ -214,6 +220,19 @@ def check_item(item: Item, incident: Incident, shown: str, number: int) -> list[
     elif item.kind is not ItemKind.EVAL and item.kind is not derived:
         problems.append(Problem(shown, f"kind '{item.kind.value}' contradicts expected '{item.expected}' and observed "
                                        f"'{item.observed}' (that is '{derived.value}')", number))
+    return problems
+
+
+def _annotation_problems(item: Item, incident: Incident, shown: str, number: int) -> list[Problem]:
+    problems, seen = [], set()
+    for a in item.annotations or ():
+        if a.label not in incident.labels:
+            hint = suggest(a.label, incident.labels)
+            problems.append(Problem(shown, f"annotation by '{a.annotator}': label '{a.label}' is not one of "
+                                           f"{incident.labels}{hint}", number))
+        if a.annotator in seen:
+            problems.append(Problem(shown, f"annotator '{a.annotator}' labels this item twice", number))
+        seen.add(a.annotator)
     return problems
 
 

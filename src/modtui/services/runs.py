@@ -59,10 +59,27 @@ def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
 
 def view(ws: Workspace, run_id: int, labels: str = "original") -> RunView:
     """One run with its metrics on the original or the corrected gold labels (see services.labels)."""
-    return _views(ws, [run_id], labels)[0][0]
+    return scored_views(ws, [run_id], labels)[0][0]
 
 
-def _views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[RunView, list[ScoredItem]]]:
+def show(ws: Workspace, run_id: int, labels: str = "original", fp_cost: float = 1.0,
+         fn_cost: float = 1.0) -> dict[str, Any]:
+    """`runs show`: the run, its metrics with intervals, agreement with the gold labels, and where the model
+    gave confidences its calibration and the threshold of least cost (analysis.calibration)."""
+    from modtui.analysis.agreement import kappa_vs_gold
+    from modtui.analysis.calibration import calibration, cheapest_threshold
+
+    if fp_cost < 0 or fn_cost < 0:
+        raise UsageError(Problem("--fp-cost" if fp_cost < 0 else "--fn-cost", "a cost must be 0 or more"))
+    [(run_view, items)] = scored_views(ws, [run_id], labels)
+    cal = calibration(items, run_view.positive)
+    cheapest = cheapest_threshold(items, run_view.positive, fp_cost, fn_cost)
+    return {**run_view.as_dict(), "kappa_vs_gold": kappa_vs_gold(items),
+            "calibration": cal.to_dict() if cal else None,
+            "cheapest_threshold": cheapest.to_dict() if cheapest else None}
+
+
+def scored_views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[RunView, list[ScoredItem]]]:
     """Each run with its metrics and scored items; the incident's gold labels read once (not once per run)."""
     from modtui.services.labels import corrections_dict, gold_labels
     from modtui.services.scoring import scored_rows
@@ -108,7 +125,7 @@ def _one_incident(runs: list[Any]) -> None:
 def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tuple[RunView, RunView, FlipReport]:
     if labels == "original":
         return _compare_tallied(ws, a, b)
-    (left, base), (right, cand) = _views(ws, [a, b], labels)
+    (left, base), (right, cand) = scored_views(ws, [a, b], labels)
     return left, right, compare(base, cand, left.positive)
 
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, update
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, select
 
 from modtui.incidents.loader import LoadedIncident
@@ -56,7 +58,9 @@ def _replace_items(session: Session, loaded: LoadedIncident) -> None:
     session.exec(delete(ItemRow).where(ItemRow.incident_id == loaded.id))  # type: ignore[call-overload]
     rows = [{"incident_id": loaded.id, "item_id": i.id, "content": i.content, "expected": i.expected,
              "observed": i.observed, "kind": i.kind.value if i.kind else "eval",
-             "meta_json": json.dumps(i.meta, ensure_ascii=False, default=str)} for i in loaded.items]
+             "meta_json": json.dumps(i.meta, ensure_ascii=False, default=str),
+             "annotations_json": None if i.annotations is None else json.dumps(i.annotation_labels(), ensure_ascii=False)}
+            for i in loaded.items]
     for start in range(0, len(rows), 5000):
         session.execute(ItemRow.__table__.insert(), rows[start:start + 5000])  # type: ignore[attr-defined]
 
@@ -98,3 +102,22 @@ def events(store: Store, incident_id: str) -> list[EventRow]:
     with store.read() as session:
         query = select(EventRow).where(EventRow.incident_id == incident_id).order_by(EventRow.at.desc(), EventRow.id.desc())  # type: ignore[attr-defined]
         return list(session.exec(query))
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFacts:
+    """What slices and agreement read of an item, as the log holds it since the incident's last sync."""
+
+    item_id: str
+    kind: str
+    content: str
+    meta: dict[str, Any]
+    annotations: dict[str, str] | None  # annotator → label; None when the item records none
+
+
+def item_facts(session: Session, incident_id: str) -> list[ItemFacts]:
+    """Every item of the incident (no order promised)."""
+    query = select_columns(ItemRow.item_id, ItemRow.kind, ItemRow.content, ItemRow.meta_json,  # type: ignore[call-overload]
+                           ItemRow.annotations_json).where(ItemRow.incident_id == incident_id)
+    return [ItemFacts(item_id, kind, content, json.loads(meta or "{}"), None if notes is None else json.loads(notes))
+            for item_id, kind, content, meta, notes in session.connection().execute(query)]

@@ -145,6 +145,11 @@ def m008_probes_and_repeats(conn: Connection) -> None:
     md.create_all(conn, tables=[md.tables["result_repeat"]])
 
 
+def m007_item_annotations(conn: Connection) -> None:
+    """Each item's human labels (annotator → label, JSON) as last loaded; NULL when the item records none."""
+    conn.execute(text("ALTER TABLE item ADD COLUMN annotations_json TEXT"))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_core_log", m001_core_log),
     ("m002_findings_and_timeline", m002_findings_and_timeline),
@@ -152,6 +157,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m004_batches", m004_batches),
     ("m005_incident_files_hash", m005_incident_files_hash),
     ("m008_probes_and_repeats", m008_probes_and_repeats),
+    ("m007_item_annotations", m007_item_annotations),
 ]
 
 

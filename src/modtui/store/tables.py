@@ -37,6 +37,7 @@ class ItemRow(SQLModel, table=True):
     parent_id: Optional[str] = None
     mutation: Optional[str] = None
     seed: Optional[int] = None
+    annotations_json: Optional[str] = None  # m007: {"annotator": "label", ...}
 
 
 class PromptVersionRow(SQLModel, table=True):

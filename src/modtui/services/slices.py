@@ -1,0 +1,81 @@
+"""Slices of stored runs: `runs show RUN --by KEY` and `runs compare A B --by KEY` (analysis.slices over the log).
+
+KEY is `kind` (the item's kind in the incident), `cluster` (its near-duplicate cluster, as `modtui cluster`
+at the default threshold; items in no cluster are `(none)`), or `meta.FIELD` (a field of the item's meta,
+numbers bucketed into `bins` equal-width bins).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from modtui.analysis.cluster import Entry, cluster
+from modtui.analysis.slices import DEFAULT_BINS, MIN_N, Keying, meta_keys, single, slice_flips, slice_metrics
+from modtui.errors import Problem, UsageError
+
+if TYPE_CHECKING:
+    from modtui.store.incidents import ItemFacts
+    from modtui.workspace import Workspace
+
+FIXED_KEYS = ("kind", "cluster")
+META_PREFIX = "meta."
+
+
+def check_by(by: str) -> None:
+    """A usage error naming the accepted keys unless `by` is one of them."""
+    if by in FIXED_KEYS or (by.startswith(META_PREFIX) and len(by) > len(META_PREFIX)):
+        return
+    raise UsageError(Problem("--by", f"'{by}' is not a slice key; use one of {', '.join(FIXED_KEYS)} or "
+                                     f"meta.FIELD (e.g. meta.locale)"))
+
+
+def check_options(bins: int, min_n: int) -> None:
+    if bins < 1:
+        raise UsageError(Problem("--bins", f"must be at least 1, not {bins}"))
+    if min_n < 0:
+        raise UsageError(Problem("--min-n", f"must be 0 or more, not {min_n}"))
+
+
+def keying(facts: Sequence[ItemFacts], by: str, bins: int = DEFAULT_BINS) -> Keying:
+    """The slice keys of the incident's items under `by` (checked by check_by)."""
+    if by == "kind":
+        return single({f.item_id: f.kind for f in facts})
+    if by == "cluster":
+        groups = cluster([Entry(f.item_id, f.content, f.kind) for f in facts])
+        return single({item: str(c.id) for c in groups for item in c.items})
+    return single(meta_keys({f.item_id: f.meta for f in facts}, by.removeprefix(META_PREFIX), bins))
+
+
+def _facts(ws: Workspace, incident_id: str) -> list[ItemFacts]:
+    from modtui.store.incidents import item_facts
+
+    with ws.store().read() as session:
+        return item_facts(session, incident_id)
+
+
+def run_slices(ws: Workspace, run_id: int, by: str, *, bins: int = DEFAULT_BINS, min_n: int = MIN_N,
+               labels: str = "original") -> dict[str, Any]:
+    """`runs show RUN --by KEY --format json`."""
+    from modtui.services.runs import scored_views
+
+    check_by(by)
+    check_options(bins, min_n)
+    [(view, items)] = scored_views(ws, [run_id], labels)
+    keys = keying(_facts(ws, view.run.incident_id), by, bins)
+    slices = slice_metrics(items, keys, view.positive, min_n)
+    return {"run_id": run_id, "by": by, "positive_label": view.positive, "labels": labels, "min_n": min_n,
+            "slices": [s.to_dict() for s in slices]}
+
+
+def compare_slices(ws: Workspace, run_a: int, run_b: int, by: str, *, bins: int = DEFAULT_BINS, min_n: int = MIN_N,
+                   labels: str = "original") -> dict[str, Any]:
+    """`runs compare A B --by KEY --format json`: per slice, items fixed and regressed from A to B."""
+    from modtui.services.runs import scored_views
+
+    check_by(by)
+    check_options(bins, min_n)
+    (left, base), (_, cand) = scored_views(ws, [run_a, run_b], labels)
+    keys = keying(_facts(ws, left.run.incident_id), by, bins)
+    slices = slice_flips(base, cand, keys, left.positive, min_n)
+    return {"baseline_run_id": run_a, "candidate_run_id": run_b, "by": by, "positive_label": left.positive,
+            "labels": labels, "min_n": min_n, "slices": [s.to_dict() for s in slices]}
