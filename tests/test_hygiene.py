@@ -15,7 +15,8 @@ NETWORK_AND_UI = ("openai", "anthropic", "textual")
 PURE_CORE = ["modtui.domain.incident", "modtui.domain.prompt", "modtui.domain.verdict", "modtui.domain.target",
              "modtui.analysis.metrics", "modtui.analysis.flips", "modtui.analysis.significance",
              "modtui.analysis.sweep", "modtui.analysis.cluster", "modtui.analysis.precedent",
-             "modtui.policy.model", "modtui.policy.classify"]
+             "modtui.policy.model", "modtui.policy.classify", "modtui.analysis.robustness", "modtui.analysis.stability",
+             "modtui.probes.mutations", "modtui.probes.variants"]
 
 
 def loaded_after(code: str) -> set[str]:

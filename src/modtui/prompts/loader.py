@@ -23,9 +23,13 @@ class LoadedPrompt:
 
     @property
     def label(self) -> str:
-        """How the prompt is named in tables: `policy/name` from its path."""
-        parts = Path(self.path).with_suffix("").parts
-        return "/".join(parts[-2:]) if len(parts) >= 2 else parts[-1]
+        return prompt_label(self.path)
+
+
+def prompt_label(path: str) -> str:
+    """How a prompt is named in tables: `policy/name` from its path."""
+    parts = Path(path).with_suffix("").parts
+    return "/".join(parts[-2:]) if len(parts) >= 2 else parts[-1]
 
 
 def load_prompt(path: Path, shown: str | None = None) -> LoadedPrompt:

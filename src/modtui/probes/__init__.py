@@ -1,0 +1,1 @@
+"""Evasion probes: label-preserving variants of an item's content (mutations) and where they come from."""
