@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from modtui.domain.incident import UNPRINTABLE_ID, printable_name, unprintable
 from modtui.domain.target import OFFLINE_TARGET, Target, offline_target
 from modtui.errors import ConfigError, Problem
 from modtui.files.text import read_text
@@ -33,6 +34,11 @@ class WorkspaceSettings(BaseModel):
     categories: list[str] = list(DEFAULT_CATEGORIES)
     mask_severity_at_or_above: str | None = None
     mask_meta_tags: list[str] = []
+
+    @field_validator("author")
+    @classmethod
+    def _author(cls, value: str | None) -> str | None:
+        return None if value is None else printable_name(value)
 
     @field_validator("mask_severity_at_or_above")
     @classmethod
@@ -107,6 +113,9 @@ def _settings(raw: Any, shown: str, lines: dict, problems: list[Problem]) -> Wor
 
 def _target(name: str, raw: Any, shown: str, lines: dict, problems: list[Problem]) -> Target | None:
     table = ("targets", name)
+    if unprintable(name):
+        problems.append(Problem(shown, f"target name {name!r}: {UNPRINTABLE_ID}", lines.get(table)))
+        return None
     if not isinstance(raw, dict):
         problems.append(Problem(shown, f"targets.{name} must be a table", lines.get(table)))
         return None
@@ -170,11 +179,25 @@ def _line_index(text: str) -> dict[tuple[str, ...], int]:
     table: tuple[str, ...] = ()
     for number, line in enumerate(text.splitlines(), start=1):
         header = _HEADER.match(line)
-        if header:
-            table = tuple(part.strip().strip("\"'") for part in header.group(1).split("."))
+        keys = _header_keys(line) if line.lstrip().startswith("[") else ()
+        if header or keys:
+            table = keys or tuple(part.strip().strip("\"'") for part in header.group(1).split("."))  # type: ignore[union-attr]
             index.setdefault(table, number)
             continue
         key = _KEY.match(line)
         if key:
             index.setdefault(table + (key.group(1).strip("\"'"),), number)
     return index
+
+
+def _header_keys(line: str) -> tuple[str, ...]:
+    """A table header's keys as TOML reads them (quoted keys with escapes included), or () when it is not one."""
+    try:
+        data = tomllib.loads(line)
+    except tomllib.TOMLDecodeError:
+        return ()
+    keys: list[str] = []
+    while isinstance(data, dict) and len(data) == 1:
+        key, data = next(iter(data.items()))
+        keys.append(key)
+    return tuple(keys)

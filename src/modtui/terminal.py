@@ -11,6 +11,8 @@ _BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _STAND_INS: dict[int, str] = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _STAND_INS |= {c: f"\\u{c:04x}" for c in _BIDI}
 _KEEP_LINES = {k: v for k, v in _STAND_INS.items() if k not in (0x0A, 0x09)}
+# For JSON text (json.dumps already escapes C0 inside strings; these can only occur inside strings).
+JSON_ESCAPES: dict[int, str] = {c: f"\\u{c:04x}" for c in (0x7F, *range(0x80, 0xA0), *_BIDI)}
 
 
 def printable(value: str, *, keep_lines: bool = False) -> str:

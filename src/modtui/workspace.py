@@ -57,7 +57,16 @@ class Workspace:
             self._store = None
 
     def author(self, given: str | None = None) -> str:
-        return given or os.environ.get("MODTUI_AUTHOR") or self.config.settings.author or _os_user()
+        """Who is acting: --author, else $MODTUI_AUTHOR, else [workspace] author, else the OS user. Every reader
+        of a shared log sees it, so a name with a control character (an OSC 52 clipboard write) is refused."""
+        from modtui.domain.incident import UNPRINTABLE_ID, unprintable
+
+        for where, name in (("--author", given), ("MODTUI_AUTHOR", os.environ.get("MODTUI_AUTHOR"))):
+            if name:
+                if unprintable(name):
+                    raise UsageError(Problem(where, f"author {name!r}: {UNPRINTABLE_ID}"))
+                return name
+        return self.config.settings.author or _os_user()
 
     def relative(self, path: Path) -> str:
         try:

@@ -1,6 +1,7 @@
 """The `modtui` command: a click group whose subcommands are thin calls into the services."""
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
@@ -9,16 +10,31 @@ from typing import Any
 import click
 
 from modtui.cli.context import AppContext
-from modtui.cli.output import inert
+from modtui.cli.output import inert, say
 from modtui.errors import InputError, ModtuiError
 
 
 class ModtuiGroup(click.Group):
-    """Turns ModtuiError into `path:line: message` on stderr and exit 2 (traceback with --debug)."""
+    """Turns ModtuiError into `path:line: message` on stderr and exit 2 (traceback with --debug); click's own
+    usage errors quote arguments, so their message passes the sanitiser too; a reader that stops reading
+    (`modtui … | head -1`) ends the command quietly with exit 0."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.ClickException as exc:
+            exc.message = inert(exc.message)
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.ClickException as exc:
+            exc.message = inert(exc.message)
+            raise
+        except BrokenPipeError:
+            _quiet_stdout()
+            ctx.exit(0)
         except ModtuiError as exc:
             app = ctx.find_object(AppContext)
             if (app and app.debug) or os.environ.get("MODTUI_DEBUG") == "1":
@@ -26,8 +42,16 @@ class ModtuiGroup(click.Group):
             # one line per problem; values quoted from files (labels, ids, keys) are untrusted: shown inert
             lines = [str(p) for p in exc.problems] if isinstance(exc, InputError) else str(exc).splitlines()
             for line in map(inert, lines or [type(exc).__name__]):
-                click.echo(f"error: {line}" if not _located(line) else line, err=True)
+                say(f"error: {line}" if not _located(line) else line, err=True)
             ctx.exit(exc.exit_code)
+
+
+def _quiet_stdout() -> None:
+    """stdout's reader has gone: later writes (and the flush at exit) go nowhere instead of raising again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (click's test runner)
+        pass
 
 
 def _located(line: str) -> bool:

@@ -7,7 +7,7 @@ import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, emit, format_option, inert, note
+from modtui.cli.output import echo_json, emit, format_option, inert, note, say
 
 if TYPE_CHECKING:
     from modtui.domain.finding import Finding
@@ -44,7 +44,7 @@ def finding_add(app: AppContext, incident_id: str, category: str, summary: str, 
     if fmt == "json":
         echo_json(finding.as_dict())
     else:
-        click.echo(finding.id)
+        say(finding.id)
         note(f"finding #{finding.id} added to {finding.incident_id} [{finding.category}]")
 
 
@@ -84,7 +84,7 @@ def finding_show(app: AppContext, finding_id: int, fmt: str) -> None:
             value = ", ".join(f"{k}={v}" for k, v in value.items())
         elif isinstance(value, list):
             value = ", ".join(map(str, value))
-        click.echo(f"{key:13} {inert(str(value)) if value not in (None, '') else '-'}")
+        say(f"{key:13} {inert(str(value)) if value not in (None, '') else '-'}")
 
 
 @finding_group.command("resolve")
@@ -115,7 +115,7 @@ def finding_supersede(app: AppContext, finding_id: int, by: int, author: str | N
 def finding_categories(app: AppContext) -> None:
     """The root-cause categories of this workspace."""
     for category in svc.categories(app.ws):
-        click.echo(category)
+        say(category)
 
 
 def register(group: click.Group) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from modtui.cli.context import AppContext
-from modtui.cli.output import echo_json, echo_table, format_option, inert, note
+from modtui.cli.output import echo_json, echo_table, format_option, inert, note, say
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -39,7 +39,7 @@ def golden_add(app: AppContext, incident_id: str, name: str, items: tuple[str, .
                    "already_present": result.already, "items": len(result.golden.items)})
         return
     source = f" (fixed by run {result.run_id})" if result.run_id is not None else ""
-    click.echo(f"{path}: {len(result.added)} item(s) of {incident_id}{source} added, "
+    say(f"{path}: {len(result.added)} item(s) of {incident_id}{source} added, "
                f"{len(result.already)} already present; {len(result.golden.items)} in the set")
     if not result.added and not result.already:
         note("nothing to add")

@@ -13,7 +13,7 @@ import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, emit, format_option, inert, note
+from modtui.cli.output import echo_json, emit, format_option, inert, note, say
 from modtui.errors import InputError, Problem, UsageError
 
 domain = lazy("modtui.domain.incident")
@@ -62,16 +62,16 @@ def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
     if fmt == "json":
         echo_json({"incident": inc.model_dump(mode="json"), "counts": dict(counts), "timeline": timeline})
         return
-    click.echo(f"{inc.id}  {inert(inc.title)}")
-    click.echo(f"severity {inc.severity.value} · status {inc.status.value} · policy {inc.policy}")
-    click.echo(f"production: {inc.production.prompt} on {inc.production.model}")
-    click.echo(f"labels: {', '.join(inc.labels)} (positive: {inc.positive_label})")
-    click.echo("items: " + ", ".join(f"{k} {counts[k]}" for k in ("false_positive", "false_negative", "guard", "eval") if counts[k]))
+    say(f"{inc.id}  {inert(inc.title)}")
+    say(f"severity {inc.severity.value} · status {inc.status.value} · policy {inert(inc.policy)}")
+    say(f"production: {inert(inc.production.prompt)} on {inert(inc.production.model)}")
+    say(f"labels: {inert(', '.join(inc.labels))} (positive: {inert(inc.positive_label)})")
+    say("items: " + ", ".join(f"{k} {counts[k]}" for k in ("false_positive", "false_negative", "guard", "eval") if counts[k]))
     if inc.description.strip():
-        click.echo("\n" + inert(inc.description.strip()))
-    click.echo("\ntimeline:" if timeline else "\ntimeline: (empty)")
+        say("\n" + inert(inc.description.strip()))
+    say("\ntimeline:" if timeline else "\ntimeline: (empty)")
     for event in timeline[:20]:
-        click.echo(f"  {event['at']}  {event['author']}  {inert(event['summary'])}")
+        say(f"  {event['at']}  {inert(event['author'])}  {inert(event['summary'])}")
 
 
 @incident_group.command("status")
@@ -83,7 +83,7 @@ def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
 def incident_status(app: AppContext, incident_id: str, status: str, note: str | None, author: str | None) -> None:
     """Change an incident's status (in incident.yaml and the timeline)."""
     old = svc.change_status(app.ws, incident_id, status, app.ws.author(author), note)
-    click.echo(f"{incident_id}: {old} → {status}")
+    say(f"{inert(incident_id)}: {old} → {status}")
 
 
 def _check_new_id(app: AppContext, incident_id: str, force: bool) -> Path:

@@ -1,17 +1,24 @@
-"""Rendering for the CLI: data to stdout as a table, JSON, JSONL or CSV; messages to stderr."""
+"""The CLI's one way to a terminal: data to stdout as a table, JSON, JSONL or CSV; messages to stderr.
+
+Every line the CLI prints goes through `say` (stdout) or `note` (stderr), which pass it through the one
+sanitiser, `modtui.terminal.printable`; no other module of `cli/` calls `click.echo` or `print`
+(tests/test_hygiene.py checks). JSON keeps every character but writes C0, DEL, C1 and bidi controls as
+`\\uXXXX` escapes; CSV cells that a spreadsheet would read as a formula are neutralised with a leading `'`.
+"""
 from __future__ import annotations
 
 import csv
+import io
 import json
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from modtui.terminal import printable
+from modtui.terminal import JSON_ESCAPES, printable
 
 FORMATS = ("table", "json", "jsonl", "csv")
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # OWASP, with full-width forms
 
 
 def format_option(choices: Sequence[str] = ("table", "json")) -> Any:
@@ -19,42 +26,66 @@ def format_option(choices: Sequence[str] = ("table", "json")) -> Any:
                         help="Output format (table for people; the others for scripts).")
 
 
+def say(text: object = "", *, err: bool = False, nl: bool = True, fg: str | None = None,
+        color: bool | None = None) -> None:
+    """One message or line of data, made printable first (newlines and tabs kept); `fg` colours it after."""
+    shown = printable(str(text), keep_lines=True)
+    click.echo(click.style(shown, fg=fg) if fg else shown, err=err, nl=nl, color=color)
+
+
+def note(message: str) -> None:
+    """A message for people, on stderr."""
+    say(message, err=True)
+
+
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """`data` as JSON: characters kept as written, except control and bidi characters, written as escapes."""
+    return json.dumps(data, indent=indent, ensure_ascii=False, default=str).translate(JSON_ESCAPES)
+
+
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(json_text(data))
 
 
 def echo_jsonl(rows: Sequence[dict[str, Any]]) -> None:
     for row in rows:
-        click.echo(json.dumps(row, ensure_ascii=False, default=str))
+        click.echo(json_text(row, indent=None))
 
 
 def echo_csv(rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
+    say(buffer.getvalue(), nl=False)
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a CSV cell: numbers as they are; text printable, and with a `'` first when it would start a
+    formula in a spreadsheet (`=HYPERLINK(…)`, `+cmd|…`, `@SUM(…)`)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return _cell(value)
+    text = _cell(value)
+    return "'" + text if text.startswith(FORMULA_LEADS) else text
 
 
 def echo_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, max_width: int = 60) -> None:
     if not rows:
-        click.echo("(none)")
+        say("(none)")
         return
     cols = list(columns or rows[0].keys())
     cells = [[_clip(_cell(row.get(c)), max_width) for c in cols] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
-    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)).rstrip())
+    say("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)).rstrip())
     for row in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        say("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
 def emit(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None) -> None:
     {"json": echo_json, "jsonl": echo_jsonl, "csv": echo_csv}.get(fmt, lambda r: echo_table(r, columns))(rows)  # type: ignore[arg-type]
-
-
-def note(message: str) -> None:
-    click.echo(message, err=True)
 
 
 def _cell(value: Any) -> str:
@@ -63,7 +94,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
+        return inert(",".join(map(str, value)))
     return inert(str(value))
 
 

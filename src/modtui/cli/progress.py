@@ -5,6 +5,7 @@ import sys
 import time
 
 from modtui.replay.events import RunProgress
+from modtui.terminal import one_line
 
 BAR = 24
 
@@ -52,5 +53,5 @@ def line(p: RunProgress) -> str:
     errors = ", ".join(f"{k} {v}" for k, v in sorted(p.errors.items())) or "0"
     eta = f"ETA {p.eta_seconds:.0f}s" if p.eta_seconds and p.done < p.total else ""
     cached = f" cached {p.cached}" if p.cached else ""
-    return (f"run {p.run_id} {p.target} × {p.prompt} [{'#' * filled}{'-' * (BAR - filled)}] {p.done}/{p.total}"
+    return (f"run {p.run_id} {one_line(p.target)} × {one_line(p.prompt)} [{'#' * filled}{'-' * (BAR - filled)}] {p.done}/{p.total}"
             f"{cached} errors {errors} {p.rate:.1f}/s {eta}").rstrip()

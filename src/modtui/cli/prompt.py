@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from modtui.cli.context import AppContext
+from modtui.cli.output import say
 from modtui.prompts.diff import unified
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -23,14 +24,14 @@ def prompt_diff(app: AppContext, a: str, b: str, color: bool | None) -> None:
     """Unified diff of two prompts (paths or policy/name), with their versions."""
     left, right = app.ws.load_prompt(a), app.ws.load_prompt(b)
     text = unified(app.ws.prompt_source(left), app.ws.prompt_source(right), left.path, right.path)
-    click.echo(f"# {left.path} version {left.version}\n# {right.path} version {right.version}", err=True)
+    say(f"# {left.path} version {left.version}\n# {right.path} version {right.version}", err=True)
     if not text:
-        click.echo("(no differences)", err=True)
+        say("(no differences)", err=True)
         return
     for line in text.splitlines():
         fg = "green" if line.startswith("+") and not line.startswith("+++") else \
              "red" if line.startswith("-") and not line.startswith("---") else "cyan" if line.startswith("@@") else None
-        click.echo(click.style(line, fg=fg) if fg else line, color=color)
+        say(line, fg=fg, color=color)
 
 
 def register(group: click.Group) -> None:

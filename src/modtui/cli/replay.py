@@ -8,7 +8,7 @@ import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, echo_jsonl, emit, inert, note
+from modtui.cli.output import echo_json, echo_jsonl, emit, inert, note, say
 from modtui.cli.progress import ProgressPrinter
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
     rep, plan, gold = _relabelled(app, plan, spec, rep, labels)
     stopped = list(dict.fromkeys(job.dead for job in plan.jobs if job.dead))  # one message per target
     for reason in stopped:
-        note(f"error: {reason}")
+        note(f"error: {inert(reason)}")
     print_outcomes(rep, plan.items)
     _print(app, rep, plan.items, fmt, gold)
     failures = gate_failures(rep, min_recall, min_precision, fail_on_regression, min_accuracy)
@@ -150,7 +150,7 @@ def submit_batch(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, fmt: s
 
     sub = asyncio.run(batch_svc.submit(app.ws, plan, spec))
     for reason in sub.failed:
-        note(f"error: {reason}")
+        note(f"error: {inert(reason)}")
     if fmt == "json":
         echo_json(sub.as_dict())
     else:
@@ -177,7 +177,7 @@ def print_outcomes(rep: ReplayReport, items) -> None:  # type: ignore[no-untyped
         m = r.metrics
         kinds = sorted(m.no_verdict_by_type.items(), key=lambda kv: (-kv[1], kv[0]))
         detail = ", ".join(f"{kind} {count}" for kind, count in kinds) or "none"
-        note(f"run {r.run.id} ({r.run.target_name} × {r.prompt_label}) {r.run.status}: {m.items} results, "
+        note(f"run {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)}) {r.run.status}: {m.items} results, "
              f"{m.items - m.no_verdict} verdicts; no verdict: {detail}")
 
 
@@ -197,13 +197,13 @@ def print_flips(rep: ReplayReport, contents: dict[str, str], limit: int = 10) ->
         if not r.flips:
             continue
         base = f"run {r.baseline_run_id}" if r.baseline_run_id else "production's recorded verdicts"
-        click.echo(f"\nrun {r.run.id} ({r.run.target_name} × {r.prompt_label}) vs {base}: "
+        say(f"\nrun {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)}) vs {base}: "
                    f"{len(r.flips.fixed)} fixed, {len(r.flips.regressed)} regressed, McNemar p={r.flips.mcnemar_p:.4g}")
         for title, ids in (("fixed", r.flips.fixed), ("regressed", r.flips.regressed)):
             for item_id in ids[:limit]:
-                click.echo(f"  {title:9} {item_id:12} {inert(contents.get(item_id, ''))[:70]}")
+                say(f"  {title:9} {inert(item_id):12} {inert(contents.get(item_id, ''))[:70]}")
             if len(ids) > limit:
-                click.echo(f"  {title:9} … and {len(ids) - limit} more (--format json lists all)")
+                say(f"  {title:9} … and {len(ids) - limit} more (--format json lists all)")
 
 
 def print_stability(rep: ReplayReport, limit: int = 10) -> None:
@@ -227,7 +227,7 @@ def gate_failures(rep: ReplayReport, min_recall: float | None, min_precision: fl
     gated = [r for r in rep.runs if r.flips is not None] or rep.runs
     out = []
     for r in gated:
-        name = f"run {r.run.id} ({r.run.target_name} × {r.prompt_label})"
+        name = f"run {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)})"
         m = r.metrics
         if min_recall is not None and (m.recall or 0.0) < min_recall:
             out.append(f"{name}: recall {_num(m.recall)} < {min_recall}")

@@ -5,7 +5,7 @@ import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json
+from modtui.cli.output import echo_json, say
 from modtui.report.markdown import render
 
 svc = lazy("modtui.services.report")
@@ -26,7 +26,7 @@ def report(app: AppContext, incident_id: str, fmt: str, redact: bool, no_mask: b
     if fmt == "json":
         echo_json(data)
     else:
-        click.echo(render(data), nl=False)
+        say(render(data), nl=False)
 
 
 def register(group: click.Group) -> None:

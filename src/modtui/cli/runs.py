@@ -8,7 +8,7 @@ import click
 from modtui.analysis.intervals import with_interval
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, emit, format_option, inert, note
+from modtui.cli.output import echo_json, emit, format_option, inert, note, say
 
 svc = lazy("modtui.services.runs")
 slices_svc = lazy("modtui.services.slices")
@@ -77,22 +77,22 @@ def runs_show(app: AppContext, run_id: int, fmt: str, labels: str, by: str | Non
     cal, cheapest = data.pop("calibration"), data.pop("cheapest_threshold")
     for key, value in data.items():
         shown = f"{value:.3f}" if isinstance(value, float) else inert(str(value)) if value is not None else "-"
-        click.echo(f"{key:14} {shown}")
+        say(f"{key:14} {shown}")
     for key in ("precision", "recall", "f1"):
         m[key] = with_interval(m[key], m.pop(f"{key}_ci"))
     m.pop("f1_bootstrap")
     for key, value in m.items():
-        click.echo(f"{key:14} {value if value is not None else '-'}")
+        say(f"{key:14} {inert(str(value)) if value is not None else '-'}")
     if stability:
         unstable = stability.pop("unstable")
-        click.echo("stability      " + " ".join(f"{k} {'-' if v is None else v}" for k, v in stability.items()))
+        say("stability      " + " ".join(f"{k} {'-' if v is None else v}" for k, v in stability.items()))
         for u in unstable:
-            click.echo(f"  unstable     {inert(u['item_id'])}: {' '.join(inert(v) for v in u['verdicts'])}")
+            say(f"  unstable     {inert(u['item_id'])}: {' '.join(inert(v) for v in u['verdicts'])}")
     if cal is not None:
-        click.echo(f"{'ece':14} {cal['ece']:.3f} over {cal['scored']} scored items")
+        say(f"{'ece':14} {cal['ece']:.3f} over {cal['scored']} scored items")
     if cheapest is not None:
         at = "flag nothing" if cheapest["threshold"] is None else f"score >= {cheapest['threshold']:.3f}"
-        click.echo(f"{'least cost':14} {at}: {cheapest['fp']} FP × {fp_cost:g} + {cheapest['fn']} FN × {fn_cost:g} "
+        say(f"{'least cost':14} {at}: {cheapest['fp']} FP × {fp_cost:g} + {cheapest['fn']} FN × {fn_cost:g} "
                    f"= {cheapest['cost']:g}")
 
 
@@ -143,10 +143,10 @@ def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str,
                      "precision": with_interval(m["precision"], m["precision_ci"]),
                      "recall": with_interval(m["recall"], m["recall_ci"]), "f1": with_interval(m["f1"], m["f1_ci"])})
     emit(rows, "table")
-    click.echo(f"\n{len(flips.fixed)} fixed, {len(flips.regressed)} regressed, McNemar p={flips.mcnemar_p:.4g}")
+    say(f"\n{len(flips.fixed)} fixed, {len(flips.regressed)} regressed, McNemar p={flips.mcnemar_p:.4g}")
     for title, ids in (("fixed", flips.fixed), ("regressed", flips.regressed)):
         if ids:
-            click.echo(f"{title}: {', '.join(map(inert, ids))}")
+            say(f"{title}: {', '.join(map(inert, ids))}")
 
 
 @runs_group.command("poll")
@@ -170,12 +170,12 @@ def runs_poll(app: AppContext, run_id: int | None, fmt: str) -> None:
                  ("batch", "target", "provider_batch_id", "provider_status", "status", "requests", "counts", "runs"))
         finished = [r for rep in report.finished for r in rep.runs]
         if finished:
-            click.echo("")
+            say("")
             emit([summary_row(r) for r in finished], "table", SUMMARY_COLUMNS)
     if not report.batches and not report.finished:
-        click.echo(f"run {run_id} has no batch waiting" if run_id else "no batch waiting", err=True)
+        say(f"run {run_id} has no batch waiting" if run_id else "no batch waiting", err=True)
     for error in report.errors:
-        click.echo(f"error: {error}", err=True)
+        say(f"error: {inert(str(error))}", err=True)
     if report.errors:
         raise SystemExit(2)
 

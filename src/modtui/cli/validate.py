@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from modtui.cli.context import AppContext
+from modtui.cli.output import say
 from modtui.cli.lazy import lazy
 from modtui.errors import InputError
 
@@ -22,7 +23,7 @@ def validate(app: AppContext, path: str | None) -> None:
     counts, problems = incidents_svc.validate_workspace(ws)
     if problems:
         raise InputError(problems)
-    click.echo(f"ok: {counts.get('incidents', 0)} incidents, {counts.get('items', 0)} items, "
+    say(f"ok: {counts.get('incidents', 0)} incidents, {counts.get('items', 0)} items, "
                f"{counts.get('prompts', 0)} prompts, {len(ws.config.targets)} targets", err=True)
 
 

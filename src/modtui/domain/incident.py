@@ -44,12 +44,24 @@ class ItemKind(StrEnum):
 FAILING_KINDS = frozenset({ItemKind.FALSE_POSITIVE, ItemKind.FALSE_NEGATIVE})
 
 
+def printable_name(value: str) -> str:
+    """A name shown as it is (policy, label, model, target, author): refused when it holds a control character."""
+    if unprintable(value):
+        raise ValueError(UNPRINTABLE_ID)
+    return value
+
+
 class Production(BaseModel):
     """What production runs: a prompt file (workspace-relative) and a model or target name."""
 
     model_config = ConfigDict(extra="forbid")
-    prompt: str
-    model: str
+    prompt: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+
+    @field_validator("prompt", "model")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        return printable_name(value)
 
 
 class Incident(BaseModel):
@@ -75,9 +87,19 @@ class Incident(BaseModel):
             raise ValueError("use letters, digits, '.', '_' or '-' (e.g. INC-0042)")
         return value
 
+    @field_validator("policy")
+    @classmethod
+    def _policy_folder(cls, value: str) -> str:
+        # a folder name under prompts/: never a path (`../../elsewhere` would be read and written outside)
+        if not ID_PATTERN.match(value):
+            raise ValueError("a folder name under prompts/: use letters, digits, '.', '_' or '-' (no '/' or '..')")
+        return value
+
     @field_validator("labels")
     @classmethod
     def _unique_labels(cls, value: list[str]) -> list[str]:
+        for label in value:
+            printable_name(label)
         seen = [v for i, v in enumerate(value) if v in value[:i]]
         if seen:
             raise ValueError(f"label '{seen[0]}' is listed twice")

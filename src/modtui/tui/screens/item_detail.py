@@ -14,7 +14,7 @@ from modtui.domain.incident import Item
 from modtui.domain.masking import masked_text
 from modtui.services.precedent import Match, similar_items
 from modtui.services.workbench import VerdictRecord
-from modtui.tui.text import inert, plain
+from modtui.tui.text import cell, inert, plain
 
 
 PRECEDENTS = 5
@@ -38,8 +38,8 @@ class ItemDetailScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="item-detail"):
             kind = item.kind.value if item.kind else "eval"
-            facts = Text.assemble(("kind ", "dim"), kind, ("   expected ", "dim"), (item.expected, "bold"),
-                                  ("   observed in production ", "dim"), item.observed or "–")
+            facts = Text.assemble(("kind ", "dim"), kind, ("   expected ", "dim"), cell(item.expected, "bold"),
+                                  ("   observed in production ", "dim"), cell(item.observed or "–"))
             yield Static(facts, id="item-facts")
             yield Static("Content", classes="section-title")
             yield Static(self._content(), id="item-content", classes="content-box")
@@ -72,15 +72,15 @@ class ItemDetailScreen(Screen[None]):
         for v in self.history:
             if v.label is not None:
                 style = "green" if v.label == self.item.expected else "red"
-                verdict = Text(v.label, style=style)
+                verdict = cell(v.label, style)
             else:
-                verdict = Text(v.outcome, style="yellow")
+                verdict = cell(v.outcome, "yellow")
             conf = "–" if v.confidence is None else f"{v.confidence:.2f}"
             why = Text(inert(" ".join((v.rationale or v.error or "").split())))
             if v.cached:
                 why = Text("(cached) ", style="dim") + why
-            table.add_row(v.at[:19].replace("T", " "), f"#{v.run_id}", v.target, Text(inert(v.prompt_path)),
-                          v.prompt_version[:8], verdict, conf, why)
+            table.add_row(v.at[:19].replace("T", " "), f"#{v.run_id}", cell(v.target), cell(v.prompt_path),
+                          cell(v.prompt_version[:8]), verdict, conf, why)
         self._start_precedents()
 
     # -- precedents: searched in a thread (it reads every incident's items), shown when found ---------------
@@ -102,4 +102,4 @@ class ItemDetailScreen(Screen[None]):
             e = m.example
             # under the wellbeing mask, other items' content stays hidden too
             preview = Text(inert(" ".join(e.content.split()))) if self.mask_reason is None else Text("(masked)", style="dim")
-            table.add_row(f"{m.score:.0f}", e.label, Text(inert(e.incident_id)), Text(inert(e.item_id)), preview)
+            table.add_row(f"{m.score:.0f}", cell(e.label), cell(e.incident_id), cell(e.item_id), preview)

@@ -12,7 +12,7 @@ from modtui.errors import InputError
 from modtui.services import findings as svc
 from modtui.store.incidents import events
 from modtui.tui.screens.finding_dialogs import FindingDialog, FindingDraft, FindingForm, ResolveDialog
-from modtui.tui.text import inert
+from modtui.tui.text import cell, inert
 from modtui.workspace import Workspace
 
 KIND_STYLE = {"run": "cyan", "status": "yellow", "finding": "magenta", "dispute": "red"}
@@ -65,8 +65,8 @@ class TimelineScreen(Screen[None]):
         for f in self.findings:
             status = f.status.value + (f" → #{f.superseded_by}" if f.superseded_by else "")
             evidence = f"{len(f.items)} items, {len(f.runs)} runs" + (f", {len(f.corrections)} relabelled" if f.corrections else "")
-            table.add_row(str(f.id), Text(status, style=STATUS_STYLE.get(f.status.value, "")), f.category,
-                          Text(inert(f.author)), evidence, Text(inert(" ".join(f.summary.split()))), key=str(f.id))
+            table.add_row(str(f.id), Text(status, style=STATUS_STYLE.get(f.status.value, "")), cell(f.category),
+                          cell(f.author), evidence, Text(inert(" ".join(f.summary.split()))), key=str(f.id))
         if not self.findings:
             table.add_row("", "", "", "", "", Text("no findings yet: press f to record one", style="dim"))
 
@@ -77,7 +77,7 @@ class TimelineScreen(Screen[None]):
         self.query_one("#timeline-title", Static).update(f"Timeline: {len(rows)} event(s), newest first")
         for event in rows:
             table.add_row(event.at[:19].replace("T", " "), Text(event.kind, style=KIND_STYLE.get(event.kind, "")),
-                          Text(inert(event.author)), Text(inert(event.summary)))
+                          cell(event.author), Text(inert(event.summary)))
         if not rows:
             table.add_row("", "", "", Text("nothing yet: replays, status changes and findings appear here", style="dim"))
 

@@ -102,7 +102,7 @@ class WorkbenchScreen(Screen[None]):
         self._leave_warned = False
         inc = data.loaded.incident
         self.title = f"{inc.id} · {inert(inc.title)}"
-        self.sub_title = f"{inc.severity.value} · {inc.status.value} · {inc.policy}"
+        self.sub_title = f"{inc.severity.value} · {inc.status.value} · {inert(inc.policy)}"
 
     @property
     def ws(self) -> Workspace:
@@ -353,8 +353,8 @@ class WorkbenchScreen(Screen[None]):
                 self.notify("The candidate is the same prompt as the baseline.", severity="warning")
             prompts.append(cand)
             sources[cand.path] = text
-        spec = ReplaySpec(self.data.loaded.id, targets=choice.targets, items=choice.items, author=self.ws.author())
         try:
+            spec = ReplaySpec(self.data.loaded.id, targets=choice.targets, items=choice.items, author=self.ws.author())
             plan = plan_with_prompts(self.ws, spec, prompts, sources)
         except ModtuiError as exc:
             self.notify(inert(str(exc)), title="Cannot replay", severity="error", timeout=10)

@@ -23,6 +23,7 @@ from textual.strip import Strip
 from modtui.domain.incident import Item
 from modtui.domain.masking import masked_text
 from modtui.services.workbench import Result, VerdictMatrix, is_correct
+from modtui.terminal import one_line
 from modtui.tui.text import inert
 
 KINDS = {"false_positive": ("FP", Style(color="magenta")), "false_negative": ("FN", Style(color="yellow")),
@@ -150,9 +151,10 @@ class ItemsTable(ScrollView, can_focus=True):
         labels = max([len(i.expected) for i in items] + [8])
         self.columns = [Column("id", "id", id_width), Column("kind", "kind", 5), Column("expected", "expected", labels)]
         for c in self.matrix.columns:
-            prompt = c.title[len(c.target) + 1:] if c.title.startswith(c.target + ":") else c.title
-            width = max(1, min(MAX_TITLE, max(cell_len(c.target), cell_len(prompt))))
-            self.columns.append(Column("v:" + c.title, prompt, width, c.target))
+            prompt = one_line(c.title[len(c.target) + 1:] if c.title.startswith(c.target + ":") else c.title)
+            target = one_line(c.target)  # names from modtui.toml and prompt paths: shown through the sanitiser
+            width = max(1, min(MAX_TITLE, max(cell_len(target), cell_len(prompt))))
+            self.columns.append(Column("v:" + c.title, prompt, width, target))
         self.columns.append(Column("content", "content", MIN_CONTENT))
         self.header = HEADER if self.matrix.columns else 1
         self._lines.clear()
@@ -299,7 +301,7 @@ class ItemsTable(ScrollView, can_focus=True):
         return line
 
     def _row_cells(self, item: Item) -> list[tuple[str, Style | None]]:
-        cells: list[tuple[str, Style | None]] = [(inert(item.id), None), KINDS[kind_of(item)], (item.expected, None)]
+        cells: list[tuple[str, Style | None]] = [(inert(item.id), None), KINDS[kind_of(item)], (one_line(item.expected), None)]
         cells += [self._mark(item, c.results.get(item.id)) for c in self.matrix.columns]
         cells.append((self.preview(item), None))
         return cells

@@ -8,6 +8,8 @@ from textual_plotext import PlotextPlot
 
 from modtui.analysis.sweep import Sweep
 from modtui.services.workbench import VerdictColumn, VerdictMatrix
+from modtui.terminal import one_line
+from modtui.tui.text import cell
 
 HEADERS = ("target:prompt", "items", "TP", "FP", "FN", "TN", "P", "R", "F1", "no-v", "fixed", "regr",
            "McNemar p", "cost $", "p50 ms", "p95 ms", "runs")
@@ -49,7 +51,7 @@ class MetricsPanel(DataTable[Text]):
     @staticmethod
     def _cells(column: VerdictColumn) -> list[Text | str]:
         m, flips = column.metrics, column.flips
-        title = Text(column.title, style="bold" if column.is_baseline else "")
+        title = cell(column.title, "bold" if column.is_baseline else "")
         if column.is_baseline:
             title.append(" (baseline)", style="dim")
         if m is None:  # not scored yet
@@ -73,7 +75,7 @@ class SweepPlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(f"{title}: precision / recall of '{positive}' vs confidence threshold")
+        plt.title(f"{one_line(title)}: precision / recall of '{positive}' vs confidence threshold")
         plt.xlabel("threshold")
         plt.ylim(0, 1.02)
         plt.yticks([0, 0.25, 0.5, 0.75, 1.0])
@@ -88,7 +90,11 @@ class SweepPlot(PlotextPlot):
         self.refresh()
 
 
-def sweep_caption(title: str, positive: str, result: Sweep | None) -> str:
+def sweep_caption(title: str, positive: str, result: Sweep | None) -> Text:
+    return Text(_caption(one_line(title), one_line(positive), result))
+
+
+def _caption(title: str, positive: str, result: Sweep | None) -> str:
     if result is None:
         return (f"{title}: no confidences, so no threshold plot (the model gave none, or there is no verdict "
                 f"yet). Highlight another row.")

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import Label, Static, TextArea
 
 from modtui.prompts.diff import changed_lines, unified
+from modtui.tui.text import cell
 
 REMOVED = Style(bgcolor="#4a1f24")
 ADDED = Style(bgcolor="#1f4a2a")
@@ -112,7 +113,7 @@ class PromptEditors(Vertical):
         origin = self.source[0] if self.source else "copy of the baseline"
         state = " · edited, unsaved" if self.edited else ""
         versus = f" · {len(changes.right)} lines differ from baseline" if changes.right else " · same as baseline"
-        self.query_one("#candidate-title", Label).update(f"candidate · {origin}{state}{versus}")
+        self.query_one("#candidate-title", Label).update(cell(f"candidate · {origin}{state}{versus}"))
         if self.diff_mode:
             self._render_diff()
         self.post_message(self.CandidateChanged(text, len(changes.right)))

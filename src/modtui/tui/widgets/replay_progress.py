@@ -6,6 +6,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar
 
 from modtui.replay.events import RunProgress
+from modtui.tui.text import cell
 
 
 class RunBar(Horizontal):
@@ -15,7 +16,7 @@ class RunBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         p = self.progress
-        yield Label(f"#{p.run_id} {p.target} × {p.prompt}", classes="run-name")
+        yield Label(cell(f"#{p.run_id} {p.target} × {p.prompt}"), classes="run-name")
         yield ProgressBar(total=p.total, show_eta=False, show_percentage=True)
         yield Label("", classes="run-stats")
 
@@ -28,8 +29,8 @@ class RunBar(Horizontal):
         errors = f" · {p.error_count} no verdict" if p.error_count else ""
         cached = f" · {p.cached} cached" if p.cached else ""
         state = "" if p.status == "running" else f" · {p.status}"
-        self.query_one(".run-stats", Label).update(f"{p.done}/{p.total}{errors}{cached} · {p.rate:.1f}/s{state}"
-                                                   + (f" · {p.message}" if p.message else ""))
+        self.query_one(".run-stats", Label).update(cell(f"{p.done}/{p.total}{errors}{cached} · {p.rate:.1f}/s{state}"
+                                                        + (f" · {p.message}" if p.message else "")))
 
 
 class ReplayProgress(Vertical):
