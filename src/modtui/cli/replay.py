@@ -212,13 +212,13 @@ def print_stability(rep: ReplayReport, limit: int = 10) -> None:
         if s is None:
             continue
         fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-        click.echo(f"\nrun {r.run.id} ({r.run.target_name} × {r.prompt_label}) stability over {s.repeats} repeats of "
-                   f"{s.items} items: unanimous {fmt(s.unanimous)}, flip rate {fmt(s.flip_rate)}, "
-                   f"majority F1 {fmt(s.majority_f1)}, {len(s.unstable)} unstable")
+        say(f"\nrun {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)}) stability over {s.repeats} repeats of "
+            f"{s.items} items: unanimous {fmt(s.unanimous)}, flip rate {fmt(s.flip_rate)}, "
+            f"majority F1 {fmt(s.majority_f1)}, {len(s.unstable)} unstable")
         for u in s.unstable[:limit]:
-            click.echo(f"  unstable  {inert(u.item_id):12} {' '.join(inert(v) for v in u.verdicts)}")
+            say(f"  unstable  {inert(u.item_id):12} {' '.join(inert(v) for v in u.verdicts)}")
         if len(s.unstable) > limit:
-            click.echo(f"  unstable  … and {len(s.unstable) - limit} more (--format json lists all)")
+            say(f"  unstable  … and {len(s.unstable) - limit} more (--format json lists all)")
 
 
 def gate_failures(rep: ReplayReport, min_recall: float | None, min_precision: float | None,
