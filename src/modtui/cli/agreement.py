@@ -5,7 +5,7 @@ import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, emit, format_option, inert
+from modtui.cli.output import echo_json, emit, format_option, inert, say
 
 svc = lazy("modtui.services.agreement")
 pass_app = click.make_pass_decorator(AppContext)
@@ -22,20 +22,19 @@ def agreement_command(app: AppContext, incident_id: str, fmt: str) -> None:
         echo_json(data)
         return
     if not data["annotators"]:
-        click.echo(f"{inert(incident_id)}: no item records annotations "
-                   f"(items.jsonl `annotations`, or `incident import --annotation-cols`)")
+        say(f"{inert(incident_id)}: no item records annotations "
+            f"(items.jsonl `annotations`, or `incident import --annotation-cols`)")
         return
-    click.echo(f"annotators     {', '.join(map(inert, data['annotators']))}")
-    click.echo(f"items          {data['items_annotated']} annotated, {len(data['disagreements'])} with disagreement")
+    say(f"annotators     {', '.join(map(inert, data['annotators']))}")
+    say(f"items          {data['items_annotated']} annotated, {len(data['disagreements'])} with disagreement")
     fleiss = data["fleiss_kappa"]
     fleiss = None if fleiss is None else round(fleiss, 3) + 0.0  # no "-0.000" from rounding noise
-    click.echo(f"fleiss_kappa   {'-' if fleiss is None else f'{fleiss:.3f}'}"
-               + (f" (on {data['fleiss_items']} items with {data['fleiss_raters']} annotators)"
-                  if data["fleiss_raters"] else ""))
-    click.echo("")
+    say(f"fleiss_kappa   {'-' if fleiss is None else f'{fleiss:.3f}'}"
+        + (f" (on {data['fleiss_items']} items with {data['fleiss_raters']} annotators)" if data["fleiss_raters"] else ""))
+    say("")
     emit(data["pairwise"], "table", ("a", "b", "n", "kappa"))
     if data["disagreements"]:
-        click.echo(f"\ndisagreements: {', '.join(map(inert, data['disagreements']))}")
+        say(f"\ndisagreements: {', '.join(map(inert, data['disagreements']))}")
 
 
 def register(group: click.Group) -> None:

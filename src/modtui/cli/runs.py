@@ -93,7 +93,7 @@ def runs_show(app: AppContext, run_id: int, fmt: str, labels: str, by: str | Non
     if cheapest is not None:
         at = "flag nothing" if cheapest["threshold"] is None else f"score >= {cheapest['threshold']:.3f}"
         say(f"{'least cost':14} {at}: {cheapest['fp']} FP × {fp_cost:g} + {cheapest['fn']} FN × {fn_cost:g} "
-                   f"= {cheapest['cost']:g}")
+            f"= {cheapest['cost']:g}")
 
 
 SLICE_COLUMNS = ("key", "items", "tp", "fp", "fn", "tn", "no_verdict", "precision", "recall", "f1", "small")
