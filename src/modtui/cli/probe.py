@@ -5,7 +5,7 @@ import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, echo_table, inert, note
+from modtui.cli.output import echo_json, echo_table, inert, note, say
 from modtui.cli.progress import ProgressPrinter
 from modtui.cli.replay import RATIO
 
@@ -91,10 +91,10 @@ def _print(rep, fmt: str, limit: int = 5) -> None:  # type: ignore[no-untyped-de
     for r in rep.runs:
         for m in r.mutations:
             for f in m.flipped_items[:limit]:
-                click.echo(f"  {m.name:10} {inert(f.parent_id):10} {f.parent_label} → {f.variant_label}: "
-                           f"{inert(f.variant)[:60]}")
+                say(f"  {m.name:10} {inert(f.parent_id):10} {inert(f.parent_label)} → {inert(f.variant_label)}: "
+                    f"{inert(f.variant)[:60]}")
             if len(m.flipped_items) > limit:
-                click.echo(f"  {m.name:10} … and {len(m.flipped_items) - limit} more (--format json lists all)")
+                say(f"  {m.name:10} … and {len(m.flipped_items) - limit} more (--format json lists all)")
 
 
 def register(group: click.Group) -> None:
