@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 Z95 = 1.959963984540054
+METHOD = ("stratified weighted estimator; linearised variance with finite-population correction; "
+          "Wilson interval on the effective sample size with a Student-t quantile (n - strata df)")
 
 
 @dataclass(frozen=True, slots=True)

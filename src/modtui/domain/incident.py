@@ -64,6 +64,14 @@ class Production(BaseModel):
         return printable_name(value)
 
 
+class IncidentKind(StrEnum):
+    ESCALATION = "escalation"  # the items are production's failures and a guard set
+    SAMPLE = "sample"  # the items are a random sample of production traffic (see `population`)
+
+
+DEFAULT_STRATUM = "all"  # the stratum of a sample item that names none
+
+
 class Incident(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
 
@@ -79,6 +87,21 @@ class Incident(BaseModel):
     reported_by: str | None = None
     description: str = ""
     tags: list[str] = []
+    kind: IncidentKind = IncidentKind.ESCALATION
+    # a sample's population size per stratum (a single number: one stratum, "all")
+    population: dict[str, int] | None = None
+
+    @field_validator("population", mode="before")
+    @classmethod
+    def _population_map(cls, value: Any) -> Any:
+        return {DEFAULT_STRATUM: value} if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("population")
+    @classmethod
+    def _population_sizes(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        if value is not None and (not value or any(n < 1 for n in value.values())):
+            raise ValueError("give each stratum's population size as a whole number of at least 1")
+        return value
 
     @field_validator("id")
     @classmethod
@@ -143,6 +166,8 @@ class Item(BaseModel):
     observed: str | None = None
     kind: ItemKind | None = None
     meta: dict[str, Any] = {}
+    stratum: str | None = None  # a sample item's stratum (incident.yaml `population`)
+    weight: float | None = Field(default=None, gt=0)  # a sample item's design weight (default 1)
     annotations: list[Annotation] | None = None
 
     def annotation_labels(self) -> dict[str, str]:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modtui.domain.incident import Annotation, Incident, Item, ItemKind, derive_kind
+from modtui.domain.incident import DEFAULT_STRATUM, Annotation, Incident, Item, ItemKind, derive_kind
 from modtui.errors import InputError, Problem
 from modtui.files.text import BOM, iter_lines
 from modtui.files.validate import suggest, validate_model
@@ -110,7 +110,8 @@ def load_trusted(files: IncidentFiles, display_root: Path | None = None) -> Load
         set_(item, "__dict__", {"id": item_id, "content": data["content"], "expected": data["expected"],
                                 "observed": observed, "kind": kinds[kind] if kind is not None
                                 else derive_kind(data["expected"], observed, positive), "meta": data.get("meta", {}),
-                                "annotations": _trusted_annotations(data.get("annotations"))})
+                                "annotations": _trusted_annotations(data.get("annotations")),
+                                "stratum": data.get("stratum"), "weight": data.get("weight")})
         set_(item, "__pydantic_fields_set__", {*data, "kind"})
         set_(item, "__pydantic_extra__", None)
         set_(item, "__pydantic_private__", None)
@@ -209,6 +210,9 @@ def check_item(item: Item, incident: Incident, shown: str, number: int) -> list[
             hint = suggest(value, incident.labels)
             problems.append(Problem(shown, f"{field_name} label '{value}' is not one of {incident.labels}{hint}", number))
     problems += _annotation_problems(item, incident, shown, number)
+    if incident.population is not None and (item.stratum or DEFAULT_STRATUM) not in incident.population:
+        problems.append(Problem(shown, f"stratum '{item.stratum or DEFAULT_STRATUM}' has no population size in "
+                                       f"incident.yaml (population: {sorted(incident.population)})", number))
     if problems:
         return problems
     derived = derive_kind(item.expected, item.observed, incident.positive_label)

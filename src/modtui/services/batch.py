@@ -34,9 +34,10 @@ from modtui.secrets import Scrubber, key_for
 from modtui.services import golden
 from modtui.services import replay as replay_svc
 from modtui.services.incidents import load_and_sync
+from modtui.services.targets import recorded_target
 from modtui.store import runs as q
 from modtui.store.incidents import add_event
-from modtui.store.tables import BatchRequestRow, BatchRow, PromptVersionRow, RunRow, TargetRow
+from modtui.store.tables import BatchRequestRow, BatchRow, PromptVersionRow, RunRow
 from modtui.timeutil import now_iso
 from modtui.workspace import Workspace
 
@@ -204,7 +205,7 @@ def _batches_of_submitted_runs(ws: Workspace, run_id: int | None) -> list[BatchR
 async def _poll_batch(ws: Workspace, batch: BatchRow) -> BatchView:
     view = BatchView(batch.id, batch.provider_batch_id, batch.target_name, batch.status, batch.provider_status,  # type: ignore[arg-type]
                      batch.requests, json.loads(batch.run_ids_json))
-    target = _target(ws, batch.target_key, batch.target_name)
+    target = recorded_target(ws, batch.target_key, batch.target_name)
     scrub = Scrubber.for_targets(ws.config.targets.values())
     provider = batch_provider_class(target)(target, key_for(target))
     try:
@@ -279,7 +280,7 @@ def _finish_group(ws: Workspace, submission: str, target_key: str) -> replay_svc
     loaded = golden.load_and_sync_golden(ws, first.incident_id) if golden.is_golden(first.incident_id) \
         else load_and_sync(ws, first.incident_id)  # as services.replay.plan loads it
     items = replay_svc.select_items(loaded.items, spec.items)
-    target = _target(ws, target_key, first.target_name)
+    target = recorded_target(ws, target_key, first.target_name)
     jobs = []
     for run in runs:
         prompt = _prompt(ws, run)
@@ -352,18 +353,6 @@ def _jobs_for(ws: Workspace, run_ids: list[int], target: Target) -> dict[int, Jo
         runs = [r for r in (q.get_run(session, i) for i in run_ids) if r is not None]
     return {run.id: Job(run.id, target, _prompt(ws, run), [], RunProgress(run.id, target.name, "", 0))  # type: ignore[misc]
             for run in runs}
-
-
-def _target(ws: Workspace, target_key: str, name: str) -> Target:
-    """The target a batch was submitted with: the configured one if unchanged, else as stored in the log."""
-    configured = ws.config.targets.get(name)
-    if configured is not None and configured.config_key() == target_key:
-        return configured
-    with ws.store().read() as session:
-        row = session.get(TargetRow, target_key)
-    if row is None:
-        raise UsageError(Problem("batch", f"target {name} ({target_key}) is not in the log"))
-    return Target.model_validate(json.loads(row.config_json))
 
 
 def _prompt(ws: Workspace, run: RunRow) -> LoadedPrompt:

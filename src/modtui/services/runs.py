@@ -27,6 +27,12 @@ class RunView:
     corrections: dict[str, Any] = field(default_factory=dict)
     stability: Stability | None = None
 
+    @property
+    def prompt_name(self) -> str:
+        from modtui.prompts.loader import prompt_label
+
+        return prompt_label(self.run.prompt_path)
+
     def as_dict(self) -> dict[str, Any]:
         r = self.run
         return {"run_id": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": r.prompt_path,
@@ -101,6 +107,23 @@ def scored_views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[R
         out.append((RunView(run, metrics, positive, labels, corrections_dict(corrections),
                             figures(repeated, gold, positive, metrics.cost_usd)), items))
     return out
+
+
+def latest_completed_runs(ws: Workspace, incident_id: str, item_set: str | None = None) -> tuple[list[int], str | None]:
+    """The newest completed run of each target × prompt version on one item set (by default the newest completed
+    run's), oldest first, and that item set."""
+    from modtui.store import runs as q
+
+    ws.incident_folder(incident_id)
+    with ws.store().read() as session:
+        rows = [r for r in q.runs_for(session, incident_id, limit=10_000) if r.status == "completed"]  # newest first
+    if item_set is None and rows:
+        item_set = rows[0].item_set
+    latest: dict[tuple[str, str], int] = {}
+    for r in rows:
+        if r.item_set == item_set and r.id is not None:
+            latest.setdefault((r.target_key, r.prompt_version), r.id)
+    return sorted(latest.values()), item_set
 
 
 def _runs_of_one_incident(run_ids: Sequence[int], lookup: Callable[[int], Any]) -> list[Any]:

@@ -1,0 +1,176 @@
+"""`modtui select`, `cascade`, `estimate` and `sample plan` on recorded runs, checked against the log's own rows."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+try:
+    from fakeserver import Reply, verdict_text
+except ImportError:  # tests/ imported as a package
+    from tests.fakeserver import Reply, verdict_text
+
+from conftest import toxicity_model
+
+INC = "INC-T1"
+CANDIDATE = "prompts/toxicity/candidate.yaml"
+
+
+def _confident(request: Any) -> Reply:
+    """The fake model's label, with a confidence that depends on the content (so a threshold splits items)."""
+    label = toxicity_model(request)
+    content = request.user_text.split("<content>", 1)[-1]
+    return Reply(text=verdict_text(label, confidence=0.6 if len(content) % 3 == 0 else 0.95))
+
+
+@pytest.fixture
+def runs(served_workspace: Path, fake_server: Any, run_cli: Any) -> tuple[Path, int, int]:
+    """INC-T1 replayed offline (run 1, production's prompt) and on gpt-mini (runs 2 and 3, production's prompt
+    and the candidate): the offline run and gpt-mini's candidate run."""
+    fake_server.responder = _confident
+    for args in (("-m", "offline"), ("-m", "gpt-mini", "-p", CANDIDATE)):
+        result = run_cli(served_workspace, "replay", INC, "--items", "all", *args, "--format", "json")
+        assert result.exit_code == 0, result.output
+    return served_workspace, 1, 3
+
+
+def _results(ws: Path, run_id: int) -> dict[str, tuple[str | None, float | None, int, int, float | None]]:
+    with sqlite3.connect(ws / ".modtui" / "modtui.db") as db:
+        rows = db.execute("SELECT item_id, label, confidence, tokens_in, tokens_out, latency_ms FROM result "
+                          "WHERE run_id = ?", (run_id,)).fetchall()
+    return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+
+def _expected(ws: Path) -> dict[str, str]:
+    lines = (ws / "incidents" / INC / "items.jsonl").read_text().splitlines()
+    return {(d := json.loads(line))["id"]: d["expected"] for line in lines if line.strip()}
+
+
+def test_select_costs_from_tokens_and_marks_the_frontier(runs: tuple[Path, int, int], run_cli: Any) -> None:
+    ws, offline, mini = runs
+    result = run_cli(ws, "select", INC, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    by_id = {r["run_id"]: r for r in data["runs"]}
+    assert set(by_id) == {offline, 2, mini} and data["items"] == "all"
+    assert set(by_id[mini]) >= {"run_id", "target", "prompt", "f1", "f1_ci", "precision", "recall", "cost_per_1k_usd",
+                                "batch_cost_per_1k_usd", "latency_ms", "pareto"}
+    assert by_id[mini]["prompt"] == "toxicity/candidate" and by_id[offline]["cost_per_1k_usd"] == 0.0
+    rows = _results(ws, mini)
+    cost = sum(t_in * 0.15 + t_out * 0.60 for _, _, t_in, t_out, _ in rows.values()) / 1e6
+    assert by_id[mini]["cost_per_1k_usd"] == pytest.approx(cost / len(rows) * 1000)
+    assert by_id[mini]["batch_cost_per_1k_usd"] == pytest.approx(cost / len(rows) * 1000 * 0.5)
+    # the free offline run is always on the frontier; a gpt-mini run only if its F1 is the best
+    assert by_id[offline]["pareto"]
+    best = max(r["f1"] or 0 for r in data["runs"])
+    assert by_id[mini]["pareto"] == ((by_id[mini]["f1"] or 0) == best > (by_id[offline]["f1"] or 0))
+    table = run_cli(ws, "select", INC)
+    assert table.exit_code == 0 and "toxicity/candidate" in table.stdout and "Pareto" in table.stderr
+
+
+def test_cascade_equals_a_hand_computation_from_the_log(runs: tuple[Path, int, int], run_cli: Any) -> None:
+    ws, offline, mini = runs
+    result = run_cli(ws, "cascade", INC, "--stage", f"{mini}@0.9", "--stage", str(offline), "--sweep",
+                     "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    first, last, gold = _results(ws, mini), _results(ws, offline), _expected(ws)
+    decided = {}
+    for item_id in first:
+        label, conf = first[item_id][:2]
+        decided[item_id] = last[item_id][0] if label is None or (conf or 0) < 0.9 else label
+    cells = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    for item_id, label in decided.items():
+        actual, predicted = gold[item_id] == "toxic", label == "toxic"
+        cells[("t" if actual == predicted else "f") + ("p" if predicted else "n")] += 1
+    c = data["cascade"]
+    assert {k: c[k] for k in cells} == cells
+    escalated = sum(1 for label, conf, *_ in first.values() if label is None or (conf or 0) < 0.9)
+    assert 0 < escalated < len(first)  # the responder's confidences split the items
+    assert c["stages"][0] | {"stage": None} == {"stage": None, "threshold": 0.9, "reached": len(first),
+                                                "escalated": escalated, "escalation_rate": escalated / len(first)}
+    assert c["stages"][1]["reached"] == escalated and c["stages"][1]["threshold"] is None
+    cost = sum(first[i][2] * 0.15 + first[i][3] * 0.60 for i in first) / 1e6  # offline adds nothing
+    assert c["cost_per_1k_usd"] == pytest.approx(cost / len(first) * 1000)
+    assert [s["run_id"] for s in data["stages_alone"]] == [mini, offline]
+    sweep = data["sweep"]
+    assert sweep[0]["escalation_rate"] == 0.0 and sweep[-1]["escalation_rate"] == 1.0
+    assert any(p["pareto"] for p in sweep)
+
+
+@pytest.mark.parametrize("stage, message", [("x@0.5", "not RUN or RUN@THRESHOLD"), ("1@2", "not within 0..1"),
+                                            ("99", "no run 99")])
+def test_cascade_bad_stages_exit_2(runs: tuple[Path, int, int], run_cli: Any, stage: str, message: str) -> None:
+    ws, offline, _ = runs
+    result = run_cli(ws, "cascade", INC, "--stage", stage, "--stage", str(offline))
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+
+
+def test_one_stage_is_not_a_cascade(runs: tuple[Path, int, int], run_cli: Any) -> None:
+    ws, offline, _ = runs
+    result = run_cli(ws, "cascade", INC, "--stage", str(offline))
+    assert result.exit_code == 2 and "two stages" in result.stderr
+
+
+def _sample_incident(ws: Path) -> None:
+    """INC-T1 as a stratified sample: strata by locale with population sizes, a design weight on some items."""
+    folder = ws / "incidents" / "INC-S1"
+    folder.mkdir()
+    head = (ws / "incidents" / INC / "incident.yaml").read_text().replace("id: INC-T1", "id: INC-S1")
+    (folder / "incident.yaml").write_text(head + "kind: sample\npopulation: {en: 90000, es: 10000}\n")
+    out = []
+    for i, line in enumerate((ws / "incidents" / INC / "items.jsonl").read_text().splitlines()):
+        d = json.loads(line)
+        d.pop("kind", None)
+        d |= {"stratum": "en" if i % 3 else "es", "weight": 2.0 if i % 4 == 0 else 1.0}
+        out.append(json.dumps(d))
+    (folder / "items.jsonl").write_text("\n".join(out) + "\n")
+
+
+def test_estimate_projects_a_sample_run(served_workspace: Path, run_cli: Any) -> None:
+    ws = served_workspace
+    _sample_incident(ws)
+    assert run_cli(ws, "replay", "INC-S1", "-m", "offline", "--items", "all").exit_code == 0
+    result = run_cli(ws, "estimate", "INC-S1", "--run", "1", "--daily-volume", "1000000", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # the prevalence by hand: per stratum the weighted share of toxic items, weighted by population
+    items = [json.loads(x) for x in (ws / "incidents" / "INC-S1" / "items.jsonl").read_text().splitlines()]
+    share = {}
+    for h in ("en", "es"):
+        members = [d for d in items if d["stratum"] == h]
+        share[h] = sum(d["weight"] for d in members if d["expected"] == "toxic") / sum(d["weight"] for d in members)
+    assert data["prevalence"]["value"] == pytest.approx(0.9 * share["en"] + 0.1 * share["es"])
+    lo, hi = data["prevalence"]["ci"]
+    assert 0 <= lo <= data["prevalence"]["value"] <= hi <= 1
+    assert data["strata"] == {"en": {"population": 90000, "items": 8}, "es": {"population": 10000, "items": 4}}
+    assert set(data["daily"]) == {"volume", "false_positives", "false_negatives"} and data["population"] == 100000
+    for key in ("precision", "recall", "predicted_positive_rate"):
+        assert set(data[key]) == {"value", "ci", "n"}
+    table = run_cli(ws, "estimate", "INC-S1", "--run", "1", "--daily-volume", "1000000")
+    assert table.exit_code == 0 and "prevalence" in table.stdout and "false positives a day" in table.stdout
+
+
+def test_estimate_refuses_an_escalation_and_a_stratum_without_population(served_workspace: Path,
+                                                                         run_cli: Any) -> None:
+    ws = served_workspace
+    assert run_cli(ws, "replay", INC, "-m", "offline").exit_code == 0
+    result = run_cli(ws, "estimate", INC, "--run", "1")
+    assert result.exit_code == 2 and "not a sample" in result.stderr
+    _sample_incident(ws)
+    head = ws / "incidents" / "INC-S1" / "incident.yaml"
+    head.write_text(head.read_text().replace("es: 10000", "fr: 10000"))
+    result = run_cli(ws, "validate")
+    assert result.exit_code == 2 and "incidents/INC-S1/items.jsonl:1: stratum 'es' has no population" in result.stderr
+
+
+def test_sample_plan(run_cli: Any) -> None:
+    result = run_cli(None, "sample", "plan", "--population", "1000000000", "--expected-prevalence", "0.5",
+                     "--target-halfwidth", "0.05", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["items_for_prevalence"] == 385
+    bad = run_cli(None, "sample", "plan", "--population", "10", "--expected-prevalence", "1.5",
+                  "--target-halfwidth", "0.05")
+    assert bad.exit_code == 2
