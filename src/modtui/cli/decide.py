@@ -57,7 +57,7 @@ def select_cmd(app: AppContext, incident_id: str, run_list: str | None, item_set
         return
     echo_table([{"": "*" if r["pareto"] else "", "run": r["run_id"], "target": inert(r["target"]),
                  "prompt": inert(r["prompt"]), "items": r["items"], "f1": with_ci(r["f1"], r["f1_ci"]),
-                 "precision": _num(r["precision"]), "recall": _num(r["recall"]),
+                 "precision": with_ci(r["precision"], r["precision_ci"]), "recall": with_ci(r["recall"], r["recall_ci"]),
                  "$/1k": _money(r["cost_per_1k_usd"]), "batch $/1k": _money(r["batch_cost_per_1k_usd"]),
                  "p50 ms": _ms(r["latency_ms"]["p50"]), "p95 ms": _ms(r["latency_ms"]["p95"])} for r in data["runs"]])
     note("* Pareto-optimal: no other run is at least as good on F1, cost and p95 latency and better on one")
@@ -98,8 +98,7 @@ def cascade_cmd(app: AppContext, incident_id: str, stages: tuple[str, ...], swee
         echo_json(data)
         return
     c = data["cascade"]
-    rows = [_cascade_row("cascade", c)] + [_cascade_row(f"#{r['run_id']} alone", r | {
-        **{k: None for k in ("tp", "fp", "fn", "tn")}}) for r in data["stages_alone"]]
+    rows = [_cascade_row("cascade", c)] + [_cascade_row(f"#{r['run_id']} alone", r) for r in data["stages_alone"]]
     echo_table(rows)
     click.echo("")
     echo_table([{"stage": inert(s["stage"]), "threshold": _num(s["threshold"], 2), "reached": s["reached"],
@@ -108,17 +107,19 @@ def cascade_cmd(app: AppContext, incident_id: str, stages: tuple[str, ...], swee
         note(f"{c['items_missing']} items left out: not every stage has a result for them")
     if sweep:
         click.echo("")
-        echo_table([{"": "*" if p["pareto"] else "", "threshold": _num(p["threshold"], 3), "f1": _num(p["f1"]),
+        last = len(data["sweep"]) - 1
+        echo_table([{"": "*" if p["pareto"] else "", "threshold": "all" if i == last else _num(p["threshold"], 3),
+                     "f1": _num(p["f1"]),
                      "precision": _num(p["precision"]), "recall": _num(p["recall"]),
                      "escalated": _num(p["escalation_rate"]), "$/1k": _money(p["cost_per_1k_usd"])}
-                    for p in data["sweep"]])
-        note("* on the cost/F1 frontier")
+                    for i, p in enumerate(data["sweep"])])
+        note("* on the cost/F1 frontier; threshold 'all' escalates every item")
 
 
 def _cascade_row(name: str, r: dict[str, Any]) -> dict[str, Any]:
-    return {"": name, "items": r["items"], "tp": r.get("tp"), "fp": r.get("fp"), "fn": r.get("fn"),
-            "tn": r.get("tn"), "precision": with_ci(r["precision"], r.get("precision_ci")),
-            "recall": with_ci(r["recall"], r.get("recall_ci")), "f1": with_ci(r["f1"], r.get("f1_ci")),
+    return {"": name, "items": r["items"], "tp": r["tp"], "fp": r["fp"], "fn": r["fn"], "tn": r["tn"],
+            "precision": with_ci(r["precision"], r["precision_ci"]), "recall": with_ci(r["recall"], r["recall_ci"]),
+            "f1": with_ci(r["f1"], r["f1_ci"]),
             "$/1k": _money(r["cost_per_1k_usd"]), "p95 ms": _ms(r["latency_ms"]["p95"])}
 
 

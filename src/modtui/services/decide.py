@@ -42,7 +42,8 @@ class PricedRun:
         m = self.metrics.to_dict()
         run = self.view.run
         return {"run_id": run.id, "target": run.target_name, "prompt": self.view.prompt_name, "items": m["items"],
-                "f1": m["f1"], "f1_ci": m.get("f1_ci"), "precision": m["precision"], "recall": m["recall"],
+                "f1": m["f1"], "f1_ci": m["f1_ci"], "precision": m["precision"], "precision_ci": m["precision_ci"],
+                "recall": m["recall"], "recall_ci": m["recall_ci"],
                 "cost_per_1k_usd": self.cost_per_1k(), "batch_cost_per_1k_usd": self.cost_per_1k(batch=True),
                 "latency_ms": m["latency_ms"]}
 
@@ -119,7 +120,8 @@ def cascade(ws: Workspace, incident_id: str, specs: Sequence[StageSpec], sweep: 
     out = simulate(stages)
     data: dict[str, Any] = {"incident": incident_id, "positive_label": positive,
                             "cascade": _outcome_dict(out, stages, positive),
-                            "stages_alone": [r.as_dict() for r in runs]}
+                            "stages_alone": [r.as_dict() | {k: r.metrics.to_dict()[k] for k in ("tp", "fp", "fn", "tn")}
+                                             for r in runs]}
     if sweep:
         data["sweep"] = _sweep(stages, positive)
     return data
@@ -135,7 +137,7 @@ def _outcome_dict(out: CascadeOutcome, stages: Sequence[Stage], positive: str) -
     cost = sum(i.cost_usd or 0.0 for i in out.decided)
     return {"items": n, "items_missing": out.items_missing,
             **{k: m[k] for k in ("tp", "fp", "fn", "tn", "no_verdict", "precision", "recall", "f1")},
-            **{k: m[k] for k in ("precision_ci", "recall_ci", "f1_ci") if k in m},
+            **{k: m[k] for k in ("precision_ci", "recall_ci", "f1_ci")},
             "cost_per_1k_usd": cost / n * 1000 if n else 0.0, "latency_ms": m["latency_ms"],
             "stages": [{"stage": s.name, "threshold": s.threshold if i < len(stages) - 1 else None,
                         "reached": reached, "escalated": escalated,
