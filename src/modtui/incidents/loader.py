@@ -110,8 +110,8 @@ def load_trusted(files: IncidentFiles, display_root: Path | None = None) -> Load
         set_(item, "__dict__", {"id": item_id, "content": data["content"], "expected": data["expected"],
                                 "observed": observed, "kind": kinds[kind] if kind is not None
                                 else derive_kind(data["expected"], observed, positive), "meta": data.get("meta", {}),
-                                "annotations": _trusted_annotations(data.get("annotations")),
-                                "stratum": data.get("stratum"), "weight": data.get("weight")})
+                                "stratum": data.get("stratum"), "weight": data.get("weight"),
+                                "annotations": _trusted_annotations(data.get("annotations"))})
         set_(item, "__pydantic_fields_set__", {*data, "kind"})
         set_(item, "__pydantic_extra__", None)
         set_(item, "__pydantic_private__", None)
