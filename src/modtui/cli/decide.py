@@ -9,7 +9,7 @@ import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, echo_table, format_option, inert, note
+from modtui.cli.output import echo_json, echo_table, format_option, inert, note, say
 
 pass_app = click.make_pass_decorator(AppContext)
 decide = lazy("modtui.services.decide")
@@ -100,13 +100,13 @@ def cascade_cmd(app: AppContext, incident_id: str, stages: tuple[str, ...], swee
     c = data["cascade"]
     rows = [_cascade_row("cascade", c)] + [_cascade_row(f"#{r['run_id']} alone", r) for r in data["stages_alone"]]
     echo_table(rows)
-    click.echo("")
+    say("")
     echo_table([{"stage": inert(s["stage"]), "threshold": _num(s["threshold"], 2), "reached": s["reached"],
                  "escalated": s["escalated"], "rate": _num(s["escalation_rate"])} for s in c["stages"]])
     if c["items_missing"]:
         note(f"{c['items_missing']} items left out: not every stage has a result for them")
     if sweep:
-        click.echo("")
+        say("")
         last = len(data["sweep"]) - 1
         echo_table([{"": "*" if p["pareto"] else "", "threshold": "all" if i == last else _num(p["threshold"], 3),
                      "f1": _num(p["f1"]),
@@ -150,7 +150,7 @@ def estimate_cmd(app: AppContext, incident_id: str, run_id: int, daily_volume: i
         for name in ("false_positives", "false_negatives"):
             d = daily[name]
             ci = f" [{d['ci'][0]:,}–{d['ci'][1]:,}]" if d["ci"] else ""
-            click.echo(f"{name.replace('_', ' ')} a day at {daily['volume']:,} posts: "
+            say(f"{name.replace('_', ' ')} a day at {daily['volume']:,} posts: "
                        f"{'-' if d['value'] is None else format(d['value'], ',')}{ci}")
     note(f"{data['items']} sampled items of a population of {data['population']:,} in {len(data['strata'])} "
          f"strata; method: {data['method']}")
@@ -182,9 +182,9 @@ def sample_plan(population: int, expected_prevalence: float, target_halfwidth: f
     if fmt == "json":
         echo_json(data)
         return
-    click.echo(f"label {data['items_for_prevalence']:,} items for prevalence within ±{target_halfwidth:g}")
+    say(f"label {data['items_for_prevalence']:,} items for prevalence within ±{target_halfwidth:g}")
     if expected_recall is not None:
-        click.echo(f"label {data['items_for_recall']:,} items ({data['positives_for_recall']:,} expected positives) "
+        say(f"label {data['items_for_recall']:,} items ({data['positives_for_recall']:,} expected positives) "
                    f"for recall within ±{target_halfwidth:g}")
 
 
