@@ -16,7 +16,7 @@ PURE_CORE = ["modtui.domain.incident", "modtui.domain.prompt", "modtui.domain.ve
              "modtui.analysis.metrics", "modtui.analysis.flips", "modtui.analysis.significance",
              "modtui.analysis.sweep", "modtui.analysis.cluster", "modtui.analysis.precedent",
              "modtui.policy.model", "modtui.policy.classify", "modtui.analysis.robustness", "modtui.analysis.stability",
-             "modtui.probes.mutations", "modtui.probes.variants"]
+             "modtui.probes.mutations", "modtui.probes.variants", "modtui.analysis.queue"]
 
 
 def loaded_after(code: str) -> set[str]:

@@ -79,10 +79,10 @@ def main(ctx: click.Context, workspace: str | None, db: str | None, debug: bool)
 
 
 def _register() -> None:
-    from modtui.cli import (agreement, cluster, decide, finding, golden, incident, precedent, probe, prompt, replay,
-                            report, runs, targets, tui, validate)
-    for module in (agreement, cluster, decide, finding, golden, incident, precedent, probe, prompt, replay, report,
-                   runs, targets, tui, validate):
+    from modtui.cli import (agreement, cluster, decide, finding, golden, incident, precedent, probe, prompt, queue,
+                            replay, report, runs, targets, tui, validate)
+    for module in (agreement, cluster, decide, finding, golden, incident, precedent, probe, prompt, queue, replay,
+                   report, runs, targets, tui, validate):
         module.register(main)
 
 

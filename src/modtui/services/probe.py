@@ -209,11 +209,12 @@ def latest(ws: Workspace, incident_id: str) -> ProbeReport:
     """The newest probe run of each target × prompt on the incident, scored (for the report and the queue)."""
     from modtui.store import probes as q
     from modtui.store import runs as rq
+    from modtui.store.review import latest_runs
 
     pid = probe_id(incident_id)
     out = ProbeReport(incident_id)
     with ws.store().read() as session:
-        runs = q.latest_runs(session, pid)
+        runs = latest_runs(session, pid)
         if not runs:
             return out
         variants = q.variants(session, pid)

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from modtui.analysis.robustness import Variant
 from modtui.store.db import Store
 from modtui.store.incidents import add_event
-from modtui.store.tables import IncidentRow, ItemRow, PromptVersionRow, RunRow
+from modtui.store.tables import IncidentRow, ItemRow, PromptVersionRow
 from modtui.timeutil import now_iso
 
 CHUNK = 500
@@ -60,20 +60,6 @@ def parent_contents(session: Session, probe_id: str) -> dict[str, str]:
 def prompt_source(session: Session, version: str) -> str | None:
     row = session.get(PromptVersionRow, version)
     return row.source if row else None
-
-
-def latest_runs(session: Session, probe_id: str) -> list[RunRow]:
-    """The newest finished probe run of each target × prompt (newest first)."""
-    query = (select(RunRow).where(RunRow.incident_id == probe_id,
-                                  RunRow.status.in_(("completed", "interrupted")))  # type: ignore[attr-defined]
-             .order_by(RunRow.id.desc()))  # type: ignore[union-attr]
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for run in session.exec(query):
-        if (run.target_key, run.prompt_version) not in seen:
-            seen.add((run.target_key, run.prompt_version))
-            out.append(run)
-    return out
 
 
 def record_probe(store: Store, incident_id: str, summary: str, author: str, data: dict[str, Any]) -> None:

@@ -1,0 +1,114 @@
+"""`modtui queue`: a hand-built incident ranked as the reasons say, near-duplicates collapsed, the CSV export."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modtui.analysis.queue import Reason, rank, reason
+
+try:
+    from fakeserver import Reply, verdict_text
+except ImportError:  # tests/ imported as a package
+    from tests.fakeserver import Reply, verdict_text
+
+from robustness_support import content_of
+
+INC = "INC-Q1"
+ITEMS = [
+    {"id": "q-agree", "content": "you are a moron", "expected": "toxic", "observed": "toxic"},
+    {"id": "q-split", "content": "what a lovely day", "expected": "ok", "observed": "toxic"},
+    {"id": "q-dup-1", "content": "Buy cheap followers now at example dot com, 100 for 1 dollar", "expected": "ok",
+     "observed": "ok"},
+    {"id": "q-dup-2", "content": "Buy cheap followers now at example dot com, 500 for 3 dollars", "expected": "ok",
+     "observed": "ok"},
+    {"id": "q-dup-3", "content": "buy cheap followers NOW at example dot com, 900 for 5 dollars", "expected": "ok",
+     "observed": "ok"},
+    {"id": "q-formula", "content": "=HYPERLINK(\"http://x.example\",\"lovely\")", "expected": "ok", "observed": "ok"},
+    {"id": "q-calm", "content": "hello friend", "expected": "ok", "observed": "ok"},
+]
+
+
+def two_minds(request: Any) -> Any:
+    """gpt-mini (OpenAI) and claude (Anthropic) agree except on 'lovely' and 'followers', which claude calls toxic;
+    both call 'moron' toxic with a confidence of 0.55, close to the 0.5 threshold."""
+    content = content_of(request)
+    if "moron" in content:
+        return Reply(text=verdict_text("toxic", confidence=0.55))
+    if ("lovely" in content or "followers" in content) and request.api == "anthropic":
+        return "toxic"
+    return "ok"
+
+
+@pytest.fixture
+def ws(served_workspace: Path, fake_server: Any) -> Path:
+    config = served_workspace / "modtui.toml"
+    config.write_text(config.read_text().replace("requests_per_minute = 600\n", ""))
+    folder = served_workspace / "incidents" / INC
+    folder.mkdir()
+    source = (served_workspace / "incidents" / "INC-T1" / "incident.yaml").read_text()
+    (folder / "incident.yaml").write_text(source.replace("INC-T1", INC))
+    (folder / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in ITEMS))
+    fake_server.responder = two_minds
+    return served_workspace
+
+
+def test_an_item_two_targets_disagree_on_ranks_above_one_they_agree_on(run_cli: Any, ws: Path) -> None:
+    done = run_cli(ws, "replay", INC, "-m", "gpt-mini", "-m", "claude")
+    assert done.exit_code == 0, done.output
+    shown = run_cli(ws, "queue", INC, "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    queue = json.loads(shown.stdout)["queue"]
+    order = [q["item_id"] for q in queue]
+    assert order.index("q-split") < order.index("q-agree")
+    assert "q-calm" not in order  # nothing about it needs a human
+    by_id = {q["item_id"]: q for q in queue}
+    assert [r["reason"] for r in by_id["q-split"]["reasons"]] == ["disagreement"]
+    assert "gpt-mini × toxicity/production: ok" in by_id["q-split"]["reasons"][0]["detail"]
+    assert [r["reason"] for r in by_id["q-agree"]["reasons"]] == ["low_margin"]
+    assert by_id["q-agree"]["labels"] == {"claude × toxicity/production": "toxic", "gpt-mini × toxicity/production": "toxic"}
+    # the three near-duplicates are one case: one representative, the others folded into it
+    dups = [i for i in order if i.startswith("q-dup")]
+    assert dups == ["q-dup-1"] and by_id["q-dup-1"]["duplicates"] == ["q-dup-2", "q-dup-3"]
+    assert json.loads(shown.stdout)["candidates"] == 6
+
+    small = json.loads(run_cli(ws, "queue", INC, "--size", "2", "--format", "json").stdout)["queue"]
+    assert [q["item_id"] for q in small] == order[:2]
+
+
+def test_export_for_a_labelling_tool(run_cli: Any, ws: Path, tmp_path: Path) -> None:
+    run_cli(ws, "replay", INC, "-m", "gpt-mini", "-m", "claude")
+    out = tmp_path / "queue.csv"
+    done = run_cli(ws, "queue", INC, "--export", str(out))
+    assert done.exit_code == 0, done.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert list(rows[0]) == ["id", "content", "reasons", "expected", "observed", "current_labels", "label"]
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["q-formula"]["content"].startswith("'=HYPERLINK")  # a spreadsheet shows it, never runs it
+    assert "disagreement" in by_id["q-split"]["reasons"] and by_id["q-split"]["label"] == ""
+    assert "claude × toxicity/production: toxic" in by_id["q-split"]["current_labels"]
+    assert run_cli(ws, "queue", INC, "--format", "csv").stdout == out.read_text(encoding="utf-8")
+
+
+def test_masked_content_stays_masked_in_the_export(run_cli: Any, ws: Path, tmp_path: Path) -> None:
+    config = ws / "modtui.toml"
+    config.write_text(config.read_text().replace("[workspace]\n", "[workspace]\nmask_severity_at_or_above = \"SEV3\"\n"))
+    run_cli(ws, "replay", INC, "-m", "gpt-mini", "-m", "claude")
+    out = tmp_path / "queue.csv"
+    assert run_cli(ws, "queue", INC, "--export", str(out)).exit_code == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert rows and all(r["content"].startswith("[masked]") for r in rows)
+
+
+def test_rank_by_hand() -> None:
+    reasons: dict[str, list[Reason]] = {
+        "a": [reason("low_margin", "", 0.5)], "b": [reason("disagreement", "")],
+        "c": [reason("disagreement", ""), reason("probe_flip", "")], "d": [reason("probe_flip", "")],
+        "e": [reason("unstable", "")], "f": []}
+    ranked = rank(reasons, clusters=[["c", "d"], ["a", "f"]])
+    assert [e.item_id for e in ranked] == ["c", "b", "e", "a"]
+    assert ranked[0].duplicates == ["d"] and ranked[0].score == 4.5
+    assert [e.item_id for e in rank(reasons, size=2)] == ["c", "b"]
