@@ -165,3 +165,116 @@ def test_error_wins_over_any_text() -> None:
 def test_stop_reply_is_parsed() -> None:
     verdict = parse_reply(Reply(text='```json\n{"label": "OK", "confidence": "90%"}\n```', finish_reason="end_turn"), LABELS)
     assert (verdict.outcome, verdict.label, verdict.confidence) == (Outcome.LABEL, "ok", 0.9)
+
+
+# ------------------------------------------------------------------ the final answer wins (issue 11)
+@pytest.mark.parametrize("text, expected", [
+    ('<think>draft: {"label": "ok"}</think>{"label": "toxic"}', "toxic"),  # Qwen3 / R1 through Ollama, LM Studio
+    ('<think>\nmaybe ok\n</think>\n\n```json\n{"label": "toxic", "confidence": 0.9}\n```', "toxic"),
+    ('the user says... {"label": "ok"} no wait.\n</think>\n{"label": "toxic"}', "toxic"),  # R1: only the close
+    ('<think>a</think>x<think>{"label": "ok"}</think>{"label": "toxic"}', "toxic"),
+    ('<|channel|>analysis<|message|>It could be {"label": "ok"}.<|end|><|start|>assistant<|channel|>final'
+     '<|message|>{"label": "toxic"}<|return|>', "toxic"),  # gpt-oss harmony from llama.cpp
+    ('<|channel|>analysis<|message|>{"label": "ok"}<|end|><|start|>assistant<|channel|>final <|constrain|>json'
+     '<|message|>{"label": "toxic"}', "toxic"),
+    ('analysisThe user insults. {"label": "ok"} is wrong.assistantfinal{"label": "toxic"}', "toxic"),  # tokens dropped
+    ('<think>It is an insult, so toxic.</think>\n\nok', "ok"),  # a bare label word after </think>
+    ("<think>\nhmm\n</think>\n**Toxic**", "toxic"),
+    ('Draft: {"label": "ok"}. Final answer: {"label": "toxic", "confidence": 0.8}', "toxic"),  # several: the last
+])
+def test_reasoning_is_never_the_verdict(text: str, expected: str) -> None:
+    verdict = parse_reply(Reply(text=text, finish_reason="stop"), LABELS)
+    assert (verdict.outcome, verdict.label) == (Outcome.LABEL, expected), verdict
+
+
+@pytest.mark.parametrize("text", [
+    '<think>{"label": "toxic"} ... and then the reasoning ran out',
+    '<|channel|>analysis<|message|>{"label": "toxic"} thinking<|end|>',
+])
+def test_reasoning_only_is_a_parse_error(text: str) -> None:
+    verdict = parse_reply(Reply(text=text, finish_reason="stop"), LABELS)
+    assert verdict.outcome is Outcome.PARSE_ERROR and "only reasoning" in (verdict.detail or "")
+
+
+def test_nested_verdict_is_found_and_outer_wins() -> None:
+    assert label_of('{"result": {"label": "toxic"}}')[:2] == ("label", "toxic")
+    verdict = parse_text('{"label": "ok", "examples": [{"label": "toxic"}]}', LABELS)
+    assert verdict.label == "ok"
+
+
+def test_context_window_exceeded_is_truncated() -> None:
+    verdict = parse_reply(Reply(text="", finish_reason="model_context_window_exceeded"), LABELS)
+    assert verdict.outcome is Outcome.TRUNCATED
+
+
+# ------------------------------------------------------------------ verdicts cite rules (issue 14.1)
+@pytest.mark.parametrize("obj, rules", [
+    ({"rules": ["insult", "threat"]}, ("insult", "threat")),
+    ({"rules": "insult"}, ("insult",)),
+    ({"rule_ids": ["R1", 7]}, ("R1", "7")),
+    ({"policy_category": "H2.f"}, ("H2.f",)),
+    ({"policy_category": None, "rules": []}, ()),
+    ({"policy_category": "none", "rules": ["insult", "insult", " "]}, ("insult",)),
+    ({"rules": [{"name": "x"}, True, "threat"]}, ("threat",)),
+])
+def test_json_verdict_cites_rules(obj: dict, rules: tuple[str, ...]) -> None:
+    import json
+
+    verdict = parse_text(json.dumps({"label": "toxic", **obj}), LABELS)
+    assert verdict.outcome is Outcome.LABEL and verdict.rules == rules
+
+
+def test_unknown_rules_are_kept_and_flagged() -> None:
+    from modtui.replay.parsing import unknown_rules
+
+    assert unknown_rules(("insult", "made_up", "quoting"), frozenset({"insult", "threat", "quoting"})) == ("made_up",)
+
+
+# ------------------------------------------------------------------ guard models' own formats
+def guard(fmt: str, **extra: object):  # type: ignore[no-untyped-def]
+    from modtui.domain.prompt import OutputFormat
+
+    return OutputFormat.model_validate({"format": fmt, "unsafe_label": "toxic", "safe_label": "ok", **extra})
+
+
+@pytest.mark.parametrize("text, label, rules", [
+    ("\n\nsafe", "ok", ()),
+    ("unsafe\nS1,S10", "toxic", ("S1", "hate")),
+    ("unsafe\nS10, S2\n", "toxic", ("hate", "S2")),
+    ("unsafe", "toxic", ()),
+    ("<think>is it unsafe?</think>safe", "ok", ()),
+])
+def test_llama_guard(text: str, label: str, rules: tuple[str, ...]) -> None:
+    verdict = parse_reply(Reply(text=text, finish_reason="stop"), LABELS, output=guard("llama_guard", categories={"S10": "hate"}))
+    assert (verdict.outcome, verdict.label, verdict.rules) == (Outcome.LABEL, label, rules)
+
+
+@pytest.mark.parametrize("text, label, rules", [
+    ("Yes", "toxic", ("harassment",)), ("No", "ok", ()), ("no.", "ok", ()),
+    ("Yes. The post attacks a person.", "toxic", ("harassment",)),
+])
+def test_shieldgemma(text: str, label: str, rules: tuple[str, ...]) -> None:
+    output = guard("shieldgemma", categories={"Harassment": "harassment"})
+    verdict = parse_reply(Reply(text=text, finish_reason="stop"), LABELS, output=output)
+    assert (verdict.outcome, verdict.label, verdict.rules) == (Outcome.LABEL, label, rules)
+
+
+@pytest.mark.parametrize("fmt, text", [("llama_guard", "I think it is fine"), ("shieldgemma", "Maybe"),
+                                       ("llama_guard", ""), ("gpt_oss_safeguard", "no json here")])
+def test_guard_answers_in_another_shape_are_parse_errors(fmt: str, text: str) -> None:
+    verdict = parse_reply(Reply(text=text, finish_reason="stop"), LABELS, output=guard(fmt))
+    assert verdict.outcome is Outcome.PARSE_ERROR and verdict.label is None
+
+
+@pytest.mark.parametrize("final, label, rules", [
+    ('{"violation": 1, "policy_category": "H2.f", "rule_ids": ["H2.f", "H3"]}', "toxic", ("hate", "H3")),
+    ('{"violation": 0, "policy_category": null}', "ok", ()),
+    ('{"violation": "1", "category": "harassment"}', "toxic", ()),  # a category that is not a label: the flag decides
+    ('{"label": "ok"}', "ok", ()),
+])
+def test_gpt_oss_safeguard(final: str, label: str, rules: tuple[str, ...]) -> None:
+    text = ('<|channel|>analysis<|message|>Policy H2: {"violation": 0} would be wrong here.<|end|>'
+            f"<|start|>assistant<|channel|>final<|message|>{final}<|return|>")
+    output = guard("gpt_oss_safeguard", categories={"H2.f": "hate"})
+    verdict = parse_reply(Reply(text=text, finish_reason="stop"), LABELS, output=output)
+    assert (verdict.outcome, verdict.label, verdict.rules) == (Outcome.LABEL, label, rules)

@@ -254,7 +254,7 @@ async def test_anthropic_thinking_and_tool_use_blocks_before_text(server: FakeSe
               {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "moron"}})
     server.add_rule("moron", FakeReply(text='{"label": "toxic", "confidence": 0.7}', blocks=blocks))
     reply = await call(adapter("anthropic", server), prompt, "you moron")
-    assert reply.text == '{"label": "toxic", "confidence": 0.7}'
+    assert reply.text == '\n{"q": "moron"}\n{"label": "toxic", "confidence": 0.7}'  # tool input, then the text
     assert (verdict(reply).label, verdict(reply).confidence) == ("toxic", 0.7)
 
 

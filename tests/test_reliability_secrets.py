@@ -210,13 +210,16 @@ async def test_exception_text_from_a_broken_adapter_is_scrubbed(canary_ws: Path,
 
 async def test_sdk_default_key_variable_is_scrubbed(canary_ws: Path, fake_server: FakeServer,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """A target whose variable is unset: the Anthropic SDK falls back to $ANTHROPIC_API_KEY on its own.
-    That key is never configured in modtui.toml, yet it is what the provider echoes — it must be masked too."""
+    """A target that names no key variable (a gateway that injects its own auth, say): the Anthropic SDK falls back
+    to $ANTHROPIC_API_KEY on its own. That key is never configured in modtui.toml, yet it is what the provider
+    echoes — it must be masked too. (A target whose named variable is unset is refused before any call.)"""
     from modtui.services import replay as svc
     from modtui.store import runs as q
     from modtui.workspace import Workspace
 
     monkeypatch.delenv("MODTUI_TEST_ANTHROPIC_KEY")
+    config = canary_ws / "modtui.toml"
+    config.write_text(config.read_text().replace('api_key_env = "MODTUI_TEST_ANTHROPIC_KEY"\n', ""))
     monkeypatch.setenv(OPENAI_KEY_ENV, "sk-test-openai-0123456789")  # the canary is in no configured variable
     monkeypatch.setenv("ANTHROPIC_API_KEY", CANARY)
     fake_server.responder = lambda r: Fault("bad_request", message=f"bad request from {key_of(r)}")

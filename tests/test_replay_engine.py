@@ -18,7 +18,7 @@ import openai  # noqa: F401  (imported up front so no timing below pays for it)
 import pytest
 from scipy.stats import binomtest
 
-from modtui.errors import UsageError
+from modtui.errors import ConfigError, UsageError
 from modtui.replay.events import RunProgress
 from modtui.services import replay as svc
 from modtui.services import runs as runs_svc
@@ -304,12 +304,16 @@ async def test_rerun_after_fixing_the_key_completes_the_same_run(ws: Workspace, 
 
 async def test_missing_key_stops_an_anthropic_target(ws: Workspace, fake_server: FakeServer,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused before any run starts or any call is made, naming the variable (the SDK's own default key, set
+    here, is not used instead)."""
     monkeypatch.delenv("MODTUI_TEST_ANTHROPIC_KEY")
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    _, rep = await replay(ws, targets=["claude"])
-    assert fake_server.count() == 0
-    assert run_row(ws, rep.runs[0].run.id).status == "failed"
-    assert "MODTUI_TEST_ANTHROPIC_KEY" in (rep.runs[0].run.error or "")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-sdk-default-0123456789")
+    with pytest.raises(ConfigError) as refused:
+        await replay(ws, targets=["gpt-mini", "claude"])
+    assert fake_server.count() == 0 and "$MODTUI_TEST_ANTHROPIC_KEY is not set" in str(refused.value)
+    assert str(refused.value).count("\n") == 0 and refused.value.exit_code == 2
+    with ws.store().read() as session:
+        assert q.runs_for(session) == []  # no run was started, so none can look completed
 
 
 async def test_canary_key_never_reaches_the_log_or_report(ws: Workspace, fake_server: FakeServer,

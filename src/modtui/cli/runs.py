@@ -75,6 +75,8 @@ def runs_show(app: AppContext, run_id: int, fmt: str, labels: str, by: str | Non
     stability = data.pop("stability", None)
     data["corrections"] = len(data["corrections"])
     cal, cheapest = data.pop("calibration"), data.pop("cheapest_threshold")
+    for key in ("answered_models", "system_fingerprints"):  # the distinct values the provider named
+        data[key] = ", ".join(data[key]) or None
     for key, value in data.items():
         shown = f"{value:.3f}" if isinstance(value, float) else inert(str(value)) if value is not None else "-"
         say(f"{key:14} {shown}")
@@ -132,8 +134,12 @@ def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str,
             _small_note(data)
         return
     left, right, flips = svc.compare_runs(app.ws, run_a, run_b, labels)
+    warning = svc.model_change(left.answered, right.answered, left.run.id, right.run.id)
+    if warning:
+        note(f"warning: {inert(warning)}")
     if fmt == "json":
-        echo_json({"baseline": left.as_dict(), "candidate": right.as_dict(), "flips": flips.to_dict()})
+        echo_json({"baseline": left.as_dict(), "candidate": right.as_dict(), "flips": flips.to_dict(),
+                   "warnings": [warning] if warning else []})
         return
     rows = []
     for v in (left, right):

@@ -21,6 +21,27 @@ class PrecedentSettings(BaseModel):
     scope: Literal["policy", "workspace"] = "policy"
 
 
+OutputFormatName = Literal["json", "llama_guard", "shieldgemma", "gpt_oss_safeguard"]
+
+
+class OutputFormat(BaseModel):
+    """How to read the model's answer: a JSON verdict (the default) or a moderation model's own format.
+
+    `llama_guard`: `safe`, or `unsafe` and a line of category codes (`S1,S10`). `shieldgemma`: `Yes` (the content
+    violates the policy the prompt states) or `No`. `gpt_oss_safeguard`: reasoning, then a JSON verdict
+    `{"violation": 0|1, "policy_category": ..., "rule_ids": [...]}` (a `label` key is read too). `categories` maps the
+    model's category codes to the names recorded as the rules the verdict cites (unmapped codes are kept as given);
+    for shieldgemma, whose answer names no category, a `Yes` cites every name listed there.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: OutputFormatName = "json"
+    unsafe_label: str | None = None  # default: the prompt's positive label
+    safe_label: str | None = None  # default: the first other label
+    categories: dict[str, str] = {}
+
+
 class PromptTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -34,6 +55,7 @@ class PromptTemplate(BaseModel):
     output_schema: dict[str, Any] | None = None
     policy: Policy | None = None
     precedents: PrecedentSettings = PrecedentSettings()
+    output: OutputFormat = OutputFormat()
 
     @field_validator("labels")
     @classmethod
@@ -60,6 +82,33 @@ class PromptTemplate(BaseModel):
             raise ValueError(f"'{unknown[0]}' is not one of labels {labels}")
         return value
 
+    @field_validator("output")
+    @classmethod
+    def _output_labels_known(cls, value: OutputFormat, info: ValidationInfo) -> OutputFormat:
+        labels = info.data.get("labels")
+        for name in ("unsafe_label", "safe_label"):
+            given = getattr(value, name)
+            if given is not None and labels is not None and given not in labels:
+                raise ValueError(f"{name} '{given}' is not one of labels {labels}")
+        return value
+
     @property
     def positive(self) -> str:
         return self.positive_label or self.labels[0]
+
+    @property
+    def unsafe_label(self) -> str:
+        return self.output.unsafe_label or self.positive
+
+    @property
+    def safe_label(self) -> str:
+        unsafe = self.unsafe_label
+        return self.output.safe_label or next(label for label in self.labels if label != unsafe)
+
+    def rule_vocabulary(self) -> frozenset[str]:
+        """The names a verdict may cite: the policy's rules and exceptions, and the guard categories' names."""
+        names = set(self.output.categories.values())
+        if self.policy is not None:
+            names.update(rule.name for rule in self.policy.rules)
+            names.update(exception.name for exception in self.policy.exceptions)
+        return frozenset(names)

@@ -22,6 +22,9 @@ class Target(BaseModel):
     requests_per_minute: float | None = Field(default=None, gt=0)
     price_in_per_mtok: float = Field(default=0.0, ge=0)
     price_out_per_mtok: float = Field(default=0.0, ge=0)
+    # prompt-cache prices (Anthropic cache writes / reads, OpenAI cached input); unset: the input price
+    price_cache_write_per_mtok: float | None = Field(default=None, ge=0)
+    price_cache_read_per_mtok: float | None = Field(default=None, ge=0)
     batch_discount: float = Field(default=0.5, ge=0, le=1)  # `replay --batch` costs: prices × this (Batch APIs: half)
     max_retries: int = Field(default=2, ge=0, le=20)
     timeout: float = Field(default=60.0, gt=0)
@@ -34,13 +37,20 @@ class Target(BaseModel):
                  "structured_output": self.structured_output, "params": self.params}
         return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    def cost(self, tokens_in: int, tokens_out: int) -> float:
-        return (tokens_in * self.price_in_per_mtok + tokens_out * self.price_out_per_mtok) / 1_000_000
+    def cost(self, tokens_in: int, tokens_out: int, cache_read: int = 0, cache_write: int = 0) -> float:
+        """USD for one call; `tokens_in` includes the prompt tokens read from and written to the provider's cache."""
+        read_price = self.price_in_per_mtok if self.price_cache_read_per_mtok is None else self.price_cache_read_per_mtok
+        write_price = self.price_in_per_mtok if self.price_cache_write_per_mtok is None else self.price_cache_write_per_mtok
+        plain = max(0, tokens_in - cache_read - cache_write)
+        return (plain * self.price_in_per_mtok + cache_read * read_price + cache_write * write_price
+                + tokens_out * self.price_out_per_mtok) / 1_000_000
 
     def batch_priced(self) -> "Target":
         """This target with its prices × batch_discount: what a call through the provider's Batch API costs."""
-        return self.model_copy(update={"price_in_per_mtok": self.price_in_per_mtok * self.batch_discount,
-                                       "price_out_per_mtok": self.price_out_per_mtok * self.batch_discount})
+        scaled = {name: getattr(self, name) * self.batch_discount
+                  for name in ("price_in_per_mtok", "price_out_per_mtok", "price_cache_write_per_mtok",
+                               "price_cache_read_per_mtok") if getattr(self, name) is not None}
+        return self.model_copy(update=scaled)
 
 
 def offline_target() -> Target:

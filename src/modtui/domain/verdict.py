@@ -23,6 +23,7 @@ class ErrorType(StrEnum):
     BAD_RESPONSE = "bad_response"
     CANCELLED = "cancelled"
     INTERNAL = "internal"
+    CONFIG = "config"  # the provider refused the target's configuration (unknown model, unsupported parameter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Verdict:
     rationale: str | None = None
     error_type: str | None = None
     detail: str | None = None
+    rules: tuple[str, ...] = ()  # the policy rules (or guard categories) the verdict cites, in order
 
     @property
     def has_label(self) -> bool:

@@ -8,7 +8,7 @@ from modtui.domain.prompt import PromptTemplate
 
 # Fields added after prompt versions were first stored count only when a prompt sets them, so adding a
 # field never re-versions every existing prompt (and its history).
-ADDED_FIELDS = ("precedents",)
+ADDED_FIELDS = ("precedents", "output")
 
 
 def normalised_text(template: PromptTemplate) -> str:

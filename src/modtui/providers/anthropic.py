@@ -39,17 +39,31 @@ class AnthropicProvider(SdkProvider):
 
 
 def _reply(content: bytes) -> Reply:
-    """Text blocks only: thinking, tool_use and other blocks before the text are skipped. Not a message: bad_response."""
+    """The answer is the text blocks and each tool_use block's `input` (a verdict given through tool use), in order;
+    thinking and other blocks are skipped. Prompt-cache tokens count in tokens_in. Not a message: bad_response."""
     raw = content.decode("utf-8", "replace")
     try:
         data = json.loads(content)
-        texts = [block["text"] for block in data.get("content") or [] if block.get("type") == "text"]
+        answer = [_block_text(block) for block in data.get("content") or []]
         stop, usage = data.get("stop_reason"), data.get("usage") or {}
         if "content" not in data and stop is None:
             raise LookupError("not a message")
+        read, written = int(usage.get("cache_read_input_tokens") or 0), int(usage.get("cache_creation_input_tokens") or 0)
+        texts = [a for a in answer if a is not None]
         return Reply(text="".join(texts) if texts else None, finish_reason=stop,
                      refusal="stop_reason refusal" if stop == "refusal" else None,
-                     tokens_in=int(usage.get("input_tokens") or 0), tokens_out=int(usage.get("output_tokens") or 0),
-                     raw=raw)
+                     tokens_in=int(usage.get("input_tokens") or 0) + read + written,
+                     tokens_out=int(usage.get("output_tokens") or 0), raw=raw,
+                     model=data.get("model") if isinstance(data.get("model"), str) else None,
+                     cache_read_tokens=read, cache_write_tokens=written)
     except (ValueError, LookupError, TypeError, AttributeError):
         return bad_body(raw)
+
+
+def _block_text(block: dict[str, Any]) -> str | None:
+    """A content block's part of the answer (not a block object: AttributeError, so the body is bad_response)."""
+    if block.get("type") == "text":
+        return str(block.get("text") or "")
+    if block.get("type") == "tool_use":
+        return "\n" + json.dumps(block.get("input"), ensure_ascii=False) + "\n"  # its own line between texts
+    return None

@@ -34,6 +34,10 @@ class Reply:
     error_type: str | None = None
     error: str | None = None
     verdict: Verdict | None = None  # set by providers that decide without text (the rules baseline)
+    model: str | None = None  # the model id the provider says answered
+    system_fingerprint: str | None = None  # OpenAI: the backend configuration that answered
+    cache_read_tokens: int = 0  # prompt tokens read from the provider's prompt cache (included in tokens_in)
+    cache_write_tokens: int = 0  # prompt tokens written to it (included in tokens_in)
 
     @property
     def failed(self) -> bool:

@@ -36,14 +36,64 @@ class OpenAIProvider(SdkProvider):
 
 
 def _reply(content: bytes) -> Reply:
-    """A Chat Completions JSON body as a reply; anything else (an HTML error page, no choices) is bad_response."""
+    """A Chat Completions JSON body as a reply; anything else (an HTML error page, no choices) is bad_response.
+
+    The answer is `message.content` (a string, or a list of parts whose text parts are joined: Mistral's Magistral
+    sends its thinking as a part, which is skipped) followed by any tool call's arguments (a verdict given through
+    tool use). Reasoning fields (`reasoning_content`, `reasoning`) are never read as the answer."""
     raw = content.decode("utf-8", "replace")
     try:
         data = json.loads(content)
         choice = data["choices"][0]
         message, usage = choice["message"], data.get("usage") or {}
-        return Reply(text=message.get("content"), finish_reason=choice.get("finish_reason"),
-                     refusal=message.get("refusal"), tokens_in=int(usage.get("prompt_tokens") or 0),
-                     tokens_out=int(usage.get("completion_tokens") or 0), raw=raw)
+        answer = [content_text(message.get("content")), *tool_arguments(message)]
+        details = usage.get("prompt_tokens_details") or {}
+        return Reply(text="\n".join(a for a in answer if a) if any(answer) else None,
+                     finish_reason=choice.get("finish_reason"),
+                     refusal=message.get("refusal") or _filtered(choice), tokens_in=int(usage.get("prompt_tokens") or 0),
+                     tokens_out=int(usage.get("completion_tokens") or 0), raw=raw, model=_str(data.get("model")),
+                     system_fingerprint=_str(data.get("system_fingerprint")),
+                     cache_read_tokens=int(details.get("cached_tokens") or 0))
     except (ValueError, LookupError, TypeError, AttributeError):
         return bad_body(raw)
+
+
+def content_text(content: Any) -> str | None:
+    """`message.content` as text: a string as is; a list of parts → its text parts joined (thinking parts skipped)."""
+    if content is None or isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise TypeError(f"message.content is a {type(content).__name__}, not text or a list of parts")
+    texts = [part.get("text") if isinstance(part, dict) else part for part in content
+             if isinstance(part, str) or (isinstance(part, dict) and part.get("type") in ("text", "output_text"))]
+    return "".join(t for t in texts if isinstance(t, str))
+
+
+def tool_arguments(message: dict[str, Any]) -> list[str]:
+    """The arguments of each tool call (and of the legacy `function_call`), as JSON text, in order."""
+    calls = [c for c in message.get("tool_calls") or [] if isinstance(c, dict)]
+    payloads = [c.get("function", {}).get("arguments") if c.get("type", "function") == "function"
+                else (c.get("custom") or {}).get("input") for c in calls]
+    if isinstance(message.get("function_call"), dict):
+        payloads.append(message["function_call"].get("arguments"))
+    return [p if isinstance(p, str) else json.dumps(p) for p in payloads if p is not None]
+
+
+def _filtered(choice: dict[str, Any]) -> str | None:
+    """Azure OpenAI: the categories its content filter stopped the answer for (finish_reason content_filter)."""
+    if choice.get("finish_reason") != "content_filter":
+        return None
+    return filtered_categories(choice.get("content_filter_results"))
+
+
+def filtered_categories(results: Any) -> str:
+    """`content_filter: hate (high), violence (medium)` from an Azure content_filter_result(s) object."""
+    names = [f"{name} ({value.get('severity')})" if value.get("severity") else name
+             for name, value in (results or {}).items()
+             if isinstance(value, dict) and (value.get("filtered") or value.get("detected"))] \
+        if isinstance(results, dict) else []
+    return "content_filter" + (f": {', '.join(names)}" if names else "")
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

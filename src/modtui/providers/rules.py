@@ -5,7 +5,7 @@ import json
 import time
 
 from modtui.domain.verdict import Outcome, Verdict
-from modtui.policy.classify import classify
+from modtui.policy.classify import RuleVerdict, classify
 from modtui.policy.model import Policy
 from modtui.providers.base import Provider, Reply, Request
 
@@ -26,7 +26,16 @@ class RulesProvider(Provider):
         except ValueError as exc:
             return Reply(error_type="bad_request", error=f"policy: {exc}").timed(started)
         rationale = decided.rationale if template.policy else "prompt has no policy: block; " + decided.rationale
-        verdict = Verdict(Outcome.LABEL, decided.label, decided.confidence, rationale)
-        text = json.dumps({"label": decided.label, "confidence": decided.confidence, "rationale": rationale},
-                          ensure_ascii=False)
+        rules = cited(decided, template.policy or _EMPTY)
+        verdict = Verdict(Outcome.LABEL, decided.label, decided.confidence, rationale, rules=rules)
+        text = json.dumps({"label": decided.label, "confidence": decided.confidence, "rationale": rationale,
+                           "rules": list(rules)}, ensure_ascii=False)
         return Reply(text=text, finish_reason="stop", verdict=verdict).timed(started)
+
+
+def cited(decided: RuleVerdict, policy: Policy) -> tuple[str, ...]:
+    """The rules a verdict applied: every rule that fired, then every exception that cleared one of them."""
+    fired = set(decided.fired)
+    clearing = [e.name for e in policy.exceptions
+                if e.name in decided.exceptions and (fired & set(e.clears) if e.clears else fired)]
+    return tuple(dict.fromkeys([*decided.fired, *clearing]))

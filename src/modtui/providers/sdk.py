@@ -46,7 +46,11 @@ class SdkProvider(Provider):
             response = await self.client.post(self.path, body=self.body(request), cast_to=self._raw_response)
         except Exception as exc:  # every SDK failure becomes a recorded result, never a crash
             return failed(exc).timed(started)
-        return self.parse(response.content).timed(started)
+        try:
+            return self.parse(response.content).timed(started)
+        except Exception as exc:  # noqa: BLE001 - a reply nobody foresaw is that item's result, not the run's end
+            return Reply(error_type="bad_response", error=f"the reply could not be read: {type(exc).__name__}: {exc}",
+                         raw=response.content.decode("utf-8", "replace")).timed(started)
 
     async def aclose(self) -> None:
         await self.client.close()

@@ -2,10 +2,21 @@
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 from modtui.providers.base import Reply, status_error_type
 
 MAX_ERROR_CHARS = 500
+CONFIG = "config"
+# 400s that say the target's configuration is wrong, not the item: OpenAI's codes, and the wording of OpenAI,
+# Anthropic and the OpenAI-compatible servers (vLLM, Ollama, LM Studio, gateways) for a parameter or model they refuse
+_CONFIG_CODES = frozenset({"unsupported_parameter", "unsupported_value", "model_not_found", "invalid_model"})
+_CONFIG_WORDING = re.compile(
+    r"unsupported (parameter|value)|(is|are) not supported (with|by|for|on) this model|does not support|"
+    r"unrecognized request argument|extra inputs are not permitted|unknown (parameter|field|model)|"
+    r"may only be set to|cannot both be specified|use 'max_completion_tokens'|"
+    r"model\b.{0,80}\b(does not exist|not found|is not available)", re.IGNORECASE)
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
@@ -22,6 +33,8 @@ def classify(exc: BaseException) -> tuple[str, str]:
         kind = "auth"  # no key at all: the SDK refuses to build the request ("Could not resolve authentication method")
     elif status is not None:
         kind = status_error_type(int(status))
+        if is_config_error(int(status), error_body(exc)):
+            return CONFIG, f"HTTP {status}: {provider_message(exc)}"[:MAX_ERROR_CHARS]
     else:
         kind = "internal"
     message = f"{name}: {exc}"
@@ -29,8 +42,44 @@ def classify(exc: BaseException) -> tuple[str, str]:
 
 
 def failed(exc: BaseException) -> Reply:
+    if getattr(exc, "status_code", None) == 400 and error_body(exc).get("code") == "content_filter":
+        return content_filtered(error_body(exc))
     kind, message = classify(exc)
     return Reply(error_type=kind, error=message)
+
+
+def error_body(exc: BaseException) -> dict[str, Any]:
+    """The `error` object of an SDK status error (OpenAI's SDK keeps it; Anthropic's keeps the whole body)."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body = body["error"]
+    return body if isinstance(body, dict) else {}
+
+
+def provider_message(exc: BaseException) -> str:
+    body = error_body(exc)
+    message = body.get("message") if isinstance(body.get("message"), str) else str(exc)
+    param = body.get("param")
+    return f"{message} (param: {param})" if isinstance(param, str) and param and param not in message else message
+
+
+def is_config_error(status: int, body: dict[str, Any]) -> bool:
+    """An unknown model or route (404), or a 400 refusing a parameter or its value: the target is misconfigured."""
+    if status == 404:
+        return True
+    if status != 400:
+        return False
+    message = body.get("message")
+    return body.get("code") in _CONFIG_CODES or (isinstance(message, str) and bool(_CONFIG_WORDING.search(message)))
+
+
+def content_filtered(body: dict[str, Any]) -> Reply:
+    """Azure OpenAI's 400 `content_filter` (the prompt was blocked): a refusal naming the filtered categories."""
+    from modtui.providers.openai import filtered_categories
+
+    inner = body.get("innererror") if isinstance(body.get("innererror"), dict) else {}
+    return Reply(refusal=filtered_categories(inner.get("content_filter_result")), finish_reason="content_filter",
+                 raw=json.dumps(body)[:MAX_ERROR_CHARS * 4])
 
 
 def bad_body(response: object) -> Reply:

@@ -6,6 +6,7 @@ the calls in flight, and running it again calls only what is missing.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from modtui.providers.base import Provider, Reply, Request
 from modtui.providers.registry import provider_class
 from modtui.replay.cachekey import cache_key
 from modtui.replay.events import RunProgress
-from modtui.replay.parsing import parse_reply
+from modtui.replay.parsing import parse_reply, unknown_rules
 from modtui.replay.ratelimit import RateLimiter
 from modtui.secrets import Scrubber, key_for
 from modtui.store import runs as q
@@ -31,6 +32,7 @@ from modtui.timeutil import now_iso
 FLUSH_SECONDS = 0.2
 FLUSH_ROWS = 500
 CACHE_CHUNK = 2000  # items rendered and looked up in the cache at a time
+STOPS_TARGET = frozenset({"auth", "config"})  # replies that end every run of their target: no item can succeed
 
 
 @dataclass
@@ -131,9 +133,9 @@ class Engine:
                 continue
             await limiter.acquire()
             reply = await self._call(provider, job, item, messages)
-            if reply.error_type == "auth":  # the key failed, not the item: the run records why (failed, with
-                self._kill_target(job, reply)  # the key's variable) and the item stays missing, so the same
-                continue                        # replay with a good key resumes the run and calls it
+            if reply.error_type in STOPS_TARGET:  # the key or the configuration failed, not the item: the run
+                self._kill_target(job, reply)       # records why (failed) and the item stays missing, so the same
+                continue                            # replay once fixed resumes the run and calls it
             self._record(job, item, messages, reply, cached=False)
 
     async def _call(self, provider: Provider, job: Job, item: Item, messages: Messages) -> Reply:
@@ -147,8 +149,12 @@ class Engine:
 
     def _kill_target(self, job: Job, reply: Reply) -> None:
         env = job.target.api_key_env
-        reason = (f"authentication failed for target '{job.target.name}'"
-                  + (f" (check ${env})" if env else "") + f": {self.scrub(reply.error)}")
+        if reply.error_type == "auth":
+            reason = (f"authentication failed for target '{job.target.name}'"
+                      + (f" (check ${env})" if env else "") + f": {self.scrub(reply.error)}")
+        else:
+            reason = (f"target '{job.target.name}' is misconfigured (model '{job.target.model}', params in "
+                      f"modtui.toml); the provider said: {self.scrub(reply.error)}")
         for other in self._jobs_of(job.target.name):
             if not other.dead:
                 other.dead = reason
@@ -206,12 +212,13 @@ class Engine:
 
     def _record(self, job: Job, item: Item, messages: Messages, reply: Reply, *, cached: bool,
                 key: str | None = None) -> None:
-        template = job.prompt.template
-        verdict = parse_reply(reply, template.labels, template.label_synonyms)
         key = key or self._key(job, messages)
-        row = _result_row(job, item, reply, verdict, self.scrub, cached=cached, key=key)
-        if messages.truncated:
-            row["detail"] = ((row["detail"] or "") + " [content truncated for the prompt]").strip()
+        try:
+            verdict, row = self._result(job, item, messages, reply, cached=cached, key=key)
+        except Exception as exc:  # noqa: BLE001 - no reply, however odd, ends the replay: it is this item's result
+            reply = Reply(error_type="bad_response", error=f"the reply could not be read: {type(exc).__name__}: {exc}",
+                          latency_ms=reply.latency_ms, raw=_as_text(reply.raw))
+            verdict, row = self._result(job, item, messages, reply, cached=cached, key=key)
         if job.repeat > 1:
             self._pending.repeats.append({**row, "repeat": job.repeat})
         else:
@@ -221,6 +228,16 @@ class Engine:
         self._pending.first_at = self._pending.first_at or time.monotonic()
         self._wake.set()
         self._advance(job.progress, verdict, cached, item.id)
+
+    def _result(self, job: Job, item: Item, messages: Messages, reply: Reply, *, cached: bool,
+                key: str) -> tuple[Verdict, dict[str, Any]]:
+        template = job.prompt.template
+        verdict = parse_reply(reply, template.labels, template.label_synonyms, template.output)
+        row = _result_row(job, item, reply, verdict, self.scrub, cached=cached, key=key)
+        row["unknown_rules_json"] = json.dumps(list(unknown_rules(verdict.rules, template.rule_vocabulary())))
+        if messages.truncated:
+            row["detail"] = ((row["detail"] or "") + " [content truncated for the prompt]").strip()
+        return verdict, row
 
     def _advance(self, progress: RunProgress, verdict: Verdict, cached: bool, item_id: str) -> None:
         progress.done += 1
@@ -254,29 +271,53 @@ class Engine:
             q.insert_results(session, pending.rows, pending.cache, pending.repeats)
 
 
-def _text(value: str | None) -> str | None:
+def _text(value: object) -> str | None:
     """Replies are untrusted: NUL is replaced (PostgreSQL refuses it in text)."""
+    value = _as_text(value)
     return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
+def _safe(scrub: Scrubber, value: object) -> str | None:
+    """Untrusted reply text as stored: text, keys masked, NUL replaced."""
+    return _text(scrub(_as_text(value)))
+
+
+def _as_text(value: object) -> str | None:
+    """A reply field that should be text but is not (an adapter's bug, an odd server): its JSON, never a crash."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=repr)
 
 
 def _result_row(job: Job, item: Item, reply: Reply, verdict: Verdict, scrub: Scrubber, *, cached: bool,
                 key: str) -> dict[str, Any]:
     return {"run_id": job.run_id, "item_id": item.id, "outcome": verdict.outcome.value, "label": verdict.label,
-            "confidence": verdict.confidence, "rationale": _text(scrub(verdict.rationale)),
-            "error_type": verdict.error_type, "detail": _text(scrub(verdict.detail)),
-            "raw_text": _text(scrub(reply.text if reply.text is not None else reply.raw)),
-            "finish_reason": reply.finish_reason, "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
+            "confidence": verdict.confidence, "rationale": _safe(scrub, verdict.rationale),
+            "error_type": verdict.error_type, "detail": _safe(scrub, verdict.detail),
+            "raw_text": _safe(scrub, reply.text if reply.text is not None else reply.raw),
+            "finish_reason": _text(reply.finish_reason), "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
             "latency_ms": None if cached else reply.latency_ms,
-            "cost_usd": 0.0 if cached else job.target.cost(reply.tokens_in, reply.tokens_out), "cached": cached, "cache_key": key,
-            "created_at": now_iso()}
+            "cost_usd": 0.0 if cached else job.target.cost(reply.tokens_in, reply.tokens_out, reply.cache_read_tokens,
+                                                           reply.cache_write_tokens),
+            "cached": cached, "cache_key": key, "created_at": now_iso(), **_provenance(reply, scrub),
+            "rules_json": json.dumps(list(verdict.rules), ensure_ascii=False)}
+
+
+def _provenance(reply: Reply, scrub: Scrubber) -> dict[str, Any]:
+    """What answered: the model id and fingerprint the reply names, and its prompt-cache tokens."""
+    return {"answered_model": _safe(scrub, reply.model), "system_fingerprint": _safe(scrub, reply.system_fingerprint),
+            "cache_read_tokens": reply.cache_read_tokens, "cache_write_tokens": reply.cache_write_tokens}
 
 
 def _cache_row(key: str, target_key: str, reply: Reply, scrub: Scrubber) -> dict[str, Any]:
-    return {"key": key, "target_key": target_key, "text": _text(scrub(reply.text)),
-            "refusal": _text(scrub(reply.refusal)), "finish_reason": reply.finish_reason, "tokens_in": reply.tokens_in,
-            "tokens_out": reply.tokens_out, "raw_json": _text(scrub(reply.raw)), "created_at": now_iso()}
+    return {"key": key, "target_key": target_key, "text": _safe(scrub, reply.text),
+            "refusal": _safe(scrub, reply.refusal), "finish_reason": _text(reply.finish_reason), "tokens_in": reply.tokens_in,
+            "tokens_out": reply.tokens_out, "raw_json": _safe(scrub, reply.raw), "created_at": now_iso(),
+            **_provenance(reply, scrub)}
 
 
 def _reply_from_cache(row: CacheRow) -> Reply:
     return Reply(text=row.text, finish_reason=row.finish_reason, refusal=row.refusal, tokens_in=row.tokens_in,
-                 tokens_out=row.tokens_out, raw=row.raw_json)
+                 tokens_out=row.tokens_out, raw=row.raw_json, model=row.answered_model,
+                 system_fingerprint=row.system_fingerprint, cache_read_tokens=row.cache_read_tokens,
+                 cache_write_tokens=row.cache_write_tokens)

@@ -12,12 +12,13 @@ from modtui.analysis.stability import Stability
 from modtui.analysis.sweep import Sweep, sweep
 from modtui.domain.incident import FAILING_KINDS, Item, ItemKind
 from modtui.domain.target import Target
-from modtui.errors import Problem, UsageError
+from modtui.config import CONFIG_FILE
+from modtui.errors import ConfigError, Problem, UsageError
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt
 from modtui.replay.engine import Engine, Job
 from modtui.replay.events import RunProgress
-from modtui.secrets import Scrubber
+from modtui.secrets import Scrubber, key_for
 from modtui.services import golden, precedent
 from modtui.services.incidents import load_and_sync
 from modtui.services.scoring import observed_as_run, scored_run
@@ -51,6 +52,8 @@ class RunReport:
     flips: FlipReport | None = None
     sweep: Sweep | None = None
     stability: Stability | None = None
+    answered: q.AnsweredBy | None = None  # which models the provider says answered this run and its baseline
+    baseline_answered: q.AnsweredBy | None = None
 
     def as_dict(self) -> dict[str, Any]:
         m = self.metrics.to_dict()
@@ -141,9 +144,21 @@ def _unique_targets(targets: list[Target]) -> list[Target]:
     return list({t.name: t for t in targets}.values())
 
 
+def check_keys(ws: Workspace, targets: Sequence[Target]) -> None:
+    """A target naming a key variable that is not set is refused before any run starts or any call is made: called
+    anyway, every call would fail (or use whatever key the SDK finds) and the run would look finished."""
+    shown = ws.relative(ws.config.path) if ws.config.path else CONFIG_FILE
+    problems = [Problem(shown, f"target '{t.name}': ${t.api_key_env} is not set (targets.{t.name}.api_key_env); "
+                               f"export it, or remove api_key_env for a server that needs no key")
+                for t in targets if t.api_key_env and not key_for(t)]
+    if problems:
+        raise ConfigError(problems)
+
+
 def _jobs(ws: Workspace, loaded: LoadedIncident, prompts: list[LoadedPrompt], targets: list[Target],
           items: list[Item], spec: ReplaySpec, sources: dict[str, str] | None = None) -> list[Job]:
     """`sources` maps a prompt held in memory (the TUI's unsaved candidate) by its path to its YAML text."""
+    check_keys(ws, targets)
     jobs = []
     contexts = {p.version: precedent.prompt_context(ws, p, loaded.incident.policy,
                                                     lambda item: golden.source_incident(loaded, item))
@@ -249,13 +264,16 @@ def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
         stabilities = {job.run_id: run_stability(session, job.run_id, runs[job.run_id].repeats, expected, positive,  # type: ignore[union-attr]
                                                  sum(i.cost_usd or 0.0 for i in scored_runs[job.run_id]))
                        for job in replay.jobs}
+        fixed_id = [fixed_baseline[0]] if fixed_baseline and fixed_baseline[0] is not None else []
+        answered = q.answered_by(session, [job.run_id for job in replay.jobs] + fixed_id)
     for job in replay.jobs:
         items = scored_runs[job.run_id]
         base_id, base_items = _baseline_for(job, replay, scored_runs, fixed_baseline)
         flips = compare(base_items, items, positive) if base_items is not None else None
         metrics = run_metrics(items, positive)
         out.runs.append(RunReport(runs[job.run_id], job.prompt.label, metrics,  # type: ignore[arg-type]
-                                  base_id, flips, sweep(items, positive), stabilities.get(job.run_id)))
+                                  base_id, flips, sweep(items, positive), stabilities.get(job.run_id),
+                                  answered[job.run_id], answered.get(base_id) if base_id is not None else None))
     return out
 
 

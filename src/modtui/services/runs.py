@@ -14,6 +14,7 @@ from modtui.analysis.stability import Stability
 from modtui.errors import Problem, UsageError
 
 if TYPE_CHECKING:  # the store's ORM, labels and golden sets are imported inside the functions that use them:
+    from modtui.store.runs import AnsweredBy
     from modtui.store.tables import RunRow  # `runs compare` on the original labels reads Core rows only
     from modtui.workspace import Workspace
 
@@ -26,6 +27,7 @@ class RunView:
     labels: str = "original"
     corrections: dict[str, Any] = field(default_factory=dict)
     stability: Stability | None = None
+    answered: AnsweredBy | None = None
 
     @property
     def prompt_name(self) -> str:
@@ -35,11 +37,26 @@ class RunView:
 
     def as_dict(self) -> dict[str, Any]:
         r = self.run
+        answered = self.answered
         return {"run_id": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": r.prompt_path,
                 "prompt_version": r.prompt_version, "items": r.item_set, "status": r.status, "author": r.author,
                 "started_at": r.started_at, "finished_at": r.finished_at, "error": r.error,
+                "answered_models": list(answered.models) if answered else [],
+                "system_fingerprints": list(answered.system_fingerprints) if answered else [],
                 "metrics": self.metrics.to_dict(), "labels": self.labels, "corrections": self.corrections,
                 **({"stability": self.stability.to_dict()} if self.stability else {})}
+
+
+def model_change(baseline: AnsweredBy | None, candidate: AnsweredBy | None, baseline_run: int | None,
+                 candidate_run: int | None) -> str | None:
+    """A warning when the provider says different models answered the two runs (a silent model upgrade, a
+    gateway's routing): the comparison then measures the model change as much as the prompt change."""
+    if not baseline or not candidate or not baseline.models or not candidate.models:
+        return None
+    if set(baseline.models) == set(candidate.models):
+        return None
+    return (f"run {baseline_run} was answered by {', '.join(baseline.models)} but run {candidate_run} by "
+            f"{', '.join(candidate.models)}: the comparison is confounded by the model change")
 
 
 def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
@@ -99,13 +116,14 @@ def scored_views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[R
         positive = q.positive_label(session, incident_id)
         rows = [q.scoring_rows(session, run_id) for run_id in run_ids]
         repeats = [read_repeats(session, run.id, run.repeats) for run in runs]
+        answered = q.answered_by(session, run_ids)
     gold, corrections = gold_labels(ws, incident_id, expected, labels)
     out = []
     for run, results, repeated in zip(runs, rows, repeats):
         items = scored_rows(results, gold)
         metrics = run_metrics(items, positive)
         out.append((RunView(run, metrics, positive, labels, corrections_dict(corrections),
-                            figures(repeated, gold, positive, metrics.cost_usd)), items))
+                            figures(repeated, gold, positive, metrics.cost_usd), answered[run.id]), items))
     return out
 
 
@@ -157,12 +175,15 @@ def _compare_tallied(ws: Workspace, a: int, b: int) -> tuple[RunView, RunView, F
     one query, counts for the pairs whose results are the same, scored items only for the others; the same
     numbers (tests/test_compare_tallied.py)."""
     from modtui.store import compare as c
+    from modtui.store import runs as q
 
     with ws.store().connect() as conn:
         runs = _runs_of_one_incident((a, b), lambda run_id: c.run_row(conn, run_id))
         incident = runs[0].incident_id
         positive = c.positive_label(conn, incident)
         rows = c.paired(conn, incident, a, b)
+    with ws.store().read() as session:
+        answered = q.answered_by(session, [a, b])
     cols = list(zip(*rows)) or [()] * (2 + 2 * len(c.SIDE))  # column by column: the loops below run in C
     ids, expected = cols[0], cols[1]
     views = []
@@ -179,7 +200,7 @@ def _compare_tallied(ws: Workspace, a: int, b: int) -> tuple[RunView, RunView, F
         metrics = tallied_metrics(
             [(ScoredItem("", exp, lb if o == "label" else None, o, e, cached=bool(ca)), n)
              for (exp, o, lb, e, ca), n in groups.items()], positive, cost, latency, tokens_in, tokens_out)
-        views.append(RunView(run, metrics, positive))
+        views.append(RunView(run, metrics, positive, answered=answered[run.id]))
     at = 2 + len(c.SIDE)
     side_a, side_b = list(zip(*cols[2:5])), list(zip(*cols[at:at + 3]))  # (outcome, label, error_type)
     base, cand, only_base, only_cand = [], [], [], []

@@ -150,6 +150,21 @@ def m007_item_annotations(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE item ADD COLUMN annotations_json TEXT"))
 
 
+def m006_result_provenance(conn: Connection) -> None:
+    """What answered and what it cited: per result the model id the provider says answered, OpenAI's
+    system_fingerprint, prompt-cache tokens (read / written, counted in tokens_in and cost) and the policy rules the
+    verdict cited (JSON lists: every name cited, and those the prompt's vocabulary does not know). The response
+    cache keeps the first three, so a reply served from it records them too; repeats (m008) keep all of it."""
+    for table in ("result", "result_repeat", "response_cache"):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN answered_model VARCHAR"))
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN system_fingerprint VARCHAR"))
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0"))
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0"))
+    for table in ("result", "result_repeat"):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN rules_json TEXT NOT NULL DEFAULT '[]'"))
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN unknown_rules_json TEXT NOT NULL DEFAULT '[]'"))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_core_log", m001_core_log),
     ("m002_findings_and_timeline", m002_findings_and_timeline),
@@ -158,6 +173,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m005_incident_files_hash", m005_incident_files_hash),
     ("m008_probes_and_repeats", m008_probes_and_repeats),
     ("m007_item_annotations", m007_item_annotations),
+    ("m006_result_provenance", m006_result_provenance),
 ]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
@@ -141,3 +142,42 @@ def positive_label(session: Session, incident_id: str) -> str:
     from modtui.store.tables import IncidentRow
     row = session.get(IncidentRow, incident_id)
     return row.positive_label if row else ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCitation:
+    """The policy rules one result's verdict cited, in order, and those the prompt's vocabulary did not know."""
+
+    item_id: str
+    rules: tuple[str, ...]
+    unknown: tuple[str, ...] = ()
+
+
+def cited_rules(session: Session, run_id: int) -> dict[str, RuleCitation]:
+    """item id → the rules its verdict cited, for the results of a run that cite any."""
+    query = (sa_select(ResultRow.item_id, ResultRow.rules_json, ResultRow.unknown_rules_json)
+             .where(ResultRow.run_id == run_id, ResultRow.rules_json != "[]"))
+    return {item_id: RuleCitation(item_id, tuple(json.loads(rules)), tuple(json.loads(unknown)))
+            for item_id, rules, unknown in session.connection().execute(query)}
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredBy:
+    """Which models the provider says answered a run's calls, and OpenAI's backend fingerprints, sorted."""
+
+    models: tuple[str, ...] = ()
+    system_fingerprints: tuple[str, ...] = ()
+
+
+def answered_by(session: Session, run_ids: Sequence[int]) -> dict[int, AnsweredBy]:
+    """run id → the distinct answering model ids and system fingerprints of its results (empty when none said)."""
+    out: dict[int, tuple[set[str], set[str]]] = {run_id: (set(), set()) for run_id in run_ids}
+    query = (sa_select(ResultRow.run_id, ResultRow.answered_model, ResultRow.system_fingerprint).distinct()
+             .where(ResultRow.run_id.in_(list(run_ids))))  # type: ignore[attr-defined]
+    for run_id, model, fingerprint in session.connection().execute(query):
+        models, fingerprints = out[run_id]
+        if model:
+            models.add(model)
+        if fingerprint:
+            fingerprints.add(fingerprint)
+    return {run_id: AnsweredBy(tuple(sorted(m)), tuple(sorted(f))) for run_id, (m, f) in out.items()}

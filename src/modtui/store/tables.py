@@ -100,6 +100,12 @@ class ResultRow(SQLModel, table=True):
     cached: bool = False
     cache_key: Optional[str] = None
     created_at: str = ""
+    answered_model: Optional[str] = None  # m006: the model id the reply names (`model`)
+    system_fingerprint: Optional[str] = None  # m006: OpenAI's backend configuration id
+    cache_read_tokens: int = 0  # m006: prompt tokens read from the provider's cache (part of tokens_in)
+    cache_write_tokens: int = 0  # m006: prompt tokens written to it (part of tokens_in)
+    rules_json: str = "[]"  # m006: policy rules the verdict cited, in order
+    unknown_rules_json: str = "[]"  # m006: the cited names the prompt's rule vocabulary does not know
 
 
 class ResultRepeatRow(SQLModel, table=True):
@@ -124,6 +130,12 @@ class ResultRepeatRow(SQLModel, table=True):
     cached: bool = False
     cache_key: Optional[str] = None
     created_at: str = ""
+    answered_model: Optional[str] = None  # m006, as on result
+    system_fingerprint: Optional[str] = None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    rules_json: str = "[]"
+    unknown_rules_json: str = "[]"
 
 
 class CacheRow(SQLModel, table=True):
@@ -137,6 +149,10 @@ class CacheRow(SQLModel, table=True):
     tokens_out: int = 0
     raw_json: Optional[str] = None
     created_at: str
+    answered_model: Optional[str] = None  # m006
+    system_fingerprint: Optional[str] = None  # m006
+    cache_read_tokens: int = 0  # m006
+    cache_write_tokens: int = 0  # m006
 
 
 class FindingRow(SQLModel, table=True):
