@@ -20,7 +20,8 @@ from robustness_support import content_of
 INC = "INC-Q1"
 ITEMS = [
     {"id": "q-agree", "content": "you are a moron", "expected": "toxic", "observed": "toxic"},
-    {"id": "q-split", "content": "what a lovely day", "expected": "ok", "observed": "toxic"},
+    {"id": "q-split", "content": "what a lovely day", "expected": "ok", "observed": "toxic",
+     "annotations": [{"annotator": "r1", "label": "ok"}]},
     {"id": "q-dup-1", "content": "Buy cheap followers now at example dot com, 100 for 1 dollar", "expected": "ok",
      "observed": "ok"},
     {"id": "q-dup-2", "content": "Buy cheap followers now at example dot com, 500 for 3 dollars", "expected": "ok",
@@ -91,6 +92,59 @@ def test_export_for_a_labelling_tool(run_cli: Any, ws: Path, tmp_path: Path) -> 
     assert "disagreement" in by_id["q-split"]["reasons"] and by_id["q-split"]["label"] == ""
     assert "claude × toxicity/production: toxic" in by_id["q-split"]["current_labels"]
     assert run_cli(ws, "queue", INC, "--format", "csv").stdout == out.read_text(encoding="utf-8")
+
+
+def fill_in(path: Path, labels: dict[str, str]) -> None:
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    for row in rows:
+        row["label"] = labels.get(row["id"], "")
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def annotations(ws: Path) -> dict[str, list[dict[str, str]]]:
+    lines = (ws / "incidents" / INC / "items.jsonl").read_text(encoding="utf-8").splitlines()
+    return {i["id"]: i.get("annotations", []) for i in map(json.loads, lines)}
+
+
+def test_labels_come_back_as_annotations_without_losing_the_old_ones(run_cli: Any, ws: Path, tmp_path: Path) -> None:
+    run_cli(ws, "replay", INC, "-m", "gpt-mini", "-m", "claude")
+    out = tmp_path / "queue.csv"
+    assert run_cli(ws, "queue", INC, "--export", str(out)).exit_code == 0
+    fill_in(out, {"q-split": "toxic", "q-agree": "toxic"})
+    done = run_cli(ws, "incident", "import", str(out), "--id", INC, "--update", "--annotator", "r3")
+    assert done.exit_code == 0, done.output
+    assert "2 annotations added" in done.stderr
+    notes = annotations(ws)
+    assert notes["q-split"] == [{"annotator": "r1", "label": "ok"}, {"annotator": "r3", "label": "toxic"}]
+    assert notes["q-agree"] == [{"annotator": "r3", "label": "toxic"}] and notes["q-calm"] == []
+    queue = json.loads(run_cli(ws, "queue", INC, "--format", "json").stdout)["queue"]
+    split = next(q for q in queue if q["item_id"] == "q-split")
+    assert [r["reason"] for r in split["reasons"]] == ["disagreement", "annotators_disagree"]
+    agreement = json.loads(run_cli(ws, "agreement", INC, "--format", "json").stdout)
+    assert agreement["disagreements"] == ["q-split"]
+
+    fill_in(out, {"q-agree": "ok"})  # r3 changes their mind about one item
+    again = run_cli(ws, "incident", "import", str(out), "--id", INC, "--update", "--annotator", "r3")
+    assert again.exit_code == 0 and "0 annotations added, 1 changed" in again.stderr
+    assert annotations(ws)["q-agree"] == [{"annotator": "r3", "label": "ok"}]
+    assert annotations(ws)["q-split"] == notes["q-split"]
+
+
+def test_a_bad_labelled_file_changes_nothing(run_cli: Any, ws: Path, tmp_path: Path) -> None:
+    before = (ws / "incidents" / INC / "items.jsonl").read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,label\nq-split,toxic\nq-nope,ok\nq-agree,maybe\n", encoding="utf-8")
+    done = run_cli(ws, "incident", "import", str(bad), "--id", INC, "--update")
+    assert done.exit_code == 2
+    assert f"{bad}:3: no item 'q-nope'" in done.stderr and f"{bad}:4: column 'label' value 'maybe'" in done.stderr
+    assert (ws / "incidents" / INC / "items.jsonl").read_bytes() == before
+    mapped = run_cli(ws, "incident", "import", str(bad), "--id", INC, "--update", "--label-map", "maybe=toxic")
+    assert mapped.exit_code == 2 and "q-nope" in mapped.stderr  # still all or nothing
+    missing = run_cli(ws, "incident", "import", str(bad), "--id", INC)
+    assert missing.exit_code == 2 and "--policy" in missing.stderr
 
 
 def test_masked_content_stays_masked_in_the_export(run_cli: Any, ws: Path, tmp_path: Path) -> None:

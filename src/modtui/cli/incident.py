@@ -159,11 +159,16 @@ def incident_new(app: AppContext, incident_id: str, policy: str, title: str | No
     note(f"created {app.ws.relative(folder)}/" + ("" if items_file else f" (add items to {ITEMS_FILE}, or use `modtui incident import`)"))
 
 
+# as for `incident new`, but --policy is not needed to --update an incident
+import_options = [common_new_options[0], click.option("--policy", help="Policy name (a folder under prompts/)."),
+                  *common_new_options[2:]]
+
+
 @incident_group.command("import")
 @click.argument("source", type=click.Path(dir_okay=False))
-@_apply(common_new_options)
-@click.option("--content-col", required=True, help="Column holding the content.")
-@click.option("--expected-col", required=True, help="Column holding the gold label.")
+@_apply(import_options)
+@click.option("--content-col", help="Column holding the content.")
+@click.option("--expected-col", help="Column holding the gold label.")
 @click.option("--observed-col", help="Column holding production's verdict (without it items are kind 'eval').")
 @click.option("--id-col", help="Column holding a stable item id (default: row-NNNNNN).")
 @click.option("--meta-col", multiple=True, help="Column to keep in meta (repeatable).")
@@ -171,12 +176,29 @@ def incident_new(app: AppContext, incident_id: str, policy: str, title: str | No
 @click.option("--annotation-cols", metavar="COL[,COL…]",
               help="Columns holding individual reviewers' labels; each column's name is the annotator "
                    "(an empty cell: that reviewer did not label the item). See `modtui agreement`.")
+@click.option("--update", is_flag=True,
+              help="Add the file's labels to the existing incident --id as annotations (a `modtui queue --export` "
+                   "file once labelled): its `label` column is --annotator's, or name the columns with "
+                   "--annotation-cols; rows are matched by --id-col (default: id). Earlier annotations are kept.")
+@click.option("--annotator", help="With --update: who filled in the `label` column (default: $MODTUI_AUTHOR or your OS user).")
 @pass_app
 def incident_import(app: AppContext, source: str, incident_id: str, policy: str, title: str | None, severity: str,
                     production_model: str, labels: str | None, positive_label: str | None, description: str,
                     force: bool, content_col: str, expected_col: str, observed_col: str | None, id_col: str | None,
-                    meta_col: tuple[str, ...], label_map: tuple[str, ...], annotation_cols: str | None) -> None:
-    """Create an incident from a CSV or JSONL export."""
+                    meta_col: tuple[str, ...], label_map: tuple[str, ...], annotation_cols: str | None,
+                    update: bool = False, annotator: str | None = None) -> None:
+    """Create an incident from a CSV or JSONL export, or with --update add a labelled file's labels to an
+    incident's items as annotations.
+
+    \b
+    Example:
+      modtui incident import labelled.csv --id INC-0042 --update --annotator r3"""
+    if update:
+        _update(app, source, incident_id, id_col, annotation_cols, annotator, label_map)
+        return
+    for name, value in (("--policy", policy), ("--content-col", content_col), ("--expected-col", expected_col)):
+        if not value:
+            raise click.UsageError(f"Missing option '{name}' (needed to create an incident; --update adds labels)")
     folder = _check_new_id(app, incident_id, force)
     names, positive = _policy_labels(app, policy, labels, positive_label)
     mapping = importer.Mapping(content_col, expected_col, observed_col, id_col, list(meta_col), _label_map(label_map),
@@ -190,6 +212,20 @@ def incident_import(app: AppContext, source: str, incident_id: str, policy: str,
         _publish(staging, folder, check_items=True)
     note(f"imported {result.imported} items into {app.ws.relative(folder)}/ "
          f"({', '.join(f'{k} {v}' for k, v in sorted(result.kinds.items()))})")
+
+
+def _update(app: AppContext, source: str, incident_id: str, id_col: str | None, annotation_cols: str | None,
+            annotator: str | None, label_map: tuple[str, ...]) -> None:
+    from modtui.incidents.annotate import LabelColumns
+    from modtui.services import annotations
+
+    if not Path(source).is_file():
+        raise UsageError(Problem(source, "no such file"))
+    named = {c: c for c in _columns(annotation_cols)} or {"label": app.ws.author(annotator)}
+    columns = LabelColumns(id_col or "id", named, _label_map(label_map))
+    result = annotations.update(app.ws, incident_id, Path(source), source, columns, app.ws.author(None))
+    note(f"{incident_id}: {result.added} annotations added, {result.replaced} changed, from {result.rows} rows "
+         f"(annotators: {', '.join(sorted(set(named.values())))})")
 
 
 def _columns(value: str | None) -> list[str]:

@@ -52,7 +52,7 @@ def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], po
         for src, dst in mapping.labels.items() if dst not in labels]
     if problems:
         raise InputError(problems)
-    rows = _rows_jsonl(path, shown) if path.suffix.lower() in (".jsonl", ".ndjson") else _rows_csv(path, shown)
+    rows = read_rows(path, shown)
     items: list[Item] = []
     kinds: Counter[str] = Counter()
     seen: dict[str, int] = {}
@@ -83,6 +83,11 @@ def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], po
     if problems:
         raise InputError(problems)
     return ImportResult(items, count, sum(kinds.values()), kinds)
+
+
+def read_rows(path: Path, shown: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line, row) of a CSV or JSONL (.jsonl, .ndjson) export, streamed."""
+    return _rows_jsonl(path, shown) if path.suffix.lower() in (".jsonl", ".ndjson") else _rows_csv(path, shown)
 
 
 def _rows_csv(path: Path, shown: str) -> Iterator[tuple[int, dict[str, str]]]:
