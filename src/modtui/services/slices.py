@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from modtui.analysis.cluster import Entry, cluster
-from modtui.analysis.slices import DEFAULT_BINS, MIN_N, Keying, meta_keys, single, slice_flips, slice_metrics
+from modtui.analysis.slices import (DEFAULT_BINS, MIN_N, NONE, Keying, as_number, meta_keys, single, slice_flips,
+                                    slice_metrics)
 from modtui.errors import Problem, UsageError
 
 if TYPE_CHECKING:
+    from modtui.domain.incident import Item
     from modtui.store.incidents import ItemFacts
     from modtui.workspace import Workspace
 
@@ -44,6 +46,37 @@ def keying(facts: Sequence[ItemFacts], by: str, bins: int = DEFAULT_BINS) -> Key
         groups = cluster([Entry(f.item_id, f.content, f.kind) for f in facts])
         return single({item: str(c.id) for c in groups for item in c.items})
     return single(meta_keys({f.item_id: f.meta for f in facts}, by.removeprefix(META_PREFIX), bins))
+
+
+def item_facts(items: Sequence[Item]) -> list[ItemFacts]:
+    """The facts slices read, from items in hand (the TUI's loaded incident)."""
+    from modtui.store.incidents import ItemFacts
+
+    return [ItemFacts(i.id, i.kind.value if i.kind else "eval", i.content, i.meta, i.annotation_labels() or None)
+            for i in items]
+
+
+def slice_keys(facts: Sequence[ItemFacts], most: int = 8, max_values: int = 20) -> list[str]:
+    """The keys worth offering for these items: kind, cluster, then the meta fields most items have that group
+    them -- numbers (binned), or texts with a few distinct values (not an id or a timestamp per item)."""
+    values: dict[str, list[Any]] = {}
+    for f in facts:
+        for name, value in f.meta.items():
+            if value is not None and value != "" and not isinstance(value, (dict, list)):
+                values.setdefault(name, []).append(value)
+    def groups(name: str) -> bool:
+        seen = values[name]
+        if all(as_number(v) is not None for v in seen):
+            return True
+        distinct = len(set(map(str, seen)))
+        return distinct <= max_values and distinct <= max(2, len(seen) // 2)
+    fields = sorted((n for n in values if groups(n)), key=lambda n: (-len(values[n]), n))[:most]
+    return [*FIXED_KEYS, *(META_PREFIX + name for name in fields)]
+
+
+def members(facts: Sequence[ItemFacts], keys_of: Keying, key: str) -> frozenset[str]:
+    """The ids of the items in slice `key`."""
+    return frozenset(f.item_id for f in facts if key in (keys_of(f.item_id) or (NONE,)))
 
 
 def _facts(ws: Workspace, incident_id: str) -> list[ItemFacts]:

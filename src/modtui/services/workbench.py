@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy import select as select_columns
 from sqlmodel import select
 
+from modtui.analysis.calibration import Calibration, calibration
 from modtui.analysis.flips import FlipReport, compare
 from modtui.analysis.metrics import RunMetrics, ScoredItem, correct, run_metrics
 from modtui.analysis.sweep import Sweep, sweep
@@ -128,9 +129,16 @@ class VerdictMatrix:
     def rescore(self, targets: set[str] | None = None) -> None:
         self.apply(score(self.scoring_input(targets)))
 
+    def scored_items(self, column: VerdictColumn) -> list[ScoredItem]:
+        return scored_items(list(column.results.values()), self.expected)
+
     def sweep(self, column: VerdictColumn) -> Sweep | None:
         """Precision/recall at every confidence threshold; None when no verdict has a confidence."""
-        return sweep(scored_items(list(column.results.values()), self.expected), self.positive)
+        return sweep(self.scored_items(column), self.positive)
+
+    def calibration(self, column: VerdictColumn) -> Calibration | None:
+        """Reliability bins and ECE of the column's confidences; None when no verdict has a confidence."""
+        return calibration(self.scored_items(column), self.positive)
 
 
 def scored_items(results: Sequence[Result], expected: dict[str, str]) -> list[ScoredItem]:

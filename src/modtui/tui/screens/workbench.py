@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,17 +21,21 @@ from modtui.prompts.loader import LoadedPrompt, parse_prompt
 from modtui.replay.events import RunProgress
 from modtui.services.incidents import load_and_sync
 from modtui.services.replay import ReplayPlan, ReplaySpec, execute
+from modtui.terminal import one_line
 from modtui.services.workbench import (VerdictColumn, VerdictMatrix, candidate_prompt, count_results, item_history,
                                        plan_with_prompts, policy_prompts, save_candidate, starting_candidate,
                                        verdict_matrix)
 from modtui.services.masking import masked_items
+from modtui.services.slice_view import SliceView
 from modtui.tui.screens.dialogs import OpenPromptDialog, ReplayChoice, ReplayDialog, SaveDialog
 from modtui.tui.screens.finding_dialogs import finding_draft
 from modtui.tui.screens.item_detail import ItemDetailScreen
 from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.text import inert
 from modtui.tui.widgets.items_table import FILTERS, ItemsTable
-from modtui.tui.widgets.metrics_panel import MetricsPanel, SweepPlot, column_key, sweep_caption
+from modtui.tui.widgets.metrics_panel import (MetricsPanel, ReliabilityPlot, SweepPlot, column_key, reliability_caption,
+                                              sweep_caption)
+from modtui.tui.widgets.slices_table import SlicesTable
 from modtui.tui.widgets.prompt_editors import PromptEditors
 from modtui.tui.widgets.replay_progress import ReplayProgress
 from modtui.workspace import Workspace
@@ -84,7 +89,7 @@ class WorkbenchScreen(Screen[None]):
         Binding("v", "reveal", "Reveal", id="workbench.reveal", tooltip="Show or hide content masked for reviewer wellbeing"),
         _filter_binding("1", "all"), _filter_binding("2", "fp"), _filter_binding("3", "fn"),
         _filter_binding("4", "guard"), _filter_binding("5", "flipped"), _filter_binding("6", "regressed"),
-        _filter_binding("7", "no_verdict"),
+        _filter_binding("7", "no_verdict"), _filter_binding("8", "disagreement"),
     ]
 
     def __init__(self, data: WorkbenchData) -> None:
@@ -100,6 +105,7 @@ class WorkbenchScreen(Screen[None]):
         self._run_columns: dict[int, VerdictColumn] = {}
         self.replay_worker: Worker[None] | None = None
         self._leave_warned = False
+        self.slices = SliceView(data.loaded.items)
         inc = data.loaded.incident
         self.title = f"{inc.id} · {inert(inc.title)}"
         self.sub_title = f"{inc.severity.value} · {inc.status.value} · {inert(inc.policy)}"
@@ -131,8 +137,15 @@ class WorkbenchScreen(Screen[None]):
                 with Vertical(id="metrics-pane"):
                     yield MetricsPanel(id="metrics-table")
                     yield Static("", id="metrics-note", classes="hint")
-                    yield SweepPlot(id="sweep-plot")
-                    yield Static("", id="sweep-caption", classes="hint")
+                    with Horizontal(id="metrics-plots"):
+                        with Vertical(id="sweep-box"):
+                            yield SweepPlot(id="sweep-plot")
+                            yield Static("", id="sweep-caption", classes="hint")
+                        with Vertical(id="reliability-box"):
+                            yield ReliabilityPlot(id="reliability-plot")
+                            yield Static("", id="reliability-caption", classes="hint")
+                    yield Static("", id="slices-caption", classes="hint")
+                    yield SlicesTable(id="slices-table")
         yield ReplayProgress(id="replay-progress")
         yield Footer()
 
@@ -153,12 +166,15 @@ class WorkbenchScreen(Screen[None]):
 
     def refresh_items(self) -> None:
         items = self.data.loaded.items
-        shown = self.query_one(ItemsTable).show(items, self.matrix, self.which, self.search)
+        shown = self.query_one(ItemsTable).show(items, self.matrix, self.which, self.search,
+                                                self.slices.chosen(self.which))
         searched = f" · search “{inert(self.search)}”" if self.search else ""
         loading = " · reading verdicts…" if self.data.matrix_pending else ""
+        disagree = " 8 disagree" if self.slices.disagreements else ""
         self.query_one("#items-status", Static).update(  # one line, fixed height: no relayout per filter
-            f"{FILTERS[self.which]}: {shown} of {len(items)}{searched}{loading} · 1 all 2 FP 3 FN 4 guard "
-            f"5 flipped 6 regressed 7 no-verdict", layout=False)
+            Text(f"{one_line(self.slices.filter_title(self.which, FILTERS[self.which]))}: {shown} of {len(items)}"
+                 f"{searched}{loading} · 1 all 2 FP 3 FN 4 guard 5 flipped 6 regressed 7 no-verdict{disagree}"),
+            layout=False)
 
     def refresh_metrics(self) -> None:
         matrix = self.matrix
@@ -179,15 +195,45 @@ class WorkbenchScreen(Screen[None]):
         key = self.query_one(MetricsPanel).highlighted_key()
         column = next((c for c in self.matrix.columns if column_key(c) == key), None)
         plot, caption = self.query_one(SweepPlot), self.query_one("#sweep-caption", Static)
+        reliability, reliability_note = self.query_one(ReliabilityPlot), self.query_one("#reliability-caption", Static)
         if column is None:
-            plot.display = False
+            plot.display = reliability.display = False
             caption.update("")
+            reliability_note.update("")
+            self.refresh_slices(None)
             return
         result = self.matrix.sweep(column)
         plot.display = result is not None
         if result is not None:
             plot.show(column.title, self.matrix.positive, result)
         caption.update(sweep_caption(column.title, self.matrix.positive, result))
+        calibration = self.matrix.calibration(column)
+        reliability.display = calibration is not None
+        if calibration is not None:
+            reliability.show(self.matrix.positive, calibration)
+        reliability_note.update(reliability_caption(calibration))
+        self.refresh_slices(column)
+
+    def refresh_slices(self, column: VerdictColumn | None) -> None:
+        """The highlighted row's metrics cut by the chosen key."""
+        table, caption = self.query_one(SlicesTable), self.query_one("#slices-caption", Static)
+        slices = [] if column is None else self.slices.of(self.matrix.scored_items(column), self.matrix.positive)
+        table.display = bool(slices)
+        table.show(slices)
+        where = f"{one_line(column.title)}: " if column is not None else ""
+        caption.update(Text(f"{where}slices by {one_line(self.slices.by)} (b: next key · enter: show its items · "
+                            f"dim: under {self.slices.min_n} items)" if slices else ""))
+
+    @on(SlicesTable.KeyCycled)
+    def _next_slice_key(self) -> None:
+        self.slices.next_key()
+        self.refresh_plot()
+
+    @on(SlicesTable.Chosen)
+    def _slice_chosen(self, event: SlicesTable.Chosen) -> None:
+        self.slices.choose(event.key)
+        self.action_filter("slice")
+        self.action_tab("items")
 
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_changed(self) -> None:

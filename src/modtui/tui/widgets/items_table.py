@@ -6,7 +6,7 @@ line. (A DataTable measures every cell of every row it is given: seconds for 5,0
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
@@ -29,7 +29,9 @@ from modtui.tui.text import inert
 KINDS = {"false_positive": ("FP", Style(color="magenta")), "false_negative": ("FN", Style(color="yellow")),
          "guard": ("guard", Style(dim=True)), "eval": ("eval", Style(dim=True))}
 FILTERS = {"all": "all", "fp": "FP", "fn": "FN", "guard": "guard", "flipped": "flipped",
-           "regressed": "regressed", "no_verdict": "no verdict"}
+           "regressed": "regressed", "no_verdict": "no verdict", "disagreement": "annotators disagree",
+           "slice": "slice"}
+CHOSEN_FILTERS = frozenset({"disagreement", "slice"})  # filters whose items the screen names (`chosen`)
 MARKS = {True: ("✓", Style(bold=True, color="green")), False: ("✗", Style(bold=True, color="red")),
          None: ("?", Style(bold=True, color="yellow")), "missing": ("·", Style(dim=True))}
 GAP = 2            # spaces between columns
@@ -46,8 +48,11 @@ def kind_of(item: Item) -> str:
 KIND_FILTERS = {"fp": "false_positive", "fn": "false_negative", "guard": "guard"}
 
 
-def matching(items: Sequence[Item], which: str, matrix: VerdictMatrix) -> list[Item]:
-    """The items a filter keys shows, in incident order."""
+def matching(items: Sequence[Item], which: str, matrix: VerdictMatrix,
+             chosen: Collection[str] = frozenset()) -> list[Item]:
+    """The items a filter keys shows, in incident order (`chosen`: the ids of a slice or disagreement filter)."""
+    if which in CHOSEN_FILTERS:
+        return [i for i in items if i.id in chosen]
     if which in KIND_FILTERS:
         kind = KIND_FILTERS[which]
         return [i for i in items if i.kind is not None and i.kind.value == kind]
@@ -122,7 +127,8 @@ class ItemsTable(ScrollView, can_focus=True):
 
     # -- data ---------------------------------------------------------------------------------------
 
-    def show(self, items: Sequence[Item], matrix: VerdictMatrix, which: str, search: str) -> int:
+    def show(self, items: Sequence[Item], matrix: VerdictMatrix, which: str, search: str,
+             chosen: Collection[str] = frozenset()) -> int:
         """Show the items that pass a filter and a content search; returns how many are shown."""
         selected = self.selected_item_id()
         if items is not self.items or len(self.columns) != len(matrix.columns) + 4 or self._titles() != [
@@ -133,7 +139,7 @@ class ItemsTable(ScrollView, can_focus=True):
             self._lines.clear()
         self.matrix = matrix
         needle = search.lower()
-        self.rows = matching(items, which, matrix)
+        self.rows = matching(items, which, matrix, chosen)
         if needle:
             self.rows = [i for i in self.rows if needle in i.content.lower()]
         self._row_of = {item.id: n for n, item in enumerate(self.rows)}

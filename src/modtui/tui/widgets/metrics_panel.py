@@ -1,11 +1,14 @@
-"""Per target × prompt: confusion counts, P/R/F1, no-verdict, flips vs baseline, McNemar p, cost, latency;
-and, for the highlighted row, precision and recall against the confidence threshold."""
+"""Per target × prompt: confusion counts, P/R/F1 with 95 % intervals, no-verdict, flips vs baseline, McNemar p,
+cost, latency; and, for the highlighted row, precision and recall against the confidence threshold and the
+reliability diagram of its confidences."""
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import DataTable
 from textual_plotext import PlotextPlot
 
+from modtui.analysis.calibration import Calibration
+from modtui.analysis.intervals import with_interval
 from modtui.analysis.sweep import Sweep
 from modtui.services.workbench import VerdictColumn, VerdictMatrix
 from modtui.terminal import one_line
@@ -59,7 +62,8 @@ class MetricsPanel(DataTable[Text]):
         fixed = Text(str(len(flips.fixed)), style="green") if flips else Text("–", style="dim")
         regressed = (Text(str(len(flips.regressed)), style="bold red" if flips.regressed else "")
                      if flips else Text("–", style="dim"))
-        return [title, str(m.items), str(m.tp), str(m.fp), str(m.fn), str(m.tn), _num(m.precision), _num(m.recall),
+        return [title, str(m.items), str(m.tp), str(m.fp), str(m.fn), str(m.tn),
+                with_interval(m.precision, m.precision_ci, "–"), with_interval(m.recall, m.recall_ci, "–"),
                 _num(m.f1), str(m.no_verdict), fixed, regressed, _num(flips.mcnemar_p) if flips else "–",
                 f"{m.cost_usd:.4f}", _num(m.latency_p50_ms, 1), _num(m.latency_p95_ms, 1), _runs(column)]
 
@@ -75,7 +79,7 @@ class SweepPlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(f"{one_line(title)}: precision / recall of '{positive}' vs confidence threshold")
+        plt.title(f"precision / recall of '{one_line(positive)}' vs threshold")
         plt.xlabel("threshold")
         plt.ylim(0, 1.02)
         plt.yticks([0, 0.25, 0.5, 0.75, 1.0])
@@ -104,3 +108,32 @@ def _caption(title: str, positive: str, result: Sweep | None) -> str:
         line += (f" · best F1 {best.f1:.3f} at threshold ≥ {best.threshold:.3f} "
                  f"(P {_num(best.precision)}, R {_num(best.recall)}; green line)")
     return line
+
+
+class ReliabilityPlot(PlotextPlot):
+    """Reliability diagram: per confidence bin, the share of positive items against the mean score; a
+    calibrated model sits on the diagonal."""
+
+    def show(self, positive: str, result: Calibration | None) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(f"reliability of '{one_line(positive)}' scores" + (f" · ECE {result.ece:.3f}" if result else ""))
+        plt.xlabel("mean score")
+        plt.xlim(0, 1.0)
+        plt.ylim(0, 1.02)
+        plt.yticks([0, 0.25, 0.5, 0.75, 1.0])
+        plt.plot([0, 1], [0, 1], marker="braille", color="gray")
+        if result is not None:
+            full = [b for b in result.bins if b.mean_score is not None and b.positive_rate is not None]
+            plt.scatter([b.mean_score for b in full], [b.positive_rate for b in full], marker="●", color="cyan",
+                        label="positive rate")
+        self.refresh()
+
+
+def reliability_caption(result: Calibration | None) -> str:
+    if result is None:
+        return "no confidences: no reliability diagram"
+    busy = max(result.bins, key=lambda b: b.count)
+    return (f"ECE {result.ece:.3f} over {result.scored} scored items · fullest bin {busy.lo:.1f}–{busy.hi:.1f}: "
+            f"{busy.count} items")
