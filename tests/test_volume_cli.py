@@ -174,3 +174,84 @@ def test_sample_plan(run_cli: Any) -> None:
     bad = run_cli(None, "sample", "plan", "--population", "10", "--expected-prevalence", "1.5",
                   "--target-halfwidth", "0.05")
     assert bad.exit_code == 2
+
+
+# ---------------------------------------------------------------- replay --dry-run and cost caps
+
+def _runs_in_log(ws: Path) -> int:
+    path = ws / ".modtui" / "modtui.db"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM run").fetchone()[0]
+
+
+def test_dry_run_calls_nothing_and_forecasts_from_the_prompt_then_from_the_log(served_workspace: Path,
+                                                                              fake_server: Any, run_cli: Any) -> None:
+    ws = served_workspace
+    result = run_cli(ws, "replay", INC, "-m", "gpt-mini", "-p", CANDIDATE, "--dry-run", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert fake_server.count() == 0 and _runs_in_log(ws) == 0
+    data = json.loads(result.stdout)
+    assert [r["prompt"] for r in data["runs"]] == ["toxicity/production", "toxicity/candidate"]
+    first = data["runs"][0]
+    assert first["calls"] == first["items"] == 12 and first["tokens_from"] == "estimate"
+    assert first["tokens_out"] == 12 * 80  # the documented guess (the target's max_tokens is 200)
+    assert first["cost_usd"] == pytest.approx((first["tokens_in"] * 0.15 + first["tokens_out"] * 0.60) / 1e6)
+    assert first["batch_cost_usd"] == pytest.approx(first["cost_usd"] * 0.5)
+
+    assert run_cli(ws, "replay", INC, "-m", "gpt-mini", "--format", "json").exit_code == 0
+    calls = fake_server.count()
+    again = json.loads(run_cli(ws, "replay", INC, "-m", "gpt-mini", "--dry-run", "--format", "json").stdout)["runs"][0]
+    assert again["cached"] == 12 and again["calls"] == 0 and again["cost_usd"] == 0
+    fresh = json.loads(run_cli(ws, "replay", INC, "-m", "gpt-mini", "--dry-run", "--no-cache",
+                               "--format", "json").stdout)["runs"][0]
+    rows = _results(ws, 1)
+    assert fresh["tokens_from"] == "log" and fresh["calls"] == 12
+    assert fresh["tokens_in"] == round(sum(r[2] for r in rows.values()))
+    assert fake_server.count() == calls and _runs_in_log(ws) == 1  # the dry runs called and recorded nothing
+
+
+def _priced(ws: Path, per_run: float | None = None) -> None:
+    """gpt-mini at $10/$40 per Mtok, unpaced, two calls at a time (so 'in flight' is at most two calls)."""
+    config = ws / "modtui.toml"
+    text = (config.read_text().replace("price_in_per_mtok = 0.15", "price_in_per_mtok = 10.0")
+            .replace("price_out_per_mtok = 0.60", "price_out_per_mtok = 40.0")
+            .replace("requests_per_minute = 600\n", "").replace("concurrency = 4", "concurrency = 2"))
+    if per_run is not None:
+        text = text.replace("[targets.gpt-mini.params]", f"max_cost_per_run = {per_run}\n\n[targets.gpt-mini.params]")
+    config.write_text(text)
+
+
+def test_max_cost_stops_within_the_calls_in_flight_and_the_run_resumes(served_workspace: Path, fake_server: Any,
+                                                                       run_cli: Any) -> None:
+    ws = served_workspace
+    _priced(ws)
+    cap = 0.01
+    result = run_cli(ws, "replay", INC, "-m", "gpt-mini", "--no-cache", "--max-cost", str(cap), "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert "cost cap" in result.stderr
+    run = json.loads(result.stdout)["runs"][0]
+    assert run["status"] == "stopped_budget" and 0 < run["items"] < 12
+    rows = _results(ws, 1)
+    costs = sorted((t_in * 10 + t_out * 40) / 1e6 for _, _, t_in, t_out, _ in rows.values())
+    assert sum(costs) <= cap + 2 * costs[-1]  # within one round of in-flight calls of the cap
+    assert fake_server.count() == len(rows)
+    resumed = run_cli(ws, "replay", INC, "-m", "gpt-mini", "--no-cache", "--format", "json")
+    assert resumed.exit_code == 0
+    again = json.loads(resumed.stdout)["runs"][0]
+    assert (again["run_id"], again["status"], again["items"]) == (1, "completed", 12)
+    assert fake_server.count() == 12  # only what was missing was called
+
+
+def test_a_targets_max_cost_per_run_caps_each_run(served_workspace: Path, fake_server: Any, run_cli: Any) -> None:
+    ws = served_workspace
+    _priced(ws, per_run=0.005)
+    result = run_cli(ws, "replay", INC, "-m", "gpt-mini", "-p", CANDIDATE, "--no-cache", "--format", "json")
+    assert result.exit_code == 1
+    runs = json.loads(result.stdout)["runs"]
+    assert [r["status"] for r in runs] == ["stopped_budget", "stopped_budget"]
+    for run in runs:
+        rows = _results(ws, run["run_id"])
+        costs = sorted((t_in * 10 + t_out * 40) / 1e6 for _, _, t_in, t_out, _ in rows.values())
+        assert 0 < len(rows) < 12 and sum(costs) <= 0.005 + 2 * costs[-1]

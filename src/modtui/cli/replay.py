@@ -61,20 +61,30 @@ SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp"
 @click.option("--repeat", "repeats", type=click.IntRange(1, 100), default=1, show_default=True,
               help="Call every item N times per target × prompt (repeats 2..N bypass the cache) and report how "
                    "stable the verdicts are.")
+@click.option("--dry-run", is_flag=True, help="Print the calls, tokens and cost (live and batch) each target × prompt "
+                                              "would take after what is recorded and cached, and exit 0 without "
+                                              "calling anything.")
+@click.option("--max-cost", type=click.FloatRange(0, min_open=True), metavar="USD",
+              help="Stop scheduling calls once spent + in-flight estimates would pass this; runs end stopped_budget "
+                   "(kept, resumable) and the command exits 1.")
 @click.option("--batch", is_flag=True, help="Submit the calls through the provider's Batch API (discounted, answered "
                                             "within 24 h) and return at once; `modtui runs poll` collects the results.")
 @pass_app
 def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets: tuple[str, ...], items: str,
            concurrency: int | None, no_cache: bool, fmt: str, min_recall: float | None, min_precision: float | None,
            fail_on_regression: bool, baseline: str, author: str | None, labels: str, golden: str | None,
-           batch: bool = False, min_accuracy: float | None = None, repeats: int = 1) -> None:
+           batch: bool = False, min_accuracy: float | None = None, repeats: int = 1, dry_run: bool = False,
+           max_cost: float | None = None) -> None:
     """Replay an incident's items (or a golden set's, with --golden NAME) against prompts and targets, and
     report what changed."""
     if (incident_id is None) == (golden is None):
         raise click.UsageError("give an INCIDENT_ID or --golden NAME (one of them)")
     incident_id = incident_id or f"golden:{golden}"  # a golden set replays as the pseudo-incident golden:NAME
     spec = svc.ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author),
-                          repeats)
+                          repeats, max_cost)
+    if dry_run:
+        print_forecast(app, spec, fmt)
+        return
     if batch and repeats > 1:
         raise click.UsageError("--repeat calls each item again at once; it cannot go through --batch")
     if batch and (min_recall is not None or min_precision is not None or min_accuracy is not None or fail_on_regression):
@@ -111,10 +121,33 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
     failures = gate_failures(rep, min_recall, min_precision, fail_on_regression, min_accuracy)
     for failure in failures:
         note(f"gate failed: {failure}")
+    budget_stopped = [r.run.id for r in rep.runs if r.run.status == "stopped_budget"]
+    if budget_stopped:
+        note(f"stopped at the cost cap: run(s) {', '.join(map(str, budget_stopped))} kept and resumable; run the same "
+             f"command again (with a higher --max-cost) to go on")
     if stopped:  # a missing or rejected key is bad configuration: never let a pipeline pass on a partial replay
         raise SystemExit(2)
-    if failures:
+    if failures or budget_stopped:  # a partial replay must not pass a pipeline either
         raise SystemExit(1)
+
+
+def print_forecast(app: AppContext, spec: ReplaySpec, fmt: str) -> None:
+    """`--dry-run`: what the replay would call and cost; nothing is written or called."""
+    from modtui.services.forecast import dry_run
+
+    data = dry_run(app.ws, spec)
+    if fmt in ("json", "jsonl"):
+        echo_json(data) if fmt == "json" else echo_jsonl(data["runs"])
+        return
+    emit([r | {"cost_usd": f"{r['cost_usd']:.4f}", "batch_cost_usd": f"{r['batch_cost_usd']:.4f}"}
+          for r in data["runs"]], "csv" if fmt == "csv" else "table",
+         ("target", "prompt", "items", "recorded", "cached", "calls", "tokens_in", "tokens_out", "tokens_from",
+          "cost_usd", "batch_cost_usd"))
+    note(f"dry run: {data['calls']} calls, ${data['cost_usd']:.4f} live or ${data['batch_cost_usd']:.4f} through a "
+         f"Batch API; nothing was called ('tokens_from estimate': {CHARS_PER_TOKEN_NOTE})")
+
+
+CHARS_PER_TOKEN_NOTE = "4 characters a token in, 80 tokens out, see docs/volume.md"
 
 
 def _relabelled(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, rep: ReplayReport,

@@ -26,6 +26,7 @@ class Target(BaseModel):
     price_cache_write_per_mtok: float | None = Field(default=None, ge=0)
     price_cache_read_per_mtok: float | None = Field(default=None, ge=0)
     batch_discount: float = Field(default=0.5, ge=0, le=1)  # `replay --batch` costs: prices × this (Batch APIs: half)
+    max_cost_per_run: float | None = Field(default=None, gt=0)  # USD: a run stops scheduling calls past it
     max_retries: int = Field(default=2, ge=0, le=20)
     timeout: float = Field(default=60.0, gt=0)
     structured_output: bool = False

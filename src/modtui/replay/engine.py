@@ -19,6 +19,7 @@ from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.render import Messages, render
 from modtui.providers.base import Provider, Reply, Request
 from modtui.providers.registry import provider_class
+from modtui.replay.budget import Budget, reserve, settle
 from modtui.replay.cachekey import cache_key
 from modtui.replay.events import RunProgress
 from modtui.replay.parsing import parse_reply, unknown_rules
@@ -48,6 +49,9 @@ class Job:
     # extra template values per item (e.g. {"precedents": ...}), built by the service; the engine stays generic
     context: Callable[[Item], Mapping[str, str]] | None = None
     repeat: int = 1  # `replay --repeat N`: repeats 2..N call again (never the cache) and are kept with their index
+    budgets: tuple[Budget, ...] = ()  # spending caps the run is under (replay.budget)
+    estimate: Callable[[Messages], float] | None = None  # a call's expected cost, reserved in `budgets` before it
+    stopped_budget: bool = False  # set when a budget stopped the run's calls
 
 
 @dataclass
@@ -125,14 +129,24 @@ class Engine:
 
     async def _worker(self, provider: Provider, limiter: RateLimiter, work: Iterator[tuple[Job, Item]]) -> None:
         for job, item in work:
-            if job.dead:
+            if job.dead or job.stopped_budget:
                 continue
             messages = self._render_safely(job, item)
             if isinstance(messages, Reply):  # the prompt could not be rendered for this item: no call
                 self._record(job, item, Messages("", ""), messages, cached=False)
                 continue
+            estimate = job.estimate(messages) if job.budgets and job.estimate else 0.0
+            if not reserve(job.budgets, estimate):
+                self._stop_spent_budgets()
+                continue
             await limiter.acquire()
-            reply = await self._call(provider, job, item, messages)
+            try:
+                reply = await self._call(provider, job, item, messages)
+            except BaseException:
+                settle(job.budgets, estimate, 0.0)
+                raise
+            settle(job.budgets, estimate, job.target.cost(reply.tokens_in, reply.tokens_out, reply.cache_read_tokens,
+                                                          reply.cache_write_tokens))
             if reply.error_type in STOPS_TARGET:  # the key or the configuration failed, not the item: the run
                 self._kill_target(job, reply)       # records why (failed) and the item stays missing, so the same
                 continue                            # replay once fixed resumes the run and calls it
@@ -159,6 +173,13 @@ class Engine:
             if not other.dead:
                 other.dead = reason
                 other.progress.message = reason
+
+    def _stop_spent_budgets(self) -> None:
+        """No new call for any run under a budget that is spent (calls in flight finish and are kept)."""
+        for other in self._all_jobs:
+            if any(b.exhausted for b in other.budgets) and not other.stopped_budget:
+                other.stopped_budget = True
+                other.progress.message = "stopped: the cost cap is reached"
 
     def _jobs_of(self, target_name: str) -> list[Job]:
         return [j for j in self._all_jobs if j.target.name == target_name]

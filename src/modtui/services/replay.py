@@ -16,6 +16,7 @@ from modtui.config import CONFIG_FILE
 from modtui.errors import ConfigError, Problem, UsageError
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt
+from modtui.prompts.render import Messages
 from modtui.replay.engine import Engine, Job
 from modtui.replay.events import RunProgress
 from modtui.secrets import Scrubber, key_for
@@ -41,6 +42,7 @@ class ReplaySpec:
     baseline: str = "production"
     author: str = "unknown"
     repeats: int = 1  # calls per item per run; repeats 2..N bypass the cache
+    max_cost: float | None = None  # USD: no new call once spent + in-flight estimates would pass it
 
 
 @dataclass
@@ -108,10 +110,21 @@ def is_run_id(text: str) -> bool:
 
 def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
     """Resolve prompts, targets and items; create or resume one run per target × prompt."""
+    loaded, production, prompts, targets, items = _resolve(ws, spec)
+    jobs = _jobs(ws, loaded, prompts, _unique_targets(targets), items, spec)
+    _set_budgets(ws, jobs, spec)  # before repeat_jobs, which share each run's budgets
+    return ReplayPlan(loaded, prompts, targets, items, jobs, production.version, repeat_jobs(ws, jobs, items, spec))
+
+
+def _resolve(ws: Workspace, spec: ReplaySpec) -> tuple[LoadedIncident, LoadedPrompt, list[LoadedPrompt],
+                                                       list[Target], list[Item]]:
+    """The incident, production's prompt, every prompt, the targets and the items a replay is of (checked)."""
     if spec.items not in ITEM_SETS:
         raise UsageError(Problem("--items", f"'{spec.items}' is not one of {', '.join(ITEM_SETS)}"))
     if spec.repeats < 1:
         raise UsageError(Problem("--repeat", f"{spec.repeats} is not a number of calls (1 or more)"))
+    if spec.max_cost is not None and not spec.max_cost > 0:
+        raise UsageError(Problem("--max-cost", f"{spec.max_cost} is not an amount above 0 (USD)"))
     if spec.baseline not in ("production", "observed") and not is_run_id(spec.baseline):
         raise UsageError(Problem("--baseline", f"'{spec.baseline}' is not 'production', 'observed' or a run id"))
     loaded = golden.load_and_sync_golden(ws, spec.incident_id) if golden.is_golden(spec.incident_id) \
@@ -129,8 +142,68 @@ def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
     items = select_items(loaded.items, spec.items)
     if not items:
         raise UsageError(Problem(spec.incident_id, f"no {spec.items} items to replay"))
-    jobs = _jobs(ws, loaded, prompts, _unique_targets(targets), items, spec)
-    return ReplayPlan(loaded, prompts, targets, items, jobs, production.version, repeat_jobs(ws, jobs, items, spec))
+    return loaded, production, prompts, targets, items
+
+
+def _set_budgets(ws: Workspace, jobs: list[Job], spec: ReplaySpec) -> None:
+    """`--max-cost` caps the whole replay, a target's `max_cost_per_run` each of its runs (replay.budget)."""
+    from modtui.replay.budget import Budget
+    from modtui.services.forecast import call_estimator, histories
+
+    shared = Budget(spec.max_cost) if spec.max_cost is not None else None
+    if shared is None and not any(j.target.max_cost_per_run for j in jobs):
+        return
+    known = histories(ws, [(j.target, j.prompt) for j in jobs])
+    for job in jobs:
+        own = Budget(job.target.max_cost_per_run) if job.target.max_cost_per_run else None
+        job.budgets = tuple(b for b in (shared, own) if b is not None)
+        job.estimate = call_estimator(job.target, known.get((job.target.name, job.prompt.version)))
+
+
+@dataclass
+class PlannedRun:
+    """What a replay would do for one target × prompt (`--dry-run`): nothing is written or called."""
+
+    target: Target
+    prompt: LoadedPrompt
+    items: int
+    recorded: int  # items a resumable run already has
+    cached: int  # items the response cache would answer
+    to_call: list[Messages]  # the rendered prompts of the items that need a call
+    repeat_calls: int  # calls of repeats 2..N
+
+
+def read_only_plan(ws: Workspace, spec: ReplaySpec) -> list[PlannedRun]:
+    """`plan` without creating or resuming runs: per target × prompt, what is recorded, cached and left to call."""
+    from modtui.prompts.render import render
+    from modtui.providers.registry import provider_class
+    from modtui.replay.cachekey import cache_key
+    from modtui.store import repeats as rq
+
+    loaded, _, prompts, targets, items = _resolve(ws, spec)
+    contexts = {p.version: precedent.prompt_context(ws, p, loaded.incident.policy,
+                                                    lambda item: golden.source_incident(loaded, item))
+                for p in prompts}
+    out = []
+    with ws.store().read() as session:
+        for target in _unique_targets(targets):
+            cacheable = spec.use_cache and provider_class(target.provider).cacheable
+            for prompt in prompts:
+                run = q.find_resumable(session, loaded.id, target.config_key(), prompt.version, spec.items)
+                done = q.done_item_ids(session, run.id) if run is not None and run.id is not None else set()
+                keyed: dict[str, Messages] = {}
+                for item in (i for i in items if i.id not in done):
+                    context = contexts[prompt.version]
+                    messages = render(prompt.template, item.content, item_id=item.id, meta=item.meta,
+                                      **(context(item) if context else {}))
+                    keyed[cache_key(target, messages, prompt.template.output_schema) if cacheable
+                          else f"{len(keyed)}"] = messages
+                hits = set(q.cached(session, list(keyed))) if cacheable else set()
+                repeated = sum(len(items) - len(rq.done_repeat_ids(session, run.id, r)) if run is not None
+                               and run.id is not None else len(items) for r in range(2, spec.repeats + 1))
+                out.append(PlannedRun(target, prompt, len(items), len(done), len(hits),
+                                      [m for k, m in keyed.items() if k not in hits], repeated))
+    return out
 
 
 def _unique(prompts: list[LoadedPrompt]) -> list[LoadedPrompt]:
@@ -200,7 +273,7 @@ def repeat_jobs(ws: Workspace, jobs: list[Job], items: list[Item], spec: ReplayS
                 todo = [i for i in items if i.id not in done]
                 job.progress.done += len(items) - len(todo)
                 out.append(Job(job.run_id, job.target, job.prompt, todo, job.progress, context=job.context,
-                               repeat=repeat))
+                               repeat=repeat, budgets=job.budgets, estimate=job.estimate))
     return out
 
 
@@ -227,7 +300,9 @@ def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: boo
         m = run_report.metrics
         repeated = run_report.stability
         incomplete = m.items < len(replay.items) or (repeated is not None and repeated.items < len(replay.items))
-        status = "failed" if job.dead else "interrupted" if interrupted or incomplete else "completed"
+        status = ("failed" if job.dead else "interrupted" if interrupted and incomplete
+                  else "stopped_budget" if job.stopped_budget and incomplete
+                  else "interrupted" if incomplete else "completed")
         job.progress.status = status
         headline = _headline(run_report, status)
         summary = {**m.to_dict(), "fixed": len(run_report.flips.fixed) if run_report.flips else None,

@@ -19,7 +19,7 @@ from modtui.store.incidents import add_event
 from modtui.store.tables import CacheRow, PromptVersionRow, ResultRepeatRow, ResultRow, RunRow, TargetRow
 from modtui.timeutil import now_iso
 
-RESUMABLE = ("running", "interrupted", "failed")
+RESUMABLE = ("running", "interrupted", "failed", "stopped_budget")
 CHUNK = 500
 
 
@@ -130,6 +130,17 @@ def scoring_rows(session: Session, run_id: int) -> Sequence[Any]:
 def result_counts(session: Session, run_ids: Sequence[int]) -> dict[int, int]:
     query = select(ResultRow.run_id, func.count()).where(ResultRow.run_id.in_(run_ids)).group_by(ResultRow.run_id)  # type: ignore[attr-defined]
     return dict(session.exec(query).all())  # type: ignore[arg-type]
+
+
+def token_history(session: Session, target_key: str, version: str) -> tuple[int, float, float] | None:
+    """(calls, mean input tokens, mean output tokens) of the target's calls with the prompt version (results not
+    served from the cache and with token counts), or None when there is none."""
+    query = (sa_select(func.count(), func.avg(ResultRow.tokens_in), func.avg(ResultRow.tokens_out))
+             .join(RunRow, RunRow.id == ResultRow.run_id)  # type: ignore[arg-type]
+             .where(RunRow.target_key == target_key, RunRow.prompt_version == version,
+                    ResultRow.cached == False, ResultRow.tokens_in > 0))  # noqa: E712 (SQL, not Python)
+    calls, mean_in, mean_out = session.connection().execute(query).one()
+    return (int(calls), float(mean_in), float(mean_out)) if calls else None
 
 
 def expected_labels(session: Session, incident_id: str) -> dict[str, str]:
