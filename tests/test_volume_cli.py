@@ -255,3 +255,26 @@ def test_a_targets_max_cost_per_run_caps_each_run(served_workspace: Path, fake_s
         rows = _results(ws, run["run_id"])
         costs = sorted((t_in * 10 + t_out * 40) / 1e6 for _, _, t_in, t_out, _ in rows.values())
         assert 0 < len(rows) < 12 and sum(costs) <= 0.005 + 2 * costs[-1]
+
+
+def test_import_a_stratified_sample(workspace: Path, run_cli: Any, tmp_path: Path) -> None:
+    export = tmp_path / "sample.csv"
+    export.write_text("post_id,text,gold,locale,w\np1,have a nice day,ok,en,1\np2,you idiot,toxic,en,1\n"
+                      "p3,hola amigos,ok,es,2.5\n", encoding="utf-8")
+    base = ["incident", "import", str(export), "--id", "INC-S2", "--policy", "toxicity", "--content-col", "text",
+            "--expected-col", "gold", "--id-col", "post_id", "--stratum-col", "locale", "--weight-col", "w"]
+    result = run_cli(workspace, *base, "--population", "en=900", "--population", "es=100")
+    assert result.exit_code == 0, result.output
+    head = (workspace / "incidents" / "INC-S2" / "incident.yaml").read_text()
+    assert "kind: sample" in head and "population: {en: 900, es: 100}" in head
+    items = [json.loads(x) for x in (workspace / "incidents" / "INC-S2" / "items.jsonl").read_text().splitlines()]
+    assert [(i["stratum"], i["weight"]) for i in items] == [("en", 1.0), ("en", 1.0), ("es", 2.5)]
+    assert run_cli(workspace, "validate").exit_code == 0
+    missing = run_cli(workspace, *base[:4], "INC-S3", *base[5:], "--population", "en=900")
+    assert missing.exit_code == 2 and f"{export}:4: stratum 'es' has no --population size" in missing.stderr
+    assert not (workspace / "incidents" / "INC-S3").exists()
+    unsized = run_cli(workspace, *base[:4], "INC-S3", *base[5:])
+    assert unsized.exit_code == 2 and "--population" in unsized.stderr
+    export.write_text("post_id,text,gold,locale,w\np1,hi,ok,en,-1\n", encoding="utf-8")
+    bad = run_cli(workspace, *base[:4], "INC-S3", *base[5:], "--population", "en=900")
+    assert bad.exit_code == 2 and "sample.csv:2: weight in column 'w' is not a number above 0" in bad.stderr

@@ -176,6 +176,12 @@ import_options = [common_new_options[0], click.option("--policy", help="Policy n
 @click.option("--annotation-cols", metavar="COL[,COL…]",
               help="Columns holding individual reviewers' labels; each column's name is the annotator "
                    "(an empty cell: that reviewer did not label the item). See `modtui agreement`.")
+@click.option("--stratum-col", help="A sample of production traffic: the column holding each item's stratum "
+                                    "(needs --population).")
+@click.option("--weight-col", help="A sample: the column holding each item's design weight (default 1).")
+@click.option("--population", "population_sizes", multiple=True, metavar="[STRATUM=]N",
+              help="A sample: the population size the items were drawn from, per stratum (repeatable) or one "
+                   "number; makes the incident `kind: sample` (see `modtui estimate`).")
 @click.option("--update", is_flag=True,
               help="Add the file's labels to the existing incident --id as annotations (a `modtui queue --export` "
                    "file once labelled): its `label` column is --annotator's, or name the columns with "
@@ -186,7 +192,8 @@ def incident_import(app: AppContext, source: str, incident_id: str, policy: str,
                     production_model: str, labels: str | None, positive_label: str | None, description: str,
                     force: bool, content_col: str, expected_col: str, observed_col: str | None, id_col: str | None,
                     meta_col: tuple[str, ...], label_map: tuple[str, ...], annotation_cols: str | None,
-                    update: bool = False, annotator: str | None = None) -> None:
+                    update: bool = False, annotator: str | None = None, stratum_col: str | None = None,
+                    weight_col: str | None = None, population_sizes: tuple[str, ...] = ()) -> None:
     """Create an incident from a CSV or JSONL export, or with --update add a labelled file's labels to an
     incident's items as annotations.
 
@@ -201,17 +208,37 @@ def incident_import(app: AppContext, source: str, incident_id: str, policy: str,
             raise click.UsageError(f"Missing option '{name}' (needed to create an incident; --update adds labels)")
     folder = _check_new_id(app, incident_id, force)
     names, positive = _policy_labels(app, policy, labels, positive_label)
+    population = _population(population_sizes, sampled=bool(stratum_col or weight_col))
     mapping = importer.Mapping(content_col, expected_col, observed_col, id_col, list(meta_col), _label_map(label_map),
-                               _columns(annotation_cols))
+                               _columns(annotation_cols), stratum_col, weight_col,
+                               frozenset(population) if population and stratum_col else None)
     fields = _incident_fields(app, incident_id, title or f"Imported from {Path(source).name}", policy, severity,
                               production_model, names, positive, description)
     with _staging(folder) as staging:
-        svc.write_incident_yaml(staging, **fields)
+        svc.write_incident_yaml(staging, population, **fields)
         with importer.ItemsWriter(staging / ITEMS_FILE) as items:  # streamed: the export is never whole in memory
             result = importer.import_items(Path(source), source, mapping, names, positive, items.write)
         _publish(staging, folder, check_items=True)
     note(f"imported {result.imported} items into {app.ws.relative(folder)}/ "
          f"({', '.join(f'{k} {v}' for k, v in sorted(result.kinds.items()))})")
+
+
+def _population(sizes: tuple[str, ...], sampled: bool) -> dict[str, int] | None:
+    """`--population N` or `--population STRATUM=N …` as stratum → size (None: not a sample)."""
+    from modtui.domain.incident import DEFAULT_STRATUM
+
+    if not sizes:
+        if sampled:
+            raise UsageError(Problem("--population", "a sample (--stratum-col, --weight-col) needs the population "
+                                                     "size it was drawn from: --population N or STRATUM=N"))
+        return None
+    out: dict[str, int] = {}
+    for text in sizes:
+        stratum, _, size = text.rpartition("=")
+        if not size.isascii() or not size.isdigit() or int(size) < 1 or (len(sizes) > 1 and not stratum.strip()):
+            raise UsageError(Problem("--population", f"'{text}' is not N or STRATUM=N (N a whole number of at least 1)"))
+        out[stratum.strip() or DEFAULT_STRATUM] = int(size)
+    return out
 
 
 def _update(app: AppContext, source: str, incident_id: str, id_col: str | None, annotation_cols: str | None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ class Mapping:
     meta: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # export value → policy label
     annotations: list[str] = field(default_factory=list)  # columns of reviewers' labels; the name is the annotator
+    stratum: str | None = None  # a sample's stratum column
+    weight: str | None = None  # a sample's design-weight column
+    strata: frozenset[str] | None = None  # the strata a sample's population sizes are given for
 
 
 @dataclass
@@ -148,6 +152,7 @@ def _check_columns(mapping: Mapping, columns: list[str], shown: str) -> list[Pro
     wanted = [("--content-col", mapping.content), ("--expected-col", mapping.expected),
               ("--observed-col", mapping.observed), ("--id-col", mapping.id)] + [("--meta-col", m) for m in mapping.meta]
     wanted += [("--annotation-cols", a) for a in mapping.annotations]
+    wanted += [("--stratum-col", mapping.stratum), ("--weight-col", mapping.weight)]
     for option, name in wanted:
         if name is not None and _resolve(name, columns) is None:
             problems.append(Problem(shown, f"{option} '{name}' is not a column{suggest(name, columns)}; "
@@ -184,12 +189,39 @@ def _item(row: dict[str, Any], line: int, index: int, mapping: Mapping, labels: 
     elif unprintable(item_id):
         problems.append(Problem(shown, f"id in column '{mapping.id}' {UNPRINTABLE_ID}", line))
     annotations = _annotations(get, mapping, labels, shown, line, problems)
+    stratum = _stratum(get(mapping.stratum), mapping, shown, line, problems) if mapping.stratum else None
+    weight = _weight(get(mapping.weight), mapping.weight, shown, line, problems) if mapping.weight else None
     if len(problems) > before or expected is None:
         return None
     meta = {m: get(m) for m in mapping.meta}
     kind = derive_kind(expected, observed, positive)
     return Item(id=item_id, content=str(content), expected=expected, observed=observed, kind=kind, meta=meta,
-                annotations=annotations)
+                annotations=annotations, stratum=stratum, weight=weight)
+
+
+def _stratum(value: Any, mapping: Mapping, shown: str, line: int, problems: list[Problem]) -> str | None:
+    text = "" if value is None else str(value).strip()
+    if not text or unprintable(text):
+        problems.append(Problem(shown, f"{'empty stratum' if not text else 'a stratum with control characters'} in "
+                                       f"column '{mapping.stratum}'", line))
+        return None
+    if mapping.strata is not None and text not in mapping.strata:
+        problems.append(Problem(shown, f"stratum '{text}' has no --population size (given: "
+                                       f"{', '.join(sorted(mapping.strata))}){suggest(text, sorted(mapping.strata))}",
+                                line))
+        return None
+    return text
+
+
+def _weight(value: Any, column: str, shown: str, line: int, problems: list[Problem]) -> float | None:
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        weight = math.nan
+    if not math.isfinite(weight) or weight <= 0:
+        problems.append(Problem(shown, f"weight in column '{column}' is not a number above 0", line))
+        return None
+    return weight
 
 
 def _annotations(get: Callable[[str], Any], mapping: Mapping, labels: list[str], shown: str, line: int,

@@ -110,13 +110,17 @@ description: {description}
 """
 
 
-def write_incident_yaml(folder: Path, **fields: str | list[str]) -> None:
-    """Write incident.yaml from the template; every value is quoted when YAML could misread it."""
+def write_incident_yaml(folder: Path, population: dict[str, int] | None = None, **fields: str | list[str]) -> None:
+    """Write incident.yaml from the template; every value is quoted when YAML could misread it. With a
+    `population` (stratum → size) the incident is a sample of production traffic."""
     folder.mkdir(parents=True, exist_ok=True)
     quoted = {k: ", ".join(map(_scalar, v)) if isinstance(v, list) else
               json.dumps(v, ensure_ascii=False) if k in ("title", "description") else
               v if k == "opened_at" else _scalar(v) for k, v in fields.items()}
     text = INCIDENT_TEMPLATE.format(**quoted)
+    if population is not None:
+        sizes = ", ".join(f"{_scalar(stratum)}: {size}" for stratum, size in population.items())
+        text += f"kind: sample            # a random sample of production traffic\npopulation: {{{sizes}}}\n"
     (folder / INCIDENT_FILE).write_text(text, encoding="utf-8")
 
 
