@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from modtui.analysis.queue import Reason, rank, reason
+from modtui.report import schema
 
 try:
     from fakeserver import Reply, verdict_text
@@ -166,3 +168,26 @@ def test_rank_by_hand() -> None:
     assert [e.item_id for e in ranked] == ["c", "b", "e", "a"]
     assert ranked[0].duplicates == ["d"] and ranked[0].score == 4.5
     assert [e.item_id for e in rank(reasons, size=2)] == ["c", "b"]
+
+
+def test_the_report_has_a_robustness_section(run_cli: Any, ws: Path) -> None:
+    assert run_cli(ws, "replay", INC, "-m", "gpt-mini", "-m", "claude").exit_code == 0
+    assert run_cli(ws, "replay", INC, "-m", "gpt-mini", "--repeat", "2").exit_code == 0
+    assert run_cli(ws, "probe", INC, "-m", "claude", "--mutations", "leet,case").exit_code == 0
+    doc = json.loads(run_cli(ws, "report", INC, "--format", "json").stdout)
+    jsonschema.Draft202012Validator(schema()).validate(doc)
+    data = doc["robustness"]
+    (probe,) = data["probes"]
+    assert probe["target"] == "claude" and [m["name"] for m in probe["mutations"]] == ["leet", "case"]
+    leet = probe["mutations"][0]
+    assert leet["flipped"] > 0 and "q-split" in leet["flipped_parents"]  # claude matches 'lovely' literally
+    assert data["worst_rules"][0]["flipped"] > 0
+    (stable,) = data["stability"]
+    assert stable["repeats"] == 2 and stable["unanimous"] == 1.0 and stable["target"] == "gpt-mini"
+    queue = [q["item"] for q in data["queue"]]
+    assert queue.index("q-split") < queue.index("q-agree") and "q-calm" not in queue
+    markdown = run_cli(ws, "report", INC).stdout
+    for heading in ("## Robustness", "### Evasion probes", "### Repeat stability", "### Review queue (top)"):
+        assert heading in markdown
+    redacted = json.loads(run_cli(ws, "report", INC, "--format", "json", "--redact").stdout)["robustness"]
+    assert all(q["content"] == "[redacted]" for q in redacted["queue"])

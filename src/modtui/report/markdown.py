@@ -11,7 +11,8 @@ def render(data: dict[str, Any]) -> str:
     inc = data["incident"]
     parts = [f"# Handoff: {_text(inc['id'])} — {_text(inc['title'])}", _provenance(data),
              "## Summary", _text(data["summary"]), _status(inc), _conditions(data["conditions"]),
-             _actions(data["actions"]), _findings(data["findings"]), _needs(data["needs"]), _timeline(data["timeline"])]
+             _actions(data["actions"]), _findings(data["findings"]), _robustness(data.get("robustness")),
+             _needs(data["needs"]), _timeline(data["timeline"])]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -110,6 +111,30 @@ def _findings(findings: list[dict[str, Any]]) -> str:
         if f["resolution"]:
             lines.append(f"- {f['status']} at {(f['resolved_at'] or '')[:16]}: {_text(f['resolution'])}")
         out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
+def _robustness(rob: dict[str, Any] | None) -> str:
+    if not rob or not (rob["probes"] or rob["stability"] or rob["queue"]):
+        return ""
+    out = ["## Robustness"]
+    if rob["probes"]:
+        rows = [(r["run_id"], r["target"], r["prompt"], m["name"], m["variants"], m["flipped"], _num(m["flip_rate"]),
+                 "-" if m["flip_rate_ci"] is None else f"{m['flip_rate_ci'][0]:.3f}–{m['flip_rate_ci'][1]:.3f}")
+                for r in rob["probes"] for m in r["mutations"]]
+        out.append("### Evasion probes (latest per target × prompt)\n\n" + _table(
+            ("run", "target", "prompt", "mutation", "variants", "flipped", "flip rate", "95% interval"), rows))
+    if rob["worst_rules"]:
+        out.append("### Rules most flipped\n\n" + _table(("rule", "variants", "flipped", "flip rate"), [
+            (w["rule"], w["variants"], w["flipped"], _num(w["flip_rate"])) for w in rob["worst_rules"]]))
+    if rob["stability"]:
+        out.append("### Repeat stability\n\n" + _table(
+            ("run", "target", "prompt", "repeats", "unanimous", "flip rate", "majority F1", "unstable"),
+            [(s["run_id"], s["target"], s["prompt"], s["repeats"], _num(s["unanimous"]), _num(s["flip_rate"]),
+              _num(s["majority_f1"]), s["unstable_count"]) for s in rob["stability"]]))
+    if rob["queue"]:
+        out.append("### Review queue (top)\n\n" + _table(("item", "score", "reasons", "content"), [
+            (q["item"], _num(q["score"]), ", ".join(q["reasons"]), q["content"]) for q in rob["queue"]]))
     return "\n\n".join(out)
 
 

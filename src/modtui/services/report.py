@@ -22,6 +22,7 @@ from modtui.report import SCHEMA_ID
 from modtui.report.redact import REDACTED, redact_data
 from modtui.services import findings as findings_svc
 from modtui.services import labels as labels_svc
+from modtui.services import robustness
 from modtui.services.cluster import cluster_items
 from modtui.services.incidents import load_and_sync
 from modtui.services.masking import masked_items
@@ -76,6 +77,7 @@ def build(ws: Workspace, incident_id: str, options: ReportOptions = ReportOption
         "actions": _actions(ws, loaded, runs, production, best),
         "findings": [_finding(f, items) for f in found],
         "needs": _needs(loaded, best, found, content),
+        "robustness": robustness.section(ws, loaded, content.text),
         "timeline": [{"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary}
                      for e in reversed(events(ws.store(), loaded.id))],
     }
