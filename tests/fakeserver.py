@@ -15,7 +15,10 @@ What each request gets is decided, in order, by: request validation (missing
 ``add_rule``, a random fault drawn from ``fault_rates``, then ``responder``.
 A ``str`` result is a label, wrapped as ``{"label", "confidence", "rationale"}``.
 Replies longer than the request's ``max_tokens``/``max_completion_tokens`` are
-cut and marked ``length`` / ``max_tokens``, as the real APIs do.
+cut and marked ``length`` / ``max_tokens``, as the real APIs do. OpenAI reasoning
+models (``o*``, ``gpt-5*``) refuse ``max_tokens`` and a ``temperature`` other than
+1 with OpenAI's 400s. A ``Reply`` can take every shape real servers send (see its
+fields: content lists, tool calls, reasoning fields, cache usage, model ids).
 
 In-process: ``with FakeServer() as server: ... server.openai_base_url``.
 Separate process: ``python tests/fakeserver.py --port 0 --latency 0.2`` prints
@@ -46,7 +49,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Api = Literal["openai", "anthropic"]
-FaultKind = Literal["rate_limit", "server", "overloaded", "timeout", "reset", "garbage", "auth", "bad_request"]
+FaultKind = Literal["rate_limit", "server", "overloaded", "timeout", "reset", "garbage", "auth", "bad_request",
+                    "not_found"]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 
 _ROUTES: dict[str, Api] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
@@ -58,7 +62,11 @@ _ERRORS: dict[str, tuple[int, str, str, str | None, str]] = {
     "overloaded": (529, "overloaded_error", "server_error", None, "Overloaded (fake)."),  # OpenAI gets 503
     "auth": (401, "authentication_error", "invalid_request_error", "invalid_api_key", "Invalid API key (fake)."),
     "bad_request": (400, "invalid_request_error", "invalid_request_error", None, "Invalid request (fake)."),
+    "not_found": (404, "not_found_error", "invalid_request_error", "model_not_found",
+                  "The model does not exist or you do not have access to it (fake)."),
 }
+# OpenAI's reasoning models (o-series, gpt-5) refuse these Chat Completions parameters, with these messages
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
 GARBAGE_BODY = "<html><body><h1>502 Bad Gateway</h1>upstream hiccup</body></html>"
 
 
@@ -95,6 +103,14 @@ class Reply:
     input_tokens: int | None = None
     output_tokens: int | None = None
     latency: float | None = None  # overrides server.latency (+ jitter)
+    model: str | None = None  # the model id the reply names (default: the request's)
+    system_fingerprint: str | None = None  # OpenAI
+    content_parts: tuple[Any, ...] | None = None  # OpenAI: message.content as this list instead of the text
+    content_value: Any = None  # OpenAI: message.content as exactly this value (an odd server), when set
+    tool_calls: tuple[dict[str, Any], ...] = ()  # OpenAI: message.tool_calls
+    message_extra: Mapping[str, Any] = field(default_factory=dict)  # OpenAI: more message fields (reasoning_content…)
+    choice_extra: Mapping[str, Any] = field(default_factory=dict)  # OpenAI: more choice fields (content_filter_results)
+    usage_extra: Mapping[str, Any] = field(default_factory=dict)  # merged into usage (cache tokens, token details)
 
 
 @dataclass(frozen=True)
@@ -109,6 +125,9 @@ class Fault:
     body: str = GARBAGE_BODY  # garbage: the 200 body
     content_type: str = "application/json"  # garbage: the 200 content type
     should_retry: bool | None = None  # sends x-should-retry: true/false when set
+    code: str | None = None  # OpenAI error code (default: the kind's)
+    param: str | None = None  # OpenAI error param
+    extra: Mapping[str, Any] = field(default_factory=dict)  # more fields of the error object (Azure's innererror)
 
 
 Result = str | Reply | Fault
@@ -175,6 +194,21 @@ def _validate(api: Api, body: dict[str, Any]) -> str | None:
     required = ("model", "messages", "max_tokens") if api == "anthropic" else ("model", "messages")
     missing = [name for name in required if name not in body]
     return f"missing required field(s): {', '.join(missing)}" if missing else None
+
+
+def _refused_parameter(api: Api, body: dict[str, Any]) -> Fault | None:
+    """What OpenAI answers a reasoning model (o-series, gpt-5) sent a parameter it does not take."""
+    if api != "openai" or not _REASONING_MODEL.match(str(body.get("model", ""))):
+        return None
+    if "max_tokens" in body:
+        return Fault("bad_request", code="unsupported_parameter", param="max_tokens",
+                     message="Unsupported parameter: 'max_tokens' is not supported with this model. "
+                             "Use 'max_completion_tokens' instead.")
+    if body.get("temperature", 1) != 1:
+        return Fault("bad_request", code="unsupported_value", param="temperature",
+                     message=f"Unsupported value: 'temperature' does not support {body['temperature']} with this "
+                             f"model. Only the default (1) value is supported.")
+    return None
 
 
 class FakeServer:
@@ -366,6 +400,9 @@ class FakeServer:
         problem = _validate(request.api, request.body)
         if problem:
             return Fault("bad_request", message=problem)
+        refused = _refused_parameter(request.api, request.body)
+        if refused:
+            return refused
         result = self._match_rule(request) or self._random_fault(request)
         if result is None:
             try:
@@ -723,16 +760,26 @@ def _iso(at: float) -> str:
 
 # ------------------------------------------------------------------ payloads
 def _openai_body(request: FakeRequest, reply: Reply, n: int) -> dict[str, Any]:
-    content = None if reply.refusal is not None else (reply.text or "")
+    content: Any = None if reply.refusal is not None or (reply.text is None and reply.tool_calls) else (reply.text or "")
     output = reply.output_tokens if reply.output_tokens is not None else estimate_tokens(content or reply.refusal or "")
     prompt = reply.input_tokens if reply.input_tokens is not None else estimate_tokens(request.text)
-    message = {"role": "assistant", "content": content, "refusal": reply.refusal}
-    return {
+    if reply.content_parts is not None:
+        content = list(reply.content_parts)
+    if reply.content_value is not None:
+        content = reply.content_value
+    message = {"role": "assistant", "content": content, "refusal": reply.refusal, **reply.message_extra}
+    if reply.tool_calls:
+        message["tool_calls"] = list(reply.tool_calls)
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason, **reply.choice_extra}
+    body = {
         "id": f"chatcmpl-fake{n:06d}", "object": "chat.completion", "created": int(time.time()),
-        "model": request.model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output},
+        "model": reply.model or request.model, "choices": [choice],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output,
+                  **reply.usage_extra},
     }
+    if reply.system_fingerprint is not None:
+        body["system_fingerprint"] = reply.system_fingerprint
+    return body
 
 
 def _anthropic_body(request: FakeRequest, reply: Reply, n: int) -> dict[str, Any]:
@@ -744,9 +791,9 @@ def _anthropic_body(request: FakeRequest, reply: Reply, n: int) -> dict[str, Any
     output = reply.output_tokens if reply.output_tokens is not None else estimate_tokens(reply.text or "")
     prompt = reply.input_tokens if reply.input_tokens is not None else estimate_tokens(request.text)
     return {
-        "id": f"msg_fake{n:06d}", "type": "message", "role": "assistant", "model": request.model,
+        "id": f"msg_fake{n:06d}", "type": "message", "role": "assistant", "model": reply.model or request.model,
         "content": content, "stop_reason": stop_reason, "stop_sequence": None, "stop_details": details,
-        "usage": {"input_tokens": prompt, "output_tokens": output},
+        "usage": {"input_tokens": prompt, "output_tokens": output, **reply.usage_extra},
     }
 
 
@@ -757,7 +804,8 @@ def _error_response(fault: Fault, api: Api) -> tuple[int, dict[str, Any], dict[s
     if api == "anthropic":
         body: dict[str, Any] = {"type": "error", "error": {"type": anthropic_type, "message": message}}
     else:
-        body = {"error": {"message": message, "type": openai_type, "param": None, "code": openai_code}}
+        body = {"error": {"message": message, "type": openai_type, "param": fault.param,
+                          "code": fault.code or openai_code, **fault.extra}}
     headers = {"content-type": "application/json"}
     if fault.kind == "rate_limit":
         headers["retry-after"] = f"{fault.retry_after:g}"

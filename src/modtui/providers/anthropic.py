@@ -56,8 +56,8 @@ def _reply(content: bytes) -> Reply:
                      tokens_out=int(usage.get("output_tokens") or 0), raw=raw,
                      model=data.get("model") if isinstance(data.get("model"), str) else None,
                      cache_read_tokens=read, cache_write_tokens=written)
-    except (ValueError, LookupError, TypeError, AttributeError):
-        return bad_body(raw)
+    except (ValueError, LookupError, TypeError, AttributeError) as exc:
+        return bad_body(raw, exc)
 
 
 def _block_text(block: dict[str, Any]) -> str | None:

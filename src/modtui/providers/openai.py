@@ -54,8 +54,8 @@ def _reply(content: bytes) -> Reply:
                      tokens_out=int(usage.get("completion_tokens") or 0), raw=raw, model=_str(data.get("model")),
                      system_fingerprint=_str(data.get("system_fingerprint")),
                      cache_read_tokens=int(details.get("cached_tokens") or 0))
-    except (ValueError, LookupError, TypeError, AttributeError):
-        return bad_body(raw)
+    except (ValueError, LookupError, TypeError, AttributeError) as exc:
+        return bad_body(raw, exc)
 
 
 def content_text(content: Any) -> str | None:

@@ -82,7 +82,8 @@ def content_filtered(body: dict[str, Any]) -> Reply:
                  raw=json.dumps(body)[:MAX_ERROR_CHARS * 4])
 
 
-def bad_body(response: object) -> Reply:
-    """A reply that is not the SDK's response model (e.g. a proxy's HTML page, which the SDKs return as a str)."""
+def bad_body(response: object, reason: BaseException | None = None) -> Reply:
+    """A reply that is not the API's response shape (e.g. a proxy's HTML page): bad_response, saying why."""
     text = response if isinstance(response, str) else f"{type(response).__name__}: {response!r}"
-    return Reply(error_type="bad_response", error=f"unexpected response body: {text}"[:MAX_ERROR_CHARS])
+    why = f" ({type(reason).__name__}: {reason})" if reason is not None else ""
+    return Reply(error_type="bad_response", error=f"the reply could not be read{why}: {text}"[:MAX_ERROR_CHARS])
