@@ -278,3 +278,26 @@ def test_import_a_stratified_sample(workspace: Path, run_cli: Any, tmp_path: Pat
     export.write_text("post_id,text,gold,locale,w\np1,hi,ok,en,-1\n", encoding="utf-8")
     bad = run_cli(workspace, *base[:4], "INC-S3", *base[5:], "--population", "en=900")
     assert bad.exit_code == 2 and "sample.csv:2: weight in column 'w' is not a number above 0" in bad.stderr
+
+
+# ---------------------------------------------------------------- what a cached re-run pays as a process
+
+def test_a_replay_the_cache_answers_imports_no_sdk_and_no_ui(served_workspace: Path, fake_server: Any,
+                                                             run_cli: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    ws = served_workspace
+    assert run_cli(ws, "replay", INC, "-m", "gpt-mini").exit_code == 0
+    calls = fake_server.count()
+    script = ("import sys\nfrom modtui.cli import main\n"
+              "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\n"
+              "print('MODULES', code, *sorted(m for m in ('openai', 'anthropic', 'textual', 'httpx2') "
+              "if m in sys.modules))\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", script, "--workspace", str(ws), "replay", INC, "-m", "gpt-mini",
+                          "--format", "json"], capture_output=True, text=True, env=env, timeout=120)
+    line = [x for x in out.stdout.splitlines() if x.startswith("MODULES")][-1]
+    assert line == "MODULES 0", out.stdout[-2000:] + out.stderr[-2000:]
+    assert fake_server.count() == calls  # every reply came from the cache

@@ -21,11 +21,19 @@ class SdkProvider(Provider):
 
     def __init__(self, target, api_key):  # type: ignore[no-untyped-def]
         super().__init__(target, api_key)
-        import httpx2
-
-        self.client = self.make_client()
-        self._raw_response = httpx2.Response
+        self._client: Any = None
+        self._raw_response: Any = None
         self.params = dict(target.params)  # every param goes in the body: the API, not the SDK, decides
+
+    @property
+    def client(self) -> Any:
+        """The SDK client, built (and the SDK imported, ~1 s) on first use: a replay the cache answers never pays it."""
+        if self._client is None:
+            import httpx2
+
+            self._client = self.make_client()
+            self._raw_response = httpx2.Response
+        return self._client
 
     @abstractmethod
     def make_client(self) -> Any:
@@ -43,7 +51,8 @@ class SdkProvider(Provider):
     async def complete(self, request: Request) -> Reply:
         started = time.perf_counter()
         try:
-            response = await self.client.post(self.path, body=self.body(request), cast_to=self._raw_response)
+            client = self.client
+            response = await client.post(self.path, body=self.body(request), cast_to=self._raw_response)
         except Exception as exc:  # every SDK failure becomes a recorded result, never a crash
             return failed(exc).timed(started)
         try:
@@ -53,4 +62,5 @@ class SdkProvider(Provider):
                          raw=response.content.decode("utf-8", "replace")).timed(started)
 
     async def aclose(self) -> None:
-        await self.client.close()
+        if self._client is not None:
+            await self._client.close()
