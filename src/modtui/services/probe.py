@@ -8,7 +8,7 @@ parent's label from the same run.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,7 +168,8 @@ def report(ws: Workspace, probe: ProbePlan, interrupted: bool = False) -> ProbeR
         with ws.store().read() as session:
             run = rq.get_run(session, job.run_id)
             labels = _labels(rq.scoring_rows(session, job.run_id))
-        rules = parent_rules(job.prompt, parents)
+            cited = rq.cited_rules(session, job.run_id)
+        rules = _cited_or_matching(cited, parent_rules(job.prompt, parents))
         out.runs.append(ProbeRun(job.run_id, job.target.name, job.prompt.label, run.status if run else "running",
                                  mutation_results(probe.spec.mutations, probe.variants, labels, rules)))
     return out
@@ -188,6 +189,12 @@ def record(ws: Workspace, rep: ProbeReport, author: str) -> None:
 def _labels(rows: Sequence[Sequence[Any]]) -> dict[str, str | None]:
     """item id → label (None when the result is not a verdict), from store.runs.scoring_rows' tuples."""
     return {row[0]: row[2] if row[1] == "label" else None for row in rows}
+
+
+def _cited_or_matching(cited: Mapping[str, Any], matching: dict[str, list[str]]) -> dict[str, list[str]]:
+    """By parent: the rules its verdict cited in the run; for a parent whose verdict cited none, the prompt's
+    rules that match its content."""
+    return {**matching, **{item: list(c.rules) for item, c in cited.items() if c.rules}}
 
 
 def parent_rules(prompt: LoadedPrompt, parents: dict[str, str]) -> dict[str, list[str]]:
@@ -219,13 +226,15 @@ def latest(ws: Workspace, incident_id: str) -> ProbeReport:
             return out
         variants = q.variants(session, pid)
         results = {run.id: _labels(rq.scoring_rows(session, run.id)) for run in runs}  # type: ignore[index]
+        citations = {run.id: rq.cited_rules(session, run.id) for run in runs}  # type: ignore[index]
         contents = q.parent_contents(session, pid)
         sources = {run.prompt_version: q.prompt_source(session, run.prompt_version) for run in runs}
     for run in runs:
         labels = results[run.id]  # type: ignore[index]
         ran = [v for v in variants if v.id in labels]
         names = list(dict.fromkeys(v.mutation for v in ran))
-        rules = _rules_of_version(sources[run.prompt_version], run.prompt_path, contents)
+        rules = _cited_or_matching(citations[run.id],  # type: ignore[index]
+                                   _rules_of_version(sources[run.prompt_version], run.prompt_path, contents))
         out.runs.append(ProbeRun(run.id, run.target_name, prompt_label(run.prompt_path), run.status,  # type: ignore[arg-type]
                                  mutation_results(names, ran, labels, rules)))
     return out
