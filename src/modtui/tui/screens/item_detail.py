@@ -24,8 +24,10 @@ class ItemDetailScreen(Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="item.back"),
                 Binding("v", "reveal", "Reveal/hide", id="item.reveal")]
 
-    def __init__(self, incident_id: str, item: Item, history: list[VerdictRecord], mask_reason: str | None = None) -> None:
+    def __init__(self, incident_id: str, item: Item, history: list[VerdictRecord], mask_reason: str | None = None,
+                 queue_reasons: list[str] | None = None) -> None:
         super().__init__()
+        self.queue_reasons = queue_reasons  # why the item is in the review queue (opened from that filter)
         self.incident_id = incident_id
         self.item = item
         self.history = history
@@ -41,6 +43,9 @@ class ItemDetailScreen(Screen[None]):
             facts = Text.assemble(("kind ", "dim"), kind, ("   expected ", "dim"), cell(item.expected, "bold"),
                                   ("   observed in production ", "dim"), cell(item.observed or "–"))
             yield Static(facts, id="item-facts")
+            if self.queue_reasons:
+                yield Static("Why it is in the review queue", classes="section-title")
+                yield Static(plain("\n".join(f"• {r}" for r in self.queue_reasons)), id="item-queue-reasons")
             yield Static("Content", classes="section-title")
             yield Static(self._content(), id="item-content", classes="content-box")
             if item.meta:

@@ -26,6 +26,7 @@ from modtui.services.workbench import (VerdictColumn, VerdictMatrix, candidate_p
                                        plan_with_prompts, policy_prompts, save_candidate, starting_candidate,
                                        verdict_matrix)
 from modtui.services.masking import masked_items
+from modtui.services.queue import build as review_queue
 from modtui.services.slice_view import SliceView
 from modtui.tui.screens.dialogs import OpenPromptDialog, ReplayChoice, ReplayDialog, SaveDialog
 from modtui.tui.screens.finding_dialogs import finding_draft
@@ -89,7 +90,7 @@ class WorkbenchScreen(Screen[None]):
         Binding("v", "reveal", "Reveal", id="workbench.reveal", tooltip="Show or hide content masked for reviewer wellbeing"),
         _filter_binding("1", "all"), _filter_binding("2", "fp"), _filter_binding("3", "fn"),
         _filter_binding("4", "guard"), _filter_binding("5", "flipped"), _filter_binding("6", "regressed"),
-        _filter_binding("7", "no_verdict"), _filter_binding("8", "disagreement"),
+        _filter_binding("7", "no_verdict"), _filter_binding("8", "disagreement"), _filter_binding("9", "queue"),
     ]
 
     def __init__(self, data: WorkbenchData) -> None:
@@ -106,6 +107,7 @@ class WorkbenchScreen(Screen[None]):
         self.replay_worker: Worker[None] | None = None
         self._leave_warned = False
         self.slices = SliceView(data.loaded.items)
+        self.queue: dict[str, list[str]] = {}  # the review queue: item id → why it is in it (filter "queue")
         inc = data.loaded.incident
         self.title = f"{inc.id} · {inert(inc.title)}"
         self.sub_title = f"{inc.severity.value} · {inc.status.value} · {inert(inc.policy)}"
@@ -166,8 +168,8 @@ class WorkbenchScreen(Screen[None]):
 
     def refresh_items(self) -> None:
         items = self.data.loaded.items
-        shown = self.query_one(ItemsTable).show(items, self.matrix, self.which, self.search,
-                                                self.slices.chosen(self.which))
+        chosen = frozenset(self.queue) if self.which == "queue" else self.slices.chosen(self.which)
+        shown = self.query_one(ItemsTable).show(items, self.matrix, self.which, self.search, chosen)
         searched = f" · search “{inert(self.search)}”" if self.search else ""
         loading = " · reading verdicts…" if self.data.matrix_pending else ""
         disagree = " 8 disagree" if self.slices.disagreements else ""
@@ -259,6 +261,9 @@ class WorkbenchScreen(Screen[None]):
         return verdict_matrix(self.ws, self.data.loaded)
 
     def action_filter(self, which: str) -> None:
+        if which == "queue":  # the latest runs, repeats, probes and annotations as the log holds them now
+            reasons = review_queue(self.ws, self.data.loaded.id, size=None).reasons_of()
+            self.queue = {item: [f"{r.code}: {r.detail}" for r in rs] for item, rs in reasons.items()}
         self.which = which
         self.query_one(TabbedContent).active = "items"
         self.refresh_items()
@@ -304,7 +309,8 @@ class WorkbenchScreen(Screen[None]):
         if item is not None:
             history = item_history(self.ws, self.data.loaded.id, item.id)
             masked = None if self.revealed else self.masks.get(item.id)
-            self.app.push_screen(ItemDetailScreen(self.data.loaded.id, item, history, masked))
+            self.app.push_screen(ItemDetailScreen(self.data.loaded.id, item, history, masked,
+                                                  self.queue.get(item.id) if self.which == "queue" else None))
 
     def action_cancel_or_back(self) -> None:
         if self.replaying and self.replay_worker is not None:

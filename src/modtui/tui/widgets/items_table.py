@@ -30,8 +30,8 @@ KINDS = {"false_positive": ("FP", Style(color="magenta")), "false_negative": ("F
          "guard": ("guard", Style(dim=True)), "eval": ("eval", Style(dim=True))}
 FILTERS = {"all": "all", "fp": "FP", "fn": "FN", "guard": "guard", "flipped": "flipped",
            "regressed": "regressed", "no_verdict": "no verdict", "disagreement": "annotators disagree",
-           "slice": "slice"}
-CHOSEN_FILTERS = frozenset({"disagreement", "slice"})  # filters whose items the screen names (`chosen`)
+           "slice": "slice", "queue": "review queue"}
+CHOSEN_FILTERS = frozenset({"disagreement", "slice", "queue"})  # filters whose items the screen names (`chosen`)
 MARKS = {True: ("✓", Style(bold=True, color="green")), False: ("✗", Style(bold=True, color="red")),
          None: ("?", Style(bold=True, color="yellow")), "missing": ("·", Style(dim=True))}
 GAP = 2            # spaces between columns
