@@ -340,3 +340,23 @@ async def test_small_terminal_smoke(workspace: Path) -> None:
         await wait_replay(pilot, screen)
         await pilot.press("e", "escape", "d", "m", "question_mark")
         assert app.screen.query_one("#help-keys").row_count > 5
+
+
+async def test_replay_warns_when_different_models_answered(served_workspace: Path, fake_server: Any) -> None:
+    """The provider answered the baseline with one model and the candidate with another (a silent upgrade)."""
+    from conftest import toxicity_model
+    try:
+        from fakeserver import Reply as FakeReply, verdict_text
+    except ImportError:  # tests/ imported as a package
+        from tests.fakeserver import Reply as FakeReply, verdict_text
+
+    fake_server.responder = lambda r: FakeReply(text=verdict_text(toxicity_model(r)), model="gpt-4o-2024-11-20"
+                                                if "self_deprecation" in r.text else "gpt-4o-2024-08-06")
+    app = make_app(served_workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        await pilot.press("r")
+        await pilot.press("space", "tab", "space", "ctrl+r")  # untick offline, tick gpt-mini, run
+        await wait_replay(pilot, screen)
+        shown = [n.message for n in app._notifications]
+        assert any("answered by gpt-4o-2024-08-06 but run" in m and "gpt-4o-2024-11-20" in m for m in shown), shown

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 labels_svc = lazy("modtui.services.labels")
 svc = lazy("modtui.services.replay")
-runs_svc = lazy("modtui.services.runs")
 prompt_render = lazy("modtui.prompts.render")
 ITEM_SETS = ("all", "failing", "guard")  # the services' constants, as literals: --help imports no services
 LABEL_SETS = ("original", "corrected")
@@ -213,9 +212,8 @@ def print_outcomes(rep: ReplayReport, items) -> None:  # type: ignore[no-untyped
         detail = ", ".join(f"{kind} {count}" for kind, count in kinds) or "none"
         note(f"run {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)}) {r.run.status}: {m.items} results, "
              f"{m.items - m.no_verdict} verdicts; no verdict: {detail}")
-        changed = runs_svc.model_change(r.baseline_answered, r.answered, r.baseline_run_id, r.run.id)
-        if changed:
-            note(f"warning: {inert(changed)}")
+    for warning in svc.model_warnings(rep):
+        note(f"warning: {inert(warning)}")
 
 
 def summary_row(r: svc.RunReport) -> dict:

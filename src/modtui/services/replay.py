@@ -318,6 +318,14 @@ def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: boo
     return rep
 
 
+def model_warnings(rep: ReplayReport) -> list[str]:
+    """One warning per run whose baseline run was answered by different model ids (services.runs.model_change)."""
+    from modtui.services.runs import model_change
+
+    changes = (model_change(r.baseline_answered, r.answered, r.baseline_run_id, r.run.id) for r in rep.runs)
+    return [change for change in changes if change]
+
+
 def _headline(r: RunReport, status: str) -> str:
     m = r.metrics
     fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731

@@ -20,7 +20,7 @@ from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt, parse_prompt
 from modtui.replay.events import RunProgress
 from modtui.services.incidents import load_and_sync
-from modtui.services.replay import ReplayPlan, ReplaySpec, execute
+from modtui.services.replay import ReplayPlan, ReplayReport, ReplaySpec, execute, model_warnings
 from modtui.terminal import one_line
 from modtui.services.workbench import (VerdictColumn, VerdictMatrix, candidate_prompt, count_results, item_history,
                                        plan_with_prompts, policy_prompts, save_candidate, starting_candidate,
@@ -420,8 +420,8 @@ class WorkbenchScreen(Screen[None]):
         self.refresh_bindings()
 
     @work(exclusive=True, group="replay", exit_on_error=False)
-    async def run_replay(self, plan: ReplayPlan, spec: ReplaySpec) -> None:
-        await execute(self.ws, plan, spec, on_progress=self._on_progress)
+    async def run_replay(self, plan: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
+        return await execute(self.ws, plan, spec, on_progress=self._on_progress)
 
     def _on_progress(self, progress: RunProgress) -> None:
         """One result arrived: its cell now; bars, metrics and filters a little later."""
@@ -463,13 +463,15 @@ class WorkbenchScreen(Screen[None]):
             self.notify(inert(str(worker.error)), title="Cannot read the verdicts", severity="error", timeout=15)
             self.refresh_views()
 
-    def _replay_ended(self, worker: Worker[None], state: WorkerState) -> None:
+    def _replay_ended(self, worker: Worker[ReplayReport], state: WorkerState) -> None:
         self.query_one(ReplayProgress).refresh_bars()
         self._dirty_targets.clear()
         self.reload_matrix()
         self.refresh_bindings()
         if state is WorkerState.SUCCESS:
             self.notify("Replay finished.")
+            for warning in model_warnings(worker.result) if worker.result is not None else []:
+                self.notify(inert(warning), title="Different models answered", severity="warning", timeout=15)
         elif state is WorkerState.CANCELLED:
             self.notify("Replay cancelled; the results that finished are kept (runs marked interrupted).")
         elif state is WorkerState.ERROR:
