@@ -219,7 +219,7 @@ def test_corrected_labels_change_metrics_and_originals_are_kept(ws_dir: Path) ->
     assert "labels" not in plain and plain["runs"][0]["recall"] == pytest.approx(independent(lines, original, 1)["recall"])
     # what the log stored for the runs is on the original labels
     listed = json.loads(ok("runs", "list", INCIDENT_ID, "--format", "json", ws=ws_dir))["runs"]
-    assert all(r["precision"] == pytest.approx(independent(lines, original, 1 + (r["run"] - 1) % 2)["precision"])
+    assert all(r["precision"] == pytest.approx(independent(lines, original, 1 + (r["run_id"] - 1) % 2)["precision"])
                for r in listed)
 
 

@@ -52,7 +52,7 @@ def test_fixed_copies_what_the_latest_candidate_fixed(samples: Path, run_cli) ->
     fixed = candidate["flips"]["fixed"]
     assert fixed
     added = _json(run_cli(samples, "golden", "add", "INC-0042", "--set", "ci", "--items", "fixed", "--format", "json"))
-    assert added["run"] == candidate["run_id"] and sorted(added["added"]) == sorted(fixed)
+    assert added["run_id"] == candidate["run_id"] and sorted(added["added"]) == sorted(fixed)
     lines = _lines(samples / "goldens" / "ci.jsonl")
     header, items = lines[0], lines[1:]
     assert header["golden"] == "ci" and header["policy"] == "hate_speech" and header["positive_label"] == "violating"
@@ -73,7 +73,7 @@ def test_fixed_from_a_chosen_run(samples: Path, run_cli) -> None:  # type: ignor
     production, candidate = replay["runs"][0]["run_id"], replay["runs"][1]["run_id"]
     ok = _json(run_cli(samples, "golden", "add", "INC-0042", "--set", "ci", "--items", "fixed", "--run", str(candidate),
                        "--format", "json"))
-    assert ok["run"] == candidate
+    assert ok["run_id"] == candidate
     for run, message in ((production, "no baseline"), (999, "no run 999")):
         bad = run_cli(samples, "golden", "add", "INC-0042", "--set", "ci", "--items", "fixed", "--run", str(run))
         assert bad.exit_code == 2 and message in bad.stderr
@@ -142,7 +142,7 @@ def test_replay_golden_with_formats_and_gates(samples: Path, run_cli) -> None:  
     lines = run_cli(samples, "replay", "--golden", "ci", "--format", "jsonl")
     assert lines.exit_code == 0 and len(lines.stdout.splitlines()) == 92
     csv = run_cli(samples, "replay", "--golden", "ci", "--format", "csv")
-    assert csv.exit_code == 0 and csv.stdout.startswith("run,target,prompt")
+    assert csv.exit_code == 0 and csv.stdout.startswith("run_id,target,prompt")
     runs = _json(run_cli(samples, "runs", "list", "golden:ci", "--format", "json"))["runs"]
     assert len(runs) == 8 and all(r["incident"] == "golden:ci" for r in runs)
     assert run_cli(samples, "runs", "list", "golden:nope").exit_code == 2

@@ -87,7 +87,7 @@ def test_offline_table_shows_metrics_and_flips(run_cli: Any, ws: Path) -> None:
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     header = out.splitlines()[0].split()
-    assert header[:4] == ["RUN", "TARGET", "PROMPT", "VERSION"] and {"PRECISION", "RECALL", "F1", "FIXED",
+    assert header[:4] == ["RUN_ID", "TARGET", "PROMPT", "PROMPT_VERSION"] and {"PRECISION", "RECALL", "F1", "FIXED",
                                                                    "REGRESSED", "MCNEMAR_P"} <= set(header)
     rows = {line.split()[2]: dict(zip(header, line.split())) for line in out.splitlines()[1:3]}
     assert rows["toxicity/production"]["PRECISION"] == "0.571" and rows["toxicity/production"]["FIXED"] == "-"
@@ -174,7 +174,7 @@ def test_csv_summary(run_cli: Any, ws: Path) -> None:
     result = replay(run_cli, ws, "-p", CANDIDATE, "--format", "csv")
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert len(rows) == 2 and list(rows[0])[:3] == ["run", "target", "prompt"]
+    assert len(rows) == 2 and list(rows[0])[:3] == ["run_id", "target", "prompt"]
     assert {"precision", "recall", "f1", "fixed", "regressed", "mcnemar_p", "p50_ms", "p95_ms"} <= set(rows[0])
     assert (rows[1]["prompt"], rows[1]["fixed"], rows[1]["regressed"], rows[1]["f1"]) == ("toxicity/candidate", "3", "0", "1.000")
 
@@ -245,15 +245,18 @@ def test_rejected_key_stops_the_target_with_one_message(run_cli: Any, ws: Path, 
 def test_runs_list_show_compare(run_cli: Any, ws: Path) -> None:
     assert replay(run_cli, ws, "-p", CANDIDATE).exit_code == 0
     table = run_cli(ws, "runs", "list")
-    assert table.exit_code == 0 and table.stdout.splitlines()[0].split()[:3] == ["RUN", "INCIDENT", "TARGET"]
+    assert table.exit_code == 0 and table.stdout.splitlines()[0].split()[:3] == ["RUN_ID", "INCIDENT", "TARGET"]
     assert len(table.stdout.splitlines()) == 3
     listed = json.loads(run_cli(ws, "runs", "list", INC, "--format", "json").stdout)["runs"]
-    assert [r["run"] for r in listed] == [2, 1]  # newest first
+    assert [r["run_id"] for r in listed] == [2, 1]  # newest first
     assert listed[0]["fixed"] == 3 and listed[0]["regressed"] == 0 and listed[0]["status"] == "completed"
     assert listed[1]["precision"] == pytest.approx(4 / 7)
 
     shown = run_cli(ws, "runs", "show", "2")
-    assert shown.exit_code == 0 and "status         completed" in shown.stdout and "f1             1.0" in shown.stdout
+    assert shown.exit_code == 0 and "status         completed" in shown.stdout
+    header, values = [line.split() for line in shown.stdout.split("\n\n")[1].splitlines()[:2]]
+    assert dict(zip(header, values))["FP"] == "0" and {"P50_MS", "P95_MS"} <= set(header)
+    assert "\nf1             1.000" in shown.stdout
     doc = json.loads(run_cli(ws, "runs", "show", "1", "--format", "json").stdout)
     assert doc["run_id"] == 1 and doc["metrics"]["fp"] == 3 and doc["incident"] == INC
 

@@ -28,7 +28,9 @@ class ModtuiGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a reader gone before the end shows here, not in the interpreter's flush at exit
+            return result
         except click.ClickException as exc:
             exc.message = inert(exc.message)
             raise
@@ -70,6 +72,11 @@ def main(ctx: click.Context, workspace: str | None, db: str | None, debug: bool)
     """modtui: a terminal workbench for LLM content-moderation incidents.
 
     Run without a command to open the TUI on the workspace.
+
+    \b
+    Example:
+      modtui                                 # the TUI on the incidents of the current directory
+      modtui --workspace ~/trust-safety replay INC-0042 -p hate_speech/candidate
     """
     ctx.obj = AppContext(workspace, db, debug)
     ctx.call_on_close(ctx.obj.close)

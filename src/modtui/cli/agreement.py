@@ -16,7 +16,12 @@ pass_app = click.make_pass_decorator(AppContext)
 @format_option()
 @pass_app
 def agreement_command(app: AppContext, incident_id: str, fmt: str) -> None:
-    """Label agreement of the incident's annotators (items' `annotations`; see docs/analysis.md)."""
+    """Label agreement of the incident's annotators (items' `annotations`; see docs/analysis.md).
+
+    \b
+    Example:
+      modtui agreement INC-0101 --format json
+    """
     data = svc.as_dict(incident_id, svc.incident_agreement(app.ws, incident_id))
     if fmt == "json":
         echo_json(data)

@@ -21,7 +21,12 @@ DEFAULT_THRESHOLD = 85.0  # analysis.cluster's, as a literal: --help imports no 
 def cluster(app: AppContext, incident_id: str, threshold: float, min_size: int, fmt: str) -> None:
     """Near-duplicate clusters of an incident's items: a spam wave, one meme template.
 
-    Text is normalised (case, whitespace, look-alike letters, leetspeak, numbers) before comparing."""
+    Text is normalised (case, whitespace, look-alike letters, leetspeak, numbers) before comparing.
+
+    \b
+    Example:
+      modtui cluster INC-0057 --threshold 95
+    """
     from modtui.services import cluster as svc
 
     clusters = svc.clusters_for(app.ws, incident_id, threshold, min_size)

@@ -20,7 +20,12 @@ LIST_COLUMNS = ("id", "incident", "category", "status", "author", "created_at", 
 
 @click.group("finding")
 def finding_group() -> None:
-    """Record, list and close root-cause findings (never deleted)."""
+    """Record, list and close root-cause findings (never deleted).
+
+    \b
+    Example:
+      modtui finding list INC-0042 --open
+    """
 
 
 @finding_group.command("add")
@@ -37,7 +42,13 @@ def finding_group() -> None:
 @pass_app
 def finding_add(app: AppContext, incident_id: str, category: str, summary: str, items: tuple[str, ...],
                 runs: tuple[int, ...], fix: str | None, corrections: tuple[str, ...], author: str | None, fmt: str) -> None:
-    """Record a finding on INCIDENT_ID with its evidence."""
+    """Record a finding on INCIDENT_ID with its evidence.
+
+    \b
+    Example:
+      modtui finding add INC-0042 --category policy_gap --summary "Reclaimed terms read as slurs" \
+          --item i-0003 --run 2 --fix "in_group_reclaimed exception"
+    """
     new = svc.NewFinding(incident_id, category, summary, app.ws.author(author), items, runs, fix,
                          svc.parse_corrections(corrections))
     finding = svc.add(app.ws, new)
@@ -54,7 +65,12 @@ def finding_add(app: AppContext, incident_id: str, category: str, summary: str, 
 @format_option()
 @pass_app
 def finding_list(app: AppContext, incident_id: str | None, open_only: bool, fmt: str) -> None:
-    """Findings, open first, newest first (optionally of one incident)."""
+    """Findings, open first, newest first (optionally of one incident).
+
+    \b
+    Example:
+      modtui finding list INC-0042 --open --format json
+    """
     findings = svc.list_findings(app.ws, incident_id, open_only)
     if fmt == "json":
         echo_json({"findings": [f.as_dict() for f in findings]})
@@ -74,7 +90,12 @@ def _row(f: Finding) -> dict[str, object]:
 @format_option()
 @pass_app
 def finding_show(app: AppContext, finding_id: int, fmt: str) -> None:
-    """One finding with its evidence, corrections and resolution."""
+    """One finding with its evidence, corrections and resolution.
+
+    \b
+    Example:
+      modtui finding show 1
+    """
     data = svc.get(app.ws, finding_id).as_dict()
     if fmt == "json":
         echo_json(data)
@@ -94,7 +115,12 @@ def finding_show(app: AppContext, finding_id: int, fmt: str) -> None:
 @click.option("--author", help="Who resolved it (default: $MODTUI_AUTHOR, modtui.toml, or your OS user).")
 @pass_app
 def finding_resolve(app: AppContext, finding_id: int, resolution: str, rejected: bool, author: str | None) -> None:
-    """Close an open finding with its resolution."""
+    """Close an open finding with its resolution.
+
+    \b
+    Example:
+      modtui finding resolve 1 --resolution "candidate v2 shipped"
+    """
     finding = svc.resolve(app.ws, finding_id, resolution, app.ws.author(author), rejected)
     note(f"finding #{finding.id} {finding.status.value}")
 
@@ -105,7 +131,12 @@ def finding_resolve(app: AppContext, finding_id: int, resolution: str, rejected:
 @click.option("--author", help="Who decided (default: $MODTUI_AUTHOR, modtui.toml, or your OS user).")
 @pass_app
 def finding_supersede(app: AppContext, finding_id: int, by: int, author: str | None) -> None:
-    """Mark FINDING_ID as replaced by a later finding (--by) of the same incident."""
+    """Mark FINDING_ID as replaced by a later finding (--by) of the same incident.
+
+    \b
+    Example:
+      modtui finding supersede 1 --by 3
+    """
     svc.supersede(app.ws, finding_id, by, app.ws.author(author))
     note(f"finding #{finding_id} superseded by #{by}")
 
@@ -113,7 +144,12 @@ def finding_supersede(app: AppContext, finding_id: int, by: int, author: str | N
 @finding_group.command("categories")
 @pass_app
 def finding_categories(app: AppContext) -> None:
-    """The root-cause categories of this workspace."""
+    """The root-cause categories of this workspace.
+
+    \b
+    Example:
+      modtui finding categories
+    """
     for category in svc.categories(app.ws):
         say(category)
 

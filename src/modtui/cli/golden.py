@@ -12,7 +12,13 @@ pass_app = click.make_pass_decorator(AppContext)
 @click.group("golden")
 def golden() -> None:
     """Golden sets: items with their gold labels copied into goldens/NAME.jsonl, replayed in CI
-    with `modtui replay --golden NAME -p PROMPT` and the same gates as an incident."""
+    with `modtui replay --golden NAME -p PROMPT` and the same gates as an incident.
+
+    \b
+    Example:
+      modtui golden add INC-0042 --items fixed --set hate_speech_fixes
+      modtui replay --golden hate_speech_fixes -p hate_speech/candidate --min-accuracy 1
+    """
 
 
 @golden.command("add")
@@ -25,7 +31,12 @@ def golden() -> None:
 @format_option(("table", "json"))
 @pass_app
 def golden_add(app: AppContext, incident_id: str, name: str, items: tuple[str, ...], run_id: int | None, fmt: str) -> None:
-    """Copy items of INCIDENT_ID, with their gold labels, into the golden set NAME."""
+    """Copy items of INCIDENT_ID, with their gold labels, into the golden set NAME.
+
+    \b
+    Example:
+      modtui golden add INC-0042 --items fixed --set hate_speech_fixes
+    """
     from modtui.errors import Problem, UsageError
     from modtui.services import golden as svc
 
@@ -35,7 +46,7 @@ def golden_add(app: AppContext, incident_id: str, name: str, items: tuple[str, .
     result = svc.add(app.ws, incident_id, name, which, run_id)
     path = app.ws.relative(result.golden.path)
     if fmt == "json":
-        echo_json({"set": name, "path": path, "incident": incident_id, "run": result.run_id, "added": result.added,
+        echo_json({"set": name, "path": path, "incident": incident_id, "run_id": result.run_id, "added": result.added,
                    "already_present": result.already, "items": len(result.golden.items)})
         return
     source = f" (fixed by run {result.run_id})" if result.run_id is not None else ""
@@ -49,7 +60,12 @@ def golden_add(app: AppContext, incident_id: str, name: str, items: tuple[str, .
 @format_option(("table", "json"))
 @pass_app
 def golden_list(app: AppContext, fmt: str) -> None:
-    """The workspace's golden sets."""
+    """The workspace's golden sets.
+
+    \b
+    Example:
+      modtui golden list --format json
+    """
     from modtui.services import golden as svc
 
     sets = svc.summaries(app.ws)

@@ -33,14 +33,24 @@ LIST_COLUMNS = ("id", "severity", "status", "title", "items", "false_positive", 
 
 @click.group("incident")
 def incident_group() -> None:
-    """List, inspect, create and import incidents."""
+    """List, inspect, create and import incidents.
+
+    \b
+    Example:
+      modtui incident show INC-0042
+    """
 
 
 @incident_group.command("list")
 @format_option()
 @pass_app
 def incident_list(app: AppContext, fmt: str) -> None:
-    """All incidents in the workspace with item counts and activity."""
+    """All incidents in the workspace with item counts and activity.
+
+    \b
+    Example:
+      modtui incident list --format json
+    """
     rows, problems = svc.summaries(app.ws)
     rows.sort(key=lambda s: (svc.SEVERITY_ORDER[s.incident.severity.value], s.incident.id))
     data = [s.as_dict() for s in rows]
@@ -54,7 +64,12 @@ def incident_list(app: AppContext, fmt: str) -> None:
 @format_option()
 @pass_app
 def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
-    """One incident: fields, item counts by kind, and its timeline."""
+    """One incident: fields, item counts by kind, and its timeline.
+
+    \b
+    Example:
+      modtui incident show INC-0042
+    """
     loaded = svc.load_and_sync(app.ws, incident_id)
     inc = loaded.incident
     counts = Counter(i.kind.value for i in loaded.items if i.kind)
@@ -68,10 +83,21 @@ def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
     say(f"labels: {inert(', '.join(inc.labels))} (positive: {inert(inc.positive_label)})")
     say("items: " + ", ".join(f"{k} {counts[k]}" for k in ("false_positive", "false_negative", "guard", "eval") if counts[k]))
     if inc.description.strip():
-        say("\n" + inert(inc.description.strip()))
-    say("\ntimeline:" if timeline else "\ntimeline: (empty)")
-    for event in timeline[:20]:
+        say("\n" + inc.description.strip())  # as written: its lines kept, control characters shown as escapes
+    say("\n" + _timeline_title(len(timeline)))
+    for event in timeline[:TIMELINE_SHOWN]:
         say(f"  {event['at']}  {inert(event['author'])}  {inert(event['summary'])}")
+
+
+TIMELINE_SHOWN = 20
+
+
+def _timeline_title(total: int) -> str:
+    if total == 0:
+        return "timeline: (empty)"
+    if total <= TIMELINE_SHOWN:
+        return f"timeline ({total} events, newest first):"
+    return f"timeline (the newest {TIMELINE_SHOWN} of {total} events; --format json lists all):"
 
 
 @incident_group.command("status")
@@ -81,7 +107,12 @@ def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
 @click.option("--author", help="Who made the change (default: $MODTUI_AUTHOR or your OS user).")
 @pass_app
 def incident_status(app: AppContext, incident_id: str, status: str, note: str | None, author: str | None) -> None:
-    """Change an incident's status (in incident.yaml and the timeline)."""
+    """Change an incident's status (in incident.yaml and the timeline).
+
+    \b
+    Example:
+      modtui incident status INC-0042 mitigated --note "candidate v2 shipped"
+    """
     old = svc.change_status(app.ws, incident_id, status, app.ws.author(author), note)
     say(f"{inert(incident_id)}: {old} → {status}")
 
@@ -115,10 +146,12 @@ def _policy_labels(app: AppContext, policy: str, labels: str | None, positive: s
 
 
 common_new_options = [
-    click.option("--id", "incident_id", required=True, help="Incident id, e.g. INC-0101."),
+    click.option("--id", "id_option", metavar="ID", help="The incident id, as an option (the positional INCIDENT_ID "
+                                                         "is the same; kept for scripts written before it)."),
     click.option("--policy", required=True, help="Policy name (a folder under prompts/)."),
     click.option("--title", help="One-line title."),
-    click.option("--severity", type=click.Choice(SEVERITIES), default="SEV3", show_default=True),
+    click.option("--severity", type=click.Choice(SEVERITIES), default="SEV3", show_default=True,
+                 help="How bad it is: SEV1 (worst) to SEV4."),
     click.option("--model", "production_model", default="offline", show_default=True,
                  help="Production model or target name."),
     click.option("--labels", help="Comma-separated labels (default: the policy's production prompt labels)."),
@@ -136,15 +169,31 @@ def _apply(options):  # type: ignore[no-untyped-def]
     return wrap
 
 
+def _incident_id(positional: str | None, option: str | None) -> str:
+    """The new incident's id: positional, as every other command takes it, or from --id (the older spelling)."""
+    if positional and option and positional != option:
+        raise click.UsageError(f"two ids given: {positional!r} and --id {option!r}; give one")
+    if not (positional or option):
+        raise click.UsageError("missing the incident id (e.g. INC-0101)")
+    return positional or option  # type: ignore[return-value]
+
+
 @incident_group.command("new")
+@click.argument("incident_id", required=False, metavar="INCIDENT_ID")
 @_apply(common_new_options)
 @click.option("--items", "items_file", type=click.Path(exists=True, dir_okay=False),
               help="An items.jsonl in modtui's item format to copy in (validated).")
 @pass_app
-def incident_new(app: AppContext, incident_id: str, policy: str, title: str | None, severity: str, production_model: str,
+def incident_new(app: AppContext, incident_id: str | None, id_option: str | None, policy: str, title: str | None, severity: str, production_model: str,
                  labels: str | None, positive_label: str | None, description: str, force: bool,
                  items_file: str | None) -> None:
-    """Create incidents/ID/ with an incident.yaml (and items, if given)."""
+    """Create incidents/INCIDENT_ID/ with an incident.yaml (and items, if given).
+
+    \b
+    Example:
+      modtui incident new INC-0100 --policy hate_speech --title "Slur filter misses" --items items.jsonl
+    """
+    incident_id = _incident_id(incident_id, id_option)
     folder = _check_new_id(app, incident_id, force)
     names, positive = _policy_labels(app, policy, labels, positive_label)
     fields = _incident_fields(app, incident_id, title or incident_id, policy, severity, production_model, names,
@@ -165,7 +214,8 @@ import_options = [common_new_options[0], click.option("--policy", help="Policy n
 
 
 @incident_group.command("import")
-@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("incident_id", required=False, metavar="INCIDENT_ID")
+@click.argument("source", required=False, metavar="SOURCE", type=click.Path(dir_okay=False))
 @_apply(import_options)
 @click.option("--content-col", help="Column holding the content.")
 @click.option("--expected-col", help="Column holding the gold label.")
@@ -188,18 +238,28 @@ import_options = [common_new_options[0], click.option("--policy", help="Policy n
                    "--annotation-cols; rows are matched by --id-col (default: id). Earlier annotations are kept.")
 @click.option("--annotator", help="With --update: who filled in the `label` column (default: $MODTUI_AUTHOR or your OS user).")
 @pass_app
-def incident_import(app: AppContext, source: str, incident_id: str, policy: str, title: str | None, severity: str,
+def incident_import(app: AppContext, incident_id: str | None, source: str | None, id_option: str | None, policy: str, title: str | None, severity: str,
                     production_model: str, labels: str | None, positive_label: str | None, description: str,
                     force: bool, content_col: str, expected_col: str, observed_col: str | None, id_col: str | None,
                     meta_col: tuple[str, ...], label_map: tuple[str, ...], annotation_cols: str | None,
                     update: bool = False, annotator: str | None = None, stratum_col: str | None = None,
                     weight_col: str | None = None, population_sizes: tuple[str, ...] = ()) -> None:
-    """Create an incident from a CSV or JSONL export, or with --update add a labelled file's labels to an
-    incident's items as annotations.
+    """Create the incident INCIDENT_ID from SOURCE, a CSV or JSONL export, or with --update add a labelled
+    file's labels to the incident's items as annotations.
+
+    `modtui incident import SOURCE --id INCIDENT_ID` (the older order) works too.
 
     \b
     Example:
-      modtui incident import labelled.csv --id INC-0042 --update --annotator r3"""
+      modtui incident import INC-0101 export.csv --policy scam_spam --content-col text \\
+          --expected-col "QA label" --observed-col model_decision --label-map spam=violating
+      modtui incident import INC-0042 labelled.csv --update --annotator r3
+    """
+    if id_option and source is None:  # `import SOURCE --id ID`: the one positional is the export
+        incident_id, source = None, incident_id
+    incident_id = _incident_id(incident_id, id_option)
+    if source is None:
+        raise click.UsageError("missing SOURCE: the CSV or JSONL export to import")
     if update:
         _update(app, source, incident_id, id_col, annotation_cols, annotator, label_map)
         return

@@ -59,43 +59,63 @@ def echo_csv(rows: Sequence[dict[str, Any]]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: csv_cell(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v, k) for k, v in row.items()})
     say(buffer.getvalue(), nl=False)
 
 
-def csv_cell(value: Any) -> Any:
+def csv_cell(value: Any, column: str = "") -> Any:
     """A value for a CSV cell: numbers as they are; text printable, and with a `'` first when it would start a
     formula in a spreadsheet (`=HYPERLINK(…)`, `+cmd|…`, `@SUM(…)`)."""
     if value is None or isinstance(value, (bool, int, float)):
-        return _cell(value)
-    text = _cell(value)
+        return cell(column, value)
+    text = cell(column, value)
     return "'" + text if text.startswith(FORMULA_LEADS) else text
 
 
 def echo_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, max_width: int = 60) -> None:
+    """Columns padded by terminal cell width (CJK and emoji take two cells, an emoji ZWJ sequence two in all)."""
+    from rich.cells import cell_len
+
     if not rows:
         say("(none)")
         return
     cols = list(columns or rows[0].keys())
-    cells = [[_clip(_cell(row.get(c)), max_width) for c in cols] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+    cells = [[clip(cell(c, row.get(c)), max_width) for c in cols] for row in rows]
+    widths = [max(len(c), *(cell_len(r[i]) for r in cells)) for i, c in enumerate(cols)]
     say("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)).rstrip())
     for row in cells:
-        say("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        say("  ".join(v + " " * (w - cell_len(v)) for v, w in zip(row, widths)).rstrip())
 
 
 def emit(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None) -> None:
     {"json": echo_json, "jsonl": echo_jsonl, "csv": echo_csv}.get(fmt, lambda r: echo_table(r, columns))(rows)  # type: ignore[arg-type]
 
 
-def _cell(value: Any) -> str:
+def cell(column: str, value: Any) -> str:
+    """A value as a table shows it: numbers rounded for reading, p-values in scientific notation."""
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.3f}"
+        return number(column, value)
     if isinstance(value, (list, tuple)):
         return inert(",".join(map(str, value)))
     return inert(str(value))
+
+
+def number(column: str, value: float) -> str:
+    """`0.824` for rates; a p-value never as `0.000` (`1.03e-07`); cost and latency to 3 significant digits."""
+    if column.endswith("_p") or column == "p_value":
+        return p_value(value)
+    if column.endswith(("_ms", "_usd")):
+        return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return f"{value:.3f}"
+
+
+def p_value(p: float) -> str:
+    """A p-value to 3 significant digits, in scientific notation below 0.001."""
+    if p == 0.0:
+        return "<1e-300"  # the exact test underflowed: smaller than any float
+    return f"{p:.3g}" if p >= 0.001 else f"{p:.2e}"
 
 
 def inert(text: str) -> str:
@@ -103,5 +123,8 @@ def inert(text: str) -> str:
     return printable(text.replace("\n", " "))
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def clip(text: str, width: int) -> str:
+    """`text` cut to `width` terminal cells, with `…` when it was longer."""
+    from rich.cells import cell_len, set_cell_size
+
+    return text if cell_len(text) <= width else set_cell_size(text, width - 1).rstrip() + "…"

@@ -20,7 +20,12 @@ pass_app = click.make_pass_decorator(AppContext)
 def precedent(app: AppContext, text: str, top: int, exclude_incident: str | None, fmt: str) -> None:
     """The items most similar to TEXT in every incident, with their gold label and incident id.
 
-    TEXT is compared after normalisation (case, look-alike letters, leetspeak, numbers); use '-' to read stdin."""
+    TEXT is compared after normalisation (case, look-alike letters, leetspeak, numbers); use '-' to read stdin.
+
+    \b
+    Example:
+      modtui precedent "send gift card codes" --top 10
+    """
     from modtui.services import precedent as svc
 
     if text == "-":

@@ -12,7 +12,12 @@ pass_app = click.make_pass_decorator(AppContext)
 
 @click.group("prompt")
 def prompt_group() -> None:
-    """Work with prompt templates."""
+    """Work with prompt templates.
+
+    \b
+    Example:
+      modtui prompt diff hate_speech/production hate_speech/candidate
+    """
 
 
 @prompt_group.command("diff")
@@ -21,7 +26,12 @@ def prompt_group() -> None:
 @click.option("--color/--no-color", default=None, help="Colour the diff (default: when stdout is a terminal).")
 @pass_app
 def prompt_diff(app: AppContext, a: str, b: str, color: bool | None) -> None:
-    """Unified diff of two prompts (paths or policy/name), with their versions."""
+    """Unified diff of two prompts (paths or policy/name), with their versions.
+
+    \b
+    Example:
+      modtui prompt diff hate_speech/production hate_speech/candidate
+    """
     left, right = app.ws.load_prompt(a), app.ws.load_prompt(b)
     text = unified(app.ws.prompt_source(left), app.ws.prompt_source(right), left.path, right.path)
     say(f"# {left.path} version {left.version}\n# {right.path} version {right.version}", err=True)

@@ -8,7 +8,7 @@ import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, echo_jsonl, emit, inert, note, say
+from modtui.cli.output import clip, echo_json, echo_jsonl, emit, format_option, inert, note, p_value, say
 from modtui.cli.progress import ProgressPrinter
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class _Ratio(click.FloatRange):
 
 
 RATIO = _Ratio(0.0, 1.0)
-SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp", "fp", "fn", "tn", "no_verdict",
+SUMMARY_COLUMNS = ("run_id", "target", "prompt", "prompt_version", "status", "items", "tp", "fp", "fn", "tn", "no_verdict",
                    "precision", "recall", "f1", "fixed", "regressed", "mcnemar_p", "cost_usd", "p50_ms", "p95_ms")
 
 
@@ -46,7 +46,7 @@ SUMMARY_COLUMNS = ("run", "target", "prompt", "version", "status", "items", "tp"
 @click.option("--items", type=click.Choice(ITEM_SETS), default="all", show_default=True, help="Which items.")
 @click.option("-j", "--concurrency", type=click.IntRange(1, 1024), help="Concurrent calls per target (default: the target's).")
 @click.option("--no-cache", is_flag=True, help="Call the provider even when a stored reply exists.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table", show_default=True)
+@format_option(("table", "json", "jsonl", "csv"))
 @click.option("--min-recall", type=RATIO, help="Gate: exit 1 when a candidate's recall is below this.")
 @click.option("--min-precision", type=RATIO, help="Gate: exit 1 when a candidate's precision is below this.")
 @click.option("--min-accuracy", type=RATIO, help="Gate: exit 1 when a candidate's accuracy is below this "
@@ -75,7 +75,13 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
            batch: bool = False, min_accuracy: float | None = None, repeats: int = 1, dry_run: bool = False,
            max_cost: float | None = None) -> None:
     """Replay an incident's items (or a golden set's, with --golden NAME) against prompts and targets, and
-    report what changed."""
+    report what changed.
+
+    \b
+    Example:
+      modtui replay INC-0042 -p hate_speech/candidate
+      modtui replay INC-0042 -p hate_speech/candidate -m gpt-mini --format json --fail-on-regression
+    """
     if (incident_id is None) == (golden is None):
         raise click.UsageError("give an INCIDENT_ID or --golden NAME (one of them)")
     incident_id = incident_id or f"golden:{golden}"  # a golden set replays as the pseudo-incident golden:NAME
@@ -218,7 +224,7 @@ def print_outcomes(rep: ReplayReport, items) -> None:  # type: ignore[no-untyped
 
 def summary_row(r: svc.RunReport) -> dict:
     d = r.as_dict()
-    return {"run": d["run_id"], "target": d["target"], "prompt": d["prompt"], "version": d["prompt_version"],
+    return {"run_id": d["run_id"], "target": d["target"], "prompt": d["prompt"], "prompt_version": d["prompt_version"],
             "status": d["status"], "items": d["items"], "tp": d["tp"], "fp": d["fp"], "fn": d["fn"], "tn": d["tn"],
             "no_verdict": d["no_verdict"], "precision": d["precision"], "recall": d["recall"], "f1": d["f1"],
             "fixed": len(d["flips"]["fixed"]) if r.flips else None,
@@ -233,10 +239,10 @@ def print_flips(rep: ReplayReport, contents: dict[str, str], limit: int = 10) ->
             continue
         base = f"run {r.baseline_run_id}" if r.baseline_run_id else "production's recorded verdicts"
         say(f"\nrun {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)}) vs {base}: "
-                   f"{len(r.flips.fixed)} fixed, {len(r.flips.regressed)} regressed, McNemar p={r.flips.mcnemar_p:.4g}")
+                   f"{len(r.flips.fixed)} fixed, {len(r.flips.regressed)} regressed, McNemar p={p_value(r.flips.mcnemar_p)}")
         for title, ids in (("fixed", r.flips.fixed), ("regressed", r.flips.regressed)):
             for item_id in ids[:limit]:
-                say(f"  {title:9} {inert(item_id):12} {inert(contents.get(item_id, ''))[:70]}")
+                say(f"  {title:9} {inert(item_id):12} {clip(inert(contents.get(item_id, '')), 70)}")
             if len(ids) > limit:
                 say(f"  {title:9} … and {len(ids) - limit} more (--format json lists all)")
 

@@ -21,7 +21,12 @@ pass_app = click.make_pass_decorator(AppContext)
 @click.option("--no-mask", is_flag=True, help="Show the content the workspace's wellbeing setting would mask.")
 @pass_app
 def report(app: AppContext, incident_id: str, fmt: str, redact: bool, no_mask: bool) -> None:
-    """The handoff report of an incident: status, conditions, actions, findings, needs, timeline."""
+    """The handoff report of an incident: status, conditions, actions, findings, needs, timeline.
+
+    \b
+    Example:
+      modtui report INC-0042 > handoff.md
+    """
     data = svc.build(app.ws, incident_id, svc.ReportOptions(redact=redact, mask=not no_mask))
     if fmt == "json":
         echo_json(data)

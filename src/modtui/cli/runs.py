@@ -8,7 +8,7 @@ import click
 from modtui.analysis.intervals import with_interval
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, emit, format_option, inert, note, say
+from modtui.cli.output import cell, echo_json, emit, format_option, inert, note, p_value, say
 
 svc = lazy("modtui.services.runs")
 slices_svc = lazy("modtui.services.slices")
@@ -19,7 +19,12 @@ pass_app = click.make_pass_decorator(AppContext)
 
 @click.group("runs")
 def runs_group() -> None:
-    """Inspect and compare replay runs recorded in the log."""
+    """Inspect and compare replay runs recorded in the log.
+
+    \b
+    Example:
+      modtui runs compare 1 2
+    """
 
 
 @runs_group.command("list")
@@ -27,7 +32,12 @@ def runs_group() -> None:
 @format_option(("table", "json", "csv"))
 @pass_app
 def runs_list(app: AppContext, incident_id: str | None, fmt: str) -> None:
-    """Runs, newest first (optionally of one incident)."""
+    """Runs, newest first (optionally of one incident).
+
+    \b
+    Example:
+      modtui runs list INC-0042 --format csv
+    """
     rows = svc.list_runs(app.ws, incident_id)
     echo_json({"runs": rows}) if fmt == "json" else emit(rows, fmt)
 
@@ -58,7 +68,13 @@ def by_options(fn: Any) -> Any:
 @pass_app
 def runs_show(app: AppContext, run_id: int, fmt: str, labels: str, by: str | None, bins: int, min_n: int,
               fp_cost: float, fn_cost: float) -> None:
-    """One run with its metrics and their 95 % intervals; with --by, per slice (see docs/analysis.md)."""
+    """One run with its metrics and their 95 % intervals; with --by, per slice (see docs/analysis.md).
+
+    \b
+    Example:
+      modtui runs show 2 --labels corrected
+      modtui runs show 2 --by meta.locale
+    """
     if by is not None:
         data = slices_svc.run_slices(app.ws, run_id, by, bins=bins, min_n=min_n, labels=labels)
         if fmt == "json":
@@ -78,16 +94,17 @@ def runs_show(app: AppContext, run_id: int, fmt: str, labels: str, by: str | Non
     for key in ("answered_models", "system_fingerprints"):  # the distinct values the provider named
         data[key] = ", ".join(data[key]) or None
     for key, value in data.items():
-        shown = f"{value:.3f}" if isinstance(value, float) else inert(str(value)) if value is not None else "-"
-        say(f"{key:14} {shown}")
+        say(f"{key:14} {cell(key, value)}")
+    say("")
+    emit([metric_row(m)], "table", METRIC_COLUMNS)
+    say("")
     for key in ("precision", "recall", "f1"):
-        m[key] = with_interval(m[key], m.pop(f"{key}_ci"))
-    m.pop("f1_bootstrap")
-    for key, value in m.items():
-        say(f"{key:14} {inert(str(value)) if value is not None else '-'}")
+        say(f"{key:14} {with_interval(m[key], m[f'{key}_ci'])}")
+    if m["no_verdict_by_type"]:
+        say(f"{'no verdict':14} " + ", ".join(f"{inert(kind)} {n}" for kind, n in m["no_verdict_by_type"].items()))
     if stability:
         unstable = stability.pop("unstable")
-        say("stability      " + " ".join(f"{k} {'-' if v is None else v}" for k, v in stability.items()))
+        say("stability      " + ", ".join(f"{k} {cell(k, v)}" for k, v in stability.items()))
         for u in unstable:
             say(f"  unstable     {inert(u['item_id'])}: {' '.join(inert(v) for v in u['verdicts'])}")
     if cal is not None:
@@ -96,6 +113,16 @@ def runs_show(app: AppContext, run_id: int, fmt: str, labels: str, by: str | Non
         at = "flag nothing" if cheapest["threshold"] is None else f"score >= {cheapest['threshold']:.3f}"
         say(f"{'least cost':14} {at}: {cheapest['fp']} FP × {fp_cost:g} + {cheapest['fn']} FN × {fn_cost:g} "
             f"= {cheapest['cost']:g}")
+
+
+METRIC_COLUMNS = ("items", "tp", "fp", "fn", "tn", "no_verdict", "accuracy", "coverage", "cached", "tokens_in",
+                  "tokens_out", "cost_usd", "p50_ms", "p95_ms")
+
+
+def metric_row(metrics: dict[str, Any]) -> dict[str, Any]:
+    """A run's counts, cost and latency as one table row: latency as p50/p95 columns."""
+    latency = metrics["latency_ms"]
+    return {**{k: metrics.get(k) for k in METRIC_COLUMNS}, "p50_ms": latency["p50"], "p95_ms": latency["p95"]}
 
 
 SLICE_COLUMNS = ("key", "items", "tp", "fp", "fn", "tn", "no_verdict", "precision", "recall", "f1", "small")
@@ -121,7 +148,12 @@ def _small_note(data: dict[str, Any]) -> None:
 @pass_app
 def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str, by: str | None, bins: int,
                  min_n: int) -> None:
-    """Flips from RUN_A (baseline) to RUN_B: fixed, regressed, McNemar p; with --by, per slice."""
+    """Flips from RUN_A (baseline) to RUN_B: fixed, regressed, McNemar p; with --by, per slice.
+
+    \b
+    Example:
+      modtui runs compare 1 2 --format json
+    """
     if by is not None:
         data = slices_svc.compare_slices(app.ws, run_a, run_b, by, bins=bins, min_n=min_n, labels=labels)
         if fmt == "json":
@@ -144,12 +176,12 @@ def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str,
     rows = []
     for v in (left, right):
         m = v.metrics.to_dict()
-        rows.append({"run": v.run.id, "target": v.run.target_name, "prompt": v.run.prompt_path,
+        rows.append({**{k: v.as_dict()[k] for k in ("run_id", "target", "prompt")},
                      **{k: m[k] for k in ("items", "tp", "fp", "fn", "tn", "no_verdict")},
                      "precision": with_interval(m["precision"], m["precision_ci"]),
                      "recall": with_interval(m["recall"], m["recall_ci"]), "f1": with_interval(m["f1"], m["f1_ci"])})
     emit(rows, "table")
-    say(f"\n{len(flips.fixed)} fixed, {len(flips.regressed)} regressed, McNemar p={flips.mcnemar_p:.4g}")
+    say(f"\n{len(flips.fixed)} fixed, {len(flips.regressed)} regressed, McNemar p={p_value(flips.mcnemar_p)}")
     for title, ids in (("fixed", flips.fixed), ("regressed", flips.regressed)):
         if ids:
             say(f"{title}: {', '.join(map(inert, ids))}")
@@ -160,7 +192,12 @@ def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str,
 @format_option()
 @pass_app
 def runs_poll(app: AppContext, run_id: int | None, fmt: str) -> None:
-    """Collect the results of batch replays (`replay --batch`): of RUN_ID, or of every submitted run."""
+    """Collect the results of batch replays (`replay --batch`): of RUN_ID, or of every submitted run.
+
+    \b
+    Example:
+      modtui runs poll --format json
+    """
     import asyncio
 
     from modtui.cli.replay import SUMMARY_COLUMNS, summary_row

@@ -21,7 +21,12 @@ def key_status(api_key_env: str | None) -> str:
 @format_option()
 @pass_app
 def targets(app: AppContext, fmt: str) -> None:
-    """List model targets from modtui.toml (plus the built-in offline baseline)."""
+    """List model targets from modtui.toml (plus the built-in offline baseline).
+
+    \b
+    Example:
+      modtui targets
+    """
     rows = [{"name": t.name, "provider": t.provider, "model": t.model, "base_url": t.base_url,
              "key_env": t.api_key_env, "key": key_status(t.api_key_env), "concurrency": t.concurrency,
              "rpm": t.requests_per_minute} for t in app.ws.config.targets.values()]

@@ -17,7 +17,12 @@ def open_tui(app: AppContext, incident_id: str | None) -> None:
 @click.argument("incident_id")
 @pass_app
 def open_incident(app: AppContext, incident_id: str) -> None:
-    """Open the TUI on one incident's workbench."""
+    """Open the TUI on one incident's workbench.
+
+    \b
+    Example:
+      modtui open INC-0042
+    """
     from modtui.services.incidents import load_and_sync
 
     load_and_sync(app.ws, incident_id)  # refused here, before the TUI starts, if the files do not load; an

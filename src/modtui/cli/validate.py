@@ -17,7 +17,12 @@ pass_app = click.make_pass_decorator(AppContext)
 @click.argument("path", required=False, type=click.Path(file_okay=False))
 @pass_app
 def validate(app: AppContext, path: str | None) -> None:
-    """Validate incidents, prompts and modtui.toml without touching the log."""
+    """Validate incidents, prompts and modtui.toml without touching the log.
+
+    \b
+    Example:
+      modtui validate
+    """
     from modtui.workspace import Workspace
     ws = Workspace.open(path, app.db) if path else app.ws
     counts, problems = incidents_svc.validate_workspace(ws)

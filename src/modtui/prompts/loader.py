@@ -7,7 +7,7 @@ from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
 
-from modtui.domain.prompt import TEMPLATE_VARIABLES, PromptTemplate
+from modtui.domain.prompt import TEMPLATE_VARIABLES, PromptTemplate, prompt_name
 from modtui.errors import InputError, Problem
 from modtui.files.validate import suggest, validate_model
 from modtui.files.yaml import Located, load_yaml, parse_yaml
@@ -23,13 +23,8 @@ class LoadedPrompt:
 
     @property
     def label(self) -> str:
-        return prompt_label(self.path)
-
-
-def prompt_label(path: str) -> str:
-    """How a prompt is named in tables: `policy/name` from its path."""
-    parts = Path(path).with_suffix("").parts
-    return "/".join(parts[-2:]) if len(parts) >= 2 else parts[-1]
+        """How the prompt is named in every output: `policy/name` from its path."""
+        return prompt_name(self.path)
 
 
 def load_prompt(path: Path, shown: str | None = None) -> LoadedPrompt:

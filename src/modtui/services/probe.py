@@ -14,12 +14,13 @@ from typing import Any
 
 from modtui.analysis.robustness import MutationResult, Variant, mutation_results
 from modtui.domain.incident import Item
+from modtui.domain.prompt import prompt_name
 from modtui.errors import ModtuiError, Problem, UsageError
 from modtui.files.validate import suggest
 from modtui.incidents.loader import LoadedIncident
 from modtui.probes.mutations import MUTATIONS
 from modtui.probes.variants import make_variants
-from modtui.prompts.loader import LoadedPrompt, prompt_label
+from modtui.prompts.loader import LoadedPrompt
 from modtui.replay.events import RunProgress
 from modtui.services import replay as replay_svc
 from modtui.services.incidents import load_and_sync
@@ -235,7 +236,7 @@ def latest(ws: Workspace, incident_id: str) -> ProbeReport:
         names = list(dict.fromkeys(v.mutation for v in ran))
         rules = _cited_or_matching(citations[run.id],  # type: ignore[index]
                                    _rules_of_version(sources[run.prompt_version], run.prompt_path, contents))
-        out.runs.append(ProbeRun(run.id, run.target_name, prompt_label(run.prompt_path), run.status,  # type: ignore[arg-type]
+        out.runs.append(ProbeRun(run.id, run.target_name, prompt_name(run.prompt_path), run.status,  # type: ignore[arg-type]
                                  mutation_results(names, ran, labels, rules)))
     return out
 

@@ -15,6 +15,7 @@ from modtui.analysis.metrics import ScoredItem, correct
 from modtui.domain.finding import Finding
 from modtui.domain.incident import Item
 from modtui.domain.masking import masked_text
+from modtui.domain.prompt import prompt_name
 from modtui.errors import InputError
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.diff import unified
@@ -129,7 +130,7 @@ def _summary_of(run: RunRow) -> dict[str, Any]:
 
 def _run_entry(run: RunRow, production: set[str]) -> dict[str, Any]:
     s = _summary_of(run)
-    return {"run_id": run.id, "target": run.target_name, "prompt": run.prompt_path, "prompt_version": run.prompt_version,
+    return {"run_id": run.id, "target": run.target_name, "prompt": prompt_name(run.prompt_path), "prompt_version": run.prompt_version,
             "production": run.prompt_version in production, "items": s.get("items", run.items_total),
             "item_set": run.item_set, "status": run.status, "author": run.author, "started_at": run.started_at,
             "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from modtui.analysis.flips import FlipReport, compare, compare_tallied
 from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics, tallied_metrics
 from modtui.analysis.stability import Stability
+from modtui.domain.prompt import prompt_name
 from modtui.errors import Problem, UsageError
 
 if TYPE_CHECKING:  # the store's ORM, labels and golden sets are imported inside the functions that use them:
@@ -31,15 +32,13 @@ class RunView:
 
     @property
     def prompt_name(self) -> str:
-        from modtui.prompts.loader import prompt_label
-
-        return prompt_label(self.run.prompt_path)
+        return prompt_name(self.run.prompt_path)
 
     def as_dict(self) -> dict[str, Any]:
         r = self.run
         answered = self.answered
-        return {"run_id": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": r.prompt_path,
-                "prompt_version": r.prompt_version, "items": r.item_set, "status": r.status, "author": r.author,
+        return {"run_id": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": prompt_name(r.prompt_path),
+                "prompt_version": r.prompt_version, "item_set": r.item_set, "status": r.status, "author": r.author,
                 "started_at": r.started_at, "finished_at": r.finished_at, "error": r.error,
                 "answered_models": list(answered.models) if answered else [],
                 "system_fingerprints": list(answered.system_fingerprints) if answered else [],
@@ -72,8 +71,8 @@ def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         s = json.loads(r.summary_json or "{}")
-        out.append({"run": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": r.prompt_path,
-                    "version": r.prompt_version, "status": r.status, "items": s.get("items", r.items_total),
+        out.append({"run_id": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": prompt_name(r.prompt_path),
+                    "prompt_version": r.prompt_version, "status": r.status, "items": s.get("items", r.items_total),
                     "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"),
                     "fixed": s.get("fixed"), "regressed": s.get("regressed"), "author": r.author,
                     "started_at": r.started_at})
