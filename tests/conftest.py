@@ -93,6 +93,23 @@ def served_workspace(workspace: Path, fake_server: Any, monkeypatch: pytest.Monk
     return workspace
 
 
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Every HTTP target of the replay engine answers in-process from tests/queued_provider.py: `enqueue()`
+    replies, read `history`; with the queue empty it answers like `toxicity_model`. For engine tests that
+    are not about the wire (those use `fake_server`)."""
+    from modtui.providers import registry
+    from modtui.replay import engine
+    try:
+        from queued_provider import QueuedModel
+    except ImportError:  # tests/ imported as a package
+        from tests.queued_provider import QueuedModel
+
+    model = QueuedModel(toxicity_model)
+    monkeypatch.setattr(engine, "provider_class", model.provider_class(registry.provider_class))
+    return model
+
+
 # ---------------------------------------------------------------- the log on SQLite and on PostgreSQL
 # `make test` runs pytest under scripts/pg-test-cluster, which starts a throwaway PostgreSQL cluster and
 # exports its URL; the store and replay tests then run once on each database.

@@ -345,20 +345,27 @@ async def test_reset_counts_resets_attempts(server: FakeServer, api: str) -> Non
 
 
 async def test_64_concurrent_requests_with_latency(server: FakeServer) -> None:
+    """Concurrent requests wait out their latency side by side, not one after another (how close 64 calls
+    at 0.2 s come to the ideal 0.2 s is measured by bench/micro.py)."""
     server.latency = 0.2
     async with make_client("openai", server) as client:
         await ask(client, "warm-up")
         server.reset_counts()
-        started = time.monotonic()
         results = await asyncio.gather(*(ask(client, f"req {i} scam") for i in range(64)))
-        elapsed = time.monotonic() - started
     assert all(json.loads(text_of(r))["label"] == "violating" for r in results)
     records = server.requests
-    assert len(records) == 64 and all(r.status == 200 for r in records)
-    server_window = max(r.done or 0 for r in records) - min(r.at for r in records)
-    # Loose sanity bound: the sleeps overlap instead of serialising (64 x 0.2 s). Typically ~0.35-0.5 s
-    # here, most of it SDK client CPU; the server's own window (first arrival -> last reply) is ~0.21 s.
-    assert elapsed < 1.0, f"client elapsed {elapsed:.3f}s, server window {server_window:.3f}s"
+    assert len(records) == 64 and all(r.status == 200 and r.done is not None for r in records)
+    assert most_at_once(records) > 1
+
+
+def most_at_once(records: list[Any]) -> int:
+    """The most requests in the server at one moment (arrived, not yet answered)."""
+    edges = sorted([(r.at, 1) for r in records] + [(r.done, -1) for r in records], key=lambda e: (e[0], e[1]))
+    level = peak = 0
+    for _, step in edges:
+        level += step
+        peak = max(peak, level)
+    return peak
 
 
 # --------------------------------------------------------------- HTTP layer

@@ -11,7 +11,6 @@ import json
 import math
 import random
 import statistics
-import time
 from fractions import Fraction
 
 import pytest
@@ -180,7 +179,6 @@ def test_mcnemar_rejects_bad_input() -> None:
 
 
 def test_mcnemar_large_n_stable() -> None:
-    start = time.perf_counter()
     tiny = mcnemar_exact(0, 5000)
     assert tiny == 0.0 or 0.0 < tiny < 1e-300  # 2**-4999 underflows
     assert not math.isnan(tiny)
@@ -191,7 +189,6 @@ def test_mcnemar_large_n_stable() -> None:
     # the large-n path (n > 1000) matches an exact rational computation
     for b, c in ((450, 551), (0, 1001), (480, 1520)):
         assert mcnemar_exact(b, c) == pytest.approx(brute_binom_p(b, c), rel=1e-12, abs=1e-300)
-    assert time.perf_counter() - start < 3.0
 
 
 def test_mcnemar_vs_scipy() -> None:

@@ -263,12 +263,8 @@ def test_scrubber_leaves_other_text_alone() -> None:
     assert Scrubber([])(f"{CANARY}") == CANARY  # nothing configured, nothing known
 
 
-def test_scrubber_is_fast_on_a_megabyte() -> None:
-    import time
-
-    scrub = Scrubber([CANARY, OTHER])
+def test_scrubber_finds_a_fragment_at_the_end_of_a_megabyte() -> None:
+    scrub = Scrubber([CANARY, OTHER])  # how long it takes: bench/micro.py
     text = ("lorem ipsum dolor sit amet " * 40_000) + CANARY[4:20]
-    started = time.perf_counter()
     out = scrub(text)
-    assert time.perf_counter() - started < 1.0
     assert out is not None and out.endswith(MASK) and not leaks(out)
