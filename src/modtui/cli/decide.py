@@ -158,7 +158,12 @@ def estimate_cmd(app: AppContext, incident_id: str, run_id: int, daily_volume: i
 
 @click.group("sample")
 def sample_group() -> None:
-    """Plan a labelled sample of production traffic."""
+    """Plan a labelled sample of production traffic.
+
+    \b
+    Example:
+      modtui sample plan --population 2000000 --expected-prevalence 0.03 --target-halfwidth 0.005
+    """
 
 
 @sample_group.command("plan")
