@@ -85,7 +85,7 @@ def test_csv_cells_that_start_a_formula_are_neutralised(poisoned: Path, run_cli:
     assert all(r["author"].startswith("'=HYPERLINK(") for r in rows)
     cells = [c for r in rows for c in r.values()]
     assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")], cells
-    assert all(r["run"].isdigit() for r in rows)  # numbers stay numbers
+    assert all(r["run_id"].isdigit() for r in rows)  # numbers stay numbers
 
 
 def test_csv_cell_rule() -> None:

@@ -12,8 +12,8 @@ from modtui.analysis.queue import (DEFAULT_BAND, DEFAULT_THRESHOLD, QueueEntry, 
                                    disagreement, low_margin, rank, reason)
 from modtui.domain.incident import Item
 from modtui.domain.masking import masked_text
+from modtui.domain.prompt import prompt_name
 from modtui.errors import InputError, Problem
-from modtui.prompts.loader import prompt_label
 from modtui.services.incidents import load_and_sync
 from modtui.workspace import Workspace
 
@@ -105,7 +105,7 @@ def _latest_verdicts(ws: Workspace, incident_id: str, expected: dict[str, str], 
         runs = latest_runs(session, incident_id)
         sources = []
         for run in runs:
-            source = f"{run.target_name} × {prompt_label(run.prompt_path)}"
+            source = f"{run.target_name} × {prompt_name(run.prompt_path)}"
             sources.append(source)
             for item_id, outcome, label, _e, confidence, *_rest in rq.scoring_rows(session, run.id):  # type: ignore[arg-type]
                 verdicts.setdefault(item_id, []).append(
