@@ -35,7 +35,7 @@ def section(ws: Workspace, loaded: LoadedIncident, text: Callable[[Item], str]) 
 
 
 def _stability(ws: Workspace, loaded: LoadedIncident) -> list[dict[str, Any]]:
-    from modtui.prompts.loader import prompt_label
+    from modtui.domain.prompt import prompt_name
     from modtui.services.stability import figures, read_repeats
     from modtui.store.review import latest_runs
 
@@ -45,7 +45,7 @@ def _stability(ws: Workspace, loaded: LoadedIncident) -> list[dict[str, Any]]:
         for run in latest_runs(session, loaded.id):
             s = figures(read_repeats(session, run.id, run.repeats), expected, loaded.incident.positive_label, 0.0)  # type: ignore[arg-type]
             if s is not None:
-                out.append({"run_id": run.id, "target": run.target_name, "prompt": prompt_label(run.prompt_path),
+                out.append({"run_id": run.id, "target": run.target_name, "prompt": prompt_name(run.prompt_path),
                             **{k: v for k, v in s.to_dict().items() if k not in ("unstable", "cost_usd")},
                             "unstable": [u.item_id for u in s.unstable[:UNSTABLE_SHOWN]],
                             "unstable_count": len(s.unstable)})
