@@ -163,3 +163,20 @@ def test_a_literal_http_target_flips_under_every_mutation_the_normaliser_undoes(
     again = run_cli(ws, "probe", "INC-T1", "-m", "gpt-mini", "--mutations", ",".join(NORMALISED), "--format", "json")
     assert json.loads(again.stdout)["runs"][0]["mutations"] == run["mutations"]
     assert fake_server.count() == calls  # the same variants: every reply from the cache
+
+
+def test_an_interrupted_probe_resumes_its_run(run_cli: Any, ws: Path, fake_server: Any) -> None:
+    args = ("probe", "INC-T1", "-m", "gpt-mini", "--mutations", "leet,typo", "--per-item", "2", "--format", "json")
+    first = json.loads(run_cli(ws, *args).stdout)["runs"][0]
+    with sqlite3.connect(ws / ".modtui" / "modtui.db") as db:  # as a kill would leave it
+        db.execute("DELETE FROM result WHERE run_id = ? AND item_id LIKE '%~typo~%'", (first["run_id"],))
+        db.execute("DELETE FROM response_cache")  # so the resumed calls reach the target
+        db.execute("UPDATE run SET status = 'interrupted' WHERE id = ?", (first["run_id"],))
+    typo = next(m for m in first["mutations"] if m["name"] == "typo")
+    calls = fake_server.count()
+    again = run_cli(ws, *args)
+    assert again.exit_code == 0, again.output
+    resumed = json.loads(again.stdout)["runs"][0]
+    assert resumed["run_id"] == first["run_id"] and resumed["status"] == "completed"
+    assert resumed["mutations"] == first["mutations"]
+    assert fake_server.count() - calls == typo["variants"] + typo["no_verdict"]

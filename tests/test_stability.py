@@ -119,3 +119,42 @@ def test_stability_figures_by_hand() -> None:
     # majority: a→x (TP), b→x (FP), c→y (TN): precision 1/2, recall 1/1
     assert s.majority_f1 == pytest.approx(2 / 3)
     assert [u.item_id for u in s.unstable] == ["b", "c"]
+
+
+def test_an_interrupted_repeat_run_resumes_only_what_each_repeat_lacks(run_cli: Any, ws: Path, fake_server: Any) -> None:
+    n = len(items(ws))
+    first = run_cli(ws, "replay", INC, "-m", "gpt-mini", "--repeat", "3", "--format", "json")
+    run_id = json.loads(first.stdout)["runs"][0]["run_id"]
+    with sqlite3.connect(ws / ".modtui" / "modtui.db") as db:  # as a kill would leave it: repeat 3 half done
+        db.execute("DELETE FROM result_repeat WHERE run_id = ? AND repeat = 3 AND item_id > 'i-06'", (run_id,))
+        db.execute("UPDATE run SET status = 'interrupted' WHERE id = ?", (run_id,))
+        missing = n - db.execute("SELECT COUNT(*) FROM result_repeat WHERE run_id = ? AND repeat = 3",
+                                 (run_id,)).fetchone()[0]
+    assert 0 < missing < n
+    calls = fake_server.count()
+    shown = json.loads(run_cli(ws, "runs", "show", str(run_id), "--format", "json").stdout)
+    assert shown["stability"]["items"] == n - missing  # figures only over items with every repeat
+    again = run_cli(ws, "replay", INC, "-m", "gpt-mini", "--repeat", "3", "--format", "json")
+    assert again.exit_code == 0, again.output
+    run = json.loads(again.stdout)["runs"][0]
+    assert run["run_id"] == run_id and run["status"] == "completed" and run["stability"]["items"] == n
+    assert fake_server.count() - calls == missing  # repeat 1 and 2 were complete: nothing called again
+
+
+def test_repeats_probes_and_the_queue_on_each_database(run_cli: Any, served_workspace: Path, db_url: str | None,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    if db_url:
+        monkeypatch.setenv("MODTUI_DB", db_url)
+    ws, n = served_workspace, len(items(served_workspace))
+    done = run_cli(ws, "replay", INC, "-m", "gpt-mini", "--repeat", "2", "--format", "json")
+    assert done.exit_code == 0, done.output
+    run = json.loads(done.stdout)["runs"][0]
+    assert run["stability"]["items"] == n and run["stability"]["unanimous"] == 1.0
+    shown = json.loads(run_cli(ws, "runs", "show", str(run["run_id"]), "--format", "json").stdout)
+    assert shown["stability"] == run["stability"]
+    probe = run_cli(ws, "probe", INC, "-m", "gpt-mini", "--mutations", "leet,homoglyph", "--format", "json")
+    assert probe.exit_code == 0, probe.output
+    assert all(m["flipped"] > 0 for m in json.loads(probe.stdout)["runs"][0]["mutations"])
+    queue = run_cli(ws, "queue", INC, "--format", "json")
+    assert queue.exit_code == 0 and any(r["reason"] == "probe_flip" for q in json.loads(queue.stdout)["queue"]
+                                        for r in q["reasons"])
