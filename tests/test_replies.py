@@ -13,17 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import ANTHROPIC_KEY_ENV, OPENAI_KEY_ENV, run_cli
+
 from modtui.domain.verdict import Outcome
 from modtui.providers.base import Reply
 from modtui.replay.parsing import parse_reply
 
 try:
-    from fakeserver import Fault, FakeRequest, FakeServer
+    from fakeserver import FakeRequest, FakeServer, Fault
     from fakeserver import Reply as FakeReply
 except ImportError:  # tests/ imported as a package
-    from tests.fakeserver import Fault, FakeRequest, FakeServer
+    from tests.fakeserver import FakeRequest, FakeServer, Fault
     from tests.fakeserver import Reply as FakeReply
 
 INC = "INC-T1"

@@ -58,7 +58,8 @@ def error_body(exc: BaseException) -> dict[str, Any]:
 
 def provider_message(exc: BaseException) -> str:
     body = error_body(exc)
-    message = body.get("message") if isinstance(body.get("message"), str) else str(exc)
+    given = body.get("message")
+    message = given if isinstance(given, str) else str(exc)
     param = body.get("param")
     return f"{message} (param: {param})" if isinstance(param, str) and param and param not in message else message
 
@@ -77,7 +78,8 @@ def content_filtered(body: dict[str, Any]) -> Reply:
     """Azure OpenAI's 400 `content_filter` (the prompt was blocked): a refusal naming the filtered categories."""
     from modtui.providers.openai import filtered_categories
 
-    inner = body.get("innererror") if isinstance(body.get("innererror"), dict) else {}
+    inner = body.get("innererror")
+    inner = inner if isinstance(inner, dict) else {}
     return Reply(refusal=filtered_categories(inner.get("content_filter_result")), finish_reason="content_filter",
                  raw=json.dumps(body)[:MAX_ERROR_CHARS * 4])
 

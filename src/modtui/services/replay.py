@@ -10,9 +10,9 @@ from modtui.analysis.flips import FlipReport, compare
 from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics
 from modtui.analysis.stability import Stability
 from modtui.analysis.sweep import Sweep, sweep
+from modtui.config import CONFIG_FILE
 from modtui.domain.incident import FAILING_KINDS, Item, ItemKind
 from modtui.domain.target import Target
-from modtui.config import CONFIG_FILE
 from modtui.errors import ConfigError, Problem, UsageError
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt

@@ -166,7 +166,7 @@ class RuleCitation:
 
 def cited_rules(session: Session, run_id: int) -> dict[str, RuleCitation]:
     """item id → the rules its verdict cited, for the results of a run that cite any."""
-    query = (sa_select(ResultRow.item_id, ResultRow.rules_json, ResultRow.unknown_rules_json)
+    query = (sa_select(ResultRow.item_id, ResultRow.rules_json, ResultRow.unknown_rules_json)  # type: ignore[call-overload]
              .where(ResultRow.run_id == run_id, ResultRow.rules_json != "[]"))
     return {item_id: RuleCitation(item_id, tuple(json.loads(rules)), tuple(json.loads(unknown)))
             for item_id, rules, unknown in session.connection().execute(query)}
@@ -183,8 +183,8 @@ class AnsweredBy:
 def answered_by(session: Session, run_ids: Sequence[int]) -> dict[int, AnsweredBy]:
     """run id → the distinct answering model ids and system fingerprints of its results (empty when none said)."""
     out: dict[int, tuple[set[str], set[str]]] = {run_id: (set(), set()) for run_id in run_ids}
-    query = (sa_select(ResultRow.run_id, ResultRow.answered_model, ResultRow.system_fingerprint).distinct()
-             .where(ResultRow.run_id.in_(list(run_ids))))  # type: ignore[attr-defined]
+    query = (sa_select(ResultRow.run_id, ResultRow.answered_model, ResultRow.system_fingerprint)  # type: ignore[call-overload]
+             .distinct().where(ResultRow.run_id.in_(list(run_ids))))  # type: ignore[attr-defined]
     for run_id, model, fingerprint in session.connection().execute(query):
         models, fingerprints = out[run_id]
         if model:
