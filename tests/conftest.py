@@ -1,6 +1,7 @@
 """Shared fixtures: a clean environment, a copy of the small valid workspace, a CLI runner."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import os
@@ -91,6 +92,18 @@ def served_workspace(workspace: Path, fake_server: Any, monkeypatch: pytest.Monk
     monkeypatch.setenv(OPENAI_KEY_ENV, "sk-test-openai-0123456789")
     monkeypatch.setenv(ANTHROPIC_KEY_ENV, "sk-ant-test-0123456789")
     return workspace
+
+
+async def until(condition: Callable[[], object], timeout: float = 10, what: str = "") -> None:
+    """Let the event loop (a replay, a Textual app under Pilot) run until `condition()` holds: a test waits for
+    the state it expects, never for a fixed time. Fails after `timeout` seconds."""
+    async def check() -> None:
+        while not condition():
+            await asyncio.sleep(0.02)
+    try:
+        await asyncio.wait_for(check(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"still waiting after {timeout} s{': ' + what if what else ''}") from None
 
 
 @pytest.fixture

@@ -26,11 +26,11 @@ from modtui.store.incidents import events
 from modtui.workspace import Workspace
 
 try:
-    from conftest import toxicity_model
+    from conftest import toxicity_model, until
     from fakeserver import FakeRequest, FakeServer, Fault
     from queued_provider import Answer, Call, QueuedModel, never
 except ImportError:  # tests/ imported as a package
-    from tests.conftest import toxicity_model
+    from tests.conftest import toxicity_model, until
     from tests.fakeserver import FakeRequest, FakeServer, Fault
     from tests.queued_provider import Answer, Call, QueuedModel, never
 
@@ -243,14 +243,6 @@ async def test_cancel_before_any_result(ws: Workspace, queued: QueuedModel) -> N
     with pytest.raises(asyncio.CancelledError):
         await task
     assert run_row(ws, plan.jobs[0].run_id).status == "interrupted" and results(ws, plan.jobs[0].run_id) == []
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    """Wait until `condition()` holds (checked every 20 ms), failing after `timeout` seconds."""
-    async def check() -> None:
-        while not condition():
-            await asyncio.sleep(0.02)
-    await asyncio.wait_for(check(), timeout)
 
 
 def test_two_processes_replaying_into_one_log(ws: Workspace, fake_server: FakeServer) -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, OptionList
 from textual.worker import WorkerCancelled
 
+from conftest import until
 from modtui.store import runs as q
 from modtui.store.tables import PromptVersionRow
 from modtui.tui.app import ModtuiApp, create_app
@@ -248,10 +249,11 @@ async def test_cancel_keeps_finished_results(workspace: Path, monkeypatch: pytes
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen
         await pilot.press("r", "ctrl+r")
-        await pilot.pause(0.6)
-        assert screen.replaying
         table = screen.query_one(ItemsTable)
-        assert any(v != "·" for v in table.marks("offline:production").values())  # cells fill in during the run
+        await until(lambda: any(c.title == "offline:production" for c in table.matrix.columns)
+                    and any(v != "·" for v in table.marks("offline:production").values()),
+                    what="cells fill in during the run")
+        assert screen.replaying
         await pilot.press("escape")
         await wait_replay(pilot, screen)
         assert app.screen is screen  # escape cancelled; it did not leave the workbench
@@ -300,10 +302,10 @@ async def test_command_palette_runs_an_action(workspace: Path) -> None:
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"timeline")
-        await pilot.pause(0.3)
+        commands = app.screen.query_one(CommandList)
+        await until(lambda: commands.option_count > 0, what="the palette lists the timeline command")
         await pilot.press("enter")
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, TimelineScreen)
+        await until(lambda: isinstance(app.screen, TimelineScreen), what="the timeline opens")
         await pilot.press("escape")
         assert app.screen is workbench
 
