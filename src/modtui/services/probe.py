@@ -226,8 +226,9 @@ def latest(ws: Workspace, incident_id: str) -> ProbeReport:
         if not runs:
             return out
         variants = q.variants(session, pid)
-        results = {run.id: _labels(rq.scoring_rows(session, run.id)) for run in runs}  # type: ignore[index]
-        citations = {run.id: rq.cited_rules(session, run.id) for run in runs}  # type: ignore[index]
+        run_ids = [run.id for run in runs if run.id is not None]
+        results = {run_id: _labels(rq.scoring_rows(session, run_id)) for run_id in run_ids}
+        citations = {run_id: rq.cited_rules(session, run_id) for run_id in run_ids}
         contents = q.parent_contents(session, pid)
         sources = {run.prompt_version: q.prompt_source(session, run.prompt_version) for run in runs}
     for run in runs:

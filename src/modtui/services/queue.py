@@ -8,8 +8,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from modtui.analysis.queue import (DEFAULT_BAND, DEFAULT_THRESHOLD, QueueEntry, Reason, Verdict, annotators_disagree,
-                                   disagreement, low_margin, rank, reason)
+from modtui.analysis.queue import (
+    DEFAULT_BAND,
+    DEFAULT_THRESHOLD,
+    QueueEntry,
+    Reason,
+    Verdict,
+    annotators_disagree,
+    disagreement,
+    low_margin,
+    rank,
+    reason,
+)
 from modtui.domain.incident import Item
 from modtui.domain.masking import masked_text
 from modtui.domain.prompt import prompt_name
@@ -86,8 +96,8 @@ def build(ws: Workspace, incident_id: str, size: int | None = None, threshold: f
     masked = masked_items(ws.config.settings, loaded.incident, [items[e.item_id] for e in ranked])
     out = ReviewQueue(loaded.id, threshold, band, sources, candidates=sum(1 for rs in reasons.values() if rs))
     for entry in ranked:
-        said = {v.source: v.label for v in verdicts.get(entry.item_id, [])}
-        out.items.append(QueueItem(entry, items[entry.item_id], said, masked.get(entry.item_id)))
+        labels = {v.source: v.label for v in verdicts.get(entry.item_id, [])}
+        out.items.append(QueueItem(entry, items[entry.item_id], labels, masked.get(entry.item_id)))
     return out
 
 

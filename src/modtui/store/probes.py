@@ -45,14 +45,14 @@ def sync_probe_incident(store: Store, incident_id: str, probe_id: str, rows: Seq
 
 def variants(session: Session, probe_id: str) -> list[Variant]:
     """Every variant the log holds for the probe pseudo-incident."""
-    query = sa_select(ItemRow.item_id, ItemRow.parent_id, ItemRow.mutation, ItemRow.seed, ItemRow.content).where(
+    query = sa_select(ItemRow.item_id, ItemRow.parent_id, ItemRow.mutation, ItemRow.seed, ItemRow.content).where(  # type: ignore[call-overload]
         ItemRow.incident_id == probe_id, ItemRow.parent_id.is_not(None))  # type: ignore[union-attr]
     return [Variant(i, p, m, s or 0, c) for i, p, m, s, c in session.connection().execute(query)]
 
 
 def parent_contents(session: Session, probe_id: str) -> dict[str, str]:
     """The probe's parent items (not variants): id → content."""
-    query = sa_select(ItemRow.item_id, ItemRow.content).where(ItemRow.incident_id == probe_id,
+    query = sa_select(ItemRow.item_id, ItemRow.content).where(ItemRow.incident_id == probe_id,  # type: ignore[call-overload]
                                                              ItemRow.parent_id.is_(None))  # type: ignore[union-attr]
     return dict(session.connection().execute(query).all())  # type: ignore[arg-type]
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from modtui.probes.mutations import case, emoji, homoglyph, leet, punct, spacing, typo, zero_width
+from modtui.probes.mutations import (
+    case,
+    emoji,
+    homoglyph,
+    leet,
+    punct,
+    spacing,
+    typo,
+    zero_width,
+)
 
 Mutation = Callable[[str, random.Random], str]
 
