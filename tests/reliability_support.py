@@ -1,4 +1,4 @@
-"""Helpers shared by tests/test_reliability_*.py (and bench/faults.py): generated incidents, targets
+"""Helpers shared by the tests that run modtui as a process (and bench/faults.py): generated incidents, targets
 pointing at a fake server, the log read back with plain sqlite3, and `modtui` run as a real subprocess."""
 from __future__ import annotations
 

@@ -245,11 +245,13 @@ async def test_cancel_before_any_result(ws: Workspace, queued: QueuedModel) -> N
     assert run_row(ws, plan.jobs[0].run_id).status == "interrupted" and results(ws, plan.jobs[0].run_id) == []
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # on SQLite: test_shared_log.py
 def test_two_processes_replaying_into_one_log(ws: Workspace, fake_server: FakeServer) -> None:
-    """Two `modtui replay` processes at once on the same incident, target and prompts, into one log.
+    """Two `modtui replay` processes at once on the same incident, target and prompts, into one PostgreSQL log.
 
     The second either resumes the runs the first started or reads the first's replies from the cache; either
     way every run ends completed with exactly one result per item, and both print the same metrics.
+    (The same race on SQLite: test_shared_log.py::test_the_same_replay_twice_at_once.)
     """
     add_incident(ws, "INC-TWO", 40, lambda i: f"post {i} moron" if i % 3 == 0 else f"post {i}")
     config = ws.root / "modtui.toml"

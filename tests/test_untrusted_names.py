@@ -2,7 +2,7 @@
 and provider error bodies pass the one sanitiser (modtui.terminal) on every face; JSON escapes C1 and bidi
 characters; CSV cells that start a formula are neutralised; validation refuses control characters in names.
 
-(Content, metadata and the model's reply: tests/test_reliability_content.py.)
+(Content, metadata and the model's reply: tests/test_untrusted_content.py.)
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from reliability_support import db_path, write_targets
-from test_reliability_content import raw_controls
+from test_untrusted_content import raw_controls
 
 try:
     from fakeserver import Fault

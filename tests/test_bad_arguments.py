@@ -1,6 +1,6 @@
 """Issue 7, bad input on the command line: every bad argument is exit 2 with one clear message, no traceback,
 nothing on stdout, and the log's bytes unchanged (the file corpus is tests/data/bad/, run by test_validation.py;
-malformed model replies are data, see test_parsing.py and test_reliability_faults.py)."""
+malformed model replies are data, see test_parsing.py and test_provider_faults.py)."""
 from __future__ import annotations
 
 from pathlib import Path
