@@ -236,3 +236,44 @@ def test_agreement_from_items_jsonl_and_without_annotations(workspace: Path) -> 
     bo = [r["expected"] if i % 3 else "toxic" for i, r in enumerate(rows)]
     assert doc["pairwise"] == [{"a": "ana", "b": "bo", "n": len(rows), "kappa": pytest.approx(cohen_kappa_score(ana, bo))}]
     assert doc["disagreements"] == sorted(r["id"] for i, r in enumerate(rows) if ana[i] != bo[i])
+
+
+def cited(ws: Path, run_id: int) -> dict[str, list[str]]:
+    import sqlite3
+
+    with sqlite3.connect(ws / ".modtui/modtui.db") as db:
+        return {item: json.loads(rules) for item, rules in
+                db.execute("SELECT item_id, rules_json FROM result WHERE run_id = ?", (run_id,))}
+
+
+def test_runs_show_by_rule_is_the_items_citing_each_rule(samples: dict[str, Any]) -> None:
+    ws, verdicts = samples["ws"], samples["verdicts"][2]
+    rules = cited(ws, 2)
+    assert any(rules.values())  # the offline target cites the rules that fired and the exceptions that cleared
+    doc = cli_json(ws, "runs", "show", "2", "--by", "rule")
+    assert doc["by"] == "rule"
+    names = {r for rs in rules.values() for r in rs}
+    assert {s["key"] for s in doc["slices"]} == names | ({"(none)"} if not all(rules.values()) else set())
+    for s in doc["slices"]:
+        assert set(s) == SLICE_KEYS | {"cited_fp_items", "unknown_rule"} and s["unknown_rule"] is False
+        members = [i for i, rs in rules.items() if (s["key"] in rs if s["key"] != "(none)" else not rs)]
+        want = expected_slice(members, verdicts)
+        for key, expected in want.items():
+            assert s[key] == pytest.approx(expected), (s["key"], key)
+        assert s["cited_fp_items"] == sorted(i for i in members if verdicts[i]["label"] == POS
+                                             and verdicts[i]["expected"] != POS)
+    table = run_cli(ws, "runs", "show", "2", "--by", "rule")
+    assert table.exit_code == 0 and f"\n{doc['slices'][0]['key']} " in table.stdout
+
+
+def test_runs_compare_by_rule_counts_rules_either_run_cited(samples: dict[str, Any]) -> None:
+    ws = samples["ws"]
+    before, after = cited(ws, 1), cited(ws, 2)
+    whole = cli_json(ws, "runs", "compare", "1", "2")["flips"]
+    doc = cli_json(ws, "runs", "compare", "1", "2", "--by", "rule")
+    for s in doc["slices"]:
+        for item in s["fixed_items"] + s["regressed_items"]:
+            either = set(before.get(item, [])) | set(after.get(item, []))
+            assert s["key"] in either if s["key"] != "(none)" else not either
+    assert {i for s in doc["slices"] for i in s["fixed_items"]} == set(whole["fixed"])
+    assert {i for s in doc["slices"] for i in s["regressed_items"]} == set(whole["regressed"])

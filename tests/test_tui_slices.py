@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from rich.text import Text
 
 from modtui.analysis.agreement import agreement
 from modtui.analysis.calibration import calibration
-from modtui.analysis.slices import NONE, slice_metrics, single
+from modtui.analysis.slices import NONE, several, slice_metrics, single
 from modtui.tui.screens.workbench import WorkbenchScreen
 from modtui.tui.widgets.items_table import ItemsTable
 from modtui.tui.widgets.metrics_panel import ReliabilityPlot
 from modtui.tui.widgets.slices_table import SlicesTable
 from tests.test_tui import make_app, wait_replay
+
+
+def db_path(screen: WorkbenchScreen) -> str:
+    return screen.ws.store().engine.url.database  # type: ignore[no-any-return]
 
 
 def slice_rows(table: SlicesTable) -> dict[str, list[Text]]:
@@ -29,9 +34,17 @@ async def test_slices_follow_the_key_and_filter_the_items(workspace: Path) -> No
         await wait_replay(pilot, screen)
         await pilot.press("m", "tab")
         table = screen.query_one(SlicesTable)
-        assert screen.focused is table and screen.slices.by == "kind"
+        assert screen.focused is table and screen.slices.by == "rule"  # first: the rules the verdicts cited
         column = screen.matrix.columns[-1]  # the candidate: the highlighted metrics row
         scored = screen.matrix.scored_items(column)
+        with sqlite3.connect(db_path(screen)) as db:
+            cited = {item: json.loads(rules) for item, rules in db.execute(
+                "SELECT item_id, rules_json FROM result WHERE run_id = ?", (column.run_ids[-1],))}
+        by_rule = slice_metrics(scored, several(cited), "toxic", cited_fp=True)
+        assert by_rule and list(slice_rows(table)) == [s.key for s in by_rule]
+        assert {s.key for s in by_rule} - {NONE} == {r for rs in cited.values() for r in rs}
+        await pilot.press("b")
+        assert screen.slices.by == "kind"
         kinds = {i.id: i.kind.value for i in screen.data.loaded.items if i.kind}
         want = slice_metrics(scored, single(kinds), "toxic")
         rows = slice_rows(table)

@@ -17,7 +17,7 @@ __all__ = ["fixed_world"]  # the autouse fixture applies here too
 def test_metrics_slices_and_reliability(snap_compare: Any, workspace: Path, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot) -> None:  # type: ignore[type-arg]
         await replay(pilot)
-        await pilot.press("m", "tab")  # the slice view, by kind: the dim rows are small slices
+        await pilot.press("m", "tab")  # the slice view, by cited rule: the dim rows are small slices
         still(pilot)
 
     assert snap_compare(make_app(workspace, "INC-T1"), terminal_size=size, run_before=run_before)
@@ -27,7 +27,7 @@ def test_metrics_slices_and_reliability(snap_compare: Any, workspace: Path, size
 def test_items_filtered_to_a_slice(snap_compare: Any, workspace: Path, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot) -> None:  # type: ignore[type-arg]
         await replay(pilot)
-        await pilot.press("m", "tab", "b", "b", "enter")  # by meta.locale; its first slice
+        await pilot.press("m", "tab", "b", "b", "b", "enter")  # rule → kind → cluster → meta.locale; its first slice
         await pilot.pause()
         still(pilot)
 

@@ -53,7 +53,8 @@ def by_options(fn: Any) -> Any:
     fn = click.option("--bins", type=int, default=5, show_default=True,
                       help="Equal-width bins for a numeric meta field.")(fn)
     return click.option("--by", metavar="KEY",
-                        help="Cut the metrics by slice: kind, cluster or meta.FIELD (e.g. meta.locale).")(fn)
+                        help="Cut the metrics by slice: rule (the policy rules verdicts cited), kind, cluster or meta.FIELD "
+                             "(e.g. meta.locale).")(fn)
 
 
 @runs_group.command("show")

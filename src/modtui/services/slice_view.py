@@ -2,13 +2,15 @@
 chosen to filter the items table, and the items whose annotators disagree. No UI: the TUI renders it."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from modtui.analysis.agreement import agreement
 from modtui.analysis.metrics import ScoredItem
-from modtui.analysis.slices import MIN_N, Keying, Slice, slice_metrics
+from modtui.analysis.slices import MIN_N, Keying, Slice, several, slice_metrics
 from modtui.domain.incident import Item
-from modtui.services.slices import item_facts, keying, members, slice_keys
+from modtui.services.slices import RULE, item_facts, keying, members, slice_keys
+
+Citations = Mapping[str, Sequence[str]]  # item id → the rules a column's verdict on it cited
 
 
 class SliceView:
@@ -24,7 +26,9 @@ class SliceView:
         self.disagreements = frozenset(agreement({f.item_id: f.annotations for f in self.facts
                                                   if f.annotations}).disagreements)
 
-    def keying(self, by: str) -> Keying:
+    def keying(self, by: str, cited: Citations | None = None) -> Keying:
+        if by == RULE:  # per verdict column, not per item: never cached here
+            return several(cited or {})
         if by not in self._keyings:  # a cut by cluster compares every pair of texts: once per screen
             self._keyings[by] = keying(self.facts, by)
         return self._keyings[by]
@@ -33,13 +37,15 @@ class SliceView:
         self.by = self.keys[(self.keys.index(self.by) + 1) % len(self.keys)]
         return self.by
 
-    def of(self, scored: Sequence[ScoredItem], positive: str) -> list[Slice]:
-        """The scored items' metrics per slice of the current key, most errors first."""
-        return slice_metrics(scored, self.keying(self.by), positive, self.min_n) if scored else []
+    def of(self, scored: Sequence[ScoredItem], positive: str, cited: Citations | None = None) -> list[Slice]:
+        """The scored items' metrics per slice of the current key, most errors first (`cited`: for `rule`)."""
+        if not scored:
+            return []
+        return slice_metrics(scored, self.keying(self.by, cited), positive, self.min_n, cited_fp=self.by == RULE)
 
-    def choose(self, key: str) -> None:
+    def choose(self, key: str, cited: Citations | None = None) -> None:
         self.chosen_key, self.chosen_by = key, self.by
-        self.chosen_ids = members(self.facts, self.keying(self.by), key)
+        self.chosen_ids = members(self.facts, self.keying(self.by, cited), key)
 
     def chosen(self, which: str) -> frozenset[str]:
         """The ids a "slice" or "disagreement" filter shows (empty for the others)."""

@@ -1,25 +1,28 @@
 """Slices of stored runs: `runs show RUN --by KEY` and `runs compare A B --by KEY` (analysis.slices over the log).
 
-KEY is `kind` (the item's kind in the incident), `cluster` (its near-duplicate cluster, as `modtui cluster`
+KEY is `rule` (the policy rules the run's verdict on the item cited: an item is in the slice of each rule it
+cites, `(none)` when it cites none), `kind` (the item's kind in the incident), `cluster` (its near-duplicate cluster, as `modtui cluster`
 at the default threshold; items in no cluster are `(none)`), or `meta.FIELD` (a field of the item's meta,
 numbers bucketed into `bins` equal-width bins).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modtui.analysis.cluster import Entry, cluster
-from modtui.analysis.slices import (DEFAULT_BINS, MIN_N, NONE, Keying, as_number, meta_keys, single, slice_flips,
-                                    slice_metrics)
+from modtui.analysis.slices import (DEFAULT_BINS, MIN_N, NONE, Keying, as_number, meta_keys, several, single,
+                                    slice_flips, slice_metrics)
 from modtui.errors import Problem, UsageError
 
 if TYPE_CHECKING:
     from modtui.domain.incident import Item
     from modtui.store.incidents import ItemFacts
+    from modtui.store.runs import RuleCitation
     from modtui.workspace import Workspace
 
-FIXED_KEYS = ("kind", "cluster")
+RULE = "rule"
+FIXED_KEYS = (RULE, "kind", "cluster")
 META_PREFIX = "meta."
 
 
@@ -38,8 +41,12 @@ def check_options(bins: int, min_n: int) -> None:
         raise UsageError(Problem("--min-n", f"must be 0 or more, not {min_n}"))
 
 
-def keying(facts: Sequence[ItemFacts], by: str, bins: int = DEFAULT_BINS) -> Keying:
-    """The slice keys of the incident's items under `by` (checked by check_by)."""
+def keying(facts: Sequence[ItemFacts], by: str, bins: int = DEFAULT_BINS,
+           cited: Mapping[str, Sequence[str]] | None = None) -> Keying:
+    """The slice keys of the incident's items under `by` (checked by check_by); `cited`: item id → the rules the
+    run's verdict cited, for `rule`."""
+    if by == RULE:
+        return several(cited or {})
     if by == "kind":
         return single({f.item_id: f.kind for f in facts})
     if by == "cluster":
@@ -79,6 +86,13 @@ def members(facts: Sequence[ItemFacts], keys_of: Keying, key: str) -> frozenset[
     return frozenset(f.item_id for f in facts if key in (keys_of(f.item_id) or (NONE,)))
 
 
+def _citations(ws: Workspace, run_ids: Sequence[int]) -> list[dict[str, RuleCitation]]:
+    from modtui.store.runs import cited_rules
+
+    with ws.store().read() as session:
+        return [cited_rules(session, run_id) for run_id in run_ids]
+
+
 def _facts(ws: Workspace, incident_id: str) -> list[ItemFacts]:
     from modtui.store.incidents import item_facts
 
@@ -94,10 +108,16 @@ def run_slices(ws: Workspace, run_id: int, by: str, *, bins: int = DEFAULT_BINS,
     check_by(by)
     check_options(bins, min_n)
     [(view, items)] = scored_views(ws, [run_id], labels)
-    keys = keying(_facts(ws, view.run.incident_id), by, bins)
-    slices = slice_metrics(items, keys, view.positive, min_n)
+    citations = _citations(ws, [run_id]) if by == RULE else [{}]
+    cited = {item: c.rules for item, c in citations[0].items()}
+    keys = keying(_facts(ws, view.run.incident_id), by, bins, cited)
+    slices = [s.to_dict() for s in slice_metrics(items, keys, view.positive, min_n, cited_fp=by == RULE)]
+    if by == RULE:
+        unknown = {rule for c in citations[0].values() for rule in c.unknown}
+        for s in slices:
+            s["unknown_rule"] = s["key"] in unknown
     return {"run_id": run_id, "by": by, "positive_label": view.positive, "labels": labels, "min_n": min_n,
-            "slices": [s.to_dict() for s in slices]}
+            "slices": slices}
 
 
 def compare_slices(ws: Workspace, run_a: int, run_b: int, by: str, *, bins: int = DEFAULT_BINS, min_n: int = MIN_N,
@@ -108,7 +128,11 @@ def compare_slices(ws: Workspace, run_a: int, run_b: int, by: str, *, bins: int 
     check_by(by)
     check_options(bins, min_n)
     (left, base), (_, cand) = scored_views(ws, [run_a, run_b], labels)
-    keys = keying(_facts(ws, left.run.incident_id), by, bins)
+    cited: dict[str, list[str]] = {}
+    for run in _citations(ws, [run_a, run_b]) if by == RULE else []:
+        for item, citation in run.items():  # a rule either run's verdict cited
+            cited[item] = list(dict.fromkeys([*cited.get(item, []), *citation.rules]))
+    keys = keying(_facts(ws, left.run.incident_id), by, bins, cited)
     slices = slice_flips(base, cand, keys, left.positive, min_n)
     return {"baseline_run_id": run_a, "candidate_run_id": run_b, "by": by, "positive_label": left.positive,
             "labels": labels, "min_n": min_n, "slices": [s.to_dict() for s in slices]}

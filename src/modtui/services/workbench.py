@@ -141,6 +141,20 @@ class VerdictMatrix:
         return calibration(self.scored_items(column), self.positive)
 
 
+def column_citations(ws: Workspace, column: VerdictColumn) -> dict[str, tuple[str, ...]]:
+    """item id → the rules the column's newest stored verdict on it cited (runs read oldest first, so a later
+    run's result, citing or not, replaces an earlier one's)."""
+    from modtui.store.runs import cited_rules, done_item_ids
+
+    out: dict[str, tuple[str, ...]] = {}
+    with ws.store().read() as session:
+        for run_id in sorted(column.run_ids):
+            citations = cited_rules(session, run_id)
+            for item_id in done_item_ids(session, run_id):
+                out[item_id] = citations[item_id].rules if item_id in citations else ()
+    return out
+
+
 def scored_items(results: Sequence[Result], expected: dict[str, str]) -> list[ScoredItem]:
     return [ScoredItem(item_id, expected[item_id], label if outcome == "label" else None, outcome, error_type,
                        confidence, latency, cost, tokens_in, tokens_out, bool(cached))

@@ -22,12 +22,13 @@ from modtui.replay.events import RunProgress
 from modtui.services.incidents import load_and_sync
 from modtui.services.replay import ReplayPlan, ReplayReport, ReplaySpec, execute, model_warnings
 from modtui.terminal import one_line
-from modtui.services.workbench import (VerdictColumn, VerdictMatrix, candidate_prompt, count_results, item_history,
-                                       plan_with_prompts, policy_prompts, save_candidate, starting_candidate,
-                                       verdict_matrix)
+from modtui.services.workbench import (VerdictColumn, VerdictMatrix, candidate_prompt, column_citations, count_results,
+                                       item_history, plan_with_prompts, policy_prompts, save_candidate,
+                                       starting_candidate, verdict_matrix)
 from modtui.services.masking import masked_items
 from modtui.services.queue import build as review_queue
 from modtui.services.slice_view import SliceView
+from modtui.services.slices import RULE
 from modtui.tui.screens.dialogs import OpenPromptDialog, ReplayChoice, ReplayDialog, SaveDialog
 from modtui.tui.screens.finding_dialogs import finding_draft
 from modtui.tui.screens.item_detail import ItemDetailScreen
@@ -108,6 +109,7 @@ class WorkbenchScreen(Screen[None]):
         self._leave_warned = False
         self.slices = SliceView(data.loaded.items)
         self.queue: dict[str, list[str]] = {}  # the review queue: item id → why it is in it (filter "queue")
+        self._citations: tuple[object, dict[str, tuple[str, ...]]] = (None, {})
         inc = data.loaded.incident
         self.title = f"{inc.id} · {inert(inc.title)}"
         self.sub_title = f"{inc.severity.value} · {inc.status.value} · {inert(inc.policy)}"
@@ -193,9 +195,8 @@ class WorkbenchScreen(Screen[None]):
         self.refresh_plot()
 
     def refresh_plot(self) -> None:
-        """The threshold sweep of the metrics row under the cursor."""
-        key = self.query_one(MetricsPanel).highlighted_key()
-        column = next((c for c in self.matrix.columns if column_key(c) == key), None)
+        """The threshold sweep, reliability diagram and slices of the metrics row under the cursor."""
+        column = self._highlighted_column()
         plot, caption = self.query_one(SweepPlot), self.query_one("#sweep-caption", Static)
         reliability, reliability_note = self.query_one(ReliabilityPlot), self.query_one("#reliability-caption", Static)
         if column is None:
@@ -219,12 +220,26 @@ class WorkbenchScreen(Screen[None]):
     def refresh_slices(self, column: VerdictColumn | None) -> None:
         """The highlighted row's metrics cut by the chosen key."""
         table, caption = self.query_one(SlicesTable), self.query_one("#slices-caption", Static)
-        slices = [] if column is None else self.slices.of(self.matrix.scored_items(column), self.matrix.positive)
+        slices = [] if column is None else self.slices.of(self.matrix.scored_items(column), self.matrix.positive,
+                                                           self._cited(column))
         table.display = bool(slices)
         table.show(slices)
         where = f"{one_line(column.title)}: " if column is not None else ""
         caption.update(Text(f"{where}slices by {one_line(self.slices.by)} (b: next key · enter: show its items · "
                             f"dim: under {self.slices.min_n} items)" if slices else ""))
+
+    def _cited(self, column: VerdictColumn | None) -> dict[str, tuple[str, ...]] | None:
+        """The rules the column's verdicts cited (read from the log only while the view is cut by rule)."""
+        if column is None or self.slices.by != RULE:
+            return None
+        stamp = (column.key, tuple(column.run_ids), len(column.results))
+        if self._citations[0] != stamp:
+            self._citations = (stamp, column_citations(self.ws, column))
+        return self._citations[1]
+
+    def _highlighted_column(self) -> VerdictColumn | None:
+        key = self.query_one(MetricsPanel).highlighted_key()
+        return next((c for c in self.matrix.columns if column_key(c) == key), None)
 
     @on(SlicesTable.KeyCycled)
     def _next_slice_key(self) -> None:
@@ -233,7 +248,7 @@ class WorkbenchScreen(Screen[None]):
 
     @on(SlicesTable.Chosen)
     def _slice_chosen(self, event: SlicesTable.Chosen) -> None:
-        self.slices.choose(event.key)
+        self.slices.choose(event.key, self._cited(self._highlighted_column()))
         self.action_filter("slice")
         self.action_tab("items")
 
