@@ -18,6 +18,7 @@ def test_metrics_slices_and_reliability(snap_compare: Any, workspace: Path, size
     async def run_before(pilot: Pilot) -> None:  # type: ignore[type-arg]
         await replay(pilot)
         await pilot.press("m", "tab")  # the slice view, by cited rule: the dim rows are small slices
+        await pilot.pause(0.3)  # the plots redraw once the tab's layout settles
         still(pilot)
 
     assert snap_compare(make_app(workspace, "INC-T1"), terminal_size=size, run_before=run_before)

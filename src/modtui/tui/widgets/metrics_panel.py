@@ -4,6 +4,7 @@ reliability diagram of its confidences."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import RenderResult
 from textual.widgets import DataTable
 from textual_plotext import PlotextPlot
 
@@ -72,7 +73,18 @@ def _runs(column: VerdictColumn) -> str:
     return ",".join(f"#{r}" for r in column.run_ids[-3:])
 
 
-class SweepPlot(PlotextPlot):
+class RatePlot(PlotextPlot):
+    """A plot of rates (0..1 on the y axis) whose y ticks never outnumber its rows: two ticks on one row make
+    plotext pick a label that changes from run to run."""
+
+    def render(self) -> RenderResult:
+        rows = max(self.size.height - 5, 1)  # title, frame, x tick labels and x label take the rest
+        count = min(5, max(2, rows // 2 + 1))
+        self.plt.yticks([i / (count - 1) for i in range(count)])
+        return super().render()
+
+
+class SweepPlot(RatePlot):
     """Precision and recall of the positive label when predicting it iff the model's score ≥ threshold."""
 
     def show(self, title: str, positive: str, result: Sweep | None) -> None:
@@ -82,7 +94,6 @@ class SweepPlot(PlotextPlot):
         plt.title(f"precision / recall of '{one_line(positive)}' vs threshold")
         plt.xlabel("threshold")
         plt.ylim(0, 1.02)
-        plt.yticks([0, 0.25, 0.5, 0.75, 1.0])
         if result is not None:
             points = [p for p in result.points if p.precision is not None and p.recall is not None]
             xs = [p.threshold for p in points]
@@ -110,7 +121,7 @@ def _caption(title: str, positive: str, result: Sweep | None) -> str:
     return line
 
 
-class ReliabilityPlot(PlotextPlot):
+class ReliabilityPlot(RatePlot):
     """Reliability diagram: per confidence bin, the share of positive items against the mean score; a
     calibrated model sits on the diagonal."""
 
@@ -122,7 +133,6 @@ class ReliabilityPlot(PlotextPlot):
         plt.xlabel("mean score")
         plt.xlim(0, 1.0)
         plt.ylim(0, 1.02)
-        plt.yticks([0, 0.25, 0.5, 0.75, 1.0])
         plt.plot([0, 1], [0, 1], marker="braille", color="gray")
         if result is not None:
             full = [b for b in result.bins if b.mean_score is not None and b.positive_rate is not None]
