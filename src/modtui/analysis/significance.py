@@ -74,3 +74,11 @@ def _relative_tail(n: int, m: int) -> float:
 def _large_n_p(n: int, m: int) -> float:
     """``min(1, 2 * P(X <= m))`` as ``2 * pmf(m) * relative tail``."""
     return min(1.0, _twice_pmf(n, m) * _relative_tail(n, m))
+
+
+def p_text(p: float) -> str:
+    """A p-value as people read it: 3 significant digits, in scientific notation below 0.001 (`1.03e-07`),
+    never `0.000`; `<1e-300` when the exact test underflowed."""
+    if p == 0.0:
+        return "<1e-300"
+    return f"{p:.3g}" if p >= 0.001 else f"{p:.2e}"

@@ -112,10 +112,10 @@ def number(column: str, value: float) -> str:
 
 
 def p_value(p: float) -> str:
-    """A p-value to 3 significant digits, in scientific notation below 0.001."""
-    if p == 0.0:
-        return "<1e-300"  # the exact test underflowed: smaller than any float
-    return f"{p:.3g}" if p >= 0.001 else f"{p:.2e}"
+    """A p-value to 3 significant digits, in scientific notation below 0.001 (the TUI shows the same)."""
+    from modtui.analysis.significance import p_text
+
+    return p_text(p)
 
 
 def inert(text: str) -> str:

@@ -10,6 +10,7 @@ from textual_plotext import PlotextPlot
 
 from modtui.analysis.calibration import Calibration
 from modtui.analysis.intervals import with_interval
+from modtui.analysis.significance import p_text
 from modtui.analysis.sweep import Sweep
 from modtui.services.workbench import VerdictColumn, VerdictMatrix
 from modtui.terminal import one_line
@@ -65,7 +66,7 @@ class MetricsPanel(DataTable[Text]):
                      if flips else Text("–", style="dim"))
         return [title, str(m.items), str(m.tp), str(m.fp), str(m.fn), str(m.tn),
                 with_interval(m.precision, m.precision_ci, "–"), with_interval(m.recall, m.recall_ci, "–"),
-                _num(m.f1), str(m.no_verdict), fixed, regressed, _num(flips.mcnemar_p) if flips else "–",
+                _num(m.f1), str(m.no_verdict), fixed, regressed, p_text(flips.mcnemar_p) if flips else "–",
                 f"{m.cost_usd:.4f}", _num(m.latency_p50_ms, 1), _num(m.latency_p95_ms, 1), _runs(column)]
 
 
