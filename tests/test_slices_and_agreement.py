@@ -277,3 +277,62 @@ def test_runs_compare_by_rule_counts_rules_either_run_cited(samples: dict[str, A
             assert s["key"] in either if s["key"] != "(none)" else not either
     assert {i for s in doc["slices"] for i in s["fixed_items"]} == set(whole["fixed"])
     assert {i for s in doc["slices"] for i in s["regressed_items"]} == set(whole["regressed"])
+
+
+def test_report_root_cause_sections_on_the_samples(samples: dict[str, Any]) -> None:
+    import jsonschema
+
+    ws = samples["ws"]
+    doc = cli_json(ws, "report", "INC-0042")
+    schema = json.loads((ROOT / "src/modtui/report/schema.json").read_text())
+    jsonschema.validate(doc, schema)
+    runs = {r["role"]: r for r in doc["root_cause"]["runs"]}
+    assert set(runs) == {"production", "candidate"} and runs["candidate"]["run_id"] == 2
+    cand = runs["candidate"]
+    show = cli_json(ws, "runs", "show", "2")
+    for key in ("precision", "precision_ci", "recall", "recall_ci", "f1", "f1_ci"):
+        assert cand[key] == pytest.approx(show["metrics"][key]), key
+    assert cand["calibration"] == pytest.approx(show["calibration"]) and cand["kappa_vs_gold"] == pytest.approx(
+        show["kappa_vs_gold"])
+    by_rule = {s["key"]: s for s in cli_json(ws, "runs", "show", "2", "--by", "rule")["slices"]}
+    assert {r["rule"] for r in cand["rules"]} == set(by_rule) - {"(none)"}
+    for rule in cand["rules"]:
+        s = by_rule[rule["rule"]]
+        assert (rule["items"], rule["tp"], rule["fp"], rule["precision"]) == (s["items"], s["tp"], s["fp"], s["precision"])
+        assert rule["cited_fp_items"] == s["cited_fp_items"][:20]
+    fps = [s["fp"] for s in cand["top_fp"]]
+    assert fps == sorted(fps, reverse=True) and all(fps) and len(fps) <= 5
+    for s in cand["top_fp"] + cand["top_fn"]:  # each one is the slice `runs show --by` gives
+        same = next(x for x in cli_json(ws, "runs", "show", "2", "--by", s["by"])["slices"] if x["key"] == s["key"])
+        assert (s["items"], s["fp"], s["fn"], s["precision_ci"]) == (same["items"], same["fp"], same["fn"],
+                                                                     same["precision_ci"])
+    assert doc["root_cause"]["agreement"] is None  # the samples record no annotations
+    assert all("precision_ci" in r for r in doc["actions"]["runs"])
+    md = run_cli(ws, "report", "INC-0042").stdout
+    assert "## Where the errors are" in md and "## Calibration" in md and "Per-rule precision" in md
+    p, (lo, hi) = show["metrics"]["precision"], show["metrics"]["precision_ci"]
+    assert f"P {p:.3f} [{lo:.2f}–{hi:.2f}]" in md
+
+
+def test_report_label_agreement_section(workspace: Path) -> None:
+    path = workspace / "incidents/INC-T1/items.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+    for i, row in enumerate(rows):
+        row["annotations"] = [{"annotator": "ana", "label": row["expected"]},
+                              {"annotator": "bo", "label": "toxic" if i % 3 == 0 else row["expected"]},
+                              {"annotator": "cy", "label": row["expected"]}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    import jsonschema
+
+    doc = cli_json(workspace, "report", "INC-T1")
+    jsonschema.validate(doc, json.loads((ROOT / "src/modtui/report/schema.json").read_text()))
+    agree = doc["root_cause"]["agreement"]
+    cli = cli_json(workspace, "agreement", "INC-T1")
+    same = set(cli) - {"incident", "disagreements"}
+    assert {k: agree[k] for k in same} == {k: cli[k] for k in same} and set(agree) == same | {"disagreements"}
+    disputed = [r["id"] for i, r in enumerate(rows) if i % 3 == 0 and r["expected"] != "toxic"]
+    assert agree["disagreements"]["count"] == len(disputed)
+    assert [e["item"] for e in agree["disagreements"]["items"]] == sorted(disputed)
+    assert doc["root_cause"]["runs"] == []  # nothing replayed yet
+    md = run_cli(workspace, "report", "INC-T1").stdout
+    assert "## Label agreement" in md and "annotators disagree on" in md and "## Where the errors are" not in md

@@ -11,7 +11,8 @@ def render(data: dict[str, Any]) -> str:
     inc = data["incident"]
     parts = [f"# Handoff: {_text(inc['id'])} — {_text(inc['title'])}", _provenance(data),
              "## Summary", _text(data["summary"]), _status(inc), _conditions(data["conditions"]),
-             _actions(data["actions"]), _findings(data["findings"]), _robustness(data.get("robustness")),
+             _agreement(data.get("root_cause")), _actions(data["actions"]), _where_errors(data.get("root_cause")),
+             _calibration(data.get("root_cause")), _findings(data["findings"]), _robustness(data.get("robustness")),
              _needs(data["needs"]), _timeline(data["timeline"])]
     return "\n\n".join(p for p in parts if p) + "\n"
 
@@ -67,8 +68,8 @@ def _actions(actions: dict[str, Any]) -> str:
     if not runs:
         return "## Actions taken\n\nNo runs yet: nothing has been replayed on this incident."
     rows = [(f"{r['run_id']}", r["target"], r["prompt"] + (" (production)" if r["production"] else ""),
-             r["prompt_version"], r["item_set"], str(r["items"]), r["status"], _num(r["precision"]), _num(r["recall"]),
-             _num(r["f1"]), _int(r["fixed"]), _int(r["regressed"]), _p(r["mcnemar_p"]), r["author"], r["started_at"][:16])
+             r["prompt_version"], r["item_set"], str(r["items"]), r["status"], _ci(r["precision"], r.get("precision_ci")),
+             _ci(r["recall"], r.get("recall_ci")), _num(r["f1"]), _int(r["fixed"]), _int(r["regressed"]), _p(r["mcnemar_p"]), r["author"], r["started_at"][:16])
             for r in runs]
     out = ["## Actions taken", f"### Runs ({len(runs)})",
            _table(("run", "target", "prompt", "version", "set", "items", "status", "P", "R", "F1", "fixed", "regressed",
@@ -136,6 +137,79 @@ def _robustness(rob: dict[str, Any] | None) -> str:
         out.append("### Review queue (top)\n\n" + _table(("item", "score", "reasons", "content"), [
             (q["item"], _num(q["score"]), ", ".join(q["reasons"]), q["content"]) for q in rob["queue"]]))
     return "\n\n".join(out)
+
+
+def _run_title(r: dict[str, Any]) -> str:
+    return (f"run {r['run_id']} ({r['role']}: {_text(r['target'])} × {_text(r['prompt'])}): "
+            f"P {_ci(r['precision'], r['precision_ci'])}, R {_ci(r['recall'], r['recall_ci'])}, "
+            f"F1 {_ci(r['f1'], r['f1_ci'])}, κ vs gold {_num(r['kappa_vs_gold'])}")
+
+
+def _where_errors(root: dict[str, Any] | None) -> str:
+    if not root or not root["runs"]:
+        return ""
+    out = ["## Where the errors are",
+           "Slices with the most false positives and false negatives (95% intervals; *small*: under 30 items, "
+           "read with its interval), and how precisely each cited policy rule fires."]
+    header = ("cut", "slice", "items", "FP", "FN", "precision", "recall", "")
+    for r in root["runs"]:
+        out.append(f"### {_run_title(r)}")
+        for title, rows in (("Most false positives", r["top_fp"]), ("Most false negatives", r["top_fn"])):
+            if rows:
+                out.append(f"{title}:\n\n" + _table(header, [
+                    (s["by"], s["key"], s["items"], s["fp"], s["fn"], _ci(s["precision"], s["precision_ci"]),
+                     _ci(s["recall"], s["recall_ci"]), "small" if s["small"] else "") for s in rows]))
+        if r["rules"]:
+            out.append("Per-rule precision (items whose verdict cited the rule):\n\n" + _table(
+                ("rule", "items", "TP", "FP", "precision", "", "false positives citing it"),
+                [(x["rule"], x["items"], x["tp"], x["fp"], _ci(x["precision"], x["precision_ci"]),
+                  "small" if x["small"] else "", ", ".join(x["cited_fp_items"]) or "-") for x in r["rules"]]))
+        elif not (r["top_fp"] or r["top_fn"]):
+            out.append("No errors in any slice.")
+    return "\n\n".join(out)
+
+
+def _calibration(root: dict[str, Any] | None) -> str:
+    runs = [r for r in (root or {}).get("runs", []) if r["calibration"]]
+    if not runs:
+        return ""
+    out = ["## Calibration",
+           "Per confidence bin of the positive label's score: the share of items whose gold label is positive. "
+           "A calibrated model has mean score ≈ positive rate; ECE is the count-weighted mean gap."]
+    for r in runs:
+        cal = r["calibration"]
+        out.append(f"### run {r['run_id']} ({r['role']}): ECE {cal['ece']:.3f} over {cal['scored']} scored items\n\n"
+                   + _table(("bin", "items", "mean score", "positive rate"), [
+                       (f"{b['lo']:.1f}–{b['hi']:.1f}", b["count"], _num(b["mean_score"]), _num(b["positive_rate"]))
+                       for b in cal["bins"] if b["count"]]))
+    return "\n\n".join(out)
+
+
+def _agreement(root: dict[str, Any] | None) -> str:
+    agree = (root or {}).get("agreement")
+    if not agree:
+        return ""
+    fleiss = agree["fleiss_kappa"]
+    lines = [f"- **{agree['items_annotated']} items annotated** by {', '.join(_text(a) for a in agree['annotators'])}; "
+             f"Fleiss' κ {_num(None if fleiss is None else round(fleiss, 3) + 0.0)}"
+             + (f" on {agree['fleiss_items']} items with {agree['fleiss_raters']} annotators." if agree["fleiss_raters"]
+                else ".")]
+    out = ["## Label agreement", "\n".join(lines)]
+    if agree["pairwise"]:
+        out.append(_table(("annotator", "annotator", "items both labelled", "Cohen's κ"),
+                          [(p["a"], p["b"], p["n"], _num(p["kappa"])) for p in agree["pairwise"]]))
+    dis = agree["disagreements"]
+    if dis["count"]:
+        out.append(f"**{dis['count']} item(s) the annotators disagree on** (beside the label disputes above):\n\n"
+                   + _table(("item", "kind", "gold", "content"),
+                            [(i["item"], i["kind"], i["expected"], i["content"]) for i in dis["items"]]))
+    return "\n\n".join(out)
+
+
+def _ci(value: float | None, interval: list[float] | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if not interval else f"{value:.3f} [{interval[0]:.2f}–{interval[1]:.2f}]"
 
 
 def _needs(needs: dict[str, Any]) -> str:

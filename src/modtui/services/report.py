@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modtui.analysis.flips import FlipReport, compare
+from modtui.analysis.intervals import as_list, wilson
 from modtui.analysis.metrics import ScoredItem, correct
 from modtui.domain.finding import Finding
 from modtui.domain.incident import Item
@@ -23,7 +24,7 @@ from modtui.report import SCHEMA_ID
 from modtui.report.redact import REDACTED, redact_data
 from modtui.services import findings as findings_svc
 from modtui.services import labels as labels_svc
-from modtui.services import robustness
+from modtui.services import report_rootcause, robustness
 from modtui.services.cluster import cluster_items
 from modtui.services.incidents import load_and_sync
 from modtui.services.masking import masked_items
@@ -79,6 +80,7 @@ def build(ws: Workspace, incident_id: str, options: ReportOptions = ReportOption
         "findings": [_finding(f, items) for f in found],
         "needs": _needs(loaded, best, found, content),
         "robustness": robustness.section(ws, loaded, content.text),
+        "root_cause": report_rootcause.section(ws, loaded, _analysed(runs, production, best), content.entry),
         "timeline": [{"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary}
                      for e in reversed(events(ws.store(), loaded.id))],
     }
@@ -133,9 +135,18 @@ def _run_entry(run: RunRow, production: set[str]) -> dict[str, Any]:
     return {"run_id": run.id, "target": run.target_name, "prompt": prompt_name(run.prompt_path), "prompt_version": run.prompt_version,
             "production": run.prompt_version in production, "items": s.get("items", run.items_total),
             "item_set": run.item_set, "status": run.status, "author": run.author, "started_at": run.started_at,
-            "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"),
+            "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"), **_intervals(s),
             "fixed": s.get("fixed"), "regressed": s.get("regressed"), "mcnemar_p": s.get("mcnemar_p"),
             "baseline_run_id": s.get("baseline_run_id"), "cost_usd": s.get("cost_usd")}
+
+
+def _intervals(summary: dict[str, Any]) -> dict[str, Any]:
+    """A run's intervals as its summary recorded them; precision's from its counts for a run recorded before
+    summaries carried intervals (recall's needs the positives, which such a summary does not hold)."""
+    precision_ci = summary.get("precision_ci")
+    if precision_ci is None and "precision_ci" not in summary and "tp" in summary and "fp" in summary:
+        precision_ci = as_list(wilson(summary["tp"], summary["tp"] + summary["fp"]))
+    return {"precision_ci": precision_ci, "recall_ci": summary.get("recall_ci"), "f1_ci": summary.get("f1_ci")}
 
 
 def _latest(runs: list[RunRow]) -> list[RunRow]:
@@ -163,6 +174,16 @@ def _best_candidate(ws: Workspace, loaded: LoadedIncident, runs: list[RunRow], p
         base_results = scored_run(session, base.id, expected) if base else None  # type: ignore[arg-type]
     flips = compare(base_results, results, loaded.incident.positive_label) if base_results is not None else None
     return _Best(run, summary, base, results, flips)
+
+
+def _analysed(runs: list[RunRow], production: set[str], best: _Best | None) -> list[tuple[str, RunRow]]:
+    """The runs the root-cause sections cut: the best candidate and its production baseline, else the latest run."""
+    if best is not None:
+        return ([("production", best.baseline)] if best.baseline is not None else []) + [("candidate", best.run)]
+    done = [r for r in runs if r.status != "running"]
+    if not done:
+        return []
+    return [("production" if done[-1].prompt_version in production else "latest", done[-1])]
 
 
 def _production_run(runs: list[RunRow], target: str, production: set[str]) -> RunRow | None:
