@@ -10,7 +10,10 @@ from modtui.store import runs as q
 from modtui.workspace import Workspace
 
 
-def test_item_that_cannot_be_rendered_is_a_recorded_bad_request(workspace: Path) -> None:
+def test_item_that_cannot_be_rendered_is_a_recorded_bad_request(served_workspace: Path, fake_server) -> None:
+    """(On a target that is sent the rendered prompt: the offline rules baseline reads the policy block and the
+    content, never the rendered text, so it renders nothing.)"""
+    workspace = served_workspace
     prompt = workspace / "prompts/toxicity/candidate.yaml"
     text = prompt.read_text(encoding="utf-8")
     prompt.write_text(text.replace("{{ content }}", "{{ content }} (reports: {{ (meta.reports or 0) + 1 }})", 1),
@@ -22,7 +25,7 @@ def test_item_that_cannot_be_rendered_is_a_recorded_bad_request(workspace: Path)
     items.write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n", encoding="utf-8")
 
     ws = Workspace.open(workspace)
-    spec = svc.ReplaySpec("INC-T1", prompts=["toxicity/candidate"], targets=["offline"], author="t")
+    spec = svc.ReplaySpec("INC-T1", prompts=["toxicity/candidate"], targets=["gpt-mini"], author="t")
     plan = svc.plan(ws, spec)
     rep = asyncio.run(svc.execute(ws, plan, spec))
     candidate = next(r for r in rep.runs if r.prompt_label == "toxicity/candidate")

@@ -208,10 +208,11 @@ def submit_batch(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, fmt: s
 def print_outcomes(rep: ReplayReport, items) -> None:  # type: ignore[no-untyped-def]
     """On stderr: the items whose content was cut for the prompt (each such result's detail says so too), then
     one line per run: its status, how many items got a verdict, and the rest counted by type."""
-    clipped = [i.id for i in items if len(i.content) > prompt_render.MAX_CONTENT_CHARS]
+    limit = prompt_render.MAX_CONTENT_CHARS  # once: a lazy module's attribute costs a lookup each time
+    clipped = [i.id for i in items if len(i.content) > limit]
     if clipped:
         shown = ", ".join(inert(i) for i in clipped[:5]) + (f" and {len(clipped) - 5} more" if len(clipped) > 5 else "")
-        note(f"note: {len(clipped)} item(s) over {prompt_render.MAX_CONTENT_CHARS:,} characters cut for the prompt: {shown}")
+        note(f"note: {len(clipped)} item(s) over {limit:,} characters cut for the prompt: {shown}")
     for r in rep.runs:
         m = r.metrics
         kinds = sorted(m.no_verdict_by_type.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -195,7 +195,7 @@ class CompiledPolicy:
         )
         self._labels_cache: dict[tuple[tuple[str, ...], str | None], tuple[str, str]] = {}
 
-    def _resolve(self, labels: Sequence[str], positive_label: str | None) -> tuple[str, str]:
+    def resolve(self, labels: Sequence[str], positive_label: str | None) -> tuple[str, str]:
         key = (tuple(labels), positive_label)
         hit = self._labels_cache.get(key)
         if hit is None:
@@ -207,7 +207,7 @@ class CompiledPolicy:
         self, content: str, labels: Sequence[str], *, positive_label: str | None = None
     ) -> RuleVerdict:
         """See :func:`classify`."""
-        positive, default = self._resolve(labels, positive_label)
+        positive, default = self.resolve(labels, positive_label)
         text = normalize(content)
 
         fired: list[tuple[str, str, str, float]] = []  # name, matched, label, weight

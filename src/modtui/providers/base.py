@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -54,6 +55,9 @@ class Provider(ABC):
     needs_key: ClassVar[bool] = True
     cacheable: ClassVar[bool] = True
     supports_json_schema: ClassVar[bool] = False
+    local: ClassVar[bool] = False
+    """Decides in this process, without I/O or waiting (the rules baseline): the engine hands it slices of items
+    through decide_many() instead of awaiting complete() once per item."""
 
     def __init__(self, target: Target, api_key: str | None) -> None:
         self.target = target
@@ -62,6 +66,10 @@ class Provider(ABC):
     @abstractmethod
     async def complete(self, request: Request) -> Reply:
         """Call the model once (the SDK retries on its own). Never raises for provider faults."""
+
+    def decide_many(self, template: PromptTemplate, contents: Sequence[str]) -> list[Reply]:
+        """One reply per content, in order (only for `local` providers)."""
+        raise NotImplementedError(f"{self.name} is not a local provider")
 
     async def aclose(self) -> None:
         return None

@@ -1,40 +1,54 @@
 """The offline rules baseline: applies the prompt's structured policy block directly. Not an LLM."""
 from __future__ import annotations
 
-import json
 import time
+from collections.abc import Sequence
 
+from modtui.domain.prompt import PromptTemplate
 from modtui.domain.verdict import Outcome, Verdict
-from modtui.policy.classify import RuleVerdict, classify
+from modtui.policy.classify import RuleVerdict, compile_policy
 from modtui.policy.model import Policy
 from modtui.providers.base import Provider, Reply, Request
 
 _EMPTY = Policy()
+_NO_POLICY = "prompt has no policy: block; "
 
 
 class RulesProvider(Provider):
     name = "rules"
     needs_key = False
     cacheable = False  # deterministic and instant; the policy, not the messages, decides
+    local = True  # the engine classifies slices of items in this process (Engine._local_pool)
 
     async def complete(self, request: Request) -> Reply:
-        started = time.perf_counter()
-        template = request.template
+        return self.decide_many(request.template, [request.content])[0]
+
+    def decide_many(self, template: PromptTemplate, contents: Sequence[str]) -> list[Reply]:
+        """The verdict (label, confidence, rationale, cited rules) of each content; no reply text: the verdict is
+        the whole answer, and its columns hold it."""
+        policy = template.policy or _EMPTY
+        compiled = compile_policy(policy)
+        labels, positive = template.labels, template.positive_label
         try:
-            decided = classify(request.content, template.policy or _EMPTY, template.labels,
-                               positive_label=template.positive_label)
+            compiled.resolve(labels, positive)
         except ValueError as exc:
-            return Reply(error_type="bad_request", error=f"policy: {exc}").timed(started)
-        rationale = decided.rationale if template.policy else "prompt has no policy: block; " + decided.rationale
-        rules = cited(decided, template.policy or _EMPTY)
-        verdict = Verdict(Outcome.LABEL, decided.label, decided.confidence, rationale, rules=rules)
-        text = json.dumps({"label": decided.label, "confidence": decided.confidence, "rationale": rationale,
-                           "rules": list(rules)}, ensure_ascii=False)
-        return Reply(text=text, finish_reason="stop", verdict=verdict).timed(started)
+            return [Reply(error_type="bad_request", error=f"policy: {exc}")] * len(contents)
+        prefix = "" if template.policy else _NO_POLICY
+        out: list[Reply] = []
+        clock = time.perf_counter
+        for content in contents:
+            started = clock()
+            decided = compiled.classify(content, labels, positive_label=positive)
+            verdict = Verdict(Outcome.LABEL, decided.label, decided.confidence, prefix + decided.rationale,
+                              rules=cited(decided, policy))
+            out.append(Reply(finish_reason="stop", verdict=verdict, latency_ms=(clock() - started) * 1000))
+        return out
 
 
 def cited(decided: RuleVerdict, policy: Policy) -> tuple[str, ...]:
     """The rules a verdict applied: every rule that fired, then every exception that cleared one of them."""
+    if not decided.fired:
+        return ()
     fired = set(decided.fired)
     clearing = [e.name for e in policy.exceptions
                 if e.name in decided.exceptions and (fired & set(e.clears) if e.clears else fired)]

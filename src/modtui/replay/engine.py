@@ -6,6 +6,7 @@ the calls in flight, and running it again calls only what is missing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -33,6 +34,8 @@ from modtui.timeutil import now_iso
 FLUSH_SECONDS = 0.2
 FLUSH_ROWS = 500
 CACHE_CHUNK = 2000  # items rendered and looked up in the cache at a time
+LOCAL_SLICE = 256  # items a local provider decides between two turns of the loop (a few ms: the writer and a
+                   # cancellation get their turn, so results are committed as they are produced)
 STOPS_TARGET = frozenset({"auth", "config"})  # replies that end every run of their target: no item can succeed
 
 
@@ -72,6 +75,7 @@ class Engine:
         self.on_progress = on_progress or (lambda _p: None)
         self._pending = _Pending()
         self._wake = asyncio.Event()
+        self._full = asyncio.Event()  # FLUSH_ROWS results wait: the writer need not wait out FLUSH_SECONDS
         self._all_jobs: list[Job] = []
         self._writing: asyncio.Future[None] | None = None
         self._target_keys: dict[str, str] = {}  # target name → config_key(), computed once per replay
@@ -94,10 +98,16 @@ class Engine:
             work.cancel()
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
-            if self._writing is not None:  # a batch the cancelled writer handed to its thread: let it land
-                await asyncio.gather(self._writing, return_exceptions=True)
-            await asyncio.to_thread(self._write, self._take())
-            await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
+            handed = self._writing  # a batch the cancelled writer handed to its thread: let it land
+            if handed is not None:
+                await _settled(handed, raising=False)
+            try:
+                failure = _failure(writer) or _failure(handed)  # a refused write is never swallowed
+                if failure is not None:
+                    raise failure
+                await _settled(asyncio.ensure_future(asyncio.to_thread(self._write, self._take())))
+            finally:
+                await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
 
     # -- scheduling -------------------------------------------------------------------------------
 
@@ -109,6 +119,9 @@ class Engine:
     async def _target_pool(self, name: str, provider: Provider, jobs: list[Job]) -> None:
         target = jobs[0].target if jobs else None
         if target is None:
+            return
+        if provider.local:
+            await self._local_pool(provider, jobs)
             return
         limiter = RateLimiter(target.requests_per_minute, burst=min(target.concurrency, 4))
         work = self._work(jobs)
@@ -126,6 +139,23 @@ class Engine:
                     iterators.remove(pair)
                     continue
                 yield job, item
+
+    async def _local_pool(self, provider: Provider, jobs: list[Job]) -> None:
+        """A local provider decides slices of items in turn (baseline and candidate progress together); each slice
+        is recorded like any reply, and the loop turns between slices so the writer commits as it goes."""
+        slices = [(job, start) for start in range(0, max((len(j.todo) for j in jobs), default=0), LOCAL_SLICE)
+                  for job in jobs if start < len(job.todo)]
+        for job, start in slices:
+            if job.dead:
+                continue
+            chunk = job.todo[start:start + LOCAL_SLICE]
+            try:
+                replies = provider.decide_many(job.prompt.template, [item.content for item in chunk])
+            except Exception as exc:  # an adapter bug must not lose the run: record it as a typed result
+                replies = [Reply(error_type="internal", error=f"{type(exc).__name__}: {exc}")] * len(chunk)
+            for item, reply in zip(chunk, replies):
+                self._record(job, item, None, reply, cached=False)
+            await asyncio.sleep(0)
 
     async def _worker(self, provider: Provider, limiter: RateLimiter, work: Iterator[tuple[Job, Item]]) -> None:
         for job, item in work:
@@ -231,9 +261,11 @@ class Engine:
         return cache_key(job.target, messages, job.prompt.template.output_schema,
                          target_key=self._target_keys.get(job.target.name))
 
-    def _record(self, job: Job, item: Item, messages: Messages, reply: Reply, *, cached: bool,
+    def _record(self, job: Job, item: Item, messages: Messages | None, reply: Reply, *, cached: bool,
                 key: str | None = None) -> None:
-        key = key or self._key(job, messages)
+        """`messages` is None for a local provider's reply: nothing was rendered, nothing is cached."""
+        if key is None and messages is not None:
+            key = self._key(job, messages)
         try:
             verdict, row = self._result(job, item, messages, reply, cached=cached, key=key)
         except Exception as exc:  # noqa: BLE001 - no reply, however odd, ends the replay: it is this item's result
@@ -244,19 +276,21 @@ class Engine:
             self._pending.repeats.append({**row, "repeat": job.repeat})
         else:
             self._pending.rows.append(row)
-        if job.repeat == 1 and not cached and not reply.failed and reply.verdict is None:
+        if key is not None and job.repeat == 1 and not cached and not reply.failed and reply.verdict is None:
             self._pending.cache.append(_cache_row(key, self._target_keys[job.target.name], reply, self.scrub))
         self._pending.first_at = self._pending.first_at or time.monotonic()
         self._wake.set()
+        if len(self._pending.rows) + len(self._pending.repeats) >= FLUSH_ROWS:
+            self._full.set()
         self._advance(job.progress, verdict, cached, item.id)
 
-    def _result(self, job: Job, item: Item, messages: Messages, reply: Reply, *, cached: bool,
-                key: str) -> tuple[Verdict, dict[str, Any]]:
+    def _result(self, job: Job, item: Item, messages: Messages | None, reply: Reply, *, cached: bool,
+                key: str | None) -> tuple[Verdict, dict[str, Any]]:
         template = job.prompt.template
         verdict = parse_reply(reply, template.labels, template.label_synonyms, template.output)
         row = _result_row(job, item, reply, verdict, self.scrub, cached=cached, key=key)
         row["unknown_rules_json"] = json.dumps(list(unknown_rules(verdict.rules, template.rule_vocabulary())))
-        if messages.truncated:
+        if messages is not None and messages.truncated:
             row["detail"] = ((row["detail"] or "") + " [content truncated for the prompt]").strip()
         return verdict, row
 
@@ -275,7 +309,9 @@ class Engine:
             self._wake.clear()
             first = self._pending.first_at
             if first is not None and len(self._pending.rows) < FLUSH_ROWS:
-                await asyncio.sleep(max(0.0, FLUSH_SECONDS - (time.monotonic() - first)))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), max(0.0, FLUSH_SECONDS - (time.monotonic() - first)))
+            self._full.clear()
             # the batch is taken here, on the loop, so no row can be appended to it while a thread writes it
             self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, self._take()))
             await asyncio.shield(self._writing)
@@ -290,6 +326,31 @@ class Engine:
             return
         with self.store.write() as session:
             q.insert_results(session, pending.rows, pending.cache, pending.repeats)
+
+
+async def _settled(future: asyncio.Future[None], *, raising: bool = True) -> None:
+    """Wait for `future` even if this task is cancelled meanwhile (a write handed to a thread cannot be called
+    back: the log must hold it before the runs get their status), then re-raise the cancellation or its error."""
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancelled = cancelled or not future.done()
+        except Exception:
+            break
+    error = None if future.cancelled() else future.exception()
+    if raising and error is not None:
+        raise error
+    if cancelled:
+        raise asyncio.CancelledError
+
+
+def _failure(future: asyncio.Future[None] | None) -> BaseException | None:
+    """The exception a finished future ended with (not its cancellation)."""
+    if future is None or not future.done() or future.cancelled():
+        return None
+    return future.exception()
 
 
 def _text(value: object) -> str | None:
@@ -311,7 +372,7 @@ def _as_text(value: object) -> str | None:
 
 
 def _result_row(job: Job, item: Item, reply: Reply, verdict: Verdict, scrub: Scrubber, *, cached: bool,
-                key: str) -> dict[str, Any]:
+                key: str | None) -> dict[str, Any]:
     return {"run_id": job.run_id, "item_id": item.id, "outcome": verdict.outcome.value, "label": verdict.label,
             "confidence": verdict.confidence, "rationale": _safe(scrub, verdict.rationale),
             "error_type": verdict.error_type, "detail": _safe(scrub, verdict.detail),
