@@ -133,13 +133,16 @@ def test_sigint_marks_interrupted_and_prints_what_finished(killable: Path, fake_
     assert {r[3] for r in runs(db)} == {"completed"} and len(runs(db)) == 2
 
 
-def test_sigterm_is_like_a_kill_and_resumes(killable: Path, fake_server: FakeServer) -> None:
-    """SIGTERM (a CI job cancelled, a closed SSH session) ends the process; the runs resume later."""
+def test_sigterm_is_like_ctrl_c_and_resumes(killable: Path, fake_server: FakeServer) -> None:
+    """SIGTERM (a CI job cancelled, a closed SSH session) is handled as Ctrl-C: exit 143, runs `interrupted`
+    with what finished; the same command resumes them."""
     db = db_path(killable)
     proc = spawn(killable, *ARGS)
     wait_for(lambda: fake_server.count() >= 40 or proc.poll() is not None, timeout=60)
     code, _, err = interrupt(proc, signal.SIGTERM)
-    assert code != 0 and "Traceback" not in err
+    assert code == 143 and "Traceback" not in err, err
+    assert "interrupted: finished results are kept" in err
+    assert {r[3] for r in runs(db)} == {"interrupted"}
     assert integrity(db) == "ok"
     done = sum(len(results_by_item(db, run_id)) for run_id, *_ in runs(db))
     fake_server.reset_counts()

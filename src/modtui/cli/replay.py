@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import math
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -94,28 +99,24 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
         raise click.UsageError("--repeat calls each item again at once; it cannot go through --batch")
     if batch and (min_recall is not None or min_precision is not None or min_accuracy is not None or fail_on_regression):
         raise click.UsageError("gates need results: with --batch, apply them when `modtui runs poll` has them")
-    try:
-        plan = svc.plan(app.ws, spec)
-    except KeyboardInterrupt:  # before any call: runs it created are resumable, nothing else to keep
-        note("interrupted before any call was made; run the same command again to start")
-        raise SystemExit(130) from None
-    if batch:
-        submit_batch(app, plan, spec, fmt)
-        return
-    printer = ProgressPrinter()
-    try:
-        import asyncio
+    with ctrl_c_on_sigterm() as signals:
+        try:
+            plan = svc.plan(app.ws, spec)
+        except KeyboardInterrupt:  # before any call: runs it created are resumable, nothing else to keep
+            note("interrupted before any call was made; run the same command again to start")
+            raise SystemExit(128 + signals.last) from None
+        if batch:
+            submit_batch(app, plan, spec, fmt)
+            return
+        printer = ProgressPrinter()
+        try:
+            import asyncio
 
-        rep = asyncio.run(svc.execute(app.ws, plan, spec, printer))
-    except KeyboardInterrupt:
-        printer.close()
-        rep = svc.report(app.ws, plan, spec)
-        rep.interrupted = True
-        rep, plan, gold = _relabelled(app, plan, spec, rep, labels)
-        note("interrupted: finished results are kept; run the same command again to resume")
-        print_outcomes(rep, plan.items)
-        _print(app, rep, plan.items, fmt, gold)
-        raise SystemExit(130)
+            rep = asyncio.run(svc.execute(app.ws, plan, spec, printer))
+        except KeyboardInterrupt:
+            printer.close()
+            _interrupted(app, plan, spec, labels, fmt)
+            raise SystemExit(128 + signals.last) from None
     printer.close()
     rep, plan, gold = _relabelled(app, plan, spec, rep, labels)
     stopped = list(dict.fromkeys(job.dead for job in plan.jobs if job.dead))  # one message per target
@@ -153,6 +154,47 @@ def print_forecast(app: AppContext, spec: ReplaySpec, fmt: str) -> None:
 
 
 CHARS_PER_TOKEN_NOTE = "4 characters a token in, 80 tokens out, see docs/volume.md"
+
+
+class _Signals:
+    last: int = signal.SIGINT
+
+
+@contextmanager
+def ctrl_c_on_sigterm() -> Iterator[_Signals]:
+    """SIGTERM (a CI job cancelled, a closed session, `kill`) is handled as Ctrl-C: the replay stops, keeps what
+    finished and marks the runs interrupted. `last` is the signal that came, for the exit code (130 or 143)."""
+    signals = _Signals()
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield signals
+        return
+
+    def as_ctrl_c(signum: int, frame: FrameType | None) -> None:
+        signals.last = signum
+        handler = signal.getsignal(signal.SIGINT)  # asyncio.run's own while a replay runs: it cancels the replay
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, as_ctrl_c)
+    try:
+        yield signals
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, labels: str, fmt: str) -> None:
+    """After Ctrl-C or SIGTERM: what finished, as the format asked, and how to go on."""
+    rep = svc.report(app.ws, plan, spec)
+    rep.interrupted = any(r.run.status != "completed" for r in rep.runs)
+    rep, plan, gold = _relabelled(app, plan, spec, rep, labels)
+    if rep.interrupted:
+        note("interrupted: finished results are kept; run the same command again to resume")
+    else:
+        note("interrupted after the last result: every run is complete")
+    print_outcomes(rep, plan.items)
+    _print(app, rep, plan.items, fmt, gold)
 
 
 def _relabelled(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, rep: ReplayReport,

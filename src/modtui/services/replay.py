@@ -13,7 +13,7 @@ from modtui.analysis.sweep import Sweep, sweep
 from modtui.config import CONFIG_FILE
 from modtui.domain.incident import FAILING_KINDS, Item, ItemKind
 from modtui.domain.target import Target
-from modtui.errors import ConfigError, Problem, UsageError
+from modtui.errors import ConfigError, Problem, StoreError, UsageError
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.render import Messages
@@ -282,15 +282,19 @@ async def execute(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec,
     """Run the plan; whatever happens (including cancellation) every run ends with a status and a summary."""
     engine = Engine(ws.store(), Scrubber.for_targets(ws.config.targets.values()), use_cache=spec.use_cache,
                     concurrency=spec.concurrency, on_progress=on_progress)
-    interrupted = False
     try:
         await engine.execute(replay.jobs + replay.repeat_jobs)
     except asyncio.CancelledError:
-        interrupted = True
+        finish(ws, replay, spec, interrupted=True)
         raise
-    finally:
-        rep = finish(ws, replay, spec, interrupted)
-    return rep
+    except StoreError as exc:  # the log refuses writes (a full disk, a read-only file): what it holds is kept
+        try:
+            finish(ws, replay, spec, interrupted=True)
+        except StoreError:
+            pass  # it refuses this too: the runs stay `running`, which resumes the same way
+        raise StoreError(f"{exc}\nthe replay stopped; every result committed before it is kept, and the same "
+                         "command resumes the runs once the log can be written") from None
+    return finish(ws, replay, spec, interrupted=False)
 
 
 def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: bool) -> ReplayReport:
@@ -315,6 +319,7 @@ def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: boo
     with ws.store().read() as session:
         for run_report in rep.runs:
             run_report.run = q.get_run(session, run_report.run.id) or run_report.run  # type: ignore[arg-type]
+    rep.interrupted = interrupted and any(r.run.status == "interrupted" for r in rep.runs)
     return rep
 
 

@@ -7,6 +7,7 @@ migrate) never race between two processes sharing the log.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ class Store:
                     yield session
         except DataError as exc:
             raise StoreError(f"{shown_url(self.url)}: the log refused a value: {exc.orig}".strip()) from None
+        except OperationalError as exc:  # a full disk, a read-only file, a lost server: say which log and why
+            raise StoreError(f"{shown_url(self.url)}: the log refused a write: {exc.orig}".strip()) from None
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -138,6 +141,16 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _read_only_hint(url: str) -> str:
+    """SQLite says "unable to open database file" for a log it may read but not write (WAL needs both)."""
+    if not url.startswith("sqlite:///"):
+        return ""
+    path = Path(url.split(":///", 1)[1])
+    if path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return " (the file or its folder is read-only: modtui writes to its log, and needs both writable)"
+    return ""
+
+
 def open_store(url_or_path: str, *, migrate_upto: int | None = None) -> Store:
     """Open (creating if needed) and migrate the log. A log from a newer modtui is refused untouched."""
     url = db_url(url_or_path)
@@ -149,6 +162,6 @@ def open_store(url_or_path: str, *, migrate_upto: int | None = None) -> Store:
         if engine is not None:
             engine.dispose()  # a refused log is left closed, not held open by a pooled connection
         if isinstance(exc, (OperationalError, DatabaseError)):
-            raise StoreError(f"{shown_url(url)}: cannot open the log: {exc.orig}") from None
+            raise StoreError(f"{shown_url(url)}: cannot open the log: {exc.orig}{_read_only_hint(url)}") from None
         raise
     return Store(engine, url)
