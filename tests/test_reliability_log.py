@@ -190,16 +190,18 @@ def limit_pages(monkeypatch: pytest.MonkeyPatch, extra_pages: int, db: Path) -> 
     monkeypatch.setattr(store_db, "make_engine", limited)
 
 
-@pytest.mark.parametrize("target", ["offline", "gpt-mini"])
+@pytest.mark.parametrize(("target", "items", "room"), [("offline", 3000, 40), ("gpt-mini", 600, 10)])
 def test_a_full_log_stops_the_replay_with_exit_2_and_keeps_what_was_committed(
-        served_workspace: Path, fake_server: Any, run_cli: Any, monkeypatch: pytest.MonkeyPatch, target: str) -> None:
+        served_workspace: Path, fake_server: Any, run_cli: Any, monkeypatch: pytest.MonkeyPatch, target: str,
+        items: int, room: int) -> None:
+    """`room` pages of 4 KB: a few batches of results fit, not all of them."""
     ws = served_workspace
-    add_incident(ws, INC, 3000, lambda i: f"item-{i:05d} " + ("you moron " if i % 3 else "nice day ") * 5)
+    add_incident(ws, INC, items, lambda i: f"item-{i:05d} " + ("you moron " if i % 3 else "nice day ") * 5)
     db = db_path(ws)
     assert run_cli(ws, "incident", "show", INC).exit_code == 0  # the log exists and holds the items
     fake_server.latency = 0.0
     with monkeypatch.context() as patch:
-        limit_pages(patch, 40, db)
+        limit_pages(patch, room, db)
         result = run_cli(ws, "replay", INC, "-m", target, "-j", "16")
     assert result.exit_code == 2, result.stderr
     assert "the log refused a write" in result.stderr and "database or disk is full" in result.stderr
@@ -207,15 +209,15 @@ def test_a_full_log_stops_the_replay_with_exit_2_and_keeps_what_was_committed(
     assert "the same command resumes the runs" in result.stderr
     assert integrity(db) == "ok"
     kept = per_item(db)
-    assert 0 < len(kept) < 3000 and set(kept.values()) == {1}
+    assert 0 < len(kept) < items and set(kept.values()) == {1}
     assert {r[3] for r in runs(db)} <= {"running", "interrupted"}  # resumable
 
     fake_server.reset_counts()
     again = run_cli(ws, "replay", INC, "-m", target, "-j", "16")
     assert again.exit_code == 0, again.stderr
-    assert {r[3] for r in runs(db)} == {"completed"} and len(per_item(db)) == 3000
+    assert {r[3] for r in runs(db)} == {"completed"} and len(per_item(db)) == items
     if target == "gpt-mini":
-        assert fake_server.count() == 3000 - len(kept)  # nothing committed was called again
+        assert fake_server.count() == items - len(kept)  # nothing committed was called again
 
 
 @contextlib.contextmanager

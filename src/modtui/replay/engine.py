@@ -78,6 +78,7 @@ class Engine:
         self._full = asyncio.Event()  # FLUSH_ROWS results wait: the writer need not wait out FLUSH_SECONDS
         self._all_jobs: list[Job] = []
         self._writing: asyncio.Future[None] | None = None
+        self._writer_task: asyncio.Task[None] | None = None
         self._target_keys: dict[str, str] = {}  # target name → config_key(), computed once per replay
 
     async def execute(self, jobs: list[Job]) -> None:
@@ -85,7 +86,7 @@ class Engine:
         self._all_jobs = jobs
         self._target_keys = {j.target.name: j.target.config_key() for j in jobs}
         providers = {t.name: provider_class(t.provider)(t, key_for(t)) for t in {j.target.name: j.target for j in jobs}.values()}
-        writer = asyncio.create_task(self._writer())
+        writer = self._writer_task = asyncio.create_task(self._writer())
         work = asyncio.ensure_future(self._work_all(jobs, providers))
         try:
             await asyncio.wait({work, writer}, return_when=asyncio.FIRST_COMPLETED)
@@ -156,6 +157,8 @@ class Engine:
             for item, reply in zip(chunk, replies):
                 self._record(job, item, None, reply, cached=False)
             await asyncio.sleep(0)
+            while self._full.is_set() and self._writing is None and self._writer_task and not self._writer_task.done():
+                await asyncio.sleep(0)  # a batch is due: the writer takes it before the next slice
 
     async def _worker(self, provider: Provider, limiter: RateLimiter, work: Iterator[tuple[Job, Item]]) -> None:
         for job, item in work:
