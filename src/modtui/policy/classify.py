@@ -35,9 +35,13 @@ __all__ = [
     "classify",
     "term_regex",
     "CONFIDENCE_NOTHING_FIRED",
+    "CLASSIFIER_VERSION",
     "CONFIDENCE_ALL_CLEARED",
 ]
 
+#: The version of the rules classifier's verdicts (normaliser and matching). Bump it with any change that can alter
+#: a verdict: runs recorded under another version are then classified again instead of served from the log.
+CLASSIFIER_VERSION = "1"
 CONFIDENCE_NOTHING_FIRED = 0.9
 CONFIDENCE_ALL_CLEARED = 0.65
 _CONF_FLOOR = 0.55

@@ -58,6 +58,9 @@ class Provider(ABC):
     local: ClassVar[bool] = False
     """Decides in this process, without I/O or waiting (the rules baseline): the engine hands it slices of items
     through decide_many() instead of awaiting complete() once per item."""
+    deterministic_version: ClassVar[str | None] = None
+    """Set by a provider whose verdict depends only on the prompt and the content (the rules baseline): the version
+    of what decides. An unchanged re-run (same prompt version, items and this version) is served from the log."""
 
     def __init__(self, target: Target, api_key: str | None) -> None:
         self.target = target

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from modtui.domain.prompt import PromptTemplate
 from modtui.domain.verdict import Outcome, Verdict
-from modtui.policy.classify import RuleVerdict, compile_policy
+from modtui.policy.classify import CLASSIFIER_VERSION, RuleVerdict, compile_policy
 from modtui.policy.model import Policy
 from modtui.providers.base import Provider, Reply, Request
 
@@ -19,6 +19,7 @@ class RulesProvider(Provider):
     needs_key = False
     cacheable = False  # deterministic and instant; the policy, not the messages, decides
     local = True  # the engine classifies slices of items in this process (Engine._local_pool)
+    deterministic_version = CLASSIFIER_VERSION
 
     async def complete(self, request: Request) -> Reply:
         return self.decide_many(request.template, [request.content])[0]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -236,6 +237,7 @@ def _jobs(ws: Workspace, loaded: LoadedIncident, prompts: list[LoadedPrompt], ta
     contexts = {p.version: precedent.prompt_context(ws, p, loaded.incident.policy,
                                                     lambda item: golden.source_incident(loaded, item))
                 for p in prompts}
+    digests = {t.name: items_digest(t, items) for t in targets}
     with ws.store().write() as session:
         for prompt in prompts:
             q.ensure_prompt_version(session, prompt, (sources or {}).get(prompt.path) or ws.prompt_source(prompt))
@@ -251,10 +253,41 @@ def _jobs(ws: Workspace, loaded: LoadedIncident, prompts: list[LoadedPrompt], ta
                     run.status, run.items_total = "running", len(items)
                     session.add(run)
                 done = q.done_item_ids(session, run.id)  # type: ignore[arg-type]
-                todo = [i for i in items if i.id not in done]
-                progress = RunProgress(run.id, target.name, prompt.label, len(items), done=len(items) - len(todo))  # type: ignore[arg-type]
+                served = _served_from_log(session, run, digests[target.name], spec, done)
+                todo = [] if served else [i for i in items if i.id not in done]
+                progress = RunProgress(run.id, target.name, prompt.label, len(items), done=len(items) - len(todo),  # type: ignore[arg-type]
+                                       cached=served)
                 jobs.append(Job(run.id, target, prompt, todo, progress, context=contexts[prompt.version]))  # type: ignore[arg-type]
     return jobs
+
+
+def items_digest(target: Target, items: Sequence[Item]) -> str | None:
+    """What a deterministic target's results depend on besides the prompt version: its classifier's version and
+    the items' ids and contents, in order (None for a target that is not deterministic)."""
+    from modtui.providers.registry import provider_class
+
+    version = provider_class(target.provider).deterministic_version
+    if version is None:
+        return None
+    digest = hashlib.sha256(f"{target.provider}:{version}\n".encode())
+    for item in items:
+        digest.update(f"{len(item.id)}:{item.id}{len(item.content)}:{item.content}".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _served_from_log(session: Any, run: Any, digest: str | None, spec: ReplaySpec, done: set[str]) -> int:
+    """A deterministic target's unchanged re-run: the results of the last completed run with the same inputs are
+    copied into this run inside the log (one INSERT … SELECT), instead of classifying every item again. Not with
+    --no-cache or --repeat (they ask for fresh verdicts). Returns how many were copied (0: classify as usual)."""
+    if digest is None:
+        return 0
+    run.items_digest = digest
+    session.add(run)
+    if done or not spec.use_cache or spec.repeats > 1:
+        return 0
+    session.flush()
+    source = q.reusable_run(session, run.incident_id, run.target_key, run.prompt_version, run.item_set, digest)
+    return q.copy_results(session, source, run.id) if source is not None and source != run.id else 0
 
 
 def repeat_jobs(ws: Workspace, jobs: list[Job], items: list[Item], spec: ReplaySpec) -> list[Job]:

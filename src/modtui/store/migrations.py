@@ -165,6 +165,13 @@ def m006_result_provenance(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN unknown_rules_json TEXT NOT NULL DEFAULT '[]'"))
 
 
+def m009_run_items_digest(conn: Connection) -> None:
+    """run.items_digest: for a deterministic target (the offline rules baseline), what its results depend on
+    besides the prompt version — the classifier's version and the items' ids and contents — so that an unchanged
+    re-run is served from the log instead of classified again (services.replay)."""
+    conn.execute(text("ALTER TABLE run ADD COLUMN items_digest VARCHAR"))
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_core_log", m001_core_log),
     ("m002_findings_and_timeline", m002_findings_and_timeline),
@@ -174,6 +181,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m008_probes_and_repeats", m008_probes_and_repeats),
     ("m007_item_annotations", m007_item_annotations),
     ("m006_result_provenance", m006_result_provenance),
+    ("m009_run_items_digest", m009_run_items_digest),
 ]
 
 

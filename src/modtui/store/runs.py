@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, literal, null
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
@@ -45,6 +46,28 @@ def find_resumable(session: Session, incident_id: str, target_key: str, version:
                                   RunRow.status.in_(RESUMABLE))  # type: ignore[attr-defined]
              .order_by(RunRow.id.desc()))  # type: ignore[union-attr]
     return session.exec(query).first()
+
+
+def reusable_run(session: Session, incident_id: str, target_key: str, version: str, item_set: str,
+                 digest: str) -> int | None:
+    """The latest completed run of a deterministic target with these inputs (same items, same classifier)."""
+    query = (sa_select(RunRow.id).where(RunRow.incident_id == incident_id, RunRow.target_key == target_key,
+                                        RunRow.prompt_version == version, RunRow.item_set == item_set,
+                                        RunRow.status == "completed", RunRow.items_digest == digest)
+             .order_by(RunRow.id.desc()).limit(1))  # type: ignore[union-attr]
+    return session.connection().execute(query).scalar()
+
+
+def copy_results(session: Session, source_run: int, run_id: int) -> int:
+    """Every result of `source_run` as a result of `run_id`, served from the log (cached, no latency, no cost), in
+    one INSERT … SELECT: no row comes into Python. Returns how many."""
+    table = ResultRow.__table__  # type: ignore[attr-defined]
+    served = {"run_id": literal(run_id), "cached": literal(True), "latency_ms": null(), "cost_usd": literal(0.0),
+              "created_at": literal(now_iso())}
+    names = [c.name for c in table.columns]
+    chosen = sa_select(*[served[n].label(n) if n in served else table.c[n] for n in names]).where(
+        table.c.run_id == source_run)
+    return session.execute(sa_insert(table).from_select(names, chosen)).rowcount or 0
 
 
 def start_run(session: Session, **fields: Any) -> RunRow:

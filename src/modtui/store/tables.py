@@ -78,6 +78,7 @@ class RunRow(SQLModel, table=True):
     baseline_run_id: Optional[int] = None
     summary_json: str = "{}"
     error: Optional[str] = None
+    items_digest: Optional[str] = None  # m009: a deterministic target's inputs besides the prompt (services.replay)
     repeats: int = 1  # m008: calls per item (`replay --repeat N`); repeats 2..N are in result_repeat
 
 
