@@ -44,7 +44,8 @@ async def wait_replay(pilot, screen: WorkbenchScreen) -> None:  # type: ignore[n
         await screen.replay_worker.wait()
     except WorkerCancelled:
         pass
-    await pilot.pause(0.1)
+    await pilot.pause()  # the screen has handled the worker's end (and re-read the log)
+    await until(lambda: not screen.data.matrix_pending, what="the verdicts re-read after the replay")
 
 
 async def open_prompt(pilot, name: str) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from pathlib import Path
 from textual.widgets import DataTable, Input, Select, Static
 from textual.worker import WorkerCancelled
 
-from conftest import INCIDENT_ID
+from conftest import INCIDENT_ID, until
 from modtui.services import findings as svc
 from modtui.tui.app import ModtuiApp, create_app
 from modtui.tui.screens.finding_dialogs import FindingDialog, ResolveDialog
@@ -36,7 +36,8 @@ async def replay(pilot, screen: WorkbenchScreen) -> None:  # type: ignore[no-unt
         await screen.replay_worker.wait()
     except WorkerCancelled:
         pass
-    await pilot.pause(0.1)
+    await pilot.pause()  # the screen has handled the worker's end (and re-read the log)
+    await until(lambda: not screen.data.matrix_pending, what="the verdicts re-read after the replay")
 
 
 async def type_into(pilot, widget: Input, text: str) -> None:  # type: ignore[no-untyped-def]
