@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from modtui.secrets import MASK, Scrubber
+from conftest import until
 from reliability_support import OPENAI_KEY_ENV, cli_env, db_path, query, run, write_targets
 
 try:
@@ -149,7 +150,8 @@ def test_canary_never_stored_or_shown(canary_ws: Path, fake_server: FakeServer, 
             await pilot.press("ctrl+r")
             assert screen.replay_worker is not None
             await screen.replay_worker.wait()
-            await pilot.pause(0.2)
+            await pilot.pause()  # the screen has handled the replay's end
+            await until(lambda: not screen.data.matrix_pending, what="the verdicts re-read after the replay")
             shown.append(screen_text(app))
             await pilot.press("7")  # the items without a verdict
             shown.append(screen_text(app))

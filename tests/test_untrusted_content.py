@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from modtui.prompts.render import MAX_CONTENT_CHARS
+from conftest import until
 from reliability_support import add_incident, db_path, query, write_targets
 
 try:
@@ -89,7 +90,8 @@ async def test_tui_shows_escapes_inert(workspace: Path, fake_server: FakeServer)
             box.value = box.name in ("gpt-mini", "offline")  # type: ignore[attr-defined]
         await pilot.press("ctrl+r")
         await app.screen.replay_worker.wait()  # type: ignore[attr-defined]
-        await pilot.pause(0.2)
+        await pilot.pause()  # the screen has handled the replay's end
+        await until(lambda: not app.screen.data.matrix_pending, what="the verdicts re-read after the replay")
         for screen_pass in range(2):
             for table in app.screen.query(DataTable):
                 seen += [str(c) for r in range(table.row_count) for c in table.get_row_at(r)]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conftest import until
 from reliability_support import db_path, write_targets
 from test_untrusted_content import raw_controls
 
@@ -188,6 +189,7 @@ async def test_tui_shows_names_from_the_log_inert(poisoned: Path) -> None:
 
     from modtui.tui.app import create_app
     from modtui.tui.screens.item_detail import ItemDetailScreen
+    from modtui.tui.screens.timeline import TimelineScreen
     from modtui.tui.widgets.items_table import ItemsTable
     from modtui.workspace import Workspace
 
@@ -202,18 +204,20 @@ async def test_tui_shows_names_from_the_log_inert(poisoned: Path) -> None:
         seen.extend(str(s.render()) for s in app.screen.query(Static))
 
     async with app.run_test(size=(160, 40)) as pilot:
-        await pilot.pause(0.3)
+        await until(lambda: bool(app.screen.query(ItemsTable)) and not app.screen.data.matrix_pending,
+                    what="the workbench shows the log's verdicts")
         items = app.screen.query_one(ItemsTable)
         headers = [c.group for c in items.columns if c.group]
         assert headers and all("\\x1b]52" in h for h in headers), headers  # the hostile name, shown inert
         seen.extend(s.text for y in range(items.header) for s in items.render_line(y))
         collect()
         await pilot.press("enter")
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, ItemDetailScreen)
+        await until(lambda: isinstance(app.screen, ItemDetailScreen), what="the item detail opens")
+        await pilot.pause()
         collect()
         await pilot.press("escape", "t")
-        await pilot.pause(0.3)
+        await until(lambda: isinstance(app.screen, TimelineScreen), what="the timeline opens")
+        await pilot.pause()
         collect()
     ws.close()
     assert any("+cmd|" in s for s in seen)
