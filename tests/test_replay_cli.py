@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import io
 import json
 from pathlib import Path
@@ -89,8 +90,9 @@ def test_offline_table_shows_metrics_and_flips(run_cli: Any, ws: Path) -> None:
     header = out.splitlines()[0].split()
     assert header[:4] == ["RUN_ID", "TARGET", "PROMPT", "PROMPT_VERSION"] and {"PRECISION", "RECALL", "F1", "FIXED",
                                                                    "REGRESSED", "MCNEMAR_P"} <= set(header)
-    rows = {line.split()[2]: dict(zip(header, line.split())) for line in out.splitlines()[1:3]}
-    assert rows["toxicity/production"]["PRECISION"] == "0.571" and rows["toxicity/production"]["FIXED"] == "-"
+    # a rate's cell holds its 95% interval too: "0.571 [0.25–0.84]", one cell
+    rows = {line.split()[2]: dict(zip(header, re.split(r"\s{2,}", line))) for line in out.splitlines()[1:3]}
+    assert rows["toxicity/production"]["PRECISION"] == "0.571 [0.25–0.84]" and rows["toxicity/production"]["FIXED"] == "-"
     assert rows["toxicity/candidate"]["F1"] == "1.000" and rows["toxicity/candidate"]["FIXED"] == "3"
     assert "run 2 (offline × toxicity/candidate) vs run 1: 3 fixed, 0 regressed, McNemar p=0.25" in out
     assert "fixed     i-01" in out and "I am an idiot, forgot my keys again" in out
@@ -176,6 +178,8 @@ def test_csv_summary(run_cli: Any, ws: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 2 and list(rows[0])[:3] == ["run_id", "target", "prompt"]
     assert {"precision", "recall", "f1", "fixed", "regressed", "mcnemar_p", "p50_ms", "p95_ms"} <= set(rows[0])
+    assert {"precision_ci_low", "precision_ci_high", "recall_ci_low", "recall_ci_high", "f1_ci_low"} <= set(rows[0])
+    assert float(rows[0]["precision_ci_low"]) <= float(rows[0]["precision"]) <= float(rows[0]["precision_ci_high"])
     assert (rows[1]["prompt"], rows[1]["fixed"], rows[1]["regressed"], rows[1]["f1"]) == ("toxicity/candidate", "3", "0", "1.000")
 
 

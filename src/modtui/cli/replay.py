@@ -7,10 +7,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from modtui.analysis.intervals import with_interval
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
 from modtui.cli.output import clip, echo_json, echo_jsonl, emit, format_option, inert, note, p_value, say
@@ -217,7 +218,7 @@ def _print(app: AppContext, rep: ReplayReport, items, fmt: str, gold: dict | Non
     elif fmt == "jsonl":
         echo_jsonl(svc.item_lines(app.ws, rep, items))
     else:
-        emit([summary_row(r) for r in rep.runs], "csv" if fmt == "csv" else "table", SUMMARY_COLUMNS)
+        emit([summary_row(r, fmt != "csv") for r in rep.runs], "csv" if fmt == "csv" else "table", SUMMARY_COLUMNS)
         if fmt == "table":
             print_flips(rep, {i.id: i.content for i in items})
             print_stability(rep)
@@ -239,7 +240,8 @@ def submit_batch(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, fmt: s
              "csv" if fmt == "csv" else "table", ("batch", "target", "provider_batch_id", "requests", "runs", "status"))
         if sub.finished:
             note("finished at once (nothing left to call, or the target could not be submitted):")
-            emit([summary_row(r) for r in sub.finished.runs], "csv" if fmt == "csv" else "table", SUMMARY_COLUMNS)
+            emit([summary_row(r, fmt != "csv") for r in sub.finished.runs], "csv" if fmt == "csv" else "table",
+                 SUMMARY_COLUMNS)
     if sub.batches:
         note(f"submitted {sum(b.requests for b in sub.batches)} calls in {len(sub.batches)} batch(es); "
              f"collect the results with: modtui runs poll")
@@ -265,11 +267,21 @@ def print_outcomes(rep: ReplayReport, items) -> None:  # type: ignore[no-untyped
         note(f"warning: {inert(warning)}")
 
 
-def summary_row(r: svc.RunReport) -> dict:
+def summary_row(r: svc.RunReport, table: bool = True) -> dict:
+    """A run's line of the summary: for a table, P and R with their 95% intervals in the cell (`0.750 [0.53–0.89]`);
+    for CSV, the numbers and each interval's bounds in columns of their own."""
     d = r.as_dict()
+    rates: dict[str, Any] = {"precision": d["precision"], "recall": d["recall"], "f1": d["f1"]}
+    if table:
+        rates.update(precision=with_interval(d["precision"], d["precision_ci"]),
+                     recall=with_interval(d["recall"], d["recall_ci"]))
+    else:
+        for key in ("precision", "recall", "f1"):
+            low, high = d[f"{key}_ci"] or (None, None)
+            rates.update({f"{key}_ci_low": low, f"{key}_ci_high": high})
     return {"run_id": d["run_id"], "target": d["target"], "prompt": d["prompt"], "prompt_version": d["prompt_version"],
             "status": d["status"], "items": d["items"], "tp": d["tp"], "fp": d["fp"], "fn": d["fn"], "tn": d["tn"],
-            "no_verdict": d["no_verdict"], "precision": d["precision"], "recall": d["recall"], "f1": d["f1"],
+            "no_verdict": d["no_verdict"], **rates,
             "fixed": len(d["flips"]["fixed"]) if r.flips else None,
             "regressed": len(d["flips"]["regressed"]) if r.flips else None,
             "mcnemar_p": d["mcnemar_p"], "cost_usd": d["cost_usd"],

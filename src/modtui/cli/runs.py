@@ -39,7 +39,20 @@ def runs_list(app: AppContext, incident_id: str | None, fmt: str) -> None:
       modtui runs list INC-0042 --format csv
     """
     rows = svc.list_runs(app.ws, incident_id)
-    echo_json({"runs": rows}) if fmt == "json" else emit(rows, fmt)
+    echo_json({"runs": rows}) if fmt == "json" else emit([_rates_shown(r, fmt) for r in rows], fmt)
+
+
+def _rates_shown(row: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """P and R with their intervals in one table cell (`0.750 [0.53–0.89]`); in CSV, each bound a column."""
+    out = {k: v for k, v in row.items() if not k.endswith("_ci")}
+    for key in ("precision", "recall", "f1"):
+        interval = row[f"{key}_ci"]
+        if fmt == "table" and key != "f1":
+            out[key] = with_interval(row[key], interval)
+        elif fmt == "csv":
+            low, high = interval or (None, None)
+            out.update({f"{key}_ci_low": low, f"{key}_ci_high": high})
+    return out
 
 
 def labels_option() -> Any:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from modtui.analysis.flips import FlipReport, compare
-from modtui.analysis.intervals import as_list, wilson
 from modtui.analysis.metrics import ScoredItem, correct
 from modtui.domain.finding import Finding
 from modtui.domain.incident import Item
@@ -29,6 +28,7 @@ from modtui.services.cluster import cluster_items
 from modtui.services.incidents import load_and_sync
 from modtui.services.masking import masked_items
 from modtui.services.report_needs import next_steps
+from modtui.services.runs import summary_intervals
 from modtui.services.scoring import scored_run
 from modtui.store import runs as q
 from modtui.store.incidents import events
@@ -135,18 +135,9 @@ def _run_entry(run: RunRow, production: set[str]) -> dict[str, Any]:
     return {"run_id": run.id, "target": run.target_name, "prompt": prompt_name(run.prompt_path), "prompt_version": run.prompt_version,
             "production": run.prompt_version in production, "items": s.get("items", run.items_total),
             "item_set": run.item_set, "status": run.status, "author": run.author, "started_at": run.started_at,
-            "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"), **_intervals(s),
+            "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"), **summary_intervals(s),
             "fixed": s.get("fixed"), "regressed": s.get("regressed"), "mcnemar_p": s.get("mcnemar_p"),
             "baseline_run_id": s.get("baseline_run_id"), "cost_usd": s.get("cost_usd")}
-
-
-def _intervals(summary: dict[str, Any]) -> dict[str, Any]:
-    """A run's intervals as its summary recorded them; precision's from its counts for a run recorded before
-    summaries carried intervals (recall's needs the positives, which such a summary does not hold)."""
-    precision_ci = summary.get("precision_ci")
-    if precision_ci is None and "precision_ci" not in summary and "tp" in summary and "fp" in summary:
-        precision_ci = as_list(wilson(summary["tp"], summary["tp"] + summary["fp"]))
-    return {"precision_ci": precision_ci, "recall_ci": summary.get("recall_ci"), "f1_ci": summary.get("f1_ci")}
 
 
 def _latest(runs: list[RunRow]) -> list[RunRow]:

@@ -74,9 +74,20 @@ def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
         out.append({"run_id": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": prompt_name(r.prompt_path),
                     "prompt_version": r.prompt_version, "status": r.status, "items": s.get("items", r.items_total),
                     "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"),
-                    "fixed": s.get("fixed"), "regressed": s.get("regressed"), "author": r.author,
+                    **summary_intervals(s), "fixed": s.get("fixed"), "regressed": s.get("regressed"), "author": r.author,
                     "started_at": r.started_at})
     return out
+
+
+def summary_intervals(summary: dict[str, Any]) -> dict[str, Any]:
+    """A run's intervals as its summary recorded them; precision's from its counts for a run recorded before
+    summaries carried intervals (recall's needs the positives, which such a summary does not hold)."""
+    from modtui.analysis.intervals import as_list, wilson
+
+    precision_ci = summary.get("precision_ci")
+    if precision_ci is None and "precision_ci" not in summary and "tp" in summary and "fp" in summary:
+        precision_ci = as_list(wilson(summary["tp"], summary["tp"] + summary["fp"]))
+    return {"precision_ci": precision_ci, "recall_ci": summary.get("recall_ci"), "f1_ci": summary.get("f1_ci")}
 
 
 def view(ws: Workspace, run_id: int, labels: str = "original") -> RunView:
