@@ -16,6 +16,7 @@ from modtui.store import runs as q
 from modtui.store.tables import PromptVersionRow
 from modtui.tui.app import ModtuiApp, create_app
 from modtui.tui.keys import screen_keys
+from modtui.tui.screens.dialogs import ConfirmDialog
 from modtui.tui.screens.help import HelpScreen
 from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.screens.workbench import WorkbenchScreen
@@ -34,8 +35,12 @@ def make_app(root: Path, incident: str | None = None) -> ModtuiApp:
 
 def metrics_rows(screen: WorkbenchScreen) -> dict[str, list[str]]:
     metrics = screen.query_one(MetricsPanel)
-    return {str(metrics.get_row_at(r)[0]).split(" ")[0]: [str(c) for c in metrics.get_row_at(r)]
-            for r in range(metrics.row_count)}
+    rows = {}
+    for r in range(metrics.row_count):
+        cells = [str(c).strip() for c in metrics.get_row_at(r)]
+        target, prompt = (line.strip() for line in cells[0].split("\n"))  # the target over the prompt
+        rows[f"{target}:{prompt}".split(" ")[0]] = cells
+    return rows
 
 
 async def wait_replay(pilot, screen: WorkbenchScreen) -> None:  # type: ignore[no-untyped-def]
@@ -183,8 +188,9 @@ async def test_item_detail_shows_every_verdict(workspace: Path) -> None:
         await wait_replay(pilot, screen)
         await pilot.press("1", "enter")  # first row: i-01
         detail = app.screen
-        verdicts = detail.query_one("#item-verdicts")
-        assert verdicts.row_count == 2  # baseline and candidate
+        blocks = detail.query("#item-verdicts .verdict")
+        assert len(blocks) == 2  # baseline and candidate, newest first
+        assert "candidate.yaml" in str(blocks[0].render()) and "production.yaml" in str(blocks[1].render())
         assert "idiot" in str(detail.query_one("#item-content").render())
         await pilot.press("escape")
         assert app.screen is screen
@@ -199,9 +205,10 @@ async def test_metrics_plot_follows_the_highlighted_row(workspace: Path) -> None
         await pilot.press("m")
         plot, caption = screen.query_one(SweepPlot), screen.query_one("#sweep-caption")
         assert screen.focused is screen.query_one(MetricsPanel)
-        assert plot.display and str(caption.render()).startswith("offline:candidate: 5 of 5 items scored")
+        assert plot.display and "offline:candidate: 5 of 5 items scored" in str(caption.render())
+        assert str(caption.render()).startswith("━ precision  ━ recall")  # the legend is beside the plot, not on it
         await pilot.press("up")
-        assert str(caption.render()).startswith("offline:production: ")
+        assert "offline:production: " in str(caption.render())
         column = screen.matrix.columns[0]
         best = screen.matrix.sweep(column).best  # type: ignore[union-attr]
         assert f"best F1 {best.f1:.3f}" in str(caption.render())
@@ -255,9 +262,11 @@ async def test_cancel_keeps_finished_results(workspace: Path, monkeypatch: pytes
                     and any(v != "·" for v in table.marks("offline:production").values()),
                     what="cells fill in during the run")
         assert screen.replaying
-        await pilot.press("escape")
+        await pilot.press("c")  # cancel asks first
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
         await wait_replay(pilot, screen)
-        assert app.screen is screen  # escape cancelled; it did not leave the workbench
+        assert app.screen is screen
         with screen.ws.store().read() as session:
             runs = q.runs_for(session, "INC-T1")
             kept = {run.prompt_path.split("/")[-1]: len(q.results_of(session, run.id)) for run in runs}

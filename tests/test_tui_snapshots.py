@@ -96,3 +96,53 @@ def test_timeline_after_replay(snap_compare: Any, workspace: Path, size: tuple[i
         still(pilot)
 
     assert snap_compare(make_app(workspace, "INC-T1"), terminal_size=size, run_before=run_before)
+
+
+LONG_RATIONALE = {
+    "toxic": ("The post calls another person an idiot and nothing around the word turns it into a joke about the "
+              "author; the harassment policy removes insults aimed at someone else even when they are mild, so this "
+              "stays toxic under both prompts. The end of the toxic rationale."),
+    "ok": ("The author is talking about themself: 'I am an idiot' after a mistake is self-deprecation, which the "
+           "candidate prompt's self_deprecation exception names, and no other person is the target of the words; "
+           "the post stays up. The end of the ok rationale."),
+}
+
+
+def long_rationales(request: Any) -> Any:
+    from conftest import toxicity_model
+    try:
+        from fakeserver import Reply, verdict_text
+    except ImportError:
+        from tests.fakeserver import Reply, verdict_text
+    label = toxicity_model(request)
+    return Reply(text=verdict_text(label, 0.9, LONG_RATIONALE[label]))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_item_detail_with_long_rationales(snap_compare: Any, served_workspace: Path, fake_server: Any,
+                                          size: tuple[int, int]) -> None:
+    """A flipped item: baseline and candidate verdicts side by side, each rationale whole, then the log's verdicts."""
+    fake_server.responder = long_rationales
+
+    async def run_before(pilot: Pilot) -> None:  # type: ignore[type-arg]
+        screen = pilot.app.screen
+        await pilot.press("r", "space", "down", "space", "ctrl+r")  # gpt-mini instead of offline
+        assert screen.replay_worker is not None
+        await screen.replay_worker.wait()
+        await pilot.pause(0.1)
+        await pilot.press("5", "enter")  # flipped: i-01
+        await pilot.app.workers.wait_for_complete()  # the precedents
+        await pilot.pause()
+        still(pilot)
+
+    assert snap_compare(make_app(served_workspace, "INC-T1"), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_replay_dialog(snap_compare: Any, served_workspace: Path, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot) -> None:  # type: ignore[type-arg]
+        await pilot.press("r")
+        await pilot.pause()
+        still(pilot)
+
+    assert snap_compare(make_app(served_workspace, "INC-T1"), terminal_size=size, run_before=run_before)

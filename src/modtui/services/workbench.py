@@ -263,6 +263,7 @@ class VerdictRecord:
     error: str | None
     at: str
     cached: bool
+    rules: tuple[str, ...] = ()  # the policy rules the verdict cited, when the reply named them
 
 
 def item_history(ws: Workspace, incident_id: str, item_id: str) -> list[VerdictRecord]:

@@ -47,6 +47,15 @@ class ModtuiApp(App[None]):
             return
         self.push_screen(WorkbenchScreen(data))
 
+    async def action_quit(self) -> None:
+        """q and ctrl+q: a workbench with a running replay or unsaved candidate edits has its say first."""
+        from modtui.tui.screens.workbench import WorkbenchScreen
+        workbench = next((s for s in reversed(self.screen_stack) if isinstance(s, WorkbenchScreen)), None)
+        if workbench is None:
+            self.exit()
+        else:
+            workbench.request_leave(self.exit, "q", "quits")
+
     def action_help(self) -> None:
         from modtui.tui.screens.help import HelpScreen
         if not isinstance(self.screen, HelpScreen):

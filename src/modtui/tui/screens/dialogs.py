@@ -1,4 +1,4 @@
-"""Modal dialogs of the workbench: choose what to replay; name the candidate to save; open a prompt file."""
+"""Modal dialogs of the workbench: choose what to replay; confirm; name the candidate to save; open a prompt file."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -26,35 +26,48 @@ class ReplayChoice:
 
 
 class ReplayDialog(ModalScreen[ReplayChoice | None]):
-    BINDINGS = [Binding("escape", "dismiss", "Cancel", id="replay_dialog.cancel"),
-                Binding("ctrl+r", "run", "Run", id="replay_dialog.run")]
+    """Starts from the last choice made in this workbench visit (else the default target, both, failing)."""
 
-    def __init__(self, targets: dict[str, str], default: str) -> None:
+    BINDINGS = [Binding("escape", "dismiss", "Cancel", id="replay_dialog.cancel"),
+                Binding("ctrl+r", "run", "Run", id="replay_dialog.run"),
+                Binding("down", "app.focus_next", "Next", show=False),
+                Binding("up", "app.focus_previous", "Previous", show=False)]
+
+    def __init__(self, targets: dict[str, str], default: str, last: ReplayChoice | None = None) -> None:
         super().__init__()
         self.targets = targets  # name → "provider model"
-        self.default = default
+        self.chosen = last.targets if last else (default,)
+        self.prompts = last.prompts if last else PROMPT_CHOICES[0][0]
+        self.items = last.items if last else ITEM_CHOICES[0][0]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="replay-dialog"):
-            yield Static("Replay", classes="dialog-title")
+            yield Static("Replay · ↑/↓ move · space ticks · ctrl+r runs · esc cancels", classes="dialog-title")
             yield Label("Targets")
             for name, describe in self.targets.items():
-                yield Checkbox(f"{escape(name)}  [dim]{escape(describe)}[/]", value=name == self.default, name=name, classes="target")
+                yield Checkbox(f"{escape(name)}  [dim]{escape(describe)}[/]", value=name in self.chosen, name=name,
+                               classes="target")
             with Horizontal(classes="choices"):
                 with Vertical():
                     yield Label("Prompts")
                     with RadioSet(id="prompts"):
-                        for i, (key, text) in enumerate(PROMPT_CHOICES):
-                            yield RadioButton(text, value=i == 0, name=key)
+                        for key, text in PROMPT_CHOICES:
+                            yield RadioButton(text, value=key == self.prompts, name=key)
                 with Vertical():
                     yield Label("Items")
                     with RadioSet(id="items"):
-                        for i, (key, text) in enumerate(ITEM_CHOICES):
-                            yield RadioButton(text, value=i == 0, name=key)
+                        for key, text in ITEM_CHOICES:
+                            yield RadioButton(text, value=key == self.items, name=key)
             yield Static("", id="replay-error", classes="error")
             with Horizontal(classes="buttons"):
                 yield Button("Run (ctrl+r)", variant="primary", id="run")
                 yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        boxes = list(self.query(".target").results(Checkbox))
+        first = next((box for box in boxes if box.value), boxes[0] if boxes else None)
+        if first is not None:
+            first.focus()
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
@@ -70,6 +83,38 @@ class ReplayDialog(ModalScreen[ReplayChoice | None]):
         items = self.query_one("#items", RadioSet).pressed_button
         self.dismiss(ReplayChoice(targets, prompts.name if prompts and prompts.name else "both",
                                   items.name if items and items.name else "failing"))
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question: y says yes; n, escape or enter (No has the focus) say no."""
+
+    BINDINGS = [Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+                Binding("n,escape", "answer(False)", "No", id="confirm.no")]
+
+    def __init__(self, title: str, question: str, yes: str, no: str) -> None:
+        super().__init__()
+        self.heading = title
+        self.question = question
+        self.yes = yes
+        self.no = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="confirm-dialog"):
+            yield Static(self.heading, classes="dialog-title", markup=False)
+            yield Static(self.question, id="confirm-question", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.yes} (y)", variant="warning", id="yes")
+                yield Button(f"{self.no} (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()  # enter on the default does the harmless thing
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
 
 
 class SaveDialog(ModalScreen[str | None]):

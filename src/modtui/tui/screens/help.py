@@ -6,9 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from modtui.tui.keys import screen_keys
+from modtui.tui.widgets.tables import NAVIGATION_HELP, Table
 
 
 class HelpScreen(ModalScreen[None]):
@@ -21,12 +22,12 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box", classes="dialog"):
             yield Static(f"Keys — {self.under.title or type(self.under).__name__}", classes="dialog-title")
-            yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
-            yield Static("ctrl+p opens the command palette with every action below. escape closes.",
-                         classes="hint")
+            yield Table(id="help-keys", cursor_type="row", zebra_stripes=True)
+            yield Static(f"{NAVIGATION_HELP}\nctrl+p opens the command palette with every action above. "
+                         "escape closes.", classes="hint")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(Table)
         table.add_columns("key", "action", "")
         for key in screen_keys(self.app, self.under):
             table.add_row(Text(key.key, style="bold"), key.description,

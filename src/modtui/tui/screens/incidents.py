@@ -7,10 +7,12 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from modtui.services.incidents import SEVERITY_ORDER, IncidentSummary, summaries
 from modtui.tui.text import inert
+from modtui.tui.widgets.footer import KeysFooter
+from modtui.tui.widgets.tables import Table
 
 SEVERITY_STYLE = {"SEV1": "bold red", "SEV2": "red", "SEV3": "yellow", "SEV4": "dim"}
 SORTS = {"severity": "severity", "activity": "last activity"}
@@ -29,6 +31,8 @@ class IncidentsScreen(Screen[None]):
         Binding("f3", "sort('activity')", "By activity", id="incidents.sort_activity"),
         Binding("slash", "focus_filter", "Filter", id="incidents.filter", key_display="/"),
         Binding("f5", "reload", "Reload", id="incidents.reload"),
+        Binding("escape", "back", "Back", id="incidents.back", show=False,
+                tooltip="Leave the filter box; on the table, clear the filter"),
     ]
 
     def __init__(self) -> None:
@@ -39,10 +43,12 @@ class IncidentsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="type to filter: id, title, policy, status…", id="incident-filter")
+        yield Input(placeholder="type to filter: id, title, policy, status…", id="incident-filter",
+                    select_on_focus=False)  # typing on the table moves here: the next key appends
         yield Static("", id="incident-notice", classes="notice")
-        yield DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Table(id="incidents", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="incidents-empty", classes="hint")
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.action_reload()
@@ -102,6 +108,9 @@ class IncidentsScreen(Screen[None]):
             table.add_row(*(cells[k] for k in keys), key=inc.id)
         if selected and selected in {s.incident.id for s in rows}:
             table.move_cursor(row=table.get_row_index(selected))
+        empty = self.query_one("#incidents-empty", Static)
+        empty.display = bool(self.summaries) and not rows
+        empty.update(Text(f"no incidents match “{inert(needle)}”: escape clears the filter"))
         self.sub_title = f"{len(rows)} of {len(self.summaries)} · sorted by {SORTS[self.sort_by]}"
 
     def selected_id(self) -> str | None:
@@ -128,17 +137,25 @@ class IncidentsScreen(Screen[None]):
         self.refill()
 
     def on_key(self, event: events.Key) -> None:
-        """Typing on the table starts the filter (keys bound on this screen keep their meaning)."""
+        """Typing on the table starts the filter: printable keys that no binding claims (q, ?, j, k… keep theirs)."""
         filter_input = self.query_one("#incident-filter", Input)
-        if self.focused is filter_input and event.key in ("down", "escape"):
-            event.stop()
-            self.query_one("#incidents", DataTable).focus()
+        if self.focused is filter_input:
+            if event.key == "down":
+                event.stop()
+                self.query_one("#incidents", DataTable).focus()
             return
-        if self.focused is filter_input or not event.is_printable or not event.character:
+        if not event.is_printable or not event.character or event.key in self.active_bindings:
             return
         event.stop()
         filter_input.focus()
         filter_input.insert_text_at_cursor(event.character)
+
+    def action_back(self) -> None:
+        filter_input = self.query_one("#incident-filter", Input)
+        if self.focused is filter_input:
+            self.query_one("#incidents", DataTable).focus()
+        elif filter_input.value:
+            filter_input.value = ""
 
     @on(DataTable.HeaderSelected, "#incidents")
     def _header(self, event: DataTable.HeaderSelected) -> None:

@@ -5,7 +5,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from modtui.domain.finding import Finding
 from modtui.errors import InputError
@@ -13,6 +13,8 @@ from modtui.services import findings as svc
 from modtui.store.incidents import events
 from modtui.tui.screens.finding_dialogs import FindingDialog, FindingDraft, FindingForm, ResolveDialog
 from modtui.tui.text import cell, inert
+from modtui.tui.widgets.footer import KeysFooter
+from modtui.tui.widgets.tables import Table
 from modtui.workspace import Workspace
 
 KIND_STYLE = {"run": "cyan", "status": "yellow", "finding": "magenta", "dispute": "red"}
@@ -22,7 +24,8 @@ STATUS_STYLE = {"open": "bold yellow", "resolved": "green", "rejected": "dim", "
 class TimelineScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="timeline.back"),
-        Binding("f", "add_finding", "Add finding", id="timeline.add_finding"),
+        Binding("f", "add_finding", "Add finding", id="timeline.add_finding",
+                tooltip="Record a finding: root cause, summary, evidence, fix"),
         Binding("x", "resolve_finding", "Resolve finding", id="timeline.resolve_finding"),
     ]
 
@@ -40,10 +43,10 @@ class TimelineScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="findings-title", classes="section-title")
-        yield DataTable(id="findings", cursor_type="row", zebra_stripes=True)
+        yield Table(id="findings", cursor_type="row", zebra_stripes=True)
         yield Static("", id="timeline-title", classes="section-title")
-        yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Table(id="timeline", cursor_type="row", zebra_stripes=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#findings", DataTable).add_columns("#", "status", "category", "author", "evidence", "summary")

@@ -1,7 +1,7 @@
 """The workbench for one incident: items × verdicts, prompt editors with the diff, replay, metrics."""
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Input, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
 
 from modtui.errors import InputError, ModtuiError
@@ -20,7 +20,7 @@ from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt, parse_prompt
 from modtui.replay.events import RunProgress
 from modtui.services.incidents import load_and_sync
-from modtui.services.replay import ReplayPlan, ReplayReport, ReplaySpec, execute, model_warnings
+from modtui.services.replay import ReplayReport, ReplaySpec, model_warnings
 from modtui.terminal import one_line
 from modtui.services.workbench import (VerdictColumn, VerdictMatrix, candidate_prompt, column_citations, count_results,
                                        item_history, plan_with_prompts, policy_prompts, save_candidate,
@@ -29,20 +29,20 @@ from modtui.services.masking import masked_items
 from modtui.services.queue import build as review_queue
 from modtui.services.slice_view import SliceView
 from modtui.services.slices import RULE
-from modtui.tui.screens.dialogs import OpenPromptDialog, ReplayChoice, ReplayDialog, SaveDialog
-from modtui.tui.screens.finding_dialogs import finding_draft
-from modtui.tui.screens.item_detail import ItemDetailScreen
+from modtui.tui.screens.dialogs import ConfirmDialog, OpenPromptDialog, ReplayChoice, ReplayDialog, SaveDialog
+from modtui.tui.screens.finding_dialogs import FindingDraft, finding_draft
+from modtui.tui.screens.item_detail import ItemDetailScreen, flip_pairs
 from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.text import inert
 from modtui.tui.widgets.items_table import FILTERS, ItemsTable
 from modtui.tui.widgets.metrics_panel import (MetricsPanel, ReliabilityPlot, SweepPlot, column_key, reliability_caption,
                                               sweep_caption)
 from modtui.tui.widgets.slices_table import SlicesTable
-from modtui.tui.widgets.prompt_editors import PromptEditors
+from modtui.tui.widgets.footer import KeysFooter
+from modtui.tui.widgets.prompt_editors import DiffTextArea, PromptEditors
 from modtui.tui.widgets.replay_progress import ReplayProgress
 from modtui.workspace import Workspace
 
-BAR_SECONDS = 0.1       # progress bars repaint at most this often
 SCORE_SECONDS = 0.5     # metrics and filters follow arriving results at most this often
 SYNC_RESULTS = 20_000   # a log with more results for the incident is read in a thread after the first paint
 
@@ -75,19 +75,25 @@ def _filter_binding(key: str, which: str) -> Binding:
 class WorkbenchScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "replay", "Replay", id="workbench.replay"),
-        Binding("escape", "cancel_or_back", "Back", id="workbench.back", show=False,
-                tooltip="Cancel a running replay, else back to the incidents"),
+        Binding("c", "cancel_replay", "Cancel replay", id="workbench.cancel_replay",
+                tooltip="Stop the running replay (asks first); finished results are kept"),
+        Binding("escape", "back", "Back", id="workbench.back", show=False,
+                tooltip="Close the innermost thing: the search box, the diff, the editor; else back to the incidents"),
         Binding("slash", "search", "Search", id="workbench.search", key_display="/"),
         Binding("i", "tab('items')", "Items", id="workbench.tab_items", show=False),
         Binding("e", "tab('prompts')", "Prompts", id="workbench.tab_prompts", show=False),
         Binding("m", "tab('metrics')", "Metrics", id="workbench.tab_metrics", show=False),
-        Binding("d", "diff", "Diff", id="workbench.diff", show=False,
+        Binding("d", "diff", "Diff", id="workbench.diff",
                 tooltip="Toggle the unified diff of baseline → candidate"),
+        Binding("w", "wrap", "Wrap", id="workbench.wrap", show=False,
+                tooltip="Soft-wrap long lines in the prompt editors, or let them run on"),
         Binding("o", "open_prompt", "Open", id="workbench.open_prompt",
                 tooltip="Open a prompt file of the policy as the candidate"),
         Binding("ctrl+s", "save_candidate", "Save", id="workbench.save", priority=True,
                 tooltip="Save the candidate as a new prompt file"),
-        Binding("t", "timeline", "Timeline", id="workbench.timeline"),
+        Binding("t", "timeline", "Timeline", id="workbench.timeline", tooltip="Findings & timeline"),
+        Binding("f", "record_finding", "Finding", id="workbench.finding",
+                tooltip="Record a finding: root cause, with the shown items and the latest runs as evidence"),
         Binding("v", "reveal", "Reveal", id="workbench.reveal", tooltip="Show or hide content masked for reviewer wellbeing"),
         _filter_binding("1", "all"), _filter_binding("2", "fp"), _filter_binding("3", "fn"),
         _filter_binding("4", "guard"), _filter_binding("5", "flipped"), _filter_binding("6", "regressed"),
@@ -101,11 +107,10 @@ class WorkbenchScreen(Screen[None]):
         self.search = ""
         self.masks: dict[str, str] = {}  # item id → why its content is masked (until `v`)
         self.revealed = False
-        self._bar_at = 0.0
         self._score_scheduled = False
         self._dirty_targets: set[str] = set()
         self._run_columns: dict[int, VerdictColumn] = {}
-        self.replay_worker: Worker[None] | None = None
+        self.last_choice: ReplayChoice | None = None  # the replay dialog starts from it
         self._leave_warned = False
         self.slices = SliceView(data.loaded.items)
         self.queue: dict[str, list[str]] = {}  # the review queue: item id → why it is in it (filter "queue")
@@ -124,7 +129,11 @@ class WorkbenchScreen(Screen[None]):
 
     @property
     def replaying(self) -> bool:
-        return self.replay_worker is not None and self.replay_worker.is_running
+        return self.query_one(ReplayProgress).running
+
+    @property
+    def replay_worker(self) -> Worker[ReplayReport] | None:
+        return self.query_one(ReplayProgress).worker
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -151,12 +160,11 @@ class WorkbenchScreen(Screen[None]):
                     yield Static("", id="slices-caption", classes="hint")
                     yield SlicesTable(id="slices-table")
         yield ReplayProgress(id="replay-progress")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.masks = masked_items(self.ws.config.settings, self.data.loaded.incident, self.data.loaded.items)
         self.query_one(ItemsTable).set_masked(self.masks)
-        self.query_one(ReplayProgress).display = False
         self.refresh_views()
         self.query_one(ItemsTable).focus()
         if self.data.matrix_pending:
@@ -189,8 +197,9 @@ class WorkbenchScreen(Screen[None]):
         elif not matrix.columns:
             note = "No replays yet: press r."
         else:
-            note = (f"positive label: {matrix.positive} · fixed/regressed and McNemar p are against the baseline "
-                    f"prompt on the same target · flipped {len(matrix.flipped)}, regressed {len(matrix.regressed)}")
+            note = (f"↑/↓ choose the row the plot shows · positive label: {matrix.positive} · fixed/regressed and "
+                    f"McNemar p are against the same target's base(line) prompt · flipped {len(matrix.flipped)}, "
+                    f"regressed {len(matrix.regressed)}")
         self.query_one("#metrics-note", Static).update(note)
         self.refresh_plot()
 
@@ -256,7 +265,8 @@ class WorkbenchScreen(Screen[None]):
     def _tab_changed(self) -> None:
         """A finished replay's bars give way to the editors and the plot (the outcome is in metrics and timeline)."""
         if not self.replaying:
-            self.query_one(ReplayProgress).display = False
+            self.query_one(ReplayProgress).hide()
+        self.refresh_bindings()  # some keys are shown on one tab only
 
     @on(DataTable.RowHighlighted, "#metrics-table")
     def _metrics_row(self) -> None:
@@ -308,11 +318,24 @@ class WorkbenchScreen(Screen[None]):
         self.query_one(TabbedContent).active = "prompts"
         self.query_one(PromptEditors).toggle_diff()
 
-    def action_timeline(self) -> None:
+    def action_wrap(self) -> None:
+        self.query_one(TabbedContent).active = "prompts"
+        wrapped = self.query_one(PromptEditors).toggle_wrap()
+        self.notify("Long lines wrap." if wrapped else "Long lines run on; the two editors scroll sideways together.")
+
+    def _finding_draft(self) -> FindingDraft:
         table = self.query_one(ItemsTable)
-        draft = finding_draft(table.shown_ids(), table.selected_item_id(), self.which != "all" or bool(self.search),
-                              self.matrix.columns)
-        self.app.push_screen(TimelineScreen(self.data.loaded.id, draft))
+        return finding_draft(table.shown_ids(), table.selected_item_id(), self.which != "all" or bool(self.search),
+                             self.matrix.columns)
+
+    def action_timeline(self) -> None:
+        self.app.push_screen(TimelineScreen(self.data.loaded.id, self._finding_draft()))
+
+    def action_record_finding(self) -> None:
+        """The timeline, with the finding dialog open over it (saved or not, the timeline stays)."""
+        timeline = TimelineScreen(self.data.loaded.id, self._finding_draft())
+        self.app.push_screen(timeline)
+        timeline.call_after_refresh(timeline.action_add_finding)
 
     def action_reveal(self) -> None:
         self.revealed = not self.revealed
@@ -324,19 +347,61 @@ class WorkbenchScreen(Screen[None]):
         if item is not None:
             history = item_history(self.ws, self.data.loaded.id, item.id)
             masked = None if self.revealed else self.masks.get(item.id)
-            self.app.push_screen(ItemDetailScreen(self.data.loaded.id, item, history, masked,
-                                                  self.queue.get(item.id) if self.which == "queue" else None))
+            reasons = self.queue.get(item.id) if self.which == "queue" else None
+            self.app.push_screen(ItemDetailScreen(self.data.loaded.id, item, history, masked, reasons,
+                                                  flip_pairs(self.matrix, item.id, history)))
 
-    def action_cancel_or_back(self) -> None:
-        if self.replaying and self.replay_worker is not None:
-            self.replay_worker.cancel()
-            self.notify("Cancelling the replay; finished results are kept.")
-        elif self.query_one(PromptEditors).edited and not self._leave_warned:
-            self._leave_warned = True  # the edits live only in the editor: say so once, leave on the next escape
-            self.notify("The candidate has unsaved edits: ctrl+s saves them as a new file; escape again leaves "
-                        "without saving.", title="Unsaved candidate", severity="warning", timeout=8)
+    # -- escape, leaving, cancelling ---------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        """Escape closes the innermost thing only: the search box, the diff, the editor; then the screen."""
+        focused, search = self.focused, self.query_one("#item-search", Input)
+        editors = self.query_one(PromptEditors)
+        if focused is search:
+            self.query_one(ItemsTable).focus()
+        elif self.query_one(TabbedContent).active == "prompts" and editors.diff_mode:
+            editors.toggle_diff()
+        elif isinstance(focused, DiffTextArea):
+            self.query_one(TabbedContent).query_one(Tabs).focus()
+        elif self.search and isinstance(focused, ItemsTable):
+            search.value = ""  # Input.Changed refreshes the table
         else:
-            self.app.pop_screen()
+            self.request_leave(self.app.pop_screen, "escape", "leaves")
+
+    def request_leave(self, leave: Callable[[], object], key: str, verb: str) -> None:
+        """Leave (pop the screen, quit) unless that loses something: a running replay asks first;
+        unsaved candidate edits are warned about once, the same key again leaves."""
+        edited = self.query_one(PromptEditors).edited
+        if self.replaying:
+            lost = " The candidate's unsaved edits are lost too." if edited else ""
+
+            async def answered(yes: bool | None) -> None:
+                if yes:
+                    await self.query_one(ReplayProgress).cancel_and_wait()
+                    leave()
+
+            self.app.push_screen(ConfirmDialog(
+                "A replay is running", f"Leaving cancels it; the results that finished are kept and a later replay "
+                f"resumes the runs.{lost}", "Cancel it and leave", "Stay"), answered)
+        elif edited and not self._leave_warned:
+            self._leave_warned = True  # the edits live only in the editor: say so once
+            self.notify(f"The candidate has unsaved edits: ctrl+s saves them as a new file; {key} again {verb} "
+                        f"without saving.", title="Unsaved candidate", severity="warning", timeout=8)
+        else:
+            leave()
+
+    def action_cancel_replay(self) -> None:
+        if not self.replaying:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.replaying:
+                self.query_one(ReplayProgress).cancel()
+                self.notify("Cancelling the replay; finished results are kept.")
+
+        self.app.push_screen(ConfirmDialog("Cancel the replay?", "The results that finished are kept; the runs are "
+                                           "marked interrupted and a later replay resumes them.",
+                                           "Cancel the replay", "Keep running"), answered)
 
     @on(PromptEditors.CandidateChanged)
     def _candidate_changed(self) -> None:
@@ -345,6 +410,8 @@ class WorkbenchScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "replay" and self.replaying:
             return None  # shown disabled while a replay runs
+        if action == "cancel_replay":
+            return self.replaying  # shown only while a replay runs
         if action == "reveal" and not self.masks:
             return False  # nothing is masked: the key is hidden
         return True
@@ -398,13 +465,17 @@ class WorkbenchScreen(Screen[None]):
     # -- replay ----------------------------------------------------------------------------------------
 
     def action_replay(self) -> None:
+        if self.replaying:
+            return
         targets = {name: f"{t.provider} {t.model}".strip() for name, t in self.ws.config.targets.items()}
         default = self.ws.production_target(self.data.loaded.incident.production.model).name
-        self.app.push_screen(ReplayDialog(targets, default), self._start_replay)
+        last = self.last_choice if self.last_choice and set(self.last_choice.targets) <= set(targets) else None
+        self.app.push_screen(ReplayDialog(targets, default, last), self._start_replay)
 
     def _start_replay(self, choice: ReplayChoice | None) -> None:
-        if choice is None:
+        if choice is None or self.replaying:
             return
+        self.last_choice = choice
         prompts: list[LoadedPrompt] = []
         sources: dict[str, str] = {}
         if choice.prompts in ("both", "baseline"):
@@ -430,25 +501,16 @@ class WorkbenchScreen(Screen[None]):
                                                               job.prompt.version == plan.baseline_version)
                              for job in plan.jobs}
         self.refresh_views()
-        self.query_one(ReplayProgress).start([job.progress for job in plan.jobs])
-        self.replay_worker = self.run_replay(plan, spec)
+        self.query_one(ReplayProgress).run(self.ws, plan, spec, self._on_result)
         self.refresh_bindings()
 
-    @work(exclusive=True, group="replay", exit_on_error=False)
-    async def run_replay(self, plan: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
-        return await execute(self.ws, plan, spec, on_progress=self._on_progress)
-
-    def _on_progress(self, progress: RunProgress) -> None:
-        """One result arrived: its cell now; bars, metrics and filters a little later."""
+    def _on_result(self, progress: RunProgress) -> None:
+        """One result arrived: its cell now; metrics and filters a little later."""
         column = self._run_columns.get(progress.run_id)
         if column is not None and progress.last_item_id is not None and progress.last_verdict is not None:
             if self.matrix.record(column, progress.last_item_id, progress.last_verdict):
                 self.query_one(ItemsTable).refresh_item(progress.last_item_id)
                 self._dirty_targets.add(column.target)
-        now = time.monotonic()
-        if now - self._bar_at >= BAR_SECONDS:
-            self._bar_at = now
-            self.query_one(ReplayProgress).refresh_bars()
         if not self._score_scheduled:
             self._score_scheduled = True
             self.set_timer(SCORE_SECONDS, self._rescore_live)
@@ -462,12 +524,8 @@ class WorkbenchScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
-        if event.state in (WorkerState.PENDING, WorkerState.RUNNING):
-            return
-        if event.worker.group == "matrix":
+        if event.worker.group == "matrix" and event.state not in (WorkerState.PENDING, WorkerState.RUNNING):
             self._matrix_read(event.worker)
-        elif event.worker is self.replay_worker:
-            self._replay_ended(event.worker, event.state)
 
     def _matrix_read(self, worker: Worker[VerdictMatrix]) -> None:
         if worker.state is WorkerState.SUCCESS and worker.result is not None:
@@ -478,16 +536,18 @@ class WorkbenchScreen(Screen[None]):
             self.notify(inert(str(worker.error)), title="Cannot read the verdicts", severity="error", timeout=15)
             self.refresh_views()
 
-    def _replay_ended(self, worker: Worker[ReplayReport], state: WorkerState) -> None:
-        self.query_one(ReplayProgress).refresh_bars()
+    @on(ReplayProgress.Ended)
+    def _replay_ended(self, event: ReplayProgress.Ended) -> None:
         self._dirty_targets.clear()
         self.reload_matrix()
         self.refresh_bindings()
-        if state is WorkerState.SUCCESS:
+        if event.state is WorkerState.SUCCESS:
             self.notify("Replay finished.")
-            for warning in model_warnings(worker.result) if worker.result is not None else []:
+            for warning in model_warnings(event.report) if event.report is not None else []:
                 self.notify(inert(warning), title="Different models answered", severity="warning", timeout=15)
-        elif state is WorkerState.CANCELLED:
+        elif event.state is WorkerState.CANCELLED:
             self.notify("Replay cancelled; the results that finished are kept (runs marked interrupted).")
-        elif state is WorkerState.ERROR:
-            self.notify(inert(str(worker.error)), title="Replay failed", severity="error", timeout=15)
+        elif event.state is WorkerState.ERROR:
+            error = event.error
+            message = str(error) if isinstance(error, ModtuiError) else f"{type(error).__name__}: {error}"
+            self.notify(inert(message), title="Replay failed", severity="error", timeout=15)

@@ -25,6 +25,7 @@ from modtui.domain.masking import masked_text
 from modtui.services.workbench import Result, VerdictMatrix, is_correct
 from modtui.terminal import one_line
 from modtui.tui.text import inert
+from modtui.tui.widgets.tables import NAVIGATION
 
 KINDS = {"false_positive": ("FP", Style(color="magenta")), "false_negative": ("FN", Style(color="yellow")),
          "guard": ("guard", Style(dim=True)), "eval": ("eval", Style(dim=True))}
@@ -39,6 +40,7 @@ MAX_TITLE = 20     # a verdict column's header is cut to this many cells
 MIN_CONTENT = 20   # the content column is at least this wide (then the table scrolls sideways)
 HEADER = 2         # header lines with verdict columns: their target above, then the column names
 PREVIEW = 240      # characters of content kept for the preview
+NO_MATCH = "no items match: 1 shows all, / changes the search"
 
 
 def kind_of(item: Item) -> str:
@@ -81,6 +83,7 @@ class ItemsTable(ScrollView, can_focus=True):
         Binding("end", "jump(-1)", "Last", show=False),
         Binding("enter", "select", "Open item", id="items.open", show=False,
                 tooltip="The item: content, metadata, every verdict"),
+        *NAVIGATION,
     ]
     DEFAULT_CSS = """
     ItemsTable { background: $surface; color: $foreground; }
@@ -251,6 +254,21 @@ class ItemsTable(ScrollView, can_focus=True):
     def action_page(self, direction: int) -> None:
         self.move_cursor(self.cursor + direction * max(1, self.scrollable_content_region.height - self.header - 1))
 
+    def action_half_page(self, direction: int) -> None:
+        self.move_cursor(self.cursor + direction * max(1, (self.scrollable_content_region.height - self.header) // 2))
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor - 1)
+
+    def action_scroll_top(self) -> None:
+        self.move_cursor(0)
+
+    def action_scroll_bottom(self) -> None:
+        self.move_cursor(len(self.rows) - 1)
+
     def action_jump(self, row: int) -> None:
         self.move_cursor(row if row >= 0 else len(self.rows) - 1)
 
@@ -294,6 +312,8 @@ class ItemsTable(ScrollView, can_focus=True):
         if y < self.header:
             return self._line([(c.group if y < self.header - 1 else c.title, None) for c in self.columns], header, width)
         row = round(self.scroll_offset.y) + y - self.header
+        if not self.rows and row == 0 and self.items:
+            return Strip([Segment(" " + NO_MATCH, base + Style(italic=True))]).extend_cell_length(width, base).crop(0, width)
         if row >= len(self.rows):
             return Strip.blank(width, base)
         style = base + even if row % 2 else base

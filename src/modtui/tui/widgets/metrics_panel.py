@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import RenderResult
-from textual.widgets import DataTable
+from textual.binding import Binding
 from textual_plotext import PlotextPlot
 
 from modtui.analysis.calibration import Calibration
@@ -15,9 +15,15 @@ from modtui.analysis.sweep import Sweep
 from modtui.services.workbench import VerdictColumn, VerdictMatrix
 from modtui.terminal import one_line
 from modtui.tui.text import cell
+from modtui.tui.widgets.tables import Table
 
-HEADERS = ("target:prompt", "items", "TP", "FP", "FN", "TN", "P", "R", "F1", "no-v", "fixed", "regr",
-           "McNemar p", "cost $", "p50 ms", "p95 ms", "runs")
+HEADERS = ("target:prompt", "items", "TP", "FP", "FN", "TN", "P [95% CI]", "R [95% CI]", "F1", "no-v", "fixed",
+           "regr", "McNemar p", "cost $", "p50 ms", "p95 ms", "runs")
+# A row is two lines: the target over the prompt, a rate over its interval. With one space after each cell
+# (instead of DataTable's two) every column up to p95 fits in 120 columns.
+TITLE = 24  # cells of a target or a prompt name (the whole title is in the captions under the plots)
+GAP = " "
+ROW_HEIGHT = 2
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -28,15 +34,23 @@ def column_key(column: VerdictColumn) -> str:
     return "|".join(column.key)
 
 
-class MetricsPanel(DataTable[Text]):
-    """One row per verdict column; the highlighted row survives a refresh."""
+PLOT_ROW = Binding.Group("Plot row", compact=True)
+
+
+class MetricsPanel(Table):
+    """One row per verdict column; the highlighted row survives a refresh and chooses the plot."""
+
+    BINDINGS = [Binding("up", "cursor_up", "Previous row", id="metrics.row_up", key_display="↑", group=PLOT_ROW,
+                        tooltip="Plot the row above"),
+                Binding("down", "cursor_down", "Next row", id="metrics.row_down", key_display="↓", group=PLOT_ROW,
+                        tooltip="Plot the row below")]
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        super().__init__(cursor_type="row", zebra_stripes=True, cell_padding=0, **kwargs)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
         for header in HEADERS:
-            self.add_column(header, key=header)
+            self.add_column(header + GAP, key=header)
 
     def highlighted_key(self) -> str | None:
         if self.row_count == 0:
@@ -48,7 +62,7 @@ class MetricsPanel(DataTable[Text]):
         keep = self.highlighted_key() or prefer
         self.clear()
         for column in matrix.columns:
-            self.add_row(*self._cells(column), key=column_key(column))
+            self.add_row(*(_gap(c) for c in self._cells(column)), key=column_key(column), height=ROW_HEIGHT)
         keys = [column_key(c) for c in matrix.columns]
         if keep in keys:
             self.move_cursor(row=keys.index(keep), animate=False, scroll=False)
@@ -56,18 +70,38 @@ class MetricsPanel(DataTable[Text]):
     @staticmethod
     def _cells(column: VerdictColumn) -> list[Text | str]:
         m, flips = column.metrics, column.flips
-        title = cell(column.title, "bold" if column.is_baseline else "")
-        if column.is_baseline:
-            title.append(" (baseline)", style="dim")
+        title = _title(column)
         if m is None:  # not scored yet
             return [title, str(len(column.results)), *["…"] * (len(HEADERS) - 3), _runs(column)]
         fixed = Text(str(len(flips.fixed)), style="green") if flips else Text("–", style="dim")
         regressed = (Text(str(len(flips.regressed)), style="bold red" if flips.regressed else "")
                      if flips else Text("–", style="dim"))
         return [title, str(m.items), str(m.tp), str(m.fp), str(m.fn), str(m.tn),
-                with_interval(m.precision, m.precision_ci, "–"), with_interval(m.recall, m.recall_ci, "–"),
+                _rate(m.precision, m.precision_ci), _rate(m.recall, m.recall_ci),
                 _num(m.f1), str(m.no_verdict), fixed, regressed, p_text(flips.mcnemar_p) if flips else "–",
                 f"{m.cost_usd:.4f}", _num(m.latency_p50_ms, 1), _num(m.latency_p95_ms, 1), _runs(column)]
+
+
+def _title(column: VerdictColumn) -> Text:
+    """The target over the prompt (as the items table heads its columns); the baseline marked."""
+    prompt = column.title[len(column.target) + 1:] if column.title.startswith(column.target + ":") else column.title
+    title = cell(column.target, "bold" if column.is_baseline else "")
+    title.truncate(TITLE, overflow="ellipsis")
+    second = cell(prompt)
+    if column.is_baseline:
+        second.append(" · base", style="dim")
+    second.truncate(TITLE, overflow="ellipsis")
+    return Text("\n").join([title, second])
+
+
+def _rate(value: float | None, interval: tuple[float, float] | None) -> str:
+    """``0.750`` over ``[0.53–0.89]``: the same figures as analysis.intervals.with_interval, on two lines."""
+    return with_interval(value, interval, "–").replace(" [", "\n[", 1)
+
+
+def _gap(value: Text | str) -> Text:
+    text = value.copy() if isinstance(value, Text) else Text(value)
+    return Text("\n").join(line + GAP for line in text.split("\n", allow_blank=True))
 
 
 def _runs(column: VerdictColumn) -> str:
@@ -98,8 +132,9 @@ class SweepPlot(RatePlot):
         if result is not None:
             points = [p for p in result.points if p.precision is not None and p.recall is not None]
             xs = [p.threshold for p in points]
-            plt.plot(xs, [p.precision for p in points], label="precision", marker="braille", color="cyan")
-            plt.plot(xs, [p.recall for p in points], label="recall", marker="braille", color="magenta")
+            # no plotext legend: it is drawn inside the plot, over the curves; the caption carries it
+            plt.plot(xs, [p.precision for p in points], marker="braille", color="cyan")
+            plt.plot(xs, [p.recall for p in points], marker="braille", color="magenta")
             if result.best is not None:
                 plt.vline(result.best.threshold, color="green")
             plt.xlim(min(xs + [0.5]), 1.0)
@@ -107,18 +142,19 @@ class SweepPlot(RatePlot):
 
 
 def sweep_caption(title: str, positive: str, result: Sweep | None) -> Text:
-    return Text(_caption(one_line(title), one_line(positive), result))
-
-
-def _caption(title: str, positive: str, result: Sweep | None) -> str:
+    title, positive = one_line(title), one_line(positive)
     if result is None:
-        return (f"{title}: no confidences, so no threshold plot (the model gave none, or there is no verdict "
-                f"yet). Highlight another row.")
+        return Text(f"{title}: no confidences, so no threshold plot (the model gave none, or there is no verdict "
+                    f"yet). ↑/↓ highlight another row.")
     best = result.best
-    line = f"{title}: {result.scored} of {result.items} items scored, {result.positives} '{positive}'"
+    line = Text.assemble(("━ precision", "cyan"), "  ", ("━ recall", "magenta"))
     if best is not None:
-        line += (f" · best F1 {best.f1:.3f} at threshold ≥ {best.threshold:.3f} "
-                 f"(P {_num(best.precision)}, R {_num(best.recall)}; green line)")
+        line.append("  ")
+        line.append("┃ best F1", style="green")
+    line.append(f" · {title}: {result.scored} of {result.items} items scored, {result.positives} '{positive}'")
+    if best is not None:
+        line.append(f" · best F1 {best.f1:.3f} at threshold ≥ {best.threshold:.3f} "
+                    f"(P {_num(best.precision)}, R {_num(best.recall)})")
     return line
 
 
@@ -135,16 +171,17 @@ class ReliabilityPlot(RatePlot):
         plt.xlim(0, 1.0)
         plt.ylim(0, 1.02)
         plt.plot([0, 1], [0, 1], marker="braille", color="gray")
-        if result is not None:
+        if result is not None:  # no plotext legend (it would cover the points): the caption says what is drawn
             full = [b for b in result.bins if b.mean_score is not None and b.positive_rate is not None]
-            plt.scatter([b.mean_score for b in full], [b.positive_rate for b in full], marker="●", color="cyan",
-                        label="positive rate")
+            plt.scatter([b.mean_score for b in full], [b.positive_rate for b in full], marker="●", color="cyan")
         self.refresh()
 
 
-def reliability_caption(result: Calibration | None) -> str:
+def reliability_caption(result: Calibration | None) -> Text:
     if result is None:
-        return "no confidences: no reliability diagram"
+        return Text("no confidences: no reliability diagram")
     busy = max(result.bins, key=lambda b: b.count)
-    return (f"ECE {result.ece:.3f} over {result.scored} scored items · fullest bin {busy.lo:.1f}–{busy.hi:.1f}: "
-            f"{busy.count} items")
+    line = Text(f"ECE {result.ece:.3f} over {result.scored} scored items · fullest bin "
+                f"{busy.lo:.1f}–{busy.hi:.1f}: {busy.count} items · ")
+    line.append_text(Text.assemble(("● positive rate per bin", "cyan"), "  ", ("━ calibrated", "bright_black")))
+    return line

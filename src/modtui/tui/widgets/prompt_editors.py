@@ -5,9 +5,10 @@ from importlib.util import find_spec
 
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Offset
 from textual.message import Message
 from textual.widgets import Label, Static, TextArea
 
@@ -24,13 +25,45 @@ def yaml_language() -> str | None:
 
 
 class DiffTextArea(TextArea):
-    """A TextArea whose lines in `changed` get a background (the other side of the diff is not its job)."""
+    """A TextArea whose lines in `changed` get a background (the other side of the diff is not its job).
 
-    def __init__(self, text: str, *, changed_style: Style, tab_behavior: str = "focus", **kwargs: object) -> None:
-        super().__init__(text, language=yaml_language(), show_line_numbers=True, soft_wrap=False,
-                         tab_behavior=tab_behavior, **kwargs)  # type: ignore[arg-type]
+    An editable one moves focus on tab until the user types in it; from then on tab indents, until
+    escape (or leaving it) ends the typing.
+    """
+
+    def __init__(self, text: str, *, changed_style: Style, soft_wrap: bool = True, **kwargs: object) -> None:
+        super().__init__(text, language=yaml_language(), show_line_numbers=True, soft_wrap=soft_wrap,
+                         tab_behavior="focus", **kwargs)  # type: ignore[arg-type]
         self.changed_style = changed_style
         self.changed: frozenset[int] = frozenset()
+
+    @property
+    def typing(self) -> bool:
+        return self.tab_behavior == "indent"
+
+    def _set_typing(self, typing: bool) -> None:
+        if typing != self.typing:
+            self.tab_behavior = "indent" if typing else "focus"
+            self.screen.refresh_bindings()  # tab (and escape) change meaning: the footer follows
+
+    def _on_key(self, event: events.Key) -> None:
+        """Runs before TextArea's own key handler (Textual calls each class's in turn)."""
+        if not self.read_only:
+            if event.key == "escape":
+                self._set_typing(False)  # TextArea's own escape would move the focus; the screen decides
+            elif event.is_printable or event.key in ("enter", "backspace", "delete"):
+                self._set_typing(True)
+
+    def on_blur(self) -> None:
+        self._set_typing(False)
+
+    def top_line(self) -> int:
+        """The document line at the top of the view (wrapped or not)."""
+        return self.wrapped_document.offset_to_location(Offset(0, round(self.scroll_y)))[0]
+
+    def show_line_at_top(self, line: int) -> None:
+        line = max(0, min(line, self.document.line_count - 1))
+        self.scroll_to(y=self.wrapped_document.location_to_offset((line, 0)).y, animate=False)
 
     def mark(self, lines: frozenset[int]) -> None:
         if lines != self.changed:
@@ -69,19 +102,49 @@ class PromptEditors(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="editors"):
             with Vertical(classes="editor-pane"):
-                yield Label(f"baseline · {self.baseline_path} · read-only · d diff, o open, ctrl+s save",
-                            classes="pane-title")
+                yield Label(f"baseline · {self.baseline_path} · read-only · d diff, w wrap, o open, ctrl+s save",
+                            classes="pane-title", markup=False)
                 yield DiffTextArea(self.baseline, changed_style=REMOVED, read_only=True, id="baseline")
             with Vertical(classes="editor-pane"):
-                yield Label("candidate", id="candidate-title", classes="pane-title")
+                yield Label("candidate", id="candidate-title", classes="pane-title", markup=False)
                 yield DiffTextArea(self.source[1] if self.source else self.baseline, changed_style=ADDED,
-                                   tab_behavior="indent", id="candidate")
+                                   id="candidate")
         with VerticalScroll(id="diff-view"):
             yield Static(id="diff-text")
 
     def on_mount(self) -> None:
         self.query_one("#diff-view").display = False
+        baseline, candidate = self.query_one("#baseline", DiffTextArea), self.query_one("#candidate", DiffTextArea)
+        self._syncing = False
+        self.watch(baseline, "scroll_y", lambda: self._scroll_with(baseline, candidate), init=False)
+        self.watch(candidate, "scroll_y", lambda: self._scroll_with(candidate, baseline), init=False)
+        self.watch(baseline, "scroll_x", lambda: self._scroll_with(baseline, candidate), init=False)
+        self.watch(candidate, "scroll_x", lambda: self._scroll_with(candidate, baseline), init=False)
         self._refresh_diff()
+
+    def _scroll_with(self, leader: DiffTextArea, follower: DiffTextArea) -> None:
+        """The two sides scroll together: the same document line at the top (also when wrapped)."""
+        if self._syncing:
+            return
+        self._syncing = True
+        try:
+            if not follower.soft_wrap:
+                follower.scroll_to(x=leader.scroll_x, animate=False)
+            if follower.top_line() != leader.top_line():
+                follower.show_line_at_top(leader.top_line())
+        finally:
+            self._syncing = False
+
+    @property
+    def soft_wrap(self) -> bool:
+        return self.query_one("#candidate", DiffTextArea).soft_wrap
+
+    def toggle_wrap(self) -> bool:
+        """Soft-wrap long lines in both editors, or let them run on (then the two scroll sideways together)."""
+        wrap = not self.soft_wrap
+        for editor in self.query(DiffTextArea):
+            editor.soft_wrap = wrap
+        return wrap
 
     @property
     def candidate_text(self) -> str:

@@ -1,0 +1,282 @@
+"""The loop a specialist repeats, driven by keys: replay, cancel midway, replay, replay again, read why a
+verdict flipped, edit, quit — and the keys each screen promises in its footer."""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input
+from textual.worker import WorkerCancelled
+
+from modtui.store import runs as q
+from modtui.tui.app import ModtuiApp, create_app
+from modtui.tui.screens.dialogs import ConfirmDialog, ReplayDialog
+from modtui.tui.screens.help import HelpScreen
+from modtui.tui.screens.item_detail import ItemDetailScreen
+from modtui.tui.screens.workbench import WorkbenchScreen
+from modtui.tui.widgets.items_table import ItemsTable
+from modtui.tui.widgets.prompt_editors import DiffTextArea, PromptEditors
+from modtui.workspace import Workspace
+
+try:
+    from fakeserver import Reply, verdict_text
+except ImportError:  # tests/ imported as a package
+    from tests.fakeserver import Reply, verdict_text
+from conftest import toxicity_model
+
+RATIONALE = {  # long enough to wrap several times at 120 columns, with an end that shows whether it was cut
+    "toxic": ("The post addresses another person with an insult, and nothing in the surrounding words softens it "
+              "into a joke about the author; under the harassment policy an insult aimed at someone else is removed "
+              "even when it is mild, so the verdict is toxic. Last words of the toxic rationale."),
+    "ok": ("The author is talking about themself: calling oneself an idiot after a mistake is self-deprecation, "
+           "which the candidate policy names as an exception, and no other person is the target of the words; "
+           "so the post stays up. Last words of the ok rationale."),
+}
+
+
+class Notes:
+    """Every notification the app raised (title, message, severity), however briefly it was shown."""
+
+    def __init__(self, app: ModtuiApp) -> None:
+        self.seen: list[tuple[str, str, str]] = []
+        notify = app.notify
+
+        def record(message: str, *, title: str = "", severity: str = "information", **kwargs: Any) -> None:
+            self.seen.append((title, str(message), severity))
+            notify(message, title=title, severity=severity, **kwargs)  # type: ignore[arg-type]
+
+        app.notify = record  # type: ignore[method-assign]
+
+    def errors(self) -> list[tuple[str, str, str]]:
+        return [n for n in self.seen if n[2] == "error"]
+
+
+def make_app(root: Path, incident: str | None = None) -> ModtuiApp:
+    return create_app(Workspace.open(root, str(root.parent / "loop.db")), incident)
+
+
+async def until(pilot: Pilot, condition: Callable[[], object], timeout: float = 30.0) -> None:  # type: ignore[type-arg]
+    """Wait for a condition, not for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await pilot.pause(0.02)
+
+
+async def replay_ends(pilot: Pilot, screen: WorkbenchScreen) -> None:  # type: ignore[type-arg]
+    assert screen.replay_worker is not None
+    try:
+        await screen.replay_worker.wait()
+    except WorkerCancelled:
+        pass
+    await until(pilot, lambda: not screen.replaying)
+    await pilot.pause()
+
+
+def visible_text(app: ModtuiApp, widget: Widget | None = None) -> str:
+    """What the terminal shows (of one widget's region), borders and padding dropped, whitespace collapsed."""
+    strips = app.screen._compositor.render_strips()
+    region = widget.region if widget is not None else app.screen.region
+    lines = ["".join(segment.text for segment in strip.crop(region.x, region.right))
+             for strip in strips[region.y:region.bottom]]
+    text = re.sub(r"[\u2500-\u259f]", " ", "\n".join(lines))
+    return " ".join(text.split())
+
+
+class Answers:
+    """The fake model's replies, with long rationales; while `holding`, every request after the first
+    `quick` ones is held (a slow provider) until the client gives up on it, so a cancel always lands midway."""
+
+    def __init__(self, quick: int = 2) -> None:
+        self.quick = quick
+        self.holding = True
+        self.calls = 0
+
+    def __call__(self, request: Any) -> Reply:
+        self.calls += 1
+        label = toxicity_model(request)
+        held = self.holding and self.calls > self.quick
+        return Reply(text=verdict_text(label, 0.9, RATIONALE[label]), latency=60.0 if held else 0.0)
+
+
+async def test_replay_cancel_replay_replay_then_why_then_quit(served_workspace: Path, fake_server: Any) -> None:
+    answers = fake_server.responder = Answers(quick=2)
+    app = make_app(served_workspace)
+    notes = Notes(app)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("enter")  # open INC-T1 from the list
+        screen = app.screen
+        assert isinstance(screen, WorkbenchScreen)
+
+        await pilot.press("r", "space", "down", "space", "ctrl+r")  # untick offline, tick gpt-mini, run
+        table = screen.query_one(ItemsTable)
+        await until(pilot, lambda: any(v != "·" for v in table.marks("gpt-mini:production").values()))
+        await pilot.press("c")  # cancel is its own key, and asks first
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await replay_ends(pilot, screen)
+        with screen.ws.store().read() as session:
+            runs = q.runs_for(session, "INC-T1")
+        assert {r.status for r in runs} == {"interrupted"}
+
+        answers.holding = False
+        await pilot.press("r")  # the dialog remembers the last choice
+        dialog = app.screen
+        assert isinstance(dialog, ReplayDialog)
+        assert {b.name: b.value for b in dialog.query(Checkbox)} == {"offline": False, "gpt-mini": True, "claude": False}
+        await pilot.press("ctrl+r")
+        await replay_ends(pilot, screen)  # resumes the interrupted runs (same run ids: no duplicate widgets)
+        await pilot.press("r", "ctrl+r")
+        await replay_ends(pilot, screen)
+        with screen.ws.store().read() as session:
+            runs = q.runs_for(session, "INC-T1")
+        assert {r.status for r in runs} == {"completed"} and len(runs) == 4
+        assert not notes.errors(), notes.errors()
+        assert [n[1] for n in notes.seen].count("Replay finished.") == 2
+
+        await pilot.press("5", "enter")  # flipped, the first: i-01
+        detail = app.screen
+        assert isinstance(detail, ItemDetailScreen)
+        assert [p.change for p in detail.flips] == ["fixed"]
+        baseline, candidate = detail.query(".flip-pair .verdict")
+        assert baseline.region.y == candidate.region.y  # side by side
+        assert RATIONALE["toxic"] in visible_text(app, baseline)  # each whole, on screen
+        assert RATIONALE["ok"] in visible_text(app, candidate)
+        await pilot.press("escape")
+
+        await pilot.press("e", "home", *"# why ", "escape")  # an edit, then out of the editor
+        assert screen.query_one(PromptEditors).edited
+        await pilot.press("q")  # warned, not lost
+        assert app.is_running and app.screen is screen
+        assert notes.seen[-1][0] == "Unsaved candidate" and notes.seen[-1][2] == "warning"
+        assert not notes.errors(), notes.errors()
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
+    assert app.return_code == 0
+
+
+async def test_leaving_during_a_replay_asks_first(served_workspace: Path, fake_server: Any) -> None:
+    fake_server.responder = Answers(quick=0)  # nothing ends until the replay is cancelled
+    app = make_app(served_workspace, "INC-T1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await pilot.press("r", "space", "down", "space", "ctrl+r")
+        await until(pilot, lambda: fake_server.count() > 0)
+        await pilot.press("/", *"idiot", "escape")  # escape leaves the search box; the replay runs on
+        assert screen.replaying and screen.focused is screen.query_one(ItemsTable)
+        assert screen.search == "idiot"
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")  # stay: the replay goes on
+        assert app.screen is screen and screen.replaying
+        await pilot.press("escape")  # clears the search (the innermost thing), does not leave
+        assert app.screen is screen and screen.search == "" and screen.replaying
+        await pilot.press("escape")  # leaving asks too
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await until(pilot, lambda: not isinstance(app.screen, (ConfirmDialog, WorkbenchScreen)))
+        with Workspace.open(served_workspace, str(served_workspace.parent / "loop.db")).store().read() as session:
+            runs = q.runs_for(session, "INC-T1")
+        assert {r.status for r in runs} == {"interrupted"}  # cancelled and recorded before leaving
+
+
+async def test_incident_list_keys_are_not_typed_into_the_filter(workspace: Path) -> None:
+    second = workspace / "incidents/INC-T2"
+    shutil.copytree(workspace / "incidents/INC-T1", second)
+    yaml = second / "incident.yaml"
+    yaml.write_text(yaml.read_text().replace("id: INC-T1", "id: INC-T2"))
+    app = make_app(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        table, box = screen.query_one("#incidents"), screen.query_one("#incident-filter", Input)
+        await pilot.press("j")
+        assert table.cursor_row == 1 and box.value == ""
+        await until(pilot, lambda: "Quit" in visible_text(app))  # the footer is drawn once a key arrives
+        assert "q Quit ? Help" in visible_text(app)  # whole, at 80 columns
+        await pilot.press("k")
+        assert table.cursor_row == 0 and box.value == ""
+        await pilot.press("G")
+        assert table.cursor_row == 1
+        await pilot.press("g")
+        assert table.cursor_row == 0
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen) and box.value == ""
+        await pilot.press("escape")
+        await pilot.press(*"zz")  # a key no binding claims starts the filter
+        assert box.value == "zz" and table.row_count == 0
+        assert "no incidents match" in visible_text(app)
+        await pilot.press("q")  # in the box, q is a letter
+        assert box.value == "zzq" and app.is_running
+        await pilot.press("escape", "escape")  # out of the box, then the filter is cleared
+        assert box.value == "" and table.row_count == 2
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
+
+
+async def test_tab_moves_focus_until_the_user_types_in_the_editor(workspace: Path) -> None:
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        editors = screen.query_one(PromptEditors)
+        candidate = screen.query_one("#candidate", DiffTextArea)
+        before = editors.candidate_text
+        await pilot.press("e")
+        assert screen.focused is candidate
+        await pilot.press("tab")
+        assert screen.focused is not candidate and editors.candidate_text == before and not editors.edited
+        await pilot.press("e", "end", "x", "tab")  # typing: now tab indents
+        assert screen.focused is candidate and editors.candidate_text != before
+        after = editors.candidate_text  # an x, then the indent tab inserted
+        assert after.replace("x", "", 1).replace(" ", "") == before.replace(" ", "")
+        assert after.count(" ") > before.count(" ")
+        await pilot.press("escape")  # out of the editor; the workbench keys work again
+        assert screen.focused is not candidate
+        await pilot.press("d")
+        assert editors.diff_mode
+        await pilot.press("escape")  # the diff closes first
+        assert not editors.diff_mode and app.screen is screen
+
+
+async def test_tables_take_vim_keys_and_an_empty_filter_says_so(workspace: Path) -> None:
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one(ItemsTable)
+        await pilot.press("j", "j")
+        assert table.cursor == 2
+        await pilot.press("k")
+        assert table.cursor == 1
+        await pilot.press("G")
+        assert table.cursor == table.row_count - 1
+        await pilot.press("g")
+        assert table.cursor == 0
+        await pilot.press("ctrl+d")
+        assert table.cursor > 0
+        await pilot.press("ctrl+u")
+        assert table.cursor == 0
+        await pilot.press("/", *"nosuchwords", "enter")
+        assert table.row_count == 0
+        assert "no items match" in visible_text(app)
+
+
+async def test_finding_is_in_the_footer_and_the_palette(workspace: Path) -> None:
+    from textual.command import CommandPalette
+
+    from modtui.tui.screens.finding_dialogs import FindingDialog
+
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert "f Finding" in visible_text(app) and "d Diff" in visible_text(app)
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"finding")
+        await until(pilot, lambda: "Finding" in visible_text(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, FindingDialog))
