@@ -66,6 +66,9 @@ class Provider(ABC):
         self.target = target
         self.api_key = api_key
 
+    def prepare(self) -> None:
+        """Load what the first call needs (an SDK import): the engine calls it in a thread, off the event loop."""
+
     @abstractmethod
     async def complete(self, request: Request) -> Reply:
         """Call the model once (the SDK retries on its own). Never raises for provider faults."""

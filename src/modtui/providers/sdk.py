@@ -35,6 +35,9 @@ class SdkProvider(Provider):
             self._raw_response = httpx2.Response
         return self._client
 
+    def prepare(self) -> None:
+        self.client  # noqa: B018 - built now, in the engine's thread: importing the SDK would stall a TUI
+
     @abstractmethod
     def make_client(self) -> Any:
         """The SDK's async client for this target (imported here, so `modtui --help` never loads it)."""

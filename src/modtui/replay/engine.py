@@ -124,6 +124,8 @@ class Engine:
         if provider.local:
             await self._local_pool(provider, jobs)
             return
+        if any(job.todo for job in jobs):  # calls to make (the cache answered the rest): the SDK loads in a thread
+            await asyncio.to_thread(provider.prepare)
         limiter = RateLimiter(target.requests_per_minute, burst=min(target.concurrency, 4))
         work = self._work(jobs)
         size = self.concurrency or target.concurrency
