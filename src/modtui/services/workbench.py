@@ -1,6 +1,7 @@
 """Workbench services for the TUI: the verdict matrix, item history, in-memory candidates, saving them."""
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -263,7 +264,8 @@ class VerdictRecord:
     error: str | None
     at: str
     cached: bool
-    rules: tuple[str, ...] = ()  # the policy rules the verdict cited, when the reply named them
+    rules: tuple[str, ...] = ()  # the policy rules the verdict cited, in order (m006), when the reply named them
+    unknown_rules: tuple[str, ...] = ()  # those of them the prompt's policy does not name
 
 
 def item_history(ws: Workspace, incident_id: str, item_id: str) -> list[VerdictRecord]:
@@ -274,7 +276,8 @@ def item_history(ws: Workspace, incident_id: str, item_id: str) -> list[VerdictR
     with ws.store().read() as session:
         rows = list(session.exec(query))
     return [VerdictRecord(run.id, run.target_name, run.prompt_path, run.prompt_version, r.outcome, r.label,  # type: ignore[arg-type]
-                          r.confidence, r.rationale, r.error_type or r.detail, r.created_at, bool(r.cached))
+                          r.confidence, r.rationale, r.error_type or r.detail, r.created_at, bool(r.cached),
+                          tuple(json.loads(r.rules_json or "[]")), tuple(json.loads(r.unknown_rules_json or "[]")))
             for r, run in rows]
 
 

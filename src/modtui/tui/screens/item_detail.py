@@ -76,7 +76,11 @@ def verdict_text(v: VerdictRecord, expected: str, heading: str = "") -> Text:
         text.append("(no rationale given)", style="dim italic")
     if v.rules:
         text.append("\nrules cited: ", style="dim")
-        text.append(cell(", ".join(v.rules), "cyan"))
+        for n, rule in enumerate(v.rules):
+            text.append(", " if n else "")
+            text.append(cell(rule, "yellow" if rule in v.unknown_rules else "cyan"))
+            if rule in v.unknown_rules:
+                text.append(" (not a rule of this prompt)", style="dim")
     return text
 
 
