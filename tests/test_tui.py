@@ -1,8 +1,6 @@
 """The TUI driven as a specialist would: keys in, widgets and the log checked."""
 from __future__ import annotations
 
-import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -237,43 +235,6 @@ async def test_save_candidate_validates_and_refuses_overwrite(workspace: Path) -
         screen.query_one(PromptEditors).set_candidate(saved.read_text(), source="prompts/toxicity/v2.yaml")
         await pilot.press("escape", "escape")  # out of the editor, then back: saved, so it leaves at once
         assert app.screen is not screen
-
-
-async def test_cancel_keeps_finished_results(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A slow target (the offline rules, one call at a time, 0.05 s each): escape mid-run keeps what finished."""
-    from modtui.providers.rules import RulesProvider
-
-    original = RulesProvider.complete
-
-    async def slow(self, request):  # type: ignore[no-untyped-def]
-        await asyncio.sleep(0.05)
-        return await original(self, request)
-
-    monkeypatch.setattr(RulesProvider, "complete", slow)
-    items = [json.loads(line) for line in (workspace / "incidents/INC-T1/items.jsonl").read_text().splitlines()]
-    many = [{**items[n % len(items)], "id": f"x-{n:03d}"} for n in range(200)]
-    (workspace / "incidents/INC-T1/items.jsonl").write_text("\n".join(json.dumps(i) for i in many) + "\n")
-    app = make_app(workspace, "INC-T1")
-    async with app.run_test(size=(120, 36)) as pilot:
-        screen = app.screen
-        await pilot.press("r", "ctrl+r")
-        table = screen.query_one(ItemsTable)
-        await until(lambda: any(c.title == "offline:production" for c in table.matrix.columns)
-                    and any(v != "·" for v in table.marks("offline:production").values()),
-                    what="cells fill in during the run")
-        assert screen.replaying
-        await pilot.press("c")  # cancel asks first
-        assert isinstance(app.screen, ConfirmDialog)
-        await pilot.press("y")
-        await wait_replay(pilot, screen)
-        assert app.screen is screen
-        with screen.ws.store().read() as session:
-            runs = q.runs_for(session, "INC-T1")
-            kept = {run.prompt_path.split("/")[-1]: len(q.results_of(session, run.id)) for run in runs}
-        assert {run.status for run in runs} == {"interrupted"} and len(runs) == 2
-        assert 0 < sum(kept.values()) < sum(run.items_total for run in runs)
-        for column, name in (("offline:production", "production.yaml"), ("offline:candidate", "candidate.yaml")):
-            assert len([v for v in table.marks(column).values() if v != "·"]) == kept[name]
 
 
 async def test_incidents_filter_and_problem_notice(workspace: Path) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,7 @@ try:
     from fakeserver import Reply, verdict_text
 except ImportError:  # tests/ imported as a package
     from tests.fakeserver import Reply, verdict_text
-from conftest import toxicity_model
+from conftest import toxicity_model, until
 
 RATIONALE = {  # long enough to wrap several times at 120 columns, with an end that shows whether it was cut
     "toxic": ("The post addresses another person with an insult, and nothing in the surrounding words softens it "
@@ -61,21 +59,13 @@ def make_app(root: Path, incident: str | None = None) -> ModtuiApp:
     return create_app(Workspace.open(root, str(root.parent / "loop.db")), incident)
 
 
-async def until(pilot: Pilot, condition: Callable[[], object], timeout: float = 30.0) -> None:  # type: ignore[type-arg]
-    """Wait for a condition, not for a fixed time."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await pilot.pause(0.02)
-
-
 async def replay_ends(pilot: Pilot, screen: WorkbenchScreen) -> None:  # type: ignore[type-arg]
     assert screen.replay_worker is not None
     try:
         await screen.replay_worker.wait()
     except WorkerCancelled:
         pass
-    await until(pilot, lambda: not screen.replaying)
+    await until(lambda: not screen.replaying)
     await pilot.pause()
 
 
@@ -116,14 +106,18 @@ async def test_replay_cancel_replay_replay_then_why_then_quit(served_workspace: 
 
         await pilot.press("r", "space", "down", "space", "ctrl+r")  # untick offline, tick gpt-mini, run
         table = screen.query_one(ItemsTable)
-        await until(pilot, lambda: any(v != "·" for v in table.marks("gpt-mini:production").values()))
+        await until(lambda: any(v != "·" for v in table.marks("gpt-mini:production").values()))
         await pilot.press("c")  # cancel is its own key, and asks first
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
         await replay_ends(pilot, screen)
         with screen.ws.store().read() as session:
             runs = q.runs_for(session, "INC-T1")
-        assert {r.status for r in runs} == {"interrupted"}
+            kept = {run.prompt_path.split("/")[-1]: len(q.results_of(session, run.id)) for run in runs}
+        assert {r.status for r in runs} == {"interrupted"} and len(runs) == 2
+        assert 0 < sum(kept.values()) < sum(run.items_total for run in runs)  # what finished is kept, and shown
+        for column, name in (("gpt-mini:production", "production.yaml"), ("gpt-mini:candidate", "candidate.yaml")):
+            assert len([v for v in table.marks(column).values() if v != "·"]) == kept[name]
 
         answers.holding = False
         await pilot.press("r")  # the dialog remembers the last choice
@@ -157,7 +151,7 @@ async def test_replay_cancel_replay_replay_then_why_then_quit(served_workspace: 
         assert notes.seen[-1][0] == "Unsaved candidate" and notes.seen[-1][2] == "warning"
         assert not notes.errors(), notes.errors()
         await pilot.press("q")
-        await until(pilot, lambda: not app.is_running)
+        await until(lambda: not app.is_running)
     assert app.return_code == 0
 
 
@@ -167,7 +161,7 @@ async def test_leaving_during_a_replay_asks_first(served_workspace: Path, fake_s
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         await pilot.press("r", "space", "down", "space", "ctrl+r")
-        await until(pilot, lambda: fake_server.count() > 0)
+        await until(lambda: fake_server.count() > 0)
         await pilot.press("/", *"idiot", "escape")  # escape leaves the search box; the replay runs on
         assert screen.replaying and screen.focused is screen.query_one(ItemsTable)
         assert screen.search == "idiot"
@@ -180,7 +174,7 @@ async def test_leaving_during_a_replay_asks_first(served_workspace: Path, fake_s
         await pilot.press("escape")  # leaving asks too
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
-        await until(pilot, lambda: not isinstance(app.screen, (ConfirmDialog, WorkbenchScreen)))
+        await until(lambda: not isinstance(app.screen, (ConfirmDialog, WorkbenchScreen)))
         with Workspace.open(served_workspace, str(served_workspace.parent / "loop.db")).store().read() as session:
             runs = q.runs_for(session, "INC-T1")
         assert {r.status for r in runs} == {"interrupted"}  # cancelled and recorded before leaving
@@ -198,7 +192,7 @@ async def test_incident_list_keys_are_not_typed_into_the_filter(workspace: Path)
         table, box = screen.query_one("#incidents"), screen.query_one("#incident-filter", Input)
         await pilot.press("j")
         assert table.cursor_row == 1 and box.value == ""
-        await until(pilot, lambda: "Quit" in visible_text(app))  # the footer is drawn once a key arrives
+        await until(lambda: "Quit" in visible_text(app))  # the footer is drawn once a key arrives
         assert "q Quit ? Help" in visible_text(app)  # whole, at 80 columns
         await pilot.press("k")
         assert table.cursor_row == 0 and box.value == ""
@@ -217,7 +211,7 @@ async def test_incident_list_keys_are_not_typed_into_the_filter(workspace: Path)
         await pilot.press("escape", "escape")  # out of the box, then the filter is cleared
         assert box.value == "" and table.row_count == 2
         await pilot.press("q")
-        await until(pilot, lambda: not app.is_running)
+        await until(lambda: not app.is_running)
 
 
 async def test_tab_moves_focus_until_the_user_types_in_the_editor(workspace: Path) -> None:
@@ -277,6 +271,6 @@ async def test_finding_is_in_the_footer_and_the_palette(workspace: Path) -> None
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"finding")
-        await until(pilot, lambda: "Finding" in visible_text(app))
+        await until(lambda: "Finding" in visible_text(app))
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, FindingDialog))
+        await until(lambda: isinstance(app.screen, FindingDialog))

@@ -17,6 +17,7 @@ from textual.widgets import Input, TextArea
 
 import modtui.timeutil
 from modtui.providers.base import Reply
+from modtui.providers.rules import RulesProvider
 from modtui.replay.events import RunProgress
 from modtui.tui.app import create_app
 from modtui.tui.screens.workbench import WorkbenchScreen
@@ -34,6 +35,9 @@ def fixed_world(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("modtui") and getattr(module, "now_iso", None) is original:
             monkeypatch.setattr(module, "now_iso", lambda: NOW)
     monkeypatch.setattr(Reply, "timed", lambda self, started: replace(self, latency_ms=12.5))
+    decide_many = RulesProvider.decide_many  # the offline baseline times each item itself
+    monkeypatch.setattr(RulesProvider, "decide_many",
+                        lambda self, *args: [replace(r, latency_ms=12.5) for r in decide_many(self, *args)])
     monkeypatch.setattr(RunProgress, "rate", property(lambda self: 40.0))
 
 
