@@ -27,6 +27,7 @@ from typing import Sequence
 
 from modtui.policy.model import PATTERN_FLAGS, Policy
 from modtui.policy.normalize import normalize
+from modtui.policy.patterns import compile_pattern
 
 __all__ = [
     "RuleVerdict",
@@ -140,10 +141,26 @@ def _terms_regex(terms: Sequence[str]) -> str:
     )
 
 
+def _needles(terms: Sequence[str]) -> tuple[str, ...] | None:
+    """For each term, text any match of it must contain: its first normalised word up to the first letter of its
+    first doubled letter (a doubled letter matches one or two: "free" → "fre", "skeevo" → "ske"). On ASCII text a
+    term whose needle is absent cannot match, so most items skip the terms' regex (None: some needle is not
+    ASCII, always run it)."""
+    out = []
+    for term in terms:
+        first = normalize(term).split(" ")[0]
+        doubled = re.search(r"([^\W\d_])\1", first)
+        needle = first[:doubled.start() + 1] if doubled else first
+        if not needle.isascii():
+            return None
+        out.append(needle)
+    return tuple(dict.fromkeys(out))
+
+
 class _Matcher:
     """Terms (one alternation) + patterns (each on its own) of one rule or exception."""
 
-    __slots__ = ("name", "_terms", "_patterns")
+    __slots__ = ("name", "_terms", "_needles", "_patterns")
 
     def __init__(self, name: str, terms: Sequence[str], patterns: Sequence[str]) -> None:
         self.name = name
@@ -152,18 +169,25 @@ class _Matcher:
             if terms
             else None
         )
-        self._patterns = tuple(re.compile(p, PATTERN_FLAGS) for p in patterns)
+        self._needles = _needles(terms)
+        self._patterns = tuple(compile_pattern(p, PATTERN_FLAGS) for p in patterns)
 
-    def search(self, text: str) -> str | None:
+    @property
+    def fallback(self) -> tuple[str, ...]:
+        """The patterns only the backtracking engine can match (see policy.patterns)."""
+        return tuple(p.source for p in self._patterns if p.fallback)
+
+    def search(self, text: str, ascii_text: bool) -> str | None:
         """The matched text of the first match, or ``None``."""
-        if self._terms is not None:
+        if self._terms is not None and (self._needles is None or not ascii_text
+                                        or any(needle in text for needle in self._needles)):
             m = self._terms.search(text)
             if m is not None:
                 return m.group(0)
         for pat in self._patterns:
-            m = pat.search(text)
-            if m is not None:
-                return m.group(0)
+            hit = pat.search(text, ascii_text)
+            if hit is not None:
+                return hit
         return None
 
 
@@ -199,6 +223,12 @@ class CompiledPolicy:
         )
         self._labels_cache: dict[tuple[tuple[str, ...], str | None], tuple[str, str]] = {}
 
+    @property
+    def fallback_patterns(self) -> tuple[str, ...]:
+        """Patterns RE2 cannot compile: matched by backtracking, so callers bound the time per item."""
+        matchers = [r.matcher for r in self._rules] + [e.matcher for e in self._exceptions]
+        return tuple(p for m in matchers for p in m.fallback)
+
     def resolve(self, labels: Sequence[str], positive_label: str | None) -> tuple[str, str]:
         key = (tuple(labels), positive_label)
         hit = self._labels_cache.get(key)
@@ -213,17 +243,18 @@ class CompiledPolicy:
         """See :func:`classify`."""
         positive, default = self.resolve(labels, positive_label)
         text = normalize(content)
+        ascii_text = text.isascii()
 
         fired: list[tuple[str, str, str, float]] = []  # name, matched, label, weight
         for rule in self._rules:
-            hit = rule.matcher.search(text)
+            hit = rule.matcher.search(text, ascii_text)
             if hit is not None:
                 fired.append((rule.matcher.name, hit, rule.label or positive, rule.weight))
 
         matched_exc: list[tuple[str, str, frozenset[str] | None]] = []
         if fired:
             for exc in self._exceptions:
-                hit = exc.matcher.search(text)
+                hit = exc.matcher.search(text, ascii_text)
                 if hit is not None:
                     matched_exc.append((exc.matcher.name, hit, exc.clears))
         # (exceptions are only evaluated when something fired: they cannot change anything

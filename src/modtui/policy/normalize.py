@@ -105,6 +105,8 @@ _SPACED = re.compile(
     r"(?<![^\W_@$'’])(?:[^\W_]|[@$])(?:[ .*\-](?:[^\W_]|[@$])){2,}(?![^\W_@$'’])"
 )
 _SPACED_SEP = re.compile(r"[ .*\-]")
+# what every spaced-out run contains, without the look-arounds: most texts fail this cheaper scan
+_SPACED_HINT = re.compile(r"(?:[^\W_]|[@$])[ .*\-](?:[^\W_]|[@$])[ .*\-](?:[^\W_]|[@$])")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 #: Leetspeak characters and the letters they stand for.
@@ -119,6 +121,7 @@ _LEET_SYMBOLS = "@$|!"
 _LEET_CORE = r"(?:[^\W\d_][013457]|[013457][^\W\d_]|[^\W_][@$|!]+[^\W_])"
 _TOKEN_CHAR = r"(?:[^\W_]|[@$|!])"
 _LEET_NEAR_LETTER = re.compile(_LEET_CORE)
+_LEET_CHAR = re.compile(r"[013457@$|!]")  # a one-class scan first: most texts have none
 _LEET_WORD = rf"(?<![^\W_@$|!]){_TOKEN_CHAR}*?{_LEET_CORE}{_TOKEN_CHAR}*"
 _LEET_TOKEN = re.compile(rf"(?P<keep>(?!))|{_LEET_WORD}")
 # Variant for text that may hold e-mail addresses, URLs or @handles: those stay verbatim.
@@ -219,9 +222,9 @@ def normalize(text: str) -> str:
             text = _ZWJ_NEAR_WORD.sub("", text)
         text = _strip_marks(text.casefold())
         text = _fold_lookalikes(text)
-    if " " in text or "." in text or "-" in text or "*" in text:
+    if _SPACED_HINT.search(text):
         text = _SPACED.sub(_join_spaced, text)
-    if _LEET_NEAR_LETTER.search(text):
+    if _LEET_CHAR.search(text) and _LEET_NEAR_LETTER.search(text):
         if "@" in text or "://" in text or "www." in text:
             text = _LEET_TOKEN_KEEP.sub(_unleet, text)
         else:

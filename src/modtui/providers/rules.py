@@ -1,8 +1,11 @@
 """The offline rules baseline: applies the prompt's structured policy block directly. Not an LLM."""
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from modtui.domain.prompt import PromptTemplate
 from modtui.domain.verdict import Outcome, Verdict
@@ -12,6 +15,11 @@ from modtui.providers.base import Provider, Reply, Request
 
 _EMPTY = Policy()
 _NO_POLICY = "prompt has no policy: block; "
+PATTERN_SECONDS = 1.0  # per item, when the policy has patterns only the backtracking engine can match
+
+
+class _PatternTimeout(Exception):
+    pass
 
 
 class RulesProvider(Provider):
@@ -35,15 +43,47 @@ class RulesProvider(Provider):
         except ValueError as exc:
             return [Reply(error_type="bad_request", error=f"policy: {exc}")] * len(contents)
         prefix = "" if template.policy else _NO_POLICY
+        bounded = compiled.fallback_patterns
         out: list[Reply] = []
         clock = time.perf_counter
         for content in contents:
             started = clock()
-            decided = compiled.classify(content, labels, positive_label=positive)
+            if bounded:
+                try:
+                    with _time_limit(PATTERN_SECONDS):
+                        decided = compiled.classify(content, labels, positive_label=positive)
+                except _PatternTimeout:
+                    out.append(Reply(error_type="timeout", latency_ms=(clock() - started) * 1000, error=(
+                        f"the policy took over {PATTERN_SECONDS:g} s on this item: a pattern RE2 cannot compile "
+                        f"backtracks ({', '.join(repr(p) for p in bounded)}); rewrite it without look-arounds or "
+                        "back-references so it is matched in linear time")))
+                    continue
+            else:
+                decided = compiled.classify(content, labels, positive_label=positive)
             verdict = Verdict(Outcome.LABEL, decided.label, decided.confidence, prefix + decided.rationale,
                               rules=cited(decided, policy))
             out.append(Reply(finish_reason="stop", verdict=verdict, latency_ms=(clock() - started) * 1000))
         return out
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise _PatternTimeout in this block after `seconds` (Python's regex engine checks signals while it
+    backtracks). Only the main thread receives signals: elsewhere the block runs unbounded."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(_signum: int, _frame: object) -> None:
+        raise _PatternTimeout
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def cited(decided: RuleVerdict, policy: Policy) -> tuple[str, ...]:
