@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from modtui.config import CONFIG_FILE, Config, load_config
 from modtui.domain.target import Target
 from modtui.errors import InputError, Problem, UsageError
+from modtui.files.paths import inside, is_file
 from modtui.files.text import read_text
 from modtui.files.validate import suggest
 from modtui.store.db import Store, open_store
@@ -32,8 +33,13 @@ class Workspace:
 
     @classmethod
     def open(cls, root: str | Path | None = None, db: str | None = None) -> "Workspace":
-        base = Path(root or os.environ.get("MODTUI_WORKSPACE") or ".").expanduser().resolve()
-        if not base.is_dir():
+        given = str(root or os.environ.get("MODTUI_WORKSPACE") or ".")
+        try:
+            base = Path(given).expanduser().resolve()
+            found = base.is_dir()
+        except (OSError, RuntimeError, ValueError) as exc:  # a name too long, a symlink loop, a NUL
+            raise UsageError(Problem("--workspace", f"cannot be used as a folder: {getattr(exc, 'strerror', None) or exc}")) from None
+        if not found:
             raise UsageError(Problem(str(base), "workspace folder does not exist"))
         config = load_config(base / CONFIG_FILE)
         return cls(base, config, db or os.environ.get("MODTUI_DB") or str(base / DEFAULT_DB))
@@ -94,13 +100,19 @@ class Workspace:
 
         return load_incident(self.incident_folder(incident_id), self.root)
 
+    def inside(self, path: Path, shown: str) -> Path:
+        """`path` with symlinks followed, when it is inside the workspace; else exit 2 naming `shown`."""
+        return inside(self.root, path, shown)
+
     def prompt_path(self, ref: str) -> Path:
         """A prompt by workspace-relative path, absolute path, or `policy/name`; a path relative to the
-        current directory only last (it must never shadow this workspace's own file of the same name)."""
+        current directory only last (it must never shadow this workspace's own file of the same name).
+        Wherever it is named from, the file must be inside the workspace after symlinks (else exit 2): a
+        file's `production.prompt: /etc/shadow` is never read."""
         candidates = [self.root / ref, self.prompts_dir / ref, self.prompts_dir / f"{ref}.yaml", Path(ref)]
         for path in candidates:
-            if path.is_file():
-                return path.resolve()
+            if is_file(path):
+                return self.inside(path, ref)
         known = [self.relative(p) for p in self.prompts_dir.rglob("*.yaml")] if self.prompts_dir.is_dir() else []
         raise UsageError(Problem(ref, f"no prompt file '{ref}'{suggest(ref, known)}"))
 

@@ -38,14 +38,23 @@ class ModtuiGroup(click.Group):
             _quiet_stdout()
             ctx.exit(0)
         except ModtuiError as exc:
-            app = ctx.find_object(AppContext)
-            if (app and app.debug) or os.environ.get("MODTUI_DEBUG") == "1":
-                traceback.print_exc()
+            _traceback_if_debug(ctx)
             # one line per problem; values quoted from files (labels, ids, keys) are untrusted: shown inert
             lines = [str(p) for p in exc.problems] if isinstance(exc, InputError) else str(exc).splitlines()
             for line in map(inert, lines or [type(exc).__name__]):
                 say(f"error: {line}" if not _located(line) else line, err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # a name the system refuses, a permission: the path and the reason, not a traceback
+            _traceback_if_debug(ctx)
+            where = inert(os.fsdecode(exc.filename))[:200] if exc.filename is not None else "error"
+            say(f"{where}: {inert(exc.strerror or str(exc))}", err=True)
+            ctx.exit(2)
+
+
+def _traceback_if_debug(ctx: click.Context) -> None:
+    app = ctx.find_object(AppContext)
+    if (app and app.debug) or os.environ.get("MODTUI_DEBUG") == "1":
+        traceback.print_exc()
 
 
 def _quiet_stdout() -> None:

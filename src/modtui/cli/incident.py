@@ -119,8 +119,12 @@ def incident_status(app: AppContext, incident_id: str, status: str, note: str | 
 
 def _check_new_id(app: AppContext, incident_id: str, force: bool) -> Path:
     if not domain.ID_PATTERN.match(incident_id):
-        raise UsageError(Problem(incident_id, "incident id: use letters, digits, '.', '_' or '-' (e.g. INC-0042)"))
-    folder = app.ws.incidents_dir / incident_id
+        raise UsageError(Problem(incident_id[:80], "incident id: use letters, digits, '.', '_' or '-' (e.g. INC-0042)"))
+    if incident_id.split(".", 1)[0].upper() in domain.RESERVED_NAMES:
+        raise UsageError(Problem(incident_id, "incident id: a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9)"))
+    folder = app.ws.inside(app.ws.incidents_dir, "incidents/") / incident_id
+    if folder.is_symlink() or folder.exists():
+        app.ws.inside(folder, f"incidents/{incident_id}")  # --force never replaces what a symlink points at outside
     if folder.exists() and not force:
         raise UsageError(Problem(app.ws.relative(folder), "incident already exists; use --force to overwrite"))
     return folder
@@ -201,6 +205,9 @@ def incident_new(app: AppContext, incident_id: str | None, id_option: str | None
     with _staging(folder) as staging:
         svc.write_incident_yaml(staging, **fields)
         if items_file:
+            from modtui.files.paths import check_regular
+
+            check_regular(Path(items_file), items_file)  # a FIFO or device would block or never end
             shutil.copyfile(items_file, staging / ITEMS_FILE)
         else:
             (staging / ITEMS_FILE).write_text("", encoding="utf-8")

@@ -5,12 +5,15 @@ import re
 import unicodedata
 from datetime import datetime
 from enum import StrEnum
+from pathlib import PurePosixPath
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
+RESERVED_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                            *(f"LPT{i}" for i in range(1, 10))})
 UNPRINTABLE_ID = "must not contain control or formatting characters (escapes, bidi overrides, line breaks)"
 
 
@@ -44,6 +47,13 @@ class ItemKind(StrEnum):
 FAILING_KINDS = frozenset({ItemKind.FALSE_POSITIVE, ItemKind.FALSE_NEGATIVE})
 
 
+def folder_name(value: str) -> str:
+    """`value`, refused when it is a name Windows reserves (the workspace must check out everywhere)."""
+    if value.split(".", 1)[0].upper() in RESERVED_NAMES:
+        raise ValueError(f"'{value}' is a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9)")
+    return value
+
+
 def printable_name(value: str) -> str:
     """A name shown as it is (policy, label, model, target, author): refused when it holds a control character."""
     if unprintable(value):
@@ -62,6 +72,15 @@ class Production(BaseModel):
     @classmethod
     def _printable(cls, value: str) -> str:
         return printable_name(value)
+
+    @field_validator("prompt")
+    @classmethod
+    def _in_workspace(cls, value: str) -> str:
+        # read as written (symlinks are followed where the file is opened, workspace.inside)
+        parts = PurePosixPath(value.replace("\\", "/")).parts
+        if value.startswith(("/", "~", "\\")) or ".." in parts or (len(value) > 1 and value[1] == ":"):
+            raise ValueError("resolves outside the workspace: give a path inside it, such as prompts/<policy>/production.yaml")
+        return value
 
 
 class IncidentKind(StrEnum):
@@ -108,7 +127,7 @@ class Incident(BaseModel):
     def _id_shape(cls, value: str) -> str:
         if not ID_PATTERN.match(value):
             raise ValueError("use letters, digits, '.', '_' or '-' (e.g. INC-0042)")
-        return value
+        return folder_name(value)
 
     @field_validator("policy")
     @classmethod
@@ -116,7 +135,7 @@ class Incident(BaseModel):
         # a folder name under prompts/: never a path (`../../elsewhere` would be read and written outside)
         if not ID_PATTERN.match(value):
             raise ValueError("a folder name under prompts/: use letters, digits, '.', '_' or '-' (no '/' or '..')")
-        return value
+        return folder_name(value)
 
     @field_validator("labels")
     @classmethod

@@ -60,6 +60,9 @@ def open_text(path: Path, display: str | None = None) -> Iterator[io.TextIOWrapp
 
 @contextmanager
 def _open(path: Path, shown: str) -> Iterator[BinaryIO]:
+    from modtui.files.paths import check_regular
+
+    check_regular(path, shown)
     try:
         handle = path.open("rb")
     except FileNotFoundError:

@@ -47,6 +47,11 @@ def _dotted(loc: KeyPath) -> str:
     return out
 
 
+def _clipped(text: str, limit: int = 60) -> str:
+    """A value quoted from a file, cut: a message names what is wrong, it does not reprint the file."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def problem_for(error: dict[str, Any], model: type[BaseModel], doc: Located, base: KeyPath = ()) -> Problem:
     loc: KeyPath = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     full = base + loc
@@ -54,13 +59,13 @@ def problem_for(error: dict[str, Any], model: type[BaseModel], doc: Located, bas
     if kind == "extra_forbidden":
         name = str(loc[-1])
         hint = suggest(name, _fields_at(model, loc[:-1]))
-        return doc.problem(full, f"unknown field '{_dotted(loc)}'{hint}", key=True)
+        return doc.problem(full, f"unknown field '{_clipped(_dotted(loc))}'{hint}", key=True)
     if kind == "missing":
         return doc.problem(full[:-1], f"missing required field '{_dotted(loc)}'", key=True)
     message = error["msg"].removeprefix("Value error, ")
     got = error.get("input")
     if kind not in ("value_error", "assertion_error") and not isinstance(got, (dict, list)):
-        message += f" (got {got!r})"  # the offending value, unless our own message names it already
+        message += f" (got {_clipped(repr(got))})"  # the offending value, unless our own message names it already
         if isinstance(got, bool) and kind == "string_type":
             message += "; YAML reads yes/no/on/off/true/false as booleans: quote them to mean text"
     return doc.problem(full, f"{_dotted(loc)}: {message}" if loc else message)

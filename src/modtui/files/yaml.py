@@ -11,6 +11,7 @@ from modtui.errors import InputError, Problem
 from modtui.files.text import read_text
 
 MAX_VALUES = 200_000  # far beyond any incident or prompt file; bounds alias expansion
+MAX_DEPTH = 64  # nesting; deeper is a located problem, never a RecursionError
 Loc = tuple[int, int]  # 1-based line, col
 KeyPath = tuple[str | int, ...]
 
@@ -53,6 +54,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, at: KeyPath) -> Any:
         self.built += 1
+        if len(at) > MAX_DEPTH:
+            raise InputError(Problem(self.doc.path, f"nested more than {MAX_DEPTH} levels deep", *_mark(node)))
         if self.built > MAX_VALUES:  # aliases of aliases expand exponentially ("billion laughs")
             raise InputError(Problem(self.doc.path, f"more than {MAX_VALUES:,} values once YAML aliases are "
                                                     f"expanded; write the values out instead", *_mark(node)))
@@ -63,7 +66,14 @@ class _Builder:
             return [self.build(child, at + (i,)) for i, child in enumerate(node.value)]
         if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
             self.doc.block_scalars.add(at)
-        return self.constructor.construct_object(node, deep=True)
+        value = self.constructor.construct_object(node, deep=True)
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:  # "\ud83d" in a double-quoted scalar: no character
+                raise InputError(Problem(self.doc.path, f"a lone surrogate (\\u{ord(value[exc.start]):04x}) is not a "
+                                                        f"character", *_mark(node))) from None
+        return value
 
     def _mapping(self, node: yaml.MappingNode, at: KeyPath) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
@@ -111,6 +121,8 @@ def parse_yaml(text: str, path: str) -> Located:
         raise InputError(Problem(path, "file is empty", 1))
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # PyYAML's parser recurses once per level
+        raise InputError(Problem(path, f"nested more than {MAX_DEPTH} levels deep", _deep_line(text))) from None
     except yaml.MarkedYAMLError as exc:
         raise InputError(_syntax_problem(exc, path)) from None
     except yaml.YAMLError as exc:
@@ -126,6 +138,24 @@ def parse_yaml(text: str, path: str) -> Located:
     if builder.problems:
         raise InputError(builder.problems)
     return builder.doc
+
+
+def _deep_line(text: str) -> int | None:
+    """The first line where flow brackets or block indentation go deeper than MAX_DEPTH levels (best effort)."""
+    flow = 0
+    indents: list[int] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        stripped = line.lstrip(" ")
+        if stripped and not stripped.startswith("#"):
+            indent = len(line) - len(stripped)
+            while indents and indents[-1] >= indent:
+                indents.pop()
+            indents.append(indent)
+        for char in stripped:
+            flow += (char in "[{") - (char in "]}")
+            if flow > MAX_DEPTH or len(indents) > MAX_DEPTH:
+                return number
+    return None
 
 
 def load_yaml(path: Path, display: str | None = None) -> Located:

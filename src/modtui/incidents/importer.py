@@ -16,6 +16,7 @@ from typing import Any
 
 from modtui.domain.incident import UNPRINTABLE_ID, Annotation, Item, derive_kind, unprintable
 from modtui.errors import InputError, Problem
+from modtui.files.jsonline import JsonLineError, parse_json_line
 from modtui.files.text import iter_lines, open_text
 from modtui.files.validate import suggest
 from modtui.incidents.loader import MAX_PROBLEMS
@@ -131,9 +132,11 @@ def _rows_jsonl(path: Path, shown: str) -> Iterator[tuple[int, dict[str, Any]]]:
         if not raw.strip():
             continue
         try:
-            data = json.loads(raw)
+            data = parse_json_line(raw)
         except json.JSONDecodeError as exc:
             raise InputError(Problem(shown, f"invalid JSON: {exc.msg}", number, exc.colno)) from None
+        except JsonLineError as exc:
+            raise InputError(Problem(shown, exc.message, number, exc.col)) from None
         if not isinstance(data, dict):
             raise InputError(Problem(shown, "expected a JSON object on each line", number))
         yield number, data

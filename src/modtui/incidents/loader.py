@@ -8,6 +8,8 @@ from pathlib import Path
 
 from modtui.domain.incident import DEFAULT_STRATUM, Annotation, Incident, Item, ItemKind, derive_kind
 from modtui.errors import InputError, Problem
+from modtui.files.jsonline import JsonLineError, parse_json_line
+from modtui.files.paths import check_regular
 from modtui.files.text import BOM, iter_lines
 from modtui.files.validate import suggest, validate_model
 from modtui.files.yaml import Located, load_yaml, parse_yaml
@@ -48,7 +50,7 @@ def load_incident(folder: Path, display_root: Path | None = None, *, keep_items:
 # Part of every fingerprint: bump it whenever what a valid incident folder loads as could change (validation, or
 # normalisation such as kinds and ids) outside this file and domain/incident.py, whose texts are hashed in as well:
 # files passed by another loader are checked again.
-LOADER_VERSION = "loader 1"
+LOADER_VERSION = "loader 2"  # 2: lone surrogates and nesting over files.jsonline.MAX_DEPTH refused
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,10 @@ class IncidentFiles:
 def read_files(folder: Path) -> IncidentFiles | None:
     """The folder's files and fingerprint; None when one cannot be read (load_incident then says why)."""
     try:
+        for name in (INCIDENT_FILE, ITEMS_FILE):  # a FIFO or device is never read here: load_incident says why
+            check_regular(folder / name, name)
         head, items = (folder / INCIDENT_FILE).read_bytes(), (folder / ITEMS_FILE).read_bytes()
-    except OSError:
+    except (OSError, InputError):
         return None
     digest = hashlib.sha256()
     for part in (_loader_source(), head, items):
@@ -174,9 +178,11 @@ def parse_item_line(raw: str, number: int, shown: str, incident: Incident
                     ) -> tuple[Item | None, list[Problem], str | None]:
     """One JSONL line → item (or None), its problems, and its raw id (for duplicate checks)."""
     try:
-        data = json.loads(raw, object_pairs_hook=_unique_keys)
+        data = parse_json_line(raw, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         return None, [Problem(shown, f"invalid JSON: {exc.msg}", number, exc.colno)], None
+    except JsonLineError as exc:
+        return None, [Problem(shown, exc.message, number, exc.col)], None
     except _DuplicateKey as exc:
         return None, [Problem(shown, f"duplicate key '{exc.args[0]}' (a later value would silently win)", number)], None
     raw_id = str(data["id"]) if isinstance(data, dict) and isinstance(data.get("id"), (str, int)) else None

@@ -88,10 +88,11 @@ def _trial_render(template: PromptTemplate, doc: Located) -> list[Problem]:
 
 
 def _fails(source: str) -> bool:
-    from modtui.prompts.templating import compile_template
+    from modtui.prompts.templating import compile_template, render_limited
 
     try:
-        compile_template(source).render(content="x", item_id="x", meta={}, labels="a, b", policy="", precedents="")
+        render_limited(compile_template(source), {"content": "x", "item_id": "x", "meta": {}, "labels": "a, b",
+                                                  "policy": "", "precedents": ""})
     except Exception:  # noqa: BLE001
         return True
     return False

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from modtui.domain.prompt import PromptTemplate
 from modtui.policy.render import render_policy
-from modtui.prompts.templating import compile_template
+from modtui.prompts.templating import compile_template, render_limited
 
 MAX_CONTENT_CHARS = 100_000
 TRUNCATION_NOTE = "[… content truncated by modtui: {kept} of {total} characters kept]"
@@ -66,6 +66,6 @@ def render(template: PromptTemplate, content: str, *, item_id: str = "", meta: M
         if template.policy else "",
         "precedents": neutralise(precedents, tags),
     }
-    system = compile_template(template.system).render(values) if template.system else ""
-    user = compile_template(template.user).render(values)
+    system = render_limited(compile_template(template.system), values) if template.system else ""
+    user = render_limited(compile_template(template.user), values)
     return Messages(system.strip("\n"), user.strip("\n"), truncated)

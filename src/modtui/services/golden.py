@@ -27,6 +27,8 @@ from typing import Any
 from modtui.analysis.flips import compare
 from modtui.domain.incident import ID_PATTERN, Incident, Item
 from modtui.errors import InputError, Problem, UsageError
+from modtui.files.jsonline import JsonLineError, parse_json_line
+from modtui.files.paths import name_problem
 from modtui.files.text import read_text
 from modtui.files.validate import suggest
 from modtui.incidents.loader import LoadedIncident, check_item, jsonl_lines
@@ -104,7 +106,10 @@ def source_incident(loaded: LoadedIncident, item: Item) -> str:
 def golden_path(ws: Workspace, name: str) -> Path:
     if not ID_PATTERN.match(name):
         raise UsageError(Problem("--set", f"'{name}' is not a valid golden set name (letters, digits, '.', '_', '-')"))
-    return ws.root / FOLDER / f"{name}.jsonl"
+    reason = name_problem(name)
+    if reason:
+        raise UsageError(Problem("--set", reason))
+    return ws.inside(ws.root / FOLDER / f"{name}.jsonl", f"{FOLDER}/{name}.jsonl")
 
 
 def names(ws: Workspace) -> list[str]:
@@ -144,9 +149,11 @@ def parse(path: Path, shown: str, name: str) -> GoldenSet:
 def _header(line: tuple[int, str], shown: str) -> dict[str, Any]:
     number, raw = line
     try:
-        data = json.loads(raw)
+        data = parse_json_line(raw)
     except json.JSONDecodeError as exc:
         raise InputError(Problem(shown, f"invalid JSON: {exc.msg}", number, exc.colno)) from None
+    except JsonLineError as exc:
+        raise InputError(Problem(shown, exc.message, number, exc.col)) from None
     missing = [k for k in ("golden", *HEADER_FIELDS) if not isinstance(data, dict) or k not in data]
     if missing:
         raise InputError(Problem(shown, f"the first line must be the set's header; missing {', '.join(missing)}", number))
@@ -160,9 +167,11 @@ def _header(line: tuple[int, str], shown: str) -> dict[str, Any]:
 
 def _item(raw: str, number: int, shown: str, incident: Incident) -> tuple[GoldenItem | None, list[Problem]]:
     try:
-        data = json.loads(raw)
+        data = parse_json_line(raw)
     except json.JSONDecodeError as exc:
         return None, [Problem(shown, f"invalid JSON: {exc.msg}", number, exc.colno)]
+    except JsonLineError as exc:
+        return None, [Problem(shown, exc.message, number, exc.col)]
     if not isinstance(data, dict):
         return None, [Problem(shown, "expected a JSON object", number)]
     extra = {k: data.pop(k, None) for k in ("incident", "item", "added_at")}

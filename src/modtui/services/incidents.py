@@ -83,7 +83,7 @@ def change_status(ws: Workspace, incident_id: str, status: str, author: str, not
     old = loaded.incident.status
     if old is new:
         raise UsageError(Problem(incident_id, f"status is already '{new.value}'"))
-    path = loaded.folder / INCIDENT_FILE
+    path = ws.inside(loaded.folder / INCIDENT_FILE, f"incidents/{incident_id}/{INCIDENT_FILE}")  # writes stay inside
     text = read_text(path, ws.relative(path))
     # keep the line's comment and its line ending (a CRLF file stays CRLF)
     updated, count = re.subn(r"(?m)^status:[ \t]*[^#\r\n]*?([ \t]*(?:#[^\r\n]*)?)(\r?)$",
@@ -136,6 +136,11 @@ def _scalar(value: str) -> str:
 
 def policy_prompt(ws: Workspace, policy: str) -> Path:
     """The policy's production prompt (production.yaml, else its first prompt file)."""
+    from modtui.domain.incident import ID_PATTERN, RESERVED_NAMES
+
+    if not ID_PATTERN.match(policy) or policy.upper() in RESERVED_NAMES:
+        raise UsageError(Problem("--policy", f"'{policy[:80]}' is not a policy folder name: use letters, digits, '.', "
+                                             f"'_' or '-' (at most 80, not a name Windows reserves)"))
     folder = ws.prompts_dir / policy
     files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
     if not files:
@@ -153,8 +158,9 @@ def validate_workspace(ws: Workspace) -> tuple[dict[str, int], list[Problem]]:
     prompts = sorted(ws.prompts_dir.rglob("*.yaml")) if ws.prompts_dir.is_dir() else []
     for path in prompts:
         counts["prompts"] += 1
+        shown = path.relative_to(ws.root).as_posix()
         try:
-            load_prompt(path, ws.relative(path))
+            load_prompt(ws.inside(path, shown), shown)  # a symlink out of the workspace is refused, never read
         except InputError as exc:
             problems.extend(exc.problems)
     for incident_id in ws.incident_ids():

@@ -18,6 +18,7 @@ from modtui.analysis.metrics import RunMetrics, ScoredItem, correct, run_metrics
 from modtui.analysis.sweep import Sweep, sweep
 from modtui.domain.verdict import Verdict
 from modtui.errors import Problem, UsageError
+from modtui.files.paths import name_problem
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt, parse_prompt
 from modtui.services import replay as replay_service
@@ -309,8 +310,12 @@ def save_candidate(ws: Workspace, policy: str, name: str, text: str) -> Path:
     name = name.strip().removesuffix(".yaml")
     if not PROMPT_NAME.match(name):
         raise UsageError(Problem("name", f"'{name}' is not a usable file name: use letters, digits, '.', '_' or '-'"))
-    path = ws.prompts_dir / policy / f"{name}.yaml"
-    shown = ws.relative(path) if path.is_absolute() else str(path)
+    reason = name_problem(name)
+    if reason:
+        raise UsageError(Problem("name", reason))
+    shown = f"prompts/{policy}/{name}.yaml"
+    # the policy folder may be a symlink, or the policy a path in an old file: never write outside the workspace
+    path = ws.inside(ws.prompts_dir / policy / f"{name}.yaml", shown)
     parse_prompt(text, f"prompts/{policy}/{name}.yaml")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
