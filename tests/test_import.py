@@ -163,13 +163,22 @@ def test_bad_label_map_and_missing_source(workspace: Path, run_cli, tmp_path: Pa
 
 def test_many_bad_rows_are_capped(workspace: Path, run_cli, tmp_path: Path) -> None:
     source = tmp_path / "e.csv"
-    source.write_text("text,gold\n" + "".join(f"x{i},bad\n" for i in range(500)), encoding="utf-8")
+    source.write_text("text,gold\n" + "".join(f"x{i},bad{i}\n" for i in range(500)), encoding="utf-8")
     result = do_import(run_cli, workspace, source)
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 101
-    assert lines[0].startswith(f"{source}:2: expected value 'bad'")
+    assert lines[0].startswith(f"{source}:2: expected value 'bad0'")
     assert lines[-1] == f"{source}:101: stopped after 100 problems"
+
+
+def test_one_unmapped_value_is_one_line_with_its_count(workspace: Path, run_cli, tmp_path: Path) -> None:
+    source = tmp_path / "e.csv"
+    source.write_text("text,gold\n" + "".join(f"x{i},bad\n" for i in range(500)), encoding="utf-8")
+    result = do_import(run_cli, workspace, source)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"{source}:2: expected value 'bad' is not a label of this policy "
+                                          f"['toxic', 'ok'] (500 rows, first on this line); add --label-map 'bad=LABEL'"]
 
 
 def test_twenty_thousand_rows(workspace: Path, run_cli, tmp_path: Path) -> None:

@@ -115,7 +115,7 @@ def test_markdown_report_sections_and_numbers(samples: Path) -> None:
     for item_id in cand["flips"]["regressed"]:
         assert f"| {item_id} | guard |" in md
     assert "Resolve or supersede the open findings (#1)" in md
-    assert md.count("| run | tester |") == 4 and "finding #1 added [policy_gap]" in md  # 4 run events + the finding
+    assert md.count("| run | tester |") == 4 and "finding #1 added \\[policy_gap\\]" in md  # 4 run events + the finding (escaped: the event text quotes the summary)
 
 
 def test_json_report_validates_and_matches_the_replay(samples: Path) -> None:

@@ -25,6 +25,8 @@ store_incidents = lazy("modtui.store.incidents")
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 STATUSES = ("open", "investigating", "mitigated", "resolved")
 INCIDENT_FILE, ITEMS_FILE = "incident.yaml", "items.jsonl"
+REJECTS_FILE = "import-rejects.jsonl"
+ON_BAD_ROW, DEDUPE = ("fail", "skip"), ("fail", "first", "last")  # importer's, as literals (--help imports neither)
 
 pass_app = click.make_pass_decorator(AppContext)
 LIST_COLUMNS = ("id", "severity", "status", "title", "items", "false_positive", "false_negative", "guard",
@@ -81,7 +83,8 @@ def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
     say(f"severity {inc.severity.value} · status {inc.status.value} · policy {inert(inc.policy)}")
     say(f"production: {inert(inc.production.prompt)} on {inert(inc.production.model)}")
     say(f"labels: {inert(', '.join(inc.labels))} (positive: {inert(inc.positive_label)})")
-    say("items: " + ", ".join(f"{k} {counts[k]}" for k in ("false_positive", "false_negative", "guard", "eval") if counts[k]))
+    say("items: " + (", ".join(f"{k} {counts[k]}" for k in ("false_positive", "false_negative", "guard", "eval")
+                               if counts[k]) or f"none yet (add them to {ITEMS_FILE}, or `modtui incident import`)"))
     if inc.description.strip():
         say("\n" + inc.description.strip())  # as written: its lines kept, control characters shown as escapes
     say("\n" + _timeline_title(len(timeline)))
@@ -244,13 +247,19 @@ import_options = [common_new_options[0], click.option("--policy", help="Policy n
                    "file once labelled): its `label` column is --annotator's, or name the columns with "
                    "--annotation-cols; rows are matched by --id-col (default: id). Earlier annotations are kept.")
 @click.option("--annotator", help="With --update: who filled in the `label` column (default: $MODTUI_AUTHOR or your OS user).")
+@click.option("--on-bad-row", type=click.Choice(ON_BAD_ROW), default="fail", show_default=True,
+              help="A row that cannot be an item (empty content, unmapped label, bad JSON): fail the import, or skip "
+                   f"it into incidents/ID/{REJECTS_FILE} with its reasons.")
+@click.option("--dedupe", type=click.Choice(DEDUPE), default="fail", show_default=True,
+              help="Rows sharing an id: fail the import, or keep the first or the last of them.")
 @pass_app
 def incident_import(app: AppContext, incident_id: str | None, source: str | None, id_option: str | None, policy: str, title: str | None, severity: str,
                     production_model: str, labels: str | None, positive_label: str | None, description: str,
                     force: bool, content_col: str, expected_col: str, observed_col: str | None, id_col: str | None,
                     meta_col: tuple[str, ...], label_map: tuple[str, ...], annotation_cols: str | None,
                     update: bool = False, annotator: str | None = None, stratum_col: str | None = None,
-                    weight_col: str | None = None, population_sizes: tuple[str, ...] = ()) -> None:
+                    weight_col: str | None = None, population_sizes: tuple[str, ...] = (), on_bad_row: str = "fail",
+                    dedupe: str = "fail") -> None:
     """Create the incident INCIDENT_ID from SOURCE, a CSV or JSONL export, or with --update add a labelled
     file's labels to the incident's items as annotations.
 
@@ -283,11 +292,19 @@ def incident_import(app: AppContext, incident_id: str | None, source: str | None
                               production_model, names, positive, description)
     with _staging(folder) as staging:
         svc.write_incident_yaml(staging, population, **fields)
-        with importer.ItemsWriter(staging / ITEMS_FILE) as items:  # streamed: the export is never whole in memory
-            result = importer.import_items(Path(source), source, mapping, names, positive, items.write)
+        with importer.ItemsWriter(staging / ITEMS_FILE) as items, importer.RejectsWriter(staging / REJECTS_FILE) as rejects:
+            policy = importer.RowPolicy(on_bad_row, dedupe, rejects.write)  # streamed: never the whole export in memory
+            result = importer.import_items(Path(source), source, mapping, names, positive, items.write, policy)
         _publish(staging, folder, check_items=True)
-    note(f"imported {result.imported} items into {app.ws.relative(folder)}/ "
-         f"({', '.join(f'{k} {v}' for k, v in sorted(result.kinds.items()))})")
+    shown = app.ws.relative(folder)
+    note(f"imported {result.imported} items into {shown}/ "
+         f"({', '.join(f'{k} {v}' for k, v in sorted(result.kinds.items())) or 'none'})")
+    for (role, value), count in sorted(result.unmapped.items()):
+        note(f"unmapped {role} value '{inert(value)}': {count} row(s) skipped; add --label-map '{inert(value)}=LABEL'")
+    if result.skipped:
+        note(f"skipped {result.skipped} bad row(s); each with its reasons in {shown}/{REJECTS_FILE}")
+    if result.duplicates:
+        note(f"dropped {result.duplicates} row(s) repeating an id (--dedupe {dedupe})")
 
 
 def _population(sizes: tuple[str, ...], sampled: bool) -> dict[str, int] | None:

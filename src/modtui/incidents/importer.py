@@ -44,11 +44,37 @@ class ImportResult:
     rows: int
     imported: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
+    skipped: int = 0      # bad rows skipped (--on-bad-row skip), each handed to the rejects sink
+    duplicates: int = 0   # rows dropped by --dedupe first|last
+    unmapped: Counter[tuple[str, str]] = field(default_factory=Counter)  # (column role, value) → rows
+
+
+@dataclass(frozen=True)
+class RowPolicy:
+    """What an import does with rows that cannot be items and with repeated ids."""
+
+    on_bad_row: str = "fail"   # fail: nothing is imported | skip: the row goes to `rejects`, the rest is imported
+    dedupe: str = "fail"       # fail | first: keep the first row of an id | last: keep the last
+    rejects: Callable[[dict[str, Any]], None] | None = None  # {"line", "reasons", "row"} of each skipped row
+
+
+ON_BAD_ROW = ("fail", "skip")
+DEDUPE = ("fail", "first", "last")
+
+
+@dataclass(frozen=True)
+class _UnmappedLabel(Problem):
+    """A row's label value with no mapping; reported once per distinct value."""
+
+    role: str = ""
+    value: str = ""
 
 
 def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], positive: str,
-                 sink: Callable[[Item], None] | None = None) -> ImportResult:
-    """Read every row; all problems (missing columns, unmapped labels, duplicate ids) at once.
+                 sink: Callable[[Item], None] | None = None, policy: RowPolicy = RowPolicy()) -> ImportResult:
+    """Read every row; all problems (missing columns, unmapped labels — once per distinct value —, duplicate
+    ids) at once. With `policy.on_bad_row == "skip"` a bad row is handed to `policy.rejects` with its reasons
+    instead; `policy.dedupe` keeps the first or last row of a repeated id instead of failing.
 
     Good items go to `sink` as they are read (the caller discards what it wrote if this raises), else
     they are returned in the result."""
@@ -57,50 +83,106 @@ def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], po
         for src, dst in mapping.labels.items() if dst not in labels]
     if problems:
         raise InputError(problems)
-    rows = read_rows(path, shown)
-    items: list[Item] = []
-    kinds: Counter[str] = Counter()
+    result = ImportResult([], 0)
+    last = _last_rows(path, shown, mapping) if policy.dedupe == "last" else {}
+    unmapped_at: dict[tuple[str, str], int] = {}  # first line of each unmapped value
     seen: dict[str, int] = {}
     header_checked = False
-    count = 0
-    for line, row in rows:
-        if not header_checked:
-            problems += _check_columns(mapping, list(row), shown)
+    bad_lines: list[Problem] = []
+    stopped: Problem | None = None
+    for line, row in read_rows(path, shown, bad_lines.append):
+        if not header_checked and row is not None:
+            missing = _check_columns(mapping, list(row), shown)
+            problems += missing
             header_checked = True
-            if problems:
+            if missing:
                 break
-        count += 1
-        item = _item(row, line, count, mapping, labels, positive, shown, problems)
-        if item is not None and item.id in seen:
-            problems.append(Problem(shown, f"duplicate id '{item.id}' (first on line {seen[item.id]})", line))
+        row_problems: list[Problem] = list(bad_lines)
+        bad_lines.clear()
+        if row is not None:
+            result.rows += 1
+            item = _item(row, line, result.rows, mapping, labels, positive, shown, row_problems)
+            if item is not None and (item.id in seen or last.get(item.id, line) != line):
+                if policy.dedupe == "fail":
+                    row_problems.append(Problem(shown, f"duplicate id '{item.id}' (first on line {seen[item.id]})", line))
+                else:
+                    result.duplicates += 1
+                    continue
+        if row_problems:
+            for p in row_problems:
+                if isinstance(p, _UnmappedLabel):
+                    result.unmapped[(p.role, p.value)] += 1
+                    unmapped_at.setdefault((p.role, p.value), line)
+            if policy.on_bad_row == "skip":
+                result.skipped += 1
+                if policy.rejects is not None:
+                    policy.rejects({"line": line, "reasons": [p.message for p in row_problems], "row": row})
+                continue
+            problems += [p for p in row_problems if not isinstance(p, _UnmappedLabel)]
         elif item is not None:
             seen[item.id] = line
-            kinds[item.kind.value if item.kind else "eval"] += 1
+            result.kinds[item.kind.value if item.kind else "eval"] += 1
             if sink is None:
-                items.append(item)
-            elif not problems:  # once anything is wrong nothing will be kept: stop writing
+                result.items.append(item)
+            elif not problems and (policy.on_bad_row == "skip" or not result.unmapped):  # once a fail is
+                # certain nothing will be kept: stop writing
                 sink(item)
-        if len(problems) >= MAX_PROBLEMS:  # (checked for bad rows too: a wrong mapping fails every row)
-            problems = problems[:MAX_PROBLEMS] + [Problem(shown, f"stopped after {MAX_PROBLEMS} problems", line)]
+        if len(problems) + len(result.unmapped) >= MAX_PROBLEMS:  # (a wrong mapping fails every row)
+            stopped = Problem(shown, f"stopped after {MAX_PROBLEMS} problems", line)
             break
-    if not header_checked:
+    if not header_checked and not problems:
         problems.append(Problem(shown, "no rows to import (the file is empty or has only a header)", 1))
+    if policy.on_bad_row == "fail":
+        problems += [_unmapped_problem(shown, role, value, count, unmapped_at[(role, value)], labels)
+                     for (role, value), count in result.unmapped.items()]
     if problems:
-        raise InputError(problems)
-    return ImportResult(items, count, sum(kinds.values()), kinds)
+        shown_first = sorted(problems, key=lambda p: p.line or 0)[:MAX_PROBLEMS]
+        raise InputError(shown_first + ([stopped] if stopped else []))
+    result.imported = sum(result.kinds.values())
+    return result
 
 
-def read_rows(path: Path, shown: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line, row) of a CSV or JSONL (.jsonl, .ndjson) export, streamed."""
-    return _rows_jsonl(path, shown) if path.suffix.lower() in (".jsonl", ".ndjson") else _rows_csv(path, shown)
+def _unmapped_problem(shown: str, role: str, value: str, count: int, line: int, labels: list[str]) -> Problem:
+    rows = f" ({count} rows, first on this line)" if count > 1 else ""
+    hint = f"; add --label-map '{value}=LABEL'" if value else ""
+    return Problem(shown, f"{role} value '{value}' is not a label of this policy {labels}{rows}{hint}", line)
 
 
-def _rows_csv(path: Path, shown: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _last_rows(path: Path, shown: str, mapping: Mapping) -> dict[str, int]:
+    """id → line of its last row (for --dedupe last: a first pass over the export, ids only)."""
+    last: dict[str, int] = {}
+    id_column: str | None = None
+    for line, row in read_rows(path, shown, lambda problem: None):
+        if row is None or mapping.id is None:
+            continue
+        id_column = id_column or _resolve(mapping.id, list(row)) or mapping.id
+        last[str(row.get(id_column)).strip()] = line
+    return last
+
+
+BadRow = Callable[[Problem], None]
+
+
+def read_rows(path: Path, shown: str, bad: BadRow | None = None) -> Iterator[tuple[int, Any]]:
+    """(line, row) of a CSV or JSONL (.jsonl, .ndjson) export, streamed. A row that cannot be read (invalid
+    JSON, too many fields) raises InputError, or with `bad` is handed to it and yielded as (line, None)."""
+    rows = _rows_jsonl(path, shown) if path.suffix.lower() in (".jsonl", ".ndjson") else _rows_csv(path, shown)
+    for line, row in rows:
+        if isinstance(row, Problem):
+            if bad is None:
+                raise InputError(row)
+            bad(row)
+            yield line, None
+        else:
+            yield line, row
+
+
+def _rows_csv(path: Path, shown: str) -> Iterator[tuple[int, dict[str, str] | Problem]]:
     with open_text(path, shown) as text:
         yield from _csv_records(text, shown)
 
 
-def _csv_records(text: Iterator[str], shown: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _csv_records(text: Iterator[str], shown: str) -> Iterator[tuple[int, dict[str, str] | Problem]]:
     # strict: an unclosed quote is an error at its row, not a field that silently swallows the rest of the file
     reader = csv.reader(text, strict=True)
     try:
@@ -122,23 +204,27 @@ def _csv_records(text: Iterator[str], shown: str) -> Iterator[tuple[int, dict[st
             raise InputError(Problem(shown, f"CSV error: {reason}", line)) from None
         if any(cell.strip() for cell in record):
             if len(record) > len(names):
-                raise InputError(Problem(shown, f"row has {len(record)} fields but the header has {len(names)}", line))
-            yield line, dict(zip(names, record + [""] * (len(names) - len(record))))
+                yield line, Problem(shown, f"row has {len(record)} fields but the header has {len(names)}", line)
+            else:
+                yield line, dict(zip(names, record + [""] * (len(names) - len(record))))
         line = reader.line_num + 1
 
 
-def _rows_jsonl(path: Path, shown: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows_jsonl(path: Path, shown: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
     for number, raw in iter_lines(path, shown):
         if not raw.strip():
             continue
         try:
             data = parse_json_line(raw)
         except json.JSONDecodeError as exc:
-            raise InputError(Problem(shown, f"invalid JSON: {exc.msg}", number, exc.colno)) from None
+            yield number, Problem(shown, f"invalid JSON: {exc.msg}", number, exc.colno)
+            continue
         except JsonLineError as exc:
-            raise InputError(Problem(shown, exc.message, number, exc.col)) from None
+            yield number, Problem(shown, exc.message, number, exc.col)
+            continue
         if not isinstance(data, dict):
-            raise InputError(Problem(shown, "expected a JSON object on each line", number))
+            yield number, Problem(shown, "expected a JSON object on each line", number)
+            continue
         yield number, data
 
 
@@ -170,7 +256,8 @@ def _label(value: Any, mapping: Mapping, labels: list[str], what: str, shown: st
     if mapped in labels:
         return mapped
     hint = f"; add --label-map '{text}=LABEL'" if text else ""
-    problems.append(Problem(shown, f"{what} value '{text}' is not a label of this policy {labels}{hint}", line))
+    problems.append(_UnmappedLabel(shown, f"{what} value '{text}' is not a label of this policy {labels}{hint}", line,
+                                   role=what, value=text))
     return None
 
 
@@ -184,7 +271,7 @@ def _item(row: dict[str, Any], line: int, index: int, mapping: Mapping, labels: 
     if mapping.observed is not None:
         observed = _label(get(mapping.observed), mapping, labels, "observed", shown, line, problems)
     content = get(mapping.content)
-    if content is None or str(content) == "":
+    if content is None or not str(content).strip():  # whitespace only is empty too
         problems.append(Problem(shown, f"empty content in column '{mapping.content}'", line))
     item_id = str(get(mapping.id)).strip() if mapping.id else f"row-{index:06d}"
     if not item_id or item_id == "None":
@@ -262,3 +349,25 @@ class ItemsWriter:
 
     def __exit__(self, *exc: object) -> None:
         self._out.close()
+
+
+class RejectsWriter:
+    """incidents/ID/import-rejects.jsonl: one skipped row a line with its line number and reasons (written only
+    when a row is skipped)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._out: Any = None
+
+    def write(self, reject: dict[str, Any]) -> None:
+        if self._out is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._out = self.path.open("w", encoding="utf-8", newline="\n")
+        self._out.write(json.dumps(reject, ensure_ascii=False, default=str) + "\n")
+
+    def __enter__(self) -> "RejectsWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._out is not None:
+            self._out.close()

@@ -50,7 +50,7 @@ def load_incident(folder: Path, display_root: Path | None = None, *, keep_items:
 # Part of every fingerprint: bump it whenever what a valid incident folder loads as could change (validation, or
 # normalisation such as kinds and ids) outside this file and domain/incident.py, whose texts are hashed in as well:
 # files passed by another loader are checked again.
-LOADER_VERSION = "loader 2"  # 2: lone surrogates and nesting over files.jsonline.MAX_DEPTH refused
+LOADER_VERSION = "loader 2"  # 2: lone surrogates and nesting over files.jsonline.MAX_DEPTH refused; no items valid
 
 
 @dataclass(frozen=True)
@@ -146,11 +146,9 @@ def parse_items(path: Path, shown: str, incident: Incident, *, keep: bool = True
     items: list[Item] = []
     lines: dict[str, int] = {}
     problems: list[Problem] = []
-    blank, good = True, 0
     for number, raw in iter_lines(path, shown):
         if not raw.strip():
             continue
-        blank = False
         item, item_problems, raw_id = parse_item_line(raw, number, shown, incident)
         if raw_id is not None and raw_id in lines:
             item_problems.append(Problem(shown, f"duplicate item id '{raw_id}' (first on line {lines[raw_id]})", number))
@@ -158,13 +156,9 @@ def parse_items(path: Path, shown: str, incident: Incident, *, keep: bool = True
             lines[raw_id] = number
         problems.extend(item_problems)
         if item is not None and not item_problems:
-            good += 1
             if keep:
                 items.append(item)
-    if blank:
-        return [], {}, [Problem(shown, "file is empty: expected one JSON object per line", 1)]
-    if not good and not problems:
-        problems.append(Problem(shown, "no items", 1))
+    # blank: an incident with no items yet (`incident new` without --items) is valid, and shown as empty
     return items, lines, problems
 
 

@@ -5,6 +5,9 @@ import re
 from typing import Any
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_MARKUP = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "!": "\\!", "`": "\\`", "<": "&lt;"})
+# what GFM viewers autolink: URLs with a scheme, www. names, e-mail addresses
+_LINKABLE = re.compile(r"(?i)\b(?:https?|ftp)://[^\s<>]*|\bwww\.[^\s<>]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def render(data: dict[str, Any]) -> str:
@@ -69,11 +72,12 @@ def _actions(actions: dict[str, Any]) -> str:
         return "## Actions taken\n\nNo runs yet: nothing has been replayed on this incident."
     rows = [(f"{r['run_id']}", r["target"], r["prompt"] + (" (production)" if r["production"] else ""),
              r["prompt_version"], r["item_set"], str(r["items"]), r["status"], _ci(r["precision"], r.get("precision_ci")),
-             _ci(r["recall"], r.get("recall_ci")), _num(r["f1"]), _int(r["fixed"]), _int(r["regressed"]), _p(r["mcnemar_p"]), r["author"], r["started_at"][:16])
+             _ci(r["recall"], r.get("recall_ci")), _num(r["f1"]), _int(r["fixed"]), _int(r["regressed"]),
+             r.get("baseline") or "-", _p(r["mcnemar_p"]), r["author"], r["started_at"][:16])
             for r in runs]
     out = ["## Actions taken", f"### Runs ({len(runs)})",
            _table(("run", "target", "prompt", "version", "set", "items", "status", "P", "R", "F1", "fixed", "regressed",
-                   "McNemar p", "by", "started"), rows)]
+                   "against", "McNemar p", "by", "started"), rows)]
     out.append("### Prompt versions tried\n\n" + "\n".join(
         f"- `{v['version']}` {_text(v['path'])}{' (production)' if v['production'] else ''}: runs "
         + ", ".join(map(str, v["runs"])) for v in actions["prompt_versions"]))
@@ -84,7 +88,7 @@ def _actions(actions: dict[str, Any]) -> str:
 def _best(best: dict[str, Any] | None) -> str:
     if best is None:
         return "### Best candidate\n\nNo candidate prompt has been replayed yet (only production)."
-    vs = f" against run {best['baseline_run_id']}" if best["baseline_run_id"] else ""
+    vs = f" against {best['baseline']}" if best.get("baseline") else ""
     head = (f"### Best candidate: run {best['run_id']}, {_text(best['prompt'])} on {best['target']}\n\n"
             f"F1 {_num(best['f1'])}, precision {_num(best['precision'])}, recall {_num(best['recall'])}; "
             f"{_int(best['fixed'])} fixed and {_int(best['regressed'])} regressed{vs} (McNemar p {_p(best['mcnemar_p'])}).")
@@ -99,7 +103,7 @@ def _findings(findings: list[dict[str, Any]]) -> str:
     out = ["## Findings (open first)"]
     for f in findings:
         status = f["status"] + (f" by #{f['superseded_by']}" if f["superseded_by"] else "")
-        lines = [f"### #{f['id']} [{f['category']}] {status}: {_text(f['summary'])}",
+        lines = [f"### #{f['id']} [{_text(f['category'])}] {status}: {_text(f['summary'])}",
                  f"- by {_text(f['author'])} at {f['created_at'][:16]}"]
         if f["fix"]:
             lines.append(f"- fix: {_text(f['fix'])}")
@@ -216,7 +220,7 @@ def _needs(needs: dict[str, Any]) -> str:
     out = ["## Needs"]
     if needs["open_findings"]:
         out.append("### Open questions\n\n" + "\n".join(
-            f"- finding #{f['id']} [{f['category']}]: {_text(f['summary'])}" for f in needs["open_findings"]))
+            f"- finding #{f['id']} [{_text(f['category'])}]: {_text(f['summary'])}" for f in needs["open_findings"]))
     for key, title in (("still_failing", "Still failing under the best candidate"), ("regressions", "Regressions to look at")):
         part = needs[key]
         if part["run_id"] is None:
@@ -226,7 +230,9 @@ def _needs(needs: dict[str, Any]) -> str:
             rows = [(i["item"], i["kind"], i["expected"], i["label"] or "-", i["content"]) for i in part["items"]]
             more = f"\n\n… and {part['count'] - len(rows)} more." if part["count"] > len(rows) else ""
             out.append(_table(("item", "kind", "expected", "verdict", "content"), rows) + more)
-    out.append("### Next steps\n\n" + "\n".join(f"{n}. {_text(s)}" for n, s in enumerate(needs["next_steps"], 1)))
+    # modtui's own sentences (commands in code spans), naming only validated ids and names: not escaped
+    out.append("### Next steps\n\n" + "\n".join(f"{n}. {_CONTROL.sub(chr(0xFFFD), ' '.join(s.split()))}"
+                                                 for n, s in enumerate(needs["next_steps"], 1)))
     return "\n\n".join(out)
 
 
@@ -248,9 +254,25 @@ def _cell(value: Any) -> str:
 
 
 def _text(value: str, keep_lines: bool = False) -> str:
-    """Untrusted text made inert for Markdown viewers: no control characters, no raw HTML, one line unless asked."""
+    """Untrusted text made inert for Markdown viewers: no control characters, and (unless `keep_lines`, for text
+    inside a code fence) on one line with no markup that acts — `[`, `]`, `!`, backticks and backslashes
+    escaped, `<` as `&lt;` (no raw HTML), and anything a viewer would turn into a link (a URL, `www.`, an
+    e-mail address) in a code span. Links and images in a report come only from modtui's own text."""
     value = _CONTROL.sub("\ufffd", value if keep_lines else " ".join(value.split()))
-    return value if keep_lines else value.replace("<", "&lt;")
+    if keep_lines:
+        return value
+    out, last = [], 0
+    for found in _LINKABLE.finditer(value):
+        out += [value[last:found.start()].translate(_MARKUP), _code(found.group(0))]
+        last = found.end()
+    out.append(value[last:].translate(_MARKUP))
+    return "".join(out)
+
+
+def _code(text: str) -> str:
+    fence = "`" * (_longest_backticks(text) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _longest_backticks(text: str) -> int:

@@ -23,7 +23,7 @@ from modtui.replay.events import RunProgress
 from modtui.secrets import Scrubber, key_for
 from modtui.services import golden, precedent
 from modtui.services.incidents import load_and_sync
-from modtui.services.scoring import observed_as_run, scored_run
+from modtui.services.scoring import baseline_name, observed_as_run, scored_run
 from modtui.services.stability import run_stability
 from modtui.store import runs as q
 from modtui.store.tables import RunRow
@@ -346,6 +346,7 @@ def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: boo
                    "regressed": len(run_report.flips.regressed) if run_report.flips else None,
                    "mcnemar_p": run_report.flips.mcnemar_p if run_report.flips else None,
                    "baseline_run_id": run_report.baseline_run_id,
+                   "baseline": baseline_name(run_report.baseline_run_id) if run_report.flips else None,
                    **({"cost_usd": run_report.stability.cost_usd, "stability": run_report.stability.to_dict(limit=20)}
                       if run_report.stability else {})}
         q.finish_run(ws.store(), job.run_id, status, summary, job.dead, spec.author, headline)

@@ -29,7 +29,7 @@ from modtui.services.incidents import load_and_sync
 from modtui.services.masking import masked_items
 from modtui.services.report_needs import next_steps
 from modtui.services.runs import summary_intervals
-from modtui.services.scoring import scored_run
+from modtui.services.scoring import baseline_name, observed_as_run, scored_run
 from modtui.store import runs as q
 from modtui.store.incidents import events
 from modtui.store.tables import PromptVersionRow, RunRow
@@ -137,7 +137,14 @@ def _run_entry(run: RunRow, production: set[str]) -> dict[str, Any]:
             "item_set": run.item_set, "status": run.status, "author": run.author, "started_at": run.started_at,
             "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"), **summary_intervals(s),
             "fixed": s.get("fixed"), "regressed": s.get("regressed"), "mcnemar_p": s.get("mcnemar_p"),
-            "baseline_run_id": s.get("baseline_run_id"), "cost_usd": s.get("cost_usd")}
+            "baseline_run_id": s.get("baseline_run_id"), "baseline": _baseline_of(s), "cost_usd": s.get("cost_usd")}
+
+
+def _baseline_of(summary: dict[str, Any]) -> str | None:
+    """What the run's fixed/regressed counts are against (None: it has none)."""
+    if summary.get("fixed") is None:
+        return None
+    return summary.get("baseline") or baseline_name(summary.get("baseline_run_id"))
 
 
 def _latest(runs: list[RunRow]) -> list[RunRow]:
@@ -158,11 +165,15 @@ def _best_candidate(ws: Workspace, loaded: LoadedIncident, runs: list[RunRow], p
     run = max(candidates, key=lambda r: (_summary_of(r)["f1"], -(_summary_of(r).get("regressed") or 0), r.id or 0))
     summary = _summary_of(run)
     expected = {i.id: i.expected for i in loaded.items}
+    # the counts are against the baseline the run was replayed with, as in the runs table: never a second one
+    observed = _baseline_of(summary) == "observed"
     with ws.store().read() as session:
         base = q.get_run(session, summary["baseline_run_id"]) if summary.get("baseline_run_id") else None
-        base = base or _production_run(runs, run.target_name, production)
+        base = base or (None if observed else _production_run(runs, run.target_name, production))
         results = scored_run(session, run.id, expected)  # type: ignore[arg-type]
         base_results = scored_run(session, base.id, expected) if base else None  # type: ignore[arg-type]
+    if observed:
+        base_results = observed_as_run(loaded.items)
     flips = compare(base_results, results, loaded.incident.positive_label) if base_results is not None else None
     return _Best(run, summary, base, results, flips)
 
@@ -198,6 +209,7 @@ def _best_entry(ws: Workspace, loaded: LoadedIncident, best: _Best, production: 
     base_source, base_path = _production_source(ws, loaded, best.baseline)
     cand_source = _version_source(ws, run.prompt_version) or ""
     return {**_run_entry(run, production), "baseline_run_id": best.baseline.id if best.baseline else None,
+            "baseline": baseline_name(best.baseline.id) if best.baseline else "observed" if best.flips else None,
             "fixed": len(best.flips.fixed) if best.flips else None,
             "regressed": len(best.flips.regressed) if best.flips else None,
             "mcnemar_p": best.flips.mcnemar_p if best.flips else None,
@@ -280,9 +292,10 @@ def _summary(data: dict[str, Any]) -> str:
     else:
         base = next((r for r in runs if r["run_id"] == best["baseline_run_id"]), None)
         vs = f" (production {_num(base['f1'])})" if base else ""
+        against = f" against {best['baseline']}" if best.get("baseline") else ""
         text += (f" {len(runs)} run(s); best candidate {best['prompt']} on {best['target']} (run {best['run_id']}): "
                  f"F1 {_num(best['f1'])}{vs}, {best['fixed'] if best['fixed'] is not None else '-'} fixed, "
-                 f"{best['regressed'] if best['regressed'] is not None else '-'} regressed.")
+                 f"{best['regressed'] if best['regressed'] is not None else '-'} regressed{against}.")
     open_count = len(data["needs"]["open_findings"])
     return text + f" {len(data['findings'])} finding(s), {open_count} open."
 

@@ -35,6 +35,11 @@ def scored_rows(rows: Iterable[Sequence[Any]], expected: Mapping[str, str]) -> l
     return out
 
 
+def baseline_name(baseline_run_id: int | None) -> str:
+    """What a run's fixed/regressed counts are against: `run N`, or `observed` (production's recorded verdicts)."""
+    return f"run {baseline_run_id}" if baseline_run_id else "observed"
+
+
 def observed_as_run(items: Sequence[Item]) -> list[ScoredItem]:
     """Production's recorded verdicts as a pseudo-run (for `--baseline observed`)."""
     return [ScoredItem(item_id=i.id, expected=i.expected, label=i.observed) for i in items if i.observed is not None]
