@@ -56,9 +56,12 @@ def test_templates_under_the_limits_render_as_before() -> None:
     assert len(render("{{ content }}", "z" * 100_000)) == 100_000
 
 
-def test_an_item_that_takes_a_template_over_a_limit_is_its_recorded_result(workspace: Path) -> None:
+def test_an_item_that_takes_a_template_over_a_limit_is_its_recorded_result(served_workspace: Path,
+                                                                          fake_server: object) -> None:
     """`{{ content * 20 }}` passes on load (a short sample) and for short items; a 100,000-character item
-    goes over 1,000,000 characters: that item's result says so, the others get verdicts."""
+    goes over 1,000,000 characters: that item's result says so, the others get verdicts. (On a target that
+    is sent the rendered prompt: the offline baseline renders nothing.)"""
+    workspace = served_workspace
     from modtui.services import replay as svc
     from modtui.store import runs as q
     from modtui.workspace import Workspace
@@ -71,7 +74,7 @@ def test_an_item_that_takes_a_template_over_a_limit_is_its_recorded_result(works
     first["content"] = "you idiot " * 10_000
     items.write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n")
     ws = Workspace.open(workspace)
-    spec = svc.ReplaySpec("INC-T1", prompts=["toxicity/candidate"], targets=["offline"], author="t")
+    spec = svc.ReplaySpec("INC-T1", prompts=["toxicity/candidate"], targets=["gpt-mini"], author="t")
     plan = svc.plan(ws, spec)
     rep = asyncio.run(svc.execute(ws, plan, spec))
     candidate = next(r for r in rep.runs if r.prompt_label == "toxicity/candidate")

@@ -1,6 +1,6 @@
 """Issue 17, outputs: the Markdown report shows content, findings, names and authors as inert text — a viewer
 renders no link, image or HTML from them (a tracking pixel in a post stays text); links come only from
-modtui's own text, and the report has none. (CSV formula cells: tests/test_reliability_names.py.)"""
+modtui's own text, and the report has none. (CSV formula cells: tests/test_untrusted_names.py.)"""
 from __future__ import annotations
 
 import json

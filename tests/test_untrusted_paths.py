@@ -2,7 +2,7 @@
 refused with exit 2 (its contents never echoed); items.jsonl that is a FIFO or a device is refused without
 being read; symlinked incident, golden and prompt folders pointing outside are refused for writes.
 
-(Names too long or reserved on Windows: the argument table in tests/test_reliability_input.py.)
+(Names too long or reserved on Windows: the argument table in tests/test_bad_arguments.py.)
 """
 from __future__ import annotations
 
