@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +193,31 @@ def test_the_report_has_a_robustness_section(run_cli: Any, ws: Path) -> None:
         assert heading in markdown
     redacted = json.loads(run_cli(ws, "report", INC, "--format", "json", "--redact").stdout)["robustness"]
     assert all(q["content"] == "[redacted]" for q in redacted["queue"])
+
+
+def test_every_reason_reaches_the_queue(run_cli: Any, ws: Path, fake_server: Any) -> None:
+    """A label dispute, a wobbling item under repeats, and annotators who disagree each put an item in the queue."""
+    calls: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def wobbling(request: Any) -> Any:  # "hello friend" is toxic on odd calls, ok on even ones
+        content = content_of(request)
+        with lock:
+            calls[content] += 1
+            odd = calls[content] % 2 == 1
+        return ("toxic" if odd else "ok") if "hello" in content else two_minds(request)
+
+    fake_server.responder = wobbling
+    assert run_cli(ws, "replay", INC, "-m", "gpt-mini", "--repeat", "2").exit_code == 0  # q-calm: toxic, then ok
+    disputed = run_cli(ws, "finding", "add", INC, "-c", "label_error", "-s", "mislabelled", "--correct", "q-agree=ok")
+    assert disputed.exit_code == 0, disputed.output
+    items = (ws / "incidents" / INC / "items.jsonl").read_text().replace(
+        '"id": "q-dup-2"', '"annotations": [{"annotator": "a", "label": "ok"}, {"annotator": "b", "label": "toxic"}], '
+                           '"id": "q-dup-2"')
+    (ws / "incidents" / INC / "items.jsonl").write_text(items)
+    queue = json.loads(run_cli(ws, "queue", INC, "--format", "json").stdout)["queue"]
+    reasons = {q["item_id"]: [r["reason"] for r in q["reasons"]] for q in queue}
+    assert reasons["q-calm"] == ["unstable"]
+    assert reasons["q-agree"][0] == "label_disputed" and "low_margin" in reasons["q-agree"]
+    assert "annotators_disagree" in reasons["q-dup-2"]  # the only one of its cluster with a reason
+    assert not any(i in reasons for i in ("q-dup-1", "q-dup-3"))
