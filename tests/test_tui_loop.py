@@ -274,3 +274,70 @@ async def test_finding_is_in_the_footer_and_the_palette(workspace: Path) -> None
         await until(lambda: "Finding" in visible_text(app))
         await pilot.press("enter")
         await until(lambda: isinstance(app.screen, FindingDialog))
+
+
+DOC_NAMES = {"slash": "/", "question_mark": "?"}
+
+
+def documented(key: str, page: str) -> bool:
+    key = DOC_NAMES.get(key, key)
+    return f"`{key}`" in page or (key.isdigit() and "`1`…`9`" in page)
+
+
+async def test_the_key_reference_lists_every_key_the_footer_and_help_show(workspace: Path) -> None:
+    """docs/tui.md names every key of the incident list's and the workbench's help; the README's short
+    table names only keys that exist."""
+    from modtui.tui.keys import screen_keys
+
+    root = Path(__file__).parent.parent
+    reference = (root / "docs/tui.md").read_text(encoding="utf-8")
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        bound: set[str] = set()
+        for screen in app.screen_stack[1:]:
+            for key in screen_keys(app, screen):
+                assert documented(key.binding.key, reference), f"{key.binding.key} ({key.description}) is not in docs/tui.md"
+            bound |= {DOC_NAMES.get(b.binding.key, b.binding.key) for b in screen.active_bindings.values()}
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| where | key | action |"):]
+    table = table[:table.index("\n\n")]
+    named = {k for k in re.findall(r"`([^`]+)`", table) if k != "1`…`9"}
+    from modtui.tui.screens.dialogs import ReplayDialog
+    from modtui.tui.widgets.tables import NAVIGATION
+    bound |= {b.key for b in NAVIGATION} | {"c", "ctrl+r", "enter"} | {b.key for b in ReplayDialog.BINDINGS}  # type: ignore[union-attr]
+    assert named - {"1", "9"} <= bound, named - bound
+
+
+async def test_editors_scroll_together_and_wrap_toggles(workspace: Path) -> None:
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        baseline = screen.query_one("#baseline", DiffTextArea)
+        candidate = screen.query_one("#candidate", DiffTextArea)
+        await pilot.press("e")
+        assert candidate.soft_wrap and baseline.soft_wrap
+        candidate.scroll_to(y=4, animate=False)
+        await until(lambda: candidate.top_line() > 0)
+        await until(lambda: baseline.top_line() == candidate.top_line())
+        await pilot.press("escape", "w")  # out of the editor, then no wrapping: both sides
+        assert not candidate.soft_wrap and not baseline.soft_wrap
+        baseline.scroll_to(y=1, animate=False)
+        await until(lambda: candidate.top_line() == baseline.top_line() == 1)
+
+
+async def test_notifications_rise_above_the_progress_bars(workspace: Path) -> None:
+    from textual.widgets._toast import ToastRack
+
+    from modtui.tui.widgets.replay_progress import ReplayProgress
+
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = app.screen
+        await pilot.press("r", "ctrl+r")
+        await replay_ends(pilot, screen)
+        bars = screen.query_one(ReplayProgress)
+        rack = screen.get_child_by_type(ToastRack)
+        await until(lambda: rack.styles.margin.bottom == 1 + bars.outer_size.height > 1)
+        await pilot.press("m")  # a finished replay's bars give way on a tab change; the toasts follow them down
+        await until(lambda: not bars.display and rack.styles.margin.bottom == 1)
