@@ -178,6 +178,9 @@ class WorkbenchScreen(Screen[None]):
 
     def refresh_items(self) -> None:
         items = self.data.loaded.items
+        if self.which == "queue":  # the queue's order: most in need of a person first
+            by_id = {i.id: i for i in items}
+            items = [by_id[i] for i in self.queue if i in by_id] + [i for i in items if i.id not in self.queue]
         chosen = frozenset(self.queue) if self.which == "queue" else self.slices.chosen(self.which)
         shown = self.query_one(ItemsTable).show(items, self.matrix, self.which, self.search, chosen)
         searched = f" · search “{inert(self.search)}”" if self.search else ""
