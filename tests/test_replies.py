@@ -6,6 +6,7 @@ content filter). Replays go through the real SDKs and the CLI, and the recorded 
 """
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections.abc import Iterator
@@ -327,20 +328,32 @@ def test_property_the_final_answer_is_the_label() -> None:
 
 
 def test_property_no_reply_ends_a_replay(ws: Path, server: FakeServer) -> None:
-    """Random reply shapes per call, odd ones included, over two targets: every item of every run has exactly one
-    result and the replay exits cleanly."""
+    """Every reply shape, odd ones included, in a seeded order over two targets and two prompts: every item of every
+    run has exactly one result and the replay exits cleanly."""
     rng = random.Random(14)
     pool = [shape for _api, shape, *_ in SHAPES.values()] + [
         FakeReply(content_value=[1, None, {"type": "text", "text": 5}]), FakeReply(content_value=7),
-        FakeReply(text="\x00" + FINAL), FakeReply(tool_calls=({"type": "function", "function": None},), text=None),
+        FakeReply(text="\x00" + FINAL), FakeReply(text=FINAL, input_tokens=10**20, output_tokens=-5),
+        FakeReply(text=FINAL, usage_extra={"prompt_tokens_details": [1], "cache_read_input_tokens": "many"}),
+        FakeReply(text=FINAL, model="\x00gpt\x1b[31m", refusal=None, message_extra={"refusal": {"odd": True}}),
+        FakeReply(tool_calls=({"type": "function", "function": None},), text=None),
         FakeReply(tool_calls=({"type": "function", "function": {"arguments": "{not json"}},), text=None),
         Fault("garbage", body='{"choices": [{"message": {"content": ["x", {"type": "text"}]}}]}'),
         Fault("garbage", body='{"content": [{"type": "text", "text": null}, 3], "stop_reason": "end_turn"}')]
-    server.responder = lambda request: rng.choice(pool)
+    rng.shuffle(pool)
+    calls = itertools.cycle(pool)  # 2 targets × 2 prompts × 12 items = 48 calls: every shape at least once
+    server.responder = lambda request: next(calls)
+    assert len(pool) <= 4 * ITEMS
     try:
-        doc, stderr = replay_json(ws, "qwen3-think", "claude-thinking")
+        result = run_cli(ws, "replay", INC, "-m", "qwen3-think", "-m", "claude-thinking",
+                         "-p", "prompts/toxicity/candidate.yaml", "--format", "json")
     finally:
         server.responder = answer
-    assert {r["status"] for r in doc["runs"]} == {"completed"} and "Traceback" not in stderr
-    for name, rows in results_by_target(ws).items():
-        assert sorted(r["item_id"] for r in rows) == [f"i-{n:02d}" for n in range(1, ITEMS + 1)], name
+    assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    doc = json.loads(result.stdout)
+    assert len(doc["runs"]) == 4 and {r["status"] for r in doc["runs"]} == {"completed"}
+    with_runs = results_by_target(ws)
+    for name, rows in with_runs.items():
+        for run_id in {r["run_id"] for r in rows}:
+            ids = sorted(r["item_id"] for r in rows if r["run_id"] == run_id)
+            assert ids == [f"i-{n:02d}" for n in range(1, ITEMS + 1)], (name, run_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modtui.providers.base import Reply, Request
+from modtui.providers.base import MAX_TOKENS_COUNTED, Reply, Request, token_count
 from modtui.providers.sdk import SdkProvider
 from modtui.providers.sdk_errors import bad_body
 
@@ -45,15 +45,16 @@ def _reply(content: bytes) -> Reply:
     try:
         data = json.loads(content)
         answer = [_block_text(block) for block in data.get("content") or []]
-        stop, usage = data.get("stop_reason"), data.get("usage") or {}
+        stop, usage = data.get("stop_reason"), data.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
         if "content" not in data and stop is None:
             raise LookupError("not a message")
-        read, written = int(usage.get("cache_read_input_tokens") or 0), int(usage.get("cache_creation_input_tokens") or 0)
+        read, written = token_count(usage.get("cache_read_input_tokens")), token_count(usage.get("cache_creation_input_tokens"))
         texts = [a for a in answer if a is not None]
         return Reply(text="".join(texts) if texts else None, finish_reason=stop,
                      refusal="stop_reason refusal" if stop == "refusal" else None,
-                     tokens_in=int(usage.get("input_tokens") or 0) + read + written,
-                     tokens_out=int(usage.get("output_tokens") or 0), raw=raw,
+                     tokens_in=min(token_count(usage.get("input_tokens")) + read + written, MAX_TOKENS_COUNTED),
+                     tokens_out=token_count(usage.get("output_tokens")), raw=raw,
                      model=data.get("model") if isinstance(data.get("model"), str) else None,
                      cache_read_tokens=read, cache_write_tokens=written)
     except (ValueError, LookupError, TypeError, AttributeError) as exc:

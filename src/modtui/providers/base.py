@@ -81,6 +81,20 @@ class Provider(ABC):
         return None
 
 
+MAX_TOKENS_COUNTED = 2**31 - 1  # the log's INTEGER columns; a server's absurd usage figure must not refuse the write
+
+
+def token_count(value: object) -> int:
+    """A usage figure as a token count: a whole number from 0 to MAX_TOKENS_COUNTED (anything else counts 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return 0
+    try:
+        number = int(float(value))
+    except (ValueError, OverflowError):
+        return 0
+    return min(max(number, 0), MAX_TOKENS_COUNTED)
+
+
 def status_error_type(status: int | None) -> str:
     """The error type for an HTTP status code."""
     if status is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modtui.providers.base import Reply, Request
+from modtui.providers.base import Reply, Request, token_count
 from modtui.providers.sdk import SdkProvider
 from modtui.providers.sdk_errors import bad_body
 
@@ -45,15 +45,15 @@ def _reply(content: bytes) -> Reply:
     try:
         data = json.loads(content)
         choice = data["choices"][0]
-        message, usage = choice["message"], data.get("usage") or {}
+        message, usage = choice["message"], _mapping(data.get("usage"))
         answer = [content_text(message.get("content")), *tool_arguments(message)]
-        details = usage.get("prompt_tokens_details") or {}
+        details = _mapping(usage.get("prompt_tokens_details"))
         return Reply(text="\n".join(a for a in answer if a) if any(answer) else None,
                      finish_reason=choice.get("finish_reason"),
-                     refusal=message.get("refusal") or _filtered(choice), tokens_in=int(usage.get("prompt_tokens") or 0),
-                     tokens_out=int(usage.get("completion_tokens") or 0), raw=raw, model=_str(data.get("model")),
+                     refusal=message.get("refusal") or _filtered(choice), tokens_in=token_count(usage.get("prompt_tokens")),
+                     tokens_out=token_count(usage.get("completion_tokens")), raw=raw, model=_str(data.get("model")),
                      system_fingerprint=_str(data.get("system_fingerprint")),
-                     cache_read_tokens=int(details.get("cached_tokens") or 0))
+                     cache_read_tokens=token_count(details.get("cached_tokens")))
     except (ValueError, LookupError, TypeError, AttributeError) as exc:
         return bad_body(raw, exc)
 
@@ -93,6 +93,11 @@ def filtered_categories(results: Any) -> str:
              if isinstance(value, dict) and (value.get("filtered") or value.get("detected"))] \
         if isinstance(results, dict) else []
     return "content_filter" + (f": {', '.join(names)}" if names else "")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """An optional object of the reply (usage and its details): {} when absent or not an object."""
+    return value if isinstance(value, dict) else {}
 
 
 def _str(value: Any) -> str | None:
