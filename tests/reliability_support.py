@@ -88,10 +88,18 @@ def runs(db: Path) -> list[tuple[int, str, str, str]]:
 
 
 # ---------------------------------------------------------------- modtui as a real process
+TEST_KEYS = {OPENAI_KEY_ENV: "sk-test-openai-0123456789", ANTHROPIC_KEY_ENV: "sk-ant-test-0123456789"}
+
+
+def set_test_keys(monkeypatch: Any) -> None:
+    """The targets' key variables, set for an in-process replay (a target whose variable is unset is refused)."""
+    for name, value in TEST_KEYS.items():
+        monkeypatch.setenv(name, value)
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODTUI_")}
-    env.update({"MODTUI_AUTHOR": "tester", "PYTHONUNBUFFERED": "1", "NO_COLOR": "1",
-                OPENAI_KEY_ENV: "sk-test-openai-0123456789", ANTHROPIC_KEY_ENV: "sk-ant-test-0123456789"})
+    env.update({"MODTUI_AUTHOR": "tester", "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", **TEST_KEYS})
     env.update(extra)
     return env
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reliability_support import add_incident, db_path, query, results_by_item, run, runs, spawn, write_targets
+from reliability_support import (add_incident, db_path, query, results_by_item, run, runs, set_test_keys, spawn,
+                                 write_targets)
 
 try:
     from fakeserver import FakeServer
@@ -49,9 +50,12 @@ def test_two_cli_replays_into_one_log(shared: Path, fake_server: FakeServer) -> 
     check_log(shared, 4)
 
 
-async def test_tui_service_and_a_cli_replay_into_one_log(shared: Path, fake_server: FakeServer) -> None:
+async def test_tui_service_and_a_cli_replay_into_one_log(shared: Path, fake_server: FakeServer,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """What the TUI does (the replay service on the event loop) while a CLI process writes the same log."""
     import asyncio
+
+    set_test_keys(monkeypatch)
 
     from modtui.services import replay as svc
     from modtui.workspace import Workspace

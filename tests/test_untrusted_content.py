@@ -16,7 +16,7 @@ import pytest
 
 from modtui.prompts.render import MAX_CONTENT_CHARS
 from conftest import until
-from reliability_support import add_incident, db_path, query, write_targets
+from reliability_support import add_incident, db_path, query, set_test_keys, write_targets
 
 try:
     from fakeserver import FakeRequest, FakeServer
@@ -66,7 +66,7 @@ def test_cli_shows_escapes_inert(workspace: Path, run_cli: Any) -> None:
         assert not raw_controls(text), (args, raw_controls(text))
 
 
-async def test_tui_shows_escapes_inert(workspace: Path, fake_server: FakeServer) -> None:
+async def test_tui_shows_escapes_inert(workspace: Path, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """Items table, item detail (content, metadata, the model's rationale), on a replay whose model echoes the post."""
     from textual.widgets import DataTable, Static
 
@@ -76,6 +76,7 @@ async def test_tui_shows_escapes_inert(workspace: Path, fake_server: FakeServer)
 
     evil_incident(workspace)
     write_targets(workspace, fake_server.url)
+    set_test_keys(monkeypatch)
 
     def echo(request: FakeRequest) -> str:
         return json.dumps({"label": "toxic", "confidence": 0.9, "rationale": f"the post says {EVIL}"})
