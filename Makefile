@@ -1,5 +1,5 @@
 # The two commands: `make run` (install, replay a sample offline, then open modtui on the bundled samples)
-# and `make test` (install, then run the whole test suite). Each does all of its own set-up: `make test`
+# and `make test` (install, type-check and lint, then run the whole test suite). Each does all of its own set-up: `make test`
 # runs the suite beside a throwaway PostgreSQL cluster (scripts/pg-test-cluster; installs PostgreSQL if missing).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -20,7 +20,10 @@ run: $(STAMP)
 	$(VENV)/bin/modtui replay INC-0042 -p hate_speech/candidate
 	$(VENV)/bin/modtui
 
+# Types (mypy: strict on the pure core and file handling) and lint (ruff) first, then the suite.
 test: $(STAMP)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/ruff check
 	scripts/pg-test-cluster $(VENV)/bin/python -m pytest -q
 
 clean:

@@ -407,7 +407,7 @@ class FakeServer:
         if result is None:
             try:
                 result = self.responder(request)
-            except Exception as exc:  # a broken responder should fail loudly, not hang
+            except Exception as exc:  # noqa: BLE001  a broken responder should fail loudly, not hang
                 return Fault("server", message=f"fake responder raised {exc!r}", should_retry=False)
         return self._finalize(request, result)
 

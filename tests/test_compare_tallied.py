@@ -3,8 +3,6 @@ exactly what scoring every item and calling analysis.flips.compare gives (servic
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 

@@ -1,14 +1,18 @@
 """Dependencies point inward: the pure core and `modtui --help` never pull in heavy or network libraries."""
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+
+import modtui
 
 HEAVY = ("textual", "sqlmodel", "sqlalchemy", "openai", "anthropic")
 NETWORK_AND_UI = ("openai", "anthropic", "textual")
@@ -94,3 +98,62 @@ def test_help_lists_the_commands(run_cli) -> None:
     assert result.exit_code == 0
     for command in ("incident", "targets", "prompt", "validate"):
         assert f"  {command}" in result.stdout
+
+
+SRC = Path(modtui.__file__).parent
+ORM = ("sqlalchemy", "sqlmodel", "modtui.store.tables")
+
+
+def _modules() -> list[tuple[str, ast.Module]]:
+    return [(str(path.relative_to(SRC.parent)), ast.parse(path.read_text(encoding="utf-8")))
+            for path in sorted(SRC.rglob("*.py"))]
+
+
+def _imported(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):  # every import, also inside functions and `if TYPE_CHECKING:`
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_only_the_store_imports_sqlalchemy_or_sqlmodel() -> None:
+    outside = {path: sorted(n for n in _imported(tree) if n.split(".")[0] in ORM[:2] or n.startswith(ORM[2]))
+               for path, tree in _modules() if not path.startswith("modtui/store/")}
+    assert {path: names for path, names in outside.items() if names} == {}
+
+
+def test_the_store_hands_out_records_not_rows() -> None:
+    """No public function of store/ takes or returns an ORM row: records, domain types and plain values leave it."""
+    from modtui.store import tables
+
+    rows = {name for name in dir(tables) if name.endswith("Row")}
+    assert {"RunRow", "ResultRow", "EventRow", "BatchRow", "FindingRow"} <= rows
+    leaks = []
+    for path, tree in _modules():
+        if not path.startswith("modtui/store/") or path.endswith("tables.py"):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                annotation = ast.unparse(node.returns) if node.returns else ""
+                if any(row in annotation for row in rows):
+                    leaks.append(f"{path}:{node.lineno} {node.name} -> {annotation}")
+    assert leaks == []
+
+
+def test_faces_hold_records_not_rows() -> None:
+    """cli/ and tui/ reach the log only through services: they import no store module at all."""
+    faces = {path: sorted(n for n in _imported(tree) if n.startswith("modtui.store"))
+             for path, tree in _modules() if path.startswith(("modtui/cli/", "modtui/tui/"))}
+    assert {path: names for path, names in faces.items() if names} == {}
+
+
+def test_records_are_frozen() -> None:
+    import dataclasses
+
+    from modtui.store import records
+
+    classes = [c for c in vars(records).values() if dataclasses.is_dataclass(c) and c.__module__ == records.__name__]
+    assert len(classes) >= 5 and all(c.__dataclass_params__.frozen for c in classes)  # type: ignore[attr-defined]

@@ -73,7 +73,8 @@ def test_sigterm_at_seeded_points_of_a_20000_item_offline_replay(big_offline: Pa
     for share in (rng.uniform(0.05, 0.35), rng.uniform(0.45, 0.8)):
         point = committed + int(share * (2 * ITEMS - committed))
         proc = spawn(big_offline, *args)
-        wait_for(lambda: result_count(db) >= point or proc.poll() is not None, timeout=120, step=0.02)
+        wait_for(lambda: result_count(db) >= point or proc.poll() is not None,  # noqa: B023  called now
+                 timeout=120, step=0.02)
         assert proc.poll() is None, "the replay finished before the signal: the point is too late"
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)

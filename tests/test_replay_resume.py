@@ -73,7 +73,8 @@ def test_sigkill_at_random_points_then_resume(killable: Path, fake_server: FakeS
         fake_server.reset_counts()
         before = done_calls(db) if db.exists() else set()
         proc = spawn(killable, *ARGS)
-        wait_for(lambda: fake_server.count() + calls_seen >= point or proc.poll() is not None, timeout=60)
+        wait_for(lambda: fake_server.count() + calls_seen >= point or proc.poll() is not None,  # noqa: B023  called now
+                 timeout=60)
         proc.kill()  # SIGKILL: no handler runs, nothing is flushed
         proc.wait(timeout=10)
         assert proc.returncode == -signal.SIGKILL, proc.stderr.read() if proc.stderr else ""

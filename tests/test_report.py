@@ -103,7 +103,7 @@ def test_markdown_report_sections_and_numbers(samples: Path) -> None:
     assert "| severity | SEV2 |" in md and "| status | investigating |" in md
     assert f"**{fps} failing** of {len(items)} items: {fps} false positives, 0 false negatives" in md
     assert "### Runs (4)" in md
-    assert f"### Best candidate: run 4, hate_speech/candidate on offline" in md
+    assert "### Best candidate: run 4, hate_speech/candidate on offline" in md
     assert (f"F1 {cand['f1']:.3f}, precision {cand['precision']:.3f}, recall {cand['recall']:.3f}; "
             f"{len(cand['flips']['fixed'])} fixed and {len(cand['flips']['regressed'])} regressed against run 3") in md
     assert "```diff\n--- prompts/hate_speech/production.yaml\n+++ prompts/hate_speech/candidate.yaml" in md

@@ -1,8 +1,6 @@
 """Large incidents and runs: the cache is served in chunks, compare reads plain rows; same answers as before."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 

@@ -80,7 +80,7 @@ def screen_text(app: Any) -> str:
         else:
             try:
                 parts.append(str(widget.render()))
-            except Exception:  # some containers cannot render alone
+            except Exception:  # noqa: BLE001  some containers cannot render alone
                 pass
     svg = app.export_screenshot()
     parts.append(html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " "))

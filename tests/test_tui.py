@@ -14,7 +14,6 @@ from modtui.store import runs as q
 from modtui.store.tables import PromptVersionRow
 from modtui.tui.app import ModtuiApp, create_app
 from modtui.tui.keys import screen_keys
-from modtui.tui.screens.dialogs import ConfirmDialog
 from modtui.tui.screens.help import HelpScreen
 from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.screens.workbench import WorkbenchScreen

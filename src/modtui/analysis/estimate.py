@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 Z95 = 1.959963984540054
@@ -92,7 +92,8 @@ def ratio_estimate(items: Sequence[SampledItem], population: dict[str, int], num
 
     ``numerator``/``denominator`` name a predicate: ``actual``, ``predicted``, ``both`` (actual and
     predicted), ``fp`` (predicted, not actual), ``fn`` (actual, not predicted)."""
-    num, den = _PREDICATES[numerator], _PREDICATES[denominator] if denominator else (lambda _: True)
+    num = _PREDICATES[numerator]
+    den: Predicate = _PREDICATES[denominator] if denominator else (lambda _: True)
     strata = _strata(items)
     if not strata:
         return Estimate(None, None, 0)
@@ -128,7 +129,8 @@ def ratio_estimate(items: Sequence[SampledItem], population: dict[str, int], num
     return Estimate(r, wilson_effective(r, max(n_eff, 1e-9), t_quantile_975(n - len(strata))), n)
 
 
-_PREDICATES = {
+Predicate = Callable[["SampledItem"], bool]
+_PREDICATES: dict[str, Predicate] = {
     "actual": lambda it: it.actual,
     "predicted": lambda it: it.predicted,
     "both": lambda it: it.actual and it.predicted,

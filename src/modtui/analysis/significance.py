@@ -49,7 +49,7 @@ def _twice_pmf(n: int, m: int) -> float:
     ``math.lgamma`` in log space (relative error about ``n * 1e-16``).
     """
     if n <= PMF_EXACT_LIMIT:
-        return 2 * math.comb(n, m) / 2**n
+        return float(2 * math.comb(n, m) / 2**n)
     log_p = math.log(2) + math.lgamma(n + 1) - math.lgamma(m + 1) - math.lgamma(n - m + 1)
     log_p -= n * math.log(2)
     return math.exp(log_p) if log_p > -745.2 else 0.0

@@ -69,7 +69,9 @@ class SliceFlips:
     candidate: Slice
 
     def to_dict(self) -> dict[str, Any]:
-        side = lambda s: {k: v for k, v in s.to_dict().items() if k not in ("key", "small")}  # noqa: E731
+        def side(s: Slice) -> dict[str, Any]:
+            return {k: v for k, v in s.to_dict().items() if k not in ("key", "small")}
+
         return {"key": self.key, "items": self.items, "fixed": len(self.fixed), "regressed": len(self.regressed),
                 "fixed_items": list(self.fixed), "regressed_items": list(self.regressed),
                 "small": self.baseline.small, "baseline": side(self.baseline), "candidate": side(self.candidate)}

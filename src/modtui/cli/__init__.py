@@ -23,7 +23,7 @@ class ModtuiGroup(click.Group):
         try:
             return super().make_context(*args, **kwargs)
         except click.ClickException as exc:
-            exc.message = inert(exc.message)
+            exc.message = inert(exc.message)  # type: ignore[misc]  # click's stub says Final; we re-quote it
             raise
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -32,7 +32,7 @@ class ModtuiGroup(click.Group):
             sys.stdout.flush()  # a reader gone before the end shows here, not in the interpreter's flush at exit
             return result
         except click.ClickException as exc:
-            exc.message = inert(exc.message)
+            exc.message = inert(exc.message)  # type: ignore[misc]  # click's stub says Final; we re-quote it
             raise
         except BrokenPipeError:
             _quiet_stdout()

@@ -20,7 +20,6 @@ domain = lazy("modtui.domain.incident")
 importer = lazy("modtui.incidents.importer")
 loader = lazy("modtui.incidents.loader")
 svc = lazy("modtui.services.incidents")
-store_incidents = lazy("modtui.store.incidents")
 # the domain's and loader's constants, as literals: --help imports neither pydantic nor the store
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 STATUSES = ("open", "investigating", "mitigated", "resolved")
@@ -75,7 +74,8 @@ def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
     loaded = svc.load_and_sync(app.ws, incident_id)
     inc = loaded.incident
     counts = Counter(i.kind.value for i in loaded.items if i.kind)
-    timeline = [{"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary} for e in store_incidents.events(app.ws.store(), inc.id)]
+    timeline = [{"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary}
+                for e in svc.timeline(app.ws, inc.id)]
     if fmt == "json":
         echo_json({"incident": inc.model_dump(mode="json"), "counts": dict(counts), "timeline": timeline})
         return
@@ -143,7 +143,7 @@ def _incident_fields(app: AppContext, incident_id: str, title: str, policy: str,
 
 def _policy_labels(app: AppContext, policy: str, labels: str | None, positive: str | None) -> tuple[list[str], str]:
     if labels:
-        names = [l.strip() for l in labels.split(",") if l.strip()]
+        names = [name.strip() for name in labels.split(",") if name.strip()]
     else:
         names = list(app.ws.load_prompt(app.ws.relative(svc.policy_prompt(app.ws, policy))).template.labels)
     chosen = positive or names[0]

@@ -88,7 +88,7 @@ def echo_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = N
 
 
 def emit(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None) -> None:
-    {"json": echo_json, "jsonl": echo_jsonl, "csv": echo_csv}.get(fmt, lambda r: echo_table(r, columns))(rows)  # type: ignore[arg-type]
+    {"json": echo_json, "jsonl": echo_jsonl, "csv": echo_csv}.get(fmt, lambda r: echo_table(r, columns))(rows)
 
 
 def cell(column: str, value: Any) -> str:

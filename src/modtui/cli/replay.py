@@ -16,9 +16,10 @@ from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
 from modtui.cli.output import clip, echo_json, echo_jsonl, emit, format_option, inert, note, p_value, say
 from modtui.cli.progress import ProgressPrinter
+from modtui.domain.run import RunStatus
 
 if TYPE_CHECKING:
-    from modtui.services.replay import ReplayReport, ReplaySpec
+    from modtui.services.replay import ReplayPlan, ReplayReport, ReplaySpec, RunReport
 
 labels_svc = lazy("modtui.services.labels")
 svc = lazy("modtui.services.replay")
@@ -128,7 +129,7 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
     failures = gate_failures(rep, min_recall, min_precision, fail_on_regression, min_accuracy)
     for failure in failures:
         note(f"gate failed: {failure}")
-    budget_stopped = [r.run.id for r in rep.runs if r.run.status == "stopped_budget"]
+    budget_stopped = [r.run.id for r in rep.runs if r.run.status is RunStatus.STOPPED_BUDGET]
     if budget_stopped:
         note(f"stopped at the cost cap: run(s) {', '.join(map(str, budget_stopped))} kept and resumable; run the same "
              f"command again (with a higher --max-cost) to go on")
@@ -185,10 +186,10 @@ def ctrl_c_on_sigterm() -> Iterator[_Signals]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _interrupted(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, labels: str, fmt: str) -> None:
+def _interrupted(app: AppContext, plan: ReplayPlan, spec: ReplaySpec, labels: str, fmt: str) -> None:
     """After Ctrl-C or SIGTERM: what finished, as the format asked, and how to go on."""
     rep = svc.report(app.ws, plan, spec)
-    rep.interrupted = any(r.run.status != "completed" for r in rep.runs)
+    rep.interrupted = any(r.run.status is not RunStatus.COMPLETED for r in rep.runs)
     rep, plan, gold = _relabelled(app, plan, spec, rep, labels)
     if rep.interrupted:
         note("interrupted: finished results are kept; run the same command again to resume")
@@ -198,8 +199,8 @@ def _interrupted(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, labels
     _print(app, rep, plan.items, fmt, gold)
 
 
-def _relabelled(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, rep: ReplayReport,
-                labels: str) -> tuple[ReplayReport, svc.ReplayPlan, dict]:
+def _relabelled(app: AppContext, plan: ReplayPlan, spec: ReplaySpec, rep: ReplayReport,
+                labels: str) -> tuple[ReplayReport, ReplayPlan, dict]:
     """With --labels corrected: the report scored on the corrected gold labels (the runs are the same).
 
     Also the JSON keys added with --labels corrected: {"labels", "corrections"}."""
@@ -224,7 +225,7 @@ def _print(app: AppContext, rep: ReplayReport, items, fmt: str, gold: dict | Non
             print_stability(rep)
 
 
-def submit_batch(app: AppContext, plan: svc.ReplayPlan, spec: ReplaySpec, fmt: str) -> None:
+def submit_batch(app: AppContext, plan: ReplayPlan, spec: ReplaySpec, fmt: str) -> None:
     """`replay --batch`: submit, say what is waiting where, exit (2 when a target could not be submitted)."""
     from modtui.services import batch as batch_svc
 
@@ -267,7 +268,7 @@ def print_outcomes(rep: ReplayReport, items) -> None:  # type: ignore[no-untyped
         note(f"warning: {inert(warning)}")
 
 
-def summary_row(r: svc.RunReport, table: bool = True) -> dict:
+def summary_row(r: RunReport, table: bool = True) -> dict:
     """A run's line of the summary: for a table, P and R with their 95% intervals in the cell (`0.750 [0.53–0.89]`);
     for CSV, the numbers and each interval's bounds in columns of their own."""
     d = r.as_dict()

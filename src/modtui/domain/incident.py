@@ -214,7 +214,3 @@ def derive_kind(expected: str, observed: str | None, positive: str) -> ItemKind:
     if (expected == positive) == (observed == positive):
         return ItemKind.GUARD
     return ItemKind.FALSE_POSITIVE if observed == positive else ItemKind.FALSE_NEGATIVE
-
-
-def is_failing(kind: ItemKind) -> bool:
-    return kind in FAILING_KINDS

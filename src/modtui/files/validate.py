@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -52,7 +53,7 @@ def _clipped(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def problem_for(error: dict[str, Any], model: type[BaseModel], doc: Located, base: KeyPath = ()) -> Problem:
+def problem_for(error: Mapping[str, Any], model: type[BaseModel], doc: Located, base: KeyPath = ()) -> Problem:
     loc: KeyPath = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     full = base + loc
     kind = error["type"]

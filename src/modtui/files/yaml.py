@@ -134,7 +134,8 @@ def parse_yaml(text: str, path: str) -> Located:
         builder.doc.data = builder.build(node, ())
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
-        raise InputError(Problem(path, f"YAML error: {exc.problem}", mark.line + 1, mark.column + 1)) from None
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        raise InputError(Problem(path, f"YAML error: {exc.problem}", line, column)) from None
     if builder.problems:
         raise InputError(builder.problems)
     return builder.doc

@@ -328,12 +328,6 @@ def _annotations(get: Callable[[str], Any], mapping: Mapping, labels: list[str],
     return out or None
 
 
-def write_items(path: Path, items: list[Item]) -> None:
-    with ItemsWriter(path) as out:
-        for item in items:
-            out.write(item)
-
-
 class ItemsWriter:
     """items.jsonl written one item at a time (a sink for import_items)."""
 

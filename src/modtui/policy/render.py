@@ -31,6 +31,7 @@ def render_policy(
     patterns are left out unless ``include_patterns`` (an LLM does better with the description
     and examples than with the regex)."""
     positive = policy.positive_label or positive_label or (labels[0] if labels else None)
+    default: str | None
     if policy.default_label is not None:
         default = policy.default_label
     elif labels:

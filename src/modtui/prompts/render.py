@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from modtui.domain.prompt import PromptTemplate
 from modtui.policy.render import render_policy
@@ -40,7 +41,7 @@ def neutralise(value: str, tags: tuple[str, ...]) -> str:
     return pattern.sub(r"&lt;\1", value)
 
 
-class ItemMeta(dict):  # type: ignore[type-arg]
+class ItemMeta(dict[str, Any]):
     """An item's meta: a key some items lack renders empty instead of failing that item's render."""
 
     def __missing__(self, key: object) -> str:

@@ -26,7 +26,7 @@ class AnthropicBatch(BatchProvider):
 
     async def submit(self, requests: Sequence[tuple[str, Request]]) -> str:
         batch = await self.client.messages.batches.create(
-            requests=[{"custom_id": cid, "params": self.live.body(r)} for cid, r in requests])  # type: ignore[misc]
+            requests=[{"custom_id": cid, "params": self.live.body(r)} for cid, r in requests])
         return batch.id
 
     async def state(self, batch_id: str) -> BatchState:

@@ -66,7 +66,7 @@ class Provider(ABC):
         self.target = target
         self.api_key = api_key
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027  optional: most providers have nothing to load
         """Load what the first call needs (an SDK import): the engine calls it in a thread, off the event loop."""
 
     @abstractmethod

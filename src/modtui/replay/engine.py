@@ -28,7 +28,7 @@ from modtui.replay.ratelimit import RateLimiter
 from modtui.secrets import Scrubber, key_for
 from modtui.store import runs as q
 from modtui.store.db import Store
-from modtui.store.tables import CacheRow
+from modtui.store.records import CachedReply
 from modtui.timeutil import now_iso
 
 FLUSH_SECONDS = 0.2
@@ -154,10 +154,10 @@ class Engine:
             chunk = job.todo[start:start + LOCAL_SLICE]
             try:
                 replies = provider.decide_many(job.prompt.template, [item.content for item in chunk])
-            except Exception as exc:  # an adapter bug must not lose the run: record it as a typed result
+            except Exception as exc:  # noqa: BLE001  an adapter bug must not lose the run: a typed result
                 replies = [Reply(error_type="internal", error=f"{type(exc).__name__}: {exc}")] * len(chunk)
             for item, reply in zip(chunk, replies):
-                self._record(job, item, None, reply, cached=False)
+                self._record(job, item.id, None, reply, cached=False)
             await asyncio.sleep(0)
             while self._full.is_set() and self._writing is None and self._writer_task and not self._writer_task.done():
                 await asyncio.sleep(0)  # a batch is due: the writer takes it before the next slice
@@ -168,7 +168,7 @@ class Engine:
                 continue
             messages = self._render_safely(job, item)
             if isinstance(messages, Reply):  # the prompt could not be rendered for this item: no call
-                self._record(job, item, Messages("", ""), messages, cached=False)
+                self._record(job, item.id, Messages("", ""), messages, cached=False)
                 continue
             estimate = job.estimate(messages) if job.budgets and job.estimate else 0.0
             if not reserve(job.budgets, estimate):
@@ -185,7 +185,7 @@ class Engine:
             if reply.error_type in STOPS_TARGET:  # the key or the configuration failed, not the item: the run
                 self._kill_target(job, reply)       # records why (failed) and the item stays missing, so the same
                 continue                            # replay once fixed resumes the run and calls it
-            self._record(job, item, messages, reply, cached=False)
+            self._record(job, item.id, messages, reply, cached=False)
 
     async def _call(self, provider: Provider, job: Job, item: Item, messages: Messages) -> Reply:
         request = Request(messages, item.content, job.prompt.template, job.target.params)
@@ -193,7 +193,7 @@ class Engine:
             return await provider.complete(request)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # an adapter bug must not lose the run: record it as a typed result
+        except Exception as exc:  # noqa: BLE001  an adapter bug must not lose the run: record it as a typed result
             return Reply(error_type="internal", error=f"{type(exc).__name__}: {exc}")
 
     def _kill_target(self, job: Job, reply: Reply) -> None:
@@ -240,12 +240,12 @@ class Engine:
                 hits = await asyncio.to_thread(self._lookup, list(keys))
                 for key, row in hits.items():
                     item, messages = keys[key]
-                    self._record(job, item, messages, _reply_from_cache(row), cached=True, key=key)
+                    self._record(job, item.id, messages, _reply_from_cache(row), cached=True, key=key)
                     served.add(item.id)
             if served:
                 job.todo = [item for item in job.todo if item.id not in served]
 
-    def _lookup(self, keys: list[str]) -> dict[str, CacheRow]:
+    def _lookup(self, keys: list[str]) -> dict[str, CachedReply]:
         with self.store.read() as session:
             return q.cached(session, keys)
 
@@ -259,24 +259,24 @@ class Engine:
         """Prompts are trial-rendered on load, so this is rare; a failure is that item's result, not the run's end."""
         try:
             return self._render(job, item)
-        except Exception as exc:  # e.g. a template error only some items' meta can trigger
+        except Exception as exc:  # noqa: BLE001  e.g. a template error only some items' meta can trigger
             return Reply(error_type="bad_request", error=f"template could not be rendered: {type(exc).__name__}: {exc}")
 
     def _key(self, job: Job, messages: Messages) -> str:
         return cache_key(job.target, messages, job.prompt.template.output_schema,
                          target_key=self._target_keys.get(job.target.name))
 
-    def _record(self, job: Job, item: Item, messages: Messages | None, reply: Reply, *, cached: bool,
+    def _record(self, job: Job, item_id: str, messages: Messages | None, reply: Reply, *, cached: bool,
                 key: str | None = None) -> None:
         """`messages` is None for a local provider's reply: nothing was rendered, nothing is cached."""
         if key is None and messages is not None:
             key = self._key(job, messages)
         try:
-            verdict, row = self._result(job, item, messages, reply, cached=cached, key=key)
+            verdict, row = self._result(job, item_id, messages, reply, cached=cached, key=key)
         except Exception as exc:  # noqa: BLE001 - no reply, however odd, ends the replay: it is this item's result
             reply = Reply(error_type="bad_response", error=f"the reply could not be read: {type(exc).__name__}: {exc}",
                           latency_ms=reply.latency_ms, raw=_as_text(reply.raw))
-            verdict, row = self._result(job, item, messages, reply, cached=cached, key=key)
+            verdict, row = self._result(job, item_id, messages, reply, cached=cached, key=key)
         if job.repeat > 1:
             self._pending.repeats.append({**row, "repeat": job.repeat})
         else:
@@ -287,13 +287,13 @@ class Engine:
         self._wake.set()
         if len(self._pending.rows) + len(self._pending.repeats) >= FLUSH_ROWS:
             self._full.set()
-        self._advance(job.progress, verdict, cached, item.id)
+        self._advance(job.progress, verdict, cached, item_id)
 
-    def _result(self, job: Job, item: Item, messages: Messages | None, reply: Reply, *, cached: bool,
+    def _result(self, job: Job, item_id: str, messages: Messages | None, reply: Reply, *, cached: bool,
                 key: str | None) -> tuple[Verdict, dict[str, Any]]:
         template = job.prompt.template
         verdict = parse_reply(reply, template.labels, template.label_synonyms, template.output)
-        row = _result_row(job, item, reply, verdict, self.scrub, cached=cached, key=key)
+        row = _result_row(job, item_id, reply, verdict, self.scrub, cached=cached, key=key)
         row["unknown_rules_json"] = json.dumps(list(unknown_rules(verdict.rules, template.rule_vocabulary())))
         if messages is not None and messages.truncated:
             row["detail"] = ((row["detail"] or "") + " [content truncated for the prompt]").strip()
@@ -342,7 +342,7 @@ async def _settled(future: asyncio.Future[None], *, raising: bool = True) -> Non
             await asyncio.shield(future)
         except asyncio.CancelledError:
             cancelled = cancelled or not future.done()
-        except Exception:
+        except Exception:  # noqa: BLE001  the future failed: its error is read (and raised) just below
             break
     error = None if future.cancelled() else future.exception()
     if raising and error is not None:
@@ -376,9 +376,9 @@ def _as_text(value: object) -> str | None:
     return json.dumps(value, ensure_ascii=False, default=repr)
 
 
-def _result_row(job: Job, item: Item, reply: Reply, verdict: Verdict, scrub: Scrubber, *, cached: bool,
+def _result_row(job: Job, item_id: str, reply: Reply, verdict: Verdict, scrub: Scrubber, *, cached: bool,
                 key: str | None) -> dict[str, Any]:
-    return {"run_id": job.run_id, "item_id": item.id, "outcome": verdict.outcome.value, "label": verdict.label,
+    return {"run_id": job.run_id, "item_id": item_id, "outcome": verdict.outcome.value, "label": verdict.label,
             "confidence": verdict.confidence, "rationale": _safe(scrub, verdict.rationale),
             "error_type": verdict.error_type, "detail": _safe(scrub, verdict.detail),
             "raw_text": _safe(scrub, reply.text if reply.text is not None else reply.raw),
@@ -403,7 +403,7 @@ def _cache_row(key: str, target_key: str, reply: Reply, scrub: Scrubber) -> dict
             **_provenance(reply, scrub)}
 
 
-def _reply_from_cache(row: CacheRow) -> Reply:
+def _reply_from_cache(row: CachedReply) -> Reply:
     return Reply(text=row.text, finish_reason=row.finish_reason, refusal=row.refusal, tokens_in=row.tokens_in,
                  tokens_out=row.tokens_out, raw=row.raw_json, model=row.answered_model,
                  system_fingerprint=row.system_fingerprint, cache_read_tokens=row.cache_read_tokens,

@@ -5,6 +5,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from modtui.domain.run import RunStatus
 from modtui.domain.verdict import Verdict
 
 
@@ -19,7 +20,7 @@ class RunProgress:
     errors: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
     fresh: int = 0  # results produced in this process (for the rate)
-    status: str = "running"
+    status: RunStatus = RunStatus.RUNNING
     message: str | None = None
     last_item_id: str | None = None       # the result that triggered this event, so a view can update
     last_verdict: Verdict | None = None   # one cell instead of re-reading the log
@@ -41,4 +42,4 @@ class RunProgress:
 
     @property
     def finished(self) -> bool:
-        return self.status != "running"
+        return self.status is not RunStatus.RUNNING

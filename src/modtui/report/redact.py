@@ -7,6 +7,7 @@ is replaced wherever it is quoted verbatim (whole content, or any of its lines o
 from __future__ import annotations
 
 import re
+from functools import partial
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -30,7 +31,7 @@ def redact_text(text: str, contents: Iterable[str] = ()) -> str:
     for content in sorted(_fragments(contents), key=len, reverse=True):
         text = text.replace(content, REDACTED)
     for pattern, placeholder in _PATTERNS:
-        text = pattern.sub(lambda m: _keep_or(m, placeholder), text)
+        text = pattern.sub(partial(_keep_or, placeholder=placeholder), text)
     return text
 
 

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from modtui.workspace import Workspace
 
 
-def annotations(ws: Workspace, incident_id: str) -> dict[str, dict[str, str]]:
+def annotator_labels(ws: Workspace, incident_id: str) -> dict[str, dict[str, str]]:
     """item id → {annotator: label} for the items that record annotations, from the incident as it is now."""
     from modtui.services.incidents import load_and_sync
     from modtui.store.incidents import item_facts
@@ -20,7 +20,7 @@ def annotations(ws: Workspace, incident_id: str) -> dict[str, dict[str, str]]:
 
 
 def incident_agreement(ws: Workspace, incident_id: str) -> Agreement:
-    return agreement(annotations(ws, incident_id))
+    return agreement(annotator_labels(ws, incident_id))
 
 
 def as_dict(incident_id: str, result: Agreement) -> dict[str, Any]:

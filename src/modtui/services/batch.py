@@ -13,14 +13,12 @@ the poll that moved it from `submitted` (under the log's write lock).
 """
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import select
-
+from modtui.domain.run import BatchStatus, RunStatus
 from modtui.domain.target import Target
 from modtui.errors import Problem, UsageError
 from modtui.prompts.loader import LoadedPrompt, parse_prompt
@@ -35,14 +33,11 @@ from modtui.services import golden
 from modtui.services import replay as replay_svc
 from modtui.services.incidents import load_and_sync
 from modtui.services.targets import recorded_target
+from modtui.store import batches as bq
 from modtui.store import runs as q
 from modtui.store.incidents import add_event
-from modtui.store.tables import BatchRequestRow, BatchRow, PromptVersionRow, RunRow
-from modtui.timeutil import now_iso
+from modtui.store.records import BatchRecord, BatchRequestRecord, RunRecord
 from modtui.workspace import Workspace
-
-SUBMITTED, ENDED, FAILED = "submitted", "ended", "failed"
-REQUEST_ROWS_PER_INSERT = 5000
 
 
 @dataclass
@@ -52,7 +47,7 @@ class BatchView:
     id: int
     provider_batch_id: str
     target: str
-    status: str
+    status: BatchStatus
     provider_status: str | None
     requests: int
     run_ids: list[int]
@@ -110,7 +105,7 @@ async def submit(ws: Workspace, plan: replay_svc.ReplayPlan, spec: replay_svc.Re
             out.batches += await _submit_target(ws, recorder, cls, target, jobs, plan, spec, submission)
         except UsageError as exc:
             _fail(jobs, out, str(exc).removeprefix("--batch: "))
-        except Exception as exc:  # an SDK failure (auth, network): that target's runs fail, recorded
+        except Exception as exc:  # noqa: BLE001  an SDK failure (auth, network): that target's runs fail, recorded
             _fail(jobs, out, f"batch submission for target '{target.name}' failed: "
                              f"{recorder.scrub(classify(exc)[1])}")
     waiting = {run_id for b in out.batches for run_id in b.run_ids}
@@ -152,25 +147,16 @@ def _record_batch(ws: Workspace, target: Target, chunk: list[tuple[str, Request,
                   submission: str) -> BatchView:
     run_ids = sorted({row["run_id"] for _, _, row in chunk})
     with ws.store().write() as session:
-        row = BatchRow(submission=submission, incident_id=plan.loaded.id, target_key=target.config_key(),
-                       target_name=target.name, provider=target.provider, provider_batch_id=provider_batch_id,
-                       status=SUBMITTED, provider_status="submitted", requests=len(chunk), run_ids_json=json.dumps(run_ids),
-                       spec_json=json.dumps({"items": spec.items, "baseline": spec.baseline,
-                                             "baseline_version": plan.baseline_version}),
-                       author=spec.author, submitted_at=now_iso())
-        session.add(row)
-        session.flush()
-        requests = [{**r, "batch_id": row.id} for _, _, r in chunk]
-        for start in range(0, len(requests), REQUEST_ROWS_PER_INSERT):
-            session.execute(BatchRequestRow.__table__.insert(), requests[start:start + REQUEST_ROWS_PER_INSERT])  # type: ignore[attr-defined]
-        for run in session.exec(select(RunRow).where(RunRow.id.in_(run_ids))):  # type: ignore[union-attr]
-            run.status = SUBMITTED
-            session.add(run)
+        batch = bq.add_batch(session, submission=submission, incident_id=plan.loaded.id,
+                             target_key=target.config_key(), target_name=target.name, provider=target.provider,
+                             provider_batch_id=provider_batch_id, requests=[r for _, _, r in chunk], run_ids=run_ids,
+                             spec={"items": spec.items, "baseline": spec.baseline,
+                                   "baseline_version": plan.baseline_version}, author=spec.author)
         add_event(session, plan.loaded.id, "batch",
                   f"batch submitted: {len(chunk)} calls of run{'s' if len(run_ids) > 1 else ''} "
                   f"{', '.join(map(str, run_ids))} to {target.name} ({provider_batch_id})", spec.author,
-                  {"batch": row.id, "provider_batch_id": provider_batch_id, "runs": run_ids, "requests": len(chunk)})
-    return BatchView(row.id, provider_batch_id, target.name, SUBMITTED, "submitted", len(chunk), run_ids)  # type: ignore[arg-type]
+                  {"batch": batch.id, "provider_batch_id": provider_batch_id, "runs": run_ids, "requests": len(chunk)})
+    return BatchView(batch.id, provider_batch_id, target.name, batch.status, batch.provider_status, len(chunk), run_ids)
 
 
 # ------------------------------------------------------------------------------------------ poll
@@ -182,7 +168,7 @@ async def poll(ws: Workspace, run_id: int | None = None) -> PollReport:
     batches = _batches_of_submitted_runs(ws, run_id)
     out = PollReport()
     for batch in batches:
-        if batch.status == SUBMITTED:
+        if batch.status is BatchStatus.SUBMITTED:
             out.batches.append(await _poll_batch(ws, batch))
     for submission, target_key in sorted({(b.submission, b.target_key) for b in batches}):
         rep = _finish_group(ws, submission, target_key)
@@ -191,20 +177,16 @@ async def poll(ws: Workspace, run_id: int | None = None) -> PollReport:
     return out
 
 
-def _batches_of_submitted_runs(ws: Workspace, run_id: int | None) -> list[BatchRow]:
+def _batches_of_submitted_runs(ws: Workspace, run_id: int | None) -> list[BatchRecord]:
     with ws.store().read() as session:
         if run_id is not None and q.get_run(session, run_id) is None:
             raise UsageError(Problem("run", f"no run {run_id}"))
-        runs = select(RunRow.id).where(RunRow.status == SUBMITTED)
-        if run_id is not None:
-            runs = runs.where(RunRow.id == run_id)
-        ids = select(BatchRequestRow.batch_id).where(BatchRequestRow.run_id.in_(runs)).distinct()  # type: ignore[attr-defined]
-        return list(session.exec(select(BatchRow).where(BatchRow.id.in_(ids)).order_by(BatchRow.id)))  # type: ignore[union-attr,arg-type]
+        return bq.of_submitted_runs(session, run_id)
 
 
-async def _poll_batch(ws: Workspace, batch: BatchRow) -> BatchView:
-    view = BatchView(batch.id, batch.provider_batch_id, batch.target_name, batch.status, batch.provider_status,  # type: ignore[arg-type]
-                     batch.requests, json.loads(batch.run_ids_json))
+async def _poll_batch(ws: Workspace, batch: BatchRecord) -> BatchView:
+    view = BatchView(batch.id, batch.provider_batch_id, batch.target_name, batch.status, batch.provider_status,
+                     batch.requests, list(batch.run_ids))
     target = recorded_target(ws, batch.target_key, batch.target_name)
     scrub = Scrubber.for_targets(ws.config.targets.values())
     provider = batch_provider_class(target)(target, key_for(target))
@@ -213,21 +195,22 @@ async def _poll_batch(ws: Workspace, batch: BatchRow) -> BatchView:
         view.provider_status, view.counts = state.status, state.counts
         if state.ended:
             await _collect(ws, provider, batch, target, state)
-            view.status = FAILED if state.failed else ENDED
+            view.status = BatchStatus.FAILED if state.failed else BatchStatus.ENDED
             view.error = scrub(state.failed)
         else:
-            _set_provider_status(ws, batch.id, state.status)  # type: ignore[arg-type]
-    except Exception as exc:  # the provider could not be asked (network, auth): the batch waits for the next poll
+            bq.set_provider_status(ws.store(), batch.id, state.status)
+    except Exception as exc:  # noqa: BLE001  the provider could not be asked (network, auth): the batch waits for the next poll
         view.error = scrub(classify(exc)[1])
     finally:
         await provider.aclose()
     return view
 
 
-async def _collect(ws: Workspace, provider: BatchProvider, batch: BatchRow, target: Target, state: BatchState) -> None:
+async def _collect(ws: Workspace, provider: BatchProvider, batch: BatchRecord, target: Target,
+                   state: BatchState) -> None:
     """Write every request's result (a typed failure for those the batch did not answer), then mark the batch."""
     with ws.store().read() as session:
-        requests = {r.custom_id: r for r in session.exec(select(BatchRequestRow).where(BatchRequestRow.batch_id == batch.id))}
+        requests = {r.custom_id: r for r in bq.requests_of(session, batch.id)}
     jobs = _jobs_for(ws, sorted({r.run_id for r in requests.values()}), target.batch_priced())
     recorder = Recorder(ws, list(jobs.values()))
     seen: set[str] = set()
@@ -244,39 +227,25 @@ async def _collect(ws: Workspace, provider: BatchProvider, batch: BatchRow, targ
         if custom_id not in seen:
             recorder.record(jobs[request.run_id], request, failure)
     recorder.flush()
-    with ws.store().write() as session:
-        row = session.get(BatchRow, batch.id)
-        if row is not None and row.status == SUBMITTED:
-            row.status, row.provider_status, row.ended_at = (FAILED if state.failed else ENDED), state.status, now_iso()
-            row.error = recorder.scrub(state.failed)
-            session.add(row)
-
-
-def _set_provider_status(ws: Workspace, batch_id: int, status: str) -> None:
-    with ws.store().write() as session:
-        row = session.get(BatchRow, batch_id)
-        if row is not None and row.provider_status != status:
-            row.provider_status = status
-            session.add(row)
+    bq.end_batch(ws.store(), batch.id, BatchStatus.FAILED if state.failed else BatchStatus.ENDED, state.status,
+                 recorder.scrub(state.failed))
 
 
 def _finish_group(ws: Workspace, submission: str, target_key: str) -> replay_svc.ReplayReport | None:
     """Finish the runs of one submission × target once none of its batches is still submitted."""
     with ws.store().read() as session:
-        rows = list(session.exec(select(BatchRow).where(BatchRow.submission == submission,
-                                                        BatchRow.target_key == target_key)))
-        if not rows or any(b.status == SUBMITTED for b in rows):
-            return None
-        run_ids = sorted({run_id for b in rows for run_id in json.loads(b.run_ids_json)})
-        runs = [r for r in (q.get_run(session, i) for i in run_ids) if r is not None and r.status == SUBMITTED]
-    runs = _claim(ws, runs)
+        rows = bq.of_submission(session, submission, target_key)
+    if not rows or any(b.status is BatchStatus.SUBMITTED for b in rows):
+        return None
+    run_ids = sorted({run_id for b in rows for run_id in b.run_ids})
+    runs = q.claim_runs(ws.store(), run_ids, RunStatus.SUBMITTED, RunStatus.RUNNING)  # only this poll finishes them
     if not runs:
         return None  # finished by an earlier (or a concurrent) poll
     first = rows[0]
-    spec_doc = json.loads(first.spec_json)
+    spec_doc = first.spec
     spec = replay_svc.ReplaySpec(first.incident_id, items=spec_doc["items"], baseline=spec_doc["baseline"],
                                  author=first.author)
-    failed = "; ".join(sorted({b.error for b in rows if b.status == FAILED and b.error}))
+    failed = "; ".join(sorted({b.error for b in rows if b.status is BatchStatus.FAILED and b.error}))
     loaded = golden.load_and_sync_golden(ws, first.incident_id) if golden.is_golden(first.incident_id) \
         else load_and_sync(ws, first.incident_id)  # as services.replay.plan loads it
     items = replay_svc.select_items(loaded.items, spec.items)
@@ -284,23 +253,10 @@ def _finish_group(ws: Workspace, submission: str, target_key: str) -> replay_svc
     jobs = []
     for run in runs:
         prompt = _prompt(ws, run)
-        jobs.append(Job(run.id, target, prompt, [], RunProgress(run.id, target.name, prompt.label, len(items)),  # type: ignore[arg-type]
+        jobs.append(Job(run.id, target, prompt, [], RunProgress(run.id, target.name, prompt.label, len(items)),
                         dead=failed or None))
     plan = replay_svc.ReplayPlan(loaded, [j.prompt for j in jobs], [target], items, jobs, spec_doc["baseline_version"])
     return replay_svc.finish(ws, plan, spec, interrupted=False)
-
-
-def _claim(ws: Workspace, runs: list[RunRow]) -> list[RunRow]:
-    """Move the runs still `submitted` to `running` under the write lock: only this poll finishes them."""
-    with ws.store().write() as session:
-        claimed = []
-        for run in runs:
-            row = session.get(RunRow, run.id)
-            if row is not None and row.status == SUBMITTED:
-                row.status = "running"
-                session.add(row)
-                claimed.append(row)
-        return claimed
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -329,11 +285,11 @@ class Recorder(Engine):
                                                  "cache_key": self._key(job, messages), "truncated": messages.truncated}))
         return out
 
-    def record(self, job: Job, request: BatchRequestRow, reply: Reply) -> None:
+    def record(self, job: Job, request: BatchRequestRecord, reply: Reply) -> None:
         from modtui.prompts.render import Messages
 
         messages = Messages("", "", truncated=bool(request.truncated))  # only its truncation flag is read
-        self._record(job, _ItemRef(request.item_id), messages, reply, cached=False, key=request.cache_key)  # type: ignore[arg-type]
+        self._record(job, request.item_id, messages, reply, cached=False, key=request.cache_key)
         if len(self._pending.rows) >= FLUSH_ROWS:
             self.flush()
 
@@ -341,24 +297,18 @@ class Recorder(Engine):
         self._write(self._take())
 
 
-@dataclass(frozen=True)
-class _ItemRef:
-    """The one thing recording needs of an item: its id."""
-
-    id: str
-
-
 def _jobs_for(ws: Workspace, run_ids: list[int], target: Target) -> dict[int, Job]:
     with ws.store().read() as session:
         runs = [r for r in (q.get_run(session, i) for i in run_ids) if r is not None]
-    return {run.id: Job(run.id, target, _prompt(ws, run), [], RunProgress(run.id, target.name, "", 0))  # type: ignore[misc]
+    return {run.id: Job(run.id, target, _prompt(ws, run), [], RunProgress(run.id, target.name, "", 0))
             for run in runs}
 
 
-def _prompt(ws: Workspace, run: RunRow) -> LoadedPrompt:
+def _prompt(ws: Workspace, run: RunRecord) -> LoadedPrompt:
     """The prompt version the run replayed, from the log (its file may have changed since)."""
     with ws.store().read() as session:
-        row = session.get(PromptVersionRow, run.prompt_version)
-    if row is None:
+        stored = q.stored_prompt(session, run.prompt_version)
+    if stored is None:
         raise UsageError(Problem("batch", f"prompt version {run.prompt_version} of run {run.id} is not in the log"))
-    return LoadedPrompt(parse_prompt(row.source, row.path).template, run.prompt_path, run.prompt_version)
+    source, path = stored
+    return LoadedPrompt(parse_prompt(source, path).template, run.prompt_path, run.prompt_version)

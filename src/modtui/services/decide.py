@@ -155,5 +155,5 @@ def _sweep(stages: Sequence[Stage], positive: str) -> list[dict[str, Any]]:
                        "escalation_rate": out.escalated[0] / out.reached[0] if out.reached[0] else None,
                        "cost_per_1k_usd": sum(i.cost_usd or 0.0 for i in out.decided) / n * 1000 if n else 0.0,
                        "latency_p95_ms": m.latency_p95_ms})
-    flags = pareto_flags([Candidate(p["f1"], p["cost_per_1k_usd"], None) for p in points])
+    flags = pareto_flags([Candidate(p["f1"], float(p["cost_per_1k_usd"] or 0.0), None) for p in points])
     return [p | {"pareto": flag} for p, flag in zip(points, flags)]

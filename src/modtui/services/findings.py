@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-from sqlmodel import Session
+from typing import Any
 
 from modtui.domain.finding import LABEL_ERROR, Finding, FindingStatus
 from modtui.errors import Problem, UsageError
@@ -17,8 +16,6 @@ from modtui.services.incidents import load_and_sync
 from modtui.store import findings as q
 from modtui.store import runs as runs_q
 from modtui.store.incidents import add_event
-from modtui.store.tables import FindingRow
-from modtui.timeutil import now_iso
 from modtui.workspace import Workspace
 
 SHOWN_CORRECTIONS = 5
@@ -66,16 +63,16 @@ def add(ws: Workspace, new: NewFinding) -> Finding:
         raise UsageError(problems)
     evidence = list(dict.fromkeys([*new.items, *new.corrections]))
     with ws.store().write() as session:
-        row = q.insert(session, FindingRow(
-            incident_id=loaded.id, category=new.category, summary=new.summary.strip(), fix=(new.fix or "").strip() or None,
-            status=FindingStatus.OPEN.value, author=new.author, created_at=now_iso(), items_json=q.items_json(evidence),
-            runs_json=q.items_json(list(dict.fromkeys(new.runs))), corrected_labels_json=q.corrections_json(dict(new.corrections))))
-        add_event(session, loaded.id, "finding", f"finding #{row.id} added [{new.category}]: {row.summary}", new.author,
-                  {"finding_id": row.id, "category": new.category, "items": evidence, "runs": list(new.runs)})
+        found = q.insert(session, incident_id=loaded.id, category=new.category, summary=new.summary.strip(),
+                         fix=(new.fix or "").strip() or None, author=new.author, items=evidence,
+                         runs=list(dict.fromkeys(new.runs)), corrections=new.corrections)
+        add_event(session, loaded.id, "finding", f"finding #{found.id} added [{new.category}]: {found.summary}",
+                  new.author, {"finding_id": found.id, "category": new.category, "items": evidence,
+                               "runs": list(new.runs)})
         if new.corrections:
-            add_event(session, loaded.id, "dispute", _dispute_text(row.id or 0, loaded, new.corrections), new.author,
-                      {"finding_id": row.id, "corrections": dict(new.corrections)})
-        return q.to_finding(row)
+            add_event(session, loaded.id, "dispute", _dispute_text(found.id, loaded, new.corrections), new.author,
+                      {"finding_id": found.id, "corrections": dict(new.corrections)})
+        return found
 
 
 def _check_text(new: NewFinding) -> list[Problem]:
@@ -141,17 +138,16 @@ def list_findings(ws: Workspace, incident_id: str | None = None, open_only: bool
     if incident_id:
         ws.incident_folder(incident_id)
     with ws.store().read() as session:
-        rows = q.of_incident(session, incident_id, open_only)
-    findings = [q.to_finding(r) for r in rows]
+        findings = q.of_incident(session, incident_id, open_only)
     return sorted(findings, key=lambda f: (not f.is_open, -f.id))
 
 
 def get(ws: Workspace, finding_id: int) -> Finding:
     with ws.store().read() as session:
-        row = q.get(session, finding_id)
-    if row is None:
+        found = q.get(session, finding_id)
+    if found is None:
         raise UsageError(Problem("finding", f"no finding {finding_id}"))
-    return q.to_finding(row)
+    return found
 
 
 def resolve(ws: Workspace, finding_id: int, resolution: str, author: str, rejected: bool = False) -> Finding:
@@ -160,27 +156,25 @@ def resolve(ws: Workspace, finding_id: int, resolution: str, author: str, reject
         raise UsageError(Problem("--resolution", "say how the finding was resolved"))
     status = FindingStatus.REJECTED if rejected else FindingStatus.RESOLVED
     with ws.store().write() as session:
-        row = _open_row(session, finding_id)
-        row.status, row.resolved_at, row.resolution = status.value, now_iso(), resolution.strip()
-        session.add(row)
-        add_event(session, row.incident_id, "finding", f"finding #{finding_id} {status.value}: {row.resolution}",
+        _check_open(session, finding_id)
+        closed = q.close(session, finding_id, status, resolution.strip())
+        add_event(session, closed.incident_id, "finding", f"finding #{finding_id} {status.value}: {closed.resolution}",
                   author, {"finding_id": finding_id, "status": status.value})
-        return q.to_finding(row)
+        return closed
 
 
-def _open_row(session: Session, finding_id: int) -> FindingRow:
-    row = q.get(session, finding_id)
-    if row is None:
+def _check_open(session: Any, finding_id: int) -> None:
+    found = q.get(session, finding_id)
+    if found is None:
         raise UsageError(Problem("finding", f"no finding {finding_id}"))
-    if row.status != FindingStatus.OPEN.value:
-        raise UsageError(Problem(f"finding #{finding_id}", _closed_text(row)))
-    return row
+    if found.status is not FindingStatus.OPEN:
+        raise UsageError(Problem(f"finding #{finding_id}", _closed_text(found)))
 
 
-def _closed_text(row: FindingRow) -> str:
-    if row.status == FindingStatus.SUPERSEDED.value:
-        return f"already superseded by #{row.superseded_by}"
-    return f"already {row.status} at {row.resolved_at}: {row.resolution}"
+def _closed_text(found: Finding) -> str:
+    if found.status is FindingStatus.SUPERSEDED:
+        return f"already superseded by #{found.superseded_by}"
+    return f"already {found.status.value} at {found.resolved_at}: {found.resolution}"
 
 
 def supersede(ws: Workspace, finding_id: int, by: int, author: str) -> Finding:
@@ -193,11 +187,10 @@ def supersede(ws: Workspace, finding_id: int, by: int, author: str) -> Finding:
             raise UsageError(Problem("finding" if old is None else "--by", f"no finding {finding_id if old is None else by}"))
         if old.incident_id != new.incident_id:
             raise UsageError(Problem("--by", f"finding #{by} is on {new.incident_id}, not {old.incident_id}"))
-        for row, where in ((old, f"finding {finding_id}"), (new, "--by")):
-            if row.status == FindingStatus.SUPERSEDED.value:
-                raise UsageError(Problem(where, f"finding #{row.id} is already superseded by #{row.superseded_by}"))
-        old.status, old.superseded_by = FindingStatus.SUPERSEDED.value, by
-        session.add(old)
+        for found, where in ((old, f"finding {finding_id}"), (new, "--by")):
+            if found.status is FindingStatus.SUPERSEDED:
+                raise UsageError(Problem(where, f"finding #{found.id} is already superseded by #{found.superseded_by}"))
+        superseded = q.supersede(session, finding_id, by)
         add_event(session, old.incident_id, "finding", f"finding #{finding_id} superseded by #{by}", author,
                   {"finding_id": finding_id, "superseded_by": by})
-        return q.to_finding(old)
+        return superseded

@@ -26,6 +26,7 @@ from typing import Any
 
 from modtui.analysis.flips import compare
 from modtui.domain.incident import ID_PATTERN, Incident, Item
+from modtui.domain.run import RunStatus
 from modtui.errors import InputError, Problem, UsageError
 from modtui.files.jsonline import JsonLineError, parse_json_line
 from modtui.files.paths import name_problem
@@ -36,7 +37,7 @@ from modtui.services.incidents import load_and_sync
 from modtui.services.scoring import observed_as_run, scored_run
 from modtui.store import incidents as store_incidents
 from modtui.store import runs as q
-from modtui.store.tables import RunRow
+from modtui.store.records import RunRecord
 from modtui.timeutil import now_iso
 from modtui.workspace import Workspace
 
@@ -278,16 +279,15 @@ def _fixed_items(ws: Workspace, loaded: LoadedIncident, run_id: int | None) -> t
     expected = {i.id: i.expected for i in loaded.items}
     with ws.store().read() as session:
         run = _candidate_run(session, loaded.id, run_id)
-        summary = json.loads(run.summary_json or "{}")
-        base_id = summary.get("baseline_run_id")
+        base_id = run.summary.get("baseline_run_id")
         baseline = (scored_run(session, base_id, expected) if base_id is not None
                     else observed_as_run(loaded.items))
-        candidate = scored_run(session, run.id, expected)  # type: ignore[arg-type]
+        candidate = scored_run(session, run.id, expected)
     fixed = set(compare(baseline, candidate, positive).fixed)
-    return [i for i in loaded.items if i.id in fixed], run.id  # type: ignore[return-value]
+    return [i for i in loaded.items if i.id in fixed], run.id
 
 
-def _candidate_run(session: Any, incident_id: str, run_id: int | None) -> RunRow:
+def _candidate_run(session: Any, incident_id: str, run_id: int | None) -> RunRecord:
     if run_id is not None:
         run = q.get_run(session, run_id)
         if run is None:
@@ -298,15 +298,15 @@ def _candidate_run(session: Any, incident_id: str, run_id: int | None) -> RunRow
             raise UsageError(Problem("--run", f"run {run_id} has no baseline to be fixed against (it is one)"))
         return run
     for run in q.runs_for(session, incident_id, limit=10_000):  # newest first
-        if _has_baseline(run) and run.status in ("completed", "interrupted"):
+        if _has_baseline(run) and run.status in (RunStatus.COMPLETED, RunStatus.INTERRUPTED):
             return run
     raise UsageError(Problem(incident_id, "no candidate run with a baseline on this incident, so no 'fixed' items: "
                                           f"replay a candidate first (modtui replay {incident_id} -p PROMPT), "
                                           "or pass --run RUN or item ids"))
 
 
-def _has_baseline(run: RunRow) -> bool:
-    return json.loads(run.summary_json or "{}").get("fixed") is not None
+def _has_baseline(run: RunRecord) -> bool:
+    return run.summary.get("fixed") is not None
 
 
 def _write(golden: GoldenSet) -> None:

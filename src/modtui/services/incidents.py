@@ -14,9 +14,10 @@ from modtui.domain.incident import Incident, Status
 from modtui.errors import InputError, Problem, UsageError
 from modtui.files.text import read_text
 from modtui.files.yaml import load_yaml
-from modtui.incidents.loader import INCIDENT_FILE, ITEMS_FILE, LoadedIncident, load_incident, load_trusted, read_files
+from modtui.incidents.loader import INCIDENT_FILE, LoadedIncident, load_incident, load_trusted, read_files
 from modtui.prompts.loader import load_prompt
 from modtui.store import incidents as q
+from modtui.store.records import EventRecord
 from modtui.timeutil import iso
 from modtui.workspace import Workspace
 
@@ -55,6 +56,11 @@ def load_and_sync(ws: Workspace, incident_id: str) -> LoadedIncident:
     same = files is not None and after is not None and after.fingerprint == files.fingerprint
     q.sync_incident(ws.store(), loaded, files.fingerprint if same and files else None)
     return loaded
+
+
+def timeline(ws: Workspace, incident_id: str) -> list[EventRecord]:
+    """The incident's timeline (runs, findings, status changes, batches), newest first."""
+    return q.events(ws.store(), incident_id)
 
 
 def summaries(ws: Workspace) -> tuple[list[IncidentSummary], list[Problem]]:
@@ -191,7 +197,3 @@ def _cross_checks(ws: Workspace, loaded: LoadedIncident) -> list[Problem]:
     if not (ws.prompts_dir / inc.policy).is_dir():
         return [doc.problem(("policy",), f"policy '{inc.policy}' has no folder prompts/{inc.policy}/")]
     return []
-
-
-def items_path(ws: Workspace, incident_id: str) -> Path:
-    return ws.incidents_dir / incident_id / ITEMS_FILE

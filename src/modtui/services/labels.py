@@ -30,7 +30,7 @@ def check(labels: str) -> None:
 def label_corrections(ws: Workspace, incident_id: str, expected: Mapping[str, str]) -> dict[str, LabelCorrection]:
     """The gold-label corrections in force on the incident."""
     with ws.store().read() as session:
-        findings = [q.to_finding(r) for r in q.of_incident(session, incident_id)]
+        findings = q.of_incident(session, incident_id)
     return apply_corrections(dict(expected), findings)
 
 

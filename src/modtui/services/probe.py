@@ -226,18 +226,17 @@ def latest(ws: Workspace, incident_id: str) -> ProbeReport:
         if not runs:
             return out
         variants = q.variants(session, pid)
-        run_ids = [run.id for run in runs if run.id is not None]
-        results = {run_id: _labels(rq.scoring_rows(session, run_id)) for run_id in run_ids}
-        citations = {run_id: rq.cited_rules(session, run_id) for run_id in run_ids}
+        results = {run.id: _labels(rq.scoring_rows(session, run.id)) for run in runs}
+        citations = {run.id: rq.cited_rules(session, run.id) for run in runs}
         contents = q.parent_contents(session, pid)
         sources = {run.prompt_version: q.prompt_source(session, run.prompt_version) for run in runs}
     for run in runs:
-        labels = results[run.id]  # type: ignore[index]
+        labels = results[run.id]
         ran = [v for v in variants if v.id in labels]
         names = list(dict.fromkeys(v.mutation for v in ran))
-        rules = _cited_or_matching(citations[run.id],  # type: ignore[index]
+        rules = _cited_or_matching(citations[run.id],
                                    _rules_of_version(sources[run.prompt_version], run.prompt_path, contents))
-        out.runs.append(ProbeRun(run.id, run.target_name, prompt_name(run.prompt_path), run.status,  # type: ignore[arg-type]
+        out.runs.append(ProbeRun(run.id, run.target_name, prompt_name(run.prompt_path), run.status,
                                  mutation_results(names, ran, labels, rules)))
     return out
 

@@ -117,10 +117,10 @@ def _latest_verdicts(ws: Workspace, incident_id: str, expected: dict[str, str], 
         for run in runs:
             source = f"{run.target_name} × {prompt_name(run.prompt_path)}"
             sources.append(source)
-            for item_id, outcome, label, _e, confidence, *_rest in rq.scoring_rows(session, run.id):  # type: ignore[arg-type]
+            for item_id, outcome, label, _e, confidence, *_rest in rq.scoring_rows(session, run.id):
                 verdicts.setdefault(item_id, []).append(
                     Verdict(source, label if outcome == "label" else None, confidence))
-            stability = figures(read_repeats(session, run.id, run.repeats), expected, positive, 0.0)  # type: ignore[arg-type]
+            stability = figures(read_repeats(session, run.id, run.repeats), expected, positive, 0.0)
             for u in stability.unstable if stability else ():
                 unstable.setdefault(u.item_id, f"{source}: {' '.join(u.verdicts)}")
     return sources, verdicts, unstable

@@ -13,6 +13,7 @@ from modtui.analysis.stability import Stability
 from modtui.analysis.sweep import Sweep, sweep
 from modtui.config import CONFIG_FILE
 from modtui.domain.incident import FAILING_KINDS, Item, ItemKind
+from modtui.domain.run import RunStatus
 from modtui.domain.target import Target
 from modtui.errors import ConfigError, Problem, StoreError, UsageError
 from modtui.incidents.loader import LoadedIncident
@@ -26,7 +27,7 @@ from modtui.services.incidents import load_and_sync
 from modtui.services.scoring import baseline_name, observed_as_run, scored_run
 from modtui.services.stability import run_stability
 from modtui.store import runs as q
-from modtui.store.tables import RunRow
+from modtui.store.records import RunRecord
 from modtui.workspace import Workspace
 
 ITEM_SETS = ("all", "failing", "guard")
@@ -48,7 +49,7 @@ class ReplaySpec:
 
 @dataclass
 class RunReport:
-    run: RunRow
+    run: RunRecord
     prompt_label: str
     metrics: RunMetrics
     baseline_run_id: int | None = None
@@ -250,14 +251,13 @@ def _jobs(ws: Workspace, loaded: LoadedIncident, prompts: list[LoadedPrompt], ta
                                       prompt_version=prompt.version, prompt_path=prompt.path, item_set=spec.items,
                                       author=spec.author, items_total=len(items))
                 else:
-                    run.status, run.items_total = "running", len(items)
-                    session.add(run)
-                done = q.done_item_ids(session, run.id)  # type: ignore[arg-type]
+                    run = q.resume_run(session, run.id, len(items))
+                done = q.done_item_ids(session, run.id)
                 served = _served_from_log(session, run, digests[target.name], spec, done)
                 todo = [] if served else [i for i in items if i.id not in done]
-                progress = RunProgress(run.id, target.name, prompt.label, len(items), done=len(items) - len(todo),  # type: ignore[arg-type]
+                progress = RunProgress(run.id, target.name, prompt.label, len(items), done=len(items) - len(todo),
                                        cached=served)
-                jobs.append(Job(run.id, target, prompt, todo, progress, context=contexts[prompt.version]))  # type: ignore[arg-type]
+                jobs.append(Job(run.id, target, prompt, todo, progress, context=contexts[prompt.version]))
     return jobs
 
 
@@ -275,17 +275,15 @@ def items_digest(target: Target, items: Sequence[Item]) -> str | None:
     return digest.hexdigest()
 
 
-def _served_from_log(session: Any, run: Any, digest: str | None, spec: ReplaySpec, done: set[str]) -> int:
+def _served_from_log(session: Any, run: RunRecord, digest: str | None, spec: ReplaySpec, done: set[str]) -> int:
     """A deterministic target's unchanged re-run: the results of the last completed run with the same inputs are
     copied into this run inside the log (one INSERT … SELECT), instead of classifying every item again. Not with
     --no-cache or --repeat (they ask for fresh verdicts). Returns how many were copied (0: classify as usual)."""
     if digest is None:
         return 0
-    run.items_digest = digest
-    session.add(run)
+    q.set_items_digest(session, run.id, digest)
     if done or not spec.use_cache or spec.repeats > 1:
         return 0
-    session.flush()
     source = q.reusable_run(session, run.incident_id, run.target_key, run.prompt_version, run.item_set, digest)
     return q.copy_results(session, source, run.id) if source is not None and source != run.id else 0
 
@@ -337,9 +335,9 @@ def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: boo
         m = run_report.metrics
         repeated = run_report.stability
         incomplete = m.items < len(replay.items) or (repeated is not None and repeated.items < len(replay.items))
-        status = ("failed" if job.dead else "interrupted" if interrupted and incomplete
-                  else "stopped_budget" if job.stopped_budget and incomplete
-                  else "interrupted" if incomplete else "completed")
+        status = (RunStatus.FAILED if job.dead else RunStatus.INTERRUPTED if interrupted and incomplete
+                  else RunStatus.STOPPED_BUDGET if job.stopped_budget and incomplete
+                  else RunStatus.INTERRUPTED if incomplete else RunStatus.COMPLETED)
         job.progress.status = status
         headline = _headline(run_report, status)
         summary = {**m.to_dict(), "fixed": len(run_report.flips.fixed) if run_report.flips else None,
@@ -352,8 +350,8 @@ def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: boo
         q.finish_run(ws.store(), job.run_id, status, summary, job.dead, spec.author, headline)
     with ws.store().read() as session:
         for run_report in rep.runs:
-            run_report.run = q.get_run(session, run_report.run.id) or run_report.run  # type: ignore[arg-type]
-    rep.interrupted = interrupted and any(r.run.status == "interrupted" for r in rep.runs)
+            run_report.run = q.get_run(session, run_report.run.id) or run_report.run
+    rep.interrupted = interrupted and any(r.run.status is RunStatus.INTERRUPTED for r in rep.runs)
     return rep
 
 
@@ -365,7 +363,7 @@ def model_warnings(rep: ReplayReport) -> list[str]:
     return [change for change in changes if change]
 
 
-def _headline(r: RunReport, status: str) -> str:
+def _headline(r: RunReport, status: RunStatus) -> str:
     m = r.metrics
     fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     text = (f"run {r.run.id} {status}: {r.run.target_name} × {r.prompt_label} on {m.items} items · "
@@ -381,9 +379,9 @@ def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
     out = ReplayReport(replay.loaded.id, positive)
     with ws.store().read() as session:
         scored_runs = {job.run_id: scored_run(session, job.run_id, expected) for job in replay.jobs}
-        runs = {job.run_id: q.get_run(session, job.run_id) for job in replay.jobs}
+        runs = {job.run_id: _stored_run(session, job.run_id) for job in replay.jobs}
         fixed_baseline = _fixed_baseline(session, spec.baseline, expected, replay.items)
-        stabilities = {job.run_id: run_stability(session, job.run_id, runs[job.run_id].repeats, expected, positive,  # type: ignore[union-attr]
+        stabilities = {job.run_id: run_stability(session, job.run_id, runs[job.run_id].repeats, expected, positive,
                                                  sum(i.cost_usd or 0.0 for i in scored_runs[job.run_id]))
                        for job in replay.jobs}
         fixed_id = [fixed_baseline[0]] if fixed_baseline and fixed_baseline[0] is not None else []
@@ -393,10 +391,17 @@ def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
         base_id, base_items = _baseline_for(job, replay, scored_runs, fixed_baseline)
         flips = compare(base_items, items, positive) if base_items is not None else None
         metrics = run_metrics(items, positive)
-        out.runs.append(RunReport(runs[job.run_id], job.prompt.label, metrics,  # type: ignore[arg-type]
+        out.runs.append(RunReport(runs[job.run_id], job.prompt.label, metrics,
                                   base_id, flips, sweep(items, positive), stabilities.get(job.run_id),
                                   answered[job.run_id], answered.get(base_id) if base_id is not None else None))
     return out
+
+
+def _stored_run(session: Any, run_id: int) -> RunRecord:
+    run = q.get_run(session, run_id)
+    if run is None:  # runs are never deleted: the plan created it
+        raise UsageError(Problem("run", f"no run {run_id}"))
+    return run
 
 
 def _fixed_baseline(session: Any, baseline: str, expected: dict[str, str], items: list[Item]
@@ -427,11 +432,11 @@ def item_lines(ws: Workspace, rep: ReplayReport, items: Sequence[Item]) -> list[
     with ws.store().read() as session:
         for run_report in rep.runs:
             run = run_report.run
-            for r in q.results_of(session, run.id):  # type: ignore[arg-type]
+            for r in q.results_of(session, run.id):
                 if r.item_id not in expected:
                     continue
                 rows.append({"run_id": run.id, "item_id": r.item_id, "target": run.target_name,
                              "prompt_version": run.prompt_version, "expected": expected[r.item_id],
-                             "verdict": r.label if r.outcome == "label" else r.outcome, "label": r.label,
-                             "confidence": r.confidence, "error_type": r.error_type, "cached": bool(r.cached)})
+                             "verdict": r.verdict, "label": r.label,
+                             "confidence": r.confidence, "error_type": r.error_type, "cached": r.cached})
     return rows

@@ -5,7 +5,6 @@ numbers are each run's as recorded when it finished, on the incident's original 
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from modtui.domain.finding import Finding
 from modtui.domain.incident import Item
 from modtui.domain.masking import masked_text
 from modtui.domain.prompt import prompt_name
+from modtui.domain.run import RunStatus
 from modtui.errors import InputError
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.diff import unified
@@ -25,14 +25,14 @@ from modtui.services import findings as findings_svc
 from modtui.services import labels as labels_svc
 from modtui.services import report_rootcause, robustness
 from modtui.services.cluster import cluster_items
+from modtui.services import incidents as incidents_svc
 from modtui.services.incidents import load_and_sync
 from modtui.services.masking import masked_items
 from modtui.services.report_needs import next_steps
 from modtui.services.runs import summary_intervals
 from modtui.services.scoring import baseline_name, observed_as_run, scored_run
 from modtui.store import runs as q
-from modtui.store.incidents import events
-from modtui.store.tables import PromptVersionRow, RunRow
+from modtui.store.records import RunRecord
 from modtui.timeutil import iso, now_iso
 from modtui.workspace import Workspace
 
@@ -53,9 +53,9 @@ class ReportOptions:
 
 @dataclass
 class _Best:
-    run: RunRow
+    run: RunRecord
     summary: dict[str, Any]
-    baseline: RunRow | None
+    baseline: RunRecord | None
     results: list[ScoredItem]
     flips: FlipReport | None
 
@@ -82,7 +82,7 @@ def build(ws: Workspace, incident_id: str, options: ReportOptions = ReportOption
         "robustness": robustness.section(ws, loaded, content.text),
         "root_cause": report_rootcause.section(ws, loaded, _analysed(runs, production, best), content.entry),
         "timeline": [{"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary}
-                     for e in reversed(events(ws.store(), loaded.id))],
+                     for e in reversed(incidents_svc.timeline(ws, loaded.id))],
     }
     data["summary"] = _summary(data)
     data["needs"]["next_steps"] = next_steps(data, best is not None and best.run.item_set != "all")
@@ -115,7 +115,7 @@ def _conditions(loaded: LoadedIncident, corrections: dict, content: "_Content") 
 
 # -- runs, prompt versions, the best candidate ------------------------------------------------------------
 
-def _production_versions(ws: Workspace, loaded: LoadedIncident, runs: list[RunRow]) -> set[str]:
+def _production_versions(ws: Workspace, loaded: LoadedIncident, runs: list[RunRecord]) -> set[str]:
     """The production prompt's versions: the file's current one and every version run from its path."""
     path = loaded.incident.production.prompt
     versions = {r.prompt_version for r in runs if r.prompt_path == path}
@@ -126,11 +126,11 @@ def _production_versions(ws: Workspace, loaded: LoadedIncident, runs: list[RunRo
     return versions
 
 
-def _summary_of(run: RunRow) -> dict[str, Any]:
-    return json.loads(run.summary_json or "{}")
+def _summary_of(run: RunRecord) -> dict[str, Any]:
+    return run.summary
 
 
-def _run_entry(run: RunRow, production: set[str]) -> dict[str, Any]:
+def _run_entry(run: RunRecord, production: set[str]) -> dict[str, Any]:
     s = _summary_of(run)
     return {"run_id": run.id, "target": run.target_name, "prompt": prompt_name(run.prompt_path), "prompt_version": run.prompt_version,
             "production": run.prompt_version in production, "items": s.get("items", run.items_total),
@@ -147,17 +147,17 @@ def _baseline_of(summary: dict[str, Any]) -> str | None:
     return summary.get("baseline") or baseline_name(summary.get("baseline_run_id"))
 
 
-def _latest(runs: list[RunRow]) -> list[RunRow]:
+def _latest(runs: list[RunRecord]) -> list[RunRecord]:
     """The latest run of each target × prompt version (finished runs preferred over running ones)."""
-    latest: dict[tuple[str, str], RunRow] = {}
+    latest: dict[tuple[str, str], RunRecord] = {}
     for run in runs:  # ascending ids
         key = (run.target_name, run.prompt_version)
-        if run.status != "running" or key not in latest or latest[key].status == "running":
+        if run.status is not RunStatus.RUNNING or key not in latest or latest[key].status is RunStatus.RUNNING:
             latest[key] = run
     return list(latest.values())
 
 
-def _best_candidate(ws: Workspace, loaded: LoadedIncident, runs: list[RunRow], production: set[str]) -> _Best | None:
+def _best_candidate(ws: Workspace, loaded: LoadedIncident, runs: list[RunRecord], production: set[str]) -> _Best | None:
     """The candidate with the best F1 among the latest runs (ties: fewer regressed, then newer)."""
     candidates = [r for r in _latest(runs) if r.prompt_version not in production and _summary_of(r).get("f1") is not None]
     if not candidates:
@@ -170,30 +170,30 @@ def _best_candidate(ws: Workspace, loaded: LoadedIncident, runs: list[RunRow], p
     with ws.store().read() as session:
         base = q.get_run(session, summary["baseline_run_id"]) if summary.get("baseline_run_id") else None
         base = base or (None if observed else _production_run(runs, run.target_name, production))
-        results = scored_run(session, run.id, expected)  # type: ignore[arg-type]
-        base_results = scored_run(session, base.id, expected) if base else None  # type: ignore[arg-type]
+        results = scored_run(session, run.id, expected)
+        base_results = scored_run(session, base.id, expected) if base else None
     if observed:
         base_results = observed_as_run(loaded.items)
     flips = compare(base_results, results, loaded.incident.positive_label) if base_results is not None else None
     return _Best(run, summary, base, results, flips)
 
 
-def _analysed(runs: list[RunRow], production: set[str], best: _Best | None) -> list[tuple[str, RunRow]]:
+def _analysed(runs: list[RunRecord], production: set[str], best: _Best | None) -> list[tuple[str, RunRecord]]:
     """The runs the root-cause sections cut: the best candidate and its production baseline, else the latest run."""
     if best is not None:
         return ([("production", best.baseline)] if best.baseline is not None else []) + [("candidate", best.run)]
-    done = [r for r in runs if r.status != "running"]
+    done = [r for r in runs if r.status is not RunStatus.RUNNING]
     if not done:
         return []
     return [("production" if done[-1].prompt_version in production else "latest", done[-1])]
 
 
-def _production_run(runs: list[RunRow], target: str, production: set[str]) -> RunRow | None:
+def _production_run(runs: list[RunRecord], target: str, production: set[str]) -> RunRecord | None:
     matching = [r for r in runs if r.target_name == target and r.prompt_version in production]
     return matching[-1] if matching else None
 
 
-def _actions(ws: Workspace, loaded: LoadedIncident, runs: list[RunRow], production: set[str],
+def _actions(ws: Workspace, loaded: LoadedIncident, runs: list[RunRecord], production: set[str],
              best: _Best | None) -> dict[str, Any]:
     versions: dict[str, dict[str, Any]] = {}
     for run in runs:
@@ -218,11 +218,11 @@ def _best_entry(ws: Workspace, loaded: LoadedIncident, best: _Best, production: 
 
 def _version_source(ws: Workspace, version: str) -> str | None:
     with ws.store().read() as session:
-        row = session.get(PromptVersionRow, version)
-    return row.source if row else None
+        stored = q.stored_prompt(session, version)
+    return stored[0] if stored else None
 
 
-def _production_source(ws: Workspace, loaded: LoadedIncident, baseline: RunRow | None) -> tuple[str, str]:
+def _production_source(ws: Workspace, loaded: LoadedIncident, baseline: RunRecord | None) -> tuple[str, str]:
     """The production prompt as its baseline run saw it (else the file as it is now)."""
     if baseline is not None:
         source = _version_source(ws, baseline.prompt_version)

@@ -15,7 +15,7 @@ from modtui.services.slices import RULE, item_facts, keying, slice_keys
 
 if TYPE_CHECKING:
     from modtui.incidents.loader import LoadedIncident
-    from modtui.store.tables import RunRow
+    from modtui.store.records import RunRecord
     from modtui.workspace import Workspace
 
 TOP = 5             # slices listed by FP and by FN
@@ -24,7 +24,7 @@ IDS_SHOWN = 20      # cited false positives listed per rule
 ITEM_LIMIT = 50
 
 
-def section(ws: Workspace, loaded: LoadedIncident, analysed: Sequence[tuple[str, RunRow]],
+def section(ws: Workspace, loaded: LoadedIncident, analysed: Sequence[tuple[str, RunRecord]],
             entry: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
     """`analysed`: (role, run) pairs, e.g. the production run and the best candidate; `entry`: an item as the
     report lists items (content masked, redacted or clipped)."""
@@ -39,13 +39,13 @@ def section(ws: Workspace, loaded: LoadedIncident, analysed: Sequence[tuple[str,
     runs = []
     for role, run in analysed:
         with ws.store().read() as session:
-            scored = scored_run(session, run.id, expected)  # type: ignore[arg-type]
-            cited = {item: c.rules for item, c in cited_rules(session, run.id).items()}  # type: ignore[arg-type]
+            scored = scored_run(session, run.id, expected)
+            cited = {item: c.rules for item, c in cited_rules(session, run.id).items()}
         runs.append(_run(role, run, scored, positive, keyings, cited))
     return {"runs": runs, "agreement": _agreement(loaded, entry)}
 
 
-def _run(role: str, run: RunRow, scored: list[ScoredItem], positive: str, keyings: dict[str, Any],
+def _run(role: str, run: RunRecord, scored: list[ScoredItem], positive: str, keyings: dict[str, Any],
          cited: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     m = run_metrics(scored, positive)
     cut = [(by, s) for by, keys_of in keyings.items() for s in slice_metrics(scored, keys_of, positive)

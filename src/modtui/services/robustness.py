@@ -43,7 +43,7 @@ def _stability(ws: Workspace, loaded: LoadedIncident) -> list[dict[str, Any]]:
     out = []
     with ws.store().read() as session:
         for run in latest_runs(session, loaded.id):
-            s = figures(read_repeats(session, run.id, run.repeats), expected, loaded.incident.positive_label, 0.0)  # type: ignore[arg-type]
+            s = figures(read_repeats(session, run.id, run.repeats), expected, loaded.incident.positive_label, 0.0)
             if s is not None:
                 out.append({"run_id": run.id, "target": run.target_name, "prompt": prompt_name(run.prompt_path),
                             **{k: v for k, v in s.to_dict().items() if k not in ("unstable", "cost_usd")},

@@ -1,28 +1,27 @@
 """Runs after the fact: list, show one with its metrics, compare two."""
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import TYPE_CHECKING, Any
 
-from modtui.analysis.flips import FlipReport, compare, compare_tallied
+from modtui.analysis.flips import FlipReport, compare_tallied
 from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics, tallied_metrics
 from modtui.analysis.stability import Stability
 from modtui.domain.prompt import prompt_name
 from modtui.errors import Problem, UsageError
 
-if TYPE_CHECKING:  # the store's ORM, labels and golden sets are imported inside the functions that use them:
+if TYPE_CHECKING:  # the store's queries, labels and golden sets are imported inside the functions that use them:
+    from modtui.store.records import RunRecord  # `runs compare` reads Core rows only (no SQLModel import)
     from modtui.store.runs import AnsweredBy
-    from modtui.store.tables import RunRow  # `runs compare` on the original labels reads Core rows only
     from modtui.workspace import Workspace
 
 
 @dataclass
 class RunView:
-    run: RunRow
+    run: RunRecord
     metrics: RunMetrics
     positive: str
     labels: str = "original"
@@ -70,7 +69,7 @@ def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
         rows = q.runs_for(session, incident_id)
     out = []
     for r in rows:
-        s = json.loads(r.summary_json or "{}")
+        s = r.summary
         out.append({"run_id": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": prompt_name(r.prompt_path),
                     "prompt_version": r.prompt_version, "status": r.status, "items": s.get("items", r.items_total),
                     "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"),
@@ -174,43 +173,40 @@ def _one_incident(runs: list[Any]) -> None:
 
 
 def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tuple[RunView, RunView, FlipReport]:
-    if labels == "original":
-        return _compare_tallied(ws, a, b)
-    (left, base), (right, cand) = scored_views(ws, [a, b], labels)
-    return left, right, compare(base, cand, left.positive)
-
-
-def _compare_tallied(ws: Workspace, a: int, b: int) -> tuple[RunView, RunView, FlipReport]:
-    """compare_runs on the incident's own labels, with the log doing the pairing and counting (store.compare):
-    one query, counts for the pairs whose results are the same, scored items only for the others; the same
-    numbers (tests/test_compare_tallied.py)."""
+    """Run b against run a (the baseline) on the incident's own or the corrected gold labels, with the log doing
+    the pairing (store.compare): one query, counts for the pairs whose results are the same, scored items only
+    for the others. The same numbers as scoring every item and analysis.flips.compare
+    (tests/test_compare_tallied.py)."""
     from modtui.store import compare as c
     from modtui.store import runs as q
 
     with ws.store().connect() as conn:
-        runs = _runs_of_one_incident((a, b), lambda run_id: c.run_row(conn, run_id))
+        runs = _runs_of_one_incident((a, b), lambda run_id: c.get_run(conn, run_id))
         incident = runs[0].incident_id
         positive = c.positive_label(conn, incident)
         rows = c.paired(conn, incident, a, b)
     with ws.store().read() as session:
         answered = q.answered_by(session, [a, b])
-    cols = list(zip(*rows)) or [()] * (2 + 2 * len(c.SIDE))  # column by column: the loops below run in C
+    cols: list[Sequence[Any]] = list(zip(*rows)) or [()] * (2 + 2 * len(c.SIDE))  # column by column: loops run in C
     ids, expected = cols[0], cols[1]
+    corrections: dict[str, Any] = {}
+    if labels != "original":  # the findings are read only then: on the original labels SQLModel is never loaded
+        from modtui.services.labels import corrections_dict, gold_labels
+
+        gold, found = gold_labels(ws, incident, dict(zip(ids, expected)), labels)
+        expected, corrections = tuple(gold[i] for i in ids), corrections_dict(found)
     views = []
     for run, at in zip(runs, (2, 2 + len(c.SIDE))):  # where the run's columns start
-        outcome, label, error_type, cached, tokens_in, tokens_out, cost, latency = cols[at:at + len(c.SIDE)]
-        if None in outcome:  # outcome is NOT NULL: None = the run has no result for the item
-            has = [o is not None for o in outcome]
-            expected_, outcome, label, error_type, cached, tokens_in, tokens_out, cost, latency = (
-                list(compress(col, has)) for col in (expected, outcome, label, error_type, cached, tokens_in,
-                                                     tokens_out, cost, latency))
-        else:
-            expected_ = expected
+        side: Sequence[Sequence[Any]] = (expected, *cols[at:at + len(c.SIDE)])
+        if None in side[1]:  # outcome is NOT NULL: None = the run has no result for the item
+            has = [o is not None for o in side[1]]
+            side = [list(compress(column, has)) for column in side]
+        expected_, outcome, label, error_type, cached, tokens_in, tokens_out, cost, latency = side
         groups = Counter(zip(expected_, outcome, label, error_type, cached))
         metrics = tallied_metrics(
             [(ScoredItem("", exp, lb if o == "label" else None, o, e, cached=bool(ca)), n)
              for (exp, o, lb, e, ca), n in groups.items()], positive, cost, latency, tokens_in, tokens_out)
-        views.append(RunView(run, metrics, positive, answered=answered[run.id]))
+        views.append(RunView(run, metrics, positive, labels, corrections, answered=answered[run.id]))
     at = 2 + len(c.SIDE)
     side_a, side_b = list(zip(*cols[2:5])), list(zip(*cols[at:at + 3]))  # (outcome, label, error_type)
     base, cand, only_base, only_cand = [], [], [], []

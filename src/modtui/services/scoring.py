@@ -6,7 +6,7 @@ from typing import Any
 
 from modtui.analysis.metrics import ScoredItem
 from modtui.domain.incident import Item
-from modtui.store.tables import ResultRow
+from modtui.store.records import ResultRecord
 
 
 def scored_run(session: Any, run_id: int, expected: Mapping[str, str]) -> list[ScoredItem]:
@@ -16,8 +16,8 @@ def scored_run(session: Any, run_id: int, expected: Mapping[str, str]) -> list[S
     return scored_rows(scoring_rows(session, run_id), expected)
 
 
-def scored(results: Sequence[ResultRow], expected: Mapping[str, str]) -> list[ScoredItem]:
-    """As `scored_run`, from ORM result rows already in hand."""
+def scored(results: Sequence[ResultRecord], expected: Mapping[str, str]) -> list[ScoredItem]:
+    """As `scored_run`, from result records already in hand (store.runs.results_of)."""
     from modtui.store.runs import SCORING_COLUMNS
 
     return scored_rows(([getattr(r, c) for c in SCORING_COLUMNS] for r in results), expected)

@@ -1,7 +1,6 @@
 """The target a recorded run or batch was made with."""
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from modtui.domain.target import Target
@@ -13,13 +12,13 @@ if TYPE_CHECKING:
 
 def recorded_target(ws: Workspace, target_key: str, name: str) -> Target:
     """The configured target when it is unchanged (its prices may have been updated), else as stored in the log."""
-    from modtui.store.tables import TargetRow
+    from modtui.store.runs import stored_target
 
     configured = ws.config.targets.get(name)
     if configured is not None and configured.config_key() == target_key:
         return configured
     with ws.store().read() as session:
-        row = session.get(TargetRow, target_key)
-    if row is None:
+        config = stored_target(session, target_key)
+    if config is None:
         raise UsageError(Problem("target", f"target {name} ({target_key}) is not in the log"))
-    return Target.model_validate(json.loads(row.config_json))
+    return Target.model_validate(config)

@@ -1,20 +1,15 @@
 """Workbench services for the TUI: the verdict matrix, item history, in-memory candidates, saving them."""
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
-from sqlalchemy import select as select_columns
-from sqlmodel import select
-
 from modtui.analysis.calibration import Calibration, calibration
 from modtui.analysis.flips import FlipReport, compare
-from modtui.analysis.metrics import RunMetrics, ScoredItem, correct, run_metrics
+from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics
 from modtui.analysis.sweep import Sweep, sweep
 from modtui.domain.verdict import Verdict
 from modtui.errors import Problem, UsageError
@@ -22,18 +17,19 @@ from modtui.files.paths import name_problem
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt, parse_prompt
 from modtui.services import replay as replay_service
-from modtui.store.tables import ResultRow, RunRow
+from modtui.services.incidents import load_and_sync
+from modtui.store import runs as q
 from modtui.workspace import Workspace
 
 UNSAVED_NAME = "(unsaved candidate)"
 PROMPT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-# One stored result as the workbench holds it, a plain tuple:
+# One stored result as the workbench holds it, a plain tuple of store.runs.SCORING_COLUMNS:
 #   (item_id, outcome, label, error_type, confidence, latency_ms, cost_usd, tokens_in, tokens_out, cached)
 # The garbage collector stops tracking tuples of plain values; 100,000 NamedTuples it would scan on
 # every full collection (~200 ms each, a visible stall in the TUI).
-Result = tuple
+Result = tuple[Any, ...]
 ITEM_ID, OUTCOME, LABEL, ERROR_TYPE, CONFIDENCE = range(5)
 
 
@@ -185,11 +181,6 @@ def candidate_prompt(policy: str, text: str) -> LoadedPrompt:
     return parse_prompt(text, f"prompts/{policy}/{UNSAVED_NAME}.yaml")
 
 
-_RESULT_FIELDS = (ResultRow.run_id, ResultRow.item_id, ResultRow.outcome, ResultRow.label, ResultRow.error_type,
-                  ResultRow.confidence, ResultRow.latency_ms, ResultRow.cost_usd, ResultRow.tokens_in,
-                  ResultRow.tokens_out, ResultRow.cached)
-
-
 def verdict_matrix(ws: Workspace, loaded: LoadedIncident, *, scored: bool = True) -> VerdictMatrix:
     """One column per target × prompt version replayed on the incident, with metrics and flips.
 
@@ -197,13 +188,9 @@ def verdict_matrix(ws: Workspace, loaded: LoadedIncident, *, scored: bool = True
     which the TUI runs in a thread for a large incident.
     """
     expected = {i.id: i.expected for i in loaded.items}
-    run_fields = (RunRow.id, RunRow.target_name, RunRow.prompt_version, RunRow.prompt_path)
     with ws.store().read() as session:
-        connection = session.connection()
-        runs = connection.execute(select_columns(*run_fields).where(RunRow.incident_id == loaded.id)  # type: ignore[arg-type]
-                                  .order_by(RunRow.id)).all()
-        rows = connection.execute(select_columns(*_RESULT_FIELDS).join(RunRow, ResultRow.run_id == RunRow.id)  # type: ignore[arg-type]
-                                  .where(RunRow.incident_id == loaded.id).order_by(ResultRow.run_id)).all()
+        runs = q.incident_runs(session, loaded.id)
+        rows = q.incident_results(session, loaded.id)
     production = _production_version(runs, loaded.incident.production.prompt)
     columns: dict[ColumnKey, VerdictColumn] = {}
     results_of_run: dict[int, dict[str, Result]] = {}
@@ -226,8 +213,7 @@ def verdict_matrix(ws: Workspace, loaded: LoadedIncident, *, scored: bool = True
 def count_results(ws: Workspace, incident_id: str) -> int:
     """How many results the log holds for the incident (to decide whether loading them is instant)."""
     with ws.store().read() as session:
-        query = select_columns(func.count()).select_from(ResultRow).join(RunRow, ResultRow.run_id == RunRow.id)  # type: ignore[arg-type]
-        return int(session.connection().execute(query.where(RunRow.incident_id == incident_id)).scalar_one())
+        return q.count_incident_results(session, incident_id)
 
 
 def _production_version(runs: Sequence[Any], path: str) -> str | None:
@@ -271,15 +257,12 @@ class VerdictRecord:
 
 def item_history(ws: Workspace, incident_id: str, item_id: str) -> list[VerdictRecord]:
     """Every verdict ever logged for one item of the incident, newest first."""
-    query = (select(ResultRow, RunRow).join(RunRow, ResultRow.run_id == RunRow.id)  # type: ignore[arg-type]
-             .where(RunRow.incident_id == incident_id, ResultRow.item_id == item_id)
-             .order_by(ResultRow.created_at.desc(), ResultRow.run_id.desc()))  # type: ignore[union-attr,attr-defined]
     with ws.store().read() as session:
-        rows = list(session.exec(query))
-    return [VerdictRecord(run.id, run.target_name, run.prompt_path, run.prompt_version, r.outcome, r.label,  # type: ignore[arg-type]
-                          r.confidence, r.rationale, r.error_type or r.detail, r.created_at, bool(r.cached),
-                          tuple(json.loads(r.rules_json or "[]")), tuple(json.loads(r.unknown_rules_json or "[]")))
-            for r, run in rows]
+        rows = q.item_results(session, incident_id, item_id)
+    return [VerdictRecord(run.id, run.target_name, run.prompt_path, run.prompt_version, r.outcome.value, r.label,
+                          r.confidence, r.rationale, r.error_type or r.detail, r.created_at, r.cached, r.rules,
+                          r.unknown_rules)
+            for run, r in rows]
 
 
 def plan_with_prompts(ws: Workspace, spec: replay_service.ReplaySpec, prompts: Sequence[LoadedPrompt],
@@ -294,7 +277,7 @@ def plan_with_prompts(ws: Workspace, spec: replay_service.ReplaySpec, prompts: S
         raise UsageError(Problem("prompts", "choose at least one prompt to replay"))
     if not spec.targets:
         raise UsageError(Problem("targets", "choose at least one target"))
-    loaded = replay_service.load_and_sync(ws, spec.incident_id)
+    loaded = load_and_sync(ws, spec.incident_id)
     production = ws.load_prompt(loaded.incident.production.prompt)
     chosen = replay_service._unique(list(prompts))
     targets = replay_service._unique_targets([ws.target(t) for t in spec.targets])

@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from modtui.store.records import RunRecord
+
 SIDE = ("outcome", "label", "error_type", "cached", "tokens_in", "tokens_out", "cost_usd", "latency_ms")
 
 
-def run_row(conn: Connection, run_id: int) -> Any:
-    """The run's row (attributes as store.tables.RunRow's), or None."""
-    return conn.execute(text("SELECT * FROM run WHERE id = :id"), {"id": run_id}).first()
+def get_run(conn: Connection, run_id: int) -> RunRecord | None:
+    row = conn.execute(text("SELECT * FROM run WHERE id = :id"), {"id": run_id}).first()
+    return RunRecord.from_columns(dict(row._mapping)) if row is not None else None
 
 
 def positive_label(conn: Connection, incident_id: str) -> str:
@@ -45,6 +47,6 @@ def _driver_rows(conn: Connection, query: Any, params: dict[str, Any]) -> list[t
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(str(compiled), args)
-        return cursor.fetchall()
+        return list(cursor.fetchall())
     finally:
         cursor.close()

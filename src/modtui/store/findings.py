@@ -1,12 +1,16 @@
-"""Queries on findings. Findings are never deleted: only added, resolved, rejected or superseded."""
+"""Queries on findings. Findings are never deleted: only added, resolved, rejected or superseded.
+
+They leave the store as domain.finding.Finding (frozen), never as rows."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from modtui.domain.finding import Finding, FindingStatus
 from modtui.store.tables import FindingRow
+from modtui.timeutil import now_iso
 
 
 def to_finding(row: FindingRow) -> Finding:
@@ -17,28 +21,42 @@ def to_finding(row: FindingRow) -> Finding:
                    corrections=dict(json.loads(row.corrected_labels_json or "{}")))
 
 
-def insert(session: Session, row: FindingRow) -> FindingRow:
+def insert(session: Session, *, incident_id: str, category: str, summary: str, fix: str | None, author: str,
+           items: Sequence[str], runs: Sequence[int], corrections: Mapping[str, str]) -> Finding:
+    row = FindingRow(incident_id=incident_id, category=category, summary=summary, fix=fix,
+                     status=FindingStatus.OPEN.value, author=author, created_at=now_iso(),
+                     items_json=json.dumps(list(items), ensure_ascii=False), runs_json=json.dumps(list(runs)),
+                     corrected_labels_json=json.dumps(dict(corrections), ensure_ascii=False, sort_keys=True))
     session.add(row)
     session.flush()
-    return row
+    return to_finding(row)
 
 
-def get(session: Session, finding_id: int) -> FindingRow | None:
-    return session.get(FindingRow, finding_id)
+def get(session: Session, finding_id: int) -> Finding | None:
+    row = session.get(FindingRow, finding_id)
+    return to_finding(row) if row is not None else None
 
 
-def of_incident(session: Session, incident_id: str | None = None, open_only: bool = False) -> list[FindingRow]:
-    query = select(FindingRow).order_by(FindingRow.id.desc())  # type: ignore[union-attr]
+def of_incident(session: Session, incident_id: str | None = None, open_only: bool = False) -> list[Finding]:
+    """Findings newest first (of one incident, open ones only, when asked)."""
+    query = select(FindingRow).order_by(col(FindingRow.id).desc())
     if incident_id:
         query = query.where(FindingRow.incident_id == incident_id)
     if open_only:
         query = query.where(FindingRow.status == FindingStatus.OPEN.value)
-    return list(session.exec(query))
+    return [to_finding(row) for row in session.exec(query)]
 
 
-def items_json(items: list[str]) -> str:
-    return json.dumps(items, ensure_ascii=False)
+def close(session: Session, finding_id: int, status: FindingStatus, resolution: str) -> Finding:
+    """Resolve or reject a finding (the caller checked it is open)."""
+    row = session.get_one(FindingRow, finding_id)
+    row.status, row.resolved_at, row.resolution = status.value, now_iso(), resolution
+    session.add(row)
+    return to_finding(row)
 
 
-def corrections_json(corrections: dict[str, str]) -> str:
-    return json.dumps(corrections, ensure_ascii=False, sort_keys=True)
+def supersede(session: Session, finding_id: int, by: int) -> Finding:
+    row = session.get_one(FindingRow, finding_id)
+    row.status, row.superseded_by = FindingStatus.SUPERSEDED.value, by
+    session.add(row)
+    return to_finding(row)

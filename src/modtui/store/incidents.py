@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlalchemy import delete, func, update
 from sqlalchemy import select as select_columns
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from modtui.incidents.loader import LoadedIncident
 from modtui.store.db import Store
+from modtui.store.records import EventRecord
 from modtui.store.tables import EventRow, FindingRow, IncidentRow, ItemRow, RunRow
 from modtui.timeutil import iso, now_iso
 
@@ -39,7 +40,7 @@ def sync_incident(store: Store, loaded: LoadedIncident, files_hash: str | None =
         if row is not None and row.source_hash == digest:
             if row.files_hash != files_hash:
                 with store.write() as writing:
-                    writing.execute(update(IncidentRow).where(IncidentRow.id == loaded.id)  # type: ignore[arg-type]
+                    writing.execute(update(IncidentRow).where(col(IncidentRow.id) == loaded.id)
                                     .values(files_hash=files_hash))
             return
     inc = loaded.incident
@@ -55,7 +56,7 @@ def sync_incident(store: Store, loaded: LoadedIncident, files_hash: str | None =
 
 
 def _replace_items(session: Session, loaded: LoadedIncident) -> None:
-    session.exec(delete(ItemRow).where(ItemRow.incident_id == loaded.id))  # type: ignore[call-overload]
+    session.execute(delete(ItemRow).where(col(ItemRow.incident_id) == loaded.id))
     rows = [{"incident_id": loaded.id, "item_id": i.id, "content": i.content, "expected": i.expected,
              "observed": i.observed, "kind": i.kind.value if i.kind else "eval",
              "meta_json": json.dumps(i.meta, ensure_ascii=False, default=str),
@@ -65,15 +66,22 @@ def _replace_items(session: Session, loaded: LoadedIncident) -> None:
         session.execute(ItemRow.__table__.insert(), rows[start:start + 5000])  # type: ignore[attr-defined]
 
 
+def event_record(row: EventRow) -> EventRecord:
+    assert row.id is not None, "an event row read from the log has its id"
+    return EventRecord(id=row.id, incident_id=row.incident_id, at=row.at, author=row.author, kind=row.kind,
+                       summary=row.summary, data=json.loads(row.data_json or "{}"))
+
+
 def add_event(session: Session, incident_id: str, kind: str, summary: str, author: str,
-              data: dict[str, Any] | None = None) -> EventRow:
+              data: dict[str, Any] | None = None) -> EventRecord:
     row = EventRow(incident_id=incident_id, at=now_iso(), author=author, kind=kind, summary=summary,
                    data_json=json.dumps(data or {}, ensure_ascii=False, default=str))
     session.add(row)
-    return row
+    session.flush()
+    return event_record(row)
 
 
-def set_status(store: Store, incident_id: str, old: str, new: str, author: str, note: str | None) -> EventRow:
+def set_status(store: Store, incident_id: str, old: str, new: str, author: str, note: str | None) -> EventRecord:
     with store.write() as session:
         row = session.get(IncidentRow, incident_id)
         if row is not None:
@@ -98,10 +106,12 @@ def activity(store: Store) -> dict[str, dict[str, Any]]:
     return out
 
 
-def events(store: Store, incident_id: str) -> list[EventRow]:
+def events(store: Store, incident_id: str) -> list[EventRecord]:
+    """The incident's timeline, newest first."""
     with store.read() as session:
-        query = select(EventRow).where(EventRow.incident_id == incident_id).order_by(EventRow.at.desc(), EventRow.id.desc())  # type: ignore[attr-defined]
-        return list(session.exec(query))
+        query = (select(EventRow).where(EventRow.incident_id == incident_id)
+                 .order_by(col(EventRow.at).desc(), col(EventRow.id).desc()))
+        return [event_record(row) for row in session.exec(query)]
 
 
 @dataclass(frozen=True, slots=True)

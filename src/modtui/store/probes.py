@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy import select as sa_select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from modtui.analysis.robustness import Variant
 from modtui.store.db import Store
@@ -45,16 +45,16 @@ def sync_probe_incident(store: Store, incident_id: str, probe_id: str, rows: Seq
 
 def variants(session: Session, probe_id: str) -> list[Variant]:
     """Every variant the log holds for the probe pseudo-incident."""
-    query = sa_select(ItemRow.item_id, ItemRow.parent_id, ItemRow.mutation, ItemRow.seed, ItemRow.content).where(  # type: ignore[call-overload]
-        ItemRow.incident_id == probe_id, ItemRow.parent_id.is_not(None))  # type: ignore[union-attr]
-    return [Variant(i, p, m, s or 0, c) for i, p, m, s, c in session.connection().execute(query)]
+    query = sa_select(col(ItemRow.item_id), col(ItemRow.parent_id), col(ItemRow.mutation), col(ItemRow.seed),
+                      col(ItemRow.content)).where(col(ItemRow.incident_id) == probe_id, col(ItemRow.parent_id).is_not(None))
+    return [Variant(i, p or "", m or "", s or 0, c) for i, p, m, s, c in session.connection().execute(query)]  # set on variants
 
 
 def parent_contents(session: Session, probe_id: str) -> dict[str, str]:
     """The probe's parent items (not variants): id → content."""
-    query = sa_select(ItemRow.item_id, ItemRow.content).where(ItemRow.incident_id == probe_id,  # type: ignore[call-overload]
-                                                             ItemRow.parent_id.is_(None))  # type: ignore[union-attr]
-    return dict(session.connection().execute(query).all())  # type: ignore[arg-type]
+    query = sa_select(col(ItemRow.item_id), col(ItemRow.content)).where(col(ItemRow.incident_id) == probe_id,
+                                                                       col(ItemRow.parent_id).is_(None))
+    return {item_id: content for item_id, content in session.connection().execute(query)}
 
 
 def prompt_source(session: Session, version: str) -> str | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from modtui.store.tables import ResultRepeatRow, ResultRow, RunRow
 
@@ -23,12 +23,12 @@ def set_repeats(session: Session, run_id: int, repeats: int) -> None:
 def outcomes_by_repeat(session: Session, run_id: int) -> dict[str, dict[int, tuple[str, str | None]]]:
     """item id → {repeat index: (outcome, label)} over every repeat of the run (1 from the result table)."""
     out: dict[str, dict[int, tuple[str, str | None]]] = {}
-    first = sa_select(ResultRow.item_id, ResultRow.outcome, ResultRow.label).where(  # type: ignore[call-overload]
-        ResultRow.run_id == run_id)
+    first = sa_select(col(ResultRow.item_id), col(ResultRow.outcome), col(ResultRow.label)).where(
+        col(ResultRow.run_id) == run_id)
     for item_id, outcome, label in session.connection().execute(first):
         out.setdefault(item_id, {})[1] = (outcome, label)
-    rest = sa_select(ResultRepeatRow.item_id, ResultRepeatRow.repeat, ResultRepeatRow.outcome,  # type: ignore[call-overload]
-                     ResultRepeatRow.label).where(ResultRepeatRow.run_id == run_id)
+    rest = sa_select(col(ResultRepeatRow.item_id), col(ResultRepeatRow.repeat), col(ResultRepeatRow.outcome),
+                     col(ResultRepeatRow.label)).where(col(ResultRepeatRow.run_id) == run_id)
     for item_id, repeat, outcome, label in session.connection().execute(rest):
         out.setdefault(item_id, {})[repeat] = (outcome, label)
     return out
@@ -37,6 +37,6 @@ def outcomes_by_repeat(session: Session, run_id: int) -> dict[str, dict[int, tup
 def repeat_cost(session: Session, run_id: int) -> tuple[float, int]:
     """The cost and the number of calls of repeats 2..N of a run."""
     query = sa_select(func.coalesce(func.sum(ResultRepeatRow.cost_usd), 0.0), func.count()).where(
-        ResultRepeatRow.run_id == run_id)  # type: ignore[arg-type]
+        col(ResultRepeatRow.run_id) == run_id)
     cost, calls = session.connection().execute(query).one()
     return float(cost), int(calls)

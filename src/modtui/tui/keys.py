@@ -3,6 +3,7 @@ scrolling and focus plumbing (those have no id). One entry per action, the focus
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -19,7 +20,7 @@ class Key:
     binding: Binding
 
 
-def screen_keys(app: App[object], screen: Screen[object]) -> list[Key]:
+def screen_keys(app: App[Any], screen: Screen[Any]) -> list[Key]:
     keys: dict[str, Key] = {}
     for active in screen.active_bindings.values():
         binding = active.binding

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Header, Static
 from modtui.domain.finding import Finding
 from modtui.errors import InputError
 from modtui.services import findings as svc
-from modtui.store.incidents import events
+from modtui.services.incidents import timeline
 from modtui.tui.screens.finding_dialogs import FindingDialog, FindingDraft, FindingForm, ResolveDialog
 from modtui.tui.text import cell, inert
 from modtui.tui.widgets.footer import KeysFooter
@@ -38,7 +38,7 @@ class TimelineScreen(Screen[None]):
 
     @property
     def ws(self) -> Workspace:
-        return self.app.ws  # type: ignore[attr-defined,no-any-return]
+        return self.app.ws  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -76,7 +76,7 @@ class TimelineScreen(Screen[None]):
     def _show_events(self) -> None:
         table = self.query_one("#timeline", DataTable)
         table.clear()
-        rows = events(self.ws.store(), self.incident_id)
+        rows = timeline(self.ws, self.incident_id)
         self.query_one("#timeline-title", Static).update(f"Timeline: {len(rows)} event(s), newest first")
         for event in rows:
             table.add_row(event.at[:19].replace("T", " "), Text(event.kind, style=KIND_STYLE.get(event.kind, "")),

@@ -121,7 +121,7 @@ class WorkbenchScreen(Screen[None]):
 
     @property
     def ws(self) -> Workspace:
-        return self.app.ws  # type: ignore[attr-defined,no-any-return]
+        return self.app.ws  # type: ignore[attr-defined]
 
     @property
     def matrix(self) -> VerdictMatrix:

@@ -24,6 +24,6 @@ class KeysFooter(Footer):
     def compose(self) -> ComposeResult:
         nodes = compose(self, super().compose())  # groups come back whole, with their keys inside
         first = sorted((n for n in nodes if isinstance(n, FooterKey) and n.action in FIRST),
-                       key=lambda n: FIRST.index(n.action))  # type: ignore[union-attr]
+                       key=lambda n: FIRST.index(n.action))
         yield from first
         yield from (n for n in nodes if n not in first)

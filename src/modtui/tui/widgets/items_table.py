@@ -58,8 +58,8 @@ def matching(items: Sequence[Item], which: str, matrix: VerdictMatrix,
     if which in KIND_FILTERS:
         kind = KIND_FILTERS[which]
         return [i for i in items if i.kind is not None and i.kind.value == kind]
-    chosen = {"flipped": matrix.flipped, "regressed": matrix.regressed, "no_verdict": matrix.no_verdict}.get(which)
-    return list(items) if chosen is None else [i for i in items if i.id in chosen]
+    marked = {"flipped": matrix.flipped, "regressed": matrix.regressed, "no_verdict": matrix.no_verdict}.get(which)
+    return list(items) if marked is None else [i for i in items if i.id in marked]
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ class ItemsTable(ScrollView, can_focus=True):
 
     @staticmethod
     def _mark(item: Item, result: Result | None) -> tuple[str, Style]:
-        return MARKS["missing"] if result is None else MARKS[is_correct(result, item.expected)]  # type: ignore[index]
+        return MARKS["missing"] if result is None else MARKS[is_correct(result, item.expected)]
 
     def set_masked(self, masked: Mapping[str, str]) -> None:
         """Item id → why its content is hidden (reviewer wellbeing); the preview says so instead."""

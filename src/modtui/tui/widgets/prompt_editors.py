@@ -46,7 +46,7 @@ class DiffTextArea(TextArea):
             self.tab_behavior = "indent" if typing else "focus"
             self.screen.refresh_bindings()  # tab (and escape) change meaning: the footer follows
 
-    def _on_key(self, event: events.Key) -> None:
+    def _on_key(self, event: events.Key) -> None:  # type: ignore[override]  # Textual calls it sync or async
         """Runs before TextArea's own key handler (Textual calls each class's in turn)."""
         if not self.read_only:
             if event.key == "escape":

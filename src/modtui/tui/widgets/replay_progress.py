@@ -18,6 +18,7 @@ from textual.widgets import Label, ProgressBar
 from textual.widgets._toast import ToastRack
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
+from modtui.domain.run import RunStatus
 from modtui.replay.events import RunProgress
 from modtui.services.replay import ReplayPlan, ReplayReport, ReplaySpec, execute
 from modtui.tui.text import cell
@@ -53,7 +54,7 @@ class RunBar(Horizontal):
         self._bar.update(total=p.total, progress=p.done)
         errors = f" · {p.error_count} no verdict" if p.error_count else ""
         cached = f" · {p.cached} cached" if p.cached else ""
-        state = "" if p.status == "running" else f" · {p.status}"
+        state = "" if p.status is RunStatus.RUNNING else f" · {p.status}"
         message = f" · {p.message}" if p.message else ""
         self._stats.update(cell(f"{p.done}/{p.total}{errors}{cached} · {p.rate:.1f}/s{state}{message}"))
 

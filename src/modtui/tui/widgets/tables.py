@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable
 
 # The action names are DataTable's own; ItemsTable and Reader implement the same ones.
-NAVIGATION = [
+NAVIGATION: list[Binding | tuple[str, str] | tuple[str, str, str]] = [
     Binding("j", "cursor_down", "Down", show=False),
     Binding("k", "cursor_up", "Up", show=False),
     Binding("g", "scroll_top", "First", show=False),
