@@ -29,7 +29,7 @@ async def replay(ws: Workspace, **spec: Any) -> svc.ReplayReport:
 
 def stored(ws: Workspace, run_id: int) -> dict[str, tuple[list[str], list[str]]]:
     with ws.store().read() as session:
-        return {r.item_id: (json.loads(r.rules_json), json.loads(r.unknown_rules_json))
+        return {r.item_id: (list(r.rules), list(r.unknown_rules))
                 for r in q.results_of(session, run_id)}
 
 
@@ -110,7 +110,7 @@ def test_m006_upgrades_a_log_keeping_its_results(tmp_path: Path) -> None:
         with store.read() as session:
             (row,) = q.results_of(session, 1)
             assert (row.label, row.tokens_in, row.cost_usd) == ("toxic", 10, 0.5)
-            assert (row.rules_json, row.unknown_rules_json, row.answered_model, row.cache_read_tokens) == ("[]", "[]", None, 0)
+            assert (row.rules, row.unknown_rules, row.answered_model, row.cache_read_tokens) == ((), (), None, 0)
             assert q.cited_rules(session, 1) == {} and q.answered_by(session, [1]) == {1: q.AnsweredBy()}
             assert q.cached(session, ["c1"])["c1"].cache_write_tokens == 0
     finally:
