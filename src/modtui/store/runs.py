@@ -205,7 +205,7 @@ def incident_runs(session: Session, incident_id: str) -> list[tuple[int, str, st
     """(run id, target name, prompt version, prompt path) of every run of the incident, oldest first."""
     query = (sa_select(col(RunRow.id), col(RunRow.target_name), col(RunRow.prompt_version), col(RunRow.prompt_path))
              .where(col(RunRow.incident_id) == incident_id).order_by(col(RunRow.id)))
-    rows = session.connection().execute(query).tuples().all()
+    rows = session.connection().execute(query).all()
     return cast(list[tuple[int, str, str, str]], rows)  # the id is the primary key: never NULL
 
 
