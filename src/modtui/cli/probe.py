@@ -1,6 +1,8 @@
 """`modtui probe INC --mutations leet,homoglyph,…`: label-preserving variants replayed; flip rate per mutation."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from modtui.cli.context import AppContext
@@ -8,6 +10,9 @@ from modtui.cli.lazy import lazy
 from modtui.cli.output import echo_json, echo_table, inert, note, say
 from modtui.cli.progress import ProgressPrinter
 from modtui.cli.replay import RATIO
+
+if TYPE_CHECKING:
+    from modtui.services.probe import ProbeReport
 
 svc = lazy("modtui.services.probe")
 ITEM_SETS = ("all", "failing", "guard")  # the services' constants, as literals: --help imports no services
@@ -80,7 +85,7 @@ def probe(app: AppContext, incident_id: str, mutations: str, prompts: tuple[str,
         raise SystemExit(1)
 
 
-def _print(rep, fmt: str, limit: int = 5) -> None:  # type: ignore[no-untyped-def]
+def _print(rep: ProbeReport, fmt: str, limit: int = 5) -> None:
     if fmt == "json":
         echo_json(rep.as_dict())
         return
