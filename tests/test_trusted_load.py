@@ -81,3 +81,20 @@ def test_a_sync_of_other_items_forgets_the_fingerprint(workspace: Path) -> None:
     q.sync_incident(ws.store(), loaded)  # e.g. a golden set's or another writer's items: no fingerprint
     assert q.files_hash(ws.store(), INC) is None
     ws.close()
+
+
+def test_the_fingerprint_is_of_the_files_and_the_schema_version(workspace: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = workspace / "incidents" / INC
+    copy = tmp_path / INC
+    copy.mkdir()
+    for name in (loader.INCIDENT_FILE, loader.ITEMS_FILE):
+        (copy / name).write_bytes((folder / name).read_bytes())
+    first, same = loader.read_files(folder), loader.read_files(copy)
+    assert first is not None and same is not None and first.fingerprint == same.fingerprint  # the data, not the place
+    (copy / loader.ITEMS_FILE).write_bytes((folder / loader.ITEMS_FILE).read_bytes() + b"\n")
+    changed = loader.read_files(copy)
+    assert changed is not None and changed.fingerprint != first.fingerprint  # any byte
+    monkeypatch.setattr(loader, "SCHEMA_VERSION", loader.SCHEMA_VERSION + "+1")
+    newer = loader.read_files(folder)
+    assert newer is not None and newer.fingerprint != first.fingerprint  # files passed under another schema: checked

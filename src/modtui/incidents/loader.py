@@ -47,15 +47,15 @@ def load_incident(folder: Path, display_root: Path | None = None, *, keep_items:
     return LoadedIncident(incident, items, folder, lines)
 
 
-# Part of every fingerprint: bump it whenever what a valid incident folder loads as could change (validation, or
-# normalisation such as kinds and ids) outside this file and domain/incident.py, whose texts are hashed in as well:
-# files passed by another loader are checked again.
-LOADER_VERSION = "loader 2"  # 2: lone surrogates and nesting over files.jsonline.MAX_DEPTH refused; no items valid
+# Part of every fingerprint, with both files' bytes: bump it whenever what a valid incident folder loads as could
+# change (a new check, a new field, normalisation such as kinds and ids), so that files passed under an older schema
+# are checked again in full. 3: the fingerprint is of the data and this version (was: of the loader's own source).
+SCHEMA_VERSION = "incident files 3"
 
 
 @dataclass(frozen=True)
 class IncidentFiles:
-    """An incident folder's two files as read once, and their fingerprint (sha256 of the loader and both files)."""
+    """An incident folder's two files as read once, and their fingerprint (sha256 of SCHEMA_VERSION and both files)."""
 
     folder: Path
     head: bytes   # incident.yaml
@@ -72,35 +72,23 @@ def read_files(folder: Path) -> IncidentFiles | None:
     except (OSError, InputError):
         return None
     digest = hashlib.sha256()
-    for part in (_loader_source(), head, items):
+    for part in (SCHEMA_VERSION.encode(), head, items):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return IncidentFiles(folder, head, items, digest.hexdigest())
 
 
-def _loader_source() -> bytes:
-    global _LOADER_SOURCE
-    if _LOADER_SOURCE is None:
-        from modtui.domain import incident as domain
-
-        _LOADER_SOURCE = LOADER_VERSION.encode() + Path(__file__).read_bytes() + Path(domain.__file__).read_bytes()
-    return _LOADER_SOURCE
-
-
-_LOADER_SOURCE: bytes | None = None
-
-
 def load_trusted(files: IncidentFiles, display_root: Path | None = None) -> LoadedIncident:
     """The incident from files byte for byte the same as files that passed `load_incident` (the log records
     their fingerprint, see services.incidents.load_and_sync): items built without validating them again
-    (as `Item.model_construct` does, ~4 µs an item instead of ~25), with what validation adds: ids as text and the
-    derived kind. Anything else must go through load_incident."""
+    (pydantic's `Item.model_construct`, a few µs an item instead of ~25), with what validation adds: ids as text and
+    the derived kind. Anything else must go through load_incident."""
     shown = _shown(files.folder, display_root)
     incident = incident_from_doc(parse_yaml(files.head.decode("utf-8").removeprefix(BOM), f"{shown}/{INCIDENT_FILE}"))
     positive = incident.positive_label
     items: list[Item] = []
     lines: dict[str, int] = {}
-    new, set_, kinds = Item.__new__, object.__setattr__, {k.value: k for k in ItemKind}
+    construct, kinds = Item.model_construct, {k.value: k for k in ItemKind}
     numbered = [(number, raw) for number, raw in enumerate(files.items.decode("utf-8").removeprefix(BOM).split("\n"),
                                                            start=1) if raw and not raw.isspace()]
     # each line passed as one JSON object: all of them parse as one array, in one call into the C decoder
@@ -108,18 +96,12 @@ def load_trusted(files: IncidentFiles, display_root: Path | None = None) -> Load
     for (number, _), data in zip(numbered, rows, strict=True):
         item_id = str(data["id"])  # an int id becomes text, as Item's validator makes it
         kind, observed = data.get("kind"), data.get("observed")
-        # what Item.model_construct sets, at a third of its cost: the fields, the names given (+ kind, which
-        # check_item assigns when absent), no extra, no private attributes
-        item = new(Item)
-        set_(item, "__dict__", {"id": item_id, "content": data["content"], "expected": data["expected"],
-                                "observed": observed, "kind": kinds[kind] if kind is not None
-                                else derive_kind(data["expected"], observed, positive), "meta": data.get("meta", {}),
-                                "stratum": data.get("stratum"), "weight": data.get("weight"),
-                                "annotations": _trusted_annotations(data.get("annotations"))})
-        set_(item, "__pydantic_fields_set__", {*data, "kind"})
-        set_(item, "__pydantic_extra__", None)
-        set_(item, "__pydantic_private__", None)
-        items.append(item)
+        # the names given count as set (+ kind, which check_item assigns when absent), as after validation
+        items.append(construct({*data, "kind"}, id=item_id, content=data["content"], expected=data["expected"],
+                               observed=observed, kind=kinds[kind] if kind is not None
+                               else derive_kind(data["expected"], observed, positive), meta=data.get("meta", {}),
+                               stratum=data.get("stratum"), weight=data.get("weight"),
+                               annotations=_trusted_annotations(data.get("annotations"))))
         lines[item_id] = number
     return LoadedIncident(incident, items, files.folder, lines)
 
