@@ -91,6 +91,9 @@ def test_cli_choice_literals_match_the_services() -> None:
     assert incident.SEVERITIES == tuple(s.value for s in Severity)
     assert incident.STATUSES == tuple(s.value for s in Status)
     assert (incident.INCIDENT_FILE, incident.ITEMS_FILE) == (INCIDENT_FILE, ITEMS_FILE)
+    from modtui.services.new_incident import REJECTS_FILE
+
+    assert incident.REJECTS_FILE == REJECTS_FILE
 
 
 def test_help_lists_the_commands(run_cli) -> None:

@@ -1,13 +1,9 @@
 """`modtui incident list|show|new|import|status`."""
 from __future__ import annotations
 
-import shutil
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,10 +12,9 @@ from modtui.cli.lazy import lazy
 from modtui.cli.output import echo_json, emit, format_option, inert, note, say
 from modtui.errors import InputError, Problem, UsageError
 
-domain = lazy("modtui.domain.incident")
 importer = lazy("modtui.incidents.importer")
-loader = lazy("modtui.incidents.loader")
 svc = lazy("modtui.services.incidents")
+creating = lazy("modtui.services.new_incident")
 # the domain's and loader's constants, as literals: --help imports neither pydantic nor the store
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 STATUSES = ("open", "investigating", "mitigated", "resolved")
@@ -120,36 +115,12 @@ def incident_status(app: AppContext, incident_id: str, status: str, note: str | 
     say(f"{inert(incident_id)}: {old} → {status}")
 
 
-def _check_new_id(app: AppContext, incident_id: str, force: bool) -> Path:
-    if not domain.ID_PATTERN.match(incident_id):
-        raise UsageError(Problem(incident_id[:80], "incident id: use letters, digits, '.', '_' or '-' (e.g. INC-0042)"))
-    if incident_id.split(".", 1)[0].upper() in domain.RESERVED_NAMES:
-        raise UsageError(Problem(incident_id, "incident id: a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9)"))
-    folder = app.ws.inside(app.ws.incidents_dir, "incidents/") / incident_id
-    if folder.is_symlink() or folder.exists():
-        app.ws.inside(folder, f"incidents/{incident_id}")  # --force never replaces what a symlink points at outside
-    if folder.exists() and not force:
-        raise UsageError(Problem(app.ws.relative(folder), "incident already exists; use --force to overwrite"))
-    return folder
-
-
-def _incident_fields(app: AppContext, incident_id: str, title: str, policy: str, severity: str, model: str,
-                     labels: list[str], positive: str, description: str) -> dict[str, str | list[str]]:
-    prompt = app.ws.relative(svc.policy_prompt(app.ws, policy))
-    return {"id": incident_id, "title": title, "severity": severity, "policy": policy, "labels": labels,
-            "positive": positive, "prompt": prompt, "model": model, "description": description or "(describe the escalation)",
-            "opened_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-
-
-def _policy_labels(app: AppContext, policy: str, labels: str | None, positive: str | None) -> tuple[list[str], str]:
-    if labels:
-        names = [name.strip() for name in labels.split(",") if name.strip()]
-    else:
-        names = list(app.ws.load_prompt(app.ws.relative(svc.policy_prompt(app.ws, policy))).template.labels)
-    chosen = positive or names[0]
-    if chosen not in names or len(names) < 2:
-        raise UsageError(Problem("--positive-label", f"'{chosen}' must be one of at least two labels {names}"))
-    return names, chosen
+def _new(incident_id: str, policy: str, title: str | None, severity: str, production_model: str,
+         labels: str | None, positive_label: str | None, description: str, force: bool) -> Any:
+    """The options as a services.new_incident.NewIncident (`--labels a,b`: a list)."""
+    names = [name.strip() for name in (labels or "").split(",") if name.strip()]
+    return creating.NewIncident(incident_id, policy, title, severity, production_model, names, positive_label,
+                                description, force)
 
 
 common_new_options = [
@@ -201,20 +172,8 @@ def incident_new(app: AppContext, incident_id: str | None, id_option: str | None
       modtui incident new INC-0100 --policy hate_speech --title "Slur filter misses" --items items.jsonl
     """
     incident_id = _incident_id(incident_id, id_option)
-    folder = _check_new_id(app, incident_id, force)
-    names, positive = _policy_labels(app, policy, labels, positive_label)
-    fields = _incident_fields(app, incident_id, title or incident_id, policy, severity, production_model, names,
-                              positive, description)
-    with _staging(folder) as staging:
-        svc.write_incident_yaml(staging, **fields)
-        if items_file:
-            from modtui.files.paths import check_regular
-
-            check_regular(Path(items_file), items_file)  # a FIFO or device would block or never end
-            shutil.copyfile(items_file, staging / ITEMS_FILE)
-        else:
-            (staging / ITEMS_FILE).write_text("", encoding="utf-8")
-        _publish(staging, folder, check_items=bool(items_file), items_shown=items_file)
+    new = _new(incident_id, policy, title, severity, production_model, labels, positive_label, description, force)
+    folder = creating.create(app.ws, new, Path(items_file) if items_file else None, items_file)
     note(f"created {app.ws.relative(folder)}/" + ("" if items_file else f" (add items to {ITEMS_FILE}, or use `modtui incident import`)"))
 
 
@@ -282,20 +241,12 @@ def incident_import(app: AppContext, incident_id: str | None, source: str | None
     for name, value in (("--policy", policy), ("--content-col", content_col), ("--expected-col", expected_col)):
         if not value:
             raise click.UsageError(f"Missing option '{name}' (needed to create an incident; --update adds labels)")
-    folder = _check_new_id(app, incident_id, force)
-    names, positive = _policy_labels(app, policy, labels, positive_label)
+    new = _new(incident_id, policy, title, severity, production_model, labels, positive_label, description, force)
     population = _population(population_sizes, sampled=bool(stratum_col or weight_col))
     mapping = importer.Mapping(content_col, expected_col, observed_col, id_col, list(meta_col), _label_map(label_map),
                                _columns(annotation_cols), stratum_col, weight_col,
                                frozenset(population) if population and stratum_col else None)
-    fields = _incident_fields(app, incident_id, title or f"Imported from {Path(source).name}", policy, severity,
-                              production_model, names, positive, description)
-    with _staging(folder) as staging:
-        svc.write_incident_yaml(staging, population, **fields)
-        with importer.ItemsWriter(staging / ITEMS_FILE) as items, importer.RejectsWriter(staging / REJECTS_FILE) as rejects:
-            policy = importer.RowPolicy(on_bad_row, dedupe, rejects.write)  # streamed: never the whole export in memory
-            result = importer.import_items(Path(source), source, mapping, names, positive, items.write, policy)
-        _publish(staging, folder, check_items=True)
+    folder, result = creating.import_export(app.ws, new, Path(source), source, mapping, population, on_bad_row, dedupe)
     shown = app.ws.relative(folder)
     note(f"imported {result.imported} items into {shown}/ "
          f"({', '.join(f'{k} {v}' for k, v in sorted(result.kinds.items())) or 'none'})")
@@ -360,39 +311,6 @@ def _label_map(pairs: tuple[str, ...]) -> dict[str, str]:
         src, dst = pair.split("=", 1)
         out[src.strip()] = dst.strip()
     return out
-
-
-@contextmanager
-def _staging(folder: Path) -> Iterator[Path]:
-    """A folder named like the incident inside a hidden staging folder, so it validates as itself.
-
-    The staging folder is removed however the block ends, so a failed command leaves nothing behind.
-    """
-    parent = folder.parent / f".staging-{folder.name}"
-    shutil.rmtree(parent, ignore_errors=True)
-    try:
-        yield parent / folder.name
-    finally:
-        shutil.rmtree(parent, ignore_errors=True)
-
-
-def _publish(staged: Path, folder: Path, *, check_items: bool, items_shown: str | None = None) -> None:
-    """Validate the staged folder, then move it into place (a bad import leaves nothing behind).
-
-    Messages name the incident's final folder, or `items_shown` (the user's own items file) for
-    problems in the items; without `check_items` only incident.yaml is checked (no items yet).
-    """
-    shown = f"{folder.parent.name}/{folder.name}"
-    try:
-        if check_items:
-            loader.load_incident(staged, staged.parent, keep_items=False)
-        else:
-            loader.load_incident_file(staged / INCIDENT_FILE, f"{shown}/{INCIDENT_FILE}")
-    except InputError as exc:
-        raise InputError([replace(p, path=items_shown if items_shown and p.path.endswith(ITEMS_FILE) else
-                                  p.path.replace(folder.name, shown, 1)) for p in exc.problems]) from None
-    shutil.rmtree(folder, ignore_errors=True)
-    staged.rename(folder)
 
 
 def register(group: click.Group) -> None:
