@@ -14,9 +14,9 @@ from modtui.domain.target import OFFLINE_TARGET, Target, offline_target
 from modtui.errors import ConfigError, Problem
 from modtui.files.text import read_text
 from modtui.files.validate import suggest
+from modtui.providers.registry import PROVIDERS
 
 CONFIG_FILE = "modtui.toml"
-PROVIDERS = ("openai", "anthropic", "rules")
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 DEFAULT_CATEGORIES = (
     "policy_gap", "prompt_ambiguity", "missing_context", "model_limitation", "label_error",
@@ -121,7 +121,7 @@ def _target(name: str, raw: Any, shown: str, lines: dict, problems: list[Problem
         return None
     provider = raw.get("provider")
     if provider is not None and provider not in PROVIDERS:
-        problems.append(Problem(shown, f"targets.{name}.provider: unknown provider '{provider}'{suggest(provider, PROVIDERS)}; "
+        problems.append(Problem(shown, f"targets.{name}.provider: unknown provider '{provider}'{suggest(provider, list(PROVIDERS))}; "
                                        f"expected one of {', '.join(PROVIDERS)}", lines.get(table + ("provider",))))
         return None
     if raw.get("api_key", None) is not None:
