@@ -29,6 +29,7 @@ def samples(tmp_path: Path) -> Path:
     dest = tmp_path / "samples"
     shutil.copytree(ROOT / "incidents", dest / "incidents")
     shutil.copytree(ROOT / "prompts", dest / "prompts")
+    shutil.rmtree(dest / "incidents" / "INC-0071")  # a traffic sample on the same policy: its posts would be precedents too
     folder = dest / "incidents" / "INC-0099"
     folder.mkdir()
     yaml = (dest / "incidents" / "INC-0042" / "incident.yaml").read_text()
