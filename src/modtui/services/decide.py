@@ -84,6 +84,32 @@ def select(ws: Workspace, incident_id: str, run_ids: Sequence[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
+class FrontierPoint:
+    """One workbench column on the cost × F1 plane."""
+
+    title: str
+    f1: float | None
+    cost_per_1k: float
+    p95_ms: float | None
+    pareto: bool
+
+
+def column_frontier(ws: Workspace, columns: Sequence[Any]) -> list[FrontierPoint]:
+    """The workbench's target × prompt columns with their cost per 1,000 items (tokens × the configured target's
+    prices, as `select` prices them; the recorded cost for a target no longer configured) and Pareto flags."""
+    rows = []
+    for column in columns:
+        m = column.metrics
+        if m is None or not m.items:
+            continue
+        target = ws.config.targets.get(column.target)
+        cost = target.cost(m.tokens_in, m.tokens_out) if target is not None else m.cost_usd
+        rows.append((column.title, m.f1, cost / m.items * 1000, m.latency_p95_ms))
+    flags = pareto_flags([Candidate(f1, cost, p95) for _, f1, cost, p95 in rows])
+    return [FrontierPoint(title, f1, cost, p95, flag) for (title, f1, cost, p95), flag in zip(rows, flags)]
+
+
+@dataclass(frozen=True, slots=True)
 class StageSpec:
     run_id: int
     threshold: float | None

@@ -19,6 +19,7 @@ from modtui.files.text import read_text
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt, parse_prompt
 from modtui.replay.events import RunProgress
+from modtui.services.decide import column_frontier
 from modtui.services.incidents import load_and_sync
 from modtui.services.replay import ReplayReport, ReplaySpec, model_warnings
 from modtui.terminal import one_line
@@ -35,8 +36,8 @@ from modtui.tui.screens.item_detail import ItemDetailScreen, flip_pairs
 from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.text import inert
 from modtui.tui.widgets.items_table import FILTERS, ItemsTable
-from modtui.tui.widgets.metrics_panel import (MetricsPanel, ReliabilityPlot, SweepPlot, column_key, reliability_caption,
-                                              sweep_caption)
+from modtui.tui.widgets.metrics_panel import (FrontierPlot, MetricsPanel, ReliabilityPlot, SweepPlot, column_key,
+                                              frontier_caption, reliability_caption, sweep_caption)
 from modtui.tui.widgets.slices_table import SlicesTable
 from modtui.tui.widgets.footer import KeysFooter
 from modtui.tui.widgets.prompt_editors import DiffTextArea, PromptEditors
@@ -85,6 +86,8 @@ class WorkbenchScreen(Screen[None]):
         Binding("m", "tab('metrics')", "Metrics", id="workbench.tab_metrics", show=False),
         Binding("d", "diff", "Diff", id="workbench.diff",
                 tooltip="Toggle the unified diff of baseline → candidate"),
+        Binding("p", "plots", "Plots", id="workbench.plots", show=False,
+                tooltip="Metrics: the threshold and reliability plots, or the cost × F1 frontier of every row"),
         Binding("w", "wrap", "Wrap", id="workbench.wrap", show=False,
                 tooltip="Soft-wrap long lines in the prompt editors, or let them run on"),
         Binding("o", "open_prompt", "Open", id="workbench.open_prompt",
@@ -107,6 +110,7 @@ class WorkbenchScreen(Screen[None]):
         self.search = ""
         self.masks: dict[str, str] = {}  # item id → why its content is masked (until `v`)
         self.revealed = False
+        self.show_frontier = False  # `p`: the metrics tab's plots are the cost × F1 frontier
         self._score_scheduled = False
         self._dirty_targets: set[str] = set()
         self._run_columns: dict[int, VerdictColumn] = {}
@@ -157,6 +161,9 @@ class WorkbenchScreen(Screen[None]):
                         with Vertical(id="reliability-box"):
                             yield ReliabilityPlot(id="reliability-plot")
                             yield Static("", id="reliability-caption", classes="hint")
+                        with Vertical(id="frontier-box"):
+                            yield FrontierPlot(id="frontier-plot")
+                            yield Static("", id="frontier-caption", classes="hint")
                     yield Static("", id="slices-caption", classes="hint")
                     yield SlicesTable(id="slices-table")
         yield ReplayProgress(id="replay-progress")
@@ -207,7 +214,15 @@ class WorkbenchScreen(Screen[None]):
         self.refresh_plot()
 
     def refresh_plot(self) -> None:
-        """The threshold sweep, reliability diagram and slices of the metrics row under the cursor."""
+        """The threshold sweep, reliability diagram and slices of the metrics row under the cursor (or, after `p`,
+        the cost × F1 frontier of every row)."""
+        frontier = self.show_frontier
+        self.query_one("#frontier-box").display = frontier
+        self.query_one("#sweep-box").display = self.query_one("#reliability-box").display = not frontier
+        if frontier:
+            points = column_frontier(self.ws, self.matrix.columns)
+            self.query_one(FrontierPlot).show(points)
+            self.query_one("#frontier-caption", Static).update(frontier_caption(points))
         column = self._highlighted_column()
         plot, caption = self.query_one(SweepPlot), self.query_one("#sweep-caption", Static)
         reliability, reliability_note = self.query_one(ReliabilityPlot), self.query_one("#reliability-caption", Static)
@@ -320,6 +335,11 @@ class WorkbenchScreen(Screen[None]):
     def action_diff(self) -> None:
         self.query_one(TabbedContent).active = "prompts"
         self.query_one(PromptEditors).toggle_diff()
+
+    def action_plots(self) -> None:
+        self.show_frontier = not self.show_frontier
+        self.query_one(TabbedContent).active = "metrics"
+        self.refresh_plot()
 
     def action_wrap(self) -> None:
         self.query_one(TabbedContent).active = "prompts"

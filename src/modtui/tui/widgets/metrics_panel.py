@@ -12,6 +12,7 @@ from modtui.analysis.calibration import Calibration
 from modtui.analysis.intervals import with_interval
 from modtui.analysis.significance import p_text
 from modtui.analysis.sweep import Sweep
+from modtui.services.decide import FrontierPoint
 from modtui.services.workbench import VerdictColumn, VerdictMatrix
 from modtui.terminal import one_line
 from modtui.tui.text import cell
@@ -175,6 +176,38 @@ class ReliabilityPlot(RatePlot):
             full = [b for b in result.bins if b.mean_score is not None and b.positive_rate is not None]
             plt.scatter([b.mean_score for b in full], [b.positive_rate for b in full], marker="●", color="cyan")
         self.refresh()
+
+
+class FrontierPlot(RatePlot):
+    """Each target × prompt as a point: cost per 1,000 items across, F1 up; the Pareto-optimal ones stand out."""
+
+    def show(self, points: list[FrontierPoint]) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("F1 vs cost per 1,000 items")
+        plt.xlabel("USD per 1k items")
+        plt.ylim(0, 1.02)
+        scored = [(i, p) for i, p in enumerate(points, start=1) if p.f1 is not None]
+        costs = [p.cost_per_1k for _, p in scored] or [0.0]
+        top = max(costs) or 1.0
+        plt.xlim(-0.05 * top, top * 1.15)
+        for pareto, color in ((False, "gray"), (True, "green")):
+            chosen = [(i, p) for i, p in scored if p.pareto is pareto]
+            if chosen:
+                plt.scatter([p.cost_per_1k for _, p in chosen], [p.f1 for _, p in chosen], marker="●", color=color)
+        for i, p in scored:  # the point's number, as the caption lists them
+            plt.text(str(i), p.cost_per_1k + 0.03 * top, p.f1, color="white")
+        self.refresh()
+
+
+def frontier_caption(points: list[FrontierPoint]) -> Text:
+    if not points:
+        return Text("no scored runs yet: the frontier needs a replay")
+    line = Text.assemble(("● Pareto-optimal", "green"), "  ", ("● dominated", "bright_black"), " · ")
+    line.append(" · ".join(f"{i} {one_line(p.title)} F1 {_num(p.f1)} ${p.cost_per_1k:.4f}/1k"
+                           for i, p in enumerate(points, start=1)))
+    return line
 
 
 def reliability_caption(result: Calibration | None) -> Text:

@@ -1,0 +1,55 @@
+"""The metrics tab's cost × F1 frontier (`p`): every target × prompt row as a point, the Pareto-optimal marked."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Static
+
+from modtui.analysis.frontier import Candidate, pareto_flags
+from modtui.tui.screens.workbench import WorkbenchScreen
+from modtui.tui.widgets.metrics_panel import FrontierPlot, SweepPlot
+from tests.test_tui import make_app, wait_replay
+
+
+async def test_p_shows_the_frontier_of_every_row_and_back(workspace: Path) -> None:
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, WorkbenchScreen)
+        await pilot.press("r", "ctrl+r")
+        await wait_replay(pilot, screen)
+        await pilot.press("m", "p")
+        await pilot.pause()
+        assert screen.query_one("#frontier-box").display and not screen.query_one("#sweep-box").display
+        assert screen.query_one(FrontierPlot).display
+        columns = [c for c in screen.matrix.columns if c.metrics is not None and c.metrics.items]
+        caption = str(screen.query_one("#frontier-caption", Static).render())
+        for i, column in enumerate(columns, start=1):
+            assert f"{i} {column.title} F1 " in caption
+        flags = pareto_flags([Candidate(c.metrics.f1, 0.0, c.metrics.latency_p95_ms)  # offline rows are free
+                              for c in columns if c.metrics is not None])
+        assert len(columns) >= 2 and any(flags) and "Pareto-optimal" in caption
+        await pilot.press("p")
+        await pilot.pause()
+        assert not screen.query_one("#frontier-box").display and screen.query_one("#sweep-box").display
+        assert screen.query_one(SweepPlot).display
+        assert app.is_running and not [n for n in app._notifications if n.severity == "error"]
+
+
+def test_column_frontier_prices_tokens_at_the_configured_target(workspace: Path) -> None:
+    from types import SimpleNamespace
+
+    from modtui.analysis.metrics import ScoredItem, run_metrics
+    from modtui.services.decide import column_frontier
+    from modtui.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    items = [ScoredItem(f"i{i}", "toxic" if i % 2 else "ok", "toxic", tokens_in=1000, tokens_out=100)
+             for i in range(10)]
+    cheap = SimpleNamespace(target="offline", title="offline:production", metrics=run_metrics(items, "toxic"))
+    dear = SimpleNamespace(target="gpt-mini", title="gpt-mini:candidate", metrics=run_metrics(items[:4], "toxic"))
+    points = column_frontier(ws, [cheap, dear])
+    assert [p.title for p in points] == ["offline:production", "gpt-mini:candidate"]
+    assert points[0].cost_per_1k == 0.0
+    assert points[1].cost_per_1k == (1000 * 0.15 + 100 * 0.60) / 1e6 * 1000  # per item × 1,000, gpt-mini's prices
+    assert points[0].pareto and points[1].pareto == ((points[1].f1 or 0) > (points[0].f1 or 0))
