@@ -28,11 +28,11 @@ from modtui.workspace import Workspace
 try:
     from conftest import toxicity_model, until
     from fakeserver import FakeRequest, FakeServer, Fault
-    from queued_provider import Answer, Call, QueuedModel, never
+    from queued_provider import Answer, Call, QueuedModel, label_json, never
 except ImportError:  # tests/ imported as a package
     from tests.conftest import toxicity_model, until
     from tests.fakeserver import FakeRequest, FakeServer, Fault
-    from tests.queued_provider import Answer, Call, QueuedModel, never
+    from tests.queued_provider import Answer, Call, QueuedModel, label_json, never
 
 INC = "INC-T1"
 CANDIDATE = "prompts/toxicity/candidate.yaml"
@@ -113,6 +113,21 @@ async def test_offline_end_to_end(ws: Workspace) -> None:
     assert prod.metrics.cost_usd == 0.0 and prod.metrics.latency_p50_ms is not None
     timeline = [e.summary for e in events(ws.store(), INC) if e.kind == "run"]
     assert len(timeline) == 2 and any("fixed 3 regressed 0" in s for s in timeline)
+
+
+async def test_replies_come_in_the_order_they_were_enqueued(ws: Workspace, queued: QueuedModel) -> None:
+    """One call at a time, so the queue's order is the items' order; what each item was asked is in history."""
+    tune(ws, "gpt-mini", concurrency=1)
+    queued.enqueue(Reply(error_type="server", error="Error code: 500"), "no label in this reply",
+                   label_json("toxic", rationale="queued third"))
+    _, rep = await replay(ws, targets=["gpt-mini"])
+    by_item = {r.item_id: r for r in results(ws, rep.runs[0].run.id)}
+    first, second, third = (call.content for call in queued.history[:3])
+    items = {i.content: i.id for i in _items(ws)}
+    assert (by_item[items[first]].outcome, by_item[items[first]].error_type) == ("error", "server")
+    assert by_item[items[second]].outcome == "parse_error"
+    assert (by_item[items[third]].outcome, by_item[items[third]].label) == ("label", "toxic")
+    assert queued.count() == 12 and all(c.target == "gpt-mini" and "<content>" in c.user_text for c in queued.history)
 
 
 async def test_progress_events(ws: Workspace) -> None:
