@@ -124,7 +124,7 @@ def test_sigint_marks_interrupted_and_prints_what_finished(killable: Path, fake_
         doc = json.loads(out)  # a script still gets the document it asked for
         assert doc["interrupted"] is True and {r["run_id"]: r["items"] for r in doc["runs"]} == done
     else:
-        assert out.splitlines()[0].split()[:3] == ["RUN", "TARGET", "PROMPT"] and "interrupted" in out
+        assert out.splitlines()[0].split()[:3] == ["RUN_ID", "TARGET", "PROMPT"] and "interrupted" in out
     assert integrity(db) == "ok"
 
     fake_server.reset_counts()
