@@ -41,6 +41,7 @@ def metrics_rows(screen: WorkbenchScreen) -> dict[str, list[str]]:
 
 
 async def wait_replay(pilot, screen: WorkbenchScreen) -> None:  # type: ignore[no-untyped-def]
+    await until(lambda: screen.replay_worker is not None, what="the replay started (the dialog handled ctrl+r)")
     assert screen.replay_worker is not None
     try:
         await screen.replay_worker.wait()
@@ -296,6 +297,7 @@ async def test_every_key_is_in_the_palette_and_in_help(workspace: Path) -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         shown = app.screen.query_one("#help-keys")
+        await until(lambda: shown.row_count > 0, what="the help filled in")
         rows = {str(shown.get_row_at(r)[1]) for r in range(shown.row_count)}
         assert {k.description for k in screen_keys(app, workbench)} == rows
         assert {"Replay", "Open", "Save", "Timeline", "Show FN", "Open item", "Help", "Quit"} <= rows

@@ -20,6 +20,7 @@ from modtui.tui.screens.item_detail import ItemDetailScreen
 from modtui.tui.screens.workbench import WorkbenchScreen
 from modtui.tui.widgets.items_table import ItemsTable
 from modtui.tui.widgets.prompt_editors import DiffTextArea, PromptEditors
+from modtui.tui.widgets.tables import typing_in
 from modtui.workspace import Workspace
 
 try:
@@ -236,6 +237,7 @@ async def test_tab_moves_focus_until_the_user_types_in_the_editor(workspace: Pat
         assert editors.diff_mode
         await pilot.press("escape")  # the diff closes first
         assert not editors.diff_mode and app.screen is screen
+        assert not typing_in(screen.focused)  # so the next q quits instead of typing a q into the candidate
 
 
 async def test_tables_take_vim_keys_and_an_empty_filter_says_so(workspace: Path) -> None:

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Header, Input, Static
 from modtui.services.incidents import SEVERITY_ORDER, IncidentSummary, summaries
 from modtui.tui.text import inert
 from modtui.tui.widgets.footer import KeysFooter
-from modtui.tui.widgets.tables import Table
+from modtui.tui.widgets.tables import Table, typing_in
 
 SEVERITY_STYLE = {"SEV1": "bold red", "SEV2": "red", "SEV3": "yellow", "SEV4": "dim"}
 SORTS = {"severity": "severity", "activity": "last activity"}
@@ -149,6 +149,11 @@ class IncidentsScreen(Screen[None]):
         event.stop()
         filter_input.focus()
         filter_input.insert_text_at_cursor(event.character)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_filter" and typing_in(self.focused):
+            return False  # "/" is typed into the filter there (Textual does not filter the slash key out of the footer)
+        return True
 
     def action_back(self) -> None:
         filter_input = self.query_one("#incident-filter", Input)

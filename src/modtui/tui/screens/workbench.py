@@ -35,6 +35,7 @@ from modtui.tui.screens.finding_dialogs import FindingDraft, finding_draft
 from modtui.tui.screens.item_detail import ItemDetailScreen, flip_pairs
 from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.text import inert
+from modtui.tui.widgets.tables import typing_in
 from modtui.tui.widgets.items_table import FILTERS, ItemsTable
 from modtui.tui.widgets.metrics_panel import (FrontierPlot, MetricsPanel, ReliabilityPlot, SweepPlot, column_key,
                                               frontier_caption, reliability_caption, sweep_caption)
@@ -437,6 +438,8 @@ class WorkbenchScreen(Screen[None]):
             return self.replaying  # shown only while a replay runs
         if action == "reveal" and not self.masks:
             return False  # nothing is masked: the key is hidden
+        if action == "search" and typing_in(self.focused):
+            return False  # "/" is typed there (Textual does not filter the slash key out of the footer)
         return True
 
     # -- the candidate --------------------------------------------------------------------------------

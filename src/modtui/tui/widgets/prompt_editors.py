@@ -188,8 +188,8 @@ class PromptEditors(Vertical):
         if self.diff_mode:
             self._render_diff()
             self.query_one("#diff-view").focus()
-        else:
-            self.query_one("#candidate").focus()
+        else:  # the read-only side: keys keep their workbench meaning (q quits, not types) until you choose to edit
+            self.query_one("#baseline").focus()
         return self.diff_mode
 
     def _render_diff(self) -> None:

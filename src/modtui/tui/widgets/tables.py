@@ -5,7 +5,8 @@ from typing import Any
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, TextArea
 
 # The action names are DataTable's own; ItemsTable and Reader implement the same ones.
 NAVIGATION: list[Binding | tuple[str, str] | tuple[str, str, str]] = [
@@ -41,3 +42,8 @@ class Reader(VerticalScroll):
 
     def action_half_page(self, direction: int) -> None:
         self.scroll_relative(y=direction * max(1, self.scrollable_content_region.height // 2), animate=False)
+
+
+def typing_in(widget: Widget | None) -> bool:
+    """The focused widget takes printable keys as text (an input box, an editable text area)."""
+    return isinstance(widget, Input) or (isinstance(widget, TextArea) and not widget.read_only)
