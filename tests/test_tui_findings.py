@@ -31,6 +31,7 @@ def findings_in_log(root: Path) -> list:
 
 async def replay(pilot, screen: WorkbenchScreen) -> None:  # type: ignore[no-untyped-def]
     await pilot.press("r", "ctrl+r")  # defaults: offline, baseline + candidate, failing items
+    await until(lambda: screen.replay_worker is not None, what="the dialog handled ctrl+r")
     assert screen.replay_worker is not None
     try:
         await screen.replay_worker.wait()
@@ -96,6 +97,7 @@ async def test_resolve_the_highlighted_finding(workspace: Path) -> None:
         timeline = app.screen
         assert isinstance(timeline, TimelineScreen)
         table = timeline.query_one("#findings", DataTable)
+        await until(lambda: table.row_count == 2, what="the timeline read the findings")
         assert [str(table.get_row_at(r)[0]) for r in range(table.row_count)] == ["2", "1"]  # open first
         await pilot.press("x")
         dialog = app.screen

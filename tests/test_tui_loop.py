@@ -61,6 +61,7 @@ def make_app(root: Path, incident: str | None = None) -> ModtuiApp:
 
 
 async def replay_ends(pilot: Pilot, screen: WorkbenchScreen) -> None:  # type: ignore[type-arg]
+    await until(lambda: screen.replay_worker is not None, what="the dialog handled ctrl+r")
     assert screen.replay_worker is not None
     try:
         await screen.replay_worker.wait()

@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 import modtui.timeutil
+from conftest import until
 from modtui.providers.base import Reply
 from modtui.providers.rules import RulesProvider
 from modtui.replay.events import RunProgress
@@ -58,6 +59,7 @@ async def replay(pilot: Pilot) -> None:  # type: ignore[type-arg]
     screen = pilot.app.screen
     assert isinstance(screen, WorkbenchScreen)
     await pilot.press("r", "ctrl+r")
+    await until(lambda: screen.replay_worker is not None, what="the dialog handled ctrl+r")
     assert screen.replay_worker is not None
     await screen.replay_worker.wait()
     await pilot.pause(0.1)
@@ -131,6 +133,7 @@ def test_item_detail_with_long_rationales(snap_compare: Any, served_workspace: P
     async def run_before(pilot: Pilot) -> None:  # type: ignore[type-arg]
         screen = pilot.app.screen
         await pilot.press("r", "space", "down", "space", "ctrl+r")  # gpt-mini instead of offline
+        await until(lambda: screen.replay_worker is not None, what="the dialog handled ctrl+r")
         assert screen.replay_worker is not None
         await screen.replay_worker.wait()
         await pilot.pause(0.1)
