@@ -147,7 +147,6 @@ _TYPOGRAPHY = str.maketrans(
         "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
     }
 )
-_SPACES = re.compile(r"\s+")
 
 
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
@@ -230,4 +229,4 @@ def normalize(text: str) -> str:
         else:
             text = _LEET_TOKEN.sub(_unleet, text)
     text = _STRETCH.sub(r"\1", text)
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split() splits on exactly the characters \s matches

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modtui.domain.incident import Item
+from modtui.domain.prompt import PromptTemplate
 from modtui.domain.target import Target
 from modtui.domain.verdict import Outcome, Verdict
 from modtui.prompts.loader import LoadedPrompt
@@ -79,6 +80,8 @@ class Engine:
         self._all_jobs: list[Job] = []
         self._writing: asyncio.Future[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
+        self._vocabularies: dict[int, frozenset[str]] = {}  # id(template) → its rule vocabulary (templates live
+                                                             # as long as the jobs that hold them)
         self._target_keys: dict[str, str] = {}  # target name → config_key(), computed once per replay
 
     async def execute(self, jobs: list[Job]) -> None:
@@ -294,10 +297,17 @@ class Engine:
         template = job.prompt.template
         verdict = parse_reply(reply, template.labels, template.label_synonyms, template.output)
         row = _result_row(job, item_id, reply, verdict, self.scrub, cached=cached, key=key)
-        row["unknown_rules_json"] = json.dumps(list(unknown_rules(verdict.rules, template.rule_vocabulary())))
+        row["unknown_rules_json"] = json.dumps(list(unknown_rules(verdict.rules, self._vocabulary(template))))
         if messages is not None and messages.truncated:
             row["detail"] = ((row["detail"] or "") + " [content truncated for the prompt]").strip()
         return verdict, row
+
+    def _vocabulary(self, template: PromptTemplate) -> frozenset[str]:
+        """The template's rule vocabulary, built once per prompt of the replay rather than once per result."""
+        vocabulary = self._vocabularies.get(id(template))
+        if vocabulary is None:
+            vocabulary = self._vocabularies[id(template)] = template.rule_vocabulary()
+        return vocabulary
 
     def _advance(self, progress: RunProgress, verdict: Verdict, cached: bool, item_id: str) -> None:
         progress.done += 1
