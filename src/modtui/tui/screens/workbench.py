@@ -119,7 +119,7 @@ class WorkbenchScreen(Screen[None]):
         self._leave_warned = False
         self.slices = SliceView(data.loaded.items)
         self.queue: dict[str, list[str]] = {}  # the review queue: item id → why it is in it (filter "queue")
-        self._citations: tuple[object, dict[str, tuple[str, ...]]] = (None, {})
+        self._citations: tuple[object, object, dict[str, tuple[str, ...]]] = (None, None, {})
         inc = data.loaded.incident
         self.title = f"{inc.id} · {inert(inc.title)}"
         self.sub_title = f"{inc.severity.value} · {inc.status.value} · {inert(inc.policy)}"
@@ -260,10 +260,12 @@ class WorkbenchScreen(Screen[None]):
         """The rules the column's verdicts cited (read from the log only while the view is cut by rule)."""
         if column is None or self.slices.by != RULE:
             return None
+        # results arrive in memory before the log commits them: re-read when the matrix is re-read from the log too
         stamp = (column.key, tuple(column.run_ids), len(column.results))
-        if self._citations[0] != stamp:
-            self._citations = (stamp, column_citations(self.ws, column))
-        return self._citations[1]
+        matrix, seen, cited = self._citations
+        if matrix is not self.matrix or seen != stamp:
+            self._citations = (self.matrix, stamp, column_citations(self.ws, column))
+        return self._citations[2]
 
     def _highlighted_column(self) -> VerdictColumn | None:
         key = self.query_one(MetricsPanel).highlighted_key()
