@@ -248,6 +248,27 @@ def test_exception_classification() -> None:
     assert len(classify_exception(RuntimeError("x" * 2000))[1]) == 500
 
 
+@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+@pytest.mark.parametrize("cause, error_type", [("ServerDisconnectedError", "connection"), ("ClientOSError", "connection"),
+                                               ("SocketTimeoutError", "timeout"), ("ServerTimeoutError", "timeout")])
+def test_aiohttp_transport_errors_keep_their_kind(sdk: str, cause: str, error_type: str) -> None:
+    """The SDKs' aiohttp transport reports every aiohttp connection error as httpx's ConnectTimeout, so the SDK
+    raises APITimeoutError; the cause chain says whether it timed out or the connection failed."""
+    import importlib
+
+    import aiohttp
+    import httpx2
+
+    module = importlib.import_module(sdk)
+    request = httpx2.Request("POST", "http://127.0.0.1:9/v1/x")
+    error = module.APITimeoutError(request=request)
+    mapped = httpx2.ConnectTimeout("mapped")
+    mapped.__cause__ = getattr(aiohttp, cause)()
+    error.__cause__ = mapped
+    assert classify_exception(error)[0] == error_type
+    assert classify_exception(module.APITimeoutError(request=request))[0] == "timeout"  # no cause: a timeout
+
+
 # ------------------------------------------------------------------ reply shapes
 async def test_anthropic_thinking_and_tool_use_blocks_before_text(server: FakeServer, prompt: LoadedPrompt) -> None:
     blocks = ({"type": "thinking", "thinking": "the user insults someone", "signature": "sig"},

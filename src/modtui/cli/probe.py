@@ -49,7 +49,7 @@ def probe(app: AppContext, incident_id: str, mutations: str, prompts: tuple[str,
 
     A flip is a variant whose label differs from its parent's in the same run. Variants are kept in the log
     apart from the incident's own items and metrics."""
-    import asyncio
+    from modtui.replay import eventloop
 
     spec = svc.ProbeSpec(incident_id, mutations.split(","), prompts, targets, items, per_item, seed, concurrency,
                          not no_cache, app.ws.author(author))
@@ -62,7 +62,7 @@ def probe(app: AppContext, incident_id: str, mutations: str, prompts: tuple[str,
          f"({', '.join(spec.mutations)}) on {len(plan.replay.jobs)} run(s)")
     printer = ProgressPrinter()
     try:
-        rep = asyncio.run(svc.execute(app.ws, plan, printer))
+        rep = eventloop.run(svc.execute(app.ws, plan, printer))
     except KeyboardInterrupt:
         printer.close()
         rep = svc.report(app.ws, plan, interrupted=True)

@@ -112,9 +112,9 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
             return
         printer = ProgressPrinter()
         try:
-            import asyncio
+            from modtui.replay import eventloop
 
-            rep = asyncio.run(svc.execute(app.ws, plan, spec, printer))
+            rep = eventloop.run(svc.execute(app.ws, plan, spec, printer))
         except KeyboardInterrupt:
             printer.close()
             _interrupted(app, plan, spec, labels, fmt)

@@ -20,10 +20,11 @@ class AnthropicProvider(SdkProvider):
         self.params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)  # the Messages API requires it
 
     def make_client(self) -> Any:
-        from anthropic import AsyncAnthropic
+        from anthropic import AsyncAnthropic, DefaultAioHttpClient
 
         return AsyncAnthropic(api_key=self.api_key, base_url=self.target.base_url,
-                              max_retries=self.target.max_retries, timeout=self.target.timeout)
+                              max_retries=self.target.max_retries, timeout=self.target.timeout,
+                              http_client=DefaultAioHttpClient())
 
     def body(self, request: Request) -> dict[str, Any]:
         """The Messages request body: what `messages.create(**same)` would send."""

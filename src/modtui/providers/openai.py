@@ -17,10 +17,11 @@ class OpenAIProvider(SdkProvider):
     path = "/chat/completions"
 
     def make_client(self) -> Any:
-        from openai import AsyncOpenAI
+        from openai import AsyncOpenAI, DefaultAioHttpClient
 
         return AsyncOpenAI(api_key=self.api_key or _PLACEHOLDER_KEY, base_url=self.target.base_url,
-                           max_retries=self.target.max_retries, timeout=self.target.timeout)
+                           max_retries=self.target.max_retries, timeout=self.target.timeout,
+                           http_client=DefaultAioHttpClient())
 
     def body(self, request: Request) -> dict[str, Any]:
         """The Chat Completions request body: exactly what `chat.completions.create(**same)` would send."""

@@ -23,9 +23,9 @@ def classify(exc: BaseException) -> tuple[str, str]:
     """(error_type, message) for any exception an SDK call raised."""
     name = type(exc).__name__
     status = getattr(exc, "status_code", None)
-    if name == "APITimeoutError" or isinstance(exc, TimeoutError):
+    if (name == "APITimeoutError" and not _dropped(exc)) or isinstance(exc, TimeoutError):
         kind = "timeout"
-    elif name == "APIConnectionError":
+    elif name in ("APIConnectionError", "APITimeoutError"):
         kind = "connection"
     elif name == "APIResponseValidationError" or isinstance(exc, (json.JSONDecodeError, ValueError)):
         kind = "bad_response"
@@ -39,6 +39,23 @@ def classify(exc: BaseException) -> tuple[str, str]:
         kind = "internal"
     message = f"{name}: {exc}"
     return kind, message[:MAX_ERROR_CHARS]
+
+
+def _dropped(exc: BaseException) -> bool:
+    """The SDK's timeout error caused by a connection that failed without timing out.
+
+    The SDKs' aiohttp transport maps every aiohttp `ClientConnectionError` (a server that disconnects, a refused
+    connection) to httpx's `ConnectTimeout`; the cause chain still holds aiohttp's own error, which is a
+    `TimeoutError` only when something did time out."""
+    seen: set[int] = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if any(cls.__name__ == "ClientConnectionError" and cls.__module__.startswith("aiohttp")
+               for cls in type(cause).__mro__):
+            return not isinstance(cause, TimeoutError)
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def failed(exc: BaseException) -> Reply:
