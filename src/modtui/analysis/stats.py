@@ -32,7 +32,7 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     """
     if not 0 <= q <= 100:
         raise ValueError(f"percentile q must be within 0..100, got {q}")
-    xs = sorted(float(v) for v in values)
+    xs = sorted(map(float, values))
     if not xs:
         return None
     h = (len(xs) - 1) * q / 100

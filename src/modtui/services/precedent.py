@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from modtui.analysis.precedent import Example, Match, PrecedentIndex
 from modtui.domain.incident import Item
 from modtui.errors import InputError, Problem, UsageError
 from modtui.incidents.loader import LoadedIncident
@@ -17,6 +17,9 @@ from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.render import clip, neutralise, template_tags
 from modtui.prompts.templating import variables_used
 from modtui.workspace import Workspace
+
+if TYPE_CHECKING:  # rapidfuzz's matching loads only for a prompt that uses precedents (not on every replay's path)
+    from modtui.analysis.precedent import Example, Match
 
 EXAMPLE_CHARS = 2_000   # an example's content is cut to this for the prompt
 EXAMPLE_TAG = "example"
@@ -45,6 +48,8 @@ def corpus(ws: Workspace) -> Corpus:
 
 
 def _examples(loaded: LoadedIncident) -> list[Example]:
+    from modtui.analysis.precedent import Example
+
     return [Example(loaded.id, i.id, i.content, i.expected, i.kind.value if i.kind else "eval") for i in loaded.items]
 
 
@@ -52,6 +57,8 @@ def similar_items(ws: Workspace, text: str, top: int = 5, exclude_incident: str 
                   exclude_item: tuple[str, str] | None = None) -> list[Match]:
     """The `top` items most similar to `text` across the workspace, best first; `exclude_item` is
     (incident id, item id), e.g. the item a TUI screen shows."""
+    from modtui.analysis.precedent import PrecedentIndex
+
     if top < 1:
         raise UsageError(Problem("--top", f"must be at least 1, not {top}"))
     if exclude_incident is not None:
@@ -78,6 +85,8 @@ def prompt_context(ws: Workspace, prompt: LoadedPrompt, policy: str,
     None for a prompt that does not use it (so nothing is computed)."""
     if not uses_precedents(prompt):
         return None
+    from modtui.analysis.precedent import PrecedentIndex
+
     settings = prompt.template.precedents
     found = corpus(ws)
     pool = [e for e in found.examples if settings.scope == "workspace" or found.policies.get(e.incident_id) == policy]

@@ -15,7 +15,7 @@ from modtui.errors import Problem, UsageError
 
 if TYPE_CHECKING:  # the store's queries, labels and golden sets are imported inside the functions that use them:
     from modtui.store.records import RunRecord  # `runs compare` reads Core rows only (no SQLModel import)
-    from modtui.store.runs import AnsweredBy
+    from modtui.store.records import AnsweredBy
     from modtui.workspace import Workspace
 
 
@@ -178,15 +178,13 @@ def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tup
     for the others. The same numbers as scoring every item and analysis.flips.compare
     (tests/test_compare_tallied.py)."""
     from modtui.store import compare as c
-    from modtui.store import runs as q
 
     with ws.store().connect() as conn:
         runs = _runs_of_one_incident((a, b), lambda run_id: c.get_run(conn, run_id))
         incident = runs[0].incident_id
         positive = c.positive_label(conn, incident)
         rows = c.paired(conn, incident, a, b)
-    with ws.store().read() as session:
-        answered = q.answered_by(session, [a, b])
+        answered = c.answered_by(conn, [a, b])
     cols: list[Sequence[Any]] = list(zip(*rows)) or [()] * (2 + 2 * len(c.SIDE))  # column by column: loops run in C
     ids, expected = cols[0], cols[1]
     corrections: dict[str, Any] = {}

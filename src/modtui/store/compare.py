@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from modtui.store.records import RunRecord
+from modtui.store.records import AnsweredBy, RunRecord
 
 SIDE = ("outcome", "label", "error_type", "cached", "tokens_in", "tokens_out", "cost_usd", "latency_ms")
 
@@ -37,6 +37,21 @@ def paired(conn: Connection, incident_id: str, a: int, b: int) -> Sequence[Any]:
                  "LEFT JOIN result b ON b.run_id = :b AND b.item_id = i.item_id "
                  f"WHERE i.incident_id = :inc ORDER BY {order}")
     return _driver_rows(conn, query, {"inc": incident_id, "a": a, "b": b})
+
+
+def answered_by(conn: Connection, run_ids: Sequence[int]) -> dict[int, AnsweredBy]:
+    """run id → the distinct answering model ids and system fingerprints of its results (empty when none said)."""
+    out: dict[int, tuple[set[str], set[str]]] = {run_id: (set(), set()) for run_id in run_ids}
+    if run_ids:
+        marks = ", ".join(f":r{n}" for n in range(len(run_ids)))
+        query = text(f"SELECT DISTINCT run_id, answered_model, system_fingerprint FROM result WHERE run_id IN ({marks})")
+        for run_id, model, fingerprint in conn.execute(query, {f"r{n}": r for n, r in enumerate(run_ids)}):
+            models, fingerprints = out[run_id]
+            if model:
+                models.add(model)
+            if fingerprint:
+                fingerprints.add(fingerprint)
+    return {run_id: AnsweredBy(tuple(sorted(m)), tuple(sorted(f))) for run_id, (m, f) in out.items()}
 
 
 def _driver_rows(conn: Connection, query: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:

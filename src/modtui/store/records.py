@@ -15,6 +15,14 @@ from modtui.domain.verdict import Outcome
 
 
 @dataclass(frozen=True, slots=True)
+class AnsweredBy:
+    """Which models the provider says answered a run's calls, and OpenAI's backend fingerprints, sorted."""
+
+    models: tuple[str, ...] = ()
+    system_fingerprints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class RunRecord:
     """One replay run: one target × one prompt version over one item set of one incident (or golden set)."""
 

@@ -23,7 +23,8 @@ from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.version import normalised_text
 from modtui.store.db import Store, code_point_order
 from modtui.store.incidents import add_event
-from modtui.store.records import CachedReply, ResultRecord, RunRecord
+from modtui.store.compare import answered_by as core_answered_by
+from modtui.store.records import AnsweredBy, CachedReply, ResultRecord, RunRecord
 from modtui.store.tables import (CacheRow, IncidentRow, ItemRow, PromptVersionRow, ResultRepeatRow, ResultRow, RunRow,
                                  TargetRow)
 from modtui.timeutil import now_iso
@@ -270,26 +271,9 @@ def cited_rules(session: Session, run_id: int) -> dict[str, RuleCitation]:
             for item_id, rules, unknown in session.connection().execute(query)}
 
 
-@dataclass(frozen=True, slots=True)
-class AnsweredBy:
-    """Which models the provider says answered a run's calls, and OpenAI's backend fingerprints, sorted."""
-
-    models: tuple[str, ...] = ()
-    system_fingerprints: tuple[str, ...] = ()
-
-
 def answered_by(session: Session, run_ids: Sequence[int]) -> dict[int, AnsweredBy]:
     """run id → the distinct answering model ids and system fingerprints of its results (empty when none said)."""
-    out: dict[int, tuple[set[str], set[str]]] = {run_id: (set(), set()) for run_id in run_ids}
-    query = (sa_select(col(ResultRow.run_id), col(ResultRow.answered_model), col(ResultRow.system_fingerprint))
-             .distinct().where(col(ResultRow.run_id).in_(list(run_ids))))
-    for run_id, model, fingerprint in session.connection().execute(query):
-        models, fingerprints = out[run_id]
-        if model:
-            models.add(model)
-        if fingerprint:
-            fingerprints.add(fingerprint)
-    return {run_id: AnsweredBy(tuple(sorted(m)), tuple(sorted(f))) for run_id, (m, f) in out.items()}
+    return core_answered_by(session.connection(), run_ids)
 
 
 def claim_runs(store: Store, run_ids: Sequence[int], expected: RunStatus, new: RunStatus) -> list[RunRecord]:
