@@ -58,6 +58,7 @@ def build_workspace(root: Path, n_items: int, n_targets: int, n_prompts: int) ->
 
 
 def write_runs(ws, n_items: int) -> int:  # type: ignore[no-untyped-def]
+    from modtui.domain.run import RunStatus
     from modtui.services.incidents import load_and_sync
     from modtui.store import runs as q
     from modtui.timeutil import now_iso
@@ -91,7 +92,7 @@ def write_runs(ws, n_items: int) -> int:  # type: ignore[no-untyped-def]
                                  "tokens_in": 300, "tokens_out": 20, "created_at": at})
                 q.insert_results(session, rows, [])
                 run_id = run.id
-            q.finish_run(ws.store(), run_id, "completed", {}, None, "bench", f"run {run_id} completed (bench)")
+            q.finish_run(ws.store(), run_id, RunStatus.COMPLETED, {}, None, "bench", f"run {run_id} completed (bench)")
             runs += 1
     return runs
 
