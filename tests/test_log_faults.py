@@ -112,17 +112,17 @@ def test_a_kill_keeps_what_was_committed_on_the_offline_path(big_offline: Path) 
 # ---------------------------------------------------------------- Ctrl-C after the last result
 def test_ctrl_c_after_every_result_marks_the_runs_completed(workspace: Path, run_cli: Any,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """The signal came when every result was in the log (asyncio.run raises KeyboardInterrupt after the replay
-    returned, as it does for a SIGINT in its last moments): the runs are complete, and say so."""
-    import asyncio
+    """The signal came when every result was in the log (the event loop's run raises KeyboardInterrupt after the
+    replay returned, as it does for a SIGINT in its last moments): the runs are complete, and say so."""
+    from modtui.replay import eventloop
 
-    real_run = asyncio.run
+    real_run = eventloop.run
 
     def run_then_interrupted(coro: Any) -> Any:
         real_run(coro)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(asyncio, "run", run_then_interrupted)
+    monkeypatch.setattr(eventloop, "run", run_then_interrupted)
     result = run_cli(workspace, "replay", "INC-T1", "-m", "offline", "--format", "json")
     assert result.exit_code == 130, result.stderr
     assert "every run is complete" in result.stderr and "Traceback" not in result.stderr

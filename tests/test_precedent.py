@@ -141,7 +141,7 @@ def test_scope_policy_or_workspace(samples: Path) -> None:
     prompt = ws.load_prompt("hate_speech/with_precedents")
     ctx = precedent.prompt_context(ws, prompt, "hate_speech", lambda item: "INC-0099")
     item = ws.load_incident("INC-0063").items[0]
-    found = precedent.PrecedentIndex(precedent.corpus(ws).examples).search(item.content, 50)
+    found = PrecedentIndex(precedent.corpus(ws).examples).search(item.content, 50)
     assert any(m.example.incident_id == "INC-0057" for m in found)  # scam_spam posts exist in the corpus...
     text = ctx(item)["precedents"]  # type: ignore[misc]
     contents = {i.content for i in ws.load_incident("INC-0057").items}

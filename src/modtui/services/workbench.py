@@ -210,10 +210,10 @@ def verdict_matrix(ws: Workspace, loaded: LoadedIncident, *, scored: bool = True
     return matrix
 
 
-def count_results(ws: Workspace, incident_id: str) -> int:
-    """How many results the log holds for the incident (to decide whether loading them is instant)."""
+def count_results(ws: Workspace, incident_id: str, upto: int | None = None) -> int:
+    """How many results the log holds for the incident (to decide whether loading them is instant), up to `upto`."""
     with ws.store().read() as session:
-        return q.count_incident_results(session, incident_id)
+        return q.count_incident_results(session, incident_id, upto)
 
 
 def _production_version(runs: Sequence[Any], path: str) -> str | None:

@@ -219,9 +219,11 @@ def incident_results(session: Session, incident_id: str) -> Sequence[Any]:
     return session.connection().execute(query).all()
 
 
-def count_incident_results(session: Session, incident_id: str) -> int:
-    query = (sa_select(func.count()).select_from(ResultRow).join(RunRow, col(ResultRow.run_id) == col(RunRow.id))
-             .where(col(RunRow.incident_id) == incident_id))
+def count_incident_results(session: Session, incident_id: str, upto: int | None = None) -> int:
+    """The incident's results in the log; with `upto`, counted only up to it (a 1M-result count scans them all)."""
+    rows = (sa_select(literal(1)).select_from(ResultRow).join(RunRow, col(ResultRow.run_id) == col(RunRow.id))
+            .where(col(RunRow.incident_id) == incident_id))
+    query = sa_select(func.count()).select_from((rows if upto is None else rows.limit(upto)).subquery())
     return int(session.connection().execute(query).scalar_one())
 
 

@@ -15,9 +15,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
+from modtui.analysis.precedent import Match
 from modtui.domain.incident import Item
 from modtui.domain.masking import masked_text
-from modtui.services.precedent import Match, similar_items
+from modtui.services.precedent import similar_items
 from modtui.services.workbench import VerdictMatrix, VerdictRecord
 from modtui.tui.text import cell, inert, plain
 from modtui.tui.widgets.footer import KeysFooter

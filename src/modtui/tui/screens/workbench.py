@@ -64,7 +64,7 @@ class WorkbenchData:
         baseline = ws.load_prompt(loaded.incident.production.prompt)
         start = starting_candidate(ws, loaded)
         candidate = (start, read_text(ws.root / start, start)) if start else None
-        if count_results(ws, loaded.id) > SYNC_RESULTS:
+        if count_results(ws, loaded.id, SYNC_RESULTS + 1) > SYNC_RESULTS:
             matrix = VerdictMatrix(loaded.incident.positive_label, {i.id: i.expected for i in loaded.items})
             return cls(loaded, baseline, ws.prompt_source(baseline), matrix, candidate, matrix_pending=True)
         return cls(loaded, baseline, ws.prompt_source(baseline), verdict_matrix(ws, loaded), candidate)
@@ -295,7 +295,7 @@ class WorkbenchScreen(Screen[None]):
 
     def reload_matrix(self) -> None:
         """Re-read the verdicts from the log: at once for a small incident, else in a thread."""
-        if count_results(self.ws, self.data.loaded.id) > SYNC_RESULTS:
+        if count_results(self.ws, self.data.loaded.id, SYNC_RESULTS + 1) > SYNC_RESULTS:
             self.data.matrix_pending = True
             self._read_matrix()
         else:
