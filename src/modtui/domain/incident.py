@@ -207,6 +207,15 @@ class Item(BaseModel):
         return value
 
 
+FEATURE_CHARS = 20_000  # what clusters, precedents and report previews read of one item's content
+
+
+def feature_text(content: str) -> str:
+    """The head of an item's content that per-item features read: their memory and time stay bounded per item
+    (a 50 MB post costs what 20,000 characters cost), and near-duplicates and precedents are decided on it."""
+    return content[:FEATURE_CHARS]
+
+
 def derive_kind(expected: str, observed: str | None, positive: str) -> ItemKind:
     """The item's kind on the positive-vs-rest decision production made."""
     if observed is None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from modtui.analysis.cluster import DEFAULT_THRESHOLD, Cluster, Entry, check_threshold, cluster
-from modtui.domain.incident import Item
+from modtui.domain.incident import Item, feature_text
 from modtui.errors import Problem, UsageError
 from modtui.workspace import Workspace
 
@@ -19,7 +19,7 @@ def clusters_for(ws: Workspace, incident_id: str, threshold: float = DEFAULT_THR
 
 
 def cluster_items(items: list[Item], threshold: float = DEFAULT_THRESHOLD, min_size: int = 2) -> list[Cluster]:
-    entries = [Entry(i.id, i.content, i.kind.value if i.kind else "eval") for i in items]
+    entries = [Entry(i.id, feature_text(i.content), i.kind.value if i.kind else "eval") for i in items]
     return cluster(entries, _threshold(threshold), min_size)
 
 

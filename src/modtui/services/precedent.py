@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from modtui.domain.incident import Item
+from modtui.domain.incident import Item, feature_text
 from modtui.errors import InputError, Problem, UsageError
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt
@@ -50,7 +50,8 @@ def corpus(ws: Workspace) -> Corpus:
 def _examples(loaded: LoadedIncident) -> list[Example]:
     from modtui.analysis.precedent import Example
 
-    return [Example(loaded.id, i.id, i.content, i.expected, i.kind.value if i.kind else "eval") for i in loaded.items]
+    return [Example(loaded.id, i.id, feature_text(i.content), i.expected, i.kind.value if i.kind else "eval")
+            for i in loaded.items]
 
 
 def similar_items(ws: Workspace, text: str, top: int = 5, exclude_incident: str | None = None,
@@ -65,7 +66,8 @@ def similar_items(ws: Workspace, text: str, top: int = 5, exclude_incident: str 
         ws.incident_folder(exclude_incident)  # a typo is an error, not a silent no-op
     found = corpus(ws)
     excluded = (exclude_incident,) if exclude_incident else ()
-    return PrecedentIndex(found.examples).search(text, top, exclude_incidents=excluded, exclude_item=exclude_item)
+    return PrecedentIndex(found.examples).search(feature_text(text), top, exclude_incidents=excluded,
+                                                 exclude_item=exclude_item)
 
 
 # -- {{ precedents }} in prompts -----------------------------------------------------------------------
@@ -97,7 +99,7 @@ def prompt_context(ws: Workspace, prompt: LoadedPrompt, policy: str,
 
     def context(item: Item) -> Mapping[str, str]:
         if item.id not in memo:
-            matches = index.search(item.content, settings.top, exclude_incidents=(own_incident(item),),
+            matches = index.search(feature_text(item.content), settings.top, exclude_incidents=(own_incident(item),),
                                    labels=labels, min_score=settings.min_score)
             memo[item.id] = {"precedents": render_examples(matches, tags)}
         return memo[item.id]

@@ -12,7 +12,7 @@ from typing import Any
 from modtui.analysis.flips import FlipReport, compare
 from modtui.analysis.metrics import ScoredItem, correct
 from modtui.domain.finding import Finding
-from modtui.domain.incident import Item
+from modtui.domain.incident import Item, feature_text
 from modtui.domain.masking import masked_text
 from modtui.domain.prompt import prompt_name
 from modtui.domain.run import RunStatus
@@ -262,7 +262,7 @@ class _Content:
             return REDACTED
         if item.id in self.masks:
             return masked_text(self.masks[item.id])
-        flat = " ".join(item.content.split())
+        flat = " ".join(feature_text(item.content).split())
         return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
 
 

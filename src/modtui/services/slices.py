@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from modtui.analysis.cluster import Entry, cluster
 from modtui.analysis.slices import (DEFAULT_BINS, MIN_N, NONE, Keying, as_number, meta_keys, several, single,
                                     slice_flips, slice_metrics)
+from modtui.domain.incident import feature_text
 from modtui.errors import Problem, UsageError
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def keying(facts: Sequence[ItemFacts], by: str, bins: int = DEFAULT_BINS,
     if by == "kind":
         return single({f.item_id: f.kind for f in facts})
     if by == "cluster":
-        groups = cluster([Entry(f.item_id, f.content, f.kind) for f in facts])
+        groups = cluster([Entry(f.item_id, feature_text(f.content), f.kind) for f in facts])
         return single({item: str(c.id) for c in groups for item in c.items})
     return single(meta_keys({f.item_id: f.meta for f in facts}, by.removeprefix(META_PREFIX), bins))
 
