@@ -31,9 +31,10 @@ FORMULAS = ("=HYPERLINK(\"http://evil.example\",\"x\")", "+cmd|' /C calc'!A0", "
 
 
 def test_cli_modules_print_only_through_the_output_helper() -> None:
-    """`cli/output.py` is the CLI's one way to a terminal (`say`, `note`, `emit`, `echo_json`…); the progress
-    bar writes its own escapes and shows names through `one_line`."""
-    raw = re.compile(r"\bclick\.(echo|secho)\(|(?<![\w.])print\(|sys\.(stdout|stderr)\.write|\.write\(")
+    """`cli/output.py` is the CLI's one way to a terminal (`say`, `note`, `emit`, `echo_json`…): no other `cli/`
+    module echoes, prints, writes or hands sys.stdout/stderr to a writer; the progress bar writes its own
+    escapes and shows names through `one_line`."""
+    raw = re.compile(r"\bclick\.(echo|secho)\(|(?<![\w.])print\(|sys\.(stdout|stderr)\b(?!\.(flush|fileno)\()|\.write\(")
     offenders = [f"{path.name}:{n}: {line.strip()}"
                  for path in sorted((SRC / "cli").glob("*.py")) if path.name not in ("output.py", "progress.py")
                  for n, line in enumerate(path.read_text().splitlines(), start=1) if raw.search(line)]

@@ -15,10 +15,10 @@ from typing import Any
 
 import click
 
+from modtui.files.csv_cells import inert_cell
 from modtui.terminal import JSON_ESCAPES, printable
 
 FORMATS = ("table", "json", "jsonl", "csv")
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # OWASP, with full-width forms
 
 
 def format_option(choices: Sequence[str] = ("table", "json")) -> Any:
@@ -68,8 +68,7 @@ def csv_cell(value: Any, column: str = "") -> Any:
     formula in a spreadsheet (`=HYPERLINK(…)`, `+cmd|…`, `@SUM(…)`)."""
     if value is None or isinstance(value, (bool, int, float)):
         return cell(column, value)
-    text = cell(column, value)
-    return "'" + text if text.startswith(FORMULA_LEADS) else text
+    return inert_cell(cell(column, value))
 
 
 def echo_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, max_width: int = 60) -> None:

@@ -1,14 +1,14 @@
 """`modtui queue INC`: the items that most need a human next, with the reasons, one per near-duplicate cluster."""
 from __future__ import annotations
 
-import sys
+import io
 from pathlib import Path
 
 import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
-from modtui.cli.output import echo_json, echo_table, inert, note
+from modtui.cli.output import echo_json, echo_table, inert, note, say
 
 svc = lazy("modtui.services.queue")
 pass_app = click.make_pass_decorator(AppContext)
@@ -42,7 +42,9 @@ def queue(app: AppContext, incident_id: str, size: int, fmt: str, export: str | 
     if fmt == "json":
         echo_json(built.as_dict())
     elif fmt == "csv":
-        svc.write_csv(built, sys.stdout)
+        buffer = io.StringIO()  # through the one sanitiser: the rows hold content
+        svc.write_csv(built, buffer)
+        say(buffer.getvalue(), nl=False)
     else:
         echo_table([{"rank": n, "item": q.item.id, "score": q.entry.score, "reasons": ", ".join(r.code for r in q.entry.reasons),
                      "dups": len(q.entry.duplicates), "content": inert(" ".join(q.content.split()))}

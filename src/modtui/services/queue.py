@@ -21,6 +21,7 @@ from modtui.analysis.queue import (
     reason,
 )
 from modtui.domain.incident import Item
+from modtui.files.csv_cells import inert_cell
 from modtui.domain.masking import masked_text
 from modtui.domain.prompt import prompt_name
 from modtui.errors import InputError, Problem
@@ -164,5 +165,4 @@ def _export_row(q: QueueItem) -> Sequence[str]:
 
 
 def _cell(value: str) -> str:
-    """A spreadsheet runs a cell that starts with = + - @ (or a tab/CR) as a formula: prefix a quote."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return inert_cell(value)
