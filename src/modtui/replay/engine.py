@@ -18,7 +18,7 @@ from modtui.domain.prompt import PromptTemplate
 from modtui.domain.target import Target
 from modtui.domain.verdict import Outcome, Verdict
 from modtui.prompts.loader import LoadedPrompt
-from modtui.prompts.render import Messages, render
+from modtui.prompts.render import MAX_CONTENT_CHARS, Messages, render
 from modtui.providers.base import Provider, Reply, Request
 from modtui.providers.registry import provider_class
 from modtui.replay.budget import Budget, reserve, settle
@@ -37,6 +37,7 @@ FLUSH_ROWS = 500
 CACHE_CHUNK = 2000  # items rendered and looked up in the cache at a time
 LOCAL_SLICE = 256  # items a local provider decides between two turns of the loop (a few ms: the writer and a
                    # cancellation get their turn, so results are committed as they are produced)
+_CUT = Messages("", "", truncated=True)  # a local provider's item read in part: recorded with the truncation note
 STOPS_TARGET = frozenset({"auth", "config"})  # replies that end every run of their target: no item can succeed
 
 
@@ -155,12 +156,13 @@ class Engine:
             if job.dead:
                 continue
             chunk = job.todo[start:start + LOCAL_SLICE]
-            try:
-                replies = provider.decide_many(job.prompt.template, [item.content for item in chunk])
+            try:  # what a model would be sent of each item, no more: a 50 MB post costs what 100,000 characters cost
+                replies = provider.decide_many(job.prompt.template, [item.content[:MAX_CONTENT_CHARS] for item in chunk])
             except Exception as exc:  # noqa: BLE001  an adapter bug must not lose the run: a typed result
                 replies = [Reply(error_type="internal", error=f"{type(exc).__name__}: {exc}")] * len(chunk)
             for item, reply in zip(chunk, replies):
-                self._record(job, item.id, None, reply, cached=False)
+                cut = _CUT if len(item.content) > MAX_CONTENT_CHARS else None  # the result says it was cut
+                self._record(job, item.id, cut, reply, cached=False)
             await asyncio.sleep(0)
             while self._full.is_set() and self._writing is None and self._writer_task and not self._writer_task.done():
                 await asyncio.sleep(0)  # a batch is due: the writer takes it before the next slice
