@@ -49,7 +49,7 @@ def call_estimator(target: Target, history: TokenHistory | None) -> Callable[[Me
     """A call's expected cost in USD at the target's live prices."""
     def estimate(messages: Messages) -> float:
         tokens_in, tokens_out = call_tokens(target, messages, history)
-        return (tokens_in * target.price_in_per_mtok + tokens_out * target.price_out_per_mtok) / 1_000_000
+        return target.cost(round(tokens_in), round(tokens_out))
     return estimate
 
 
