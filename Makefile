@@ -20,10 +20,11 @@ run: $(STAMP)
 	$(VENV)/bin/modtui replay INC-0042 -p hate_speech/candidate
 	$(VENV)/bin/modtui
 
-# Types (mypy: strict on the pure core and file handling) and lint (ruff) first, then the suite.
+# Types (mypy: strict on the pure core and file handling), lint and format (ruff) first, then the suite.
 test: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
 	scripts/pg-test-cluster $(VENV)/bin/python -m pytest -q
 
 clean:

@@ -10,6 +10,7 @@ the threshold (rapidfuzz ratio, all pairs) should land in one cluster. Pair reca
 that does; the exact all-pairs path is forced off for the sample so the LSH path is what is measured.
 Goal: 20,000 items in a few seconds, pair recall ≥ 0.95. Not part of the test suite.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from modtui.analysis import cluster as cl  # noqa: E402
 
-ONSETS = ["", "b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "y", "ch", "sh",
-          "th", "st", "tr", "pl", "gr", "br"]
+ONSETS = [
+    "",
+    "b",
+    "c",
+    "d",
+    "f",
+    "g",
+    "h",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "w",
+    "y",
+    "ch",
+    "sh",
+    "th",
+    "st",
+    "tr",
+    "pl",
+    "gr",
+    "br",
+]
 VOWELS = ["a", "e", "i", "o", "u", "ea", "ou", "ai", "ee", "y"]
 CODAS = ["", "", "n", "r", "s", "t", "ng", "ck", "ll", "nd"]
 LEET = str.maketrans({"o": "0", "e": "3", "a": "4", "i": "1", "s": "5"})
@@ -34,8 +61,11 @@ KINDS = ["false_positive", "false_negative", "guard"]
 def vocabulary(rng: random.Random, size: int = 5000) -> list[str]:
     words: set[str] = set()
     while len(words) < size:
-        words.add("".join(rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS)
-                          for _ in range(rng.choice((1, 1, 2, 2, 3)))))
+        words.add(
+            "".join(
+                rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS) for _ in range(rng.choice((1, 1, 2, 2, 3)))
+            )
+        )
     return sorted(words)
 
 
@@ -43,7 +73,7 @@ def zipf_weights(size: int, s: float = 1.0) -> list[float]:
     """Cumulative weights of a Zipf law over ranks: a few words are very common, like 'the' in English."""
     total, out = 0.0, []
     for rank in range(1, size + 1):
-        total += 1 / rank ** s
+        total += 1 / rank**s
         out.append(total)
     return out
 
@@ -108,8 +138,11 @@ def pair_recall(entries: list[cl.Entry], threshold: float) -> tuple[int, int, fl
     finally:
         cl.EXACT_LIMIT = limit
     where = {item: c.id for c in clusters for item in c.items}
-    together = sum(1 for i, j in truth if where.get(entries[i].id) is not None
-                   and where.get(entries[i].id) == where.get(entries[j].id))
+    together = sum(
+        1
+        for i, j in truth
+        if where.get(entries[i].id) is not None and where.get(entries[i].id) == where.get(entries[j].id)
+    )
     return len(truth), together, together / len(truth) if truth else 1.0, brute
 
 
@@ -127,15 +160,19 @@ def main() -> None:
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     clustered = sum(c.size for c in clusters)
     print(f"items {len(entries)}  waves generated {waves}  threshold {args.threshold:g}")
-    print(f"wall {wall:.2f} s (cpu {cpu:.2f} s)  clusters {len(clusters)}  items in clusters {clustered}  "
-          f"largest {clusters[0].size if clusters else 0}")
+    print(
+        f"wall {wall:.2f} s (cpu {cpu:.2f} s)  clusters {len(clusters)}  items in clusters {clustered}  "
+        f"largest {clusters[0].size if clusters else 0}"
+    )
     again = cl.cluster(entries, args.threshold)
     print(f"deterministic: {again == clusters}")
 
     sample = random.Random(args.seed + 1).sample(entries, min(args.sample, len(entries)))
     pairs, found, recall, brute = pair_recall(sample, args.threshold)
-    print(f"sample {len(sample)}: brute-force pairs ≥ threshold {pairs} ({brute:.1f} s)  "
-          f"in one cluster {found}  pair recall {recall:.4f}")
+    print(
+        f"sample {len(sample)}: brute-force pairs ≥ threshold {pairs} ({brute:.1f} s)  "
+        f"in one cluster {found}  pair recall {recall:.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ server injected, and wall / ideal (= calls × latency ÷ concurrency) and their 
 by design: hung calls hold a slot for the timeout, and the SDKs back off before retrying. Exit 1 when an
 item has no result or two, or a run is not completed. See bench/README.md for figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 PROMPT = TESTS / "data" / "workspace" / "prompts" / "toxicity" / "production.yaml"
 INCIDENT = "INC-FAULTS"
-KEYS = {"MODTUI_BENCH_OPENAI_KEY": "sk-bench-openai-not-a-key", "MODTUI_BENCH_ANTHROPIC_KEY": "sk-bench-anthropic-not-a-key"}
+KEYS = {
+    "MODTUI_BENCH_OPENAI_KEY": "sk-bench-openai-not-a-key",
+    "MODTUI_BENCH_ANTHROPIC_KEY": "sk-bench-anthropic-not-a-key",
+}
 RATES = "rate_limit=0.05,server=0.01,timeout=0.01,garbage=0.01"
 
 
@@ -45,17 +49,26 @@ def serve(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(TESTS))
     from fakeserver import FakeServer, Fault, Reply, _parse_rates, verdict_text
 
-    thinking = ({"type": "thinking", "thinking": "Weighing the policy…", "signature": "c2ln"},
-                {"type": "tool_use", "id": "toolu_01", "name": "lookup", "input": {"q": "insult"}})
-    chosen = {3: Reply(text='{"label": "violating", "confid', finish_reason="length"),
-              7: Reply(refusal="I can't help with that."),
-              11: Reply(text="I'm sorry, but I can't classify this."),
-              13: Reply(text=verdict_text("violating"), blocks=thinking),
-              17: Fault("reset"), 19: Fault("overloaded"), 23: Fault("bad_request"), 37: "spam"}
+    thinking = (
+        {"type": "thinking", "thinking": "Weighing the policy…", "signature": "c2ln"},
+        {"type": "tool_use", "id": "toolu_01", "name": "lookup", "input": {"q": "insult"}},
+    )
+    chosen = {
+        3: Reply(text='{"label": "violating", "confid', finish_reason="length"),
+        7: Reply(refusal="I can't help with that."),
+        11: Reply(text="I'm sorry, but I can't classify this."),
+        13: Reply(text=verdict_text("violating"), blocks=thinking),
+        17: Fault("reset"),
+        19: Fault("overloaded"),
+        23: Fault("bad_request"),
+        37: "spam",
+    }
     server = FakeServer(latency=args.latency, seed=args.seed)
     server.fault_rates = _parse_rates(RATES)
-    server.fault_templates = {"rate_limit": Fault("rate_limit", retry_after=0.2),
-                              "timeout": Fault("timeout", hang_seconds=5.0)}
+    server.fault_templates = {
+        "rate_limit": Fault("rate_limit", retry_after=0.2),
+        "timeout": Fault("timeout", hang_seconds=5.0),
+    }
     for i in range(args.items):
         if i % 100 in chosen:
             server.add_rule(f"#{i:05d}.", chosen[i % 100])
@@ -76,23 +89,36 @@ def build_workspace(root: Path, items: int, port: int, args: argparse.Namespace,
     (folder / "incident.yaml").write_text(
         f"id: {INCIDENT}\ntitle: Fault-mix benchmark\nseverity: SEV3\nstatus: open\npolicy: toxicity\n"
         "labels: [violating, non_violating]\npositive_label: violating\n"
-        "production: {prompt: prompts/toxicity/production.yaml, model: oai}\n")
+        "production: {prompt: prompts/toxicity/production.yaml, model: oai}\n"
+    )
     with (folder / "items.jsonl").open("w") as out:
         for i in range(items):
             content = ("you are vermin" if i % 3 == 0 else "have a lovely day") + f" #{i:05d}."
-            out.write(json.dumps({"id": f"f-{i:05d}", "content": content,
-                                  "expected": "violating" if i % 3 == 0 else "non_violating",
-                                  "observed": "non_violating"}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "id": f"f-{i:05d}",
+                        "content": content,
+                        "expected": "violating" if i % 3 == 0 else "non_violating",
+                        "observed": "non_violating",
+                    }
+                )
+                + "\n"
+            )
     (root / "prompts" / "toxicity").mkdir(parents=True)
-    prompt = PROMPT.read_text().replace("[toxic, ok]", "[violating, non_violating]").replace(
-        "positive_label: toxic", "positive_label: violating")
+    prompt = (
+        PROMPT.read_text()
+        .replace("[toxic, ok]", "[violating, non_violating]")
+        .replace("positive_label: toxic", "positive_label: violating")
+    )
     (root / "prompts" / "toxicity" / "production.yaml").write_text(prompt)
     common = f"concurrency = {per_target}\nmax_retries = {args.max_retries}\ntimeout = {args.timeout}\n"
     (root / "modtui.toml").write_text(
         f'[targets.oai]\nprovider = "openai"\nmodel = "bench"\napi_key_env = "MODTUI_BENCH_OPENAI_KEY"\n'
         f'base_url = "http://127.0.0.1:{port}/v1"\n{common}\n[targets.oai.params]\nmax_tokens = 200\n\n'
         f'[targets.ant]\nprovider = "anthropic"\nmodel = "bench"\napi_key_env = "MODTUI_BENCH_ANTHROPIC_KEY"\n'
-        f'base_url = "http://127.0.0.1:{port}"\n{common}')
+        f'base_url = "http://127.0.0.1:{port}"\n{common}'
+    )
 
 
 async def replay(root: Path) -> tuple[float, list]:  # type: ignore[type-arg]
@@ -108,6 +134,7 @@ async def replay(root: Path) -> tuple[float, list]:  # type: ignore[type-arg]
         wall = time.perf_counter() - started
         with ws.store().read() as session:
             from modtui.store import runs as q
+
             rows = {r.run.target_name: q.results_of(session, r.run.id) for r in rep.runs}
         return wall, [(r, rows[r.run.target_name]) for r in rep.runs]
     finally:
@@ -130,8 +157,9 @@ def main() -> int:
 
     from replay import spawn_server  # bench/replay.py, beside this file
 
-    server, port = spawn_server([__file__, "--serve", "--items", str(args.items), "--latency", str(args.latency),
-                                 "--seed", str(args.seed)])
+    server, port = spawn_server(
+        [__file__, "--serve", "--items", str(args.items), "--latency", str(args.latency), "--seed", str(args.seed)]
+    )
     assert server.stdout is not None
     tmp = Path(tempfile.mkdtemp(prefix="modtui-faults-"))
     os.environ.update(KEYS)
@@ -140,6 +168,7 @@ def main() -> int:
         build_workspace(tmp, args.items, port, args, per_target)
         import anthropic  # noqa: F401  (SDK imports are one-off per process, not replay time)
         import openai  # noqa: F401
+
         wall, runs = asyncio.run(replay(tmp))
     finally:
         server.send_signal(signal.SIGTERM)
@@ -150,9 +179,11 @@ def main() -> int:
     calls = 2 * args.items
     ideal = calls * args.latency / (2 * per_target)
     ok = True
-    print(f"fault mix: {args.items} items × 2 targets (openai, anthropic) = {calls} calls, latency {args.latency:g} s, "
-          f"{2 * per_target} in flight ({per_target} per target), client timeout {args.timeout:g} s, "
-          f"SDK max_retries {args.max_retries}; python {sys.version.split()[0]}")
+    print(
+        f"fault mix: {args.items} items × 2 targets (openai, anthropic) = {calls} calls, latency {args.latency:g} s, "
+        f"{2 * per_target} in flight ({per_target} per target), client timeout {args.timeout:g} s, "
+        f"SDK max_retries {args.max_retries}; python {sys.version.split()[0]}"
+    )
     for report, rows in runs:
         ids = [r.item_id for r in rows]
         one_each = len(ids) == len(set(ids)) == args.items
@@ -160,14 +191,18 @@ def main() -> int:
         types = Counter((r.error_type or "error") if r.outcome == "error" else r.outcome for r in rows)
         labels = types.pop("label", 0)
         shown = ", ".join(f"{k} {v}" for k, v in sorted(types.items(), key=lambda kv: (-kv[1], kv[0])))
-        print(f"  {report.run.target_name:4} ({report.run.status}): {len(rows)} results "
-              f"({'one per item' if one_each else 'NOT one per item'}), {labels} verdicts; no verdict: {shown}")
+        print(
+            f"  {report.run.target_name:4} ({report.run.status}): {len(rows)} results "
+            f"({'one per item' if one_each else 'NOT one per item'}), {labels} verdicts; no verdict: {shown}"
+        )
     outcomes = Counter(stats.get("outcomes", {}))
     injected = Counter()
     for key, n in outcomes.items():
         injected[key.split(":", 1)[1]] += n
-    print(f"  server: {stats.get('requests', '?')} requests (retries included): "
-          + ", ".join(f"{k} {v}" for k, v in sorted(injected.items(), key=lambda kv: (-kv[1], kv[0]))))
+    print(
+        f"  server: {stats.get('requests', '?')} requests (retries included): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(injected.items(), key=lambda kv: (-kv[1], kv[0])))
+    )
     print(f"  wall {wall:.2f} s, ideal {ideal:.2f} s (calls × latency ÷ concurrency), ratio {wall / ideal:.2f}")
     return 0 if ok else 1
 

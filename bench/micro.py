@@ -9,6 +9,7 @@
   (the floor: one pass over the text).
 Not part of the test suite; figures in bench/README.md.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,7 +34,8 @@ def concurrent_calls(n: int = 64, latency: float = 0.2) -> None:
     async def run(server: FakeServer) -> float:
         client = openai.AsyncOpenAI(api_key="sk-bench", base_url=f"{server.url}/v1", max_retries=0)
         ask = lambda text: client.chat.completions.create(  # noqa: E731
-            model="m", messages=[{"role": "user", "content": text}])
+            model="m", messages=[{"role": "user", "content": text}]
+        )
         await ask("warm-up")
         started = time.perf_counter()
         await asyncio.gather(*(ask(f"req {i} scam") for i in range(n)))
@@ -43,8 +45,10 @@ def concurrent_calls(n: int = 64, latency: float = 0.2) -> None:
 
     with FakeServer(latency=latency) as server:
         wall = asyncio.run(run(server))
-    print(f"{n} concurrent calls at {latency} s: wall {wall:.3f} s, ideal {latency:.3f} s, "
-          f"ratio {wall / latency:.2f} (serial {n * latency:.1f} s)")
+    print(
+        f"{n} concurrent calls at {latency} s: wall {wall:.3f} s, ideal {latency:.3f} s, "
+        f"ratio {wall / latency:.2f} (serial {n * latency:.1f} s)"
+    )
 
 
 def mcnemar_large_n() -> None:
@@ -74,8 +78,10 @@ def scrub_megabyte() -> None:
     started = time.perf_counter()
     text.replace(KEY, "[REDACTED]")
     floor = time.perf_counter() - started
-    print(f"scrub {len(text) / 1e6:.1f} MB with a fragment at its end: {ours * 1000:.1f} ms "
-          f"(one str.replace pass: {floor * 1000:.2f} ms)")
+    print(
+        f"scrub {len(text) / 1e6:.1f} MB with a fragment at its end: {ours * 1000:.1f} ms "
+        f"(one str.replace pass: {floor * 1000:.2f} ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ long posts), then measures, on the same machine in the same run:
 Goals: ≥ 10,000 items/s whole process at 25,000 items (≤ 2.5 s wall), ≤ 300 MB peak RSS and flat per item beyond,
 unchanged re-run ≤ 1.5 s. Not part of the test suite; figures in docs/performance.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,10 @@ def whole_process(argv: list[str], env: dict[str, str]) -> tuple[float, float, i
     import threading
 
     chunks: dict[str, bytes] = {}
-    readers = [threading.Thread(target=lambda n=n, s=s: chunks.__setitem__(n, s.read()))
-               for n, s in (("out", proc.stdout), ("err", proc.stderr))]
+    readers = [
+        threading.Thread(target=lambda n=n, s=s: chunks.__setitem__(n, s.read()))
+        for n, s in (("out", proc.stdout), ("err", proc.stderr))
+    ]
     for r in readers:
         r.start()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -91,8 +94,11 @@ def build(ws: Path, n: int, prompt: str) -> None:
     offline_corpus.write_incident(ws, INCIDENT, n)
     yaml_path = ws / "incidents" / INCIDENT / "incident.yaml"
     policy = prompt.split("/")[0]
-    yaml_path.write_text(yaml_path.read_text().replace("hate_speech/production.yaml", f"{prompt}.yaml")
-                         .replace("policy: hate_speech", f"policy: {policy}"))
+    yaml_path.write_text(
+        yaml_path.read_text()
+        .replace("hate_speech/production.yaml", f"{prompt}.yaml")
+        .replace("policy: hate_speech", f"policy: {policy}")
+    )
 
 
 def bench(n: int, prompt: str, env: dict[str, str]) -> dict[str, float]:
@@ -122,22 +128,28 @@ def main() -> None:
     parser.add_argument("--profile", help="cProfile the in-process classify pass into this file")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODTUI_")} | {"MODTUI_AUTHOR": "bench"}
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
-          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; prompt {args.prompt}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; prompt {args.prompt}"
+    )
     print(f"start-up (python -c 'import modtui.cli', best of 3): {start_up(env):.2f} s")
     if args.profile:
         contents = [str(r["content"]) for r in offline_corpus.items(int(args.items.split(",")[0]))]
         cProfile.runctx("in_process_classify(args.prompt, contents)", globals(), locals(), args.profile)
-    print("| items | in-process classify (ideal) | whole process: wall | items/s | CPU s | peak RSS | "
-          "unchanged re-run | re-run RSS |")
+    print(
+        "| items | in-process classify (ideal) | whole process: wall | items/s | CPU s | peak RSS | "
+        "unchanged re-run | re-run RSS |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for size in (int(s) for s in args.items.split(",")):
         for _ in range(args.repeat):
             r = bench(size, args.prompt, env)
             ok = r["wall"] <= 2.5 * size / 25_000 and r["rss"] <= 300e6 * max(1.0, size / 25_000)
-            print(f"| {size:,} | {r['ideal']:,.0f} items/s | {r['wall']:.2f} s | {size / r['wall']:,.0f} | "
-                  f"{r['cpu']:.2f} | {r['rss'] / 1e6:.0f} MB | {r['again']:.2f} s | {r['again_rss'] / 1e6:.0f} MB |"
-                  f"{'' if ok else ' (over the goal)'}")
+            print(
+                f"| {size:,} | {r['ideal']:,.0f} items/s | {r['wall']:.2f} s | {size / r['wall']:,.0f} | "
+                f"{r['cpu']:.2f} | {r['rss'] / 1e6:.0f} MB | {r['again']:.2f} s | {r['again_rss'] / 1e6:.0f} MB |"
+                f"{'' if ok else ' (over the goal)'}"
+            )
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

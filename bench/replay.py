@@ -16,6 +16,7 @@ fully cached `modtui replay` (goal ≤ 1 s) and `modtui --help` (goal ≤ 0.3 s)
 in-process part; `--provider openai` only.
 Not part of the test suite; see bench/README.md for figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,13 @@ def register_sleep_provider(latency: float) -> None:
         async def complete(self, request):  # type: ignore[no-untyped-def]
             started = time.perf_counter()
             await asyncio.sleep(latency)
-            return Reply(text='{"label": "violating", "confidence": 0.9, "rationale": "bench"}', finish_reason="stop",
-                         tokens_in=150, tokens_out=15, raw='{"bench": true}').timed(started)
+            return Reply(
+                text='{"label": "violating", "confidence": 0.9, "rationale": "bench"}',
+                finish_reason="stop",
+                tokens_in=150,
+                tokens_out=15,
+                raw='{"bench": true}',
+            ).timed(started)
 
     module = types.ModuleType("modtui_bench_sleep")
     module.SleepProvider = SleepProvider  # type: ignore[attr-defined]
@@ -82,22 +88,29 @@ def build_workspace(root: Path, items: int, provider: str, port: int) -> None:
     (folder / "incident.yaml").write_text(
         f"id: {INCIDENT}\ntitle: Benchmark incident\nseverity: SEV3\nstatus: open\npolicy: toxicity\n"
         "labels: [violating, non_violating]\npositive_label: violating\n"
-        "production: {prompt: prompts/toxicity/production.yaml, model: bench}\n")
+        "production: {prompt: prompts/toxicity/production.yaml, model: bench}\n"
+    )
     with (folder / "items.jsonl").open("w") as out:
         for i in range(items):
             content = " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(8)) + f" #{i}"
             expected = "violating" if i % 3 == 0 else "non_violating"
-            out.write(json.dumps({"id": f"b-{i:05d}", "content": content, "expected": expected,
-                                  "observed": "non_violating"}) + "\n")
+            out.write(
+                json.dumps({"id": f"b-{i:05d}", "content": content, "expected": expected, "observed": "non_violating"})
+                + "\n"
+            )
     (root / "prompts" / "toxicity").mkdir(parents=True)
-    prompt = PROMPT.read_text().replace("[toxic, ok]", "[violating, non_violating]").replace(
-        "positive_label: toxic", "positive_label: violating")
+    prompt = (
+        PROMPT.read_text()
+        .replace("[toxic, ok]", "[violating, non_violating]")
+        .replace("positive_label: toxic", "positive_label: violating")
+    )
     (root / "prompts" / "toxicity" / "production.yaml").write_text(prompt)
     base_url = f"http://127.0.0.1:{port}" + ("/v1" if provider == "openai" else "")
     (root / "modtui.toml").write_text(
         f'[targets.bench]\nprovider = "{provider}"\nmodel = "bench-model"\napi_key_env = "{KEY_ENV}"\n'
         f'base_url = "{base_url}"\nconcurrency = 8\nmax_retries = 2\ntimeout = 30\n'
-        f"price_in_per_mtok = 0.15\nprice_out_per_mtok = 0.60\n\n[targets.bench.params]\nmax_tokens = 200\n")
+        f"price_in_per_mtok = 0.15\nprice_out_per_mtok = 0.60\n\n[targets.bench.params]\nmax_tokens = 200\n"
+    )
 
 
 async def one_replay(ws, concurrency: int, use_cache: bool):  # type: ignore[no-untyped-def]
@@ -121,8 +134,18 @@ async def one_replay(ws, concurrency: int, use_cache: bool):  # type: ignore[no-
     calls = sum(1 for r in rows if not r.cached)
     errors = sum(1 for r in rows if r.outcome != "label")
     lat = run.metrics
-    return {"p50": lat.latency_p50_ms, "p95": lat.latency_p95_ms, "calls": calls, "results": len(rows), "cached": len(rows) - calls, "errors": errors, "wall": wall,
-            "cpu": cpu, "status": run.run.status, "progress_events": updates}
+    return {
+        "p50": lat.latency_p50_ms,
+        "p95": lat.latency_p95_ms,
+        "calls": calls,
+        "results": len(rows),
+        "cached": len(rows) - calls,
+        "errors": errors,
+        "wall": wall,
+        "cpu": cpu,
+        "status": run.run.status,
+        "progress_events": updates,
+    }
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -139,9 +162,11 @@ async def main_async(args: argparse.Namespace) -> int:
     try:
         build_workspace(tmp, args.items, "openai" if sleep_only else args.provider, port)
         ws = Workspace.open(tmp)
-        print(f"fake {args.provider} server (separate process) on :{port}, latency {args.latency:g} s; "
-              f"{args.items} items; python {sys.version.split()[0]}; {os.cpu_count()} CPUs, "
-              f"load average {os.getloadavg()[0]:.2f} (other work on the machine inflates the ratios)")
+        print(
+            f"fake {args.provider} server (separate process) on :{port}, latency {args.latency:g} s; "
+            f"{args.items} items; python {sys.version.split()[0]}; {os.cpu_count()} CPUs, "
+            f"load average {os.getloadavg()[0]:.2f} (other work on the machine inflates the ratios)"
+        )
         if sleep_only:
             print("provider 'sleep': no HTTP, no SDK; the figures are the engine's own overhead")
         elif not args.process_only:
@@ -166,8 +191,10 @@ async def main_async(args: argparse.Namespace) -> int:
 async def in_process(ws, args: argparse.Namespace, profiler: cProfile.Profile | None) -> bool:  # type: ignore[no-untyped-def]
     """The engine in this process (the SDK import excluded): wall ÷ ideal per concurrency, then a cached re-run."""
     ok = True
-    print(f"{'C':>4} {'calls':>6} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'CPU ms/call':>12} "
-          f"{'call p50/p95 ms':>16}  errors  status")
+    print(
+        f"{'C':>4} {'calls':>6} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'CPU ms/call':>12} "
+        f"{'call p50/p95 ms':>16}  errors  status"
+    )
     goals = {32: 1.10, 64: 1.25}
     for c in [c for c in args.concurrency for _ in range(args.repeat)]:
         if profiler:
@@ -180,14 +207,18 @@ async def in_process(ws, args: argparse.Namespace, profiler: cProfile.Profile | 
         goal = goals.get(c)
         mark = "" if goal is None else ("  ok" if ratio <= goal else f"  MISSED (goal ≤ {goal:.2f})")
         ok &= goal is None or ratio <= goal
-        print(f"{c:>4} {r['calls']:>6} {r['wall']:>8.2f} {ideal:>8.2f} {ratio:>6.3f} "
-              f"{1000 * r['cpu'] / max(r['calls'], 1):>12.2f} {r['p50']:>8.0f}/{r['p95']:<7.0f}  {r['errors']:>6}  "
-              f"{r['status']}{mark}")
+        print(
+            f"{c:>4} {r['calls']:>6} {r['wall']:>8.2f} {ideal:>8.2f} {ratio:>6.3f} "
+            f"{1000 * r['cpu'] / max(r['calls'], 1):>12.2f} {r['p50']:>8.0f}/{r['p95']:<7.0f}  {r['errors']:>6}  "
+            f"{r['status']}{mark}"
+        )
     r = await one_replay(ws, 8, use_cache=True)
     mark = "  ok" if r["wall"] <= 1.0 else "  MISSED (goal ≤ 1 s)"
     ok &= r["wall"] <= 1.0
-    print(f"cached re-run: {r['cached']} of {r['results']} results from the cache, {r['calls']} calls, "
-          f"wall {r['wall']:.2f} s{mark}")
+    print(
+        f"cached re-run: {r['cached']} of {r['results']} results from the cache, {r['calls']} calls, "
+        f"wall {r['wall']:.2f} s{mark}"
+    )
     return ok
 
 
@@ -257,24 +288,35 @@ def whole_processes(tmp: Path, port: int, args: argparse.Namespace) -> bool:
     replay = [modtui, "--workspace", str(tmp), "replay", INCIDENT, "-m", "bench", "--format", "json"]
     goals = {32: 0.95, 64: 0.95, 128: 1.0}
     ok = True
-    print(f"\nwhole processes ({args.items} calls, latency {args.latency:g} s): modtui replay beside a raw "
-          f"AsyncOpenAI script; load average {os.getloadavg()[0]:.2f}; event loop {loop_name()}")
-    print(f"{'C':>4} {'modtui s':>9} {'raw SDK s':>10} {'ideal s':>8} {'modtui/raw':>11}   "
-          f"CPU ms/call modtui / raw")
+    print(
+        f"\nwhole processes ({args.items} calls, latency {args.latency:g} s): modtui replay beside a raw "
+        f"AsyncOpenAI script; load average {os.getloadavg()[0]:.2f}; event loop {loop_name()}"
+    )
+    print(f"{'C':>4} {'modtui s':>9} {'raw SDK s':>10} {'ideal s':>8} {'modtui/raw':>11}   CPU ms/call modtui / raw")
     for c in [c for c in args.process_concurrency for _ in range(args.repeat)]:
         ours, our_cpu = _timed_cpu([*replay, "--no-cache", "-j", str(c)], env)
-        theirs, their_cpu = _timed_cpu([sys.executable, str(raw), f"http://127.0.0.1:{port}/v1", str(items), str(c)], env)
+        theirs, their_cpu = _timed_cpu(
+            [sys.executable, str(raw), f"http://127.0.0.1:{port}/v1", str(items), str(c)], env
+        )
         ratio = ours / theirs
         goal = goals.get(c)
         mark = "" if goal is None else ("  ok" if ratio <= goal else f"  MISSED (goal ≤ {goal:.2f})")
         ok &= goal is None or ratio <= goal
         per_call = f"{1000 * our_cpu / args.items:.2f} / {1000 * their_cpu / args.items:.2f}"
-        print(f"{c:>4} {ours:>9.2f} {theirs:>10.2f} {args.items * args.latency / c:>8.2f} {ratio:>11.3f}   "
-              f"{per_call:<24}{mark}")
+        print(
+            f"{c:>4} {ours:>9.2f} {theirs:>10.2f} {args.items * args.latency / c:>8.2f} {ratio:>11.3f}   "
+            f"{per_call:<24}{mark}"
+        )
     cached = min(_timed(replay, env) for _ in range(3))
-    print(f"cached re-run as a process (best of 3): {cached:.2f} s" + ("  ok" if cached <= 1.0 else "  MISSED (goal ≤ 1 s)"))
+    print(
+        f"cached re-run as a process (best of 3): {cached:.2f} s"
+        + ("  ok" if cached <= 1.0 else "  MISSED (goal ≤ 1 s)")
+    )
     helped = min(_timed([modtui, "--help"], env) for _ in range(5))
-    print(f"modtui --help as a process (best of 5): {helped:.2f} s" + ("  ok" if helped <= 0.3 else "  MISSED (goal ≤ 0.3 s)"))
+    print(
+        f"modtui --help as a process (best of 5): {helped:.2f} s"
+        + ("  ok" if helped <= 0.3 else "  MISSED (goal ≤ 0.3 s)")
+    )
     return ok and cached <= 1.0 and helped <= 0.3
 
 
@@ -283,12 +325,20 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[8, 32, 64])
-    parser.add_argument("--provider", choices=["openai", "anthropic", "sleep"], default="openai",
-                        help="sleep: no HTTP and no SDK, to measure the engine alone")
+    parser.add_argument(
+        "--provider",
+        choices=["openai", "anthropic", "sleep"],
+        default="openai",
+        help="sleep: no HTTP and no SDK, to measure the engine alone",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="measure each concurrency this many times")
     parser.add_argument("--profile", help="write a cProfile of the measured replays to this file")
-    parser.add_argument("--process-concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[32, 64, 128],
-                        help="concurrencies of the whole-process comparison")
+    parser.add_argument(
+        "--process-concurrency",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[32, 64, 128],
+        help="concurrencies of the whole-process comparison",
+    )
     parser.add_argument("--process-only", action="store_true", help="skip the in-process figures")
     from modtui.replay import eventloop
 

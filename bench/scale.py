@@ -13,6 +13,7 @@
                 of the workbench (bench/tui.py's measure; goal < 1 s) and when its verdicts are in
 --db URL runs compare and the 1M log on that database instead of a SQLite file (e.g. a PostgreSQL URL).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,16 @@ def bench_import(tmp: Path, n: int) -> None:
     (ws / "prompts").mkdir(parents=True)
     shutil.copytree(ROOT / "prompts" / "scam_spam", ws / "prompts" / "scam_spam")
     rng = random.Random(1)
-    rows = [(f"p{i:06d}", " ".join(rng.choice(WORDS) for _ in range(20)), rng.choice(["spam", "ok"]),
-             rng.choice(["spam", "ok"]), "en-US") for i in range(n)]
+    rows = [
+        (
+            f"p{i:06d}",
+            " ".join(rng.choice(WORDS) for _ in range(20)),
+            rng.choice(["spam", "ok"]),
+            rng.choice(["spam", "ok"]),
+            "en-US",
+        )
+        for i in range(n)
+    ]
     sources = {"csv": tmp / "export.csv", "jsonl": tmp / "export.jsonl"}
     with sources["csv"].open("w", newline="") as out:
         writer = csv.writer(out)
@@ -71,17 +80,41 @@ def bench_import(tmp: Path, n: int) -> None:
     del rows
     for kind, source in sources.items():
         size = source.stat().st_size / 1e6
-        code = ("import resource, sys, time\nfrom modtui.cli import main\nstarted = time.perf_counter()\n"
-                "try:\n    main(sys.argv[1:], prog_name='modtui')\nexcept SystemExit as exc:\n    code = exc.code\n"
-                "print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code)\n")
-        args = ["-w", str(ws), "incident", "import", str(source), "--id", f"INC-{kind.upper()}", "--policy", "scam_spam",
-                "--content-col", "text", "--expected-col", "QA label", "--observed-col", "model_decision",
-                "--id-col", "post_id", "--meta-col", "locale", "--label-map", "ok=not_spam"]
+        code = (
+            "import resource, sys, time\nfrom modtui.cli import main\nstarted = time.perf_counter()\n"
+            "try:\n    main(sys.argv[1:], prog_name='modtui')\nexcept SystemExit as exc:\n    code = exc.code\n"
+            "print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code)\n"
+        )
+        args = [
+            "-w",
+            str(ws),
+            "incident",
+            "import",
+            str(source),
+            "--id",
+            f"INC-{kind.upper()}",
+            "--policy",
+            "scam_spam",
+            "--content-col",
+            "text",
+            "--expected-col",
+            "QA label",
+            "--observed-col",
+            "model_decision",
+            "--id-col",
+            "post_id",
+            "--meta-col",
+            "locale",
+            "--label-map",
+            "ok=not_spam",
+        ]
         done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
         wall, rss_kb, code_ = done.stdout.split()[-3:]
         assert code_ in ("0", "None"), done.stderr
-        line(f"import {n:,} rows ({kind}, {size:.0f} MB)",
-             f"{n / float(wall):,.0f} items/s ({float(wall):.1f} s), peak RSS {int(rss_kb) / 1024:.0f} MB")
+        line(
+            f"import {n:,} rows ({kind}, {size:.0f} MB)",
+            f"{n / float(wall):,.0f} items/s ({float(wall):.1f} s), peak RSS {int(rss_kb) / 1024:.0f} MB",
+        )
 
 
 def bench_replay() -> None:
@@ -114,23 +147,38 @@ def bench_compare(ws, label: str) -> None:  # type: ignore[no-untyped-def]
         started = time.perf_counter()
         left, right, flips = runs_svc.compare_runs(ws, a, b)
         walls.append(time.perf_counter() - started)
-    line(f"compare service ({label})", f"{min(walls):.3f} s (best of 3): {left.metrics.items:,} vs "
-         f"{right.metrics.items:,} items, {len(flips.fixed):,} fixed, {len(flips.regressed):,} regressed",
-         "goal ≤ 1 s", min(walls) <= 1)
+    line(
+        f"compare service ({label})",
+        f"{min(walls):.3f} s (best of 3): {left.metrics.items:,} vs "
+        f"{right.metrics.items:,} items, {len(flips.fixed):,} fixed, {len(flips.regressed):,} regressed",
+        "goal ≤ 1 s",
+        min(walls) <= 1,
+    )
     started = time.perf_counter()
-    done = subprocess.run([str(BIN / "modtui"), "-w", str(ws.root), "--db", ws.db, "runs", "compare", str(a), str(b),
-                           "--format", "json"], capture_output=True, text=True)
+    done = subprocess.run(
+        [str(BIN / "modtui"), "-w", str(ws.root), "--db", ws.db, "runs", "compare", str(a), str(b), "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - started
     assert done.returncode == 0, done.stderr
-    line(f"modtui runs compare ({label})", f"{wall:.3f} s (the whole command: start-up, open, compare, JSON)",
-         "goal ≤ 1 s", wall <= 1)
+    line(
+        f"modtui runs compare ({label})",
+        f"{wall:.3f} s (the whole command: start-up, open, compare, JSON)",
+        "goal ≤ 1 s",
+        wall <= 1,
+    )
 
 
 def bench_tui(ws) -> None:  # type: ignore[no-untyped-def]
     result = asyncio.run(tui_bench.measure(ws, (200, 60), None, 1))
     first, verdicts = float(result["first_paint_s"]), float(result["verdicts_s"])
-    line("TUI first paint (1M-result log)", f"{first * 1000:.0f} ms ({result['rows']:,} rows × {result['columns']} "
-         f"columns)", "goal < 1 s", first < 1)
+    line(
+        "TUI first paint (1M-result log)",
+        f"{first * 1000:.0f} ms ({result['rows']:,} rows × {result['columns']} columns)",
+        "goal < 1 s",
+        first < 1,
+    )
     line("TUI verdicts in (1M-result log)", f"{verdicts:.1f} s (the log read in a thread after the first paint)")
 
 
@@ -143,8 +191,11 @@ def main() -> None:
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--db", help="a database URL for the compare and 1M-log parts (default: a SQLite file)")
     args = parser.parse_args()
-    print(f"modtui scale benchmark: python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-          f"log on {'SQLite' if not args.db else args.db.split('://')[0]}", flush=True)
+    print(
+        f"modtui scale benchmark: python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+        f"log on {'SQLite' if not args.db else args.db.split('://')[0]}",
+        flush=True,
+    )
     bench_help()
     with tempfile.TemporaryDirectory(prefix="modtui-bench-scale-") as tmp_name:
         tmp = Path(tmp_name)

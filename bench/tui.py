@@ -9,6 +9,7 @@ straight through the store (no replay), so there are targets × prompts verdict 
   filter        a filter (FN, guard, flipped, …, and a search) → the next frame written; median and max
 Goals: first paint < 1 s, filter < 50 ms. Not part of the test suite.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROMPTS = ROOT / "tests" / "data" / "workspace" / "prompts" / "toxicity"
 INCIDENT = "INC-BENCH"
-WORDS = ["idiot", "moron", "lovely", "weather", "hurt", "you", "day", "ref", "keys", "again", "nice", "post",
-         "forgot", "match", "tonight", "coffee", "terrible", "call", "mum", "later"]
+WORDS = [
+    "idiot",
+    "moron",
+    "lovely",
+    "weather",
+    "hurt",
+    "you",
+    "day",
+    "ref",
+    "keys",
+    "again",
+    "nice",
+    "post",
+    "forgot",
+    "match",
+    "tonight",
+    "coffee",
+    "terrible",
+    "call",
+    "mum",
+    "later",
+]
 KINDS = ["false_positive", "false_negative", "guard", "guard"]
 
 
@@ -36,7 +57,8 @@ def build_workspace(root: Path, n_items: int, n_targets: int, n_prompts: int) ->
     (folder / "incident.yaml").write_text(
         f"id: {INCIDENT}\ntitle: Benchmark incident for the TUI\nseverity: SEV2\nstatus: investigating\n"
         "policy: toxicity\nlabels: [toxic, ok]\npositive_label: toxic\n"
-        "production: {prompt: prompts/toxicity/production.yaml, model: t1}\n")
+        "production: {prompt: prompts/toxicity/production.yaml, model: t1}\n"
+    )
     rng = random.Random(7)
     with (folder / "items.jsonl").open("w") as out:
         for i in range(n_items):
@@ -44,17 +66,30 @@ def build_workspace(root: Path, n_items: int, n_targets: int, n_prompts: int) ->
             content = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 30))) + f" #{i}"
             expected = {"false_positive": "ok", "false_negative": "toxic"}.get(kind, rng.choice(["toxic", "ok"]))
             observed = expected if kind == "guard" else ("toxic" if expected == "ok" else "ok")
-            out.write(json.dumps({"id": f"b-{i:05d}", "content": content, "expected": expected, "observed": observed,
-                                  "kind": kind, "meta": {"locale": "en-GB"}}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "id": f"b-{i:05d}",
+                        "content": content,
+                        "expected": expected,
+                        "observed": observed,
+                        "kind": kind,
+                        "meta": {"locale": "en-GB"},
+                    }
+                )
+                + "\n"
+            )
     prompts = root / "prompts" / "toxicity"
     prompts.mkdir(parents=True)
     base = (PROMPTS / "production.yaml").read_text()
     (prompts / "production.yaml").write_text(base)
     for n in range(1, n_prompts):
-        (prompts / f"v{n}.yaml").write_text(base.replace("applying the policy below.",
-                                                         f"applying the policy below (variant {n})."))
-    (root / "modtui.toml").write_text("".join(f'[targets.t{n}]\nprovider = "rules"\nmodel = "rules-{n}"\n\n'
-                                              for n in range(1, n_targets + 1)))
+        (prompts / f"v{n}.yaml").write_text(
+            base.replace("applying the policy below.", f"applying the policy below (variant {n}).")
+        )
+    (root / "modtui.toml").write_text(
+        "".join(f'[targets.t{n}]\nprovider = "rules"\nmodel = "rules-{n}"\n\n' for n in range(1, n_targets + 1))
+    )
 
 
 def write_runs(ws, n_items: int) -> int:  # type: ignore[no-untyped-def]
@@ -76,20 +111,38 @@ def write_runs(ws, n_items: int) -> int:  # type: ignore[no-untyped-def]
                 q.ensure_prompt_version(session, prompt, ws.prompt_source(prompt))
                 key = q.ensure_target(session, target)
                 session.flush()
-                run = q.start_run(session, incident_id=INCIDENT, target_key=key, target_name=target.name,
-                                  prompt_version=prompt.version, prompt_path=prompt.path, item_set="all",
-                                  author="bench", items_total=n_items)
+                run = q.start_run(
+                    session,
+                    incident_id=INCIDENT,
+                    target_key=key,
+                    target_name=target.name,
+                    prompt_version=prompt.version,
+                    prompt_path=prompt.path,
+                    item_set="all",
+                    author="bench",
+                    items_total=n_items,
+                )
                 rows = []
                 for item in loaded.items:
                     roll = rng.random()
                     ok = roll < 0.8
                     label = item.expected if ok else ("ok" if item.expected == "toxic" else "toxic")
                     outcome = "label" if roll < 0.97 else "parse_error"
-                    rows.append({"run_id": run.id, "item_id": item.id, "outcome": outcome,
-                                 "label": label if outcome == "label" else None,
-                                 "confidence": round(rng.uniform(0.5, 1.0), 3) if outcome == "label" else None,
-                                 "rationale": "bench", "latency_ms": rng.uniform(100, 900), "cost_usd": 0.0001,
-                                 "tokens_in": 300, "tokens_out": 20, "created_at": at})
+                    rows.append(
+                        {
+                            "run_id": run.id,
+                            "item_id": item.id,
+                            "outcome": outcome,
+                            "label": label if outcome == "label" else None,
+                            "confidence": round(rng.uniform(0.5, 1.0), 3) if outcome == "label" else None,
+                            "rationale": "bench",
+                            "latency_ms": rng.uniform(100, 900),
+                            "cost_usd": 0.0001,
+                            "tokens_in": 300,
+                            "tokens_out": 20,
+                            "created_at": at,
+                        }
+                    )
                 q.insert_results(session, rows, [])
                 run_id = run.id
             q.finish_run(ws.store(), run_id, RunStatus.COMPLETED, {}, None, "bench", f"run {run_id} completed (bench)")
@@ -97,8 +150,12 @@ def write_runs(ws, n_items: int) -> int:  # type: ignore[no-untyped-def]
     return runs
 
 
-async def measure(ws, size: tuple[int, int], profile: cProfile.Profile | None,  # type: ignore[no-untyped-def]
-                  args_repeat: int) -> dict[str, object]:
+async def measure(
+    ws,
+    size: tuple[int, int],
+    profile: cProfile.Profile | None,  # type: ignore[no-untyped-def]
+    args_repeat: int,
+) -> dict[str, object]:
     from modtui.tui.app import create_app
     from modtui.tui.screens.workbench import WorkbenchScreen
     from modtui.tui.widgets.items_table import ItemsTable
@@ -188,9 +245,11 @@ def main() -> None:
     print(f"workbench at {args.size}: {result['rows']} rows × {result['columns']} columns")
     print(f"first paint   {first * 1000:7.0f} ms   goal < 1000 ms   {'ok' if first < 1 else 'MISSED'}")
     print(f"verdicts in   {float(result['verdicts_s']) * 1000:7.0f} ms   (the log read in a thread, then the metrics)")  # type: ignore[arg-type]
-    print(f"filter median {median * 1000:7.1f} ms   p90 {p90 * 1000:.1f} ms   max {every[-1] * 1000:.1f} ms   "
-          f"goal < 50 ms   {'ok' if median < 0.05 else 'MISSED'}   (CPU median {cpu * 1000:.1f} ms; a frame waits "
-          "for the screen's 60 Hz refresh)")
+    print(
+        f"filter median {median * 1000:7.1f} ms   p90 {p90 * 1000:.1f} ms   max {every[-1] * 1000:.1f} ms   "
+        f"goal < 50 ms   {'ok' if median < 0.05 else 'MISSED'}   (CPU median {cpu * 1000:.1f} ms; a frame waits "
+        "for the screen's 60 Hz refresh)"
+    )
     print("  median by filter: " + "  ".join(f"{k} {statistics.median(v) * 1000:.1f}" for k, v in filters.items()))
     if profile and args.profile:
         profile.dump_stats(args.profile)

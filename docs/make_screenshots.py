@@ -3,6 +3,7 @@ production prompt and its policy's candidate.yaml on every item with the offline
 
     .venv/bin/python docs/make_screenshots.py     (writes docs/*.svg; the log goes to a temporary file)
 """
+
 from __future__ import annotations
 
 import asyncio

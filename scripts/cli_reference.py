@@ -5,6 +5,7 @@
 
 tests/test_cli_reference.py fails when docs/cli.md differs from what this prints.
 """
+
 from __future__ import annotations
 
 import sys
@@ -37,12 +38,15 @@ def _commands(command: click.Command, ctx: click.Context) -> Iterator[tuple[str,
         for name in sorted(command.list_commands(ctx)):
             sub = command.get_command(ctx, name)
             if sub is not None and not sub.hidden:
-                yield from _commands(sub, click.Context(sub, info_name=name, parent=ctx, terminal_width=WIDTH,
-                                                        max_content_width=WIDTH))
+                yield from _commands(
+                    sub, click.Context(sub, info_name=name, parent=ctx, terminal_width=WIDTH, max_content_width=WIDTH)
+                )
 
 
 def render() -> str:
-    root = click.Context(main, info_name="modtui", terminal_width=WIDTH, max_content_width=WIDTH, **main.context_settings)
+    root = click.Context(
+        main, info_name="modtui", terminal_width=WIDTH, max_content_width=WIDTH, **main.context_settings
+    )
     parts = [HEADER]
     for path, ctx in _commands(main, root):
         parts.append(f"## `{path}`\n\n```text\n{ctx.command.get_help(ctx).rstrip()}\n```\n")

@@ -1,4 +1,5 @@
 """Shared fixtures: a clean environment, a copy of the small valid workspace, a CLI runner."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,13 @@ def workspace(tmp_path: Path) -> Path:
     return dest
 
 
-def run_cli(workspace: Path | None, *args: str, input: str | None = None,
-            env: dict[str, str | None] | None = None, **kwargs: Any) -> Result:
+def run_cli(
+    workspace: Path | None,
+    *args: str,
+    input: str | None = None,
+    env: dict[str, str | None] | None = None,
+    **kwargs: Any,
+) -> Result:
     """`modtui --workspace WORKSPACE ARGS...` in-process; result.stdout / result.stderr are separate."""
     from modtui.cli import main
 
@@ -97,9 +103,11 @@ def served_workspace(workspace: Path, fake_server: Any, monkeypatch: pytest.Monk
 async def until(condition: Callable[[], object], timeout: float = 10, what: str = "") -> None:
     """Let the event loop (a replay, a Textual app under Pilot) run until `condition()` holds: a test waits for
     the state it expects, never for a fixed time. Fails after `timeout` seconds."""
+
     async def check() -> None:
         while not condition():
             await asyncio.sleep(0.02)
+
     try:
         await asyncio.wait_for(check(), timeout)
     except TimeoutError:
@@ -113,6 +121,7 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> Any:
     are not about the wire (those use `fake_server`)."""
     from modtui.providers import registry
     from modtui.replay import engine
+
     try:
         from queued_provider import QueuedModel
     except ImportError:  # tests/ imported as a package

@@ -49,8 +49,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Api = Literal["openai", "anthropic"]
-FaultKind = Literal["rate_limit", "server", "overloaded", "timeout", "reset", "garbage", "auth", "bad_request",
-                    "not_found"]
+FaultKind = Literal[
+    "rate_limit", "server", "overloaded", "timeout", "reset", "garbage", "auth", "bad_request", "not_found"
+]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 
 _ROUTES: dict[str, Api] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
@@ -62,8 +63,13 @@ _ERRORS: dict[str, tuple[int, str, str, str | None, str]] = {
     "overloaded": (529, "overloaded_error", "server_error", None, "Overloaded (fake)."),  # OpenAI gets 503
     "auth": (401, "authentication_error", "invalid_request_error", "invalid_api_key", "Invalid API key (fake)."),
     "bad_request": (400, "invalid_request_error", "invalid_request_error", None, "Invalid request (fake)."),
-    "not_found": (404, "not_found_error", "invalid_request_error", "model_not_found",
-                  "The model does not exist or you do not have access to it (fake)."),
+    "not_found": (
+        404,
+        "not_found_error",
+        "invalid_request_error",
+        "model_not_found",
+        "The model does not exist or you do not have access to it (fake).",
+    ),
 }
 # OpenAI's reasoning models (o-series, gpt-5) refuse these Chat Completions parameters, with these messages
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
@@ -201,21 +207,36 @@ def _refused_parameter(api: Api, body: dict[str, Any]) -> Fault | None:
     if api != "openai" or not _REASONING_MODEL.match(str(body.get("model", ""))):
         return None
     if "max_tokens" in body:
-        return Fault("bad_request", code="unsupported_parameter", param="max_tokens",
-                     message="Unsupported parameter: 'max_tokens' is not supported with this model. "
-                             "Use 'max_completion_tokens' instead.")
+        return Fault(
+            "bad_request",
+            code="unsupported_parameter",
+            param="max_tokens",
+            message="Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
+        )
     if body.get("temperature", 1) != 1:
-        return Fault("bad_request", code="unsupported_value", param="temperature",
-                     message=f"Unsupported value: 'temperature' does not support {body['temperature']} with this "
-                             f"model. Only the default (1) value is supported.")
+        return Fault(
+            "bad_request",
+            code="unsupported_value",
+            param="temperature",
+            message=f"Unsupported value: 'temperature' does not support {body['temperature']} with this "
+            f"model. Only the default (1) value is supported.",
+        )
     return None
 
 
 class FakeServer:
     """Threaded asyncio HTTP server imitating the OpenAI and Anthropic APIs."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, latency: float = 0.0,
-                 latency_jitter: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        latency: float = 0.0,
+        latency_jitter: float = 0.0,
+        seed: int = 0,
+    ) -> None:
         self.host = host
         self.port = port
         self.latency = latency
@@ -269,8 +290,10 @@ class FakeServer:
 
     def count(self, api: str | None = None, match: str | None = None, status: int | None = None) -> int:
         return sum(
-            1 for r in self.requests
-            if (api is None or r.api == api) and (match is None or match in r.user_text)
+            1
+            for r in self.requests
+            if (api is None or r.api == api)
+            and (match is None or match in r.user_text)
             and (status is None or r.status == status)
         )
 
@@ -389,8 +412,9 @@ class FakeServer:
         return FakeRequest(api, req.path, req.headers, payload, text, user, attempt)
 
     def _record(self, request: FakeRequest) -> RequestRecord:
-        record = RequestRecord(request.api, request.path, request.user_text, request.attempt, time.time(),
-                               request=request)
+        record = RequestRecord(
+            request.api, request.path, request.user_text, request.attempt, time.time(), request=request
+        )
         with self._lock:
             self._records.append(record)
         return record
@@ -444,8 +468,14 @@ class FakeServer:
         return self.latency + (self._rng.uniform(0, self.latency_jitter) if self.latency_jitter else 0.0)
 
     # ------------------------------------------------------------------ faults
-    async def _fault(self, fault: Fault, api: Api, record: RequestRecord | None,
-                     reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def _fault(
+        self,
+        fault: Fault,
+        api: Api,
+        record: RequestRecord | None,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
         if record is not None:
             record.outcome = fault.kind
         if fault.kind == "reset":
@@ -484,7 +514,9 @@ class FakeBatch:
     metadata: dict[str, Any] | None = None
     status: str = "in_progress"  # OpenAI: in_progress → completed | failed | expired; Anthropic: → ended
     errors: list[str] = field(default_factory=list)  # OpenAI validation errors (status failed)
-    results: dict[str, tuple[str, int, dict[str, Any] | None]] = field(default_factory=dict)  # id → (kind, status, body)
+    results: dict[str, tuple[str, int, dict[str, Any] | None]] = field(
+        default_factory=dict
+    )  # id → (kind, status, body)
     output_file_id: str | None = None
     error_file_id: str | None = None
     ended_at: float | None = None
@@ -568,8 +600,15 @@ class BatchEndpoints:
 
     def _file_object(self, file_id: str) -> dict[str, Any]:
         filename, purpose, content = self._file(file_id)
-        return {"id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
-                "filename": filename, "purpose": purpose, "status": "processed"}
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(content),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+        }
 
     def _add_file(self, purpose: str, lines: list[dict[str, Any]]) -> str | None:
         if not lines:
@@ -583,14 +622,22 @@ class BatchEndpoints:
         if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
             raise _BatchError(400, "openai", "endpoint must be /v1/chat/completions and completion_window 24h")
         _, purpose, content = self._file(str(body.get("input_file_id")))
-        batch = FakeBatch(f"batch_fake{next(self._ids):06d}", "openai", [], time.time(),
-                          input_file_id=body["input_file_id"], metadata=body.get("metadata"))
+        batch = FakeBatch(
+            f"batch_fake{next(self._ids):06d}",
+            "openai",
+            [],
+            time.time(),
+            input_file_id=body["input_file_id"],
+            metadata=body.get("metadata"),
+        )
         seen: set[str] = set()
         for number, line in enumerate(content.decode().splitlines(), start=1):
             try:
                 entry = json.loads(line)
                 cid = entry["custom_id"]
-                assert entry["method"] == "POST" and entry["url"] == body["endpoint"] and isinstance(entry["body"], dict)
+                assert (
+                    entry["method"] == "POST" and entry["url"] == body["endpoint"] and isinstance(entry["body"], dict)
+                )
                 assert cid not in seen, "duplicate custom_id"
             except (ValueError, KeyError, TypeError, AssertionError) as exc:
                 batch.errors.append(f"line {number}: invalid request ({exc or type(exc).__name__})")
@@ -617,8 +664,12 @@ class BatchEndpoints:
             raise _BatchError(400, "anthropic", f"custom_id must be unique and match {_ANTHROPIC_CUSTOM_ID.pattern}")
         if any(not isinstance(r.get("params"), dict) for r in requests):
             raise _BatchError(400, "anthropic", "each request needs params")
-        batch = FakeBatch(f"msgbatch_fake{next(self._ids):06d}", "anthropic",
-                          [(r["custom_id"], r["params"]) for r in requests], time.time())
+        batch = FakeBatch(
+            f"msgbatch_fake{next(self._ids):06d}",
+            "anthropic",
+            [(r["custom_id"], r["params"]) for r in requests],
+            time.time(),
+        )
         self.batches[batch.id] = batch
         return batch
 
@@ -643,11 +694,17 @@ class BatchEndpoints:
         batch.status = "expired" if expired else "completed"
         out, err = [], []
         for cid, (kind, status, body) in batch.results.items():
-            line: dict[str, Any] = {"id": f"batch_req_fake{next(self._ids):06d}", "custom_id": cid, "response": None,
-                                    "error": None}
+            line: dict[str, Any] = {
+                "id": f"batch_req_fake{next(self._ids):06d}",
+                "custom_id": cid,
+                "response": None,
+                "error": None,
+            }
             if kind == "expired":
-                line["error"] = {"code": "batch_expired", "message": "This request could not be executed before "
-                                                                     "the completion window expired."}
+                line["error"] = {
+                    "code": "batch_expired",
+                    "message": "This request could not be executed before the completion window expired.",
+                }
             else:
                 line["response"] = {"status_code": status, "request_id": f"req_fake{next(self._ids):06d}", "body": body}
             (out if kind == "ok" else err).append(line)
@@ -676,16 +733,29 @@ class BatchEndpoints:
         failed = sum(1 for kind, _, _ in batch.results.values() if kind != "ok")
         done = batch.status != "in_progress"
         return {
-            "id": batch.id, "object": "batch", "endpoint": "/v1/chat/completions", "completion_window": "24h",
-            "input_file_id": batch.input_file_id, "status": batch.status, "created_at": int(batch.created_at),
-            "errors": {"object": "list", "data": [{"code": "invalid_request", "message": m, "param": None, "line": None}
-                                                  for m in batch.errors]} if batch.errors else None,
-            "output_file_id": batch.output_file_id, "error_file_id": batch.error_file_id,
+            "id": batch.id,
+            "object": "batch",
+            "endpoint": "/v1/chat/completions",
+            "completion_window": "24h",
+            "input_file_id": batch.input_file_id,
+            "status": batch.status,
+            "created_at": int(batch.created_at),
+            "errors": {
+                "object": "list",
+                "data": [{"code": "invalid_request", "message": m, "param": None, "line": None} for m in batch.errors],
+            }
+            if batch.errors
+            else None,
+            "output_file_id": batch.output_file_id,
+            "error_file_id": batch.error_file_id,
             "completed_at": int(batch.ended_at) if batch.status == "completed" else None,
             "failed_at": int(batch.ended_at) if batch.status == "failed" else None,
             "expired_at": int(batch.ended_at) if batch.status == "expired" else None,
-            "request_counts": {"total": len(batch.requests), "completed": len(batch.results) - failed if done else 0,
-                               "failed": failed if done else 0},
+            "request_counts": {
+                "total": len(batch.requests),
+                "completed": len(batch.results) - failed if done else 0,
+                "failed": failed if done else 0,
+            },
             "metadata": batch.metadata,
         }
 
@@ -693,12 +763,21 @@ class BatchEndpoints:
         kinds = [kind for kind, _, _ in batch.results.values()]
         ended = batch.status == "ended"
         return {
-            "id": batch.id, "type": "message_batch", "processing_status": batch.status,
-            "request_counts": {"processing": 0 if ended else len(batch.requests), "succeeded": kinds.count("ok"),
-                               "errored": kinds.count("error"), "canceled": 0, "expired": kinds.count("expired")},
-            "created_at": _iso(batch.created_at), "expires_at": _iso(batch.created_at + 86400),
+            "id": batch.id,
+            "type": "message_batch",
+            "processing_status": batch.status,
+            "request_counts": {
+                "processing": 0 if ended else len(batch.requests),
+                "succeeded": kinds.count("ok"),
+                "errored": kinds.count("error"),
+                "canceled": 0,
+                "expired": kinds.count("expired"),
+            },
+            "created_at": _iso(batch.created_at),
+            "expires_at": _iso(batch.created_at + 86400),
             "ended_at": _iso(batch.ended_at) if ended and batch.ended_at else None,
-            "archived_at": None, "cancel_initiated_at": None,
+            "archived_at": None,
+            "cancel_initiated_at": None,
             "results_url": f"{self.server.url}/v1/messages/batches/{batch.id}/results" if ended else None,
         }
 
@@ -723,8 +802,13 @@ class _BatchError(Exception):
         self.status = status
         kind = "bad_request" if status == 400 else "not_found"
         if api == "anthropic":
-            self.body: dict[str, Any] = {"type": "error", "error": {"type": f"{kind}_error" if kind == "not_found"
-                                                                    else "invalid_request_error", "message": message}}
+            self.body: dict[str, Any] = {
+                "type": "error",
+                "error": {
+                    "type": f"{kind}_error" if kind == "not_found" else "invalid_request_error",
+                    "message": message,
+                },
+            }
         else:
             self.body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
 
@@ -744,8 +828,9 @@ def _multipart(req: _HttpRequest) -> dict[str, tuple[str | None, bytes]]:
     content_type = req.headers.get("content-type", "")
     if "multipart/form-data" not in content_type:
         raise _BatchError(400, "openai", "expected a multipart/form-data upload")
-    message = email.message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + req.body,
-                                       policy=email.policy.HTTP)
+    message = email.message_from_bytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + req.body, policy=email.policy.HTTP
+    )
     fields: dict[str, tuple[str | None, bytes]] = {}
     for part in message.iter_parts():  # type: ignore[attr-defined]
         name = part.get_param("name", header="content-disposition")
@@ -760,7 +845,9 @@ def _iso(at: float) -> str:
 
 # ------------------------------------------------------------------ payloads
 def _openai_body(request: FakeRequest, reply: Reply, n: int) -> dict[str, Any]:
-    content: Any = None if reply.refusal is not None or (reply.text is None and reply.tool_calls) else (reply.text or "")
+    content: Any = (
+        None if reply.refusal is not None or (reply.text is None and reply.tool_calls) else (reply.text or "")
+    )
     output = reply.output_tokens if reply.output_tokens is not None else estimate_tokens(content or reply.refusal or "")
     prompt = reply.input_tokens if reply.input_tokens is not None else estimate_tokens(request.text)
     if reply.content_parts is not None:
@@ -770,12 +857,25 @@ def _openai_body(request: FakeRequest, reply: Reply, n: int) -> dict[str, Any]:
     message = {"role": "assistant", "content": content, "refusal": reply.refusal, **reply.message_extra}
     if reply.tool_calls:
         message["tool_calls"] = list(reply.tool_calls)
-    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason, **reply.choice_extra}
+    choice = {
+        "index": 0,
+        "message": message,
+        "logprobs": None,
+        "finish_reason": reply.finish_reason,
+        **reply.choice_extra,
+    }
     body = {
-        "id": f"chatcmpl-fake{n:06d}", "object": "chat.completion", "created": int(time.time()),
-        "model": reply.model or request.model, "choices": [choice],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output,
-                  **reply.usage_extra},
+        "id": f"chatcmpl-fake{n:06d}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": reply.model or request.model,
+        "choices": [choice],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": output,
+            "total_tokens": prompt + output,
+            **reply.usage_extra,
+        },
     }
     if reply.system_fingerprint is not None:
         body["system_fingerprint"] = reply.system_fingerprint
@@ -786,13 +886,21 @@ def _anthropic_body(request: FakeRequest, reply: Reply, n: int) -> dict[str, Any
     content = list(reply.blocks)
     if reply.refusal is None and reply.text is not None:
         content.append({"type": "text", "text": reply.text})
-    stop_reason = "refusal" if reply.refusal is not None else _STOP_REASONS.get(reply.finish_reason, reply.finish_reason)
+    stop_reason = (
+        "refusal" if reply.refusal is not None else _STOP_REASONS.get(reply.finish_reason, reply.finish_reason)
+    )
     details = {"type": "refusal", "category": None, "explanation": reply.refusal} if reply.refusal is not None else None
     output = reply.output_tokens if reply.output_tokens is not None else estimate_tokens(reply.text or "")
     prompt = reply.input_tokens if reply.input_tokens is not None else estimate_tokens(request.text)
     return {
-        "id": f"msg_fake{n:06d}", "type": "message", "role": "assistant", "model": reply.model or request.model,
-        "content": content, "stop_reason": stop_reason, "stop_sequence": None, "stop_details": details,
+        "id": f"msg_fake{n:06d}",
+        "type": "message",
+        "role": "assistant",
+        "model": reply.model or request.model,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "stop_details": details,
         "usage": {"input_tokens": prompt, "output_tokens": output, **reply.usage_extra},
     }
 
@@ -804,8 +912,15 @@ def _error_response(fault: Fault, api: Api) -> tuple[int, dict[str, Any], dict[s
     if api == "anthropic":
         body: dict[str, Any] = {"type": "error", "error": {"type": anthropic_type, "message": message}}
     else:
-        body = {"error": {"message": message, "type": openai_type, "param": fault.param,
-                          "code": fault.code or openai_code, **fault.extra}}
+        body = {
+            "error": {
+                "message": message,
+                "type": openai_type,
+                "param": fault.param,
+                "code": fault.code or openai_code,
+                **fault.extra,
+            }
+        }
     headers = {"content-type": "application/json"}
     if fault.kind == "rate_limit":
         headers["retry-after"] = f"{fault.retry_after:g}"
@@ -859,14 +974,20 @@ async def _until_eof(reader: asyncio.StreamReader) -> None:
         pass
 
 
-async def _send(writer: asyncio.StreamWriter, status: int, body: dict[str, Any], keep_alive: bool,
-                headers: dict[str, str] | None = None) -> None:
+async def _send(
+    writer: asyncio.StreamWriter,
+    status: int,
+    body: dict[str, Any],
+    keep_alive: bool,
+    headers: dict[str, str] | None = None,
+) -> None:
     headers = {"content-type": "application/json"} | (headers or {})
     await _write(writer, status, json.dumps(body).encode(), headers, keep_alive)
 
 
-async def _write(writer: asyncio.StreamWriter, status: int, raw: bytes, headers: dict[str, str],
-                 keep_alive: bool) -> None:
+async def _write(
+    writer: asyncio.StreamWriter, status: int, raw: bytes, headers: dict[str, str], keep_alive: bool
+) -> None:
     try:
         reason = http.HTTPStatus(status).phrase
     except ValueError:

@@ -10,6 +10,7 @@ CJK and Arabic text, long posts and near-empty ones. `random.Random` with a fixe
 every platform and Python version (its choice/random algorithms are stable); tests check its digest, so a
 change here is told apart from a change in the classifier.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,63 +23,190 @@ SEED = 18
 SIZE = 25_000
 
 BENIGN = [
-    "just got back from the farmers market", "the new coffee place on 5th is great", "anyone watching the game tonight",
-    "my cat knocked the plant over again", "finally finished the quarterly report", "rain all week, typical",
-    "recipe in the comments", "who else is tired of this heat", "proud of my kid for finishing the marathon",
-    "the bus was late again", "this playlist is a vibe", "happy birthday to my favourite person",
-    "we're hiring a junior designer, dm me", "the library has a free workshop on saturday",
-    "that movie was way better than the book", "learning to knit, send help", "gg everyone, great match",
-    "new personal best in ranked today", "the boss fight in this game is brutal", "respawn timers are too long",
-    "police said the road will reopen at 6pm", "the suspect was arrested downtown", "I reported the account",
-    "blocked and reported, this is not okay", "screenshot of the message for the record",
-    "as a queer woman I'm so tired of people telling me who to love", "we're deaf and proud of our community",
-    "trans joy is real", "I'm a proud immigrant and a nurse", "my grandma makes the best dumplings",
-    "send 2 photos of the venue please", "double check your tickets before the show",
-    "won the pub quiz with my team", "claim your seat early, the hall fills up", "gift ideas for my sister?",
-    "the telegraph had a piece on this", "my wallet is empty after the holidays", "airport delays again",
-    "earned my first paycheck", "I'd be careful with that ladder", "accidents happen, don't worry about the vase",
-    "you are dead wrong about pineapple pizza", "watch your back on the ice, it's slippery",
-    "this bug is a disease in our codebase", "they are animals on the dance floor lol",
-    "\"go back to the start\" is wrong advice here", "the rats in the subway are huge",
+    "just got back from the farmers market",
+    "the new coffee place on 5th is great",
+    "anyone watching the game tonight",
+    "my cat knocked the plant over again",
+    "finally finished the quarterly report",
+    "rain all week, typical",
+    "recipe in the comments",
+    "who else is tired of this heat",
+    "proud of my kid for finishing the marathon",
+    "the bus was late again",
+    "this playlist is a vibe",
+    "happy birthday to my favourite person",
+    "we're hiring a junior designer, dm me",
+    "the library has a free workshop on saturday",
+    "that movie was way better than the book",
+    "learning to knit, send help",
+    "gg everyone, great match",
+    "new personal best in ranked today",
+    "the boss fight in this game is brutal",
+    "respawn timers are too long",
+    "police said the road will reopen at 6pm",
+    "the suspect was arrested downtown",
+    "I reported the account",
+    "blocked and reported, this is not okay",
+    "screenshot of the message for the record",
+    "as a queer woman I'm so tired of people telling me who to love",
+    "we're deaf and proud of our community",
+    "trans joy is real",
+    "I'm a proud immigrant and a nurse",
+    "my grandma makes the best dumplings",
+    "send 2 photos of the venue please",
+    "double check your tickets before the show",
+    "won the pub quiz with my team",
+    "claim your seat early, the hall fills up",
+    "gift ideas for my sister?",
+    "the telegraph had a piece on this",
+    "my wallet is empty after the holidays",
+    "airport delays again",
+    "earned my first paycheck",
+    "I'd be careful with that ladder",
+    "accidents happen, don't worry about the vase",
+    "you are dead wrong about pineapple pizza",
+    "watch your back on the ice, it's slippery",
+    "this bug is a disease in our codebase",
+    "they are animals on the dance floor lol",
+    '"go back to the start" is wrong advice here',
+    "the rats in the subway are huge",
 ]
 
 SIGNALS = [
     # hate speech
-    "grobniks don't belong here", "those grobniks are vermin", "they are like rats", "vlarshes should be deported",
-    "get these vlarshes out", "skeevo", "subhuman trash", "immigrants are the problem", "sick of muslims",
-    "I hate gay people", "they should all be banned", "go back to where they came from", "nothing but parasites",
-    "proud grobnik since 2009", "vlarsh and proud", "we grobniks look after each other", "as a trans man I hate this",
-    "\"grobniks are vermin\" is disgusting", "\"they don't belong here\" was unacceptable", "our vlarsh aunties",
-    "i'm gay and tired of the jokes", "disabled people are a problem apparently", "kick them out now",
+    "grobniks don't belong here",
+    "those grobniks are vermin",
+    "they are like rats",
+    "vlarshes should be deported",
+    "get these vlarshes out",
+    "skeevo",
+    "subhuman trash",
+    "immigrants are the problem",
+    "sick of muslims",
+    "I hate gay people",
+    "they should all be banned",
+    "go back to where they came from",
+    "nothing but parasites",
+    "proud grobnik since 2009",
+    "vlarsh and proud",
+    "we grobniks look after each other",
+    "as a trans man I hate this",
+    '"grobniks are vermin" is disgusting',
+    '"they don\'t belong here" was unacceptable',
+    "our vlarsh aunties",
+    "i'm gay and tired of the jokes",
+    "disabled people are a problem apparently",
+    "kick them out now",
     # scams
-    "double your bitcoin today", "send 0.5 btc and get 1 btc back", "bitcoin giveaway live now",
-    "guaranteed returns of 300% monthly roi", "western union only", "next of kin to an unclaimed inheritance",
-    "pay the release fee", "you have won a prize", "you've won an iphone", "claim your prize now",
-    "lottery winner selected", "free airdrop, connect your wallet", "enter your seed phrase to verify",
-    "pay with steam gift cards", "apple gift card codes only", "earn $300 per day liking videos",
-    "message me on telegram", "rating products from home", "beneficiary of the estate", "transfer the funds today",
-    "40% daily profit", "eth giveaway", "claim your tokens",
+    "double your bitcoin today",
+    "send 0.5 btc and get 1 btc back",
+    "bitcoin giveaway live now",
+    "guaranteed returns of 300% monthly roi",
+    "western union only",
+    "next of kin to an unclaimed inheritance",
+    "pay the release fee",
+    "you have won a prize",
+    "you've won an iphone",
+    "claim your prize now",
+    "lottery winner selected",
+    "free airdrop, connect your wallet",
+    "enter your seed phrase to verify",
+    "pay with steam gift cards",
+    "apple gift card codes only",
+    "earn $300 per day liking videos",
+    "message me on telegram",
+    "rating products from home",
+    "beneficiary of the estate",
+    "transfer the funds today",
+    "40% daily profit",
+    "eth giveaway",
+    "claim your tokens",
     # threats
-    "I'll kill you", "we're gonna hurt them", "i am going to shoot", "you're dead", "watch your back",
-    "i know where you live", "someone should kill him", "he deserves to die", "should be hanged",
-    "shame if something happened to your car", "accidents happen to people like you", "i'd be careful walking home",
-    "i will burn it down", "put a bullet in him", "going to shoot up the school", "we will bomb it",
-    "according to police the man was charged", "prosecutors said he threatened to kill", "was sentenced today",
-    "in game I'll kill you first", "fortnite squad will shoot", "this is not okay, reported",
+    "I'll kill you",
+    "we're gonna hurt them",
+    "i am going to shoot",
+    "you're dead",
+    "watch your back",
+    "i know where you live",
+    "someone should kill him",
+    "he deserves to die",
+    "should be hanged",
+    "shame if something happened to your car",
+    "accidents happen to people like you",
+    "i'd be careful walking home",
+    "i will burn it down",
+    "put a bullet in him",
+    "going to shoot up the school",
+    "we will bomb it",
+    "according to police the man was charged",
+    "prosecutors said he threatened to kill",
+    "was sentenced today",
+    "in game I'll kill you first",
+    "fortnite squad will shoot",
+    "this is not okay, reported",
 ]
 
 FILLER = ("honestly", "lol", "ngl", "seriously", "wow", "ok", "smh", "fr", "idk", "omg", "btw", "tbh")
 EMOJI = ("😂", "🔥", "🙏", "💀", "🚀", "❤️", "🏳️‍🌈", "👨‍👩‍👧", "👍🏽", "🤡", "💰", "🎉")
-FOREIGN = ("это просто текст о погоде", "καλημέρα σε όλους", "今日はいい天気ですね", "مرحبا بالجميع",
-           "сосо и рара", "Привет, как дела?", "ελπίζω να είστε καλά", "ой всё")
-HOMOGLYPHS = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у", "i": "і", "s": "ѕ",
-              "k": "κ", "v": "ν", "t": "τ"}
+FOREIGN = (
+    "это просто текст о погоде",
+    "καλημέρα σε όλους",
+    "今日はいい天気ですね",
+    "مرحبا بالجميع",
+    "сосо и рара",
+    "Привет, как дела?",
+    "ελπίζω να είστε καλά",
+    "ой всё",
+)
+HOMOGLYPHS = {
+    "a": "а",
+    "e": "е",
+    "o": "о",
+    "p": "р",
+    "c": "с",
+    "x": "х",
+    "y": "у",
+    "i": "і",
+    "s": "ѕ",
+    "k": "κ",
+    "v": "ν",
+    "t": "τ",
+}
 LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
 ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")
 ACCENTED = {"a": "á", "e": "é", "i": "ï", "o": "ö", "u": "ü", "n": "ñ", "c": "ç"}
-EXTRAS = ("https://example.org/promo?id=42", "www.example.org/x1", "contact me at win4@example.org", "@made_up_4ever",
-          "$50", "24h", "2026", "100mg", "3pm", "mp3", "ps5", "win10", "5th", "US$50", "c$20", "#1", "1 2 3",
-          "f r e e", "a.b.c.d", "x-y-z", "#tag", "l0l", "n00b", "gr8", "b4", "h4x0r", "c4sh", "fr33", "$ale", "wow!!!")
+EXTRAS = (
+    "https://example.org/promo?id=42",
+    "www.example.org/x1",
+    "contact me at win4@example.org",
+    "@made_up_4ever",
+    "$50",
+    "24h",
+    "2026",
+    "100mg",
+    "3pm",
+    "mp3",
+    "ps5",
+    "win10",
+    "5th",
+    "US$50",
+    "c$20",
+    "#1",
+    "1 2 3",
+    "f r e e",
+    "a.b.c.d",
+    "x-y-z",
+    "#tag",
+    "l0l",
+    "n00b",
+    "gr8",
+    "b4",
+    "h4x0r",
+    "c4sh",
+    "fr33",
+    "$ale",
+    "wow!!!",
+)
 
 
 def _word_mutation(rng: random.Random, word: str) -> str:
@@ -94,7 +222,7 @@ def _word_mutation(rng: random.Random, word: str) -> str:
         return rng.choice((" ", ".", "-", "*")).join(word)
     if kind == 4:
         i = rng.randrange(len(word))
-        return word[:i] + word[i] * rng.randrange(2, 7) + word[i + 1:]
+        return word[:i] + word[i] * rng.randrange(2, 7) + word[i + 1 :]
     if kind == 5:
         return "".join(c.upper() if i % 2 else c for i, c in enumerate(word))
     if kind == 6:
@@ -154,8 +282,13 @@ def items(n: int = SIZE, seed: int = SEED) -> Iterator[dict[str, object]]:
         content, signal = _post(rng)
         expected = "violating" if signal else "non_violating"
         observed = expected if rng.random() < 0.8 else ("non_violating" if signal else "violating")
-        yield {"id": f"c-{i:05d}", "content": content or "(empty)", "expected": expected, "observed": observed,
-               "meta": {"locale": rng.choice(("en-US", "en-GB", "en-IN")), "surface": rng.choice(("post", "comment"))}}
+        yield {
+            "id": f"c-{i:05d}",
+            "content": content or "(empty)",
+            "expected": expected,
+            "observed": observed,
+            "meta": {"locale": rng.choice(("en-US", "en-GB", "en-IN")), "surface": rng.choice(("post", "comment"))},
+        }
 
 
 def digest(rows: list[dict[str, object]]) -> str:
@@ -192,8 +325,14 @@ def write_incident(workspace: Path, incident_id: str, n: int = SIZE, seed: int =
 # ---------------------------------------------------------------- recorded verdicts (tests/data/offline_labels.json)
 ROOT = Path(__file__).resolve().parent.parent
 RECORD = Path(__file__).resolve().parent / "data" / "offline_labels.json"
-PROMPTS = ("hate_speech/production", "hate_speech/candidate", "scam_spam/production", "scam_spam/candidate",
-           "violent_threats/production", "violent_threats/candidate")
+PROMPTS = (
+    "hate_speech/production",
+    "hate_speech/candidate",
+    "scam_spam/production",
+    "scam_spam/candidate",
+    "violent_threats/production",
+    "violent_threats/candidate",
+)
 SAMPLES = {"INC-0042": "hate_speech", "INC-0057": "scam_spam", "INC-0063": "violent_threats"}
 
 
@@ -243,8 +382,11 @@ def sample_confusion(incident_id: str, name: str) -> dict[str, int]:
 def record() -> dict[str, object]:
     rows = list(items())
     contents = [str(r["content"]) for r in rows]
-    out: dict[str, object] = {"corpus": {"seed": SEED, "size": SIZE, "sha256": digest(rows)}, "prompts": {},
-                              "samples": {}}
+    out: dict[str, object] = {
+        "corpus": {"seed": SEED, "size": SIZE, "sha256": digest(rows)},
+        "prompts": {},
+        "samples": {},
+    }
     for name in PROMPTS:
         labels, full = verdicts(name, contents)
         out["prompts"][name] = {"labels": labels, "verdicts_sha256": full}  # type: ignore[index]

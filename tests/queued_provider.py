@@ -10,6 +10,7 @@ on the wire use tests/fakeserver.py instead.
         ...
         assert [call.target for call in queued.history] == [...]
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -75,9 +76,11 @@ class QueuedModel:
 
     async def wait_in_flight(self, count: int, timeout: float = 10) -> None:
         """Until `count` calls are in flight at once (held by `hold()`)."""
+
         async def reached() -> None:
             async with self._changed:
                 await self._changed.wait_for(lambda: self.in_flight >= count)
+
         await asyncio.wait_for(reached(), timeout)
 
     def count(self, target: str | None = None) -> int:
@@ -100,8 +103,14 @@ class QueuedModel:
                 self._changed.notify_all()
         if isinstance(answer, Reply):
             return answer
-        return Reply(text=answer, finish_reason="stop", tokens_in=len(call.text) // 4, tokens_out=len(answer) // 4,
-                     latency_ms=0.1, raw=answer)
+        return Reply(
+            text=answer,
+            finish_reason="stop",
+            tokens_in=len(call.text) // 4,
+            tokens_out=len(answer) // 4,
+            latency_ms=0.1,
+            raw=answer,
+        )
 
     def provider_class(self, base: Callable[[str], type[Provider]]) -> Callable[[str], type[Provider]]:
         """A stand-in for `modtui.providers.registry.provider_class`: HTTP providers answer from this queue;

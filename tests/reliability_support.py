@@ -1,5 +1,6 @@
 """Helpers shared by the tests that run modtui as a process (and bench/faults.py): generated incidents, targets
 pointing at a fake server, the log read back with plain sqlite3, and `modtui` run as a real subprocess."""
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,27 @@ ROOT = Path(__file__).resolve().parent.parent
 FAKESERVER = Path(__file__).resolve().parent / "fakeserver.py"
 OPENAI_KEY_ENV, ANTHROPIC_KEY_ENV = "MODTUI_TEST_OPENAI_KEY", "MODTUI_TEST_ANTHROPIC_KEY"
 # what a result row's outcome / error_type becomes in `no_verdict_by_type` and the CLI's summary line
-TYPED = ("rate_limit", "server", "timeout", "connection", "bad_response", "truncated", "refusal", "auth",
-         "bad_request", "parse_error")
+TYPED = (
+    "rate_limit",
+    "server",
+    "timeout",
+    "connection",
+    "bad_response",
+    "truncated",
+    "refusal",
+    "auth",
+    "bad_request",
+    "parse_error",
+)
 
 
-def add_incident(root: Path, incident_id: str, n: int,
-                 content: Callable[[int], str] = lambda i: f"item-{i:05d} post", prefix: str = "r") -> list[str]:
+def add_incident(
+    root: Path,
+    incident_id: str,
+    n: int,
+    content: Callable[[int], str] = lambda i: f"item-{i:05d} post",
+    prefix: str = "r",
+) -> list[str]:
     """An incident like INC-T1 (labels toxic/ok, production prompt toxicity/production) with `n` items."""
     folder = root / "incidents" / incident_id
     folder.mkdir(parents=True)
@@ -32,22 +48,29 @@ def add_incident(root: Path, incident_id: str, n: int,
     ids = [f"{prefix}-{i:05d}" for i in range(n)]
     with (folder / "items.jsonl").open("w", encoding="utf-8") as out:
         for i, item_id in enumerate(ids):
-            out.write(json.dumps({"id": item_id, "content": content(i), "expected": "toxic" if i % 2 else "ok",
-                                  "observed": "ok"}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {"id": item_id, "content": content(i), "expected": "toxic" if i % 2 else "ok", "observed": "ok"},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     return ids
 
 
-def write_targets(root: Path, url: str, *, concurrency: int = 4, max_retries: int = 2, timeout: float = 30.0,
-                  extra: str = "") -> None:
+def write_targets(
+    root: Path, url: str, *, concurrency: int = 4, max_retries: int = 2, timeout: float = 30.0, extra: str = ""
+) -> None:
     """modtui.toml with `gpt-mini` (openai) and `claude` (anthropic) at the fake server, no rate budget."""
     common = f"concurrency = {concurrency}\nmax_retries = {max_retries}\ntimeout = {timeout}\n"
     (root / "modtui.toml").write_text(
         '[workspace]\nauthor = "tester"\n\n'
         f'[targets.gpt-mini]\nprovider = "openai"\nmodel = "gpt-4o-mini"\napi_key_env = "{OPENAI_KEY_ENV}"\n'
         f'base_url = "{url}/v1"\n{common}price_in_per_mtok = 0.15\nprice_out_per_mtok = 0.60\n\n'
-        '[targets.gpt-mini.params]\ntemperature = 0\nmax_tokens = 200\n\n'
+        "[targets.gpt-mini.params]\ntemperature = 0\nmax_tokens = 200\n\n"
         f'[targets.claude]\nprovider = "anthropic"\nmodel = "claude-haiku"\napi_key_env = "{ANTHROPIC_KEY_ENV}"\n'
-        f'base_url = "{url}"\n{common}\n' + extra)
+        f'base_url = "{url}"\n{common}\n' + extra
+    )
 
 
 # ---------------------------------------------------------------- the log, read with plain sqlite3
@@ -112,13 +135,22 @@ def modtui_cmd(root: Path, *args: str) -> list[str]:
 
 
 def spawn(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(modtui_cmd(root, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env or cli_env(), cwd=root)
+    return subprocess.Popen(
+        modtui_cmd(root, *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or cli_env(),
+        cwd=root,
+    )
 
 
-def run(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(modtui_cmd(root, *args), capture_output=True, text=True, env=env or cli_env(), cwd=root,
-                          timeout=timeout)
+def run(
+    root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        modtui_cmd(root, *args), capture_output=True, text=True, env=env or cli_env(), cwd=root, timeout=timeout
+    )
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, step: float = 0.01) -> None:
@@ -137,8 +169,7 @@ def interrupt(proc: subprocess.Popen[str], sig: signal.Signals, timeout: float =
 
 def start_fakeserver(*args: str) -> tuple[subprocess.Popen[str], int]:
     """tests/fakeserver.py as a separate process; returns it and its port."""
-    proc = subprocess.Popen([sys.executable, str(FAKESERVER), "--port", "0", *args], stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([sys.executable, str(FAKESERVER), "--port", "0", *args], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     if not line.startswith("PORT="):

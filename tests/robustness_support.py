@@ -1,4 +1,5 @@
 """Fake targets for the robustness tests (probes, repeats, the review queue), on top of tests/fakeserver.py."""
+
 from __future__ import annotations
 
 import random

@@ -1,5 +1,6 @@
 """Every figure of the root-cause analysis against an independent computation (statsmodels, sklearn, scipy,
 numpy) on random data, and the edge cases with zero denominators by hand."""
+
 from __future__ import annotations
 
 import random
@@ -22,14 +23,22 @@ from modtui.analysis.slices import NONE, meta_keys, single, slice_flips, slice_m
 POS, NEG, OTHER = "violating", "non_violating", "borderline"
 
 
-def random_run(rng: random.Random, n: int, labels: tuple[str, ...] = (POS, NEG), nv: float = 0.1,
-               confidence: bool = True) -> list[ScoredItem]:
+def random_run(
+    rng: random.Random, n: int, labels: tuple[str, ...] = (POS, NEG), nv: float = 0.1, confidence: bool = True
+) -> list[ScoredItem]:
     out = []
     for i in range(n):
         expected = rng.choice(labels)
         label = None if rng.random() < nv else (expected if rng.random() < 0.7 else rng.choice(labels))
-        out.append(ScoredItem(f"i{i:04d}", expected, label, "label" if label else "parse_error",
-                              confidence=round(rng.random(), 6) if confidence and label else None))
+        out.append(
+            ScoredItem(
+                f"i{i:04d}",
+                expected,
+                label,
+                "label" if label else "parse_error",
+                confidence=round(rng.random(), 6) if confidence and label else None,
+            )
+        )
     return out
 
 
@@ -97,9 +106,9 @@ def test_binomial_sampler_matches_the_binomial_distribution() -> None:
         observed = np.bincount(draws, minlength=n + 1)
         lo, hi = int(sps.binom.ppf(0.001, n, p)), int(sps.binom.ppf(0.999, n, p))
         expected = np.array([sps.binom.pmf(k, n, p) for k in range(lo, hi + 1)]) * len(draws)
-        got = observed[lo:hi + 1]
+        got = observed[lo : hi + 1]
         # fold the tails into the end cells, then a chi-square goodness of fit
-        got = np.concatenate(([observed[:lo + 1].sum()], got[1:-1], [observed[hi:].sum()]))
+        got = np.concatenate(([observed[: lo + 1].sum()], got[1:-1], [observed[hi:].sum()]))
         expected[0], expected[-1] = sps.binom.cdf(lo, n, p) * len(draws), sps.binom.sf(hi - 1, n, p) * len(draws)
         keep = expected >= 5
         chi2 = (((got - expected) ** 2 / expected)[keep]).sum()
@@ -170,8 +179,7 @@ def test_slice_metrics_equal_sklearn_per_slice_with_statsmodels_intervals() -> N
 
 
 def test_rule_slices_put_an_item_in_every_rule_it_cites() -> None:
-    items = [ScoredItem("a", NEG, POS), ScoredItem("b", POS, POS), ScoredItem("c", NEG, NEG),
-             ScoredItem("d", NEG, POS)]
+    items = [ScoredItem("a", NEG, POS), ScoredItem("b", POS, POS), ScoredItem("c", NEG, NEG), ScoredItem("d", NEG, POS)]
     rules = {"a": ["slur", "threat"], "b": ["slur"], "d": ["threat", "threat"]}
     by_key = {s.key: s for s in slice_metrics(items, several(rules), POS, cited_fp=True)}
     assert set(by_key) == {"slur", "threat", NONE}
@@ -220,16 +228,24 @@ def test_calibration_equals_sklearn_and_numpy(seed: int) -> None:
     items = random_run(rng, 500, (POS, NEG, OTHER))
     cal = calibration(items, POS)
     assert cal is not None
-    scores = np.array([it.confidence if it.label == POS else 1 - it.confidence
-                       for it in items if it.label is not None and it.confidence is not None])
+    scores = np.array(
+        [
+            it.confidence if it.label == POS else 1 - it.confidence
+            for it in items
+            if it.label is not None and it.confidence is not None
+        ]
+    )
     truth = np.array([it.expected == POS for it in items if it.label is not None and it.confidence is not None])
     prob_true, prob_pred = calibration_curve(truth, scores, n_bins=10, strategy="uniform")
     full = [b for b in cal.bins if b.count]
     assert [b.positive_rate for b in full] == pytest.approx(list(prob_true))
     assert [b.mean_score for b in full] == pytest.approx(list(prob_pred))
     which = np.minimum((scores * 10).astype(int), 9)
-    ece = sum((which == b).sum() / len(scores) * abs(scores[which == b].mean() - truth[which == b].mean())
-              for b in range(10) if (which == b).any())
+    ece = sum(
+        (which == b).sum() / len(scores) * abs(scores[which == b].mean() - truth[which == b].mean())
+        for b in range(10)
+        if (which == b).any()
+    )
     assert cal.ece == pytest.approx(ece)
     assert [b.count for b in cal.bins] == [int((which == b).sum()) for b in range(10)]
     assert cal.scored == len(scores)
@@ -237,8 +253,11 @@ def test_calibration_equals_sklearn_and_numpy(seed: int) -> None:
 
 def test_calibration_bins_on_the_edges_and_without_scores() -> None:
     assert [bin_of(x) for x in (0.0, 0.1, 0.3, 0.7, 0.9, 0.95, 1.0)] == [0, 1, 3, 7, 9, 9, 9]
-    items = [ScoredItem("a", POS, POS, confidence=1.0), ScoredItem("b", NEG, NEG, confidence=1.0),
-             ScoredItem("c", NEG, POS, confidence=0.3)]  # scores 1.0, 0.0, 0.3
+    items = [
+        ScoredItem("a", POS, POS, confidence=1.0),
+        ScoredItem("b", NEG, NEG, confidence=1.0),
+        ScoredItem("c", NEG, POS, confidence=0.3),
+    ]  # scores 1.0, 0.0, 0.3
     cal = calibration(items, POS)
     assert cal is not None and [b.count for b in cal.bins] == [1, 0, 0, 1, 0, 0, 0, 0, 0, 1]
     assert cal.bins[1].mean_score is None and cal.bins[1].positive_rate is None
@@ -253,8 +272,12 @@ def test_cheapest_threshold_is_the_brute_force_minimum() -> None:
     positives = sum(it.expected == POS for it in items)
     for fp_cost, fn_cost in ((1, 1), (1, 5), (10, 1), (0, 1)):
         got = cheapest_threshold(items, POS, fp_cost, fn_cost)
-        scored = [(s, it.expected == POS) for it in items if it.label is not None and it.confidence is not None
-                  for s in [it.confidence if it.label == POS else 1 - it.confidence]]
+        scored = [
+            (s, it.expected == POS)
+            for it in items
+            if it.label is not None and it.confidence is not None
+            for s in [it.confidence if it.label == POS else 1 - it.confidence]
+        ]
         options = [(fn_cost * positives, None)]
         for t in sorted({s for s, _ in scored}, reverse=True):
             tp = sum(p for s, p in scored if s >= t)
@@ -320,6 +343,7 @@ def test_kappa_vs_gold_equals_sklearn_on_items_with_a_verdict() -> None:
     rng = random.Random(4)
     items = random_run(rng, 200, (POS, NEG, OTHER))
     judged = [it for it in items if it.label is not None]
-    assert kappa_vs_gold(items) == pytest.approx(cohen_kappa_score([i.label for i in judged],
-                                                                   [i.expected for i in judged]))
+    assert kappa_vs_gold(items) == pytest.approx(
+        cohen_kappa_score([i.label for i in judged], [i.expected for i in judged])
+    )
     assert kappa_vs_gold([ScoredItem("a", POS, None, "error")]) is None

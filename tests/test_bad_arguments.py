@@ -1,6 +1,7 @@
 """Issue 7, bad input on the command line: every bad argument is exit 2 with one clear message, no traceback,
 nothing on stdout, and the log's bytes unchanged (the file corpus is tests/data/bad/, run by test_validation.py;
 malformed model replies are data, see test_parsing.py and test_provider_faults.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -69,8 +70,9 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("args, message", CASES, ids=lambda v: " ".join(v) if isinstance(v, list) else None)
-def test_bad_argument_exit_2_one_message_log_unchanged(logged: Path, run_cli: Any, args: list[str],
-                                                       message: str) -> None:
+def test_bad_argument_exit_2_one_message_log_unchanged(
+    logged: Path, run_cli: Any, args: list[str], message: str
+) -> None:
     from modtui.cli import main
 
     if args[0] not in main.commands and not args[0].startswith("-"):

@@ -5,6 +5,7 @@ of the same items (the fake model is deterministic), so each test compares again
 test_replay_engine: production (TP, FP, FN, TN) = (4, 4, 0, 4), candidate (3, 1, 1, 7), fixed i-01..03,
 regressed i-11.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,7 +61,8 @@ def by_prompt(reports: list[svc.ReplayReport]) -> dict[str, svc.RunReport]:
 
 @pytest.mark.parametrize("target, api", [("gpt-mini", "openai"), ("claude", "anthropic")])
 async def test_submit_returns_at_once_then_poll_writes_what_a_live_replay_would(
-        ws: Workspace, fake_server: FakeServer, target: str, api: str) -> None:
+    ws: Workspace, fake_server: FakeServer, target: str, api: str
+) -> None:
     fake_server.batch.hold = True
     plan, sub = await submit(ws, target)
     run_ids = [j.run_id for j in plan.jobs]
@@ -119,12 +121,16 @@ async def test_polling_twice_writes_nothing_twice(ws: Workspace, fake_server: Fa
 
 def _log_counts(ws: Workspace) -> tuple[int, int, int]:
     with ws.store().read() as session:
-        return (len(session.exec(select(ResultRow)).all()), len(session.exec(select(CacheRow)).all()),
-                len(events(ws.store(), INC)))
+        return (
+            len(session.exec(select(ResultRow)).all()),
+            len(session.exec(select(CacheRow)).all()),
+            len(events(ws.store(), INC)),
+        )
 
 
-async def test_crash_after_results_before_the_batch_is_marked(ws: Workspace, fake_server: FakeServer,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_crash_after_results_before_the_batch_is_marked(
+    ws: Workspace, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The process dies right after writing a batch's results: the next poll fetches again, adds nothing twice."""
     plan, _ = await submit(ws, "claude")
     real_flush = batch_svc.Recorder.flush
@@ -144,8 +150,9 @@ async def test_crash_after_results_before_the_batch_is_marked(ws: Workspace, fak
     assert len(run_events(ws)) == 2
 
 
-async def test_crash_after_the_batch_is_marked_before_the_runs_finish(ws: Workspace, fake_server: FakeServer,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_crash_after_the_batch_is_marked_before_the_runs_finish(
+    ws: Workspace, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan, _ = await submit(ws, "gpt-mini")
     monkeypatch.setattr(batch_svc, "_finish_group", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt("killed")))
     with pytest.raises(KeyboardInterrupt):
@@ -159,8 +166,9 @@ async def test_crash_after_the_batch_is_marked_before_the_runs_finish(ws: Worksp
     assert len(run_events(ws)) == 2
 
 
-async def test_failed_and_expired_requests_are_typed_results_and_not_cached(ws: Workspace,
-                                                                           fake_server: FakeServer) -> None:
+async def test_failed_and_expired_requests_are_typed_results_and_not_cached(
+    ws: Workspace, fake_server: FakeServer
+) -> None:
     fake_server.add_rule("nice day", Fault("server"))
     fake_server.batch.expire_after = 22  # the last 2 of 24 requests expire
     plan, _ = await submit(ws, "gpt-mini")
@@ -186,8 +194,9 @@ async def test_a_batch_that_fails_validation_fails_its_runs(ws: Workspace, fake_
         assert {r.error_type for r in results(ws, job.run_id)} == {"bad_request"}
 
 
-async def test_cached_replies_are_served_at_submit_and_only_the_rest_is_batched(ws: Workspace,
-                                                                                fake_server: FakeServer) -> None:
+async def test_cached_replies_are_served_at_submit_and_only_the_rest_is_batched(
+    ws: Workspace, fake_server: FakeServer
+) -> None:
     await _live(ws, "claude")  # production and candidate replies are now cached
     fake_server.reset_counts()
     plan, sub = await submit(ws, "claude")
@@ -209,22 +218,28 @@ def test_cli_batch_replay_then_poll(ws: Workspace, run_cli: Any, fake_server: Fa
     assert polled.exit_code == 0, polled.stderr
     finished = json.loads(polled.stdout)["finished"]
     assert {(r["prompt"], r["tp"], r["fp"], r["fn"], r["tn"]) for r in finished} == {
-        ("toxicity/production", 4, 4, 0, 4), ("toxicity/candidate", 3, 1, 1, 7)}
+        ("toxicity/production", 4, 4, 0, 4),
+        ("toxicity/candidate", 3, 1, 1, 7),
+    }
     table = run_cli(ws.root, *db, "runs", "poll")
     assert table.exit_code == 0 and "no batch waiting" in table.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-m", "offline"], "has no batch API"),
-    (["-m", "gpt-mini", "--min-recall", "0.5"], "gates need results"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-m", "offline"], "has no batch API"),
+        (["-m", "gpt-mini", "--min-recall", "0.5"], "gates need results"),
+    ],
+)
 def test_cli_batch_refusals(ws: Workspace, run_cli: Any, args: list[str], message: str) -> None:
     result = run_cli(ws.root, "--db", ws.db, "replay", INC, *args, "--batch")
     assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_cli_batch_without_a_key_fails_the_target(ws: Workspace, run_cli: Any, fake_server: FakeServer,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_batch_without_a_key_fails_the_target(
+    ws: Workspace, run_cli: Any, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("MODTUI_TEST_ANTHROPIC_KEY")
     result = run_cli(ws.root, "--db", ws.db, "replay", INC, "-m", "claude", "--batch")
     assert result.exit_code == 2 and "MODTUI_TEST_ANTHROPIC_KEY is not set" in result.stderr

@@ -1,4 +1,5 @@
 """The incident CLI: list, show, status, new, targets, prompt diff, validate, workspace/db selection."""
+
 from __future__ import annotations
 
 import json
@@ -22,12 +23,23 @@ def rows(db: Path, sql: str) -> list[tuple]:
 
 # -- list / show -------------------------------------------------------------------------------
 
+
 def test_list_table(workspace: Path, run_cli) -> None:
     result = run_cli(workspace, "incident", "list")
     assert result.exit_code == 0, result.stderr
     header, line = result.stdout.splitlines()
-    assert header.split() == ["ID", "SEVERITY", "STATUS", "TITLE", "ITEMS", "FALSE_POSITIVE", "FALSE_NEGATIVE",
-                              "GUARD", "OPEN_FINDINGS", "LAST_ACTIVITY"]
+    assert header.split() == [
+        "ID",
+        "SEVERITY",
+        "STATUS",
+        "TITLE",
+        "ITEMS",
+        "FALSE_POSITIVE",
+        "FALSE_NEGATIVE",
+        "GUARD",
+        "OPEN_FINDINGS",
+        "LAST_ACTIVITY",
+    ]
     assert line.split()[:3] == [INCIDENT_ID, "SEV3", "open"]
     assert "Self-deprecating jokes removed as insults" in line
     assert line.split()[-6:] == ["12", "3", "2", "5", "0", "2026-11-20T08:14:00Z"]
@@ -40,13 +52,22 @@ def test_list_json(workspace: Path, run_cli) -> None:
     data = json.loads(result.stdout)
     assert list(data) == ["incidents"]
     (row,) = data["incidents"]
-    assert row == {"id": INCIDENT_ID, "title": "Self-deprecating jokes removed as insults", "severity": "SEV3",
-                   "status": "open", "policy": "toxicity", "items": 12, **COUNTS, "open_findings": 0, "runs": 0,
-                   "last_activity": "2026-11-20T08:14:00Z"}
+    assert row == {
+        "id": INCIDENT_ID,
+        "title": "Self-deprecating jokes removed as insults",
+        "severity": "SEV3",
+        "status": "open",
+        "policy": "toxicity",
+        "items": 12,
+        **COUNTS,
+        "open_findings": 0,
+        "runs": 0,
+        "last_activity": "2026-11-20T08:14:00Z",
+    }
 
 
 def test_list_sorted_by_severity_then_id(workspace: Path, run_cli) -> None:
-    src = (workspace / "incidents" / INCIDENT_ID)
+    src = workspace / "incidents" / INCIDENT_ID
     for new_id, severity in (("INC-A", "SEV4"), ("INC-B", "SEV1"), ("INC-C", "SEV3")):
         folder = workspace / "incidents" / new_id
         folder.mkdir()
@@ -85,8 +106,11 @@ def test_show_text_and_json(workspace: Path, run_cli) -> None:
 
 def test_show_keeps_untrusted_text_inert(workspace: Path, run_cli) -> None:
     path = workspace / "incidents" / INCIDENT_ID / "incident.yaml"
-    path.write_text(path.read_text().replace("title: Self-deprecating jokes removed as insults",
-                                             'title: "evil \\e[31mred\\e[0m title"'))
+    path.write_text(
+        path.read_text().replace(
+            "title: Self-deprecating jokes removed as insults", 'title: "evil \\e[31mred\\e[0m title"'
+        )
+    )
     result = run_cli(workspace, "incident", "show", INCIDENT_ID)
     assert result.exit_code == 0, result.stderr
     assert "\x1b" not in result.stdout
@@ -103,6 +127,7 @@ def test_unknown_incident_suggests(workspace: Path, run_cli) -> None:
 
 # -- status ------------------------------------------------------------------------------------
 
+
 def test_status_rewrites_yaml_keeping_comments_and_logs_event(workspace: Path, run_cli) -> None:
     path = workspace / "incidents" / INCIDENT_ID / "incident.yaml"
     before = path.read_text()
@@ -115,7 +140,8 @@ def test_status_rewrites_yaml_keeping_comments_and_logs_event(workspace: Path, r
 
     db = workspace / ".modtui" / "modtui.db"
     assert rows(db, "SELECT incident_id, author, kind, summary FROM event") == [
-        (INCIDENT_ID, "tester", "status", "status open → investigating: looking at rule")]
+        (INCIDENT_ID, "tester", "status", "status open → investigating: looking at rule")
+    ]
     assert rows(db, "SELECT status FROM incident") == [("investigating",)]
     data = json.loads(run_cli(workspace, "incident", "show", INCIDENT_ID, "--format", "json").stdout)
     assert data["incident"]["status"] == "investigating"
@@ -127,7 +153,9 @@ def test_status_rewrites_yaml_keeping_comments_and_logs_event(workspace: Path, r
 
     run_cli(workspace, "incident", "status", INCIDENT_ID, "resolved", "--author", "alice")
     assert rows(db, "SELECT author, summary FROM event ORDER BY id") == [
-        ("tester", "status open → investigating: looking at rule"), ("alice", "status investigating → resolved")]
+        ("tester", "status open → investigating: looking at rule"),
+        ("alice", "status investigating → resolved"),
+    ]
 
 
 def test_status_keeps_crlf_and_appends_when_absent(workspace: Path, run_cli) -> None:
@@ -138,8 +166,11 @@ def test_status_keeps_crlf_and_appends_when_absent(workspace: Path, run_cli) -> 
     assert b"\nstatus: mitigated   # open | investigating | mitigated | resolved\r\n" in data
     assert data.count(b"\n") == data.count(b"\r\n")
 
-    path.write_bytes(data.replace(b"status: mitigated   # open | investigating | mitigated | resolved\r\n", b"")
-                     .replace(b"\r\n", b"\n"))
+    path.write_bytes(
+        data.replace(b"status: mitigated   # open | investigating | mitigated | resolved\r\n", b"").replace(
+            b"\r\n", b"\n"
+        )
+    )
     assert run_cli(workspace, "incident", "status", INCIDENT_ID, "resolved").exit_code == 0
     assert path.read_text().endswith("status: resolved\n")
 
@@ -152,9 +183,21 @@ def test_status_rejects_unknown_value(workspace: Path, run_cli) -> None:
 
 # -- new ---------------------------------------------------------------------------------------
 
+
 def test_new_creates_valid_incident_and_refuses_overwrite(workspace: Path, run_cli, tmp_path: Path) -> None:
-    result = run_cli(workspace, "incident", "new", "--id", "INC-N1", "--policy", "toxicity", "--title", "A new one",
-                     "--severity", "SEV2")
+    result = run_cli(
+        workspace,
+        "incident",
+        "new",
+        "--id",
+        "INC-N1",
+        "--policy",
+        "toxicity",
+        "--title",
+        "A new one",
+        "--severity",
+        "SEV2",
+    )
     assert result.exit_code == 0, result.stderr
     folder = workspace / "incidents" / "INC-N1"
     text = (folder / "incident.yaml").read_text()
@@ -171,8 +214,9 @@ def test_new_creates_valid_incident_and_refuses_overwrite(workspace: Path, run_c
 
     items = tmp_path / "items.jsonl"
     items.write_text('{"id": "b", "content": "you moron", "expected": "toxic", "observed": "ok"}\n')
-    forced = run_cli(workspace, "incident", "new", "--id", "INC-N1", "--policy", "toxicity", "--force",
-                     "--items", str(items))
+    forced = run_cli(
+        workspace, "incident", "new", "--id", "INC-N1", "--policy", "toxicity", "--force", "--items", str(items)
+    )
     assert forced.exit_code == 0, forced.stderr
     assert (folder / "items.jsonl").read_text() == items.read_text()
     shown = json.loads(run_cli(workspace, "incident", "show", "INC-N1", "--format", "json").stdout)
@@ -180,11 +224,25 @@ def test_new_creates_valid_incident_and_refuses_overwrite(workspace: Path, run_c
 
 
 def test_new_quotes_values_yaml_would_misread(workspace: Path, run_cli) -> None:
-    result = run_cli(workspace, "incident", "new", "--id", "0042", "--policy", "toxicity", "--model", "a, b}: c",
-                     "--title", 'He said "hi": #1', "--labels", "toxic,ok,not sure: maybe,yes")
+    result = run_cli(
+        workspace,
+        "incident",
+        "new",
+        "--id",
+        "0042",
+        "--policy",
+        "toxicity",
+        "--model",
+        "a, b}: c",
+        "--title",
+        'He said "hi": #1',
+        "--labels",
+        "toxic,ok,not sure: maybe,yes",
+    )
     assert result.exit_code == 0, result.stderr
     (workspace / "incidents/0042/items.jsonl").write_text(
-        '{"id": "a", "content": "x", "expected": "not sure: maybe", "observed": "yes"}\n')
+        '{"id": "a", "content": "x", "expected": "not sure: maybe", "observed": "yes"}\n'
+    )
     data = json.loads(run_cli(workspace, "incident", "show", "0042", "--format", "json").stdout)
     inc = data["incident"]
     assert inc["id"] == "0042"
@@ -202,18 +260,22 @@ def test_new_with_bad_items_names_the_users_file(workspace: Path, run_cli, tmp_p
     assert not (workspace / "incidents" / "INC-N2").exists()
     assert not list((workspace / "incidents").glob(".staging-*"))
 
-    missing = run_cli(workspace, "incident", "new", "--id", "INC-N2", "--policy", "toxicity", "--items",
-                      str(tmp_path / "nope.jsonl"))
+    missing = run_cli(
+        workspace, "incident", "new", "--id", "INC-N2", "--policy", "toxicity", "--items", str(tmp_path / "nope.jsonl")
+    )
     assert missing.exit_code == 2
     assert "does not exist" in missing.stderr
     assert not list((workspace / "incidents").glob(".staging-*"))
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--id", "bad id", "--policy", "toxicity"], "incident id: use letters"),
-    (["--id", "INC-N3", "--policy", "toxicty"], "no prompts for policy 'toxicty' (did you mean 'toxicity'?)"),
-    (["--id", "INC-N3", "--policy", "toxicity", "--labels", "a,b", "--positive-label", "c"], "'c' must be one of"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--id", "bad id", "--policy", "toxicity"], "incident id: use letters"),
+        (["--id", "INC-N3", "--policy", "toxicty"], "no prompts for policy 'toxicty' (did you mean 'toxicity'?)"),
+        (["--id", "INC-N3", "--policy", "toxicity", "--labels", "a,b", "--positive-label", "c"], "'c' must be one of"),
+    ],
+)
 def test_new_bad_arguments(workspace: Path, run_cli, args: list[str], message: str) -> None:
     result = run_cli(workspace, "incident", "new", *args)
     assert result.exit_code == 2
@@ -223,6 +285,7 @@ def test_new_bad_arguments(workspace: Path, run_cli, args: list[str], message: s
 
 
 # -- targets -----------------------------------------------------------------------------------
+
 
 def test_targets_shows_key_presence_never_the_value(workspace: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
     canary = "sk-test-CANARY-123"
@@ -253,6 +316,7 @@ def test_targets_without_config_has_offline_only(tmp_path: Path, run_cli) -> Non
 
 # -- prompt diff -------------------------------------------------------------------------------
 
+
 def test_prompt_diff(workspace: Path, run_cli) -> None:
     result = run_cli(workspace, "prompt", "diff", "toxicity/production", "prompts/toxicity/candidate.yaml")
     assert result.exit_code == 0, result.stderr
@@ -280,6 +344,7 @@ def test_prompt_diff_unknown_prompt(workspace: Path, run_cli) -> None:
 
 # -- validate ----------------------------------------------------------------------------------
 
+
 def test_validate_ok_and_bad(workspace: Path, run_cli) -> None:
     ok = run_cli(workspace, "validate")
     assert ok.exit_code == 0, ok.stderr
@@ -291,6 +356,7 @@ def test_validate_ok_and_bad(workspace: Path, run_cli) -> None:
 
 
 # -- choosing the workspace and the log --------------------------------------------------------
+
 
 def test_workspace_from_env(workspace: Path, run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -347,15 +413,28 @@ def test_debug_shows_traceback_default_does_not(workspace: Path, run_cli, monkey
 def test_data_on_stdout_messages_on_stderr(workspace: Path, run_cli, tmp_path: Path) -> None:
     export = tmp_path / "e.csv"
     export.write_text("text,gold\nhello,ok\n")
-    result = run_cli(workspace, "incident", "import", str(export), "--id", "INC-I", "--policy", "toxicity",
-                     "--content-col", "text", "--expected-col", "gold")
+    result = run_cli(
+        workspace,
+        "incident",
+        "import",
+        str(export),
+        "--id",
+        "INC-I",
+        "--policy",
+        "toxicity",
+        "--content-col",
+        "text",
+        "--expected-col",
+        "gold",
+    )
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert "imported 1 items into incidents/INC-I/ (eval 1)" in result.stderr
 
 
-def test_workspace_prompt_is_not_shadowed_by_the_current_directory(workspace: Path, run_cli, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workspace_prompt_is_not_shadowed_by_the_current_directory(
+    workspace: Path, run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Another workspace in the current directory (e.g. the repo's samples) must not shadow this one's files."""
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "prompts" / "toxicity").mkdir(parents=True)

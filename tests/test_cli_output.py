@@ -1,5 +1,6 @@
 """What the CLI prints, across commands: one name for one thing, numbers for reading, columns that line up
 in a terminal, help with an example, a closed pipe that is not an error."""
+
 from __future__ import annotations
 
 import json
@@ -75,15 +76,24 @@ def test_p_values_are_never_zero_and_rates_have_three_decimals(replayed: dict[st
     table = cli("replay", INC, "-p", "hate_speech/candidate").stdout
     assert p_value(p) in table and "0.000 " not in table and re.search(r"\b0\.\d{3}\b", table)
     assert f"McNemar p={p_value(p)}" in cli("runs", "compare", "1", "2").stdout
-    assert [p_value(x) for x in (0.625, 0.03125, 1.026e-07, 1.0, 0.0)] == ["0.625", "0.0312", "1.03e-07", "1",
-                                                                           "<1e-300"]
+    assert [p_value(x) for x in (0.625, 0.03125, 1.026e-07, 1.0, 0.0)] == [
+        "0.625",
+        "0.0312",
+        "1.03e-07",
+        "1",
+        "<1e-300",
+    ]
 
 
 # ------------------------------------------------------------------ terminal cells
 def test_columns_align_by_terminal_cell_width(capsys: pytest.CaptureFixture[str]) -> None:
-    family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"  # one ZWJ sequence: two cells
-    rows = [{"who": "日本語", "n": 1}, {"who": f"{family} fam", "n": 2}, {"who": "plain", "n": 3},
-            {"who": "\x1b[31mred", "n": 4}]
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one ZWJ sequence: two cells
+    rows = [
+        {"who": "日本語", "n": 1},
+        {"who": f"{family} fam", "n": 2},
+        {"who": "plain", "n": 3},
+        {"who": "\x1b[31mred", "n": 4},
+    ]
     echo_table(rows)
     lines = capsys.readouterr().out.splitlines()
     assert family in lines[2] and "\\u200d" not in lines[2]  # the emoji as written, not escaped
@@ -95,8 +105,11 @@ def test_columns_align_by_terminal_cell_width(capsys: pytest.CaptureFixture[str]
 def test_a_closed_pipe_ends_quietly(replayed: dict[str, Any]) -> None:
     """`modtui runs list | head -1`: the reader leaves first; the command exits 0 and prints no traceback."""
     modtui = str(Path(sys.executable).with_name("modtui"))
-    proc = subprocess.Popen([modtui, "--workspace", str(SAMPLES), "--db", replayed["db"], "runs", "list"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [modtui, "--workspace", str(SAMPLES), "--db", replayed["db"], "runs", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # before the process has started writing
     err = proc.stderr.read()
@@ -108,8 +121,11 @@ def test_incident_show_keeps_the_description_and_counts_events(run_cli: Any, wor
     folder = workspace / "incidents" / "INC-T1"
     text = (folder / "incident.yaml").read_text()
     description = "Creators report removals.\n\nSecond paragraph: 日本語 and 🏳️‍🌈 as written."
-    text = re.sub(r"(?m)^description:.*(\n  .*)*\n?", "", text) + "description: |\n" + "".join(
-        f"  {line}\n" if line else "\n" for line in description.splitlines())
+    text = (
+        re.sub(r"(?m)^description:.*(\n  .*)*\n?", "", text)
+        + "description: |\n"
+        + "".join(f"  {line}\n" if line else "\n" for line in description.splitlines())
+    )
     (folder / "incident.yaml").write_text(text)
     for n in range(22):
         assert run_cli(workspace, "incident", "status", "INC-T1", ("investigating", "open")[n % 2]).exit_code == 0
@@ -128,7 +144,9 @@ def _contexts() -> list[click.Context]:
         ctx = todo.pop(0)
         out.append(ctx)
         if isinstance(ctx.command, click.Group):
-            todo += [click.Context(sub, info_name=name, parent=ctx) for name, sub in sorted(ctx.command.commands.items())]
+            todo += [
+                click.Context(sub, info_name=name, parent=ctx) for name, sub in sorted(ctx.command.commands.items())
+            ]
     return out
 
 
@@ -136,7 +154,8 @@ def _contexts() -> list[click.Context]:
 def test_every_command_has_an_example_and_helpful_options(ctx: click.Context) -> None:
     path, text = ctx.command_path, ctx.command.get_help(ctx)
     assert re.search(r"\n  Example[^\n]*:\n    modtui", text), (
-        f"`{path} --help` needs a short usage example: end its docstring with '\\b', 'Example:' and a command")
+        f"`{path} --help` needs a short usage example: end its docstring with '\\b', 'Example:' and a command"
+    )
     for param in ctx.command.params:
         if isinstance(param, click.Option) and not param.hidden:
             assert param.help, f"{path} {param.opts[0]} has no help text"

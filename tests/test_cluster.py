@@ -1,4 +1,5 @@
 """Near-duplicate clusters: the sample incidents' waves, the CLI contract, thresholds, determinism, scale."""
+
 from __future__ import annotations
 
 import json
@@ -62,9 +63,11 @@ def test_a_wave_holds_the_template_and_its_edits(samples: Path) -> None:
 
 def test_numbers_case_and_leetspeak_are_folded() -> None:
     assert cluster_key("Send 0.2 BTC to WIN") == cluster_key("send 15 btc to w1n")
-    entries = [Entry("a", "FREE M0NEY!!! claim 100 coins at example.com now"),
-               Entry("b", "free money!!! claim 5,000 coins at example.com now"),
-               Entry("c", "Our bakery opens at 7am tomorrow")]
+    entries = [
+        Entry("a", "FREE M0NEY!!! claim 100 coins at example.com now"),
+        Entry("b", "free money!!! claim 5,000 coins at example.com now"),
+        Entry("c", "Our bakery opens at 7am tomorrow"),
+    ]
     clusters = cluster(entries, 95)
     assert [c.items for c in clusters] == [["a", "b"]]
 
@@ -156,8 +159,9 @@ def test_cli_table_is_inert(samples: Path, run_cli) -> None:  # type: ignore[no-
     assert "SIZE" in result.stdout.splitlines()[0] and "clusters holding" in result.stderr
 
 
-@pytest.mark.parametrize("args", [("--threshold", "101"), ("--threshold", "-5"), ("--threshold", "abc"),
-                                  ("--min-size", "0")])
+@pytest.mark.parametrize(
+    "args", [("--threshold", "101"), ("--threshold", "-5"), ("--threshold", "abc"), ("--min-size", "0")]
+)
 def test_cli_bad_options_exit_2(samples: Path, run_cli, args: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
     result = run_cli(samples, "cluster", "INC-0042", *args)
     assert result.exit_code == 2

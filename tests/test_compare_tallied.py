@@ -1,5 +1,6 @@
 """`runs compare` on the original labels pairs and counts in the log (services.runs._compare_tallied): it must give
 exactly what scoring every item and calling analysis.flips.compare gives (services.runs.scored_views), on both databases."""
+
 from __future__ import annotations
 
 import random
@@ -25,19 +26,37 @@ def write_run(ws: Workspace, item_ids: list[str], labels: list[str], rng: random
         q.ensure_prompt_version(session, prompt, ws.prompt_source(prompt))
         key = q.ensure_target(session, target)
         session.flush()
-        run = q.start_run(session, incident_id=INC, target_key=key, target_name=target.name,
-                          prompt_version=prompt.version, prompt_path=prompt.path, item_set="all", author="t",
-                          items_total=len(item_ids))
+        run = q.start_run(
+            session,
+            incident_id=INC,
+            target_key=key,
+            target_name=target.name,
+            prompt_version=prompt.version,
+            prompt_path=prompt.path,
+            item_set="all",
+            author="t",
+            items_total=len(item_ids),
+        )
         rows = []
         for item_id in item_ids:
             outcome = rng.choice(OUTCOMES)
-            rows.append({"run_id": run.id, "item_id": item_id, "outcome": outcome,
-                         # a label stored with a non-label outcome is not a verdict; error types vary or are missing
-                         "label": rng.choice(labels + [None]) if outcome == "label" or rng.random() < 0.3 else None,
-                         "error_type": rng.choice(["rate_limit", "server", None]) if rng.random() < 0.5 else None,
-                         "confidence": rng.choice([None, 0.7]), "latency_ms": rng.choice([None, rng.uniform(1, 900)]),
-                         "cost_usd": rng.uniform(0, 0.01), "tokens_in": rng.randrange(500),
-                         "tokens_out": rng.randrange(50), "cached": rng.random() < 0.3, "created_at": now_iso()})
+            rows.append(
+                {
+                    "run_id": run.id,
+                    "item_id": item_id,
+                    "outcome": outcome,
+                    # a label stored with a non-label outcome is not a verdict; error types vary or are missing
+                    "label": rng.choice(labels + [None]) if outcome == "label" or rng.random() < 0.3 else None,
+                    "error_type": rng.choice(["rate_limit", "server", None]) if rng.random() < 0.5 else None,
+                    "confidence": rng.choice([None, 0.7]),
+                    "latency_ms": rng.choice([None, rng.uniform(1, 900)]),
+                    "cost_usd": rng.uniform(0, 0.01),
+                    "tokens_in": rng.randrange(500),
+                    "tokens_out": rng.randrange(50),
+                    "cached": rng.random() < 0.3,
+                    "created_at": now_iso(),
+                }
+            )
         q.insert_results(session, rows, [])
         return run.id
 
@@ -60,16 +79,34 @@ def test_tallied_compare_equals_the_item_by_item_one(ws: Workspace, seed: int) -
 
 def test_tallied_metrics_equal_run_metrics_on_groups() -> None:
     rng = random.Random(3)
-    items = [ScoredItem(f"i{n}", rng.choice("ab"), rng.choice(["a", "b", None]), rng.choice(OUTCOMES),
-                        rng.choice(["server", None]), None, rng.choice([None, rng.random()]), rng.random(),
-                        rng.choice([None, 3]), 2, rng.random() < 0.5) for n in range(500)]
+    items = [
+        ScoredItem(
+            f"i{n}",
+            rng.choice("ab"),
+            rng.choice(["a", "b", None]),
+            rng.choice(OUTCOMES),
+            rng.choice(["server", None]),
+            None,
+            rng.choice([None, rng.random()]),
+            rng.random(),
+            rng.choice([None, 3]),
+            2,
+            rng.random() < 0.5,
+        )
+        for n in range(500)
+    ]
     groups: dict[tuple[object, ...], int] = {}
     for it in items:
         key = (it.expected, it.label, it.outcome, it.error_type, it.cached)
         groups[key] = groups.get(key, 0) + 1
-    tallied = tallied_metrics([(ScoredItem("", e, lb, o, err, cached=c), n) for (e, lb, o, err, c), n in groups.items()],
-                              "a", [it.cost_usd for it in items], [it.latency_ms for it in items],
-                              [it.tokens_in for it in items], [it.tokens_out for it in items])
+    tallied = tallied_metrics(
+        [(ScoredItem("", e, lb, o, err, cached=c), n) for (e, lb, o, err, c), n in groups.items()],
+        "a",
+        [it.cost_usd for it in items],
+        [it.latency_ms for it in items],
+        [it.tokens_in for it in items],
+        [it.tokens_out for it in items],
+    )
     assert tallied == run_metrics(items, "a")
 
 

@@ -103,7 +103,7 @@ async def test_labels_and_positive_words_configurable(server: FakeServer, api: s
     server.labels, server.positive_words = ["flag", "pass"], {"spam"}
     async with make_client(api, server) as client:
         assert json.loads(text_of(await ask(client, "buy spam now!")))["label"] == "flag"
-        assert json.loads(text_of(await ask(client, "a scam"))) ["label"] == "pass"
+        assert json.loads(text_of(await ask(client, "a scam")))["label"] == "pass"
 
 
 async def test_refusal_openai(server: FakeServer) -> None:
@@ -163,8 +163,11 @@ async def test_custom_responder_sees_request(server: FakeServer, api: str) -> No
         assert json.loads(text_of(await ask(client, "hello", system="SYS")))["label"] == "custom"
         raw = await ask(client, "raw please")
     assert text_of(raw) == "raw text"
-    usage = (raw.usage.prompt_tokens, raw.usage.completion_tokens) if api == "openai" else (
-        raw.usage.input_tokens, raw.usage.output_tokens)
+    usage = (
+        (raw.usage.prompt_tokens, raw.usage.completion_tokens)
+        if api == "openai"
+        else (raw.usage.input_tokens, raw.usage.output_tokens)
+    )
     assert usage == (7, 3)
     first = seen[0]
     assert (first.api, first.user_text, first.text, first.attempt) == (api, "hello", "SYS\nhello", 1)
@@ -264,8 +267,9 @@ async def test_overloaded_openai_is_503(server: FakeServer) -> None:
 
 
 @pytest.mark.parametrize("api", APIS)
-@pytest.mark.parametrize(("kind", "status", "name"), [("auth", 401, "AuthenticationError"),
-                                                       ("bad_request", 400, "BadRequestError")])
+@pytest.mark.parametrize(
+    ("kind", "status", "name"), [("auth", 401, "AuthenticationError"), ("bad_request", 400, "BadRequestError")]
+)
 async def test_client_errors_not_retried(server: FakeServer, api: str, kind: Any, status: int, name: str) -> None:
     server.add_rule("", Fault(kind))
     async with make_client(api, server, max_retries=2) as client:
@@ -403,9 +407,15 @@ def _read_response(sock_file: Any) -> tuple[int, bytes]:
 def test_keep_alive_and_chunked_body(server: FakeServer) -> None:
     body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "kill it"}]}).encode()
     plain = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
-    chunked = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-               + f"{10:x}\r\n".encode() + body[:10] + b"\r\n"
-               + f"{len(body) - 10:x}\r\n".encode() + body[10:] + b"\r\n0\r\n\r\n")
+    chunked = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + f"{10:x}\r\n".encode()
+        + body[:10]
+        + b"\r\n"
+        + f"{len(body) - 10:x}\r\n".encode()
+        + body[10:]
+        + b"\r\n0\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock, sock.makefile("rb") as stream:
         sock.sendall(plain + chunked)  # pipelined on one connection
         for _ in range(2):
@@ -431,7 +441,8 @@ def test_cli_subprocess_prints_port_and_serves() -> None:
     script = Path(__file__).with_name("fakeserver.py")
     proc = subprocess.Popen(
         [sys.executable, str(script), "--port", "0", "--latency", "0.01", "--fault-rates", "rate_limit=0.0,server=0"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

@@ -1,4 +1,5 @@
 """Findings from the command line and the service: evidence checks, resolve/supersede, label disputes."""
+
 from __future__ import annotations
 
 import json
@@ -57,11 +58,29 @@ def timeline(ws: Path, incident: str = INCIDENT_ID) -> list:
 
 # -- add ------------------------------------------------------------------------------------------------
 
+
 def test_add_with_evidence_lists_and_records_an_event(ws_dir: Path) -> None:
     runs = replay(ws_dir)
-    out = ok("finding", "add", INCIDENT_ID, "--category", "prompt_ambiguity", "--summary", "Self-deprecation reads as an insult",
-             "--item", "i-01", "--item", "i-02", "--run", str(runs[0]), "--run", str(runs[1]),
-             "--fix", "self_deprecation exception", ws=ws_dir)
+    out = ok(
+        "finding",
+        "add",
+        INCIDENT_ID,
+        "--category",
+        "prompt_ambiguity",
+        "--summary",
+        "Self-deprecation reads as an insult",
+        "--item",
+        "i-01",
+        "--item",
+        "i-02",
+        "--run",
+        str(runs[0]),
+        "--run",
+        str(runs[1]),
+        "--fix",
+        "self_deprecation exception",
+        ws=ws_dir,
+    )
     assert out.strip() == "1"
     [finding] = findings_json(ws_dir, INCIDENT_ID)
     assert finding["category"] == "prompt_ambiguity" and finding["status"] == "open"
@@ -95,8 +114,24 @@ def test_categories_come_from_the_workspace(ws_dir: Path) -> None:
 
 def test_missing_evidence_item_and_run_are_named(ws_dir: Path) -> None:
     replay(ws_dir)
-    err = fails("finding", "add", INCIDENT_ID, "-c", "policy_gap", "-s", "x", "--item", "i-01", "--item", "i-99",
-                "--run", "1", "--run", "42", ws=ws_dir)
+    err = fails(
+        "finding",
+        "add",
+        INCIDENT_ID,
+        "-c",
+        "policy_gap",
+        "-s",
+        "x",
+        "--item",
+        "i-01",
+        "--item",
+        "i-99",
+        "--run",
+        "1",
+        "--run",
+        "42",
+        ws=ws_dir,
+    )
     assert "--item: no item 'i-99' in INC-T1" in err and "--run: no run 42" in err
     assert "i-01" not in err
     assert findings_json(ws_dir) == []
@@ -115,12 +150,18 @@ def test_unknown_incident_and_empty_summary(ws_dir: Path) -> None:
 
 # -- resolve, supersede, list -------------------------------------------------------------------------------
 
+
 def test_resolve_once_then_refused(ws_dir: Path) -> None:
     ok("finding", "add", INCIDENT_ID, "-c", "policy_gap", "-s", "first", ws=ws_dir)
     ok("finding", "resolve", "1", "--resolution", "shipped candidate v2", "--author", "bo", ws=ws_dir)
     [finding] = findings_json(ws_dir)
-    assert finding["status"] == "resolved" and finding["resolution"] == "shipped candidate v2" and finding["resolved_at"]
-    assert timeline(ws_dir)[0].summary == "finding #1 resolved: shipped candidate v2" and timeline(ws_dir)[0].author == "bo"
+    assert (
+        finding["status"] == "resolved" and finding["resolution"] == "shipped candidate v2" and finding["resolved_at"]
+    )
+    assert (
+        timeline(ws_dir)[0].summary == "finding #1 resolved: shipped candidate v2"
+        and timeline(ws_dir)[0].author == "bo"
+    )
     err = fails("finding", "resolve", "1", "--resolution", "again", ws=ws_dir)
     assert "finding #1: already resolved" in err
     assert findings_json(ws_dir)[0]["resolution"] == "shipped candidate v2"
@@ -163,14 +204,24 @@ def test_show(ws_dir: Path) -> None:
 
 # -- label disputes --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("-c", "policy_gap", "--correct", "i-06=ok"), "label corrections belong to a finding of category 'label_error'"),
-    (("-c", "label_error", "--correct", "i-06=okay"), "i-06: 'okay' is not one of the incident's labels toxic, ok (did you mean 'ok'?)"),
-    (("-c", "label_error", "--correct", "i-99=ok"), "no item 'i-99' in INC-T1"),
-    (("-c", "label_error", "--correct", "i-06=toxic"), "i-06 is already labelled 'toxic'"),
-    (("-c", "label_error", "--correct", "i-06"), "'i-06' is not ITEM=LABEL"),
-    (("-c", "label_error", "--correct", "i-06=ok", "--correct", "i-06=toxic"), "i-06 is corrected twice"),
-])
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("-c", "policy_gap", "--correct", "i-06=ok"),
+            "label corrections belong to a finding of category 'label_error'",
+        ),
+        (
+            ("-c", "label_error", "--correct", "i-06=okay"),
+            "i-06: 'okay' is not one of the incident's labels toxic, ok (did you mean 'ok'?)",
+        ),
+        (("-c", "label_error", "--correct", "i-99=ok"), "no item 'i-99' in INC-T1"),
+        (("-c", "label_error", "--correct", "i-06=toxic"), "i-06 is already labelled 'toxic'"),
+        (("-c", "label_error", "--correct", "i-06"), "'i-06' is not ITEM=LABEL"),
+        (("-c", "label_error", "--correct", "i-06=ok", "--correct", "i-06=toxic"), "i-06 is corrected twice"),
+    ],
+)
 def test_bad_corrections(ws_dir: Path, args: tuple[str, ...], message: str) -> None:
     err = fails("finding", "add", INCIDENT_ID, "-s", "x", *args, ws=ws_dir)
     assert message in err
@@ -185,17 +236,36 @@ def independent(lines: list[dict], gold: dict[str, str], run_id: int) -> dict[st
     positives = sum(1 for r in rows if gold[r["item_id"]] == "toxic")
     p = tp / (tp + fp) if tp + fp else None
     r = tp / positives if positives else None
-    return {"precision": p, "recall": r, "f1": (2 * p * r / (p + r) if p + r else 0.0) if p is not None and r is not None else None}
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": (2 * p * r / (p + r) if p + r else 0.0) if p is not None and r is not None else None,
+    }
 
 
 def test_corrected_labels_change_metrics_and_originals_are_kept(ws_dir: Path) -> None:
     items_file = ws_dir / "incidents" / INCIDENT_ID / "items.jsonl"
     before = items_file.read_bytes()
-    lines = [json.loads(line) for line in ok("replay", INCIDENT_ID, "-p", "toxicity/candidate", "--format", "jsonl", ws=ws_dir).splitlines()]
+    lines = [
+        json.loads(line)
+        for line in ok("replay", INCIDENT_ID, "-p", "toxicity/candidate", "--format", "jsonl", ws=ws_dir).splitlines()
+    ]
     original = {json.loads(line)["id"]: json.loads(line)["expected"] for line in before.decode().splitlines()}
     # a dispute: i-06 ("you absolute moron") is banter between friends, i-07 is actually toxic
-    ok("finding", "add", INCIDENT_ID, "-c", "label_error", "-s", "two gold labels are wrong",
-       "--correct", "i-06=ok", "--correct", "i-07=toxic", ws=ws_dir)
+    ok(
+        "finding",
+        "add",
+        INCIDENT_ID,
+        "-c",
+        "label_error",
+        "-s",
+        "two gold labels are wrong",
+        "--correct",
+        "i-06=ok",
+        "--correct",
+        "i-07=toxic",
+        ws=ws_dir,
+    )
     corrected = {**original, "i-06": "ok", "i-07": "toxic"}
     for run_id in (1, 2):
         orig = json.loads(ok("runs", "show", str(run_id), "--format", "json", ws=ws_dir))
@@ -210,17 +280,23 @@ def test_corrected_labels_change_metrics_and_originals_are_kept(ws_dir: Path) ->
     assert [e.kind for e in timeline(ws_dir)[:2]] == ["dispute", "finding"]
     assert "i-06 toxic → ok" in timeline(ws_dir)[0].summary
 
-    doc = json.loads(ok("replay", INCIDENT_ID, "-p", "toxicity/candidate", "--format", "json", "--labels", "corrected", ws=ws_dir))
+    doc = json.loads(
+        ok("replay", INCIDENT_ID, "-p", "toxicity/candidate", "--format", "json", "--labels", "corrected", ws=ws_dir)
+    )
     assert doc["labels"] == "corrected"
     assert doc["corrections"]["i-06"] == {"original": "toxic", "corrected": "ok", "finding": 1}
     for run in doc["runs"]:
         assert run["precision"] == pytest.approx(independent(lines, corrected, run["run_id"] - 2)["precision"])
     plain = json.loads(ok("replay", INCIDENT_ID, "-p", "toxicity/candidate", "--format", "json", ws=ws_dir))
-    assert "labels" not in plain and plain["runs"][0]["recall"] == pytest.approx(independent(lines, original, 1)["recall"])
+    assert "labels" not in plain and plain["runs"][0]["recall"] == pytest.approx(
+        independent(lines, original, 1)["recall"]
+    )
     # what the log stored for the runs is on the original labels
     listed = json.loads(ok("runs", "list", INCIDENT_ID, "--format", "json", ws=ws_dir))["runs"]
-    assert all(r["precision"] == pytest.approx(independent(lines, original, 1 + (r["run_id"] - 1) % 2)["precision"])
-               for r in listed)
+    assert all(
+        r["precision"] == pytest.approx(independent(lines, original, 1 + (r["run_id"] - 1) % 2)["precision"])
+        for r in listed
+    )
 
 
 def test_compare_with_corrected_labels(ws_dir: Path) -> None:
@@ -238,7 +314,9 @@ def test_which_findings_correct(ws_dir: Path) -> None:
     replay(ws_dir)
 
     def correction() -> dict:
-        return json.loads(ok("runs", "show", "1", "--format", "json", "--labels", "corrected", ws=ws_dir))["corrections"]
+        return json.loads(ok("runs", "show", "1", "--format", "json", "--labels", "corrected", ws=ws_dir))[
+            "corrections"
+        ]
 
     ok("finding", "add", INCIDENT_ID, "-c", "label_error", "-s", "a", "--correct", "i-06=ok", ws=ws_dir)
     assert correction() == {"i-06": {"original": "toxic", "corrected": "ok", "finding": 1}}
@@ -256,6 +334,7 @@ def test_which_findings_correct(ws_dir: Path) -> None:
 
 
 # -- the service, as the TUI uses it ------------------------------------------------------------------------------
+
 
 def test_service_add_resolve(ws_dir: Path) -> None:
     ws = Workspace.open(ws_dir)

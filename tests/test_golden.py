@@ -1,4 +1,5 @@
 """Golden sets: add (fixed / all / ids), list, replay --golden with the same gates and formats, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,11 @@ def test_fixed_copies_what_the_latest_candidate_fixed(samples: Path, run_cli) ->
     for row in items:
         original = source[row["item"]]
         assert row["id"] == f"INC-0042/{row['item']}" and row["incident"] == "INC-0042"
-        assert (row["content"], row["expected"], row["kind"]) == (original.content, original.expected, original.kind.value)
+        assert (row["content"], row["expected"], row["kind"]) == (
+            original.content,
+            original.expected,
+            original.kind.value,
+        )
     # the same again: nothing added twice
     again = _json(run_cli(samples, "golden", "add", "INC-0042", "--set", "ci", "--items", "fixed", "--format", "json"))
     assert again["added"] == [] and sorted(again["already_present"]) == sorted(fixed)
@@ -71,8 +76,22 @@ def test_fixed_copies_what_the_latest_candidate_fixed(samples: Path, run_cli) ->
 def test_fixed_from_a_chosen_run(samples: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     replay = _replay_candidate(run_cli, samples)
     production, candidate = replay["runs"][0]["run_id"], replay["runs"][1]["run_id"]
-    ok = _json(run_cli(samples, "golden", "add", "INC-0042", "--set", "ci", "--items", "fixed", "--run", str(candidate),
-                       "--format", "json"))
+    ok = _json(
+        run_cli(
+            samples,
+            "golden",
+            "add",
+            "INC-0042",
+            "--set",
+            "ci",
+            "--items",
+            "fixed",
+            "--run",
+            str(candidate),
+            "--format",
+            "json",
+        )
+    )
     assert ok["run_id"] == candidate
     for run, message in ((production, "no baseline"), (999, "no run 999")):
         bad = run_cli(samples, "golden", "add", "INC-0042", "--set", "ci", "--items", "fixed", "--run", str(run))
@@ -83,20 +102,37 @@ def test_fixed_from_a_chosen_run(samples: Path, run_cli) -> None:  # type: ignor
 
 
 def test_ids_and_all(samples: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
-    ids = _json(run_cli(samples, "golden", "add", "INC-0042", "--set", "mix", "--items", "i-0002",
-                        "--items", "i-0001,i-0003", "--format", "json"))
+    ids = _json(
+        run_cli(
+            samples,
+            "golden",
+            "add",
+            "INC-0042",
+            "--set",
+            "mix",
+            "--items",
+            "i-0002",
+            "--items",
+            "i-0001,i-0003",
+            "--format",
+            "json",
+        )
+    )
     assert ids["added"] == ["i-0002", "i-0001", "i-0003"]
     every = _json(run_cli(samples, "golden", "add", "INC-0042", "--set", "mix", "--format", "json"))
     assert len(every["added"]) == 89 and len(every["already_present"]) == 3 and every["items"] == 92
 
 
-@pytest.mark.parametrize("args, message", [
-    (("INC-0042", "--set", "ci", "--items", "i-9999"), "no item 'i-9999'"),
-    (("INC-0042", "--set", "ci", "--items", "fixed", "--items", "i-0001"), "not a mix"),
-    (("INC-0042", "--set", "bad name"), "not a valid golden set name"),
-    (("INC-9999", "--set", "ci"), "no incident"),
-    (("INC-0042",), "--set"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("INC-0042", "--set", "ci", "--items", "i-9999"), "no item 'i-9999'"),
+        (("INC-0042", "--set", "ci", "--items", "fixed", "--items", "i-0001"), "not a mix"),
+        (("INC-0042", "--set", "bad name"), "not a valid golden set name"),
+        (("INC-9999", "--set", "ci"), "no incident"),
+        (("INC-0042",), "--set"),
+    ],
+)
 def test_add_bad_input_exit_2(samples: Path, run_cli, args: tuple[str, ...], message: str) -> None:  # type: ignore[no-untyped-def]
     result = run_cli(samples, "golden", "add", *args)
     assert result.exit_code == 2 and message in result.stderr
@@ -116,8 +152,10 @@ def test_list(samples: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     run_cli(samples, "golden", "add", "INC-0042", "--set", "hs", "--items", "i-0001,i-0002")
     run_cli(samples, "golden", "add", "INC-0057", "--set", "spam")
     sets = _json(run_cli(samples, "golden", "list", "--format", "json"))["goldens"]
-    assert [(s["name"], s["items"], s["policy"], s["incidents"]) for s in sets] == \
-        [("hs", 2, "hate_speech", ["INC-0042"]), ("spam", 87, "scam_spam", ["INC-0057"])]
+    assert [(s["name"], s["items"], s["policy"], s["incidents"]) for s in sets] == [
+        ("hs", 2, "hate_speech", ["INC-0042"]),
+        ("spam", 87, "scam_spam", ["INC-0057"]),
+    ]
     table = run_cli(samples, "golden", "list")
     assert table.exit_code == 0 and "goldens/spam.jsonl" in table.stdout
 
@@ -152,8 +190,19 @@ def test_a_fixed_golden_set_passes_its_gate(samples: Path, run_cli) -> None:  # 
     """The CI use: the items a candidate fixed become a regression test: every one must stay right."""
     _replay_candidate(run_cli, samples)
     run_cli(samples, "golden", "add", "INC-0042", "--set", "fixes", "--items", "fixed")
-    ok = run_cli(samples, "replay", "--golden", "fixes", "-p", "hate_speech/candidate", "--min-accuracy", "1",
-                 "--fail-on-regression", "--format", "json")
+    ok = run_cli(
+        samples,
+        "replay",
+        "--golden",
+        "fixes",
+        "-p",
+        "hate_speech/candidate",
+        "--min-accuracy",
+        "1",
+        "--fail-on-regression",
+        "--format",
+        "json",
+    )
     assert ok.exit_code == 0, ok.stderr
     runs = json.loads(ok.stdout)["runs"]
     assert runs[1]["accuracy"] == 1.0 and runs[0]["accuracy"] == 0.0
@@ -162,8 +211,9 @@ def test_a_fixed_golden_set_passes_its_gate(samples: Path, run_cli) -> None:  # 
     assert bad.exit_code == 1 and "accuracy 0.000 < 1.0" in bad.stderr
 
 
-@pytest.mark.parametrize("args", [("--golden", "nope"), ("INC-0042", "--golden", "ci"), (),
-                                  ("--golden", "ci", "--baseline", "1")])
+@pytest.mark.parametrize(
+    "args", [("--golden", "nope"), ("INC-0042", "--golden", "ci"), (), ("--golden", "ci", "--baseline", "1")]
+)
 def test_replay_golden_bad_input_exit_2(samples: Path, run_cli, args: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
     run_cli(samples, "golden", "add", "INC-0042", "--set", "ci", "--items", "i-0001")
     run_cli(samples, "replay", "INC-0042")  # run 1 is on INC-0042: not a baseline for golden:ci

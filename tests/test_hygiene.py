@@ -1,4 +1,5 @@
 """Dependencies point inward: the pure core and `modtui --help` never pull in heavy or network libraries."""
+
 from __future__ import annotations
 
 import ast
@@ -16,11 +17,25 @@ import modtui
 
 HEAVY = ("textual", "sqlmodel", "sqlalchemy", "openai", "anthropic")
 NETWORK_AND_UI = ("openai", "anthropic", "textual")
-PURE_CORE = ["modtui.domain.incident", "modtui.domain.prompt", "modtui.domain.verdict", "modtui.domain.target",
-             "modtui.analysis.metrics", "modtui.analysis.flips", "modtui.analysis.significance",
-             "modtui.analysis.sweep", "modtui.analysis.cluster", "modtui.analysis.precedent",
-             "modtui.policy.model", "modtui.policy.classify", "modtui.analysis.robustness", "modtui.analysis.stability",
-             "modtui.probes.mutations", "modtui.probes.variants", "modtui.analysis.queue"]
+PURE_CORE = [
+    "modtui.domain.incident",
+    "modtui.domain.prompt",
+    "modtui.domain.verdict",
+    "modtui.domain.target",
+    "modtui.analysis.metrics",
+    "modtui.analysis.flips",
+    "modtui.analysis.significance",
+    "modtui.analysis.sweep",
+    "modtui.analysis.cluster",
+    "modtui.analysis.precedent",
+    "modtui.policy.model",
+    "modtui.policy.classify",
+    "modtui.analysis.robustness",
+    "modtui.analysis.stability",
+    "modtui.probes.mutations",
+    "modtui.probes.variants",
+    "modtui.analysis.queue",
+]
 
 
 def loaded_after(code: str) -> set[str]:
@@ -108,8 +123,10 @@ ORM = ("sqlalchemy", "sqlmodel", "modtui.store.tables")
 
 
 def _modules() -> list[tuple[str, ast.Module]]:
-    return [(str(path.relative_to(SRC.parent)), ast.parse(path.read_text(encoding="utf-8")))
-            for path in sorted(SRC.rglob("*.py"))]
+    return [
+        (str(path.relative_to(SRC.parent)), ast.parse(path.read_text(encoding="utf-8")))
+        for path in sorted(SRC.rglob("*.py"))
+    ]
 
 
 def _imported(tree: ast.Module) -> set[str]:
@@ -123,8 +140,11 @@ def _imported(tree: ast.Module) -> set[str]:
 
 
 def test_only_the_store_imports_sqlalchemy_or_sqlmodel() -> None:
-    outside = {path: sorted(n for n in _imported(tree) if n.split(".")[0] in ORM[:2] or n.startswith(ORM[2]))
-               for path, tree in _modules() if not path.startswith("modtui/store/")}
+    outside = {
+        path: sorted(n for n in _imported(tree) if n.split(".")[0] in ORM[:2] or n.startswith(ORM[2]))
+        for path, tree in _modules()
+        if not path.startswith("modtui/store/")
+    }
     assert {path: names for path, names in outside.items() if names} == {}
 
 
@@ -148,8 +168,11 @@ def test_the_store_hands_out_records_not_rows() -> None:
 
 def test_faces_hold_records_not_rows() -> None:
     """cli/ and tui/ reach the log only through services: they import no store module at all."""
-    faces = {path: sorted(n for n in _imported(tree) if n.startswith("modtui.store"))
-             for path, tree in _modules() if path.startswith(("modtui/cli/", "modtui/tui/"))}
+    faces = {
+        path: sorted(n for n in _imported(tree) if n.startswith("modtui.store"))
+        for path, tree in _modules()
+        if path.startswith(("modtui/cli/", "modtui/tui/"))
+    }
     assert {path: names for path, names in faces.items() if names} == {}
 
 

@@ -1,4 +1,5 @@
 """`modtui incident import`: real-export quirks, label and column mapping, kinds, safety, size."""
+
 from __future__ import annotations
 
 import csv
@@ -29,12 +30,14 @@ def assert_nothing_left(workspace: Path, incident_id: str = "INC-I") -> None:
 
 # A messy export: BOM, CRLF, header names in odd case with spaces, quoted commas, quoted quotes,
 # an embedded CRLF newline (the row spans lines 3-5), a blank line (6), labels the policy spells differently.
-MESSY = ("\ufeffID, Text ,GOLD,Prod Verdict,Locale,surface\r\n"
-         "a1,\"hello, world\",OK,OK,en-US,comment\r\n"
-         "a2,\"multi\r\nline\r\ncontent\",OK,Toxic,en-GB,post\r\n"
-         "\r\n"
-         "a3,\"say \"\"hi\"\", you moron\",Toxic,OK,fr-FR,comment\r\n"
-         "a4,fine,OK,OK,de-DE,dm\r\n")
+MESSY = (
+    "\ufeffID, Text ,GOLD,Prod Verdict,Locale,surface\r\n"
+    'a1,"hello, world",OK,OK,en-US,comment\r\n'
+    'a2,"multi\r\nline\r\ncontent",OK,Toxic,en-GB,post\r\n'
+    "\r\n"
+    'a3,"say ""hi"", you moron",Toxic,OK,fr-FR,comment\r\n'
+    "a4,fine,OK,OK,de-DE,dm\r\n"
+)
 
 
 def write_messy(tmp_path: Path) -> Path:
@@ -45,9 +48,26 @@ def write_messy(tmp_path: Path) -> Path:
 
 def test_messy_csv_imports(workspace: Path, run_cli, tmp_path: Path) -> None:
     source = write_messy(tmp_path)
-    result = do_import(run_cli, workspace, source, "INC-I", "--observed-col", "prod verdict", "--id-col", "id",
-                       "--meta-col", "locale", "--meta-col", "Surface",
-                       "--label-map", "OK=ok", "--label-map", "Toxic=toxic", "--title", "Messy export")
+    result = do_import(
+        run_cli,
+        workspace,
+        source,
+        "INC-I",
+        "--observed-col",
+        "prod verdict",
+        "--id-col",
+        "id",
+        "--meta-col",
+        "locale",
+        "--meta-col",
+        "Surface",
+        "--label-map",
+        "OK=ok",
+        "--label-map",
+        "Toxic=toxic",
+        "--title",
+        "Messy export",
+    )
     assert result.exit_code == 0, result.stderr
     assert "imported 4 items into incidents/INC-I/ (false_negative 1, false_positive 1, guard 2)" in result.stderr
     items = items_of(workspace)
@@ -84,18 +104,36 @@ def test_no_observed_column_gives_eval_and_row_ids(workspace: Path, run_cli, tmp
     result = do_import(run_cli, workspace, source)
     assert result.exit_code == 0, result.stderr
     items = items_of(workspace)
-    assert [(i["id"], i["kind"], "observed" in i) for i in items] == [("row-000001", "eval", False),
-                                                                    ("row-000002", "eval", False)]
+    assert [(i["id"], i["kind"], "observed" in i) for i in items] == [
+        ("row-000001", "eval", False),
+        ("row-000002", "eval", False),
+    ]
 
 
 def test_jsonl_import(workspace: Path, run_cli, tmp_path: Path) -> None:
     source = tmp_path / "export.jsonl"
-    rows = [{"uid": 7, "text": "you moron", "gold": 1, "prod": 0, "extra": {"k": [1, 2]}},
-            {"uid": 8, "text": "hi", "gold": 0, "prod": 1, "extra": None},
-            {"uid": 9, "text": "fine", "gold": 0, "prod": 0, "extra": "x"}]
+    rows = [
+        {"uid": 7, "text": "you moron", "gold": 1, "prod": 0, "extra": {"k": [1, 2]}},
+        {"uid": 8, "text": "hi", "gold": 0, "prod": 1, "extra": None},
+        {"uid": 9, "text": "fine", "gold": 0, "prod": 0, "extra": "x"},
+    ]
     source.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n", encoding="utf-8")
-    result = do_import(run_cli, workspace, source, "INC-J", "--observed-col", "prod", "--id-col", "uid",
-                       "--meta-col", "extra", "--label-map", "1=toxic", "--label-map", "0=ok")
+    result = do_import(
+        run_cli,
+        workspace,
+        source,
+        "INC-J",
+        "--observed-col",
+        "prod",
+        "--id-col",
+        "uid",
+        "--meta-col",
+        "extra",
+        "--label-map",
+        "1=toxic",
+        "--label-map",
+        "0=ok",
+    )
     assert result.exit_code == 0, result.stderr
     items = items_of(workspace, "INC-J")
     assert [(i["id"], i["kind"]) for i in items] == [("7", "false_negative"), ("8", "false_positive"), ("9", "guard")]
@@ -129,17 +167,21 @@ def test_failed_force_import_keeps_the_existing_incident(workspace: Path, run_cl
     assert not list((workspace / "incidents").glob(".staging-*"))
 
 
-@pytest.mark.parametrize("content, extra, message", [
-    ("text,gold\nx,ok\n", ["--id-col", "uid"], ":1: --id-col 'uid' is not a column; columns: text, gold"),
-    ("text,gold\nx,ok\n", ["--meta-col", "golds"], ":1: --meta-col 'golds' is not a column (did you mean 'gold'?)"),
-    ("text,gold\n,ok\n", [], ":2: empty content in column 'text'"),
-    ("text,gold\nx,ok\n\"y,ok\nz,ok\n", [], ":3: CSV error: a quoted field in this row is never closed"),
-    ("text,gold\n\"x\"y,ok\n", [], ":2: CSV error"),
-    ("text,gold\nx,ok,surplus\n", [], ":2: row has 3 fields but the header has 2"),
-    ("text,gold\n\n\n", [], ":1: no rows to import"),
-])
-def test_bad_exports_leave_nothing(workspace: Path, run_cli, tmp_path: Path, content: str, extra: list[str],
-                                   message: str) -> None:
+@pytest.mark.parametrize(
+    "content, extra, message",
+    [
+        ("text,gold\nx,ok\n", ["--id-col", "uid"], ":1: --id-col 'uid' is not a column; columns: text, gold"),
+        ("text,gold\nx,ok\n", ["--meta-col", "golds"], ":1: --meta-col 'golds' is not a column (did you mean 'gold'?)"),
+        ("text,gold\n,ok\n", [], ":2: empty content in column 'text'"),
+        ('text,gold\nx,ok\n"y,ok\nz,ok\n', [], ":3: CSV error: a quoted field in this row is never closed"),
+        ('text,gold\n"x"y,ok\n', [], ":2: CSV error"),
+        ("text,gold\nx,ok,surplus\n", [], ":2: row has 3 fields but the header has 2"),
+        ("text,gold\n\n\n", [], ":1: no rows to import"),
+    ],
+)
+def test_bad_exports_leave_nothing(
+    workspace: Path, run_cli, tmp_path: Path, content: str, extra: list[str], message: str
+) -> None:
     source = tmp_path / "bad.csv"
     source.write_text(content, encoding="utf-8")
     result = do_import(run_cli, workspace, source, "INC-I", *extra)
@@ -177,8 +219,10 @@ def test_one_unmapped_value_is_one_line_with_its_count(workspace: Path, run_cli,
     source.write_text("text,gold\n" + "".join(f"x{i},bad\n" for i in range(500)), encoding="utf-8")
     result = do_import(run_cli, workspace, source)
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == [f"{source}:2: expected value 'bad' is not a label of this policy "
-                                          f"['toxic', 'ok'] (500 rows, first on this line); add --label-map 'bad=LABEL'"]
+    assert result.stderr.splitlines() == [
+        f"{source}:2: expected value 'bad' is not a label of this policy "
+        f"['toxic', 'ok'] (500 rows, first on this line); add --label-map 'bad=LABEL'"
+    ]
 
 
 def test_twenty_thousand_rows(workspace: Path, run_cli, tmp_path: Path) -> None:
@@ -189,10 +233,18 @@ def test_twenty_thousand_rows(workspace: Path, run_cli, tmp_path: Path) -> None:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(["id", "text", "gold", "prod", "locale"])
         for i in range(20_000):
-            writer.writerow([f"r{i}", f'post {i}, with "quotes"\nand a newline', rng.choice(["toxic", "ok"]),
-                             rng.choice(["toxic", "ok"]), rng.choice(["en", "de", "fr"])])
-    result = do_import(run_cli, workspace, source, "INC-BIG", "--observed-col", "prod", "--id-col", "id",
-                       "--meta-col", "locale")
+            writer.writerow(
+                [
+                    f"r{i}",
+                    f'post {i}, with "quotes"\nand a newline',
+                    rng.choice(["toxic", "ok"]),
+                    rng.choice(["toxic", "ok"]),
+                    rng.choice(["en", "de", "fr"]),
+                ]
+            )
+    result = do_import(
+        run_cli, workspace, source, "INC-BIG", "--observed-col", "prod", "--id-col", "id", "--meta-col", "locale"
+    )
     assert result.exit_code == 0, result.stderr
     items = items_of(workspace, "INC-BIG")
     assert len(items) == 20_000
@@ -206,8 +258,10 @@ def test_label_map_to_an_unknown_label(workspace: Path, run_cli, tmp_path: Path)
     source.write_text("text,gold\nx,spam\n", encoding="utf-8")
     result = do_import(run_cli, workspace, source, "INC-I", "--label-map", "spam=toxik")
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: --label-map: 'spam=toxik': 'toxik' is not a label of this policy "
-                                    "['toxic', 'ok'] (did you mean 'toxic'?)")
+    assert result.stderr.startswith(
+        "error: --label-map: 'spam=toxik': 'toxik' is not a label of this policy "
+        "['toxic', 'ok'] (did you mean 'toxic'?)"
+    )
     assert_nothing_left(workspace)
 
 

@@ -1,6 +1,7 @@
 """Issue 17, import and workspace edges a new user meets: --on-bad-row skip|fail (skipped rows with reasons in
 import-rejects.jsonl beside the incident's files, a count printed), --dedupe first|last|fail, whitespace-only
 content is empty, an unmapped label value reported once with its count, and an incident with no items valid."""
+
 from __future__ import annotations
 
 import json
@@ -9,14 +10,16 @@ from typing import Any
 
 from test_import import assert_nothing_left, do_import, items_of
 
-EXPORT = ("id,text,gold,prod\n"
-          "a,hello there,ok,ok\n"
-          "b,   ,ok,ok\n"           # whitespace only: empty content
-          "c,buy now,spam,ok\n"     # unmapped
-          "d,you moron,toxic,ok\n"
-          "a,hello again,ok,toxic\n"  # a repeated id
-          "e,more spam,spam,ok\n"   # the same unmapped value again
-          "f,nice,ok,toxic\n")
+EXPORT = (
+    "id,text,gold,prod\n"
+    "a,hello there,ok,ok\n"
+    "b,   ,ok,ok\n"  # whitespace only: empty content
+    "c,buy now,spam,ok\n"  # unmapped
+    "d,you moron,toxic,ok\n"
+    "a,hello again,ok,toxic\n"  # a repeated id
+    "e,more spam,spam,ok\n"  # the same unmapped value again
+    "f,nice,ok,toxic\n"
+)
 
 
 def write(tmp_path: Path, text: str = EXPORT, name: str = "export.csv") -> Path:
@@ -42,8 +45,10 @@ def test_skip_imports_the_rest_and_writes_the_rejects(workspace: Path, run_cli: 
     assert [i["id"] for i in items_of(workspace)] == ["a", "d", "f"]
     assert "skipped 4 bad row(s)" in result.stderr and "incidents/INC-I/import-rejects.jsonl" in result.stderr
     assert "unmapped expected value 'spam': 2 row(s)" in result.stderr
-    rejects = [json.loads(line) for line in
-               (workspace / "incidents" / "INC-I" / "import-rejects.jsonl").read_text().splitlines()]
+    rejects = [
+        json.loads(line)
+        for line in (workspace / "incidents" / "INC-I" / "import-rejects.jsonl").read_text().splitlines()
+    ]
     assert [r["line"] for r in rejects] == [3, 4, 6, 7]
     assert rejects[0]["reasons"] == ["empty content in column 'text'"] and rejects[0]["row"]["id"] == "b"
     assert "duplicate id 'a'" in rejects[2]["reasons"][0]
@@ -62,11 +67,19 @@ def test_dedupe_first_and_last(workspace: Path, run_cli: Any, tmp_path: Path) ->
 
 
 def test_bad_jsonl_lines_are_rows_to_skip(workspace: Path, run_cli: Any, tmp_path: Path) -> None:
-    export = write(tmp_path, '{not json\n{"text": "ok one", "gold": "ok", "prod": "ok"}\n[1, 2]\n'
-                             '{"text": "half \\ud83d", "gold": "ok", "prod": "ok"}\n'
-                             '{"text": "you moron", "gold": "toxic", "prod": "ok"}\n', "export.jsonl")
+    export = write(
+        tmp_path,
+        '{not json\n{"text": "ok one", "gold": "ok", "prod": "ok"}\n[1, 2]\n'
+        '{"text": "half \\ud83d", "gold": "ok", "prod": "ok"}\n'
+        '{"text": "you moron", "gold": "toxic", "prod": "ok"}\n',
+        "export.jsonl",
+    )
     failed = do_import(run_cli, workspace, export, "INC-J")
-    assert failed.exit_code == 2 and ":1:2: invalid JSON" in failed.stderr and ":3: expected a JSON object" in failed.stderr
+    assert (
+        failed.exit_code == 2
+        and ":1:2: invalid JSON" in failed.stderr
+        and ":3: expected a JSON object" in failed.stderr
+    )
     assert ":4:" in failed.stderr and "lone surrogate" in failed.stderr  # every bad line at once
     result = do_import(run_cli, workspace, export, "INC-J", "--on-bad-row", "skip")
     assert result.exit_code == 0, result.stderr

@@ -1,4 +1,5 @@
 """Big exports stream: import and item loading read line by line, never the whole file into memory."""
+
 from __future__ import annotations
 
 import json
@@ -56,7 +57,7 @@ def test_importing_a_big_export_keeps_memory_flat(workspace: Path, tmp_path: Pat
         from pathlib import Path
         from modtui.incidents.importer import ItemsWriter, Mapping, import_items
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        with ItemsWriter(Path({str(tmp_path / 'items.jsonl')!r})) as sink:
+        with ItemsWriter(Path({str(tmp_path / "items.jsonl")!r})) as sink:
             result = import_items(Path({str(source)!r}), "big.csv", Mapping("text", "gold", id="id"),
                                   ["toxic", "ok"], "toxic", sink.write)
         grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before

@@ -1,6 +1,7 @@
 """Issue 17, an item of any size: clusters, precedents, slices and report previews read the first
 FEATURE_CHARS characters of each item (domain.incident.feature_text), so their memory and time stay bounded
 per item. (Speed and memory are measured by hand: bench/, never timed here.)"""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,10 @@ HEAD = "buy cheap pills now at the usual place, limited offer " * (FEATURE_CHARS
 def _items(root: Path, tails: list[str]) -> None:
     path = root / "incidents" / "INC-T1" / "items.jsonl"
     lines = path.read_text().splitlines()
-    lines += [json.dumps({"id": f"big-{n}", "content": HEAD[:FEATURE_CHARS] + tail, "expected": "toxic",
-                          "observed": "ok"}) for n, tail in enumerate(tails)]
+    lines += [
+        json.dumps({"id": f"big-{n}", "content": HEAD[:FEATURE_CHARS] + tail, "expected": "toxic", "observed": "ok"})
+        for n, tail in enumerate(tails)
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 

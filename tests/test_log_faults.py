@@ -4,6 +4,7 @@ Ctrl-C after the last result.
 Every case ends with a clear message naming the log and exit 2 (faults) or 130/143 (signals), no traceback,
 nothing already committed lost, and the same command resuming the runs.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -73,8 +74,11 @@ def test_sigterm_at_seeded_points_of_a_20000_item_offline_replay(big_offline: Pa
     for share in (rng.uniform(0.05, 0.35), rng.uniform(0.45, 0.8)):
         point = committed + int(share * (2 * ITEMS - committed))
         proc = spawn(big_offline, *args)
-        wait_for(lambda: result_count(db) >= point or proc.poll() is not None,  # noqa: B023  called now
-                 timeout=120, step=0.02)
+        wait_for(
+            lambda: result_count(db) >= point or proc.poll() is not None,  # noqa: B023  called now
+            timeout=120,
+            step=0.02,
+        )
         assert proc.poll() is None, "the replay finished before the signal: the point is too late"
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
@@ -113,8 +117,9 @@ def test_a_kill_keeps_what_was_committed_on_the_offline_path(big_offline: Path) 
 
 
 # ---------------------------------------------------------------- Ctrl-C after the last result
-def test_ctrl_c_after_every_result_marks_the_runs_completed(workspace: Path, run_cli: Any,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_after_every_result_marks_the_runs_completed(
+    workspace: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The signal came when every result was in the log (the event loop's run raises KeyboardInterrupt after the
     replay returned, as it does for a SIGINT in its last moments): the runs are complete, and say so."""
     from modtui.replay import eventloop
@@ -196,8 +201,14 @@ def limit_pages(monkeypatch: pytest.MonkeyPatch, extra_pages: int, db: Path) -> 
 
 @pytest.mark.parametrize(("target", "items", "room"), [("offline", 3000, 40), ("gpt-mini", 600, 10)])
 def test_a_full_log_stops_the_replay_with_exit_2_and_keeps_what_was_committed(
-        served_workspace: Path, fake_server: Any, run_cli: Any, monkeypatch: pytest.MonkeyPatch, target: str,
-        items: int, room: int) -> None:
+    served_workspace: Path,
+    fake_server: Any,
+    run_cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    target: str,
+    items: int,
+    room: int,
+) -> None:
     """`room` pages of 4 KB: a few batches of results fit, not all of them."""
     ws = served_workspace
     add_incident(ws, INC, items, lambda i: f"item-{i:05d} " + ("you moron " if i % 3 else "nice day ") * 5)

@@ -68,9 +68,28 @@ def test_hand_computed_run_metrics() -> None:
 def test_to_dict_keys_and_json() -> None:
     d = run_metrics(HAND, POS).to_dict()
     assert list(d) == [
-        "items", "tp", "fp", "fn", "tn", "no_verdict", "no_verdict_by_type", "precision",
-        "recall", "f1", "precision_ci", "recall_ci", "f1_ci", "f1_bootstrap", "positives", "accuracy", "coverage", "cost_usd", "tokens_in", "tokens_out",
-        "cached", "latency_ms",
+        "items",
+        "tp",
+        "fp",
+        "fn",
+        "tn",
+        "no_verdict",
+        "no_verdict_by_type",
+        "precision",
+        "recall",
+        "f1",
+        "precision_ci",
+        "recall_ci",
+        "f1_ci",
+        "f1_bootstrap",
+        "positives",
+        "accuracy",
+        "coverage",
+        "cost_usd",
+        "tokens_in",
+        "tokens_out",
+        "cached",
+        "latency_ms",
     ]
     assert d["latency_ms"] == {"p50": 300.0, "p95": pytest.approx(880.0)}
     assert json.loads(json.dumps(d))["no_verdict_by_type"] == {"parse_error": 2, "rate_limit": 1}
@@ -88,7 +107,11 @@ def test_no_verdict_breakdown_types() -> None:
     m = run_metrics(items, POS)
     assert m.no_verdict == 6
     assert m.no_verdict_by_type == {
-        "refusal": 1, "truncated": 1, "timeout": 2, "error": 1, "parse_error": 1,
+        "refusal": 1,
+        "truncated": 1,
+        "timeout": 2,
+        "error": 1,
+        "parse_error": 1,
     }
 
 
@@ -237,8 +260,16 @@ def test_flips_hand_computed() -> None:
     d = json.loads(json.dumps(r.to_dict()))
     assert d["fixed"] == ["a", "e"] and d["transitions"]["TN→FP"] == ["b"]
     assert set(d) == {
-        "paired", "fixed", "regressed", "both_right", "both_wrong", "changed_label",
-        "transitions", "only_baseline", "only_candidate", "mcnemar_p",
+        "paired",
+        "fixed",
+        "regressed",
+        "both_right",
+        "both_wrong",
+        "changed_label",
+        "transitions",
+        "only_baseline",
+        "only_candidate",
+        "mcnemar_p",
     }
 
 
@@ -284,8 +315,7 @@ def test_sweep_hand_computed() -> None:
     got = [(p.threshold, p.predicted_positive, p.precision, p.recall) for p in s.points]
     # positives = {1,3,4,6} = 4
     # t=.9: pp 1, tp 1 ; t=.8: pp 2, tp 1 ; t=.625: pp 4, tp 3 ; t=.25: pp 5, tp 3
-    assert got == [(0.9, 1, 1.0, 0.25), (0.8, 2, 0.5, 0.25), (0.625, 4, 0.75, 0.75),
-                   (0.25, 5, 0.6, 0.75)]
+    assert got == [(0.9, 1, 1.0, 0.25), (0.8, 2, 0.5, 0.25), (0.625, 4, 0.75, 0.75), (0.25, 5, 0.6, 0.75)]
     # F1: 2*.25/1.25 = .4 ; 2*.125/.75 = 1/3 ; .75 ; 2*.45/1.35 = 2/3
     assert [p.f1 for p in s.points] == pytest.approx([0.4, 1 / 3, 0.75, 2 / 3])
     assert s.best is not None and s.best.threshold == 0.625
@@ -314,8 +344,14 @@ def test_sweep_none_and_no_positives() -> None:
 # ---------------------------------------------------------------- property tests
 
 LABELS = ["toxic", "safe", "spam"]
-NV_KINDS = [("parse_error", None), ("refusal", None), ("truncated", None),
-            ("error", "rate_limit"), ("error", "server"), ("error", "timeout")]
+NV_KINDS = [
+    ("parse_error", None),
+    ("refusal", None),
+    ("truncated", None),
+    ("error", "rate_limit"),
+    ("error", "server"),
+    ("error", "timeout"),
+]
 
 
 def random_items(rng: random.Random, gold: dict[str, str], keep: float) -> list[ScoredItem]:
@@ -442,8 +478,7 @@ def test_property_metrics_flips_sweep() -> None:
 
         r = compare(base, cand, pos)
         fixed, regressed, right, wrong = brute_flips(base, cand)
-        assert (list(r.fixed), list(r.regressed), r.both_right, r.both_wrong) == (
-            fixed, regressed, right, wrong), case
+        assert (list(r.fixed), list(r.regressed), r.both_right, r.both_wrong) == (fixed, regressed, right, wrong), case
         assert r.mcnemar_p == brute_binom_p(len(fixed), len(regressed))
         assert (r.transitions, list(r.changed_label)) == brute_transitions(base, cand, pos), case
         base_ids, cand_ids = {x.item_id for x in base}, {x.item_id for x in cand}

@@ -1,4 +1,5 @@
 """services.new_incident: creating and importing an incident without the CLI (what the TUI calls)."""
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,8 @@ def test_a_bad_import_leaves_nothing_behind(workspace: Path, tmp_path: Path) -> 
         svc.import_export(ws, new, export, "export.csv", importer.Mapping("text", "gold"))
     assert not (workspace / "incidents" / "INC-IMP").exists()
     assert not any(p.name.startswith(".staging") for p in (workspace / "incidents").iterdir())
-    folder, result = svc.import_export(ws, new, export, "export.csv", importer.Mapping("text", "gold", labels={
-        "maybe": "toxic"}))
+    folder, result = svc.import_export(
+        ws, new, export, "export.csv", importer.Mapping("text", "gold", labels={"maybe": "toxic"})
+    )
     assert result.imported == 2 and [i.expected for i in ws.load_incident("INC-IMP").items] == ["ok", "toxic"]
     assert folder.name == "INC-IMP"

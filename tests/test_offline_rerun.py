@@ -1,5 +1,6 @@
 """An unchanged offline re-run (same prompt version, same items, same classifier) is served from the log: a new
 run whose results are the last completed run's, copied inside the log; anything changed is classified again."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,11 @@ def replay(run_cli: Any, ws: Path, *extra: str) -> dict[str, Any]:
 
 
 def results(db: Path, run_id: int) -> dict[str, tuple[Any, ...]]:
-    rows = query(db, "SELECT item_id, outcome, label, confidence, rationale, rules_json, cached FROM result "
-                     "WHERE run_id = ?", run_id)
+    rows = query(
+        db,
+        "SELECT item_id, outcome, label, confidence, rationale, rules_json, cached FROM result WHERE run_id = ?",
+        run_id,
+    )
     return {r[0]: r[1:] for r in rows}
 
 
@@ -48,8 +52,9 @@ def test_no_cache_a_changed_item_or_prompt_classifies_again(workspace: Path, run
     assert {v[-1] for v in rows.values()} == {0} and rows[first["id"]][1] == "toxic"
 
     prompt = workspace / "prompts/toxicity/production.yaml"
-    prompt.write_text(prompt.read_text(encoding="utf-8").replace("terms: [idiot, moron]", "terms: [idiot]"),
-                      encoding="utf-8")
+    prompt.write_text(
+        prompt.read_text(encoding="utf-8").replace("terms: [idiot, moron]", "terms: [idiot]"), encoding="utf-8"
+    )
     changed = replay(run_cli, workspace)
     assert {v[-1] for v in results(db, changed["run_id"]).values()} == {0}
     assert results(db, changed["run_id"])[first["id"]][1] == "ok"  # the edited policy decided, not the log

@@ -6,6 +6,7 @@ digest of every verdict in full (confidence, rationale, fired rules, cleared rul
 the sample incidents' confusion counts. Re-record only for a deliberate, documented change of verdicts, and say
 why in the commit message.
 """
+
 from __future__ import annotations
 
 import json

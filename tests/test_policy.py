@@ -72,7 +72,7 @@ LABELS = ["violating", "non_violating"]
         # whitespace
         ("  a\t\tbig \n\n day  ", "a big day"),
         # typographic quotes and dashes
-        ("\u201cI\u2019ll find you\u201d \u2014 he said", "\"i'll find you\" - he said"),
+        ("\u201cI\u2019ll find you\u201d \u2014 he said", '"i\'ll find you" - he said'),
         # emoji are kept (variation selectors dropped; ZWJ sequences kept)
         ("🚀🚀 to the moon ❤️", "🚀🚀 to the moon ❤"),
         ("👨\u200d👩\u200d👧", "👨\u200d👩\u200d👧"),
@@ -208,9 +208,7 @@ def test_unknown_label_is_an_error() -> None:
     p = _policy(rules=[{"name": "r", "label": "bogus", "terms": ["x"]}])
     with pytest.raises(ValueError, match="bogus"):
         classify("x", p, LABELS)
-    assert p.label_problems(LABELS) == [
-        "rule 'r' label 'bogus' is not one of the labels (violating, non_violating)"
-    ]
+    assert p.label_problems(LABELS) == ["rule 'r' label 'bogus' is not one of the labels (violating, non_violating)"]
 
 
 def test_terms_are_elastic_and_span_separators() -> None:

@@ -1,6 +1,7 @@
 """Issue 17, policies that hang: a policy regex with nested quantifiers plus crafted content must not hang an
 offline replay. Patterns are matched with RE2 (linear time) where it compiles them; a pattern it cannot compile
 runs under a per-item time limit that records a typed `timeout` result; `validate` warns about both."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,11 @@ def test_the_classic_shapes_are_flagged_and_the_samples_are_not() -> None:
 def test_re2_and_python_agree_on_ascii_text() -> None:
     import re
 
-    for source, text in [(EVIL, "these people are rats"), (r"\bshould (all )?be (deported|banned)\b", "x should be banned"),
-                         (r"[^.!?\n]{0,40}\b(hate|sick of)\b", "so sick of it. I hate mondays")]:
+    for source, text in [
+        (EVIL, "these people are rats"),
+        (r"\bshould (all )?be (deported|banned)\b", "x should be banned"),
+        (r"[^.!?\n]{0,40}\b(hate|sick of)\b", "so sick of it. I hate mondays"),
+    ]:
         pattern = compile_pattern(source, re.IGNORECASE)
         assert pattern.linear is not None
         assert pattern.search(text, ascii_text=True) == pattern.python.search(text).group(0)  # type: ignore[union-attr]
@@ -58,8 +62,14 @@ def test_a_nested_quantifier_does_not_hang_an_offline_replay(workspace: Path) ->
     """As a whole process with a deadline: before RE2 this replay did not end."""
     with_rule(workspace, EVIL)
     add_items(workspace, [CRAFTED, "é" + CRAFTED, "those people are rats"])
-    done = subprocess.run(modtui_cmd(workspace, "replay", "INC-T1", "-m", "offline", "--format", "json"),
-                          capture_output=True, text=True, env=cli_env(), cwd=workspace, timeout=120)
+    done = subprocess.run(
+        modtui_cmd(workspace, "replay", "INC-T1", "-m", "offline", "--format", "json"),
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=workspace,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     rows = dict(query(db_path(workspace), "SELECT item_id, label FROM result WHERE item_id LIKE 'evil-%'"))
     assert rows == {"evil-0": "ok", "evil-1": "ok", "evil-2": "toxic"}
@@ -75,8 +85,9 @@ def test_a_pattern_re2_cannot_compile_is_bounded_per_item(monkeypatch: pytest.Mo
     slow = r"(?<![x])(\w+\s?)+ are (vermin|rats)\b"
     assert compile_pattern(slow, 0).fallback
     policy = Policy.model_validate({"rules": [{"name": "nested", "patterns": [slow]}]})
-    template = PromptTemplate.model_validate({"name": "t", "labels": ["toxic", "ok"], "system": "s",
-                                              "user": "{{ content }}", "policy": policy.model_dump()})
+    template = PromptTemplate.model_validate(
+        {"name": "t", "labels": ["toxic", "ok"], "system": "s", "user": "{{ content }}", "policy": policy.model_dump()}
+    )
     provider = rules.RulesProvider.__new__(rules.RulesProvider)
     replies = provider.decide_many(template, ["fine text", CRAFTED, "they are rats"])
     assert replies[0].verdict and replies[0].verdict.label == "ok"

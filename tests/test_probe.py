@@ -1,5 +1,6 @@
 """Evasion probes: the mutations, `modtui probe` on the samples (offline: no flips for what the normaliser undoes)
 and on a fake HTTP target that matches words literally (flips), the JSON contract, the gate, the log."""
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,11 @@ def test_mutations_as_the_issue_defines_them() -> None:
     assert MUTATIONS["spacing"]("free money now", rng) == "f r e e  m o n e y  now"
     zw = MUTATIONS["zero_width"]("scam", random.Random(2))
     assert zw.replace("\u200b", "").replace("\u200c", "") == "scam" and len(zw) > 4
-    assert MUTATIONS["case"]("vermin", random.Random(5)).lower() == "vermin" != MUTATIONS["case"]("vermin", random.Random(5))
+    assert (
+        MUTATIONS["case"]("vermin", random.Random(5)).lower()
+        == "vermin"
+        != MUTATIONS["case"]("vermin", random.Random(5))
+    )
     punct = MUTATIONS["punct"]("vermin", random.Random(4))
     assert len(punct) == 7 and punct.replace(".", "").replace("-", "") == "vermin"
     emoji = MUTATIONS["emoji"]("they are vermin", random.Random(6))
@@ -86,9 +91,25 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("inc", SAMPLES)
 def test_offline_flip_rate_is_zero_for_what_the_normaliser_undoes(run_cli: Any, samples: Path, inc: str) -> None:
     policy = POLICIES[inc]
-    done = run_cli(samples, "probe", inc, "--mutations", ",".join(NORMALISED), "--per-item", "3", "--seed", "11",
-                   "-p", f"prompts/{policy}/production.yaml", "-p", f"prompts/{policy}/candidate.yaml",
-                   "--fail-over", "0", "--format", "json")
+    done = run_cli(
+        samples,
+        "probe",
+        inc,
+        "--mutations",
+        ",".join(NORMALISED),
+        "--per-item",
+        "3",
+        "--seed",
+        "11",
+        "-p",
+        f"prompts/{policy}/production.yaml",
+        "-p",
+        f"prompts/{policy}/candidate.yaml",
+        "--fail-over",
+        "0",
+        "--format",
+        "json",
+    )
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)
     assert report["incident"] == inc and len(report["runs"]) == 2
@@ -103,8 +124,7 @@ def test_offline_flip_rate_is_zero_for_what_the_normaliser_undoes(run_cli: Any, 
 
 
 def test_offline_shows_the_flips_of_what_it_does_not_undo_and_the_gate_fails(run_cli: Any, samples: Path) -> None:
-    done = run_cli(samples, "probe", "INC-0042", "--mutations", "punct,typo", "--fail-over", "0.05",
-                   "--format", "json")
+    done = run_cli(samples, "probe", "INC-0042", "--mutations", "punct,typo", "--fail-over", "0.05", "--format", "json")
     assert done.exit_code == 1, done.output
     assert "gate failed" in done.stderr and "punct" in done.stderr
     runs = json.loads(done.stdout)["runs"]
@@ -125,9 +145,13 @@ def test_variants_stay_out_of_the_incident(run_cli: Any, samples: Path) -> None:
     assert all(r["incident"] == "INC-0057" for r in runs)
     assert not any(r.get("items") and "probe" in str(r) for r in runs)
     with sqlite3.connect(samples / ".modtui" / "modtui.db") as db:
-        own = db.execute("SELECT COUNT(*) FROM item WHERE incident_id = 'INC-0057' AND parent_id IS NOT NULL").fetchone()
-        derived = db.execute("SELECT COUNT(*), COUNT(DISTINCT mutation) FROM item "
-                             "WHERE incident_id = 'probe:INC-0057' AND parent_id IS NOT NULL").fetchone()
+        own = db.execute(
+            "SELECT COUNT(*) FROM item WHERE incident_id = 'INC-0057' AND parent_id IS NOT NULL"
+        ).fetchone()
+        derived = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT mutation) FROM item "
+            "WHERE incident_id = 'probe:INC-0057' AND parent_id IS NOT NULL"
+        ).fetchone()
         events = db.execute("SELECT summary FROM event WHERE incident_id = 'INC-0057' AND kind = 'probe'").fetchall()
     assert own == (0,) and derived[0] > 0 and derived[1] >= 2  # variants of earlier probes are kept too
     assert events and "leet" in events[-1][0] and "typo" in events[-1][0]
@@ -146,17 +170,30 @@ def ws(served_workspace: Path) -> Path:
     return served_workspace
 
 
-def test_a_literal_http_target_flips_under_every_mutation_the_normaliser_undoes(run_cli: Any, ws: Path,
-                                                                                 fake_server: Any) -> None:
-    done = run_cli(ws, "probe", "INC-T1", "-m", "gpt-mini", "--mutations", ",".join(NORMALISED),
-                   "--fail-over", "0.5", "--format", "json")
+def test_a_literal_http_target_flips_under_every_mutation_the_normaliser_undoes(
+    run_cli: Any, ws: Path, fake_server: Any
+) -> None:
+    done = run_cli(
+        ws,
+        "probe",
+        "INC-T1",
+        "-m",
+        "gpt-mini",
+        "--mutations",
+        ",".join(NORMALISED),
+        "--fail-over",
+        "0.5",
+        "--format",
+        "json",
+    )
     run = json.loads(done.stdout)["runs"][0]
     assert run["target"] == "gpt-mini" and run["prompt"] == "toxicity/production"
     by_name = {m["name"]: m for m in run["mutations"]}
     for name in NORMALISED:
         assert by_name[name]["flipped"] > 0, by_name[name]
-        assert all(f["parent_label"] == "toxic" and f["variant_label"] == "ok"
-                   for f in by_name[name]["flipped_items"])  # the words it matches are spelt another way
+        assert all(
+            f["parent_label"] == "toxic" and f["variant_label"] == "ok" for f in by_name[name]["flipped_items"]
+        )  # the words it matches are spelt another way
     gated = any(m["flip_rate"] > 0.5 for m in run["mutations"])
     assert done.exit_code == (1 if gated else 0), done.output
     calls = fake_server.count()

@@ -5,6 +5,7 @@ each one is what the fake server actually did to that item's last attempt (an or
 modtui's classification code). The CLI prints one line per run counting each type on stderr, and the
 JSON's `no_verdict_by_type` agrees with the log. A rejected key stops its target after a handful of calls.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,16 @@ from typing import Any
 
 import pytest
 
-from reliability_support import TYPED, add_incident, db_path, result_type, results_by_item, runs, type_counts, write_targets
+from reliability_support import (
+    TYPED,
+    add_incident,
+    db_path,
+    result_type,
+    results_by_item,
+    runs,
+    type_counts,
+    write_targets,
+)
 
 try:
     from fakeserver import Fault, FakeServer, Reply, verdict_text
@@ -25,8 +35,10 @@ except ImportError:  # tests/ imported as a package
 INC = "INC-FAULTS"
 ITEMS = 1000  # × 2 targets (openai, anthropic) = 2,000 calls
 RATES = {"rate_limit": 0.05, "server": 0.01, "timeout": 0.01, "garbage": 0.01}
-THINKING = ({"type": "thinking", "thinking": "Let me weigh the policy…", "signature": "c2lnbmF0dXJl"},
-            {"type": "tool_use", "id": "toolu_01", "name": "lookup_policy", "input": {"q": "insult"}})
+THINKING = (
+    {"type": "thinking", "thinking": "Let me weigh the policy…", "signature": "c2lnbmF0dXJl"},
+    {"type": "tool_use", "id": "toolu_01", "name": "lookup_policy", "input": {"q": "insult"}},
+)
 # items chosen by index (i % 100) → what the server answers on every attempt, and the result type that must follow
 CHOSEN: dict[int, tuple[Any, str]] = {
     3: (Reply(text='{"label": "toxic", "confid', finish_reason="length"), "truncated"),  # stop_reason max_tokens
@@ -42,9 +54,17 @@ CHOSEN: dict[int, tuple[Any, str]] = {
     41: (Fault("rate_limit", retry_after=0.01), "rate_limit"),
 }
 # the fake server's outcome of an item's last attempt → the result type modtui must record
-LAST_OUTCOME = {"ok": "label", "rate_limit": "rate_limit", "server": "server", "overloaded": "server",
-                "timeout": "timeout", "reset": "connection", "garbage": "bad_response", "bad_request": "bad_request",
-                "auth": "auth"}
+LAST_OUTCOME = {
+    "ok": "label",
+    "rate_limit": "rate_limit",
+    "server": "server",
+    "overloaded": "server",
+    "timeout": "timeout",
+    "reset": "connection",
+    "garbage": "bad_response",
+    "bad_request": "bad_request",
+    "auth": "auth",
+}
 SUMMARY = re.compile(r"^run (\d+) \((\S+) × (\S+)\) (\w+): (\d+) results, (\d+) verdicts; no verdict: (.*)$")
 
 
@@ -75,8 +95,10 @@ def test_fault_mix_over_2000_calls(faulty: Path, fake_server: FakeServer, run_cl
     add_incident(faulty, INC, ITEMS, content)
     fake_server.seed = 7
     fake_server.fault_rates = dict(RATES)
-    fake_server.fault_templates = {"rate_limit": Fault("rate_limit", retry_after=0.01),
-                                   "timeout": Fault("timeout", hang_seconds=3.0)}
+    fake_server.fault_templates = {
+        "rate_limit": Fault("rate_limit", retry_after=0.01),
+        "timeout": Fault("timeout", hang_seconds=3.0),
+    }
     for i in range(ITEMS):
         if i % 100 in CHOSEN:
             fake_server.add_rule(f"item-{i:05d}", CHOSEN[i % 100][0])
@@ -127,8 +149,18 @@ def test_fault_mix_over_2000_calls(faulty: Path, fake_server: FakeServer, run_cl
         line = summary_lines(result.stderr)[by_target[target]]
         assert line == ("completed", ITEMS, counts["label"], no_verdict), line
     # every kind of fault was exercised, the random mix included
-    for kind in ("label", "rate_limit", "server", "timeout", "connection", "bad_response", "truncated", "refusal",
-                 "bad_request", "parse_error"):
+    for kind in (
+        "label",
+        "rate_limit",
+        "server",
+        "timeout",
+        "connection",
+        "bad_response",
+        "truncated",
+        "refusal",
+        "bad_request",
+        "parse_error",
+    ):
         assert seen[kind] >= 2, (kind, seen)
     injected = Counter(r.outcome for r in fake_server.requests)
     assert injected["rate_limit"] > 0.04 * 2 * ITEMS  # the random 5% really happened (plus the chosen items)
@@ -144,8 +176,9 @@ def test_anthropic_blocks_before_text_give_the_verdict(faulty: Path, fake_server
     assert [(r["verdict"], r["confidence"]) for r in lines] == [("toxic", 0.8)] * 4
 
 
-def test_rejected_key_at_scale_stops_after_a_handful_of_calls(faulty: Path, fake_server: FakeServer,
-                                                              run_cli: Any) -> None:
+def test_rejected_key_at_scale_stops_after_a_handful_of_calls(
+    faulty: Path, fake_server: FakeServer, run_cli: Any
+) -> None:
     add_incident(faulty, INC, 2000, content)
     write_targets(faulty, fake_server.url, concurrency=4, max_retries=2, timeout=5)
     fake_server.responder = lambda request: Fault("auth") if request.api == "openai" else "ok"
@@ -156,7 +189,7 @@ def test_rejected_key_at_scale_stops_after_a_handful_of_calls(faulty: Path, fake
     errors = [line for line in stderr if line.startswith("error:")]
     assert len(errors) == 1 and "authentication failed for target 'gpt-mini'" in errors[0]
     assert "$MODTUI_TEST_OPENAI_KEY" in errors[0] and "Traceback" not in result.stderr
-    (run_id, _, _, status), = runs(db_path(faulty))
+    ((run_id, _, _, status),) = runs(db_path(faulty))
     assert status == "failed"
     assert sum(type_counts(db_path(faulty), run_id).values()) <= 8  # a rejected call is not an item's result
     assert summary_lines(result.stderr)[run_id][0] == "failed"

@@ -1,4 +1,5 @@
 """Provider adapters on the real SDK code paths, against tests/fakeserver.py on 127.0.0.1."""
+
 from __future__ import annotations
 
 import json
@@ -82,7 +83,9 @@ def verdict(reply: Reply):  # type: ignore[no-untyped-def]
 
 # ------------------------------------------------------------------ success
 @pytest.mark.parametrize("api", APIS)
-async def test_adapter_returns_text_usage_finish_reason_latency(server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
+async def test_adapter_returns_text_usage_finish_reason_latency(
+    server: FakeServer, prompt: LoadedPrompt, api: str
+) -> None:
     server.latency = 0.05
     reply = await call(adapter(api, server), prompt, "you absolute moron")
     assert not reply.failed and reply.error is None
@@ -102,7 +105,10 @@ async def test_messages_sent_as_rendered(server: FakeServer, prompt: LoadedPromp
     system = render(prompt.template, "have a nice day").system
     if api == "openai":
         assert body["messages"][0] == {"role": "system", "content": system}
-        assert body["messages"][1]["role"] == "user" and "<content>have a nice day</content>" in body["messages"][1]["content"]
+        assert (
+            body["messages"][1]["role"] == "user"
+            and "<content>have a nice day</content>" in body["messages"][1]["content"]
+        )
     else:
         assert body["system"] == system and body["max_tokens"] == 1024  # Anthropic requires max_tokens: a default
         assert body["messages"] == [{"role": "user", "content": render(prompt.template, "have a nice day").user}]
@@ -110,7 +116,8 @@ async def test_messages_sent_as_rendered(server: FakeServer, prompt: LoadedPromp
 
 @pytest.mark.parametrize("api", APIS)
 async def test_params_pass_through_and_unknown_params_reach_the_body(
-        server: FakeServer, prompt: LoadedPrompt, api: str) -> None:
+    server: FakeServer, prompt: LoadedPrompt, api: str
+) -> None:
     params = {"temperature": 0.25, "max_tokens": 77, "top_k_experimental": 5, "vendor_flag": {"a": [1, 2]}}
     reply = await call(adapter(api, server, params=params), prompt, "have a nice day")
     assert not reply.failed, reply.error  # no TypeError from an SDK that does not know a keyword (extra_body)
@@ -120,8 +127,11 @@ async def test_params_pass_through_and_unknown_params_reach_the_body(
 
 
 async def test_structured_output_adds_json_schema(server: FakeServer, prompt: LoadedPrompt) -> None:
-    schema = {"type": "object", "properties": {"label": {"enum": LABELS}, "confidence": {"type": "number"}},
-              "required": ["label"]}
+    schema = {
+        "type": "object",
+        "properties": {"label": {"enum": LABELS}, "confidence": {"type": "number"}},
+        "required": ["label"],
+    }
     structured = LoadedPrompt(prompt.template.model_copy(update={"output_schema": schema}), prompt.path, prompt.version)
     await call(adapter("openai", server, structured_output=True), structured, "hi")
     body = server.bodies[-1]  # type: ignore[attr-defined]
@@ -161,7 +171,8 @@ async def test_rate_limit_twice_then_success(server: FakeServer, prompt: LoadedP
 
 @pytest.mark.parametrize("api", APIS)
 async def test_rate_limit_beyond_retries_is_a_typed_error(
-        server: FakeServer, prompt: LoadedPrompt, api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    server: FakeServer, prompt: LoadedPrompt, api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.add_rule("moron", Fault("rate_limit", retry_after=0.01))
     reply = await call(adapter(api, server, monkeypatch, max_retries=1), prompt, "moron")
     assert reply.error_type == "rate_limit" and server.count() == 2
@@ -171,7 +182,8 @@ async def test_rate_limit_beyond_retries_is_a_typed_error(
 @pytest.mark.parametrize("api", APIS)
 @pytest.mark.parametrize("kind", ["server", "overloaded"])
 async def test_server_error_then_success(
-        server: FakeServer, prompt: LoadedPrompt, api: str, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    server: FakeServer, prompt: LoadedPrompt, api: str, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.add_rule("moron", Fault(kind), times=1)  # type: ignore[arg-type]
     reply = await call(adapter(api, server, monkeypatch, max_retries=2), prompt, "moron")
     assert verdict(reply).label == "toxic" and server.count() == 2
@@ -188,16 +200,20 @@ async def test_timeout_is_typed(server: FakeServer, prompt: LoadedPrompt, api: s
 
 
 @pytest.mark.parametrize("api", APIS)
-@pytest.mark.parametrize("fault, status, error_type", [
-    (Fault("reset"), None, "connection"),
-    (Fault("garbage"), 200, "bad_response"),  # application/json that is not JSON: the SDK raises JSONDecodeError
-    (Fault("garbage", content_type="text/html"), 200, "bad_response"),  # the SDK hands back a str
-    (Fault("auth"), 401, "auth"),
-    (Fault("bad_request"), 400, "bad_request"),
-    (Fault("auth", status=403), 403, "auth"),
-])
-async def test_faults_become_typed_errors(server: FakeServer, prompt: LoadedPrompt, api: str, fault: Fault,
-                                          status: int | None, error_type: str) -> None:
+@pytest.mark.parametrize(
+    "fault, status, error_type",
+    [
+        (Fault("reset"), None, "connection"),
+        (Fault("garbage"), 200, "bad_response"),  # application/json that is not JSON: the SDK raises JSONDecodeError
+        (Fault("garbage", content_type="text/html"), 200, "bad_response"),  # the SDK hands back a str
+        (Fault("auth"), 401, "auth"),
+        (Fault("bad_request"), 400, "bad_request"),
+        (Fault("auth", status=403), 403, "auth"),
+    ],
+)
+async def test_faults_become_typed_errors(
+    server: FakeServer, prompt: LoadedPrompt, api: str, fault: Fault, status: int | None, error_type: str
+) -> None:
     server.add_rule("boom", fault)
     reply = await call(adapter(api, server), prompt, "boom")
     assert reply.error_type == error_type, reply.error
@@ -207,11 +223,17 @@ async def test_faults_become_typed_errors(server: FakeServer, prompt: LoadedProm
     assert (v.outcome, v.error_type, v.label) == (Outcome.ERROR, error_type, None)
 
 
-@pytest.mark.parametrize("api, body", [
-    ("openai", '{"choices": []}'), ("openai", '{"choices": [{"message": "toxic"}]}'), ("openai", '{"id": "x"}'),
-    ("anthropic", '{"content": "toxic", "stop_reason": "end_turn"}'), ("anthropic", '{"id": "x"}'),
-    *((api, body) for api in APIS for body in ('["toxic"]', "", "null", '{"choices": [1], "content": [1]}')),
-])
+@pytest.mark.parametrize(
+    "api, body",
+    [
+        ("openai", '{"choices": []}'),
+        ("openai", '{"choices": [{"message": "toxic"}]}'),
+        ("openai", '{"id": "x"}'),
+        ("anthropic", '{"content": "toxic", "stop_reason": "end_turn"}'),
+        ("anthropic", '{"id": "x"}'),
+        *((api, body) for api in APIS for body in ('["toxic"]', "", "null", '{"choices": [1], "content": [1]}')),
+    ],
+)
 async def test_unexpected_json_is_bad_response(server: FakeServer, prompt: LoadedPrompt, api: str, body: str) -> None:
     server.add_rule("odd", Fault("garbage", body=body))
     reply = await call(adapter(api, server), prompt, "odd")
@@ -232,8 +254,9 @@ async def test_client_errors_are_not_retried(server: FakeServer, prompt: LoadedP
     assert reply.error_type == "bad_request" and server.count() == 1
 
 
-async def test_missing_anthropic_key_is_auth(server: FakeServer, prompt: LoadedPrompt,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_missing_anthropic_key_is_auth(
+    server: FakeServer, prompt: LoadedPrompt, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
     provider = provider_class("anthropic")(target("anthropic", server), None)
@@ -249,8 +272,15 @@ def test_exception_classification() -> None:
 
 
 @pytest.mark.parametrize("sdk", ["openai", "anthropic"])
-@pytest.mark.parametrize("cause, error_type", [("ServerDisconnectedError", "connection"), ("ClientOSError", "connection"),
-                                               ("SocketTimeoutError", "timeout"), ("ServerTimeoutError", "timeout")])
+@pytest.mark.parametrize(
+    "cause, error_type",
+    [
+        ("ServerDisconnectedError", "connection"),
+        ("ClientOSError", "connection"),
+        ("SocketTimeoutError", "timeout"),
+        ("ServerTimeoutError", "timeout"),
+    ],
+)
 def test_aiohttp_transport_errors_keep_their_kind(sdk: str, cause: str, error_type: str) -> None:
     """The SDKs' aiohttp transport reports every aiohttp connection error as httpx's ConnectTimeout, so the SDK
     raises APITimeoutError; the cause chain says whether it timed out or the connection failed."""
@@ -271,8 +301,10 @@ def test_aiohttp_transport_errors_keep_their_kind(sdk: str, cause: str, error_ty
 
 # ------------------------------------------------------------------ reply shapes
 async def test_anthropic_thinking_and_tool_use_blocks_before_text(server: FakeServer, prompt: LoadedPrompt) -> None:
-    blocks = ({"type": "thinking", "thinking": "the user insults someone", "signature": "sig"},
-              {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "moron"}})
+    blocks = (
+        {"type": "thinking", "thinking": "the user insults someone", "signature": "sig"},
+        {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "moron"}},
+    )
     server.add_rule("moron", FakeReply(text='{"label": "toxic", "confidence": 0.7}', blocks=blocks))
     reply = await call(adapter("anthropic", server), prompt, "you moron")
     assert reply.text == '\n{"q": "moron"}\n{"label": "toxic", "confidence": 0.7}'  # tool input, then the text
@@ -304,10 +336,13 @@ async def test_fenced_reply_with_prose(server: FakeServer, prompt: LoadedPrompt,
 
 
 # ------------------------------------------------------------------ offline rules baseline
-@pytest.mark.parametrize("content", ["you absolute moron", "I will hurt you", "have a nice day",
-                                     '"you idiot" was wrong to say', "i'm an idiot lol"])
-async def test_rules_provider_gives_the_classifiers_verdict(prompt: LoadedPrompt, content: str,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "content",
+    ["you absolute moron", "I will hurt you", "have a nice day", '"you idiot" was wrong to say', "i'm an idiot lol"],
+)
+async def test_rules_provider_gives_the_classifiers_verdict(
+    prompt: LoadedPrompt, content: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     cls = provider_class("rules")
@@ -315,7 +350,11 @@ async def test_rules_provider_gives_the_classifiers_verdict(prompt: LoadedPrompt
     reply = await call(cls(offline_target(), None), prompt, content)
     expected = classify(content, prompt.template.policy, prompt.template.labels, positive_label="toxic")
     v = verdict(reply)
-    assert not reply.failed and (v.outcome, v.label, v.confidence) == (Outcome.LABEL, expected.label, expected.confidence)
+    assert not reply.failed and (v.outcome, v.label, v.confidence) == (
+        Outcome.LABEL,
+        expected.label,
+        expected.confidence,
+    )
     assert v.rationale == expected.rationale
     assert reply.text is None  # the verdict is the whole answer (its columns hold it): no JSON text to store twice
 
@@ -329,5 +368,6 @@ async def test_rules_provider_follows_policy_edits(prompt: LoadedPrompt) -> None
 
 def test_registry_unknown_provider() -> None:
     from modtui.errors import ProviderError
+
     with pytest.raises(ProviderError, match="unknown provider 'nope'"):
         provider_class("nope")

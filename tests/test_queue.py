@@ -1,4 +1,5 @@
 """`modtui queue`: a hand-built incident ranked as the reasons say, near-duplicates collapsed, the CSV export."""
+
 from __future__ import annotations
 
 import csv
@@ -24,15 +25,32 @@ from robustness_support import content_of
 INC = "INC-Q1"
 ITEMS = [
     {"id": "q-agree", "content": "you are a moron", "expected": "toxic", "observed": "toxic"},
-    {"id": "q-split", "content": "what a lovely day", "expected": "ok", "observed": "toxic",
-     "annotations": [{"annotator": "r1", "label": "ok"}]},
-    {"id": "q-dup-1", "content": "Buy cheap followers now at example dot com, 100 for 1 dollar", "expected": "ok",
-     "observed": "ok"},
-    {"id": "q-dup-2", "content": "Buy cheap followers now at example dot com, 500 for 3 dollars", "expected": "ok",
-     "observed": "ok"},
-    {"id": "q-dup-3", "content": "buy cheap followers NOW at example dot com, 900 for 5 dollars", "expected": "ok",
-     "observed": "ok"},
-    {"id": "q-formula", "content": "=HYPERLINK(\"http://x.example\",\"lovely\")", "expected": "ok", "observed": "ok"},
+    {
+        "id": "q-split",
+        "content": "what a lovely day",
+        "expected": "ok",
+        "observed": "toxic",
+        "annotations": [{"annotator": "r1", "label": "ok"}],
+    },
+    {
+        "id": "q-dup-1",
+        "content": "Buy cheap followers now at example dot com, 100 for 1 dollar",
+        "expected": "ok",
+        "observed": "ok",
+    },
+    {
+        "id": "q-dup-2",
+        "content": "Buy cheap followers now at example dot com, 500 for 3 dollars",
+        "expected": "ok",
+        "observed": "ok",
+    },
+    {
+        "id": "q-dup-3",
+        "content": "buy cheap followers NOW at example dot com, 900 for 5 dollars",
+        "expected": "ok",
+        "observed": "ok",
+    },
+    {"id": "q-formula", "content": '=HYPERLINK("http://x.example","lovely")', "expected": "ok", "observed": "ok"},
     {"id": "q-calm", "content": "hello friend", "expected": "ok", "observed": "ok"},
 ]
 
@@ -74,7 +92,10 @@ def test_an_item_two_targets_disagree_on_ranks_above_one_they_agree_on(run_cli: 
     assert [r["reason"] for r in by_id["q-split"]["reasons"]] == ["disagreement"]
     assert "gpt-mini × toxicity/production: ok" in by_id["q-split"]["reasons"][0]["detail"]
     assert [r["reason"] for r in by_id["q-agree"]["reasons"]] == ["low_margin"]
-    assert by_id["q-agree"]["labels"] == {"claude × toxicity/production": "toxic", "gpt-mini × toxicity/production": "toxic"}
+    assert by_id["q-agree"]["labels"] == {
+        "claude × toxicity/production": "toxic",
+        "gpt-mini × toxicity/production": "toxic",
+    }
     # the three near-duplicates are one case: one representative, the others folded into it
     dups = [i for i in order if i.startswith("q-dup")]
     assert dups == ["q-dup-1"] and by_id["q-dup-1"]["duplicates"] == ["q-dup-2", "q-dup-3"]
@@ -153,7 +174,7 @@ def test_a_bad_labelled_file_changes_nothing(run_cli: Any, ws: Path, tmp_path: P
 
 def test_masked_content_stays_masked_in_the_export(run_cli: Any, ws: Path, tmp_path: Path) -> None:
     config = ws / "modtui.toml"
-    config.write_text(config.read_text().replace("[workspace]\n", "[workspace]\nmask_severity_at_or_above = \"SEV3\"\n"))
+    config.write_text(config.read_text().replace("[workspace]\n", '[workspace]\nmask_severity_at_or_above = "SEV3"\n'))
     run_cli(ws, "replay", INC, "-m", "gpt-mini", "-m", "claude")
     out = tmp_path / "queue.csv"
     assert run_cli(ws, "queue", INC, "--export", str(out)).exit_code == 0
@@ -163,9 +184,13 @@ def test_masked_content_stays_masked_in_the_export(run_cli: Any, ws: Path, tmp_p
 
 def test_rank_by_hand() -> None:
     reasons: dict[str, list[Reason]] = {
-        "a": [reason("low_margin", "", 0.5)], "b": [reason("disagreement", "")],
-        "c": [reason("disagreement", ""), reason("probe_flip", "")], "d": [reason("probe_flip", "")],
-        "e": [reason("unstable", "")], "f": []}
+        "a": [reason("low_margin", "", 0.5)],
+        "b": [reason("disagreement", "")],
+        "c": [reason("disagreement", ""), reason("probe_flip", "")],
+        "d": [reason("probe_flip", "")],
+        "e": [reason("unstable", "")],
+        "f": [],
+    }
     ranked = rank(reasons, clusters=[["c", "d"], ["a", "f"]])
     assert [e.item_id for e in ranked] == ["c", "b", "e", "a"]
     assert ranked[0].duplicates == ["d"] and ranked[0].score == 4.5
@@ -211,9 +236,14 @@ def test_every_reason_reaches_the_queue(run_cli: Any, ws: Path, fake_server: Any
     assert run_cli(ws, "replay", INC, "-m", "gpt-mini", "--repeat", "2").exit_code == 0  # q-calm: toxic, then ok
     disputed = run_cli(ws, "finding", "add", INC, "-c", "label_error", "-s", "mislabelled", "--correct", "q-agree=ok")
     assert disputed.exit_code == 0, disputed.output
-    items = (ws / "incidents" / INC / "items.jsonl").read_text().replace(
-        '"id": "q-dup-2"', '"annotations": [{"annotator": "a", "label": "ok"}, {"annotator": "b", "label": "toxic"}], '
-                           '"id": "q-dup-2"')
+    items = (
+        (ws / "incidents" / INC / "items.jsonl")
+        .read_text()
+        .replace(
+            '"id": "q-dup-2"',
+            '"annotations": [{"annotator": "a", "label": "ok"}, {"annotator": "b", "label": "toxic"}], "id": "q-dup-2"',
+        )
+    )
     (ws / "incidents" / INC / "items.jsonl").write_text(items)
     queue = json.loads(run_cli(ws, "queue", INC, "--format", "json").stdout)["queue"]
     reasons = {q["item_id"]: [r["reason"] for r in q["reasons"]] for q in queue}

@@ -1,4 +1,5 @@
 """`modtui replay` and `modtui runs` through click's CliRunner (stdout and stderr checked separately)."""
+
 from __future__ import annotations
 
 import csv
@@ -23,16 +24,56 @@ except ImportError:  # tests/ imported as a package
 INC = "INC-T1"
 CANDIDATE = "prompts/toxicity/candidate.yaml"
 POSITIVE = "toxic"
-CONTRACT_RUN_KEYS = {"run_id", "target", "prompt", "prompt_version", "baseline_run_id", "items", "tp", "fp", "fn",
-                     "tn", "no_verdict", "no_verdict_by_type", "precision", "recall", "f1", "flips", "mcnemar_p",
-                     "cost_usd", "latency_ms"}
+CONTRACT_RUN_KEYS = {
+    "run_id",
+    "target",
+    "prompt",
+    "prompt_version",
+    "baseline_run_id",
+    "items",
+    "tp",
+    "fp",
+    "fn",
+    "tn",
+    "no_verdict",
+    "no_verdict_by_type",
+    "precision",
+    "recall",
+    "f1",
+    "flips",
+    "mcnemar_p",
+    "cost_usd",
+    "latency_ms",
+}
 # docs/metrics.md § `--format json`: the documented document, key for key
 README_TOP_KEYS = {"incident", "positive_label", "interrupted", "runs"}
-README_RUN_KEYS = CONTRACT_RUN_KEYS | {"status", "accuracy", "coverage", "tokens_in", "tokens_out", "cached",
-                                       "best_threshold", "error", "precision_ci", "recall_ci", "f1_ci",
-                                       "f1_bootstrap", "positives"}
-JSONL_KEYS = ["run_id", "item_id", "target", "prompt_version", "expected", "verdict", "label", "confidence",
-              "error_type", "cached"]
+README_RUN_KEYS = CONTRACT_RUN_KEYS | {
+    "status",
+    "accuracy",
+    "coverage",
+    "tokens_in",
+    "tokens_out",
+    "cached",
+    "best_threshold",
+    "error",
+    "precision_ci",
+    "recall_ci",
+    "f1_ci",
+    "f1_bootstrap",
+    "positives",
+}
+JSONL_KEYS = [
+    "run_id",
+    "item_id",
+    "target",
+    "prompt_version",
+    "expected",
+    "verdict",
+    "label",
+    "confidence",
+    "error_type",
+    "cached",
+]
 
 
 @pytest.fixture
@@ -64,17 +105,29 @@ def classifier_labels(ws: Path, prompt: str) -> dict[str, str]:
 
 
 def confusion(items: list[dict[str, Any]], labels: dict[str, str]) -> dict[str, Any]:
-    count = lambda want_pos, got_pos: sum(1 for i in items  # noqa: E731
-                                          if (i["expected"] == POSITIVE) == want_pos and (labels[i["id"]] == POSITIVE) == got_pos)
+    count = lambda want_pos, got_pos: sum(  # noqa: E731
+        1 for i in items if (i["expected"] == POSITIVE) == want_pos and (labels[i["id"]] == POSITIVE) == got_pos
+    )
     tp, fp, fn, tn = count(True, True), count(False, True), count(True, False), count(False, False)
     precision = tp / (tp + fp) if tp + fp else None
     recall = tp / (tp + fn) if tp + fn else None
     f1 = 2 * precision * recall / (precision + recall) if precision and recall else 0.0
-    return {"items": len(items), "tp": tp, "fp": fp, "fn": fn, "tn": tn, "no_verdict": 0, "precision": precision,
-            "recall": recall, "f1": f1}
+    return {
+        "items": len(items),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "no_verdict": 0,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
 
 
-def flips(items: list[dict[str, Any]], base: dict[str, str], cand: dict[str, str]) -> tuple[list[str], list[str], float]:
+def flips(
+    items: list[dict[str, Any]], base: dict[str, str], cand: dict[str, str]
+) -> tuple[list[str], list[str], float]:
     right = lambda labels, i: labels[i["id"]] == i["expected"]  # noqa: E731
     fixed = sorted(i["id"] for i in items if not right(base, i) and right(cand, i))
     regressed = sorted(i["id"] for i in items if right(base, i) and not right(cand, i))
@@ -88,11 +141,19 @@ def test_offline_table_shows_metrics_and_flips(run_cli: Any, ws: Path) -> None:
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     header = out.splitlines()[0].split()
-    assert header[:4] == ["RUN_ID", "TARGET", "PROMPT", "PROMPT_VERSION"] and {"PRECISION", "RECALL", "F1", "FIXED",
-                                                                   "REGRESSED", "MCNEMAR_P"} <= set(header)
+    assert header[:4] == ["RUN_ID", "TARGET", "PROMPT", "PROMPT_VERSION"] and {
+        "PRECISION",
+        "RECALL",
+        "F1",
+        "FIXED",
+        "REGRESSED",
+        "MCNEMAR_P",
+    } <= set(header)
     # a rate's cell holds its 95% interval too: "0.571 [0.25–0.84]", one cell
     rows = {line.split()[2]: dict(zip(header, re.split(r"\s{2,}", line))) for line in out.splitlines()[1:3]}
-    assert rows["toxicity/production"]["PRECISION"] == "0.571 [0.25–0.84]" and rows["toxicity/production"]["FIXED"] == "-"
+    assert (
+        rows["toxicity/production"]["PRECISION"] == "0.571 [0.25–0.84]" and rows["toxicity/production"]["FIXED"] == "-"
+    )
     assert rows["toxicity/candidate"]["F1"] == "1.000" and rows["toxicity/candidate"]["FIXED"] == "3"
     assert "run 2 (offline × toxicity/candidate) vs run 1: 3 fixed, 0 regressed, McNemar p=0.25" in out
     assert "fixed     i-01" in out and "I am an idiot, forgot my keys again" in out
@@ -146,8 +207,10 @@ def test_jsonl_one_line_per_item_result(run_cli: Any, ws: Path) -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 24 and all(list(line) == JSONL_KEYS for line in lines)
     expected = {i["id"]: i["expected"] for i in gold(ws)}
-    labels = {"toxicity/production": classifier_labels(ws, "prompts/toxicity/production.yaml"),
-              "toxicity/candidate": classifier_labels(ws, CANDIDATE)}
+    labels = {
+        "toxicity/production": classifier_labels(ws, "prompts/toxicity/production.yaml"),
+        "toxicity/candidate": classifier_labels(ws, CANDIDATE),
+    }
     versions = {}
     for line in lines:
         versions.setdefault(line["run_id"], line["prompt_version"])
@@ -167,7 +230,11 @@ def test_jsonl_non_verdicts(run_cli: Any, ws: Path, fake_server: Any) -> None:
     result = replay(run_cli, ws, "-m", "gpt-mini", "--format", "jsonl")
     assert result.exit_code == 0, result.stderr
     lines = {line["item_id"]: line for line in map(json.loads, result.stdout.splitlines())}
-    assert (lines["i-07"]["verdict"], lines["i-07"]["label"], lines["i-07"]["error_type"]) == ("error", None, "bad_request")
+    assert (lines["i-07"]["verdict"], lines["i-07"]["label"], lines["i-07"]["error_type"]) == (
+        "error",
+        None,
+        "bad_request",
+    )
     assert (lines["i-12"]["verdict"], lines["i-12"]["label"]) == ("parse_error", None)
     assert lines["i-06"]["verdict"] == "toxic"
 
@@ -180,7 +247,12 @@ def test_csv_summary(run_cli: Any, ws: Path) -> None:
     assert {"precision", "recall", "f1", "fixed", "regressed", "mcnemar_p", "p50_ms", "p95_ms"} <= set(rows[0])
     assert {"precision_ci_low", "precision_ci_high", "recall_ci_low", "recall_ci_high", "f1_ci_low"} <= set(rows[0])
     assert float(rows[0]["precision_ci_low"]) <= float(rows[0]["precision"]) <= float(rows[0]["precision_ci_high"])
-    assert (rows[1]["prompt"], rows[1]["fixed"], rows[1]["regressed"], rows[1]["f1"]) == ("toxicity/candidate", "3", "0", "1.000")
+    assert (rows[1]["prompt"], rows[1]["fixed"], rows[1]["regressed"], rows[1]["f1"]) == (
+        "toxicity/candidate",
+        "3",
+        "0",
+        "1.000",
+    )
 
 
 # ------------------------------------------------------------------ gates
@@ -189,11 +261,16 @@ def test_gate_value_out_of_range_is_usage_error(run_cli: Any, ws: Path) -> None:
     assert result.exit_code == 2 and "--min-recall" in result.stderr and result.stdout == ""
 
 
-@pytest.mark.parametrize("gate, code", [
-    (["--min-recall", "0.99"], 1), (["--min-recall", "0.7"], 0),
-    (["--min-precision", "0.8"], 1), (["--min-precision", "0.75"], 0),
-    (["--fail-on-regression"], 1),
-])
+@pytest.mark.parametrize(
+    "gate, code",
+    [
+        (["--min-recall", "0.99"], 1),
+        (["--min-recall", "0.7"], 0),
+        (["--min-precision", "0.8"], 1),
+        (["--min-precision", "0.75"], 0),
+        (["--fail-on-regression"], 1),
+    ],
+)
 def test_gates_on_a_candidate(run_cli: Any, ws: Path, gate: list[str], code: int) -> None:
     result = replay(run_cli, ws, "-m", "gpt-mini", "-p", CANDIDATE, *gate)  # candidate: P 0.75 R 0.75, regresses i-11
     assert result.exit_code == code, result.stderr
@@ -215,19 +292,22 @@ def test_gates_apply_to_the_only_run_without_candidate(run_cli: Any, ws: Path) -
 
 
 # ------------------------------------------------------------------ bad input
-@pytest.mark.parametrize("args, message", [
-    (["replay", "INC-T2"], "no incident 'INC-T2'"),
-    (["replay", INC, "-m", "gpt-mni"], "did you mean 'gpt-mini'"),
-    (["replay", INC, "-p", "prompts/toxicity/candidat.yaml"], "candidat"),
-    (["replay", INC, "-j", "0"], "-j"),
-    (["replay", INC, "-j", "-1"], "-j"),
-    (["replay", INC, "--format", "xml"], "--format"),
-    (["replay", INC, "--baseline", "nonsense"], "--baseline"),
-    (["replay", INC, "--baseline", "42"], "no run 42"),
-    (["replay", INC, "--items", "some"], "--items"),
-    (["runs", "show", "99"], "no run 99"),
-    (["runs", "compare", "1", "99"], "no run"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["replay", "INC-T2"], "no incident 'INC-T2'"),
+        (["replay", INC, "-m", "gpt-mni"], "did you mean 'gpt-mini'"),
+        (["replay", INC, "-p", "prompts/toxicity/candidat.yaml"], "candidat"),
+        (["replay", INC, "-j", "0"], "-j"),
+        (["replay", INC, "-j", "-1"], "-j"),
+        (["replay", INC, "--format", "xml"], "--format"),
+        (["replay", INC, "--baseline", "nonsense"], "--baseline"),
+        (["replay", INC, "--baseline", "42"], "no run 42"),
+        (["replay", INC, "--items", "some"], "--items"),
+        (["runs", "show", "99"], "no run 99"),
+        (["runs", "compare", "1", "99"], "no run"),
+    ],
+)
 def test_bad_input_exit_2(run_cli: Any, ws: Path, args: list[str], message: str) -> None:
     result = run_cli(ws, *args)
     assert result.exit_code == 2, (result.stdout, result.stderr)

@@ -3,6 +3,7 @@
 Real SDK adapters talk to tests/fakeserver.py on 127.0.0.1 (fixtures `fake_server` / `served_workspace`
 in conftest.py); the offline target needs nothing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,19 +54,26 @@ def tune(ws: Workspace, name: str, **fields: Any) -> None:
     ws.config.targets[name] = ws.config.targets[name].model_copy(update=fields)
 
 
-def add_incident(ws: Workspace, incident_id: str, n: int, content: Callable[[int], str] = lambda i: f"post {i}") -> None:
+def add_incident(
+    ws: Workspace, incident_id: str, n: int, content: Callable[[int], str] = lambda i: f"post {i}"
+) -> None:
     """A copy of INC-T1's header with `n` generated items (even ones expected toxic)."""
     folder = ws.incidents_dir / incident_id
     folder.mkdir()
     header = (ws.incidents_dir / INC / "incident.yaml").read_text().replace(f"id: {INC}", f"id: {incident_id}")
     (folder / "incident.yaml").write_text(header)
-    lines = [json.dumps({"id": f"b-{i:04d}", "content": content(i), "expected": "toxic" if i % 2 == 0 else "ok",
-                         "observed": "ok"}) for i in range(n)]
+    lines = [
+        json.dumps(
+            {"id": f"b-{i:04d}", "content": content(i), "expected": "toxic" if i % 2 == 0 else "ok", "observed": "ok"}
+        )
+        for i in range(n)
+    ]
     (folder / "items.jsonl").write_text("\n".join(lines) + "\n")
 
 
-async def replay(ws: Workspace, incident: str = INC, *, on_progress: Callable[[RunProgress], None] | None = None,
-                 **spec: Any) -> tuple[svc.ReplayPlan, svc.ReplayReport]:
+async def replay(
+    ws: Workspace, incident: str = INC, *, on_progress: Callable[[RunProgress], None] | None = None, **spec: Any
+) -> tuple[svc.ReplayPlan, svc.ReplayReport]:
     rspec = svc.ReplaySpec(incident, **spec)
     plan = svc.plan(ws, rspec)
     return plan, await svc.execute(ws, plan, rspec, on_progress)
@@ -118,8 +126,11 @@ async def test_offline_end_to_end(ws: Workspace) -> None:
 async def test_replies_come_in_the_order_they_were_enqueued(ws: Workspace, queued: QueuedModel) -> None:
     """One call at a time, so the queue's order is the items' order; what each item was asked is in history."""
     tune(ws, "gpt-mini", concurrency=1)
-    queued.enqueue(Reply(error_type="server", error="Error code: 500"), "no label in this reply",
-                   label_json("toxic", rationale="queued third"))
+    queued.enqueue(
+        Reply(error_type="server", error="Error code: 500"),
+        "no label in this reply",
+        label_json("toxic", rationale="queued third"),
+    )
     _, rep = await replay(ws, targets=["gpt-mini"])
     by_item = {r.item_id: r for r in results(ws, rep.runs[0].run.id)}
     first, second, third = (call.content for call in queued.history[:3])
@@ -273,8 +284,21 @@ def test_two_processes_replaying_into_one_log(ws: Workspace, fake_server: FakeSe
     config.write_text(config.read_text().replace("requests_per_minute = 600\n", ""))
     fake_server.latency = 0.05
     modtui = str(Path(sys.executable).with_name("modtui"))
-    cmd = [modtui, "--workspace", str(ws.root), "--db", ws.db, "replay", "INC-TWO", "-m", "gpt-mini", "-p", CANDIDATE,
-           "--format", "json"]
+    cmd = [
+        modtui,
+        "--workspace",
+        str(ws.root),
+        "--db",
+        ws.db,
+        "replay",
+        "INC-TWO",
+        "-m",
+        "gpt-mini",
+        "-p",
+        CANDIDATE,
+        "--format",
+        "json",
+    ]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [proc.communicate(timeout=120) for proc in procs]
     for proc, (_, err) in zip(procs, outputs):
@@ -324,8 +348,9 @@ async def test_rerun_after_fixing_the_key_completes_the_same_run(ws: Workspace, 
     assert cells(rep.runs[0].metrics) == (4, 4, 0, 4, 0)
 
 
-async def test_missing_key_stops_an_anthropic_target(ws: Workspace, fake_server: FakeServer,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_missing_key_stops_an_anthropic_target(
+    ws: Workspace, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Refused before any run starts or any call is made, naming the variable (the SDK's own default key, set
     here, is not used instead)."""
     monkeypatch.delenv("MODTUI_TEST_ANTHROPIC_KEY")
@@ -338,8 +363,9 @@ async def test_missing_key_stops_an_anthropic_target(ws: Workspace, fake_server:
         assert q.runs_for(session) == []  # no run was started, so none can look completed
 
 
-async def test_canary_key_never_reaches_the_log_or_report(ws: Workspace, fake_server: FakeServer,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_canary_key_never_reaches_the_log_or_report(
+    ws: Workspace, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     canary = "sk-test-CANARY-7f3a9c2e5b1d4086"
     monkeypatch.setenv("MODTUI_TEST_OPENAI_KEY", canary)
     ws.close()
@@ -394,8 +420,10 @@ def stored_bytes(ws: Workspace) -> dict[str, bytes]:
 
     with ws.store().engine.connect() as conn:
         tables = inspect(conn).get_table_names()
-        return {t: "\n".join(r[0] for r in conn.execute(text(f'SELECT CAST(t AS text) FROM "{t}" t'))).encode()
-                for t in tables}
+        return {
+            t: "\n".join(r[0] for r in conn.execute(text(f'SELECT CAST(t AS text) FROM "{t}" t'))).encode()
+            for t in tables
+        }
 
 
 def _items(ws: Workspace) -> list[Any]:
@@ -474,11 +502,14 @@ async def test_baseline_run_of_another_incident_is_refused(ws: Workspace) -> Non
         svc.plan(ws, svc.ReplaySpec(INC, baseline=str(other.runs[0].run.id)))
 
 
-@pytest.mark.parametrize("spec, message", [
-    (dict(items="some"), "--items"),
-    (dict(targets=["gpt-mni"]), "gpt-mini"),  # a suggestion
-    (dict(prompts=["prompts/toxicity/nope.yaml"]), "nope"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (dict(items="some"), "--items"),
+        (dict(targets=["gpt-mni"]), "gpt-mini"),  # a suggestion
+        (dict(prompts=["prompts/toxicity/nope.yaml"]), "nope"),
+    ],
+)
 def test_bad_spec_is_a_usage_error(ws: Workspace, spec: dict[str, Any], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         svc.plan(ws, svc.ReplaySpec(INC, **spec))

@@ -1,4 +1,5 @@
 """Ctrl-C while a replay is still planning: a clear message and exit 130, never a traceback."""
+
 from __future__ import annotations
 
 from pathlib import Path

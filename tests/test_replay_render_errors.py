@@ -1,4 +1,5 @@
 """A prompt that renders on load but not for one item's meta: that item gets a typed result, the run goes on."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,9 @@ def test_item_that_cannot_be_rendered_is_a_recorded_bad_request(served_workspace
     workspace = served_workspace
     prompt = workspace / "prompts/toxicity/candidate.yaml"
     text = prompt.read_text(encoding="utf-8")
-    prompt.write_text(text.replace("{{ content }}", "{{ content }} (reports: {{ (meta.reports or 0) + 1 }})", 1),
-                      encoding="utf-8")
+    prompt.write_text(
+        text.replace("{{ content }}", "{{ content }} (reports: {{ (meta.reports or 0) + 1 }})", 1), encoding="utf-8"
+    )
     items = workspace / "incidents/INC-T1/items.jsonl"
     lines = items.read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])
@@ -40,8 +42,9 @@ def test_item_that_cannot_be_rendered_is_a_recorded_bad_request(served_workspace
     ws.close()
 
 
-def test_a_log_that_refuses_writes_stops_the_replay_with_the_error(served_workspace: Path, fake_server,
-                                                                   monkeypatch) -> None:
+def test_a_log_that_refuses_writes_stops_the_replay_with_the_error(
+    served_workspace: Path, fake_server, monkeypatch
+) -> None:
     """A failed batch write must not be lost in silence: the replay stops and says why."""
     import pytest
 

@@ -5,6 +5,7 @@ After every kill the log passes `PRAGMA integrity_check`; the same command resum
 the provider only for items without a result (no finished call is repeated); the final log holds exactly
 one result per item. Ctrl-C marks the runs `interrupted`, prints what finished and exits 130.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from reliability_support import (add_incident, db_path, interrupt, query, results_by_item, run, runs, spawn,
-                                 wait_for, write_targets)
+from reliability_support import (
+    add_incident,
+    db_path,
+    interrupt,
+    query,
+    results_by_item,
+    run,
+    runs,
+    spawn,
+    wait_for,
+    write_targets,
+)
 
 try:
     from fakeserver import FakeServer
@@ -73,8 +84,10 @@ def test_sigkill_at_random_points_then_resume(killable: Path, fake_server: FakeS
         fake_server.reset_counts()
         before = done_calls(db) if db.exists() else set()
         proc = spawn(killable, *ARGS)
-        wait_for(lambda: fake_server.count() + calls_seen >= point or proc.poll() is not None,  # noqa: B023  called now
-                 timeout=60)
+        wait_for(
+            lambda: fake_server.count() + calls_seen >= point or proc.poll() is not None,  # noqa: B023  called now
+            timeout=60,
+        )
         proc.kill()  # SIGKILL: no handler runs, nothing is flushed
         proc.wait(timeout=10)
         assert proc.returncode == -signal.SIGKILL, proc.stderr.read() if proc.stderr else ""

@@ -4,6 +4,7 @@ One fake server for the module; one model name per reply shape, each shape built
 references (OpenAI Chat Completions, Anthropic Messages, the OpenAI-compatible servers' reasoning fields, Azure's
 content filter). Replays go through the real SDKs and the CLI, and the recorded result is asserted per shape.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -30,74 +31,182 @@ except ImportError:  # tests/ imported as a package
 INC = "INC-T1"
 ITEMS = 12
 DRAFT, FINAL = '{"label": "ok", "confidence": 0.6}', '{"label": "toxic", "confidence": 0.9, "rules": ["insult"]}'
-HARMONY = ("<|channel|>analysis<|message|>The user wrote an insult. Draft: " + DRAFT + "<|end|><|start|>assistant"
-           "<|channel|>final<|message|>" + FINAL + "<|return|>")
-AZURE_FILTER = {"hate": {"filtered": True, "severity": "high"}, "self_harm": {"filtered": False, "severity": "safe"},
-                "sexual": {"filtered": False, "severity": "safe"}, "violence": {"filtered": True, "severity": "medium"}}
+HARMONY = (
+    "<|channel|>analysis<|message|>The user wrote an insult. Draft: " + DRAFT + "<|end|><|start|>assistant"
+    "<|channel|>final<|message|>" + FINAL + "<|return|>"
+)
+AZURE_FILTER = {
+    "hate": {"filtered": True, "severity": "high"},
+    "self_harm": {"filtered": False, "severity": "safe"},
+    "sexual": {"filtered": False, "severity": "safe"},
+    "violence": {"filtered": True, "severity": "medium"},
+}
 
 # model name → (api, what the fake server answers, the recorded (outcome, label, error_type), rules cited)
 SHAPES: dict[str, tuple[str, Any, tuple[str, str | None, str | None], list[str]]] = {
-    "qwen3-think": ("openai", FakeReply(text=f"<think>\nHmm. {DRAFT}\n</think>\n\n{FINAL}"),
-                    ("label", "toxic", None), ["insult"]),
-    "deepseek-r1-lone-close": ("openai", FakeReply(text=f"The template opened the block. {DRAFT}\n</think>\n\n{FINAL}"),
-                               ("label", "toxic", None), ["insult"]),
+    "qwen3-think": (
+        "openai",
+        FakeReply(text=f"<think>\nHmm. {DRAFT}\n</think>\n\n{FINAL}"),
+        ("label", "toxic", None),
+        ["insult"],
+    ),
+    "deepseek-r1-lone-close": (
+        "openai",
+        FakeReply(text=f"The template opened the block. {DRAFT}\n</think>\n\n{FINAL}"),
+        ("label", "toxic", None),
+        ["insult"],
+    ),
     "gpt-oss-llamacpp": ("openai", FakeReply(text=HARMONY), ("label", "toxic", None), ["insult"]),
-    "r1-bare-word": ("openai", FakeReply(text="<think>It might be ok... no.</think>\n\ntoxic"),
-                     ("label", "toxic", None), []),
-    "two-verdicts": ("openai", FakeReply(text=f"First thought: {DRAFT}\nOn reflection, final: {FINAL}"),
-                     ("label", "toxic", None), ["insult"]),
-    "vllm-reasoning-field": ("openai", FakeReply(text=FINAL, message_extra={"reasoning_content": DRAFT,
-                                                                               "reasoning": DRAFT}),
-                             ("label", "toxic", None), ["insult"]),
-    "magistral-medium": ("openai", FakeReply(content_parts=(
-        {"type": "thinking", "thinking": [{"type": "text", "text": DRAFT}]}, {"type": "text", "text": FINAL})),
-        ("label", "toxic", None), ["insult"]),
-    "gpt-4o-tools": ("openai", FakeReply(text=None, finish_reason="tool_calls", tool_calls=(
-        {"id": "call_1", "type": "function",
-         "function": {"name": "record_verdict", "arguments": '{"label": "toxic", "rules": ["threat"]}'}},)),
-        ("label", "toxic", None), ["threat"]),
-    "gpt-4o-pinned": ("openai", FakeReply(text=FINAL, model="gpt-4o-2024-08-06", system_fingerprint="fp_7a1c",
-                                          usage_extra={"prompt_tokens_details": {"cached_tokens": 0}}),
-                      ("label", "toxic", None), ["insult"]),
-    "azure-filtered-answer": ("openai", FakeReply(text="", finish_reason="content_filter",
-                                                  choice_extra={"content_filter_results": AZURE_FILTER}),
-                              ("refusal", None, None), []),
-    "azure-filtered-prompt": ("openai", Fault("bad_request", code="content_filter", param="prompt",
-                                              message="The response was filtered due to the prompt triggering Azure "
-                                                      "OpenAI's content management policy.",
-                                              extra={"status": 400, "innererror": {
-                                                  "code": "ResponsibleAIPolicyViolation",
-                                                  "content_filter_result": AZURE_FILTER}}),
-                              ("refusal", None, None), []),
+    "r1-bare-word": (
+        "openai",
+        FakeReply(text="<think>It might be ok... no.</think>\n\ntoxic"),
+        ("label", "toxic", None),
+        [],
+    ),
+    "two-verdicts": (
+        "openai",
+        FakeReply(text=f"First thought: {DRAFT}\nOn reflection, final: {FINAL}"),
+        ("label", "toxic", None),
+        ["insult"],
+    ),
+    "vllm-reasoning-field": (
+        "openai",
+        FakeReply(text=FINAL, message_extra={"reasoning_content": DRAFT, "reasoning": DRAFT}),
+        ("label", "toxic", None),
+        ["insult"],
+    ),
+    "magistral-medium": (
+        "openai",
+        FakeReply(
+            content_parts=(
+                {"type": "thinking", "thinking": [{"type": "text", "text": DRAFT}]},
+                {"type": "text", "text": FINAL},
+            )
+        ),
+        ("label", "toxic", None),
+        ["insult"],
+    ),
+    "gpt-4o-tools": (
+        "openai",
+        FakeReply(
+            text=None,
+            finish_reason="tool_calls",
+            tool_calls=(
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "record_verdict", "arguments": '{"label": "toxic", "rules": ["threat"]}'},
+                },
+            ),
+        ),
+        ("label", "toxic", None),
+        ["threat"],
+    ),
+    "gpt-4o-pinned": (
+        "openai",
+        FakeReply(
+            text=FINAL,
+            model="gpt-4o-2024-08-06",
+            system_fingerprint="fp_7a1c",
+            usage_extra={"prompt_tokens_details": {"cached_tokens": 0}},
+        ),
+        ("label", "toxic", None),
+        ["insult"],
+    ),
+    "azure-filtered-answer": (
+        "openai",
+        FakeReply(text="", finish_reason="content_filter", choice_extra={"content_filter_results": AZURE_FILTER}),
+        ("refusal", None, None),
+        [],
+    ),
+    "azure-filtered-prompt": (
+        "openai",
+        Fault(
+            "bad_request",
+            code="content_filter",
+            param="prompt",
+            message="The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+            extra={
+                "status": 400,
+                "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": AZURE_FILTER},
+            },
+        ),
+        ("refusal", None, None),
+        [],
+    ),
     "odd-content-server": ("openai", FakeReply(content_value={"text": FINAL}), ("error", None, "bad_response"), []),
-    "claude-tool-use": ("anthropic", FakeReply(text=None, finish_reason="tool_use", blocks=(
-        {"type": "thinking", "thinking": f"Maybe {DRAFT}", "signature": "sig"},
-        {"type": "tool_use", "id": "toolu_1", "name": "record_verdict",
-         "input": {"label": "toxic", "confidence": 0.8, "rules": ["threat"]}})),
-        ("label", "toxic", None), ["threat"]),
-    "claude-thinking": ("anthropic", FakeReply(text=FINAL, blocks=(
-        {"type": "thinking", "thinking": DRAFT, "signature": "sig"}, {"type": "redacted_thinking", "data": "x"})),
-        ("label", "toxic", None), ["insult"]),
-    "claude-context-window": ("anthropic", FakeReply(text='{"label": "to', finish_reason="model_context_window_exceeded"),
-                              ("truncated", None, None), []),
-    "claude-cached": ("anthropic", FakeReply(text=FINAL, input_tokens=100, output_tokens=10,
-                                             usage_extra={"cache_creation_input_tokens": 2000,
-                                                          "cache_read_input_tokens": 8000}),
-                      ("label", "toxic", None), ["insult"]),
+    "claude-tool-use": (
+        "anthropic",
+        FakeReply(
+            text=None,
+            finish_reason="tool_use",
+            blocks=(
+                {"type": "thinking", "thinking": f"Maybe {DRAFT}", "signature": "sig"},
+                {
+                    "type": "tool_use",
+                    "id": "toolu_1",
+                    "name": "record_verdict",
+                    "input": {"label": "toxic", "confidence": 0.8, "rules": ["threat"]},
+                },
+            ),
+        ),
+        ("label", "toxic", None),
+        ["threat"],
+    ),
+    "claude-thinking": (
+        "anthropic",
+        FakeReply(
+            text=FINAL,
+            blocks=(
+                {"type": "thinking", "thinking": DRAFT, "signature": "sig"},
+                {"type": "redacted_thinking", "data": "x"},
+            ),
+        ),
+        ("label", "toxic", None),
+        ["insult"],
+    ),
+    "claude-context-window": (
+        "anthropic",
+        FakeReply(text='{"label": "to', finish_reason="model_context_window_exceeded"),
+        ("truncated", None, None),
+        [],
+    ),
+    "claude-cached": (
+        "anthropic",
+        FakeReply(
+            text=FINAL,
+            input_tokens=100,
+            output_tokens=10,
+            usage_extra={"cache_creation_input_tokens": 2000, "cache_read_input_tokens": 8000},
+        ),
+        ("label", "toxic", None),
+        ["insult"],
+    ),
 }
 
 
 # guard models as targets: model name → (the prompt's output block, a function of the content → the model's answer)
 GUARDS: dict[str, tuple[str, Any]] = {
-    "llama-guard3:8b": ("{format: llama_guard, unsafe_label: toxic, safe_label: ok, categories: {S10: hate, S1: threat}}",
-                        lambda c: "\n\nunsafe\nS1,S10" if "hurt" in c else "\n\nunsafe\nS10" if "idiot" in c else "safe"),
-    "shieldgemma:9b": ("{format: shieldgemma, unsafe_label: toxic, safe_label: ok, categories: {Harassment: insult}}",
-                       lambda c: "Yes" if "idiot" in c or "hurt" in c else "No"),
-    "gpt-oss-safeguard-20b": ("{format: gpt_oss_safeguard, categories: {T1: threat}}",
-                              lambda c: "<|channel|>analysis<|message|>Policy T1... " + json.dumps({"violation": 0})
-                              + "<|end|><|start|>assistant<|channel|>final<|message|>"
-                              + json.dumps({"violation": int("hurt" in c), "policy_category": "T1" if "hurt" in c else None,
-                                            "confidence": "high"}) + "<|return|>"),
+    "llama-guard3:8b": (
+        "{format: llama_guard, unsafe_label: toxic, safe_label: ok, categories: {S10: hate, S1: threat}}",
+        lambda c: "\n\nunsafe\nS1,S10" if "hurt" in c else "\n\nunsafe\nS10" if "idiot" in c else "safe",
+    ),
+    "shieldgemma:9b": (
+        "{format: shieldgemma, unsafe_label: toxic, safe_label: ok, categories: {Harassment: insult}}",
+        lambda c: "Yes" if "idiot" in c or "hurt" in c else "No",
+    ),
+    "gpt-oss-safeguard-20b": (
+        "{format: gpt_oss_safeguard, categories: {T1: threat}}",
+        lambda c: (
+            "<|channel|>analysis<|message|>Policy T1... "
+            + json.dumps({"violation": 0})
+            + "<|end|><|start|>assistant<|channel|>final<|message|>"
+            + json.dumps(
+                {"violation": int("hurt" in c), "policy_category": "T1" if "hurt" in c else None, "confidence": "high"}
+            )
+            + "<|return|>"
+        ),
+    ),
 }
 
 
@@ -110,8 +219,9 @@ def answer(request: FakeRequest) -> Any:
 
 # models whose target configuration the provider refuses: each must stop its target after the first reply
 CONFIG_ERRORS: dict[str, Any] = {
-    "gpt-nonexistent": Fault("not_found", message="The model `gpt-nonexistent` does not exist or you do not have "
-                                                 "access to it."),
+    "gpt-nonexistent": Fault(
+        "not_found", message="The model `gpt-nonexistent` does not exist or you do not have access to it."
+    ),
 }
 
 
@@ -124,9 +234,14 @@ def server() -> Iterator[FakeServer]:
 
 
 def target(name: str, api: str, url: str, **extra: Any) -> str:
-    lines = [f'[targets.{name}]', f'provider = "{api}"', f'model = "{name}"',
-             f'api_key_env = "{OPENAI_KEY_ENV if api == "openai" else ANTHROPIC_KEY_ENV}"',
-             f'base_url = "{url}/v1"' if api == "openai" else f'base_url = "{url}"', "max_retries = 0"]
+    lines = [
+        f"[targets.{name}]",
+        f'provider = "{api}"',
+        f'model = "{name}"',
+        f'api_key_env = "{OPENAI_KEY_ENV if api == "openai" else ANTHROPIC_KEY_ENV}"',
+        f'base_url = "{url}/v1"' if api == "openai" else f'base_url = "{url}"',
+        "max_retries = 0",
+    ]
     lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items() if not isinstance(value, dict)]
     for key, value in extra.items():
         if isinstance(value, dict):
@@ -139,18 +254,31 @@ def ws(workspace: Path, server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv(OPENAI_KEY_ENV, "sk-test-openai-0123456789")
     monkeypatch.setenv(ANTHROPIC_KEY_ENV, "sk-ant-test-0123456789")
     server.reset_counts()
-    tables = [target(name, api, server.url, price_in_per_mtok=3.0, price_out_per_mtok=15.0,
-                     price_cache_write_per_mtok=3.75, price_cache_read_per_mtok=0.3)
-              for name, (api, *_rest) in SHAPES.items()]
-    tables += [target("gpt-5-mini", "openai", server.url, concurrency=1, params={"temperature": 0}),
-               target("o3-mini", "openai", server.url, concurrency=1, params={"max_tokens": 200}),
-               target("gpt-nonexistent", "openai", server.url, concurrency=1),
-               target("gpt-5-good", "openai", server.url, params={"max_completion_tokens": 400,
-                                                                  "reasoning_effort": "low"}),
-               target("local-llama", "openai", server.url).replace(f'api_key_env = "{OPENAI_KEY_ENV}"\n', "")]
-    tables += [target(name.replace(":", "-"), "openai", server.url).replace(f'model = "{name.replace(":", "-")}"',
-                                                                           f'model = "{name}"')
-               for name in GUARDS]
+    tables = [
+        target(
+            name,
+            api,
+            server.url,
+            price_in_per_mtok=3.0,
+            price_out_per_mtok=15.0,
+            price_cache_write_per_mtok=3.75,
+            price_cache_read_per_mtok=0.3,
+        )
+        for name, (api, *_rest) in SHAPES.items()
+    ]
+    tables += [
+        target("gpt-5-mini", "openai", server.url, concurrency=1, params={"temperature": 0}),
+        target("o3-mini", "openai", server.url, concurrency=1, params={"max_tokens": 200}),
+        target("gpt-nonexistent", "openai", server.url, concurrency=1),
+        target("gpt-5-good", "openai", server.url, params={"max_completion_tokens": 400, "reasoning_effort": "low"}),
+        target("local-llama", "openai", server.url).replace(f'api_key_env = "{OPENAI_KEY_ENV}"\n', ""),
+    ]
+    tables += [
+        target(name.replace(":", "-"), "openai", server.url).replace(
+            f'model = "{name.replace(":", "-")}"', f'model = "{name}"'
+        )
+        for name in GUARDS
+    ]
     (workspace / "modtui.toml").write_text("\n".join(tables))
     return workspace
 
@@ -192,8 +320,15 @@ def test_every_shape_in_one_replay_records_the_right_result(ws: Path, server: Fa
 
 
 def test_shape_details_are_recorded(ws: Path) -> None:
-    replay_json(ws, "gpt-4o-pinned", "claude-cached", "azure-filtered-prompt", "azure-filtered-answer",
-                "odd-content-server", "claude-tool-use")
+    replay_json(
+        ws,
+        "gpt-4o-pinned",
+        "claude-cached",
+        "azure-filtered-prompt",
+        "azure-filtered-answer",
+        "odd-content-server",
+        "claude-tool-use",
+    )
     recorded = results_by_target(ws)
     pinned = recorded["gpt-4o-pinned"][0]
     assert (pinned["answered_model"], pinned["system_fingerprint"]) == ("gpt-4o-2024-08-06", "fp_7a1c")
@@ -212,8 +347,9 @@ def test_cached_replies_keep_what_answered(ws: Path, server: FakeServer) -> None
     replay_json(ws, "gpt-4o-pinned")
     calls = server.count()
     run_cli(ws, "runs", "list")
-    result = run_cli(ws, "replay", INC, "-m", "gpt-4o-pinned", "-p", "prompts/toxicity/candidate.yaml",
-                     "--format", "json")
+    result = run_cli(
+        ws, "replay", INC, "-m", "gpt-4o-pinned", "-p", "prompts/toxicity/candidate.yaml", "--format", "json"
+    )
     assert result.exit_code == 0 and server.count() == calls + ITEMS  # the production prompt's replies are cached
     shown = json.loads(run_cli(ws, "runs", "show", "1", "--format", "json").stdout)
     assert shown["answered_models"] == ["gpt-4o-2024-08-06"] and shown["system_fingerprints"] == ["fp_7a1c"]
@@ -238,8 +374,7 @@ def test_a_model_change_between_baseline_and_candidate_is_warned(ws: Path, serve
     assert same.exit_code == 0 and "warning" not in same.stderr
 
 
-def test_missing_key_is_refused_before_any_call(ws: Path, server: FakeServer,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_key_is_refused_before_any_call(ws: Path, server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ANTHROPIC_KEY_ENV)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-sdk-default-0123456789")  # never used instead
     result = run_cli(ws, "replay", INC, "-m", "qwen3-think", "-m", "claude-thinking")
@@ -254,7 +389,12 @@ def test_missing_key_is_refused_before_any_call(ws: Path, server: FakeServer,
 def test_refused_parameters_and_unknown_models_stop_only_their_target(ws: Path, server: FakeServer) -> None:
     doc, stderr = replay_json(ws, "gpt-5-mini", "o3-mini", "gpt-nonexistent", "gpt-5-good", code=2)
     status = {r["target"]: r["status"] for r in doc["runs"]}
-    assert status == {"gpt-5-mini": "failed", "o3-mini": "failed", "gpt-nonexistent": "failed", "gpt-5-good": "completed"}
+    assert status == {
+        "gpt-5-mini": "failed",
+        "o3-mini": "failed",
+        "gpt-nonexistent": "failed",
+        "gpt-5-good": "completed",
+    }
     assert {r["target"]: r["items"] for r in doc["runs"]}["gpt-5-good"] == ITEMS
     for model in ("gpt-5-mini", "o3-mini", "gpt-nonexistent"):
         assert sum(1 for r in server.requests if r.request and r.request.model == model) == 1, model
@@ -273,15 +413,18 @@ def test_guard_models_replay_like_any_target(ws: Path) -> None:
     for name, (output, _answer) in GUARDS.items():
         slug = name.replace(":", "-")
         (ws / "prompts" / "toxicity" / f"{slug}.yaml").write_text(
-            production.replace("name: toxicity", f"name: {slug}") + f"output: {output}\n")
+            production.replace("name: toxicity", f"name: {slug}") + f"output: {output}\n"
+        )
         result = run_cli(ws, "replay", INC, "-m", slug, "-p", f"prompts/toxicity/{slug}.yaml", "--format", "json")
         assert result.exit_code == 0, result.stderr
     import sqlite3
 
     db = sqlite3.connect(ws / ".modtui" / "modtui.db")
-    rows = db.execute("SELECT run.target_name, result.item_id, result.outcome, result.label, result.rules_json, "
-                      "result.unknown_rules_json FROM result JOIN run ON run.id = result.run_id "
-                      "WHERE run.prompt_path LIKE '%-%'").fetchall()
+    rows = db.execute(
+        "SELECT run.target_name, result.item_id, result.outcome, result.label, result.rules_json, "
+        "result.unknown_rules_json FROM result JOIN run ON run.id = result.run_id "
+        "WHERE run.prompt_path LIKE '%-%'"
+    ).fetchall()
     db.close()
     got = {(t, i): (o, lb, json.loads(r), json.loads(u)) for t, i, o, lb, r, u in rows}
     assert len(got) == 3 * ITEMS and all(v[0] == "label" for v in got.values())
@@ -304,8 +447,10 @@ def wrapped(final: str, reasoning: str, wrap: str) -> str:
     if wrap == "lone_close":
         return f"{reasoning}\n</think>\n\n{final}"
     if wrap == "harmony":
-        return (f"<|channel|>analysis<|message|>{reasoning}<|end|><|start|>assistant<|channel|>final<|message|>"
-                f"{final}<|return|>")
+        return (
+            f"<|channel|>analysis<|message|>{reasoning}<|end|><|start|>assistant<|channel|>final<|message|>"
+            f"{final}<|return|>"
+        )
     if wrap == "harmony_bare":
         return f"analysis{reasoning}assistantfinal{final}"
     if wrap == "drafts":
@@ -332,21 +477,35 @@ def test_property_no_reply_ends_a_replay(ws: Path, server: FakeServer) -> None:
     run has exactly one result and the replay exits cleanly."""
     rng = random.Random(14)
     pool = [shape for _api, shape, *_ in SHAPES.values()] + [
-        FakeReply(content_value=[1, None, {"type": "text", "text": 5}]), FakeReply(content_value=7),
-        FakeReply(text="\x00" + FINAL), FakeReply(text=FINAL, input_tokens=10**20, output_tokens=-5),
+        FakeReply(content_value=[1, None, {"type": "text", "text": 5}]),
+        FakeReply(content_value=7),
+        FakeReply(text="\x00" + FINAL),
+        FakeReply(text=FINAL, input_tokens=10**20, output_tokens=-5),
         FakeReply(text=FINAL, usage_extra={"prompt_tokens_details": [1], "cache_read_input_tokens": "many"}),
         FakeReply(text=FINAL, model="\x00gpt\x1b[31m", refusal=None, message_extra={"refusal": {"odd": True}}),
         FakeReply(tool_calls=({"type": "function", "function": None},), text=None),
         FakeReply(tool_calls=({"type": "function", "function": {"arguments": "{not json"}},), text=None),
         Fault("garbage", body='{"choices": [{"message": {"content": ["x", {"type": "text"}]}}]}'),
-        Fault("garbage", body='{"content": [{"type": "text", "text": null}, 3], "stop_reason": "end_turn"}')]
+        Fault("garbage", body='{"content": [{"type": "text", "text": null}, 3], "stop_reason": "end_turn"}'),
+    ]
     rng.shuffle(pool)
     calls = itertools.cycle(pool)  # 2 targets × 2 prompts × 12 items = 48 calls: every shape at least once
     server.responder = lambda request: next(calls)
     assert len(pool) <= 4 * ITEMS
     try:
-        result = run_cli(ws, "replay", INC, "-m", "qwen3-think", "-m", "claude-thinking",
-                         "-p", "prompts/toxicity/candidate.yaml", "--format", "json")
+        result = run_cli(
+            ws,
+            "replay",
+            INC,
+            "-m",
+            "qwen3-think",
+            "-m",
+            "claude-thinking",
+            "-p",
+            "prompts/toxicity/candidate.yaml",
+            "--format",
+            "json",
+        )
     finally:
         server.responder = answer
     assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]

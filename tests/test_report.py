@@ -1,4 +1,5 @@
 """The handoff report: sections and numbers after a real offline replay, the JSON schema, --redact, masking."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,16 @@ from modtui.report import schema
 from modtui.report.redact import redact_text
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = ["## Summary", "## Current status", "## Conditions", "## Actions taken", "## Findings", "## Needs",
-            "### Next steps", "## Timeline"]
+SECTIONS = [
+    "## Summary",
+    "## Current status",
+    "## Conditions",
+    "## Actions taken",
+    "## Findings",
+    "## Needs",
+    "### Next steps",
+    "## Timeline",
+]
 
 
 @pytest.fixture
@@ -52,6 +61,7 @@ def report_json(ws: Path, incident: str, *args: str) -> dict:
 
 # -- no runs ----------------------------------------------------------------------------------------------------
 
+
 def test_report_with_no_runs(workspace: Path) -> None:
     md = ok(workspace, "report", INCIDENT_ID)
     for section in SECTIONS:
@@ -76,13 +86,32 @@ def test_report_with_production_only_and_unknown_incident(workspace: Path) -> No
 
 # -- a sample incident after a replay and a finding ----------------------------------------------------------------------
 
+
 def investigate(ws: Path) -> tuple[dict, list[dict]]:
     """Replay INC-0042 with the candidate, record a finding; return the replay's JSON and its per-item lines."""
     rep = json.loads(ok(ws, "replay", "INC-0042", "-p", "hate_speech/candidate", "--format", "json"))
-    lines = [json.loads(line) for line in ok(ws, "replay", "INC-0042", "-p", "hate_speech/candidate",
-                                             "--format", "jsonl").splitlines()]
-    ok(ws, "finding", "add", "INC-0042", "--category", "policy_gap", "--summary", "Reclaimed in-group terms read as slurs",
-       "--item", "i-0005", "--run", "1", "--run", "2", "--fix", "in_group_reclaimed exception")
+    lines = [
+        json.loads(line)
+        for line in ok(ws, "replay", "INC-0042", "-p", "hate_speech/candidate", "--format", "jsonl").splitlines()
+    ]
+    ok(
+        ws,
+        "finding",
+        "add",
+        "INC-0042",
+        "--category",
+        "policy_gap",
+        "--summary",
+        "Reclaimed in-group terms read as slurs",
+        "--item",
+        "i-0005",
+        "--run",
+        "1",
+        "--run",
+        "2",
+        "--fix",
+        "in_group_reclaimed exception",
+    )
     return rep, lines
 
 
@@ -104,8 +133,10 @@ def test_markdown_report_sections_and_numbers(samples: Path) -> None:
     assert f"**{fps} failing** of {len(items)} items: {fps} false positives, 0 false negatives" in md
     assert "### Runs (4)" in md
     assert "### Best candidate: run 4, hate_speech/candidate on offline" in md
-    assert (f"F1 {cand['f1']:.3f}, precision {cand['precision']:.3f}, recall {cand['recall']:.3f}; "
-            f"{len(cand['flips']['fixed'])} fixed and {len(cand['flips']['regressed'])} regressed against run 3") in md
+    assert (
+        f"F1 {cand['f1']:.3f}, precision {cand['precision']:.3f}, recall {cand['recall']:.3f}; "
+        f"{len(cand['flips']['fixed'])} fixed and {len(cand['flips']['regressed'])} regressed against run 3"
+    ) in md
     assert "```diff\n--- prompts/hate_speech/production.yaml\n+++ prompts/hate_speech/candidate.yaml" in md
     assert "+    - name: in_group_reclaimed" in md
     assert "### #1 [policy_gap] open: Reclaimed in-group terms read as slurs" in md
@@ -115,7 +146,9 @@ def test_markdown_report_sections_and_numbers(samples: Path) -> None:
     for item_id in cand["flips"]["regressed"]:
         assert f"| {item_id} | guard |" in md
     assert "Resolve or supersede the open findings (#1)" in md
-    assert md.count("| run | tester |") == 4 and "finding #1 added \\[policy_gap\\]" in md  # 4 run events + the finding (escaped: the event text quotes the summary)
+    assert (
+        md.count("| run | tester |") == 4 and "finding #1 added \\[policy_gap\\]" in md
+    )  # 4 run events + the finding (escaped: the event text quotes the summary)
 
 
 def test_json_report_validates_and_matches_the_replay(samples: Path) -> None:
@@ -128,7 +161,9 @@ def test_json_report_validates_and_matches_the_replay(samples: Path) -> None:
     assert [v["runs"] for v in doc["actions"]["prompt_versions"]] == [[1, 3], [2, 4]]
     assert [i["item"] for i in doc["needs"]["regressions"]["items"]] == cand["flips"]["regressed"]
     expected = {i["id"]: i["expected"] for i in items_of(samples, "INC-0042")}
-    wrong = sorted(line["item_id"] for line in lines if line["run_id"] == 4 and line["label"] != expected[line["item_id"]])
+    wrong = sorted(
+        line["item_id"] for line in lines if line["run_id"] == 4 and line["label"] != expected[line["item_id"]]
+    )
     assert doc["needs"]["still_failing"]["count"] == len(wrong)
     assert [i["item"] for i in doc["needs"]["still_failing"]["items"]] == wrong
     assert doc["findings"][0]["runs"] == [1, 2] and doc["needs"]["open_findings"][0]["id"] == 1
@@ -148,8 +183,9 @@ def test_report_lists_the_incidents_clusters(samples: Path) -> None:
     doc = report_json(samples, "INC-0057")
     got = doc["conditions"]
     assert got["cluster_count"] == len(expected) > 0
-    assert [(c["id"], c["size"], c["representative"]) for c in got["clusters"]] == \
-        [(c.id, c.size, c.representative) for c in expected[:20]]
+    assert [(c["id"], c["size"], c["representative"]) for c in got["clusters"]] == [
+        (c.id, c.size, c.representative) for c in expected[:20]
+    ]
     assert {c["preview"] for c in got["clusters"]} == {"[masked] (SEV1 incident)"}
     md = ok(samples, "report", "INC-0057")
     first = expected[0]
@@ -159,11 +195,24 @@ def test_report_lists_the_incidents_clusters(samples: Path) -> None:
 
 def test_report_shows_disputes_and_closed_findings(samples: Path) -> None:
     investigate(samples)
-    ok(samples, "finding", "add", "INC-0042", "-c", "label_error", "-s", "i-0037 is a quote", "--correct", "i-0037=non_violating")
+    ok(
+        samples,
+        "finding",
+        "add",
+        "INC-0042",
+        "-c",
+        "label_error",
+        "-s",
+        "i-0037 is a quote",
+        "--correct",
+        "i-0037=non_violating",
+    )
     ok(samples, "finding", "resolve", "1", "-r", "candidate shipped")
     doc = report_json(samples, "INC-0042")
     assert [f["id"] for f in doc["findings"]] == [2, 1]  # open first
-    assert doc["conditions"]["corrected_labels"] == {"i-0037": {"original": "violating", "corrected": "non_violating", "finding": 2}}
+    assert doc["conditions"]["corrected_labels"] == {
+        "i-0037": {"original": "violating", "corrected": "non_violating", "finding": 2}
+    }
     md = ok(samples, "report", "INC-0042")
     assert "**1 gold label(s) disputed**" in md and "i-0037 violating → non_violating" in md
     assert "- resolved at " in md and "candidate shipped" in md
@@ -178,7 +227,9 @@ PHONE = re.compile(r"\+?\d[\d ]{0,3}555[- ]01\d\d|555-01\d\d")
 
 
 def personal_data(ws: Path, incident: str) -> set[str]:
-    text = (ws / "incidents" / incident / "items.jsonl").read_text() + (ws / "incidents" / incident / "incident.yaml").read_text()
+    text = (ws / "incidents" / incident / "items.jsonl").read_text() + (
+        ws / "incidents" / incident / "incident.yaml"
+    ).read_text()
     found = set(EMAIL.findall(text)) | set(DOMAIN.findall(text)) | set(PHONE.findall(text))
     found |= {h for h in HANDLE.findall(text) if not any(h in e for e in found)}
     return found
@@ -190,8 +241,18 @@ def test_redact_leaves_no_personal_data_or_content(samples: Path, incident: str)
     ok(samples, "replay", incident, "-p", f"{policy}/candidate")
     items = items_of(samples, incident)
     quoted = next(i for i in items if "@" in i["content"])
-    ok(samples, "finding", "add", incident, "-c", "policy_gap", "--item", quoted["id"],
-       "--summary", f'Posts like "{quoted["content"]}" (reported by ana@corp.example.com, +1 555 0100) are missed')
+    ok(
+        samples,
+        "finding",
+        "add",
+        incident,
+        "-c",
+        "policy_gap",
+        "--item",
+        quoted["id"],
+        "--summary",
+        f'Posts like "{quoted["content"]}" (reported by ana@corp.example.com, +1 555 0100) are missed',
+    )
     pii = personal_data(samples, incident) | {"ana@corp.example.com", "+1 555 0100"}
     assert len(pii) >= 5
     for fmt in ("md", "json"):
@@ -213,11 +274,14 @@ def test_redact_leaves_no_personal_data_or_content(samples: Path, incident: str)
 def test_redact_text_keeps_ids_numbers_and_times() -> None:
     text = "run 12 at 2026-11-20T08:14:00Z on i-0042: P 0.85, 1,000 USDT, 10 000 items, v1.2.3, prompts/x.yaml"
     assert redact_text(text) == text
-    assert redact_text("mail a.b@x.io or www.x.com/p or http://y.org, call (555) 010-1234, ping @al_b") == \
-        "mail [email] or [url] or [url], call [phone], ping [handle]"
+    assert (
+        redact_text("mail a.b@x.io or www.x.com/p or http://y.org, call (555) 010-1234, ping @al_b")
+        == "mail [email] or [url] or [url], call [phone], ping [handle]"
+    )
 
 
 # -- masking -----------------------------------------------------------------------------------------------------------------
+
 
 def test_mask_rule() -> None:
     sev2 = MaskRule.of("sev2", [])
@@ -268,10 +332,14 @@ def test_bad_mask_setting_is_a_located_error(samples: Path) -> None:
     set_workspace(samples, 'mask_severity_at_or_above = "SEV5"')
     result = run_cli(samples, "report", "INC-0042")
     assert result.exit_code == 2
-    assert "modtui.toml:2: workspace.mask_severity_at_or_above: 'SEV5' is not one of SEV1, SEV2, SEV3, SEV4" in result.stderr
+    assert (
+        "modtui.toml:2: workspace.mask_severity_at_or_above: 'SEV5' is not one of SEV1, SEV2, SEV3, SEV4"
+        in result.stderr
+    )
 
 
 # -- markdown safety and the corrections rule ----------------------------------------------------------------------------------
+
 
 def test_markdown_is_inert(workspace: Path) -> None:
     ok(workspace, "finding", "add", INCIDENT_ID, "-c", "policy_gap", "-s", "a | pipe <script>x</script> \x1b[31mred")
@@ -284,8 +352,13 @@ def test_later_finding_wins_and_only_correcting_statuses_apply() -> None:
         return Finding(id_, "I", category, "s", status, "a", "t", corrections=corrections)
 
     expected = {"a": "x", "b": "x", "c": "y"}
-    found = [finding(2, FindingStatus.OPEN, {"a": "z"}), finding(1, FindingStatus.RESOLVED, {"a": "y", "b": "y"}),
-             finding(3, FindingStatus.REJECTED, {"c": "x"}), finding(4, FindingStatus.SUPERSEDED, {"c": "x"}),
-             finding(5, FindingStatus.OPEN, {"c": "x"}, "policy_gap"), finding(6, FindingStatus.OPEN, {"gone": "x", "c": "y"})]
+    found = [
+        finding(2, FindingStatus.OPEN, {"a": "z"}),
+        finding(1, FindingStatus.RESOLVED, {"a": "y", "b": "y"}),
+        finding(3, FindingStatus.REJECTED, {"c": "x"}),
+        finding(4, FindingStatus.SUPERSEDED, {"c": "x"}),
+        finding(5, FindingStatus.OPEN, {"c": "x"}, "policy_gap"),
+        finding(6, FindingStatus.OPEN, {"gone": "x", "c": "y"}),
+    ]
     result = apply_corrections(expected, found)
     assert {k: (v.corrected, v.finding_id) for k, v in result.items()} == {"a": ("z", 2), "b": ("y", 1)}

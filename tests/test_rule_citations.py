@@ -1,5 +1,6 @@
 """Verdicts cite rules (issue 14, point 1): the rules a verdict applied are stored per result, and the names the
 prompt's policy does not define are kept but flagged."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,7 @@ async def replay(ws: Workspace, **spec: Any) -> svc.ReplayReport:
 
 def stored(ws: Workspace, run_id: int) -> dict[str, tuple[list[str], list[str]]]:
     with ws.store().read() as session:
-        return {r.item_id: (list(r.rules), list(r.unknown_rules))
-                for r in q.results_of(session, run_id)}
+        return {r.item_id: (list(r.rules), list(r.unknown_rules)) for r in q.results_of(session, run_id)}
 
 
 async def test_offline_verdicts_cite_fired_rules_and_clearing_exceptions(ws: Workspace) -> None:
@@ -53,15 +53,18 @@ async def test_offline_verdicts_cite_fired_rules_and_clearing_exceptions(ws: Wor
     assert stored(ws, rep.runs[-1].run.id)["i-07"] == ([], [])
 
 
-@pytest.mark.parametrize("answer, rules, unknown", [
-    ({"label": "toxic", "rules": ["insult", "made_up_rule"]}, ["insult", "made_up_rule"], ["made_up_rule"]),
-    ({"label": "toxic", "rule_ids": ["threat"]}, ["threat"], []),
-    ({"label": "toxic", "policy_category": "quoting"}, ["quoting"], []),  # an exception's name is vocabulary too
-    ({"label": "ok"}, [], []),
-])
-async def test_model_verdicts_cite_rules_flagging_unknown_names(ws: Workspace, fake_server: Any,
-                                                                 answer: dict, rules: list[str],
-                                                                 unknown: list[str]) -> None:
+@pytest.mark.parametrize(
+    "answer, rules, unknown",
+    [
+        ({"label": "toxic", "rules": ["insult", "made_up_rule"]}, ["insult", "made_up_rule"], ["made_up_rule"]),
+        ({"label": "toxic", "rule_ids": ["threat"]}, ["threat"], []),
+        ({"label": "toxic", "policy_category": "quoting"}, ["quoting"], []),  # an exception's name is vocabulary too
+        ({"label": "ok"}, [], []),
+    ],
+)
+async def test_model_verdicts_cite_rules_flagging_unknown_names(
+    ws: Workspace, fake_server: Any, answer: dict, rules: list[str], unknown: list[str]
+) -> None:
     fake_server.responder = lambda request: FakeReply(text=json.dumps(answer))
     rep = await replay(ws, targets=["gpt-mini"])
     rows = stored(ws, rep.runs[0].run.id)
@@ -102,7 +105,8 @@ def test_m006_upgrades_a_log_keeping_its_results(tmp_path: Path) -> None:
             "INSERT INTO result (run_id, item_id, outcome, label, tokens_in, tokens_out, cost_usd, cached, created_at) "
             "VALUES (1, 'i-1', 'label', 'toxic', 10, 2, 0.5, 0, '2026-01-01')",
             "INSERT INTO response_cache (key, target_key, text, tokens_in, tokens_out, created_at) "
-            "VALUES ('c1', 'k1', 'toxic', 3, 1, '2026-01-01')"):
+            "VALUES ('c1', 'k1', 'toxic', 3, 1, '2026-01-01')",
+        ):
             conn.execute(text(statement))
     old.close()
     store = open_store(url)

@@ -1,4 +1,5 @@
 """Large incidents and runs: the cache is served in chunks, compare reads plain rows; same answers as before."""
+
 from __future__ import annotations
 
 
@@ -34,8 +35,9 @@ async def replay(ws: Workspace, **spec: object) -> svc.ReplayReport:
     return await svc.execute(ws, plan, rspec)
 
 
-async def test_the_cache_is_served_in_chunks(ws: Workspace, fake_server: FakeServer,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_cache_is_served_in_chunks(
+    ws: Workspace, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(engine_module, "CACHE_CHUNK", 5)  # 12 items: chunks of 5, 5 and 2
     fake_server.add_rule("nice day", Fault("bad_request"), times=1)  # fails once: not cached, called again
     first = await replay(ws)
@@ -53,7 +55,9 @@ async def test_compare_reads_plain_rows_and_scores_as_before(ws: Workspace, fake
     with ws.store().read() as session:
         expected = q.expected_labels(session, INC)
         for run_id in (base, cand):
-            assert scored_rows(q.scoring_rows(session, run_id), expected) == scored(q.results_of(session, run_id), expected)
+            assert scored_rows(q.scoring_rows(session, run_id), expected) == scored(
+                q.results_of(session, run_id), expected
+            )
     left, right, flips = runs_svc.compare_runs(ws, base, cand)
     assert (left.metrics, right.metrics) == (rep.runs[0].metrics, rep.runs[1].metrics)
     assert (flips.fixed, flips.regressed) == (rep.runs[1].flips.fixed, rep.runs[1].flips.regressed)

@@ -1,6 +1,7 @@
 """Issue 7, keys and secrets: a canary key set in a target's env var never appears in the log (db, -wal, -shm),
 a report, any command's stdout/stderr, the TUI's screen, or exception text — even when the provider echoes
 the key back whole, cut, or in pieces, in error messages, refusals and the model's own answer."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,11 +32,11 @@ FRAGMENT = 8  # docs/reliability.md: the whole value and any piece of 8 characte
 def leaks(text: str | bytes, secret: str = CANARY) -> list[str]:
     """Pieces of `secret` (FRAGMENT characters or longer) found in `text`."""
     data = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-    return sorted({secret[i:i + FRAGMENT] for i in range(len(secret) - FRAGMENT + 1)} & _windows(data))
+    return sorted({secret[i : i + FRAGMENT] for i in range(len(secret) - FRAGMENT + 1)} & _windows(data))
 
 
 def _windows(data: str) -> set[str]:
-    return {data[i:i + FRAGMENT] for i in range(len(data) - FRAGMENT + 1)}
+    return {data[i : i + FRAGMENT] for i in range(len(data) - FRAGMENT + 1)}
 
 
 def key_of(request: FakeRequest) -> str:
@@ -48,8 +49,9 @@ def echoing(request: FakeRequest) -> Any:
     if "nice day" in text:  # the whole key in an error message
         return Fault("bad_request", message=f"Invalid request with key {key}")
     if "lovely" in text:  # a shortened key, as OpenAI's 401 shows it, in a 5xx
-        return Fault("server", message=f"upstream rejected {key[:10]}***{key[-6:]} and {key[:12]}…{key[-8:]}",
-                     should_retry=False)
+        return Fault(
+            "server", message=f"upstream rejected {key[:10]}***{key[-6:]} and {key[:12]}…{key[-8:]}", should_retry=False
+        )
     if "moron" in text:  # the model repeats the key in its rationale
         return json.dumps({"label": "toxic", "confidence": 0.9, "rationale": f"as {key} and {key[8:22]} said"})
     if "ref" in text:  # a refusal quoting a piece from the middle
@@ -182,8 +184,9 @@ def test_canary_never_stored_or_shown(canary_ws: Path, fake_server: FakeServer, 
             assert not leaks(path.read_bytes()), f"{path} holds a piece of the key"
 
 
-async def test_exception_text_from_a_broken_adapter_is_scrubbed(canary_ws: Path, fake_server: FakeServer,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_exception_text_from_a_broken_adapter_is_scrubbed(
+    canary_ws: Path, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An adapter that raises with the key in its message: recorded as `internal`, the key masked."""
     from modtui.providers.openai import OpenAIProvider
     from modtui.services import replay as svc
@@ -191,7 +194,9 @@ async def test_exception_text_from_a_broken_adapter_is_scrubbed(canary_ws: Path,
     from modtui.workspace import Workspace
 
     async def explode(self: Any, request: Any) -> Any:
-        raise RuntimeError(f"client state dump: api_key={self.api_key!r} headers={{'Authorization': 'Bearer {self.api_key}'}}")
+        raise RuntimeError(
+            f"client state dump: api_key={self.api_key!r} headers={{'Authorization': 'Bearer {self.api_key}'}}"
+        )
 
     monkeypatch.setattr(OpenAIProvider, "complete", explode)
     ws = Workspace.open(canary_ws)
@@ -210,8 +215,9 @@ async def test_exception_text_from_a_broken_adapter_is_scrubbed(canary_ws: Path,
     assert not leaks(db_path(canary_ws).read_bytes())
 
 
-async def test_sdk_default_key_variable_is_scrubbed(canary_ws: Path, fake_server: FakeServer,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_sdk_default_key_variable_is_scrubbed(
+    canary_ws: Path, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A target that names no key variable (a gateway that injects its own auth, say): the Anthropic SDK falls back
     to $ANTHROPIC_API_KEY on its own. That key is never configured in modtui.toml, yet it is what the provider
     echoes — it must be masked too. (A target whose named variable is unset is refused before any call.)"""
@@ -240,16 +246,19 @@ async def test_sdk_default_key_variable_is_scrubbed(canary_ws: Path, fake_server
         assert not leaks(path.read_bytes()), path.name
 
 
-@pytest.mark.parametrize("shown", [
-    f"key {CANARY} end",
-    f"Incorrect API key provided: {CANARY[:10]}***{CANARY[-6:]}",  # OpenAI's 401 shape: head kept
-    f"{CANARY[:12]}…{CANARY[-8:]}",
-    f"middle {CANARY[9:25]} only",
-    f"twice {CANARY[3:14]}{CANARY[3:14]} glued",
-    f"off by one {CANARY[:-1]} / {CANARY[1:]}",
-    f'{{"error": {{"message": "key={CANARY}"}}}}',
-    f"{CANARY}{CANARY}",
-])
+@pytest.mark.parametrize(
+    "shown",
+    [
+        f"key {CANARY} end",
+        f"Incorrect API key provided: {CANARY[:10]}***{CANARY[-6:]}",  # OpenAI's 401 shape: head kept
+        f"{CANARY[:12]}…{CANARY[-8:]}",
+        f"middle {CANARY[9:25]} only",
+        f"twice {CANARY[3:14]}{CANARY[3:14]} glued",
+        f"off by one {CANARY[:-1]} / {CANARY[1:]}",
+        f'{{"error": {{"message": "key={CANARY}"}}}}',
+        f"{CANARY}{CANARY}",
+    ],
+)
 def test_scrubber_masks_the_key_and_long_pieces(shown: str) -> None:
     scrub = Scrubber([CANARY, OTHER])
     out = scrub(shown)

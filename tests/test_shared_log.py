@@ -1,6 +1,7 @@
 """Issue 7, concurrent use of one SQLite log: two replays writing at once (two CLI processes; the TUI's replay
 service in-process beside a CLI process) never fail with `database is locked` and lose no result; and the
 *same* replay started twice at once resumes one run, where every item ends with exactly one result."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from reliability_support import (add_incident, db_path, query, results_by_item, run, runs, set_test_keys, spawn,
-                                 write_targets)
+from reliability_support import (
+    add_incident,
+    db_path,
+    query,
+    results_by_item,
+    run,
+    runs,
+    set_test_keys,
+    spawn,
+    write_targets,
+)
 
 try:
     from fakeserver import FakeServer
@@ -24,7 +34,9 @@ N = 150
 def shared(workspace: Path, fake_server: FakeServer) -> Path:
     write_targets(workspace, fake_server.url, concurrency=16)
     for name in ("INC-A", "INC-B"):
-        add_incident(workspace, name, N, lambda i, name=name: f"{name} item-{i:05d} " + ("you moron" if i % 3 else "hi"))
+        add_incident(
+            workspace, name, N, lambda i, name=name: f"{name} item-{i:05d} " + ("you moron" if i % 3 else "hi")
+        )
     fake_server.latency = 0.01
     assert run(workspace, "incident", "list").returncode == 0  # the log exists before the race
     return workspace
@@ -50,8 +62,9 @@ def test_two_cli_replays_into_one_log(shared: Path, fake_server: FakeServer) -> 
     check_log(shared, 4)
 
 
-async def test_tui_service_and_a_cli_replay_into_one_log(shared: Path, fake_server: FakeServer,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_tui_service_and_a_cli_replay_into_one_log(
+    shared: Path, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What the TUI does (the replay service on the event loop) while a CLI process writes the same log."""
     import asyncio
 

@@ -1,6 +1,7 @@
 """`runs show --by`, `runs compare --by`, `runs show`'s calibration and κ, `agreement`, annotations in items and
 imports: the JSON shapes on the samples and on an imported CSV, every figure recomputed from the per-item
 verdicts (`replay --format jsonl`) with sklearn / statsmodels."""
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,21 @@ from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 POS = "violating"
-SLICE_KEYS = {"key", "items", "tp", "fp", "fn", "tn", "no_verdict", "precision", "recall", "f1", "precision_ci",
-              "recall_ci", "small"}
+SLICE_KEYS = {
+    "key",
+    "items",
+    "tp",
+    "fp",
+    "fn",
+    "tn",
+    "no_verdict",
+    "precision",
+    "recall",
+    "f1",
+    "precision_ci",
+    "recall_ci",
+    "small",
+}
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +61,15 @@ def expected_slice(members: list[str], verdicts: dict[str, dict[str, Any]]) -> d
     y_true = [verdicts[i]["expected"] == POS for i in members]
     y_pred = [verdicts[i]["label"] == POS for i in members]
     tp = sum(a and b for a, b in zip(y_true, y_pred))
-    return {"items": len(members), "tp": tp, "fp": sum(b and not a for a, b in zip(y_true, y_pred)),
-            "precision": precision_score(y_true, y_pred, zero_division=0) if any(y_pred) else None,
-            "recall": recall_score(y_true, y_pred) if any(y_true) else None,
-            "precision_ci": list(proportion_confint(tp, sum(y_pred), method="wilson")) if any(y_pred) else None,
-            "recall_ci": list(proportion_confint(tp, sum(y_true), method="wilson")) if any(y_true) else None}
+    return {
+        "items": len(members),
+        "tp": tp,
+        "fp": sum(b and not a for a, b in zip(y_true, y_pred)),
+        "precision": precision_score(y_true, y_pred, zero_division=0) if any(y_pred) else None,
+        "recall": recall_score(y_true, y_pred) if any(y_true) else None,
+        "precision_ci": list(proportion_confint(tp, sum(y_pred), method="wilson")) if any(y_pred) else None,
+        "recall_ci": list(proportion_confint(tp, sum(y_true), method="wilson")) if any(y_true) else None,
+    }
 
 
 @pytest.mark.parametrize("by, field", [("meta.locale", "locale"), ("meta.surface", "surface"), ("kind", None)])
@@ -111,8 +129,9 @@ def test_runs_show_json_has_intervals_calibration_and_kappa(samples: dict[str, A
     assert m["recall_ci"] == pytest.approx(list(proportion_confint(m["tp"], sum(y_true), method="wilson")))
     assert m["f1_ci"][0] <= m["f1"] <= m["f1_ci"][1] and m["f1_bootstrap"]["resamples"] == 1000
     judged = [v for v in verdicts.values() if v["label"] is not None]
-    assert doc["kappa_vs_gold"] == pytest.approx(cohen_kappa_score([v["label"] for v in judged],
-                                                                   [v["expected"] for v in judged]))
+    assert doc["kappa_vs_gold"] == pytest.approx(
+        cohen_kappa_score([v["label"] for v in judged], [v["expected"] for v in judged])
+    )
     cal = doc["calibration"]
     assert len(cal["bins"]) == 10 and [(b["lo"], b["hi"]) for b in cal["bins"]][0] == (0.0, 0.1)
     assert sum(b["count"] for b in cal["bins"]) == cal["scored"] == len(judged)
@@ -134,8 +153,11 @@ def test_runs_show_json_has_intervals_calibration_and_kappa(samples: dict[str, A
 
 
 def test_bad_slice_options_exit_2(samples: dict[str, Any]) -> None:
-    for args, word in ((("--by", "locale"), "meta.FIELD"), (("--by", "kind", "--bins", "0"), "--bins"),
-                       (("--by", "kind", "--min-n", "-1"), "--min-n")):
+    for args, word in (
+        (("--by", "locale"), "meta.FIELD"),
+        (("--by", "kind", "--bins", "0"), "--bins"),
+        (("--by", "kind", "--min-n", "-1"), "--min-n"),
+    ):
         result = run_cli(samples["ws"], "runs", "show", "2", *args)
         assert result.exit_code == 2 and word in result.stderr, result.stderr
     result = run_cli(samples["ws"], "runs", "show", "2", "--fp-cost", "-1")
@@ -153,9 +175,19 @@ def write_export(path: Path, n: int = 60) -> list[dict[str, str]]:
         marks = [gold if rng.random() < 0.8 else rng.choice(["violating", "non_violating"]) for _ in range(3)]
         if i % 7 == 0:
             marks[1] = ""  # r2 skipped this one
-        rows.append({"post_id": f"p{i:03d}", "text": f"{rng.choice(words)} #{i}", "gold": gold,
-                     "prod": rng.choice(["violating", "non_violating"]), "Locale": rng.choice(["en-US", "pt-BR"]),
-                     "surface": rng.choice(["comment", "post", "dm"]), "r1": marks[0], "r2": marks[1], "r3": marks[2]})
+        rows.append(
+            {
+                "post_id": f"p{i:03d}",
+                "text": f"{rng.choice(words)} #{i}",
+                "gold": gold,
+                "prod": rng.choice(["violating", "non_violating"]),
+                "Locale": rng.choice(["en-US", "pt-BR"]),
+                "surface": rng.choice(["comment", "post", "dm"]),
+                "r1": marks[0],
+                "r2": marks[1],
+                "r3": marks[2],
+            }
+        )
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -166,10 +198,30 @@ def write_export(path: Path, n: int = 60) -> list[dict[str, str]]:
 def test_imported_csv_with_locale_surface_and_annotations(samples: dict[str, Any], tmp_path: Path) -> None:
     ws = samples["ws"]
     rows = write_export(tmp_path / "export.csv")
-    result = run_cli(ws, "incident", "import", str(tmp_path / "export.csv"), "--id", "INC-CSV", "--policy",
-                     "hate_speech", "--content-col", "text", "--expected-col", "gold", "--observed-col", "prod",
-                     "--id-col", "post_id", "--meta-col", "locale", "--meta-col", "surface",
-                     "--annotation-cols", "r1,r2,r3")
+    result = run_cli(
+        ws,
+        "incident",
+        "import",
+        str(tmp_path / "export.csv"),
+        "--id",
+        "INC-CSV",
+        "--policy",
+        "hate_speech",
+        "--content-col",
+        "text",
+        "--expected-col",
+        "gold",
+        "--observed-col",
+        "prod",
+        "--id-col",
+        "post_id",
+        "--meta-col",
+        "locale",
+        "--meta-col",
+        "surface",
+        "--annotation-cols",
+        "r1,r2,r3",
+    )
     assert result.exit_code == 0, result.stderr
     first = json.loads((ws / "incidents/INC-CSV/items.jsonl").read_text().splitlines()[0])
     assert first["annotations"] == [{"annotator": c, "label": rows[0][c]} for c in ("r1", "r3")]  # r2: empty cell
@@ -184,7 +236,8 @@ def test_imported_csv_with_locale_surface_and_annotations(samples: dict[str, Any
         field = by.removeprefix("meta.")
         column = "Locale" if field == "locale" else field  # the export's header; --meta-col matched it
         assert sorted((s["key"], s["items"]) for s in doc["slices"]) == sorted(
-            (k, sum(r[column] == k for r in rows)) for k in {r[column] for r in rows})
+            (k, sum(r[column] == k for r in rows)) for k in {r[column] for r in rows}
+        )
     agree = cli_json(ws, "agreement", "INC-CSV")
     assert set(agree) >= {"annotators", "items_annotated", "pairwise", "fleiss_kappa", "disagreements"}
     assert agree["annotators"] == ["r1", "r2", "r3"] and agree["items_annotated"] == 60
@@ -192,8 +245,9 @@ def test_imported_csv_with_locale_surface_and_annotations(samples: dict[str, Any
     both = [r for r in rows if r["r2"]]
     assert pair["n"] == len(both)
     assert pair["kappa"] == pytest.approx(cohen_kappa_score([r["r1"] for r in both], [r["r2"] for r in both]))
-    assert agree["disagreements"] == sorted(r["post_id"] for r in rows
-                                            if len({r[c] for c in ("r1", "r2", "r3") if r[c]}) > 1)
+    assert agree["disagreements"] == sorted(
+        r["post_id"] for r in rows if len({r[c] for c in ("r1", "r2", "r3") if r[c]}) > 1
+    )
     table = run_cli(ws, "agreement", "INC-CSV")
     assert table.exit_code == 0 and "fleiss_kappa" in table.stdout and "r1  r2" in table.stdout
 
@@ -228,13 +282,17 @@ def test_agreement_from_items_jsonl_and_without_annotations(workspace: Path) -> 
     path = workspace / "incidents/INC-T1/items.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines() if line]
     for i, row in enumerate(rows):
-        row["annotations"] = [{"annotator": "ana", "label": row["expected"]},
-                              {"annotator": "bo", "label": row["expected"] if i % 3 else "toxic"}]
+        row["annotations"] = [
+            {"annotator": "ana", "label": row["expected"]},
+            {"annotator": "bo", "label": row["expected"] if i % 3 else "toxic"},
+        ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     doc = cli_json(workspace, "agreement", "INC-T1")
     ana = [r["expected"] for r in rows]
     bo = [r["expected"] if i % 3 else "toxic" for i, r in enumerate(rows)]
-    assert doc["pairwise"] == [{"a": "ana", "b": "bo", "n": len(rows), "kappa": pytest.approx(cohen_kappa_score(ana, bo))}]
+    assert doc["pairwise"] == [
+        {"a": "ana", "b": "bo", "n": len(rows), "kappa": pytest.approx(cohen_kappa_score(ana, bo))}
+    ]
     assert doc["disagreements"] == sorted(r["id"] for i, r in enumerate(rows) if ana[i] != bo[i])
 
 
@@ -242,8 +300,10 @@ def cited(ws: Path, run_id: int) -> dict[str, list[str]]:
     import sqlite3
 
     with sqlite3.connect(ws / ".modtui/modtui.db") as db:
-        return {item: json.loads(rules) for item, rules in
-                db.execute("SELECT item_id, rules_json FROM result WHERE run_id = ?", (run_id,))}
+        return {
+            item: json.loads(rules)
+            for item, rules in db.execute("SELECT item_id, rules_json FROM result WHERE run_id = ?", (run_id,))
+        }
 
 
 def test_runs_show_by_rule_is_the_items_citing_each_rule(samples: dict[str, Any]) -> None:
@@ -260,8 +320,9 @@ def test_runs_show_by_rule_is_the_items_citing_each_rule(samples: dict[str, Any]
         want = expected_slice(members, verdicts)
         for key, expected in want.items():
             assert s[key] == pytest.approx(expected), (s["key"], key)
-        assert s["cited_fp_items"] == sorted(i for i in members if verdicts[i]["label"] == POS
-                                             and verdicts[i]["expected"] != POS)
+        assert s["cited_fp_items"] == sorted(
+            i for i in members if verdicts[i]["label"] == POS and verdicts[i]["expected"] != POS
+        )
     table = run_cli(ws, "runs", "show", "2", "--by", "rule")
     assert table.exit_code == 0 and f"\n{doc['slices'][0]['key']} " in table.stdout
 
@@ -293,19 +354,29 @@ def test_report_root_cause_sections_on_the_samples(samples: dict[str, Any]) -> N
     for key in ("precision", "precision_ci", "recall", "recall_ci", "f1", "f1_ci"):
         assert cand[key] == pytest.approx(show["metrics"][key]), key
     assert cand["calibration"] == pytest.approx(show["calibration"]) and cand["kappa_vs_gold"] == pytest.approx(
-        show["kappa_vs_gold"])
+        show["kappa_vs_gold"]
+    )
     by_rule = {s["key"]: s for s in cli_json(ws, "runs", "show", "2", "--by", "rule")["slices"]}
     assert {r["rule"] for r in cand["rules"]} == set(by_rule) - {"(none)"}
     for rule in cand["rules"]:
         s = by_rule[rule["rule"]]
-        assert (rule["items"], rule["tp"], rule["fp"], rule["precision"]) == (s["items"], s["tp"], s["fp"], s["precision"])
+        assert (rule["items"], rule["tp"], rule["fp"], rule["precision"]) == (
+            s["items"],
+            s["tp"],
+            s["fp"],
+            s["precision"],
+        )
         assert rule["cited_fp_items"] == s["cited_fp_items"][:20]
     fps = [s["fp"] for s in cand["top_fp"]]
     assert fps == sorted(fps, reverse=True) and all(fps) and len(fps) <= 5
     for s in cand["top_fp"] + cand["top_fn"]:  # each one is the slice `runs show --by` gives
         same = next(x for x in cli_json(ws, "runs", "show", "2", "--by", s["by"])["slices"] if x["key"] == s["key"])
-        assert (s["items"], s["fp"], s["fn"], s["precision_ci"]) == (same["items"], same["fp"], same["fn"],
-                                                                     same["precision_ci"])
+        assert (s["items"], s["fp"], s["fn"], s["precision_ci"]) == (
+            same["items"],
+            same["fp"],
+            same["fn"],
+            same["precision_ci"],
+        )
     assert doc["root_cause"]["agreement"] is None  # the samples record no annotations
     assert all("precision_ci" in r for r in doc["actions"]["runs"])
     md = run_cli(ws, "report", "INC-0042").stdout
@@ -318,9 +389,11 @@ def test_report_label_agreement_section(workspace: Path) -> None:
     path = workspace / "incidents/INC-T1/items.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines() if line]
     for i, row in enumerate(rows):
-        row["annotations"] = [{"annotator": "ana", "label": row["expected"]},
-                              {"annotator": "bo", "label": "toxic" if i % 3 == 0 else row["expected"]},
-                              {"annotator": "cy", "label": row["expected"]}]
+        row["annotations"] = [
+            {"annotator": "ana", "label": row["expected"]},
+            {"annotator": "bo", "label": "toxic" if i % 3 == 0 else row["expected"]},
+            {"annotator": "cy", "label": row["expected"]},
+        ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     import jsonschema
 

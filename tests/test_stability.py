@@ -1,4 +1,5 @@
 """`replay --repeat N`: every item called N times, repeats 2..N past the cache, stability in replay and runs show."""
+
 from __future__ import annotations
 
 import json
@@ -52,20 +53,28 @@ def expected_figures(target: NoisyTarget, ws: Path, repeats: int) -> dict[str, A
     precision = cells["tp"] / (cells["tp"] + cells["fp"])
     recall = cells["tp"] / (cells["tp"] + cells["fn"])
     n = len(items(ws))
-    return {"repeats": repeats, "items": n, "unanimous": round(unanimous / n, 4), "flip_rate": round(differ / pairs, 4),
-            "majority_f1": round(2 * precision * recall / (precision + recall), 4), "unstable": sorted(unstable)}
+    return {
+        "repeats": repeats,
+        "items": n,
+        "unanimous": round(unanimous / n, 4),
+        "flip_rate": round(differ / pairs, 4),
+        "majority_f1": round(2 * precision * recall / (precision + recall), 4),
+        "unstable": sorted(unstable),
+    }
 
 
 def db_cost(ws: Path, run_id: int) -> float:
     with sqlite3.connect(ws / ".modtui" / "modtui.db") as db:
         first = db.execute("SELECT SUM(cost_usd) FROM result WHERE run_id = ?", (run_id,)).fetchone()[0]
-        rest = db.execute("SELECT SUM(cost_usd), COUNT(*), COUNT(DISTINCT repeat) FROM result_repeat WHERE run_id = ?",
-                          (run_id,)).fetchone()
+        rest = db.execute(
+            "SELECT SUM(cost_usd), COUNT(*), COUNT(DISTINCT repeat) FROM result_repeat WHERE run_id = ?", (run_id,)
+        ).fetchone()
     return first + rest[0], rest[1], rest[2]
 
 
-def test_repeats_against_a_seeded_noisy_target_give_the_expected_figures(run_cli: Any, ws: Path,
-                                                                         fake_server: Any) -> None:
+def test_repeats_against_a_seeded_noisy_target_give_the_expected_figures(
+    run_cli: Any, ws: Path, fake_server: Any
+) -> None:
     target = NoisyTarget(toxicity_model, ("toxic", "ok"), p=0.3, seed=7)
     fake_server.responder = target
     n = len(items(ws))
@@ -75,8 +84,9 @@ def test_repeats_against_a_seeded_noisy_target_give_the_expected_figures(run_cli
     run = json.loads(done.stdout)["runs"][0]
     want = expected_figures(target, ws, 3)
     got = run["stability"]
-    assert {k: got[k] for k in ("repeats", "items", "unanimous", "flip_rate", "majority_f1")} == \
-        {k: want[k] for k in ("repeats", "items", "unanimous", "flip_rate", "majority_f1")}
+    assert {k: got[k] for k in ("repeats", "items", "unanimous", "flip_rate", "majority_f1")} == {
+        k: want[k] for k in ("repeats", "items", "unanimous", "flip_rate", "majority_f1")
+    }
     assert sorted(u["item_id"] for u in got["unstable"]) == want["unstable"] and want["unstable"]
     assert 0 < want["unanimous"] < 1  # the seed makes some items wobble and not others
     assert fake_server.count() == 3 * n
@@ -93,8 +103,9 @@ def test_repeats_against_a_seeded_noisy_target_give_the_expected_figures(run_cli
     assert all(item in table.stdout for item in want["unstable"])
 
 
-def test_a_second_repeat_run_reads_repeat_one_from_the_cache_and_calls_the_rest(run_cli: Any, ws: Path,
-                                                                                fake_server: Any) -> None:
+def test_a_second_repeat_run_reads_repeat_one_from_the_cache_and_calls_the_rest(
+    run_cli: Any, ws: Path, fake_server: Any
+) -> None:
     n = len(items(ws))
     first = run_cli(ws, "replay", INC, "-m", "gpt-mini", "--repeat", "2")
     assert first.exit_code == 0, first.output
@@ -121,15 +132,19 @@ def test_stability_figures_by_hand() -> None:
     assert [u.item_id for u in s.unstable] == ["b", "c"]
 
 
-def test_an_interrupted_repeat_run_resumes_only_what_each_repeat_lacks(run_cli: Any, ws: Path, fake_server: Any) -> None:
+def test_an_interrupted_repeat_run_resumes_only_what_each_repeat_lacks(
+    run_cli: Any, ws: Path, fake_server: Any
+) -> None:
     n = len(items(ws))
     first = run_cli(ws, "replay", INC, "-m", "gpt-mini", "--repeat", "3", "--format", "json")
     run_id = json.loads(first.stdout)["runs"][0]["run_id"]
     with sqlite3.connect(ws / ".modtui" / "modtui.db") as db:  # as a kill would leave it: repeat 3 half done
         db.execute("DELETE FROM result_repeat WHERE run_id = ? AND repeat = 3 AND item_id > 'i-06'", (run_id,))
         db.execute("UPDATE run SET status = 'interrupted' WHERE id = ?", (run_id,))
-        missing = n - db.execute("SELECT COUNT(*) FROM result_repeat WHERE run_id = ? AND repeat = 3",
-                                 (run_id,)).fetchone()[0]
+        missing = (
+            n
+            - db.execute("SELECT COUNT(*) FROM result_repeat WHERE run_id = ? AND repeat = 3", (run_id,)).fetchone()[0]
+        )
     assert 0 < missing < n
     calls = fake_server.count()
     shown = json.loads(run_cli(ws, "runs", "show", str(run_id), "--format", "json").stdout)
@@ -141,8 +156,9 @@ def test_an_interrupted_repeat_run_resumes_only_what_each_repeat_lacks(run_cli: 
     assert fake_server.count() - calls == missing  # repeat 1 and 2 were complete: nothing called again
 
 
-def test_repeats_probes_and_the_queue_on_each_database(run_cli: Any, served_workspace: Path, db_url: str | None,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_repeats_probes_and_the_queue_on_each_database(
+    run_cli: Any, served_workspace: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if db_url:
         monkeypatch.setenv("MODTUI_DB", db_url)
     ws, n = served_workspace, len(items(served_workspace))
@@ -156,5 +172,6 @@ def test_repeats_probes_and_the_queue_on_each_database(run_cli: Any, served_work
     assert probe.exit_code == 0, probe.output
     assert all(m["flipped"] > 0 for m in json.loads(probe.stdout)["runs"][0]["mutations"])
     queue = run_cli(ws, "queue", INC, "--format", "json")
-    assert queue.exit_code == 0 and any(r["reason"] == "probe_flip" for q in json.loads(queue.stdout)["queue"]
-                                        for r in q["reasons"])
+    assert queue.exit_code == 0 and any(
+        r["reason"] == "probe_flip" for q in json.loads(queue.stdout)["queue"] for r in q["reasons"]
+    )

@@ -1,4 +1,5 @@
 """The log: pragmas, named forward migrations, refusing newer logs untouched, incident sync."""
+
 from __future__ import annotations
 
 import hashlib
@@ -46,8 +47,10 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
     engine = create_engine(normalised_url(url))
     try:
         with engine.connect() as conn:
-            return {t: sorted(map(tuple, conn.execute(text(f'SELECT * FROM "{t}"'))), key=repr)
-                    for t in sorted(inspect(conn).get_table_names())}
+            return {
+                t: sorted(map(tuple, conn.execute(text(f'SELECT * FROM "{t}"'))), key=repr)
+                for t in sorted(inspect(conn).get_table_names())
+            }
     finally:
         engine.dispose()
 
@@ -108,8 +111,11 @@ def test_old_log_is_migrated_forward_keeping_rows(log_url: str) -> None:
     tables = set(snapshot(log_url))
     assert "incident" in tables and "event" not in tables and "finding" not in tables
     assert run_sql(log_url, "SELECT name FROM migrations") == [(ALL[0],)]
-    run_sql(log_url, "INSERT INTO incident VALUES ('INC-OLD', 't', 'SEV2', 'open', 'p', 'toxic', '[\"toxic\",\"ok\"]', "
-                     "'prompts/p/production.yaml', 'offline', NULL, '', 'h', '2026-01-01T00:00:00Z')")
+    run_sql(
+        log_url,
+        "INSERT INTO incident VALUES ('INC-OLD', 't', 'SEV2', 'open', 'p', 'toxic', '[\"toxic\",\"ok\"]', "
+        "'prompts/p/production.yaml', 'offline', NULL, '', 'h', '2026-01-01T00:00:00Z')",
+    )
     run_sql(log_url, "INSERT INTO item VALUES ('INC-OLD', 'i1', 'hello', 'ok', 'toxic', 'false_positive', '{}')")
 
     store = open_store(log_url)
@@ -128,7 +134,9 @@ def test_old_log_is_migrated_forward_keeping_rows(log_url: str) -> None:
 
 def test_newer_log_is_refused_untouched_on_any_database(log_url: str) -> None:
     open_store(log_url).close()
-    run_sql(log_url, "INSERT INTO migrations (name, applied_order, applied_at) VALUES ('m999_from_the_future', 99, 'x')")
+    run_sql(
+        log_url, "INSERT INTO migrations (name, applied_order, applied_at) VALUES ('m999_from_the_future', 99, 'x')"
+    )
     before = snapshot(log_url)
     with pytest.raises(StoreError) as err:
         open_store(log_url)
@@ -140,8 +148,9 @@ def test_newer_log_is_refused_untouched_on_any_database(log_url: str) -> None:
 def test_two_processes_opening_a_fresh_log_migrate_it_once(log_url: str) -> None:
     """Both wait for the write lock; the second finds every migration applied (on SQLite and PostgreSQL)."""
     code = "import sys; from modtui.store.db import open_store; open_store(sys.argv[1]).close()"
-    procs = [subprocess.Popen([sys.executable, "-c", code, log_url], stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, log_url], stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err

@@ -1,6 +1,7 @@
 """Issue 17, prompts that hang: a template renders under LIMITS (numbers, sizes, loop passes, wall time); a
 template over one is a located exit 2 on load (corpus: tests/data/bad/prompt_*), and an item that takes an
 otherwise good template over one is that item's recorded result, the replay going on."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,21 +18,30 @@ def render(source: str, content: str = "abc") -> str:
     return render_limited(compile_template(source), {"content": content, "meta": {}})
 
 
-@pytest.mark.parametrize("source, message", [
-    ("{{ 10 ** 5000 }}", "over 4,096 bits"),
-    ("{{ 9 ** 99999999 }}", "over 4,096 bits"),
-    ("{{ (2 ** 4000) * (2 ** 4000) }}", "over 4,096 bits"),
-    ("{{ content * 99999999 }}", "characters or items"),
-    ("{{ [1] * 99999999 }}", "characters or items"),
-    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "loop passes"),
-    ("{% set ns = namespace(s=content) %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", "characters"),
-    ("{% set ns = namespace(s=content) %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}", "characters"),
-    ("{{ content|center(99999999) }}", "over the limit"),
-    ("{{ content|indent(99999999) }}", "over the limit"),
-    ('{{ "%99999999s" % content }}', "format width"),
-    ('{{ "{:99999999}".format(content) }}', "characters or items"),
-    ("{% for i in range(99999) %}{{ content }}{% endfor %}", "characters"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("{{ 10 ** 5000 }}", "over 4,096 bits"),
+        ("{{ 9 ** 99999999 }}", "over 4,096 bits"),
+        ("{{ (2 ** 4000) * (2 ** 4000) }}", "over 4,096 bits"),
+        ("{{ content * 99999999 }}", "characters or items"),
+        ("{{ [1] * 99999999 }}", "characters or items"),
+        ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "loop passes"),
+        (
+            "{% set ns = namespace(s=content) %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+            "characters",
+        ),
+        (
+            "{% set ns = namespace(s=content) %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
+            "characters",
+        ),
+        ("{{ content|center(99999999) }}", "over the limit"),
+        ("{{ content|indent(99999999) }}", "over the limit"),
+        ('{{ "%99999999s" % content }}', "format width"),
+        ('{{ "{:99999999}".format(content) }}', "characters or items"),
+        ("{% for i in range(99999) %}{{ content }}{% endfor %}", "characters"),
+    ],
+)
 def test_over_a_limit_is_refused_quickly(source: str, message: str) -> None:
     started = time.monotonic()
     with pytest.raises(TemplateLimitError, match=message):
@@ -49,15 +59,18 @@ def test_wall_time_is_bounded() -> None:
 
 
 def test_templates_under_the_limits_render_as_before() -> None:
-    assert render("{% for i in range(3) %}{{ i }}{% endfor %} {{ 2 ** 64 }} {{ content * 2 }} {{ 7 // 2 }} {{ 7 % 4 }}") \
+    assert (
+        render("{% for i in range(3) %}{{ i }}{% endfor %} {{ 2 ** 64 }} {{ content * 2 }} {{ 7 // 2 }} {{ 7 % 4 }}")
         == "012 18446744073709551616 abcabc 3 3"
+    )
     assert render("{{ content|center(9) }}|{{ '%5s' % content }}|{{ content ~ '!' }}") == "   abc   |  abc|abc!"
     assert render("{% macro m(x) %}[{{ x }}]{% endmacro %}{{ m(content) }}{% if content %}y{% endif %}") == "[abc]y"
     assert len(render("{{ content }}", "z" * 100_000)) == 100_000
 
 
-def test_an_item_that_takes_a_template_over_a_limit_is_its_recorded_result(served_workspace: Path,
-                                                                          fake_server: object) -> None:
+def test_an_item_that_takes_a_template_over_a_limit_is_its_recorded_result(
+    served_workspace: Path, fake_server: object
+) -> None:
     """`{{ content * 20 }}` passes on load (a short sample) and for short items; a 100,000-character item
     goes over 1,000,000 characters: that item's result says so, the others get verdicts. (On a target that
     is sent the rendered prompt: the offline baseline renders nothing.)"""

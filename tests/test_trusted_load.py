@@ -1,5 +1,6 @@
 """An incident folder the log recorded as loaded with every check passed is read again without validating each item
 (incidents.loader.load_trusted): it must load exactly as load_incident does, and any change goes through the checks."""
+
 from __future__ import annotations
 
 import json
@@ -26,12 +27,23 @@ def _same(a: loader.LoadedIncident, b: loader.LoadedIncident) -> None:
 
 def _tricky(folder: Path) -> None:
     """Int ids, kinds given and derived, meta absent or not, annotations, CRLF, blank lines, U+2028, a BOM."""
-    lines = [json.dumps({"id": 7, "content": "a\u2028b", "expected": "toxic", "observed": "ok"}, ensure_ascii=False),
-             "", "  ",
-             json.dumps({"id": "x-2", "content": "é", "expected": "ok", "kind": "eval", "meta": {"k": [1]}}),
-             json.dumps({"id": "x-3", "content": "c", "expected": "ok", "observed": "ok", "kind": "guard",
-                         "annotations": [{"annotator": "r1", "label": "ok"}, {"annotator": "r2", "label": "toxic"}]})
-             + "\r"]
+    lines = [
+        json.dumps({"id": 7, "content": "a\u2028b", "expected": "toxic", "observed": "ok"}, ensure_ascii=False),
+        "",
+        "  ",
+        json.dumps({"id": "x-2", "content": "é", "expected": "ok", "kind": "eval", "meta": {"k": [1]}}),
+        json.dumps(
+            {
+                "id": "x-3",
+                "content": "c",
+                "expected": "ok",
+                "observed": "ok",
+                "kind": "guard",
+                "annotations": [{"annotator": "r1", "label": "ok"}, {"annotator": "r2", "label": "toxic"}],
+            }
+        )
+        + "\r",
+    ]
     (folder / loader.ITEMS_FILE).write_bytes(("\ufeff" + "\n".join(lines) + "\n").encode())
 
 
@@ -46,8 +58,9 @@ def test_trusted_load_equals_the_checked_one(workspace: Path, tricky: bool) -> N
     _same(loader.load_trusted(files, workspace), checked)
 
 
-def test_load_and_sync_records_the_fingerprint_and_trusts_only_unchanged_files(workspace: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_and_sync_records_the_fingerprint_and_trusts_only_unchanged_files(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ws = Workspace.open(workspace)
     folder = workspace / "incidents" / INC
     first = svc.load_and_sync(ws, INC)  # checked, then recorded
@@ -83,8 +96,9 @@ def test_a_sync_of_other_items_forgets_the_fingerprint(workspace: Path) -> None:
     ws.close()
 
 
-def test_the_fingerprint_is_of_the_files_and_the_schema_version(workspace: Path, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fingerprint_is_of_the_files_and_the_schema_version(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = workspace / "incidents" / INC
     copy = tmp_path / INC
     copy.mkdir()

@@ -1,4 +1,5 @@
 """The TUI driven as a specialist would: keys in, widgets and the log checked."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -99,8 +100,8 @@ async def test_open_filter_edit_replay_metrics(workspace: Path) -> None:
         await pilot.press("5")  # flipped
         assert set(table.shown_ids()) == {"i-01", "i-02", "i-03"}
         rows = metrics_rows(screen)
-        assert rows["offline:(unsaved"][10] == "3"   # fixed
-        assert rows["offline:(unsaved"][11] == "0"   # regressed
+        assert rows["offline:(unsaved"][10] == "3"  # fixed
+        assert rows["offline:(unsaved"][11] == "0"  # regressed
         with screen.ws.store().read() as session:
             runs = q.runs_for(session, "INC-T1")
             source = session.get(PromptVersionRow, runs[0].prompt_version).source  # type: ignore[union-attr]
@@ -263,7 +264,9 @@ async def test_timeline_lists_runs_newest_first(workspace: Path) -> None:
         await pilot.press("t")
         timeline = app.screen.query_one("#timeline")
         assert timeline.row_count == 2
-        assert "run 2 completed" in str(timeline.get_row_at(0)[3]) and "run 1 completed" in str(timeline.get_row_at(1)[3])
+        assert "run 2 completed" in str(timeline.get_row_at(0)[3]) and "run 1 completed" in str(
+            timeline.get_row_at(1)[3]
+        )
 
 
 async def test_command_palette_runs_an_action(workspace: Path) -> None:
@@ -287,8 +290,11 @@ async def test_every_key_is_in_the_palette_and_in_help(workspace: Path) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         incidents, workbench = app.screen_stack[-2], app.screen
         for screen in (incidents, workbench):
-            ours = {a.binding.description for a in screen.active_bindings.values()  # those not hidden now
-                    if a.binding in type(screen).BINDINGS and a.binding.description}
+            ours = {
+                a.binding.description
+                for a in screen.active_bindings.values()  # those not hidden now
+                if a.binding in type(screen).BINDINGS and a.binding.description
+            }
             assert len(ours) >= 5
             keys = {k.description for k in screen_keys(app, screen)}
             assert ours <= keys, ours - keys
@@ -319,13 +325,16 @@ async def test_small_terminal_smoke(workspace: Path) -> None:
 async def test_replay_warns_when_different_models_answered(served_workspace: Path, fake_server: Any) -> None:
     """The provider answered the baseline with one model and the candidate with another (a silent upgrade)."""
     from conftest import toxicity_model
+
     try:
         from fakeserver import Reply as FakeReply, verdict_text
     except ImportError:  # tests/ imported as a package
         from tests.fakeserver import Reply as FakeReply, verdict_text
 
-    fake_server.responder = lambda r: FakeReply(text=verdict_text(toxicity_model(r)), model="gpt-4o-2024-11-20"
-                                                if "self_deprecation" in r.text else "gpt-4o-2024-08-06")
+    fake_server.responder = lambda r: FakeReply(
+        text=verdict_text(toxicity_model(r)),
+        model="gpt-4o-2024-11-20" if "self_deprecation" in r.text else "gpt-4o-2024-08-06",
+    )
     app = make_app(served_workspace, "INC-T1")
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen

@@ -1,4 +1,5 @@
 """The TUI's findings and masking, driven by keys: add and resolve findings on the timeline, reveal masked content."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -77,8 +78,11 @@ async def test_add_a_finding_prefilled_from_the_workbench(workspace: Path) -> No
         await pilot.pause()
         assert app.screen is timeline
         [finding] = findings_in_log(workspace)
-        assert (finding.category, finding.summary, finding.fix) == ("missing_context", "threats read as banter",
-                                                                    "name threats in the policy")
+        assert (finding.category, finding.summary, finding.fix) == (
+            "missing_context",
+            "threats read as banter",
+            "name threats in the policy",
+        )
         assert finding.items == ("i-04", "i-05") and finding.runs == (1, 2) and finding.author == "tester"
         table = timeline.query_one("#findings", DataTable)
         assert table.row_count == 1 and str(table.get_row_at(0)[1]) == "open"

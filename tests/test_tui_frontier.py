@@ -1,4 +1,5 @@
 """The metrics tab's cost × F1 frontier (`p`): every target × prompt row as a point, the Pareto-optimal marked."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,13 @@ async def test_p_shows_the_frontier_of_every_row_and_back(workspace: Path) -> No
         caption = str(screen.query_one("#frontier-caption", Static).render())
         for i, column in enumerate(columns, start=1):
             assert f"{i} {column.title} F1 " in caption
-        flags = pareto_flags([Candidate(c.metrics.f1, 0.0, c.metrics.latency_p95_ms)  # offline rows are free
-                              for c in columns if c.metrics is not None])
+        flags = pareto_flags(
+            [
+                Candidate(c.metrics.f1, 0.0, c.metrics.latency_p95_ms)  # offline rows are free
+                for c in columns
+                if c.metrics is not None
+            ]
+        )
         assert len(columns) >= 2 and any(flags) and "Pareto-optimal" in caption
         await pilot.press("p")
         await pilot.pause()
@@ -44,8 +50,9 @@ def test_column_frontier_prices_tokens_at_the_configured_target(workspace: Path)
     from modtui.workspace import Workspace
 
     ws = Workspace.open(workspace)
-    items = [ScoredItem(f"i{i}", "toxic" if i % 2 else "ok", "toxic", tokens_in=1000, tokens_out=100)
-             for i in range(10)]
+    items = [
+        ScoredItem(f"i{i}", "toxic" if i % 2 else "ok", "toxic", tokens_in=1000, tokens_out=100) for i in range(10)
+    ]
     cheap = SimpleNamespace(target="offline", title="offline:production", metrics=run_metrics(items, "toxic"))
     dear = SimpleNamespace(target="gpt-mini", title="gpt-mini:candidate", metrics=run_metrics(items[:4], "toxic"))
     points = column_frontier(ws, [cheap, dear])

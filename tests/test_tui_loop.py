@@ -1,5 +1,6 @@
 """The loop a specialist repeats, driven by keys: replay, cancel midway, replay, replay again, read why a
 verdict flipped, edit, quit — and the keys each screen promises in its footer."""
+
 from __future__ import annotations
 
 import re
@@ -30,12 +31,16 @@ except ImportError:  # tests/ imported as a package
 from conftest import toxicity_model, until
 
 RATIONALE = {  # long enough to wrap several times at 120 columns, with an end that shows whether it was cut
-    "toxic": ("The post addresses another person with an insult, and nothing in the surrounding words softens it "
-              "into a joke about the author; under the harassment policy an insult aimed at someone else is removed "
-              "even when it is mild, so the verdict is toxic. Last words of the toxic rationale."),
-    "ok": ("The author is talking about themself: calling oneself an idiot after a mistake is self-deprecation, "
-           "which the candidate policy names as an exception, and no other person is the target of the words; "
-           "so the post stays up. Last words of the ok rationale."),
+    "toxic": (
+        "The post addresses another person with an insult, and nothing in the surrounding words softens it "
+        "into a joke about the author; under the harassment policy an insult aimed at someone else is removed "
+        "even when it is mild, so the verdict is toxic. Last words of the toxic rationale."
+    ),
+    "ok": (
+        "The author is talking about themself: calling oneself an idiot after a mistake is self-deprecation, "
+        "which the candidate policy names as an exception, and no other person is the target of the words; "
+        "so the post stays up. Last words of the ok rationale."
+    ),
 }
 
 
@@ -75,8 +80,10 @@ def visible_text(app: ModtuiApp, widget: Widget | None = None) -> str:
     """What the terminal shows (of one widget's region), borders and padding dropped, whitespace collapsed."""
     strips = app.screen._compositor.render_strips()
     region = widget.region if widget is not None else app.screen.region
-    lines = ["".join(segment.text for segment in strip.crop(region.x, region.right))
-             for strip in strips[region.y:region.bottom]]
+    lines = [
+        "".join(segment.text for segment in strip.crop(region.x, region.right))
+        for strip in strips[region.y : region.bottom]
+    ]
     text = re.sub(r"[\u2500-\u259f]", " ", "\n".join(lines))
     return " ".join(text.split())
 
@@ -125,7 +132,11 @@ async def test_replay_cancel_replay_replay_then_why_then_quit(served_workspace: 
         await pilot.press("r")  # the dialog remembers the last choice
         dialog = app.screen
         assert isinstance(dialog, ReplayDialog)
-        assert {b.name: b.value for b in dialog.query(Checkbox)} == {"offline": False, "gpt-mini": True, "claude": False}
+        assert {b.name: b.value for b in dialog.query(Checkbox)} == {
+            "offline": False,
+            "gpt-mini": True,
+            "claude": False,
+        }
         await pilot.press("ctrl+r")
         await replay_ends(pilot, screen)  # resumes the interrupted runs (same run ids: no duplicate widgets)
         await pilot.press("r", "ctrl+r")
@@ -300,14 +311,17 @@ async def test_the_key_reference_lists_every_key_the_footer_and_help_show(worksp
         bound: set[str] = set()
         for screen in app.screen_stack[1:]:
             for key in screen_keys(app, screen):
-                assert documented(key.binding.key, reference), f"{key.binding.key} ({key.description}) is not in docs/tui.md"
+                assert documented(key.binding.key, reference), (
+                    f"{key.binding.key} ({key.description}) is not in docs/tui.md"
+                )
             bound |= {DOC_NAMES.get(b.binding.key, b.binding.key) for b in screen.active_bindings.values()}
     readme = (root / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("| where | key | action |"):]
-    table = table[:table.index("\n\n")]
+    table = readme[readme.index("| where | key | action |") :]
+    table = table[: table.index("\n\n")]
     named = {k for k in re.findall(r"`([^`]+)`", table) if k != "1`…`9"}
     from modtui.tui.screens.dialogs import ReplayDialog
     from modtui.tui.widgets.tables import NAVIGATION
+
     bound |= {b.key for b in NAVIGATION} | {"c", "ctrl+r", "enter"} | {b.key for b in ReplayDialog.BINDINGS}  # type: ignore[union-attr]
     assert named - {"1", "9"} <= bound, named - bound
 

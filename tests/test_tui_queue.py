@@ -1,4 +1,5 @@
 """The review queue in the TUI: `9` filters the items to the queue; an item opened from it says why it is there."""
+
 from __future__ import annotations
 
 from pathlib import Path

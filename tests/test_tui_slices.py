@@ -1,4 +1,5 @@
 """The metrics tab's slice view and reliability diagram, the slice and disagreement filters of the items table."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,12 @@ async def test_slices_follow_the_key_and_filter_the_items(workspace: Path) -> No
         column = screen.matrix.columns[-1]  # the candidate: the highlighted metrics row
         scored = screen.matrix.scored_items(column)
         with sqlite3.connect(db_path(screen)) as db:
-            cited = {item: json.loads(rules) for item, rules in db.execute(
-                "SELECT item_id, rules_json FROM result WHERE run_id = ?", (column.run_ids[-1],))}
+            cited = {
+                item: json.loads(rules)
+                for item, rules in db.execute(
+                    "SELECT item_id, rules_json FROM result WHERE run_id = ?", (column.run_ids[-1],)
+                )
+            }
         by_rule = slice_metrics(scored, several(cited), "toxic", cited_fp=True)
         assert by_rule and list(slice_rows(table)) == [s.key for s in by_rule]
         assert {s.key for s in by_rule} - {NONE} == {r for rs in cited.values() for r in rs}
@@ -84,8 +89,10 @@ async def test_disagreement_filter_shows_items_whose_annotators_disagree(workspa
     path = workspace / "incidents/INC-T1/items.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines() if line]
     for i, row in enumerate(rows):
-        row["annotations"] = [{"annotator": "ana", "label": row["expected"]},
-                              {"annotator": "bo", "label": "toxic" if i % 4 == 0 else row["expected"]}]
+        row["annotations"] = [
+            {"annotator": "ana", "label": row["expected"]},
+            {"annotator": "bo", "label": "toxic" if i % 4 == 0 else row["expected"]},
+        ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     want = agreement({r["id"]: {a["annotator"]: a["label"] for a in r["annotations"]} for r in rows}).disagreements
     app = make_app(workspace, "INC-T1")

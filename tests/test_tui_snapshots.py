@@ -4,6 +4,7 @@ Deterministic: the test workspace, a fixed clock for everything the log records,
 replay rate, no cursor blink, notifications cleared. `pytest --snapshot-update` rewrites them after a
 deliberate change; look at the report (or the SVGs) before committing.
 """
+
 from __future__ import annotations
 
 import sys
@@ -37,8 +38,11 @@ def fixed_world(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.setattr(module, "now_iso", lambda: NOW)
     monkeypatch.setattr(Reply, "timed", lambda self, started: replace(self, latency_ms=12.5))
     decide_many = RulesProvider.decide_many  # the offline baseline times each item itself
-    monkeypatch.setattr(RulesProvider, "decide_many",
-                        lambda self, *args: [replace(r, latency_ms=12.5) for r in decide_many(self, *args)])
+    monkeypatch.setattr(
+        RulesProvider,
+        "decide_many",
+        lambda self, *args: [replace(r, latency_ms=12.5) for r in decide_many(self, *args)],
+    )
     monkeypatch.setattr(RunProgress, "rate", property(lambda self: 40.0))
 
 
@@ -105,17 +109,22 @@ def test_timeline_after_replay(snap_compare: Any, workspace: Path, size: tuple[i
 
 
 LONG_RATIONALE = {
-    "toxic": ("The post calls another person an idiot and nothing around the word turns it into a joke about the "
-              "author; the harassment policy removes insults aimed at someone else even when they are mild, so this "
-              "stays toxic under both prompts. The end of the toxic rationale."),
-    "ok": ("The author is talking about themself: 'I am an idiot' after a mistake is self-deprecation, which the "
-           "candidate prompt's self_deprecation exception names, and no other person is the target of the words; "
-           "the post stays up. The end of the ok rationale."),
+    "toxic": (
+        "The post calls another person an idiot and nothing around the word turns it into a joke about the "
+        "author; the harassment policy removes insults aimed at someone else even when they are mild, so this "
+        "stays toxic under both prompts. The end of the toxic rationale."
+    ),
+    "ok": (
+        "The author is talking about themself: 'I am an idiot' after a mistake is self-deprecation, which the "
+        "candidate prompt's self_deprecation exception names, and no other person is the target of the words; "
+        "the post stays up. The end of the ok rationale."
+    ),
 }
 
 
 def long_rationales(request: Any) -> Any:
     from conftest import toxicity_model
+
     try:
         from fakeserver import Reply, verdict_text
     except ImportError:
@@ -125,8 +134,9 @@ def long_rationales(request: Any) -> Any:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_item_detail_with_long_rationales(snap_compare: Any, served_workspace: Path, fake_server: Any,
-                                          size: tuple[int, int]) -> None:
+def test_item_detail_with_long_rationales(
+    snap_compare: Any, served_workspace: Path, fake_server: Any, size: tuple[int, int]
+) -> None:
     """A flipped item: baseline and candidate verdicts side by side, each rationale whole, then the log's verdicts."""
     fake_server.responder = long_rationales
 

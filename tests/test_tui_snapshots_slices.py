@@ -1,5 +1,6 @@
 """SVG snapshots of the metrics tab's slice view and reliability diagram at 120×36 and 80×24 (same fixed world
 as tests/test_tui_snapshots.py; `pytest --snapshot-update` after a deliberate change)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ model's own reply are shown inert in the CLI tables, the TUI (items table and it
 
 (Template syntax rendering literally and `</content>` staying inside its block: tests/test_validation.py.)
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,14 +27,24 @@ except ImportError:  # tests/ imported as a package
 CANDIDATE = "prompts/toxicity/candidate.yaml"
 # what an attacker can put in a post: clear the screen, set the window title, a hyperlink, colours, carriage
 # return and backspace to overwrite what is shown, NUL, an 8-bit CSI, right-to-left override, DEL
-EVIL = ("\x1b[2J\x1b[H" "\x1b]0;pwned\x07" "\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\"
-        "\x1b[31mred\x1b[0m \rover\x08\x00 \x9b31m c1 \u202eevil\u202c \x7f end")
+EVIL = (
+    "\x1b[2J\x1b[H"
+    "\x1b]0;pwned\x07"
+    "\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\"
+    "\x1b[31mred\x1b[0m \rover\x08\x00 \x9b31m c1 \u202eevil\u202c \x7f end"
+)
 
 
 def raw_controls(text: str) -> list[str]:
     """Characters a terminal would act on: C0 (except newline), DEL, C1, and bidi overrides/isolates."""
-    return sorted({f"U+{ord(c):04X}" for c in text
-                   if (c != "\n" and unicodedata.category(c) == "Cc") or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"})
+    return sorted(
+        {
+            f"U+{ord(c):04X}"
+            for c in text
+            if (c != "\n" and unicodedata.category(c) == "Cc")
+            or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        }
+    )
 
 
 def evil_incident(root: Path, incident_id: str = "INC-EVIL") -> None:
@@ -42,8 +53,16 @@ def evil_incident(root: Path, incident_id: str = "INC-EVIL") -> None:
     folder.mkdir(parents=True)
     header = (root / "incidents" / "INC-T1" / "incident.yaml").read_text().replace("id: INC-T1", f"id: {incident_id}")
     (folder / "incident.yaml").write_text(header)
-    items = [{"id": f"e-{n}", "content": f"I am an idiot {EVIL} #{n}", "expected": "ok", "observed": "toxic",
-              "meta": {"surface": EVIL, "locale": "en"}} for n in range(3)]
+    items = [
+        {
+            "id": f"e-{n}",
+            "content": f"I am an idiot {EVIL} #{n}",
+            "expected": "ok",
+            "observed": "toxic",
+            "meta": {"surface": EVIL, "locale": "en"},
+        }
+        for n in range(3)
+    ]
     items.append({"id": "e-3", "content": f"you idiot {EVIL}", "expected": "toxic", "observed": "toxic"})
     (folder / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
 
@@ -53,10 +72,16 @@ def test_cli_shows_escapes_inert(workspace: Path, run_cli: Any) -> None:
 
     evil_incident(workspace)
     outputs = []
-    for args in (["replay", "INC-EVIL", "-p", CANDIDATE], ["replay", "INC-EVIL", "-p", CANDIDATE, "--format", "csv"],
-                 ["runs", "list"], ["runs", "show", "2"], ["runs", "compare", "1", "2"], ["incident", "show", "INC-EVIL"],
-                 *([["report", "INC-EVIL"]] if "report" in main.commands else []),
-                 *([["cluster", "INC-EVIL"]] if "cluster" in main.commands else [])):
+    for args in (
+        ["replay", "INC-EVIL", "-p", CANDIDATE],
+        ["replay", "INC-EVIL", "-p", CANDIDATE, "--format", "csv"],
+        ["runs", "list"],
+        ["runs", "show", "2"],
+        ["runs", "compare", "1", "2"],
+        ["incident", "show", "INC-EVIL"],
+        *([["report", "INC-EVIL"]] if "report" in main.commands else []),
+        *([["cluster", "INC-EVIL"]] if "cluster" in main.commands else []),
+    ):
         result = run_cli(workspace, *args)
         assert result.exit_code == 0, (args, result.stderr)
         outputs.append((args, result.stdout + result.stderr))
@@ -66,7 +91,9 @@ def test_cli_shows_escapes_inert(workspace: Path, run_cli: Any) -> None:
         assert not raw_controls(text), (args, raw_controls(text))
 
 
-async def test_tui_shows_escapes_inert(workspace: Path, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_tui_shows_escapes_inert(
+    workspace: Path, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Items table, item detail (content, metadata, the model's rationale), on a replay whose model echoes the post."""
     from textual.widgets import DataTable, Static
 
@@ -120,9 +147,9 @@ def big_content(i: int) -> str:
 
 
 @pytest.mark.parametrize("target", ["offline", "gpt-mini"])
-def test_one_megabyte_item_is_cut_for_the_prompt_with_a_note(workspace: Path, fake_server: FakeServer,
-                                                             run_cli: Any, target: str,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_megabyte_item_is_cut_for_the_prompt_with_a_note(
+    workspace: Path, fake_server: FakeServer, run_cli: Any, target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MODTUI_TEST_OPENAI_KEY", "sk-test-openai-0123456789")
     write_targets(workspace, fake_server.url)
     add_incident(workspace, "INC-BIG", 3, big_content)
@@ -179,8 +206,22 @@ def test_item_id_with_control_characters_is_bad_input(workspace: Path, run_cli: 
 def test_imported_id_with_control_characters_is_bad_input(workspace: Path, run_cli: Any, tmp_path: Path) -> None:
     export = tmp_path / "export.csv"
     export.write_text('post_id,text,label\n"a\x1b[2Jb",hello,ok\nc,bye,toxic\n', encoding="utf-8")
-    result = run_cli(workspace, "incident", "import", str(export), "--id", "INC-IMP", "--policy", "toxicity",
-                     "--content-col", "text", "--expected-col", "label", "--id-col", "post_id")
+    result = run_cli(
+        workspace,
+        "incident",
+        "import",
+        str(export),
+        "--id",
+        "INC-IMP",
+        "--policy",
+        "toxicity",
+        "--content-col",
+        "text",
+        "--expected-col",
+        "label",
+        "--id-col",
+        "post_id",
+    )
     assert result.exit_code == 2 and (result.exception is None or isinstance(result.exception, SystemExit))
     assert f"{export}:2: id in column 'post_id' must not contain control" in result.stderr
     assert not (workspace / "incidents" / "INC-IMP").exists()

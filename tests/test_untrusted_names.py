@@ -4,6 +4,7 @@ characters; CSV cells that start a formula are neutralised; validation refuses c
 
 (Content, metadata and the model's reply: tests/test_untrusted_content.py.)
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,17 +28,23 @@ except ImportError:  # tests/ imported as a package
 SRC = Path(__file__).resolve().parent.parent / "src" / "modtui"
 # an OSC 52 clipboard write, a screen clear, an 8-bit CSI, a right-to-left override
 EVIL = "\x1b]52;c;cHduZWQ=\x07\x1b[2J\x9b31m\u202eevil"
-FORMULAS = ("=HYPERLINK(\"http://evil.example\",\"x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3")
+FORMULAS = ('=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3")
 
 
 def test_cli_modules_print_only_through_the_output_helper() -> None:
     """`cli/output.py` is the CLI's one way to a terminal (`say`, `note`, `emit`, `echo_json`…): no other `cli/`
     module echoes, prints, writes or hands sys.stdout/stderr to a writer; the progress bar writes its own
     escapes and shows names through `one_line`."""
-    raw = re.compile(r"\bclick\.(echo|secho)\(|(?<![\w.])print\(|sys\.(stdout|stderr)\b(?!\.(flush|fileno)\()|\.write\(")
-    offenders = [f"{path.name}:{n}: {line.strip()}"
-                 for path in sorted((SRC / "cli").glob("*.py")) if path.name not in ("output.py", "progress.py")
-                 for n, line in enumerate(path.read_text().splitlines(), start=1) if raw.search(line)]
+    raw = re.compile(
+        r"\bclick\.(echo|secho)\(|(?<![\w.])print\(|sys\.(stdout|stderr)\b(?!\.(flush|fileno)\()|\.write\("
+    )
+    offenders = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted((SRC / "cli").glob("*.py"))
+        if path.name not in ("output.py", "progress.py")
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if raw.search(line)
+    ]
     assert offenders == []
     progress = (SRC / "cli" / "progress.py").read_text()
     assert "one_line(p.target)" in progress and "one_line(p.prompt)" in progress
@@ -57,19 +64,32 @@ def _poison_log(root: Path) -> None:
 
 @pytest.fixture
 def poisoned(workspace: Path, run_cli: Any) -> Path:
-    for args in (["replay", "INC-T1", "-p", "prompts/toxicity/candidate.yaml"],
-                 ["finding", "add", "INC-T1", "--category", "policy_gap", "--summary", "s", "--item", "i-01"]):
+    for args in (
+        ["replay", "INC-T1", "-p", "prompts/toxicity/candidate.yaml"],
+        ["finding", "add", "INC-T1", "--category", "policy_gap", "--summary", "s", "--item", "i-01"],
+    ):
         result = run_cli(workspace, *args)
         assert result.exit_code == 0, result.stderr
     _poison_log(workspace)
     return workspace
 
 
-@pytest.mark.parametrize("args", [["incident", "show", "INC-T1"], ["runs", "list"], ["runs", "show", "1"],
-                                  ["runs", "compare", "1", "2"], ["report", "INC-T1"], ["finding", "list", "INC-T1"],
-                                  ["runs", "list", "--format", "csv"], ["runs", "list", "--format", "json"],
-                                  ["incident", "show", "INC-T1", "--format", "json"], ["report", "INC-T1", "--format", "json"]],
-                         ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["incident", "show", "INC-T1"],
+        ["runs", "list"],
+        ["runs", "show", "1"],
+        ["runs", "compare", "1", "2"],
+        ["report", "INC-T1"],
+        ["finding", "list", "INC-T1"],
+        ["runs", "list", "--format", "csv"],
+        ["runs", "list", "--format", "json"],
+        ["incident", "show", "INC-T1", "--format", "json"],
+        ["report", "INC-T1", "--format", "json"],
+    ],
+    ids=" ".join,
+)
 def test_names_from_the_log_reach_no_terminal_raw(poisoned: Path, run_cli: Any, args: list[str]) -> None:
     result = run_cli(poisoned, *args)
     assert result.exit_code == 0, result.stderr
@@ -101,9 +121,9 @@ def test_csv_cell_rule() -> None:
 def test_json_escapes_c1_and_bidi_and_keeps_the_rest() -> None:
     from modtui.cli.output import json_text
 
-    data = {"name": "caf\u00e9 \U0001F469\u200d\U0001F4BB" + EVIL + "\x7f"}
+    data = {"name": "caf\u00e9 \U0001f469\u200d\U0001f4bb" + EVIL + "\x7f"}
     text = json_text(data)
-    assert not raw_controls(text) and "caf\u00e9 \U0001F469\u200d\U0001F4BB" in text
+    assert not raw_controls(text) and "caf\u00e9 \U0001f469\u200d\U0001f4bb" in text
     assert json.loads(text) == data
 
 
@@ -114,8 +134,9 @@ def test_click_usage_errors_quote_arguments_inert(workspace: Path, run_cli: Any)
         assert "\\x1b]52" in result.stderr and not raw_controls(result.stderr), result.stderr
 
 
-def test_provider_error_body_is_shown_inert(workspace: Path, run_cli: Any, fake_server: Any,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_provider_error_body_is_shown_inert(
+    workspace: Path, run_cli: Any, fake_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A 401 whose body carries escapes: the replay's `error:` line and `runs show` print it inert."""
     monkeypatch.setenv("MODTUI_TEST_OPENAI_KEY", "sk-test-openai-0123456789")
     write_targets(workspace, fake_server.url)
@@ -135,28 +156,36 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-YAML_EVIL = "\"x\\e]52;c;aGk=\\a\""  # YAML double-quoted escapes: ESC ... BEL
+YAML_EVIL = '"x\\e]52;c;aGk=\\a"'  # YAML double-quoted escapes: ESC ... BEL
 
 
-@pytest.mark.parametrize("field, old, new", [
-    ("labels", "labels: [toxic, ok]", f"labels: [toxic, {YAML_EVIL}]"),
-    ("production.model", "model: offline", f"model: {YAML_EVIL}"),
-    ("production.prompt", "prompt: prompts/toxicity/production.yaml", f"prompt: {YAML_EVIL}"),
-    ("policy", "policy: toxicity", "policy: ../../elsewhere"),
-    ("policy", "policy: toxicity", f"policy: {YAML_EVIL}"),
-])
-def test_incident_names_with_control_characters_are_refused(workspace: Path, run_cli: Any, field: str, old: str,
-                                                            new: str) -> None:
+@pytest.mark.parametrize(
+    "field, old, new",
+    [
+        ("labels", "labels: [toxic, ok]", f"labels: [toxic, {YAML_EVIL}]"),
+        ("production.model", "model: offline", f"model: {YAML_EVIL}"),
+        ("production.prompt", "prompt: prompts/toxicity/production.yaml", f"prompt: {YAML_EVIL}"),
+        ("policy", "policy: toxicity", "policy: ../../elsewhere"),
+        ("policy", "policy: toxicity", f"policy: {YAML_EVIL}"),
+    ],
+)
+def test_incident_names_with_control_characters_are_refused(
+    workspace: Path, run_cli: Any, field: str, old: str, new: str
+) -> None:
     path = workspace / "incidents" / "INC-T1" / "incident.yaml"
     _edit(path, old, new)
     result = run_cli(workspace, "validate")
     assert result.exit_code == 2, result.stderr
-    assert re.search(rf"^incidents/INC-T1/incident.yaml:\d+(:\d+)?: {re.escape(field)}", result.stderr, re.M), result.stderr
+    assert re.search(rf"^incidents/INC-T1/incident.yaml:\d+(:\d+)?: {re.escape(field)}", result.stderr, re.M), (
+        result.stderr
+    )
     assert not raw_controls(result.stderr) and "Traceback" not in result.stderr
 
 
 def test_target_name_with_control_characters_is_refused(workspace: Path, run_cli: Any) -> None:
-    (workspace / "modtui.toml").write_text('[targets."a\\u001b]52;c;aGk=\\u0007"]\nprovider = "rules"\nmodel = "rules"\n')
+    (workspace / "modtui.toml").write_text(
+        '[targets."a\\u001b]52;c;aGk=\\u0007"]\nprovider = "rules"\nmodel = "rules"\n'
+    )
     result = run_cli(workspace, "validate")
     assert result.exit_code == 2
     assert result.stderr.startswith("modtui.toml:1: target name"), result.stderr
@@ -178,7 +207,9 @@ def test_author_with_control_characters_is_refused(workspace: Path, run_cli: Any
         (workspace / "modtui.toml").write_text('[workspace]\nauthor = "x\\u001b]52;c;aGk=\\u0007"\n')
     result = run_cli(workspace, *args, env=env)
     assert result.exit_code == 2, result.stderr
-    assert result.stderr.startswith("modtui.toml:2:" if where == "modtui.toml" else f"error: {where}: author"), result.stderr
+    assert result.stderr.startswith("modtui.toml:2:" if where == "modtui.toml" else f"error: {where}: author"), (
+        result.stderr
+    )
     assert not raw_controls(result.stderr)
     assert db_snapshot(db_path(workspace)) == before
 
@@ -205,8 +236,10 @@ async def test_tui_shows_names_from_the_log_inert(poisoned: Path) -> None:
         seen.extend(str(s.render()) for s in app.screen.query(Static))
 
     async with app.run_test(size=(160, 40)) as pilot:
-        await until(lambda: bool(app.screen.query(ItemsTable)) and not app.screen.data.matrix_pending,
-                    what="the workbench shows the log's verdicts")
+        await until(
+            lambda: bool(app.screen.query(ItemsTable)) and not app.screen.data.matrix_pending,
+            what="the workbench shows the log's verdicts",
+        )
         items = app.screen.query_one(ItemsTable)
         headers = [c.group for c in items.columns if c.group]
         assert headers and all("\\x1b]52" in h for h in headers), headers  # the hostile name, shown inert

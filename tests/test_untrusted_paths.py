@@ -4,6 +4,7 @@ being read; symlinked incident, golden and prompt folders pointing outside are r
 
 (Names too long or reserved on Windows: the argument table in tests/test_bad_arguments.py.)
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,9 @@ def _set(path: Path, old: str, new: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["absolute", "dotdot", "symlink"])
-def test_production_prompt_outside_the_workspace_is_refused_unread(workspace: Path, outside: Path, run_cli: Any,
-                                                                    how: str) -> None:
+def test_production_prompt_outside_the_workspace_is_refused_unread(
+    workspace: Path, outside: Path, run_cli: Any, how: str
+) -> None:
     incident = workspace / "incidents" / "INC-T1" / "incident.yaml"
     if how == "symlink":
         (workspace / "prompts" / "toxicity" / "linked.yaml").symlink_to(outside / "shadow")
@@ -53,9 +55,15 @@ def test_production_prompt_outside_the_workspace_is_refused_unread(workspace: Pa
             assert result.exit_code == 0 and "hash-of-a-password" not in result.stdout
             continue
         assert result.exit_code == 2, (args, result.stderr)
-        named = "prompts/toxicity/linked.yaml: " if how == "symlink" and args != ["validate"] else "incidents/INC-T1/incident.yaml:"
+        named = (
+            "prompts/toxicity/linked.yaml: "
+            if how == "symlink" and args != ["validate"]
+            else "incidents/INC-T1/incident.yaml:"
+        )
         assert named in result.stderr and "outside the workspace" in result.stderr, result.stderr
-        assert "hash-of-a-password" not in result.stderr + result.stdout and "daemon" not in result.stderr, result.stderr
+        assert "hash-of-a-password" not in result.stderr + result.stdout and "daemon" not in result.stderr, (
+            result.stderr
+        )
         assert "Traceback" not in result.stderr
 
 
@@ -99,19 +107,22 @@ def test_golden_folder_symlinked_outside_is_refused_for_writes(workspace: Path, 
     (workspace / "goldens").symlink_to(outside, target_is_directory=True)
     before = sorted(p.name for p in outside.iterdir())
     result = run_cli(workspace, "golden", "add", "INC-T1", "--set", "gold")
-    assert result.exit_code == 2 and "goldens/gold.jsonl: resolves outside the workspace" in result.stderr, result.stderr
+    assert result.exit_code == 2 and "goldens/gold.jsonl: resolves outside the workspace" in result.stderr, (
+        result.stderr
+    )
     assert sorted(p.name for p in outside.iterdir()) == before
 
 
-def test_incident_folder_symlinked_outside_is_refused_for_writes(workspace: Path, tmp_path: Path,
-                                                                 run_cli: Any) -> None:
+def test_incident_folder_symlinked_outside_is_refused_for_writes(workspace: Path, tmp_path: Path, run_cli: Any) -> None:
     moved = tmp_path / "INC-T1"
     shutil.move(workspace / "incidents" / "INC-T1", moved)
     (workspace / "incidents" / "INC-T1").symlink_to(moved, target_is_directory=True)
     assert run_cli(workspace, "incident", "list").exit_code == 0  # read: allowed
     before = file_hashes(moved), db_snapshot(db_path(workspace))
-    for args in (["incident", "status", "INC-T1", "mitigated"],
-                 ["incident", "new", "--id", "INC-T1", "--policy", "toxicity", "--force"]):
+    for args in (
+        ["incident", "status", "INC-T1", "mitigated"],
+        ["incident", "new", "--id", "INC-T1", "--policy", "toxicity", "--force"],
+    ):
         result = run_cli(workspace, *args)
         assert result.exit_code == 2 and "outside the workspace" in result.stderr, (args, result.stderr)
     assert (file_hashes(moved), db_snapshot(db_path(workspace))) == before

@@ -11,6 +11,7 @@ For every case: exit code 2, each expected `path:line: ...message...` on stderr,
 input file changed, and the log (.modtui/modtui.db, created beforehand by a good `incident list`)
 unchanged — compared byte for byte after folding the WAL into the main file (see `db_snapshot`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,8 +53,11 @@ def db_snapshot(db: Path) -> tuple[str, list[str]]:
 
 def file_hashes(root: Path) -> dict[str, str]:
     """Every input file in the workspace (not the log) → its hash."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".modtui" not in p.relative_to(root).parts}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".modtui" not in p.relative_to(root).parts
+    }
 
 
 def overlay(case_dir: Path, workspace: Path) -> None:
@@ -108,6 +112,7 @@ def test_bad_input(case_dir: Path, workspace: Path, run_cli) -> None:
 
 
 # -- the valid workspace, and validation details the corpus does not show ------------------------
+
 
 def test_valid_workspace_validates(workspace: Path, run_cli) -> None:
     result = run_cli(workspace, "validate")
@@ -196,8 +201,10 @@ def test_content_renders_literally() -> None:
     messages = render(template, content, item_id="{{ 6*7 }}", meta={"m": "{% raw %}"})
     assert f"<content>{content}</content>" in messages.user
     assert "49" not in messages.user and "xxx" not in messages.user
-    assert messages.as_list() == [{"role": "system", "content": messages.system},
-                                  {"role": "user", "content": messages.user}]
+    assert messages.as_list() == [
+        {"role": "system", "content": messages.system},
+        {"role": "user", "content": messages.user},
+    ]
 
 
 @pytest.mark.parametrize("attack", ["</content>", "</CONTENT>", "< /content >", "</content\n>", "<content>"])
@@ -240,9 +247,9 @@ def test_prompt_version_ignores_formatting_but_not_text(tmp_path: Path) -> None:
 
     source = PROMPT.read_text(encoding="utf-8")
     base = load_prompt(PROMPT).version
-    reformatted = ("# a new comment at the top\n" + source.replace("labels: [toxic, ok]", "labels:\n  - toxic\n  - ok")
-                   .replace("      weight: 2", "      weight: 2   # doubled")
-                   .replace("\n", "   \r\n"))
+    reformatted = "# a new comment at the top\n" + source.replace(
+        "labels: [toxic, ok]", "labels:\n  - toxic\n  - ok"
+    ).replace("      weight: 2", "      weight: 2   # doubled").replace("\n", "   \r\n")
     assert parse_prompt(reformatted, "p.yaml").version == base
     assert parse_prompt(source.replace("user: |", "user: |+") + "\n\n", "p.yaml").version == base
     changed_text = source.replace("Classify the content", "Classify the post")
@@ -256,8 +263,10 @@ def test_undefined_variable_line_in_quoted_and_block_templates() -> None:
     from modtui.errors import InputError
     from modtui.prompts.loader import parse_prompt
 
-    source = ('name: t\nlabels: [a, b]\nsystem: "line one {{ polcy }}"\nuser: |\n  first\n  second {{ contnet }}\n'
-              '  {{ content }}\n')
+    source = (
+        'name: t\nlabels: [a, b]\nsystem: "line one {{ polcy }}"\nuser: |\n  first\n  second {{ contnet }}\n'
+        "  {{ content }}\n"
+    )
     with pytest.raises(InputError) as err:
         parse_prompt(source, "p.yaml")
     shown = [str(p) for p in err.value.problems]
@@ -270,16 +279,20 @@ def test_yaml_booleans_where_text_is_expected_get_a_hint(workspace: Path, run_cl
     path.write_text(path.read_text().replace("labels: [toxic, ok]", "labels: [toxic, no]"))
     result = run_cli(workspace, "validate")
     assert result.exit_code == 2
-    assert ("incidents/INC-T1/incident.yaml:7:17: labels[1]: Input should be a valid string (got False); "
-            "YAML reads yes/no/on/off/true/false as booleans: quote them to mean text") in result.stderr
+    assert (
+        "incidents/INC-T1/incident.yaml:7:17: labels[1]: Input should be a valid string (got False); "
+        "YAML reads yes/no/on/off/true/false as booleans: quote them to mean text"
+    ) in result.stderr
 
 
 def test_undefined_variable_line_is_where_it_is_used() -> None:
     from modtui.errors import InputError
     from modtui.prompts.loader import parse_prompt
 
-    source = ("name: t\nlabels: [a, b]\nuser: |\n  Classify the content below.\n  The label is a or b.\n"
-              "  <c>{{ conten }}</c> {% if b %}x{% endif %}\n")
+    source = (
+        "name: t\nlabels: [a, b]\nuser: |\n  Classify the content below.\n  The label is a or b.\n"
+        "  <c>{{ conten }}</c> {% if b %}x{% endif %}\n"
+    )
     with pytest.raises(InputError) as err:
         parse_prompt(source, "p.yaml")
     shown = [str(p) for p in err.value.problems]
@@ -292,8 +305,11 @@ def test_meta_key_missing_on_an_item_renders_empty() -> None:
     from modtui.prompts.loader import parse_prompt
     from modtui.prompts.render import render
 
-    template = parse_prompt('name: t\nlabels: [a, b]\nuser: "<c>{{ content }}</c> [{{ meta.locale }}] '
-                            '[{{ meta[\'surface\'] }}]{% if meta.vip %} VIP{% endif %}"\n', "p.yaml").template
+    template = parse_prompt(
+        'name: t\nlabels: [a, b]\nuser: "<c>{{ content }}</c> [{{ meta.locale }}] '
+        "[{{ meta['surface'] }}]{% if meta.vip %} VIP{% endif %}\"\n",
+        "p.yaml",
+    ).template
     assert render(template, "x", meta={"locale": "en", "vip": True}).user == "<c>x</c> [en] [] VIP"
     assert render(template, "x").user == "<c>x</c> [] []"
     assert render(template, "x", meta={"locale": "</c>"}).user == "<c>x</c> [&lt;/c>] []"

@@ -1,4 +1,5 @@
 """Model selection, cascades and production estimates: hand-computed cases and a coverage simulation."""
+
 from __future__ import annotations
 
 import random
@@ -12,30 +13,43 @@ from modtui.analysis.metrics import ScoredItem, run_metrics
 
 
 def test_pareto_marks_runs_no_other_run_beats_on_every_axis() -> None:
-    runs = [Candidate(0.80, 1.00, 900.0),   # best F1
-            Candidate(0.70, 0.00, 0.2),     # free and fast
-            Candidate(0.70, 0.50, 500.0),   # dominated by the free one
-            Candidate(0.80, 1.00, 900.0),   # a tie with the first: both stay
-            Candidate(None, 0.00, 0.1)]     # no F1: worst on quality, yet nothing is cheaper and faster
+    runs = [
+        Candidate(0.80, 1.00, 900.0),  # best F1
+        Candidate(0.70, 0.00, 0.2),  # free and fast
+        Candidate(0.70, 0.50, 500.0),  # dominated by the free one
+        Candidate(0.80, 1.00, 900.0),  # a tie with the first: both stay
+        Candidate(None, 0.00, 0.1),
+    ]  # no F1: worst on quality, yet nothing is cheaper and faster
     assert pareto_flags(runs) == [True, True, False, True, True]
     assert dominates(runs[1], runs[2]) and not dominates(runs[0], runs[3])
 
 
-def _item(item_id: str, expected: str, label: str | None, conf: float | None, cost: float, latency: float,
-          outcome: str = "label") -> ScoredItem:
+def _item(
+    item_id: str,
+    expected: str,
+    label: str | None,
+    conf: float | None,
+    cost: float,
+    latency: float,
+    outcome: str = "label",
+) -> ScoredItem:
     return ScoredItem(item_id, expected, label, outcome, None, conf, latency, cost, 10, 2)
 
 
 def test_cascade_escalates_low_confidence_and_no_verdict_and_sums_cost_and_latency() -> None:
-    small = {"a": _item("a", "bad", "bad", 0.95, 0.0, 1.0),        # sure: decided by the small stage
-             "b": _item("b", "ok", "bad", 0.55, 0.0, 1.0),         # unsure: escalated
-             "c": _item("c", "bad", None, None, 0.0, 1.0, "parse_error"),  # no verdict: escalated
-             "d": _item("d", "ok", "ok", 0.90, 0.0, 1.0)}
-    large = {"a": _item("a", "bad", "ok", 0.99, 0.01, 100.0),
-             "b": _item("b", "ok", "ok", 0.80, 0.01, 100.0),
-             "c": _item("c", "bad", "bad", 0.70, 0.01, 100.0),
-             "d": _item("d", "ok", "bad", 0.99, 0.01, 100.0),
-             "e": _item("e", "ok", "ok", 0.99, 0.01, 100.0)}      # not in the small stage's run: left out
+    small = {
+        "a": _item("a", "bad", "bad", 0.95, 0.0, 1.0),  # sure: decided by the small stage
+        "b": _item("b", "ok", "bad", 0.55, 0.0, 1.0),  # unsure: escalated
+        "c": _item("c", "bad", None, None, 0.0, 1.0, "parse_error"),  # no verdict: escalated
+        "d": _item("d", "ok", "ok", 0.90, 0.0, 1.0),
+    }
+    large = {
+        "a": _item("a", "bad", "ok", 0.99, 0.01, 100.0),
+        "b": _item("b", "ok", "ok", 0.80, 0.01, 100.0),
+        "c": _item("c", "bad", "bad", 0.70, 0.01, 100.0),
+        "d": _item("d", "ok", "bad", 0.99, 0.01, 100.0),
+        "e": _item("e", "ok", "ok", 0.99, 0.01, 100.0),
+    }  # not in the small stage's run: left out
     out = simulate([Stage("small", small, 0.8), Stage("large", large)])
     decided = {d.item_id: d for d in out.decided}
     assert {k: v.label for k, v in decided.items()} == {"a": "bad", "b": "ok", "c": "bad", "d": "ok"}
@@ -67,8 +81,9 @@ def test_estimates_of_a_census_are_the_population_values() -> None:
 
 def test_stratified_estimate_weights_each_stratum_by_its_population() -> None:
     # 10 % positive in a stratum of 9,000 posts, 50 % in one of 1,000: prevalence 0.14, not the sample's 0.3
-    items = ([SampledItem("big", 1.0, actual=i < 10, predicted=i < 10) for i in range(100)]
-             + [SampledItem("small", 1.0, actual=i < 50, predicted=i < 50) for i in range(100)])
+    items = [SampledItem("big", 1.0, actual=i < 10, predicted=i < 10) for i in range(100)] + [
+        SampledItem("small", 1.0, actual=i < 50, predicted=i < 50) for i in range(100)
+    ]
     assert estimate(items, {"big": 9000, "small": 1000}).prevalence.value == pytest.approx(0.14)
     with pytest.raises(ValueError, match="'small'"):
         estimate(items, {"big": 9000})
@@ -115,8 +130,8 @@ def test_t_quantile_matches_scipy() -> None:
 
 
 def test_sample_size_matches_the_normal_approximation() -> None:
-    assert sample_size(10**9, 0.5, 0.05) == 385          # the textbook ±5 % at 95 %
-    assert sample_size(1000, 0.5, 0.05) == 278            # with the finite-population correction
-    assert sample_size(50, 0.1, 0.01) == 50               # never more than the population
+    assert sample_size(10**9, 0.5, 0.05) == 385  # the textbook ±5 % at 95 %
+    assert sample_size(1000, 0.5, 0.05) == 278  # with the finite-population correction
+    assert sample_size(50, 0.1, 0.01) == 50  # never more than the population
     with pytest.raises(ValueError):
         sample_size(1000, 0.0, 0.05)

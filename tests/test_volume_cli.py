@@ -1,4 +1,5 @@
 """`modtui select`, `cascade`, `estimate` and `sample plan` on recorded runs, checked against the log's own rows."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,10 @@ def runs(served_workspace: Path, fake_server: Any, run_cli: Any) -> tuple[Path, 
 
 def _results(ws: Path, run_id: int) -> dict[str, tuple[str | None, float | None, int, int, float | None]]:
     with sqlite3.connect(ws / ".modtui" / "modtui.db") as db:
-        rows = db.execute("SELECT item_id, label, confidence, tokens_in, tokens_out, latency_ms FROM result "
-                          "WHERE run_id = ?", (run_id,)).fetchall()
+        rows = db.execute(
+            "SELECT item_id, label, confidence, tokens_in, tokens_out, latency_ms FROM result WHERE run_id = ?",
+            (run_id,),
+        ).fetchall()
     return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
 
@@ -56,8 +59,19 @@ def test_select_costs_from_tokens_and_marks_the_frontier(runs: tuple[Path, int, 
     data = json.loads(result.stdout)
     by_id = {r["run_id"]: r for r in data["runs"]}
     assert set(by_id) == {offline, 2, mini} and data["items"] == "all"
-    assert set(by_id[mini]) >= {"run_id", "target", "prompt", "f1", "f1_ci", "precision", "recall", "cost_per_1k_usd",
-                                "batch_cost_per_1k_usd", "latency_ms", "pareto"}
+    assert set(by_id[mini]) >= {
+        "run_id",
+        "target",
+        "prompt",
+        "f1",
+        "f1_ci",
+        "precision",
+        "recall",
+        "cost_per_1k_usd",
+        "batch_cost_per_1k_usd",
+        "latency_ms",
+        "pareto",
+    }
     assert by_id[mini]["prompt"] == "toxicity/candidate" and by_id[offline]["cost_per_1k_usd"] == 0.0
     rows = _results(ws, mini)
     cost = sum(t_in * 0.15 + t_out * 0.60 for _, _, t_in, t_out, _ in rows.values()) / 1e6
@@ -73,8 +87,9 @@ def test_select_costs_from_tokens_and_marks_the_frontier(runs: tuple[Path, int, 
 
 def test_cascade_equals_a_hand_computation_from_the_log(runs: tuple[Path, int, int], run_cli: Any) -> None:
     ws, offline, mini = runs
-    result = run_cli(ws, "cascade", INC, "--stage", f"{mini}@0.9", "--stage", str(offline), "--sweep",
-                     "--format", "json")
+    result = run_cli(
+        ws, "cascade", INC, "--stage", f"{mini}@0.9", "--stage", str(offline), "--sweep", "--format", "json"
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     first, last, gold = _results(ws, mini), _results(ws, offline), _expected(ws)
@@ -90,8 +105,13 @@ def test_cascade_equals_a_hand_computation_from_the_log(runs: tuple[Path, int, i
     assert {k: c[k] for k in cells} == cells
     escalated = sum(1 for label, conf, *_ in first.values() if label is None or (conf or 0) < 0.9)
     assert 0 < escalated < len(first)  # the responder's confidences split the items
-    assert c["stages"][0] | {"stage": None} == {"stage": None, "threshold": 0.9, "reached": len(first),
-                                                "escalated": escalated, "escalation_rate": escalated / len(first)}
+    assert c["stages"][0] | {"stage": None} == {
+        "stage": None,
+        "threshold": 0.9,
+        "reached": len(first),
+        "escalated": escalated,
+        "escalation_rate": escalated / len(first),
+    }
     assert c["stages"][1]["reached"] == escalated and c["stages"][1]["threshold"] is None
     cost = sum(first[i][2] * 0.15 + first[i][3] * 0.60 for i in first) / 1e6  # offline adds nothing
     assert c["cost_per_1k_usd"] == pytest.approx(cost / len(first) * 1000)
@@ -101,8 +121,9 @@ def test_cascade_equals_a_hand_computation_from_the_log(runs: tuple[Path, int, i
     assert any(p["pareto"] for p in sweep)
 
 
-@pytest.mark.parametrize("stage, message", [("x@0.5", "not RUN or RUN@THRESHOLD"), ("1@2", "not within 0..1"),
-                                            ("99", "no run 99")])
+@pytest.mark.parametrize(
+    "stage, message", [("x@0.5", "not RUN or RUN@THRESHOLD"), ("1@2", "not within 0..1"), ("99", "no run 99")]
+)
 def test_cascade_bad_stages_exit_2(runs: tuple[Path, int, int], run_cli: Any, stage: str, message: str) -> None:
     ws, offline, _ = runs
     result = run_cli(ws, "cascade", INC, "--stage", stage, "--stage", str(offline))
@@ -154,8 +175,7 @@ def test_estimate_projects_a_sample_run(served_workspace: Path, run_cli: Any) ->
     assert table.exit_code == 0 and "prevalence" in table.stdout and "false positives a day" in table.stdout
 
 
-def test_estimate_refuses_an_escalation_and_a_stratum_without_population(served_workspace: Path,
-                                                                         run_cli: Any) -> None:
+def test_estimate_refuses_an_escalation_and_a_stratum_without_population(served_workspace: Path, run_cli: Any) -> None:
     ws = served_workspace
     assert run_cli(ws, "replay", INC, "-m", "offline").exit_code == 0
     result = run_cli(ws, "estimate", INC, "--run", "1")
@@ -168,15 +188,28 @@ def test_estimate_refuses_an_escalation_and_a_stratum_without_population(served_
 
 
 def test_sample_plan(run_cli: Any) -> None:
-    result = run_cli(None, "sample", "plan", "--population", "1000000000", "--expected-prevalence", "0.5",
-                     "--target-halfwidth", "0.05", "--format", "json")
+    result = run_cli(
+        None,
+        "sample",
+        "plan",
+        "--population",
+        "1000000000",
+        "--expected-prevalence",
+        "0.5",
+        "--target-halfwidth",
+        "0.05",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0 and json.loads(result.stdout)["items_for_prevalence"] == 385
-    bad = run_cli(None, "sample", "plan", "--population", "10", "--expected-prevalence", "1.5",
-                  "--target-halfwidth", "0.05")
+    bad = run_cli(
+        None, "sample", "plan", "--population", "10", "--expected-prevalence", "1.5", "--target-halfwidth", "0.05"
+    )
     assert bad.exit_code == 2
 
 
 # ---------------------------------------------------------------- replay --dry-run and cost caps
+
 
 def _runs_in_log(ws: Path) -> int:
     path = ws / ".modtui" / "modtui.db"
@@ -186,8 +219,9 @@ def _runs_in_log(ws: Path) -> int:
         return db.execute("SELECT count(*) FROM run").fetchone()[0]
 
 
-def test_dry_run_calls_nothing_and_forecasts_from_the_prompt_then_from_the_log(served_workspace: Path,
-                                                                              fake_server: Any, run_cli: Any) -> None:
+def test_dry_run_calls_nothing_and_forecasts_from_the_prompt_then_from_the_log(
+    served_workspace: Path, fake_server: Any, run_cli: Any
+) -> None:
     ws = served_workspace
     result = run_cli(ws, "replay", INC, "-m", "gpt-mini", "-p", CANDIDATE, "--dry-run", "--format", "json")
     assert result.exit_code == 0, result.output
@@ -204,8 +238,9 @@ def test_dry_run_calls_nothing_and_forecasts_from_the_prompt_then_from_the_log(s
     calls = fake_server.count()
     again = json.loads(run_cli(ws, "replay", INC, "-m", "gpt-mini", "--dry-run", "--format", "json").stdout)["runs"][0]
     assert again["cached"] == 12 and again["calls"] == 0 and again["cost_usd"] == 0
-    fresh = json.loads(run_cli(ws, "replay", INC, "-m", "gpt-mini", "--dry-run", "--no-cache",
-                               "--format", "json").stdout)["runs"][0]
+    fresh = json.loads(
+        run_cli(ws, "replay", INC, "-m", "gpt-mini", "--dry-run", "--no-cache", "--format", "json").stdout
+    )["runs"][0]
     rows = _results(ws, 1)
     assert fresh["tokens_from"] == "log" and fresh["calls"] == 12
     assert fresh["tokens_in"] == round(sum(r[2] for r in rows.values()))
@@ -215,16 +250,21 @@ def test_dry_run_calls_nothing_and_forecasts_from_the_prompt_then_from_the_log(s
 def _priced(ws: Path, per_run: float | None = None) -> None:
     """gpt-mini at $10/$40 per Mtok, unpaced, two calls at a time (so 'in flight' is at most two calls)."""
     config = ws / "modtui.toml"
-    text = (config.read_text().replace("price_in_per_mtok = 0.15", "price_in_per_mtok = 10.0")
-            .replace("price_out_per_mtok = 0.60", "price_out_per_mtok = 40.0")
-            .replace("requests_per_minute = 600\n", "").replace("concurrency = 4", "concurrency = 2"))
+    text = (
+        config.read_text()
+        .replace("price_in_per_mtok = 0.15", "price_in_per_mtok = 10.0")
+        .replace("price_out_per_mtok = 0.60", "price_out_per_mtok = 40.0")
+        .replace("requests_per_minute = 600\n", "")
+        .replace("concurrency = 4", "concurrency = 2")
+    )
     if per_run is not None:
         text = text.replace("[targets.gpt-mini.params]", f"max_cost_per_run = {per_run}\n\n[targets.gpt-mini.params]")
     config.write_text(text)
 
 
-def test_max_cost_stops_within_the_calls_in_flight_and_the_run_resumes(served_workspace: Path, fake_server: Any,
-                                                                       run_cli: Any) -> None:
+def test_max_cost_stops_within_the_calls_in_flight_and_the_run_resumes(
+    served_workspace: Path, fake_server: Any, run_cli: Any
+) -> None:
     ws = served_workspace
     _priced(ws)
     cap = 0.01
@@ -259,10 +299,29 @@ def test_a_targets_max_cost_per_run_caps_each_run(served_workspace: Path, fake_s
 
 def test_import_a_stratified_sample(workspace: Path, run_cli: Any, tmp_path: Path) -> None:
     export = tmp_path / "sample.csv"
-    export.write_text("post_id,text,gold,locale,w\np1,have a nice day,ok,en,1\np2,you idiot,toxic,en,1\n"
-                      "p3,hola amigos,ok,es,2.5\n", encoding="utf-8")
-    base = ["incident", "import", str(export), "--id", "INC-S2", "--policy", "toxicity", "--content-col", "text",
-            "--expected-col", "gold", "--id-col", "post_id", "--stratum-col", "locale", "--weight-col", "w"]
+    export.write_text(
+        "post_id,text,gold,locale,w\np1,have a nice day,ok,en,1\np2,you idiot,toxic,en,1\np3,hola amigos,ok,es,2.5\n",
+        encoding="utf-8",
+    )
+    base = [
+        "incident",
+        "import",
+        str(export),
+        "--id",
+        "INC-S2",
+        "--policy",
+        "toxicity",
+        "--content-col",
+        "text",
+        "--expected-col",
+        "gold",
+        "--id-col",
+        "post_id",
+        "--stratum-col",
+        "locale",
+        "--weight-col",
+        "w",
+    ]
     result = run_cli(workspace, *base, "--population", "en=900", "--population", "es=100")
     assert result.exit_code == 0, result.output
     head = (workspace / "incidents" / "INC-S2" / "incident.yaml").read_text()
@@ -282,8 +341,10 @@ def test_import_a_stratified_sample(workspace: Path, run_cli: Any, tmp_path: Pat
 
 # ---------------------------------------------------------------- what a cached re-run pays as a process
 
-def test_a_replay_the_cache_answers_imports_no_sdk_and_no_ui(served_workspace: Path, fake_server: Any,
-                                                             run_cli: Any) -> None:
+
+def test_a_replay_the_cache_answers_imports_no_sdk_and_no_ui(
+    served_workspace: Path, fake_server: Any, run_cli: Any
+) -> None:
     import os
     import subprocess
     import sys
@@ -291,13 +352,20 @@ def test_a_replay_the_cache_answers_imports_no_sdk_and_no_ui(served_workspace: P
     ws = served_workspace
     assert run_cli(ws, "replay", INC, "-m", "gpt-mini").exit_code == 0
     calls = fake_server.count()
-    script = ("import sys\nfrom modtui.cli import main\n"
-              "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\n"
-              "print('MODULES', code, *sorted(m for m in ('openai', 'anthropic', 'textual', 'httpx2') "
-              "if m in sys.modules))\n")
+    script = (
+        "import sys\nfrom modtui.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "print('MODULES', code, *sorted(m for m in ('openai', 'anthropic', 'textual', 'httpx2') "
+        "if m in sys.modules))\n"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    out = subprocess.run([sys.executable, "-c", script, "--workspace", str(ws), "replay", INC, "-m", "gpt-mini",
-                          "--format", "json"], capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script, "--workspace", str(ws), "replay", INC, "-m", "gpt-mini", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     line = [x for x in out.stdout.splitlines() if x.startswith("MODULES")][-1]
     assert line == "MODULES 0", out.stdout[-2000:] + out.stderr[-2000:]
     assert fake_server.count() == calls  # every reply came from the cache

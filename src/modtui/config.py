@@ -1,4 +1,5 @@
 """modtui.toml: named model targets and workspace settings. Keys are never here, only env var names."""
+
 from __future__ import annotations
 
 import re
@@ -19,9 +20,17 @@ from modtui.providers.registry import PROVIDERS
 CONFIG_FILE = "modtui.toml"
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 DEFAULT_CATEGORIES = (
-    "policy_gap", "prompt_ambiguity", "missing_context", "model_limitation", "label_error",
-    "adversarial_evasion", "counter_speech_or_quote", "locale_or_language", "output_parsing",
-    "infrastructure", "data_drift",
+    "policy_gap",
+    "prompt_ambiguity",
+    "missing_context",
+    "model_limitation",
+    "label_error",
+    "adversarial_evasion",
+    "counter_speech_or_quote",
+    "locale_or_language",
+    "output_parsing",
+    "infrastructure",
+    "data_drift",
 )
 _HEADER = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"']+)\s*=")
@@ -81,14 +90,17 @@ def load_config(path: Path, shown: str = CONFIG_FILE) -> Config:
     config = Config(path=path)
     for key in data:
         if key not in ("targets", "workspace"):
-            problems.append(Problem(shown, f"unknown table '{key}'{suggest(key, ['targets', 'workspace'])}", lines.get((key,))))
+            problems.append(
+                Problem(shown, f"unknown table '{key}'{suggest(key, ['targets', 'workspace'])}", lines.get((key,)))
+            )
     settings = _settings(data.get("workspace", {}), shown, lines, problems)
     if settings:
         config.settings = settings
     targets = data.get("targets", {})
     if not isinstance(targets, dict):
-        problems.append(Problem(shown, "targets must be a table of named targets, e.g. [targets.gpt-mini]",
-                                lines.get(("targets",))))
+        problems.append(
+            Problem(shown, "targets must be a table of named targets, e.g. [targets.gpt-mini]", lines.get(("targets",)))
+        )
         targets = {}
     for name, raw in targets.items():
         target = _target(name, raw, shown, lines, problems)
@@ -96,8 +108,14 @@ def load_config(path: Path, shown: str = CONFIG_FILE) -> Config:
             config.targets[name] = target
     default = config.settings.default_target
     if default is not None and default not in config.targets and default not in targets:
-        problems.append(Problem(shown, f"workspace.default_target: no target '{default}'{suggest(default, config.targets)}; "
-                                       f"configured: {', '.join(config.targets)}", lines.get(("workspace", "default_target"))))
+        problems.append(
+            Problem(
+                shown,
+                f"workspace.default_target: no target '{default}'{suggest(default, config.targets)}; "
+                f"configured: {', '.join(config.targets)}",
+                lines.get(("workspace", "default_target")),
+            )
+        )
     if problems:
         raise ConfigError(problems)
     return config
@@ -121,18 +139,35 @@ def _target(name: str, raw: Any, shown: str, lines: dict, problems: list[Problem
         return None
     provider = raw.get("provider")
     if provider is not None and provider not in PROVIDERS:
-        problems.append(Problem(shown, f"targets.{name}.provider: unknown provider '{provider}'{suggest(provider, list(PROVIDERS))}; "
-                                       f"expected one of {', '.join(PROVIDERS)}", lines.get(table + ("provider",))))
+        problems.append(
+            Problem(
+                shown,
+                f"targets.{name}.provider: unknown provider '{provider}'{suggest(provider, list(PROVIDERS))}; "
+                f"expected one of {', '.join(PROVIDERS)}",
+                lines.get(table + ("provider",)),
+            )
+        )
         return None
     if raw.get("api_key", None) is not None:
-        problems.append(Problem(shown, f"targets.{name}.api_key: keys never go in modtui.toml; name the environment "
-                                       f"variable with api_key_env instead", lines.get(table + ("api_key",))))
+        problems.append(
+            Problem(
+                shown,
+                f"targets.{name}.api_key: keys never go in modtui.toml; name the environment "
+                f"variable with api_key_env instead",
+                lines.get(table + ("api_key",)),
+            )
+        )
         return None
     secret = _secret_param(raw.get("params"))
     if secret is not None:
-        problems.append(Problem(shown, f"targets.{name}.params.{'.'.join(secret)}: keys and credentials never go in "
-                                       f"modtui.toml; name the environment variable with api_key_env instead",
-                                lines.get(table + ("params",) + secret[:1]) or lines.get(table + ("params",))))
+        problems.append(
+            Problem(
+                shown,
+                f"targets.{name}.params.{'.'.join(secret)}: keys and credentials never go in "
+                f"modtui.toml; name the environment variable with api_key_env instead",
+                lines.get(table + ("params",) + secret[:1]) or lines.get(table + ("params",)),
+            )
+        )
         return None
     try:
         return Target.model_validate({"name": name, **raw})
@@ -157,7 +192,9 @@ def _secret_param(params: Any, at: tuple[str, ...] = ()) -> tuple[str, ...] | No
     return None
 
 
-def _located(exc: ValidationError, table: tuple[str, ...], shown: str, lines: dict, model: type[BaseModel]) -> list[Problem]:
+def _located(
+    exc: ValidationError, table: tuple[str, ...], shown: str, lines: dict, model: type[BaseModel]
+) -> list[Problem]:
     out = []
     for error in exc.errors():
         loc = tuple(str(p) for p in error["loc"])

@@ -1,4 +1,5 @@
 """One family of errors. The CLI edge prints them as `path:line:col: message` and exits 2."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """API keys: read from the environment only, and scrubbed from anything stored or shown."""
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,7 @@ class Scrubber:
         self.secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LEN}, key=len, reverse=True)
         # every key's pieces of a quarter of the fragment length: a fragment of MIN_FRAGMENT - 1 or more
         # characters anywhere in a text always covers one of them at a position that is a multiple of _STEP
-        self._grams = {s[i:i + _STEP] for s in self.secrets for i in range(len(s) - _STEP + 1)}
+        self._grams = {s[i : i + _STEP] for s in self.secrets for i in range(len(s) - _STEP + 1)}
 
     @classmethod
     def for_targets(cls, targets: Iterable[Target]) -> "Scrubber":
@@ -47,7 +48,7 @@ class Scrubber:
     def _mask_fragments(self, text: str) -> str:
         spans: list[tuple[int, int]] = []
         for i in range(0, len(text) - _STEP + 1, _STEP):
-            if text[i:i + _STEP] not in self._grams or (spans and i < spans[-1][1]):
+            if text[i : i + _STEP] not in self._grams or (spans and i < spans[-1][1]):
                 continue
             start, end = self._widest(text, i)
             if end - start < MIN_FRAGMENT:
@@ -66,9 +67,9 @@ class Scrubber:
             start, end = i, i + _STEP
             if text[start:end] not in secret:
                 continue
-            while end < len(text) and text[start:end + 1] in secret:
+            while end < len(text) and text[start : end + 1] in secret:
                 end += 1
-            while start > 0 and text[start - 1:end] in secret:
+            while start > 0 and text[start - 1 : end] in secret:
                 start -= 1
             if end - start > best[1] - best[0]:
                 best = (start, end)

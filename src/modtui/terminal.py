@@ -5,6 +5,7 @@ escapes (`\x1b`, `\x9b`, `\u202e`), so no escape sequence (OSC 52, cursor moves,
 and no reordering reaches the screen.
 Printable text, emoji and ZWJ sequences are left as written.
 """
+
 from __future__ import annotations
 
 _BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))

@@ -1,4 +1,5 @@
 """Timestamps in the log: UTC ISO-8601 strings, which sort as text on every database."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -1,4 +1,5 @@
 """A workspace: a folder with incidents/, prompts/, optional modtui.toml, and the log."""
+
 from __future__ import annotations
 
 import getpass
@@ -38,7 +39,9 @@ class Workspace:
             base = Path(given).expanduser().resolve()
             found = base.is_dir()
         except (OSError, RuntimeError, ValueError) as exc:  # a name too long, a symlink loop, a NUL
-            raise UsageError(Problem("--workspace", f"cannot be used as a folder: {getattr(exc, 'strerror', None) or exc}")) from None
+            raise UsageError(
+                Problem("--workspace", f"cannot be used as a folder: {getattr(exc, 'strerror', None) or exc}")
+            ) from None
         if not found:
             raise UsageError(Problem(str(base), "workspace folder does not exist"))
         config = load_config(base / CONFIG_FILE)

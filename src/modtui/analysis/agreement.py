@@ -13,6 +13,7 @@
 * **disagreements**: ids of items whose annotators gave more than one distinct label.
 * **kappa_vs_gold**: Cohen's κ between a run's labels and the gold labels, on the items with a verdict.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -81,10 +82,15 @@ class Agreement:
     disagreements: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"annotators": list(self.annotators), "items_annotated": self.items_annotated,
-                "pairwise": [p.to_dict() for p in self.pairwise], "fleiss_kappa": self.fleiss_kappa,
-                "fleiss_items": self.fleiss_items, "fleiss_raters": self.fleiss_raters,
-                "disagreements": list(self.disagreements)}
+        return {
+            "annotators": list(self.annotators),
+            "items_annotated": self.items_annotated,
+            "pairwise": [p.to_dict() for p in self.pairwise],
+            "fleiss_kappa": self.fleiss_kappa,
+            "fleiss_items": self.fleiss_items,
+            "fleiss_raters": self.fleiss_raters,
+            "disagreements": list(self.disagreements),
+        }
 
 
 def agreement(annotations: Annotations) -> Agreement:
@@ -98,8 +104,9 @@ def agreement(annotations: Annotations) -> Agreement:
     raters = max(sizes, key=lambda size: (sizes[size], size)) if sizes else None
     rows = [Counter(m.values()) for m in labelled.values() if len(m) == raters]
     disagreements = tuple(sorted(item for item, m in labelled.items() if len(set(m.values())) > 1))
-    return Agreement(annotators, len(labelled), tuple(pairs), fleiss_kappa(rows) if rows else None, len(rows),
-                     raters, disagreements)
+    return Agreement(
+        annotators, len(labelled), tuple(pairs), fleiss_kappa(rows) if rows else None, len(rows), raters, disagreements
+    )
 
 
 def kappa_vs_gold(items: Sequence[ScoredItem]) -> float | None:

@@ -14,6 +14,7 @@ a verdict or a confidence have no score and are left out of calibration.
   does). Every distinct score is a candidate threshold, and so is "flag nothing" (``threshold`` ``None``:
   every positive item missed). The minimum wins; ties go to the higher threshold (fewer items flagged).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -37,8 +38,13 @@ class ReliabilityBin:
     positive_rate: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lo": self.lo, "hi": self.hi, "count": self.count, "mean_score": self.mean_score,
-                "positive_rate": self.positive_rate}
+        return {
+            "lo": self.lo,
+            "hi": self.hi,
+            "count": self.count,
+            "mean_score": self.mean_score,
+            "positive_rate": self.positive_rate,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +102,19 @@ class CostPoint:
     fn_cost: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"threshold": self.threshold, "fp": self.fp, "fn": self.fn, "cost": self.cost,
-                "fp_cost": self.fp_cost, "fn_cost": self.fn_cost}
+        return {
+            "threshold": self.threshold,
+            "fp": self.fp,
+            "fn": self.fn,
+            "cost": self.cost,
+            "fp_cost": self.fp_cost,
+            "fn_cost": self.fn_cost,
+        }
 
 
-def cheapest_threshold(items: Sequence[ScoredItem], positive: str, fp_cost: float = 1.0,
-                       fn_cost: float = 1.0) -> CostPoint | None:
+def cheapest_threshold(
+    items: Sequence[ScoredItem], positive: str, fp_cost: float = 1.0, fn_cost: float = 1.0
+) -> CostPoint | None:
     """The threshold of least ``fp_cost·FP + fn_cost·FN``; ``None`` when no item has a score."""
     if fp_cost < 0 or fn_cost < 0:
         raise ValueError("costs must be >= 0")

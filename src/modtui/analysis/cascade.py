@@ -10,6 +10,7 @@ threshold escalates every item it gave no confidence for.
 Only items every stage has a result for are simulated (a recorded run may lack a few items); the
 others are counted in ``items_missing``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -71,9 +72,21 @@ def simulate(stages: Sequence[Stage]) -> CascadeOutcome:
                 has_latency = True
             last = i == len(stages) - 1
             if last or not escalates(result, stage.threshold):
-                decided.append(ScoredItem(item_id, result.expected, result.label, result.outcome, result.error_type,
-                                          result.confidence, latency if has_latency else None, cost, tokens_in,
-                                          tokens_out, result.cached))
+                decided.append(
+                    ScoredItem(
+                        item_id,
+                        result.expected,
+                        result.label,
+                        result.outcome,
+                        result.error_type,
+                        result.confidence,
+                        latency if has_latency else None,
+                        cost,
+                        tokens_in,
+                        tokens_out,
+                        result.cached,
+                    )
+                )
                 break
             escalated[i] += 1
     return CascadeOutcome(decided, reached, escalated, len(every) - len(common))

@@ -14,6 +14,7 @@ about a second; ``bench/cluster.py`` measures its pair recall against brute forc
 
 Output is deterministic for a given input: clusters by size (descending), then first item id.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,16 +32,16 @@ from rapidfuzz import fuzz, process
 from modtui.policy.normalize import normalize
 
 DEFAULT_THRESHOLD = 85.0
-EXACT_LIMIT = 400          # distinct keys compared all-pairs (≈80k ratio calls)
-SHINGLE = 4                # bytes per shingle
-BINS = 48                  # one-permutation MinHash bins
-ROWS = 3                   # bins per LSH band: BINS // ROWS bands
-MAX_LEADERS = 48           # per bucket: bounds the cost of a bucket of unrelated texts
-MEDOID_SAMPLE = 64         # members scored for the representative of a large cluster
+EXACT_LIMIT = 400  # distinct keys compared all-pairs (≈80k ratio calls)
+SHINGLE = 4  # bytes per shingle
+BINS = 48  # one-permutation MinHash bins
+ROWS = 3  # bins per LSH band: BINS // ROWS bands
+MAX_LEADERS = 48  # per bucket: bounds the cost of a bucket of unrelated texts
+MEDOID_SAMPLE = 64  # members scored for the representative of a large cluster
 PREVIEW_CHARS = 200
 
 _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
-_MIX = 0x9E3779B1          # Knuth's multiplicative hash: the high bits of the product are well mixed
+_MIX = 0x9E3779B1  # Knuth's multiplicative hash: the high bits of the product are well mixed
 _MASK = 0xFFFFFFFF
 _EMPTY = 1 << 32
 
@@ -60,12 +61,18 @@ class Cluster:
     size: int
     items: list[str]
     kinds: dict[str, int]
-    representative: str                       # the id of the item closest to the others
+    representative: str  # the id of the item closest to the others
     preview: str = field(default="", compare=False)  # the representative's content, clipped
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "size": self.size, "items": list(self.items), "kinds": dict(self.kinds),
-                "representative": self.representative, "preview": self.preview}
+        return {
+            "id": self.id,
+            "size": self.size,
+            "items": list(self.items),
+            "kinds": dict(self.kinds),
+            "representative": self.representative,
+            "preview": self.preview,
+        }
 
 
 def cluster_key(text: str) -> str:
@@ -101,7 +108,7 @@ def cluster(entries: Sequence[Entry], threshold: float = DEFAULT_THRESHOLD, min_
 def pairs_above(keys: Sequence[str], threshold: float) -> Iterable[tuple[int, int]]:
     """Every pair (i < j) of keys with ratio ≥ threshold, by brute force (for checks and benchmarks)."""
     for i in range(len(keys) - 1):
-        rest = keys[i + 1:]
+        rest = keys[i + 1 :]
         for _, _, j in process.extract(keys[i], rest, scorer=fuzz.ratio, score_cutoff=threshold, limit=None):
             yield i, i + 1 + j
 
@@ -158,13 +165,16 @@ def _link_bucket(bucket: list[int], keys: list[str], threshold: float, forest: _
     a member that matches none becomes a leader and is compared with the members seen before it.
     Only member-member pairs are skipped, and at most MAX_LEADERS leaders bound a bucket of unrelated texts."""
     leaders: list[int] = []
-    roots: list[int] = []      # the group of each leader (refreshed after a union)
+    roots: list[int] = []  # the group of each leader (refreshed after a union)
     seen: list[int] = []
     for k in bucket:
         root = forest.find(k)
         choices = [i for i, r in enumerate(roots) if r != root]
-        hit = process.extractOne(keys[k], [keys[leaders[i]] for i in choices], scorer=fuzz.ratio,
-                                 score_cutoff=threshold) if choices else None
+        hit = (
+            process.extractOne(keys[k], [keys[leaders[i]] for i in choices], scorer=fuzz.ratio, score_cutoff=threshold)
+            if choices
+            else None
+        )
         if hit is not None:
             forest.union(k, leaders[choices[hit[2]]])
             roots = [forest.find(x) for x in leaders]
@@ -178,8 +188,9 @@ def _link_bucket(bucket: list[int], keys: list[str], threshold: float, forest: _
 def _link_back(k: int, seen: list[int], keys: list[str], threshold: float, forest: _Forest) -> None:
     root = forest.find(k)
     others = [m for m in seen if forest.find(m) != root]
-    for _, _, at in process.extract(keys[k], [keys[m] for m in others], scorer=fuzz.ratio,
-                                    score_cutoff=threshold, limit=None):
+    for _, _, at in process.extract(
+        keys[k], [keys[m] for m in others], scorer=fuzz.ratio, score_cutoff=threshold, limit=None
+    ):
         forest.union(k, others[at])
 
 
@@ -189,7 +200,7 @@ def _buckets(keys: list[str]) -> list[list[int]]:
     for k, key in enumerate(keys):
         sig = signature(key)
         for band in range(0, BINS, ROWS):
-            table.setdefault((band, *sig[band:band + ROWS]), []).append(k)
+            table.setdefault((band, *sig[band : band + ROWS]), []).append(k)
     # the same members often share several bands: one bucket each
     return list({tuple(b): b for b in table.values() if len(b) > 1}.values())
 
@@ -201,8 +212,13 @@ def signature(key: str) -> list[int]:
     shingle) and hashed by one multiplication; a bin's minimum is found by bisecting the sorted hashes."""
     data = key.encode("utf-8").ljust(SHINGLE, b"\0")
     size = len(data)
-    hashes = sorted([(x * _MIX) & _MASK for offset in range(SHINGLE)
-                     for x in _words(data[offset:offset + (size - offset) // SHINGLE * SHINGLE])])
+    hashes = sorted(
+        [
+            (x * _MIX) & _MASK
+            for offset in range(SHINGLE)
+            for x in _words(data[offset : offset + (size - offset) // SHINGLE * SHINGLE])
+        ]
+    )
     count, bounds = len(hashes), _bounds(BINS)
     sig = []
     for b in range(BINS):
@@ -244,7 +260,7 @@ def _build(entries: Sequence[Entry], keys: list[str], members: list[list[int]], 
     rep_key = _medoid(keys, members, group)
     rep = entries[members[rep_key][0]]
     kinds = Counter(entries[i].kind or "unknown" for i in indexes)
-    preview = rep.text if len(rep.text) <= PREVIEW_CHARS else rep.text[:PREVIEW_CHARS - 1] + "…"
+    preview = rep.text if len(rep.text) <= PREVIEW_CHARS else rep.text[: PREVIEW_CHARS - 1] + "…"
     return Cluster(0, len(indexes), [entries[i].id for i in indexes], dict(sorted(kinds.items())), rep.id, preview)
 
 

@@ -21,6 +21,7 @@ strata) in place of 1.96 (Korn and Graubard's approach for survey proportions): 
 about. When the variance is 0 (every sampled item alike) ``n_eff`` is the number of items the share is
 over. A stratum with a single item adds no variance term (its variance cannot be estimated from one item).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 Z95 = 1.959963984540054
-METHOD = ("stratified weighted estimator; linearised variance with finite-population correction; "
-          "Wilson interval on the effective sample size with a Student-t quantile (n - strata df)")
+METHOD = (
+    "stratified weighted estimator; linearised variance with finite-population correction; "
+    "Wilson interval on the effective sample size with a Student-t quantile (n - strata df)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +64,12 @@ def t_quantile_975(df: float) -> float:
         return Z95
     df = max(df, 3.0)
     z = Z95
-    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
+    return (
+        z
+        + (z**3 + z) / (4 * df)
+        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
+    )
 
 
 def wilson_effective(p: float, n_eff: float, z: float = Z95) -> tuple[float, float]:
@@ -86,8 +93,9 @@ def _weights(population: dict[str, int], strata: dict[str, list[SampledItem]]) -
     return {h: population[h] / total for h in strata}
 
 
-def ratio_estimate(items: Sequence[SampledItem], population: dict[str, int], numerator: str,
-                   denominator: str | None) -> Estimate:
+def ratio_estimate(
+    items: Sequence[SampledItem], population: dict[str, int], numerator: str, denominator: str | None
+) -> Estimate:
     """Estimate ``Σ numerator / Σ denominator`` over the population (``denominator`` None: a plain share).
 
     ``numerator``/``denominator`` name a predicate: ``actual``, ``predicted``, ``both`` (actual and
@@ -119,8 +127,9 @@ def ratio_estimate(items: Sequence[SampledItem], population: dict[str, int], num
         sw = sum(it.weight for it in members)
         ym, xm = means[h]
         # the linearised variable of the ratio, centred within the stratum
-        resid = sum(((it.weight / sw) * ((float(num(it) and den(it)) - ym) - r * (float(den(it)) - xm))) ** 2
-                    for it in members)
+        resid = sum(
+            ((it.weight / sw) * ((float(num(it) and den(it)) - ym) - r * (float(den(it)) - xm))) ** 2 for it in members
+        )
         fpc = max(0.0, 1 - n_h / population[h])
         variance += weight[h] ** 2 * fpc * n_h / (n_h - 1) * resid / (x_hat * x_hat)
     if n == 0:

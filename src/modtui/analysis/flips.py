@@ -77,9 +77,7 @@ def answer(item: ScoredItem) -> tuple[str | None, str | None]:
     return item.label, no_verdict_type(item)
 
 
-def compare(
-    baseline: Sequence[ScoredItem], candidate: Sequence[ScoredItem], positive: str
-) -> FlipReport:
+def compare(baseline: Sequence[ScoredItem], candidate: Sequence[ScoredItem], positive: str) -> FlipReport:
     """Compare ``candidate`` against ``baseline`` item by item (paired by item_id)."""
     base = index_by_id(baseline, "baseline")
     cand = index_by_id(candidate, "candidate")
@@ -118,8 +116,12 @@ def compare(
 
 
 def compare_tallied(
-    baseline: Sequence[ScoredItem], candidate: Sequence[ScoredItem], agreeing: Iterable[tuple[ScoredItem, int]],
-    only_baseline: Iterable[str], only_candidate: Iterable[str], positive: str,
+    baseline: Sequence[ScoredItem],
+    candidate: Sequence[ScoredItem],
+    agreeing: Iterable[tuple[ScoredItem, int]],
+    only_baseline: Iterable[str],
+    only_candidate: Iterable[str],
+    positive: str,
 ) -> FlipReport:
     """:func:`compare` from compact data (what the log can pair and count for two 50,000-item runs).
 
@@ -134,6 +136,11 @@ def compare_tallied(
     agreeing = list(agreeing)
     total = sum(n for _, n in agreeing)
     right = sum(n for it, n in agreeing if correct(it))
-    return replace(report, paired=report.paired + total, both_right=report.both_right + right,
-                   both_wrong=report.both_wrong + total - right, only_baseline=tuple(sorted(only_baseline)),
-                   only_candidate=tuple(sorted(only_candidate)))
+    return replace(
+        report,
+        paired=report.paired + total,
+        both_right=report.both_right + right,
+        both_wrong=report.both_wrong + total - right,
+        only_baseline=tuple(sorted(only_baseline)),
+        only_candidate=tuple(sorted(only_candidate)),
+    )

@@ -6,6 +6,7 @@ on one; the **frontier** is the runs no other run dominates. An unknown value (F
 latency recorded) counts as the worst on that axis, so a run is never on the frontier because of a
 figure it does not have.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,11 @@ class Candidate:
 
     def axes(self) -> tuple[float, float, float]:
         """All three as 'lower is better', unknowns last."""
-        return (-(self.f1 if self.f1 is not None else -math.inf), self.cost_per_1k,
-                self.p95_ms if self.p95_ms is not None else math.inf)
+        return (
+            -(self.f1 if self.f1 is not None else -math.inf),
+            self.cost_per_1k,
+            self.p95_ms if self.p95_ms is not None else math.inf,
+        )
 
 
 def dominates(a: Candidate, b: Candidate) -> bool:
@@ -35,5 +39,6 @@ def dominates(a: Candidate, b: Candidate) -> bool:
 
 def pareto_flags(candidates: Sequence[Candidate]) -> list[bool]:
     """For each candidate, whether no other candidate dominates it (ties on every axis all stay on)."""
-    return [not any(dominates(other, c) for j, other in enumerate(candidates) if j != i)
-            for i, c in enumerate(candidates)]
+    return [
+        not any(dominates(other, c) for j, other in enumerate(candidates) if j != i) for i, c in enumerate(candidates)
+    ]

@@ -13,6 +13,7 @@
   rest (linear interpolation, :func:`modtui.analysis.stats.percentile`); ``None`` when the run's own F1
   is undefined. The same seed gives the same interval on every machine and Python version.
 """
+
 from __future__ import annotations
 
 import math
@@ -71,8 +72,15 @@ def f1_from_counts(tp: int, fp: int, missed: int) -> float | None:
     return 2 * tp / (2 * tp + fp + missed)
 
 
-def bootstrap_f1(tp: int, fp: int, missed: int, others: int, resamples: int = BOOTSTRAP_RESAMPLES,
-                 seed: int = BOOTSTRAP_SEED, level: float = 0.95) -> BootstrapF1:
+def bootstrap_f1(
+    tp: int,
+    fp: int,
+    missed: int,
+    others: int,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    level: float = 0.95,
+) -> BootstrapF1:
     """Percentile bootstrap of F1 over ``tp + fp + missed + others`` items (``missed``: positive items not
     predicted positive, with or without a verdict; ``others``: the rest)."""
     if min(tp, fp, missed, others) < 0 or resamples < 1:

@@ -156,14 +156,24 @@ class RunMetrics:
 
 def run_metrics(items: Sequence[ScoredItem], positive: str) -> RunMetrics:
     """Compute :class:`RunMetrics` of ``items`` with ``positive`` as the positive label."""
-    return tallied_metrics([(it, 1) for it in items], positive, [it.cost_usd for it in items],
-                           [it.latency_ms for it in items], [it.tokens_in for it in items],
-                           [it.tokens_out for it in items])
+    return tallied_metrics(
+        [(it, 1) for it in items],
+        positive,
+        [it.cost_usd for it in items],
+        [it.latency_ms for it in items],
+        [it.tokens_in for it in items],
+        [it.tokens_out for it in items],
+    )
 
 
-def tallied_metrics(groups: Iterable[tuple[ScoredItem, int]], positive: str, costs: Iterable[float | None],
-                    latencies: Iterable[float | None], tokens_in: Iterable[int | None],
-                    tokens_out: Iterable[int | None]) -> RunMetrics:
+def tallied_metrics(
+    groups: Iterable[tuple[ScoredItem, int]],
+    positive: str,
+    costs: Iterable[float | None],
+    latencies: Iterable[float | None],
+    tokens_in: Iterable[int | None],
+    tokens_out: Iterable[int | None],
+) -> RunMetrics:
     """:func:`run_metrics` from compact data (what the log can count for a 50,000-item run).
 
     ``groups``: ``(item, n)`` -- ``n`` items that share ``expected``, ``label``, ``outcome``, ``error_type``

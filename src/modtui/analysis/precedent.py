@@ -8,6 +8,7 @@ finds "Nobody wants grobniks in X. They are like rats..."), while two posts are 
 high, and it is 5× slower.) An index is built once and searched many times; ties are broken by
 incident id, then item id, so results are deterministic.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
@@ -26,7 +27,7 @@ class Example:
     incident_id: str
     item_id: str
     content: str
-    label: str           # the gold label (`expected`)
+    label: str  # the gold label (`expected`)
     kind: str = ""
 
 
@@ -37,8 +38,14 @@ class Match:
 
     def to_dict(self) -> dict[str, Any]:
         e = self.example
-        return {"incident": e.incident_id, "item": e.item_id, "score": round(self.score, 1), "label": e.label,
-                "kind": e.kind, "content": e.content}
+        return {
+            "incident": e.incident_id,
+            "item": e.item_id,
+            "score": round(self.score, 1),
+            "label": e.label,
+            "kind": e.kind,
+            "content": e.content,
+        }
 
 
 def search_key(text: str) -> str:
@@ -54,23 +61,38 @@ class PrecedentIndex:
     def __len__(self) -> int:
         return len(self.examples)
 
-    def search(self, text: str, top: int = 5, *, exclude_incidents: Collection[str] = (),
-               exclude_item: tuple[str, str] | None = None, labels: Collection[str] | None = None,
-               min_score: float = 0.0) -> list[Match]:
+    def search(
+        self,
+        text: str,
+        top: int = 5,
+        *,
+        exclude_incidents: Collection[str] = (),
+        exclude_item: tuple[str, str] | None = None,
+        labels: Collection[str] | None = None,
+        min_score: float = 0.0,
+    ) -> list[Match]:
         """The `top` examples most similar to `text`, best first, leaving out whole incidents, one
         (incident, item), and examples whose label is not in `labels` (when given)."""
         if top < 1 or not self.examples:
             return []
-        hits = process.extract(search_key(text), self.keys, scorer=fuzz.token_set_ratio, score_cutoff=min_score,
-                               limit=None)
-        matches = [Match(self.examples[at], score) for _, score, at in hits
-                   if self._allowed(self.examples[at], exclude_incidents, exclude_item, labels)]
+        hits = process.extract(
+            search_key(text), self.keys, scorer=fuzz.token_set_ratio, score_cutoff=min_score, limit=None
+        )
+        matches = [
+            Match(self.examples[at], score)
+            for _, score, at in hits
+            if self._allowed(self.examples[at], exclude_incidents, exclude_item, labels)
+        ]
         matches.sort(key=lambda m: (-m.score, m.example.incident_id, m.example.item_id))
         return matches[:top]
 
     @staticmethod
-    def _allowed(e: Example, exclude_incidents: Collection[str], exclude_item: tuple[str, str] | None,
-                 labels: Collection[str] | None) -> bool:
+    def _allowed(
+        e: Example,
+        exclude_incidents: Collection[str],
+        exclude_item: tuple[str, str] | None,
+        labels: Collection[str] | None,
+    ) -> bool:
         if e.incident_id in exclude_incidents or (e.incident_id, e.item_id) == exclude_item:
             return False
         return labels is None or e.label in labels

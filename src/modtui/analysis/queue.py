@@ -14,14 +14,21 @@ reasons, strongest first:
 Near-duplicates are collapsed: of each cluster only its highest-scored member is queued (the others are
 listed with it), so the queue covers distinct cases. Ties go to more reasons, then to the item id.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-WEIGHTS = {"disagreement": 3.0, "label_disputed": 2.5, "unstable": 2.0, "annotators_disagree": 2.0,
-           "probe_flip": 1.5, "low_margin": 1.0}
+WEIGHTS = {
+    "disagreement": 3.0,
+    "label_disputed": 2.5,
+    "unstable": 2.0,
+    "annotators_disagree": 2.0,
+    "probe_flip": 1.5,
+    "low_margin": 1.0,
+}
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_BAND = 0.15
 
@@ -57,8 +64,12 @@ class QueueEntry:
     duplicates: list[str] = field(default_factory=list)  # near-duplicates folded into this entry
 
     def to_dict(self) -> dict[str, Any]:
-        return {"item_id": self.item_id, "score": round(self.score, 3), "reasons": [r.to_dict() for r in self.reasons],
-                "duplicates": list(self.duplicates)}
+        return {
+            "item_id": self.item_id,
+            "score": round(self.score, 3),
+            "reasons": [r.to_dict() for r in self.reasons],
+            "duplicates": list(self.duplicates),
+        }
 
 
 def disagreement(verdicts: Sequence[Verdict]) -> Reason | None:
@@ -68,8 +79,9 @@ def disagreement(verdicts: Sequence[Verdict]) -> Reason | None:
     return reason("disagreement", "; ".join(f"{v.source}: {v.label}" for v in verdicts if v.label is not None))
 
 
-def low_margin(verdicts: Sequence[Verdict], positive: str, threshold: float = DEFAULT_THRESHOLD,
-               band: float = DEFAULT_BAND) -> Reason | None:
+def low_margin(
+    verdicts: Sequence[Verdict], positive: str, threshold: float = DEFAULT_THRESHOLD, band: float = DEFAULT_BAND
+) -> Reason | None:
     """The closest call among the verdicts, when it falls within `band` of `threshold`."""
     best: tuple[float, Verdict, float] | None = None
     for v in verdicts:
@@ -82,8 +94,11 @@ def low_margin(verdicts: Sequence[Verdict], positive: str, threshold: float = DE
     if best is None:
         return None
     distance, v, score = best
-    return reason("low_margin", f"{v.source}: {positive} {score:.2f} vs threshold {threshold:.2f}",
-                  WEIGHTS["low_margin"] * (1.0 - distance / band) if band else WEIGHTS["low_margin"])
+    return reason(
+        "low_margin",
+        f"{v.source}: {positive} {score:.2f} vs threshold {threshold:.2f}",
+        WEIGHTS["low_margin"] * (1.0 - distance / band) if band else WEIGHTS["low_margin"],
+    )
 
 
 def annotators_disagree(annotations: Mapping[str, str] | None) -> Reason | None:
@@ -92,11 +107,15 @@ def annotators_disagree(annotations: Mapping[str, str] | None) -> Reason | None:
     return reason("annotators_disagree", ", ".join(f"{a}: {label}" for a, label in sorted(annotations.items())))
 
 
-def rank(reasons: Mapping[str, Sequence[Reason]], clusters: Sequence[Sequence[str]] = (),
-         size: int | None = None) -> list[QueueEntry]:
+def rank(
+    reasons: Mapping[str, Sequence[Reason]], clusters: Sequence[Sequence[str]] = (), size: int | None = None
+) -> list[QueueEntry]:
     """The queue: items with at least one reason, best first, one per near-duplicate cluster."""
-    entries = {item: QueueEntry(item, sum(r.weight for r in rs), sorted(rs, key=lambda r: -r.weight))
-               for item, rs in reasons.items() if rs}
+    entries = {
+        item: QueueEntry(item, sum(r.weight for r in rs), sorted(rs, key=lambda r: -r.weight))
+        for item, rs in reasons.items()
+        if rs
+    }
     for members in clusters:
         queued = sorted((entries[m] for m in members if m in entries), key=_order)
         if len(queued) < 2:

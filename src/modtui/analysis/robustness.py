@@ -4,6 +4,7 @@ A flip is a variant whose label differs from its parent's label in the same run.
 parent and the variant got a verdict count; the others are `no_verdict`. The flip rate carries a 95% Wilson
 interval. `by_rule` cuts the counts by the policy rules of the parent (see services.probe for which).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -34,8 +35,13 @@ class FlippedItem:
     variant_label: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"parent_id": self.parent_id, "variant_id": self.variant_id, "variant": self.variant,
-                "parent_label": self.parent_label, "variant_label": self.variant_label}
+        return {
+            "parent_id": self.parent_id,
+            "variant_id": self.variant_id,
+            "variant": self.variant,
+            "parent_label": self.parent_label,
+            "variant_label": self.variant_label,
+        }
 
 
 @dataclass
@@ -57,15 +63,24 @@ class MutationResult:
 
     def to_dict(self) -> dict[str, Any]:
         ci = self.flip_rate_ci
-        return {"name": self.name, "variants": self.variants, "flipped": self.flipped,
-                "flip_rate": None if self.flip_rate is None else round(self.flip_rate, 4),
-                "flip_rate_ci": None if ci is None else [round(ci[0], 4), round(ci[1], 4)],
-                "no_verdict": self.no_verdict, "by_rule": self.by_rule,
-                "flipped_items": [f.to_dict() for f in self.flipped_items]}
+        return {
+            "name": self.name,
+            "variants": self.variants,
+            "flipped": self.flipped,
+            "flip_rate": None if self.flip_rate is None else round(self.flip_rate, 4),
+            "flip_rate_ci": None if ci is None else [round(ci[0], 4), round(ci[1], 4)],
+            "no_verdict": self.no_verdict,
+            "by_rule": self.by_rule,
+            "flipped_items": [f.to_dict() for f in self.flipped_items],
+        }
 
 
-def mutation_results(mutations: Sequence[str], variants: Sequence[Variant], labels: Mapping[str, str | None],
-                     rules: Mapping[str, Sequence[str]] | None = None) -> list[MutationResult]:
+def mutation_results(
+    mutations: Sequence[str],
+    variants: Sequence[Variant],
+    labels: Mapping[str, str | None],
+    rules: Mapping[str, Sequence[str]] | None = None,
+) -> list[MutationResult]:
     """One result per mutation (in the order given) from the run's labels by item id (None: no verdict)."""
     out = {name: MutationResult(name) for name in mutations}
     for v in variants:
@@ -97,5 +112,6 @@ def worst_rules(results: Sequence[MutationResult], limit: int = 5) -> list[dict[
             t[0] += counts["variants"]
             t[1] += counts["flipped"]
     ranked = sorted(totals.items(), key=lambda kv: (-kv[1][1], -(ratio(kv[1][1], kv[1][0]) or 0.0), kv[0]))
-    return [{"rule": rule, "variants": n, "flipped": f, "flip_rate": ratio(f, n)}
-            for rule, (n, f) in ranked[:limit] if f]
+    return [
+        {"rule": rule, "variants": n, "flipped": f, "flip_rate": ratio(f, n)} for rule, (n, f) in ranked[:limit] if f
+    ]

@@ -13,6 +13,7 @@ Numeric meta fields (every present value an int, a float or a decimal text such 
 with more distinct values than ``bins`` are bucketed into ``bins`` equal-width bins between the
 smallest and the largest value, each ``[lo, hi)`` except the last, which is closed ``[lo, hi]``.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -49,9 +50,20 @@ class Slice:
     def to_dict(self) -> dict[str, Any]:
         m = self.metrics
         out: dict[str, Any] = {
-            "key": self.key, "items": m.items, "tp": m.tp, "fp": m.fp, "fn": m.fn, "tn": m.tn,
-            "no_verdict": m.no_verdict, "precision": m.precision, "recall": m.recall, "f1": m.f1,
-            "precision_ci": as_list(m.precision_ci), "recall_ci": as_list(m.recall_ci), "small": self.small}
+            "key": self.key,
+            "items": m.items,
+            "tp": m.tp,
+            "fp": m.fp,
+            "fn": m.fn,
+            "tn": m.tn,
+            "no_verdict": m.no_verdict,
+            "precision": m.precision,
+            "recall": m.recall,
+            "f1": m.f1,
+            "precision_ci": as_list(m.precision_ci),
+            "recall_ci": as_list(m.recall_ci),
+            "small": self.small,
+        }
         if self.cited_fp_items is not None:
             out["cited_fp_items"] = list(self.cited_fp_items)
         return out
@@ -72,9 +84,17 @@ class SliceFlips:
         def side(s: Slice) -> dict[str, Any]:
             return {k: v for k, v in s.to_dict().items() if k not in ("key", "small")}
 
-        return {"key": self.key, "items": self.items, "fixed": len(self.fixed), "regressed": len(self.regressed),
-                "fixed_items": list(self.fixed), "regressed_items": list(self.regressed),
-                "small": self.baseline.small, "baseline": side(self.baseline), "candidate": side(self.candidate)}
+        return {
+            "key": self.key,
+            "items": self.items,
+            "fixed": len(self.fixed),
+            "regressed": len(self.regressed),
+            "fixed_items": list(self.fixed),
+            "regressed_items": list(self.regressed),
+            "small": self.baseline.small,
+            "baseline": side(self.baseline),
+            "candidate": side(self.candidate),
+        }
 
 
 def group(items: Iterable[ScoredItem], keys_of: Keying) -> dict[str, list[ScoredItem]]:
@@ -86,8 +106,9 @@ def group(items: Iterable[ScoredItem], keys_of: Keying) -> dict[str, list[Scored
     return out
 
 
-def slice_metrics(items: Sequence[ScoredItem], keys_of: Keying, positive: str, min_n: int = MIN_N,
-                  cited_fp: bool = False) -> list[Slice]:
+def slice_metrics(
+    items: Sequence[ScoredItem], keys_of: Keying, positive: str, min_n: int = MIN_N, cited_fp: bool = False
+) -> list[Slice]:
     """Every slice's metrics, most errors first; ``cited_fp`` adds the ids of each slice's false positives."""
     if min_n < 0:
         raise ValueError(f"min_n must be >= 0, got {min_n}")
@@ -98,8 +119,9 @@ def slice_metrics(items: Sequence[ScoredItem], keys_of: Keying, positive: str, m
     return sorted(out, key=lambda s: (-s.errors, -s.metrics.items, s.key))
 
 
-def slice_flips(baseline: Sequence[ScoredItem], candidate: Sequence[ScoredItem], keys_of: Keying, positive: str,
-                min_n: int = MIN_N) -> list[SliceFlips]:
+def slice_flips(
+    baseline: Sequence[ScoredItem], candidate: Sequence[ScoredItem], keys_of: Keying, positive: str, min_n: int = MIN_N
+) -> list[SliceFlips]:
     """Per slice, the paired items' flips (as :func:`modtui.analysis.flips.compare`) and both sides' metrics;
     most regressions first, then most fixes. Only items present in both runs are counted."""
     cand_ids = {it.item_id for it in candidate}
@@ -111,9 +133,16 @@ def slice_flips(baseline: Sequence[ScoredItem], candidate: Sequence[ScoredItem],
         cand = cand_groups.get(key, [])
         flips = compare(base, cand, positive)
         small = len(base) < min_n
-        out.append(SliceFlips(key, flips.paired, flips.fixed, flips.regressed,
-                              Slice(key, run_metrics(base, positive), small),
-                              Slice(key, run_metrics(cand, positive), small)))
+        out.append(
+            SliceFlips(
+                key,
+                flips.paired,
+                flips.fixed,
+                flips.regressed,
+                Slice(key, run_metrics(base, positive), small),
+                Slice(key, run_metrics(cand, positive), small),
+            )
+        )
     return sorted(out, key=lambda s: (-len(s.regressed), -len(s.fixed), -s.items, s.key))
 
 

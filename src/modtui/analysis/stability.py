@@ -8,6 +8,7 @@ Each item has one verdict per repeat (a label, or the outcome when there was no 
 * ``majority_f1``: F1 on the positive label of the majority verdict (a tie goes to the verdict of the
   earliest repeat among the tied ones; a majority of no verdict scores as no verdict).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -33,17 +34,23 @@ class UnstableItem:
 @dataclass(frozen=True)
 class Stability:
     repeats: int
-    items: int                       # items with all repeats recorded
+    items: int  # items with all repeats recorded
     unanimous: float | None
     flip_rate: float | None
     majority_f1: float | None
     unstable: list[UnstableItem] = field(default_factory=list)
-    cost_usd: float = 0.0            # of every call of the run, repeats included
+    cost_usd: float = 0.0  # of every call of the run, repeats included
 
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:
-        return {"repeats": self.repeats, "items": self.items, "unanimous": _round(self.unanimous),
-                "flip_rate": _round(self.flip_rate), "majority_f1": _round(self.majority_f1),
-                "unstable": [u.to_dict() for u in self.unstable[:limit]], "cost_usd": self.cost_usd}
+        return {
+            "repeats": self.repeats,
+            "items": self.items,
+            "unanimous": _round(self.unanimous),
+            "flip_rate": _round(self.flip_rate),
+            "majority_f1": _round(self.majority_f1),
+            "unstable": [u.to_dict() for u in self.unstable[:limit]],
+            "cost_usd": self.cost_usd,
+        }
 
 
 def _round(value: float | None) -> float | None:
@@ -55,8 +62,13 @@ def verdict(outcome: str, label: str | None) -> str:
     return label if outcome == "label" and label is not None else NO_VERDICT + outcome
 
 
-def stability(verdicts: Mapping[str, Sequence[str]], repeats: int, expected: Mapping[str, str], positive: str,
-              cost_usd: float = 0.0) -> Stability:
+def stability(
+    verdicts: Mapping[str, Sequence[str]],
+    repeats: int,
+    expected: Mapping[str, str],
+    positive: str,
+    cost_usd: float = 0.0,
+) -> Stability:
     """Figures over `verdicts` (item id → verdicts by repeat, 1..N); items with fewer than N are left out."""
     complete = {item: tuple(vs) for item, vs in verdicts.items() if len(vs) == repeats and item in expected}
     pairs = differing = unanimous = 0
@@ -74,8 +86,15 @@ def stability(verdicts: Mapping[str, Sequence[str]], repeats: int, expected: Map
             unstable.append(UnstableItem(item_id, vs))
         majority.append(_scored(item_id, expected[item_id], _majority(vs, counts)))
     metrics = run_metrics(majority, positive)
-    return Stability(repeats, len(complete), ratio(unanimous, len(complete)), ratio(differing, pairs),
-                     metrics.f1 if complete else None, unstable, cost_usd)
+    return Stability(
+        repeats,
+        len(complete),
+        ratio(unanimous, len(complete)),
+        ratio(differing, pairs),
+        metrics.f1 if complete else None,
+        unstable,
+        cost_usd,
+    )
 
 
 def _majority(vs: Sequence[str], counts: Counter[str]) -> str:

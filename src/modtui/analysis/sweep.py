@@ -81,11 +81,7 @@ def sweep(items: Sequence[ScoredItem], positive: str) -> Sweep | None:
     ``None`` when no item has a score (no confidence on any item with a verdict).
     """
     positives = sum(1 for it in items if it.expected == positive)
-    scored = [
-        (score, it.expected == positive)
-        for it in items
-        if (score := positive_score(it, positive)) is not None
-    ]
+    scored = [(score, it.expected == positive) for it in items if (score := positive_score(it, positive)) is not None]
     scored.sort(key=lambda pair: -pair[0])
     if not scored:
         return None

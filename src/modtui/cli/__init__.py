@@ -1,4 +1,5 @@
 """The `modtui` command: a click group whose subcommands are thin calls into the services."""
+
 from __future__ import annotations
 
 import io
@@ -71,8 +72,13 @@ def _located(line: str) -> bool:
 
 
 @click.group(cls=ModtuiGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--workspace", "-w", envvar="MODTUI_WORKSPACE", type=click.Path(file_okay=False),
-              help="Workspace folder with incidents/ and prompts/ (default: current directory).")
+@click.option(
+    "--workspace",
+    "-w",
+    envvar="MODTUI_WORKSPACE",
+    type=click.Path(file_okay=False),
+    help="Workspace folder with incidents/ and prompts/ (default: current directory).",
+)
 @click.option("--db", envvar="MODTUI_DB", help="Log database: a path or a URL (default: WORKSPACE/.modtui/modtui.db).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="modtui")
@@ -91,14 +97,48 @@ def main(ctx: click.Context, workspace: str | None, db: str | None, debug: bool)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
         from modtui.cli.tui import open_tui
+
         open_tui(ctx.obj, None)
 
 
 def _register() -> None:
-    from modtui.cli import (agreement, cluster, decide, finding, golden, incident, precedent, probe, prompt, queue,
-                            replay, report, runs, targets, tui, validate)
-    for module in (agreement, cluster, decide, finding, golden, incident, precedent, probe, prompt, queue, replay,
-                   report, runs, targets, tui, validate):
+    from modtui.cli import (
+        agreement,
+        cluster,
+        decide,
+        finding,
+        golden,
+        incident,
+        precedent,
+        probe,
+        prompt,
+        queue,
+        replay,
+        report,
+        runs,
+        targets,
+        tui,
+        validate,
+    )
+
+    for module in (
+        agreement,
+        cluster,
+        decide,
+        finding,
+        golden,
+        incident,
+        precedent,
+        probe,
+        prompt,
+        queue,
+        replay,
+        report,
+        runs,
+        targets,
+        tui,
+        validate,
+    ):
         module.register(main)
 
 

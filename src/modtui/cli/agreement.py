@@ -1,4 +1,5 @@
 """`modtui agreement INC`: Cohen's κ per annotator pair, Fleiss' κ, the items annotators disagree on."""
+
 from __future__ import annotations
 
 import click
@@ -27,15 +28,23 @@ def agreement_command(app: AppContext, incident_id: str, fmt: str) -> None:
         echo_json(data)
         return
     if not data["annotators"]:
-        say(f"{inert(incident_id)}: no item records annotations "
-            f"(items.jsonl `annotations`, or `incident import --annotation-cols`)")
+        say(
+            f"{inert(incident_id)}: no item records annotations "
+            f"(items.jsonl `annotations`, or `incident import --annotation-cols`)"
+        )
         return
     say(f"annotators     {', '.join(map(inert, data['annotators']))}")
     say(f"items          {data['items_annotated']} annotated, {len(data['disagreements'])} with disagreement")
     fleiss = data["fleiss_kappa"]
     fleiss = None if fleiss is None else round(fleiss, 3) + 0.0  # no "-0.000" from rounding noise
-    say(f"fleiss_kappa   {'-' if fleiss is None else f'{fleiss:.3f}'}"
-        + (f" (on {data['fleiss_items']} items with {data['fleiss_raters']} annotators)" if data["fleiss_raters"] else ""))
+    say(
+        f"fleiss_kappa   {'-' if fleiss is None else f'{fleiss:.3f}'}"
+        + (
+            f" (on {data['fleiss_items']} items with {data['fleiss_raters']} annotators)"
+            if data["fleiss_raters"]
+            else ""
+        )
+    )
     say("")
     emit(data["pairwise"], "table", ("a", "b", "n", "kappa"))
     if data["disagreements"]:

@@ -1,4 +1,5 @@
 """`modtui cluster INC`: near-duplicate groups of an incident's items."""
+
 from __future__ import annotations
 
 import click
@@ -12,10 +13,20 @@ DEFAULT_THRESHOLD = 85.0  # analysis.cluster's, as a literal: --help imports no 
 
 @click.command("cluster")
 @click.argument("incident_id")
-@click.option("--threshold", type=click.FloatRange(0, 100), default=DEFAULT_THRESHOLD, show_default=True,
-              help="Similarity (0-100, rapidfuzz ratio on normalised text) for two items to be near-duplicates.")
-@click.option("--min-size", type=click.IntRange(1), default=2, show_default=True,
-              help="Smallest cluster shown (1 lists every item).")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 100),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="Similarity (0-100, rapidfuzz ratio on normalised text) for two items to be near-duplicates.",
+)
+@click.option(
+    "--min-size",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="Smallest cluster shown (1 lists every item).",
+)
 @format_option(("table", "json"))
 @pass_app
 def cluster(app: AppContext, incident_id: str, threshold: float, min_size: int, fmt: str) -> None:
@@ -31,11 +42,25 @@ def cluster(app: AppContext, incident_id: str, threshold: float, min_size: int, 
 
     clusters = svc.clusters_for(app.ws, incident_id, threshold, min_size)
     if fmt == "json":
-        echo_json({"incident": incident_id, "threshold": threshold, "min_size": min_size,
-                   "clusters": [c.to_dict() for c in clusters]})
+        echo_json(
+            {
+                "incident": incident_id,
+                "threshold": threshold,
+                "min_size": min_size,
+                "clusters": [c.to_dict() for c in clusters],
+            }
+        )
         return
-    rows = [{"cluster": c.id, "size": c.size, "kinds": _kinds(c.kinds), "representative": c.representative,
-             "preview": inert(c.preview)} for c in clusters]
+    rows = [
+        {
+            "cluster": c.id,
+            "size": c.size,
+            "kinds": _kinds(c.kinds),
+            "representative": c.representative,
+            "preview": inert(c.preview),
+        }
+        for c in clusters
+    ]
     echo_table(rows, ("cluster", "size", "kinds", "representative", "preview"), max_width=70)
     note(f"{len(clusters)} clusters holding {sum(c.size for c in clusters)} items (threshold {threshold:g})")
 

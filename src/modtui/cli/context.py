@@ -1,4 +1,5 @@
 """Per-invocation state shared by subcommands: the workspace, opened lazily."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ class AppContext:
     def ws(self) -> Workspace:
         if self._ws is None:
             from modtui.workspace import Workspace
+
             self._ws = Workspace.open(self.workspace_dir, self.db)
         return self._ws
 

@@ -1,4 +1,5 @@
 """`modtui finding add|list|resolve|supersede`: root causes with evidence; label disputes."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -30,18 +31,35 @@ def finding_group() -> None:
 
 @finding_group.command("add")
 @click.argument("incident_id")
-@click.option("--category", "-c", required=True, help="Root-cause category (workspace taxonomy; see `finding categories`).")
+@click.option(
+    "--category", "-c", required=True, help="Root-cause category (workspace taxonomy; see `finding categories`)."
+)
 @click.option("--summary", "-s", required=True, help="What was found.")
 @click.option("--item", "items", multiple=True, help="Evidence: an item id of the incident (repeatable).")
 @click.option("--run", "runs", multiple=True, type=int, help="Evidence: a run id of the incident (repeatable).")
 @click.option("--fix", help="The fix, tried or proposed.")
-@click.option("--correct", "corrections", multiple=True, metavar="ITEM=LABEL",
-              help="label_error only: the gold label ITEM should have (repeatable); the original is kept.")
+@click.option(
+    "--correct",
+    "corrections",
+    multiple=True,
+    metavar="ITEM=LABEL",
+    help="label_error only: the gold label ITEM should have (repeatable); the original is kept.",
+)
 @click.option("--author", help="Who found it (default: $MODTUI_AUTHOR, modtui.toml, or your OS user).")
 @format_option()
 @pass_app
-def finding_add(app: AppContext, incident_id: str, category: str, summary: str, items: tuple[str, ...],
-                runs: tuple[int, ...], fix: str | None, corrections: tuple[str, ...], author: str | None, fmt: str) -> None:
+def finding_add(
+    app: AppContext,
+    incident_id: str,
+    category: str,
+    summary: str,
+    items: tuple[str, ...],
+    runs: tuple[int, ...],
+    fix: str | None,
+    corrections: tuple[str, ...],
+    author: str | None,
+    fmt: str,
+) -> None:
     """Record a finding on INCIDENT_ID with its evidence.
 
     \b
@@ -49,8 +67,9 @@ def finding_add(app: AppContext, incident_id: str, category: str, summary: str, 
       modtui finding add INC-0042 --category policy_gap --summary "Reclaimed terms read as slurs" \
           --item i-0003 --run 2 --fix "in_group_reclaimed exception"
     """
-    new = svc.NewFinding(incident_id, category, summary, app.ws.author(author), items, runs, fix,
-                         svc.parse_corrections(corrections))
+    new = svc.NewFinding(
+        incident_id, category, summary, app.ws.author(author), items, runs, fix, svc.parse_corrections(corrections)
+    )
     finding = svc.add(app.ws, new)
     if fmt == "json":
         echo_json(finding.as_dict())
@@ -80,9 +99,17 @@ def finding_list(app: AppContext, incident_id: str | None, open_only: bool, fmt:
 
 def _row(f: Finding) -> dict[str, object]:
     status = f.status.value + (f" by #{f.superseded_by}" if f.superseded_by else "")
-    return {"id": f.id, "incident": f.incident_id, "category": f.category, "status": status, "author": f.author,
-            "created_at": f.created_at[:16].replace("T", " "), "items": len(f.items), "runs": ",".join(map(str, f.runs)),
-            "summary": f.summary}
+    return {
+        "id": f.id,
+        "incident": f.incident_id,
+        "category": f.category,
+        "status": status,
+        "author": f.author,
+        "created_at": f.created_at[:16].replace("T", " "),
+        "items": len(f.items),
+        "runs": ",".join(map(str, f.runs)),
+        "summary": f.summary,
+    }
 
 
 @finding_group.command("show")

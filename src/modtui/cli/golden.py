@@ -1,4 +1,5 @@
 """`modtui golden add|list`: golden sets of labelled items, replayed with `modtui replay --golden NAME`."""
+
 from __future__ import annotations
 
 import click
@@ -24,13 +25,21 @@ def golden() -> None:
 @golden.command("add")
 @click.argument("incident_id")
 @click.option("--set", "name", required=True, help="The golden set (goldens/NAME.jsonl; created on first use).")
-@click.option("--items", "items", multiple=True, default=("all",), show_default=True,
-              help="'fixed' (items the latest candidate run fixed against its baseline), 'all', or item ids "
-                   "(repeatable; ids may also be comma-separated).")
+@click.option(
+    "--items",
+    "items",
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    help="'fixed' (items the latest candidate run fixed against its baseline), 'all', or item ids "
+    "(repeatable; ids may also be comma-separated).",
+)
 @click.option("--run", "run_id", type=int, help="With --items fixed: this candidate run instead of the latest.")
 @format_option(("table", "json"))
 @pass_app
-def golden_add(app: AppContext, incident_id: str, name: str, items: tuple[str, ...], run_id: int | None, fmt: str) -> None:
+def golden_add(
+    app: AppContext, incident_id: str, name: str, items: tuple[str, ...], run_id: int | None, fmt: str
+) -> None:
     """Copy items of INCIDENT_ID, with their gold labels, into the golden set NAME.
 
     \b
@@ -46,12 +55,23 @@ def golden_add(app: AppContext, incident_id: str, name: str, items: tuple[str, .
     result = svc.add(app.ws, incident_id, name, which, run_id)
     path = app.ws.relative(result.golden.path)
     if fmt == "json":
-        echo_json({"set": name, "path": path, "incident": incident_id, "run_id": result.run_id, "added": result.added,
-                   "already_present": result.already, "items": len(result.golden.items)})
+        echo_json(
+            {
+                "set": name,
+                "path": path,
+                "incident": incident_id,
+                "run_id": result.run_id,
+                "added": result.added,
+                "already_present": result.already,
+                "items": len(result.golden.items),
+            }
+        )
         return
     source = f" (fixed by run {result.run_id})" if result.run_id is not None else ""
-    say(f"{path}: {len(result.added)} item(s) of {incident_id}{source} added, "
-               f"{len(result.already)} already present; {len(result.golden.items)} in the set")
+    say(
+        f"{path}: {len(result.added)} item(s) of {incident_id}{source} added, "
+        f"{len(result.already)} already present; {len(result.golden.items)} in the set"
+    )
     if not result.added and not result.already:
         note("nothing to add")
 
@@ -72,8 +92,14 @@ def golden_list(app: AppContext, fmt: str) -> None:
     if fmt == "json":
         echo_json({"goldens": sets})
         return
-    rows = [{**s, "incidents": inert(", ".join(s["incidents"])),
-             "kinds": " ".join(f"{k}:{v}" for k, v in s["kinds"].items())} for s in sets]
+    rows = [
+        {
+            **s,
+            "incidents": inert(", ".join(s["incidents"])),
+            "kinds": " ".join(f"{k}:{v}" for k, v in s["kinds"].items()),
+        }
+        for s in sets
+    ]
     echo_table(rows, ("name", "items", "policy", "incidents", "kinds", "path"))
 
 

@@ -1,4 +1,5 @@
 """`modtui incident list|show|new|import|status`."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -23,8 +24,18 @@ REJECTS_FILE = "import-rejects.jsonl"
 ON_BAD_ROW, DEDUPE = ("fail", "skip"), ("fail", "first", "last")  # importer's, as literals (--help imports neither)
 
 pass_app = click.make_pass_decorator(AppContext)
-LIST_COLUMNS = ("id", "severity", "status", "title", "items", "false_positive", "false_negative", "guard",
-                "open_findings", "last_activity")
+LIST_COLUMNS = (
+    "id",
+    "severity",
+    "status",
+    "title",
+    "items",
+    "false_positive",
+    "false_negative",
+    "guard",
+    "open_findings",
+    "last_activity",
+)
 
 
 @click.group("incident")
@@ -69,8 +80,9 @@ def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
     loaded = svc.load_and_sync(app.ws, incident_id)
     inc = loaded.incident
     counts = Counter(i.kind.value for i in loaded.items if i.kind)
-    timeline = [{"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary}
-                for e in svc.timeline(app.ws, inc.id)]
+    timeline = [
+        {"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary} for e in svc.timeline(app.ws, inc.id)
+    ]
     if fmt == "json":
         echo_json({"incident": inc.model_dump(mode="json"), "counts": dict(counts), "timeline": timeline})
         return
@@ -78,8 +90,13 @@ def incident_show(app: AppContext, incident_id: str, fmt: str) -> None:
     say(f"severity {inc.severity.value} · status {inc.status.value} · policy {inert(inc.policy)}")
     say(f"production: {inert(inc.production.prompt)} on {inert(inc.production.model)}")
     say(f"labels: {inert(', '.join(inc.labels))} (positive: {inert(inc.positive_label)})")
-    say("items: " + (", ".join(f"{k} {counts[k]}" for k in ("false_positive", "false_negative", "guard", "eval")
-                               if counts[k]) or f"none yet (add them to {ITEMS_FILE}, or `modtui incident import`)"))
+    say(
+        "items: "
+        + (
+            ", ".join(f"{k} {counts[k]}" for k in ("false_positive", "false_negative", "guard", "eval") if counts[k])
+            or f"none yet (add them to {ITEMS_FILE}, or `modtui incident import`)"
+        )
+    )
     if inc.description.strip():
         say("\n" + inc.description.strip())  # as written: its lines kept, control characters shown as escapes
     say("\n" + _timeline_title(len(timeline)))
@@ -115,23 +132,44 @@ def incident_status(app: AppContext, incident_id: str, status: str, note: str | 
     say(f"{inert(incident_id)}: {old} → {status}")
 
 
-def _new(incident_id: str, policy: str, title: str | None, severity: str, production_model: str,
-         labels: str | None, positive_label: str | None, description: str, force: bool) -> Any:
+def _new(
+    incident_id: str,
+    policy: str,
+    title: str | None,
+    severity: str,
+    production_model: str,
+    labels: str | None,
+    positive_label: str | None,
+    description: str,
+    force: bool,
+) -> Any:
     """The options as a services.new_incident.NewIncident (`--labels a,b`: a list)."""
     names = [name.strip() for name in (labels or "").split(",") if name.strip()]
-    return creating.NewIncident(incident_id, policy, title, severity, production_model, names, positive_label,
-                                description, force)
+    return creating.NewIncident(
+        incident_id, policy, title, severity, production_model, names, positive_label, description, force
+    )
 
 
 common_new_options = [
-    click.option("--id", "id_option", metavar="ID", help="The incident id, as an option (the positional INCIDENT_ID "
-                                                         "is the same; kept for scripts written before it)."),
+    click.option(
+        "--id",
+        "id_option",
+        metavar="ID",
+        help="The incident id, as an option (the positional INCIDENT_ID "
+        "is the same; kept for scripts written before it).",
+    ),
     click.option("--policy", required=True, help="Policy name (a folder under prompts/)."),
     click.option("--title", help="One-line title."),
-    click.option("--severity", type=click.Choice(SEVERITIES), default="SEV3", show_default=True,
-                 help="How bad it is: SEV1 (worst) to SEV4."),
-    click.option("--model", "production_model", default="offline", show_default=True,
-                 help="Production model or target name."),
+    click.option(
+        "--severity",
+        type=click.Choice(SEVERITIES),
+        default="SEV3",
+        show_default=True,
+        help="How bad it is: SEV1 (worst) to SEV4.",
+    ),
+    click.option(
+        "--model", "production_model", default="offline", show_default=True, help="Production model or target name."
+    ),
     click.option("--labels", help="Comma-separated labels (default: the policy's production prompt labels)."),
     click.option("--positive-label", help="The positive (violating) label (default: the first label)."),
     click.option("--description", default="", help="What was reported."),
@@ -144,6 +182,7 @@ def _apply(options):  # type: ignore[no-untyped-def]
         for option in reversed(options):
             fn = option(fn)
         return fn
+
     return wrap
 
 
@@ -159,12 +198,27 @@ def _incident_id(positional: str | None, option: str | None) -> str:
 @incident_group.command("new")
 @click.argument("incident_id", required=False, metavar="INCIDENT_ID")
 @_apply(common_new_options)
-@click.option("--items", "items_file", type=click.Path(exists=True, dir_okay=False),
-              help="An items.jsonl in modtui's item format to copy in (validated).")
+@click.option(
+    "--items",
+    "items_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="An items.jsonl in modtui's item format to copy in (validated).",
+)
 @pass_app
-def incident_new(app: AppContext, incident_id: str | None, id_option: str | None, policy: str, title: str | None, severity: str, production_model: str,
-                 labels: str | None, positive_label: str | None, description: str, force: bool,
-                 items_file: str | None) -> None:
+def incident_new(
+    app: AppContext,
+    incident_id: str | None,
+    id_option: str | None,
+    policy: str,
+    title: str | None,
+    severity: str,
+    production_model: str,
+    labels: str | None,
+    positive_label: str | None,
+    description: str,
+    force: bool,
+    items_file: str | None,
+) -> None:
     """Create incidents/INCIDENT_ID/ with an incident.yaml (and items, if given).
 
     \b
@@ -174,12 +228,18 @@ def incident_new(app: AppContext, incident_id: str | None, id_option: str | None
     incident_id = _incident_id(incident_id, id_option)
     new = _new(incident_id, policy, title, severity, production_model, labels, positive_label, description, force)
     folder = creating.create(app.ws, new, Path(items_file) if items_file else None, items_file)
-    note(f"created {app.ws.relative(folder)}/" + ("" if items_file else f" (add items to {ITEMS_FILE}, or use `modtui incident import`)"))
+    note(
+        f"created {app.ws.relative(folder)}/"
+        + ("" if items_file else f" (add items to {ITEMS_FILE}, or use `modtui incident import`)")
+    )
 
 
 # as for `incident new`, but --policy is not needed to --update an incident
-import_options = [common_new_options[0], click.option("--policy", help="Policy name (a folder under prompts/)."),
-                  *common_new_options[2:]]
+import_options = [
+    common_new_options[0],
+    click.option("--policy", help="Policy name (a folder under prompts/)."),
+    *common_new_options[2:],
+]
 
 
 @incident_group.command("import")
@@ -191,34 +251,81 @@ import_options = [common_new_options[0], click.option("--policy", help="Policy n
 @click.option("--observed-col", help="Column holding production's verdict (without it items are kind 'eval').")
 @click.option("--id-col", help="Column holding a stable item id (default: row-NNNNNN).")
 @click.option("--meta-col", multiple=True, help="Column to keep in meta (repeatable).")
-@click.option("--label-map", multiple=True, metavar="SRC=DST", help="Map an export value onto a policy label (repeatable).")
-@click.option("--annotation-cols", metavar="COL[,COL…]",
-              help="Columns holding individual reviewers' labels; each column's name is the annotator "
-                   "(an empty cell: that reviewer did not label the item). See `modtui agreement`.")
-@click.option("--stratum-col", help="A sample of production traffic: the column holding each item's stratum "
-                                    "(needs --population).")
+@click.option(
+    "--label-map", multiple=True, metavar="SRC=DST", help="Map an export value onto a policy label (repeatable)."
+)
+@click.option(
+    "--annotation-cols",
+    metavar="COL[,COL…]",
+    help="Columns holding individual reviewers' labels; each column's name is the annotator "
+    "(an empty cell: that reviewer did not label the item). See `modtui agreement`.",
+)
+@click.option(
+    "--stratum-col", help="A sample of production traffic: the column holding each item's stratum (needs --population)."
+)
 @click.option("--weight-col", help="A sample: the column holding each item's design weight (default 1).")
-@click.option("--population", "population_sizes", multiple=True, metavar="[STRATUM=]N",
-              help="A sample: the population size the items were drawn from, per stratum (repeatable) or one "
-                   "number; makes the incident `kind: sample` (see `modtui estimate`).")
-@click.option("--update", is_flag=True,
-              help="Add the file's labels to the existing incident --id as annotations (a `modtui queue --export` "
-                   "file once labelled): its `label` column is --annotator's, or name the columns with "
-                   "--annotation-cols; rows are matched by --id-col (default: id). Earlier annotations are kept.")
-@click.option("--annotator", help="With --update: who filled in the `label` column (default: $MODTUI_AUTHOR or your OS user).")
-@click.option("--on-bad-row", type=click.Choice(ON_BAD_ROW), default="fail", show_default=True,
-              help="A row that cannot be an item (empty content, unmapped label, bad JSON): fail the import, or skip "
-                   f"it into incidents/ID/{REJECTS_FILE} with its reasons.")
-@click.option("--dedupe", type=click.Choice(DEDUPE), default="fail", show_default=True,
-              help="Rows sharing an id: fail the import, or keep the first or the last of them.")
+@click.option(
+    "--population",
+    "population_sizes",
+    multiple=True,
+    metavar="[STRATUM=]N",
+    help="A sample: the population size the items were drawn from, per stratum (repeatable) or one "
+    "number; makes the incident `kind: sample` (see `modtui estimate`).",
+)
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Add the file's labels to the existing incident --id as annotations (a `modtui queue --export` "
+    "file once labelled): its `label` column is --annotator's, or name the columns with "
+    "--annotation-cols; rows are matched by --id-col (default: id). Earlier annotations are kept.",
+)
+@click.option(
+    "--annotator", help="With --update: who filled in the `label` column (default: $MODTUI_AUTHOR or your OS user)."
+)
+@click.option(
+    "--on-bad-row",
+    type=click.Choice(ON_BAD_ROW),
+    default="fail",
+    show_default=True,
+    help="A row that cannot be an item (empty content, unmapped label, bad JSON): fail the import, or skip "
+    f"it into incidents/ID/{REJECTS_FILE} with its reasons.",
+)
+@click.option(
+    "--dedupe",
+    type=click.Choice(DEDUPE),
+    default="fail",
+    show_default=True,
+    help="Rows sharing an id: fail the import, or keep the first or the last of them.",
+)
 @pass_app
-def incident_import(app: AppContext, incident_id: str | None, source: str | None, id_option: str | None, policy: str, title: str | None, severity: str,
-                    production_model: str, labels: str | None, positive_label: str | None, description: str,
-                    force: bool, content_col: str, expected_col: str, observed_col: str | None, id_col: str | None,
-                    meta_col: tuple[str, ...], label_map: tuple[str, ...], annotation_cols: str | None,
-                    update: bool = False, annotator: str | None = None, stratum_col: str | None = None,
-                    weight_col: str | None = None, population_sizes: tuple[str, ...] = (), on_bad_row: str = "fail",
-                    dedupe: str = "fail") -> None:
+def incident_import(
+    app: AppContext,
+    incident_id: str | None,
+    source: str | None,
+    id_option: str | None,
+    policy: str,
+    title: str | None,
+    severity: str,
+    production_model: str,
+    labels: str | None,
+    positive_label: str | None,
+    description: str,
+    force: bool,
+    content_col: str,
+    expected_col: str,
+    observed_col: str | None,
+    id_col: str | None,
+    meta_col: tuple[str, ...],
+    label_map: tuple[str, ...],
+    annotation_cols: str | None,
+    update: bool = False,
+    annotator: str | None = None,
+    stratum_col: str | None = None,
+    weight_col: str | None = None,
+    population_sizes: tuple[str, ...] = (),
+    on_bad_row: str = "fail",
+    dedupe: str = "fail",
+) -> None:
     """Create the incident INCIDENT_ID from SOURCE, a CSV or JSONL export, or with --update add a labelled
     file's labels to the incident's items as annotations.
 
@@ -243,13 +350,24 @@ def incident_import(app: AppContext, incident_id: str | None, source: str | None
             raise click.UsageError(f"Missing option '{name}' (needed to create an incident; --update adds labels)")
     new = _new(incident_id, policy, title, severity, production_model, labels, positive_label, description, force)
     population = _population(population_sizes, sampled=bool(stratum_col or weight_col))
-    mapping = importer.Mapping(content_col, expected_col, observed_col, id_col, list(meta_col), _label_map(label_map),
-                               _columns(annotation_cols), stratum_col, weight_col,
-                               frozenset(population) if population and stratum_col else None)
+    mapping = importer.Mapping(
+        content_col,
+        expected_col,
+        observed_col,
+        id_col,
+        list(meta_col),
+        _label_map(label_map),
+        _columns(annotation_cols),
+        stratum_col,
+        weight_col,
+        frozenset(population) if population and stratum_col else None,
+    )
     folder, result = creating.import_export(app.ws, new, Path(source), source, mapping, population, on_bad_row, dedupe)
     shown = app.ws.relative(folder)
-    note(f"imported {result.imported} items into {shown}/ "
-         f"({', '.join(f'{k} {v}' for k, v in sorted(result.kinds.items())) or 'none'})")
+    note(
+        f"imported {result.imported} items into {shown}/ "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(result.kinds.items())) or 'none'})"
+    )
     for (role, value), count in sorted(result.unmapped.items()):
         note(f"unmapped {role} value '{inert(value)}': {count} row(s) skipped; add --label-map '{inert(value)}=LABEL'")
     if result.skipped:
@@ -264,20 +382,34 @@ def _population(sizes: tuple[str, ...], sampled: bool) -> dict[str, int] | None:
 
     if not sizes:
         if sampled:
-            raise UsageError(Problem("--population", "a sample (--stratum-col, --weight-col) needs the population "
-                                                     "size it was drawn from: --population N or STRATUM=N"))
+            raise UsageError(
+                Problem(
+                    "--population",
+                    "a sample (--stratum-col, --weight-col) needs the population "
+                    "size it was drawn from: --population N or STRATUM=N",
+                )
+            )
         return None
     out: dict[str, int] = {}
     for text in sizes:
         stratum, _, size = text.rpartition("=")
         if not size.isascii() or not size.isdigit() or int(size) < 1 or (len(sizes) > 1 and not stratum.strip()):
-            raise UsageError(Problem("--population", f"'{text}' is not N or STRATUM=N (N a whole number of at least 1)"))
+            raise UsageError(
+                Problem("--population", f"'{text}' is not N or STRATUM=N (N a whole number of at least 1)")
+            )
         out[stratum.strip() or DEFAULT_STRATUM] = int(size)
     return out
 
 
-def _update(app: AppContext, source: str, incident_id: str, id_col: str | None, annotation_cols: str | None,
-            annotator: str | None, label_map: tuple[str, ...]) -> None:
+def _update(
+    app: AppContext,
+    source: str,
+    incident_id: str,
+    id_col: str | None,
+    annotation_cols: str | None,
+    annotator: str | None,
+    label_map: tuple[str, ...],
+) -> None:
     from modtui.incidents.annotate import LabelColumns
     from modtui.services import annotations
 
@@ -286,8 +418,10 @@ def _update(app: AppContext, source: str, incident_id: str, id_col: str | None, 
     named = {c: c for c in _columns(annotation_cols)} or {"label": app.ws.author(annotator)}
     columns = LabelColumns(id_col or "id", named, _label_map(label_map))
     result = annotations.update(app.ws, incident_id, Path(source), source, columns, app.ws.author(None))
-    note(f"{incident_id}: {result.added} annotations added, {result.replaced} changed, from {result.rows} rows "
-         f"(annotators: {', '.join(sorted(set(named.values())))})")
+    note(
+        f"{incident_id}: {result.added} annotations added, {result.replaced} changed, from {result.rows} rows "
+        f"(annotators: {', '.join(sorted(set(named.values())))})"
+    )
 
 
 def _columns(value: str | None) -> list[str]:

@@ -1,4 +1,5 @@
 """Modules imported on first use, so `modtui --help` never pays for SQLAlchemy, pydantic, Jinja or the SDKs."""
+
 from __future__ import annotations
 
 import importlib

@@ -5,6 +5,7 @@ sanitiser, `modtui.terminal.printable`; no other module of `cli/` calls `click.e
 (tests/test_hygiene.py checks). JSON keeps every character but writes C0, DEL, C1 and bidi controls as
 `\\uXXXX` escapes; CSV cells that a spreadsheet would read as a formula are neutralised with a leading `'`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,12 +23,19 @@ FORMATS = ("table", "json", "jsonl", "csv")
 
 
 def format_option(choices: Sequence[str] = ("table", "json")) -> Any:
-    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=choices[0], show_default=True,
-                        help="Output format (table for people; the others for scripts).")
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help="Output format (table for people; the others for scripts).",
+    )
 
 
-def say(text: object = "", *, err: bool = False, nl: bool = True, fg: str | None = None,
-        color: bool | None = None) -> None:
+def say(
+    text: object = "", *, err: bool = False, nl: bool = True, fg: str | None = None, color: bool | None = None
+) -> None:
     """One message or line of data, made printable first (newlines and tabs kept); `fg` colours it after."""
     shown = printable(str(text), keep_lines=True)
     click.echo(click.style(shown, fg=fg) if fg else shown, err=err, nl=nl, color=color)

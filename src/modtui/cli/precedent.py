@@ -1,4 +1,5 @@
 """`modtui precedent "text"`: the most similar labelled items across the workspace's incidents."""
+
 from __future__ import annotations
 
 import sys
@@ -34,11 +35,23 @@ def precedent(app: AppContext, text: str, top: int, exclude_incident: str | None
     if fmt == "json":
         echo_json({"query": text, "precedents": [m.to_dict() for m in matches]})
         return
-    rows = [{"score": f"{m.score:.1f}", "label": m.example.label, "incident": m.example.incident_id,
-             "item": m.example.item_id, "kind": m.example.kind, "content": inert(m.example.content)} for m in matches]
+    rows = [
+        {
+            "score": f"{m.score:.1f}",
+            "label": m.example.label,
+            "incident": m.example.incident_id,
+            "item": m.example.item_id,
+            "kind": m.example.kind,
+            "content": inert(m.example.content),
+        }
+        for m in matches
+    ]
     echo_table(rows, ("score", "label", "incident", "item", "kind", "content"), max_width=70)
     if not matches:
-        note("no labelled items in the workspace's incidents" + (f" besides {exclude_incident}" if exclude_incident else ""))
+        note(
+            "no labelled items in the workspace's incidents"
+            + (f" besides {exclude_incident}" if exclude_incident else "")
+        )
 
 
 def register(group: click.Group) -> None:

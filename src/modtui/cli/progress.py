@@ -1,4 +1,5 @@
 """Replay progress on stderr: a live bar per run on a terminal, occasional lines otherwise."""
+
 from __future__ import annotations
 
 import sys
@@ -53,5 +54,7 @@ def line(p: RunProgress) -> str:
     errors = ", ".join(f"{k} {v}" for k, v in sorted(p.errors.items())) or "0"
     eta = f"ETA {p.eta_seconds:.0f}s" if p.eta_seconds and p.done < p.total else ""
     cached = f" cached {p.cached}" if p.cached else ""
-    return (f"run {p.run_id} {one_line(p.target)} × {one_line(p.prompt)} [{'#' * filled}{'-' * (BAR - filled)}] {p.done}/{p.total}"
-            f"{cached} errors {errors} {p.rate:.1f}/s {eta}").rstrip()
+    return (
+        f"run {p.run_id} {one_line(p.target)} × {one_line(p.prompt)} [{'#' * filled}{'-' * (BAR - filled)}] {p.done}/{p.total}"
+        f"{cached} errors {errors} {p.rate:.1f}/s {eta}"
+    ).rstrip()

@@ -1,4 +1,5 @@
 """`modtui prompt diff A B`: what changed between two prompt files."""
+
 from __future__ import annotations
 
 import click
@@ -39,8 +40,15 @@ def prompt_diff(app: AppContext, a: str, b: str, color: bool | None) -> None:
         say("(no differences)", err=True)
         return
     for line in text.splitlines():
-        fg = "green" if line.startswith("+") and not line.startswith("+++") else \
-             "red" if line.startswith("-") and not line.startswith("---") else "cyan" if line.startswith("@@") else None
+        fg = (
+            "green"
+            if line.startswith("+") and not line.startswith("+++")
+            else "red"
+            if line.startswith("-") and not line.startswith("---")
+            else "cyan"
+            if line.startswith("@@")
+            else None
+        )
         say(line, fg=fg, color=color)
 
 

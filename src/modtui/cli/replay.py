@@ -1,4 +1,5 @@
 """`modtui replay INC`: replay items × prompts × targets, print metrics and flips, apply CI gates."""
+
 from __future__ import annotations
 
 import math
@@ -41,46 +42,117 @@ class _Ratio(click.FloatRange):
 
 
 RATIO = _Ratio(0.0, 1.0)
-SUMMARY_COLUMNS = ("run_id", "target", "prompt", "prompt_version", "status", "items", "tp", "fp", "fn", "tn", "no_verdict",
-                   "precision", "recall", "f1", "fixed", "regressed", "mcnemar_p", "cost_usd", "p50_ms", "p95_ms")
+SUMMARY_COLUMNS = (
+    "run_id",
+    "target",
+    "prompt",
+    "prompt_version",
+    "status",
+    "items",
+    "tp",
+    "fp",
+    "fn",
+    "tn",
+    "no_verdict",
+    "precision",
+    "recall",
+    "f1",
+    "fixed",
+    "regressed",
+    "mcnemar_p",
+    "cost_usd",
+    "p50_ms",
+    "p95_ms",
+)
 
 
 @click.command("replay")
 @click.argument("incident_id", required=False)
 @click.option("--golden", metavar="NAME", help="Replay the golden set goldens/NAME.jsonl instead of an incident.")
 @click.option("-p", "--prompt", "prompts", multiple=True, help="Prompt to replay besides production (repeatable).")
-@click.option("-m", "--target", "targets", multiple=True, help="Target from modtui.toml (repeatable; default: production's).")
+@click.option(
+    "-m", "--target", "targets", multiple=True, help="Target from modtui.toml (repeatable; default: production's)."
+)
 @click.option("--items", type=click.Choice(ITEM_SETS), default="all", show_default=True, help="Which items.")
-@click.option("-j", "--concurrency", type=click.IntRange(1, 1024), help="Concurrent calls per target (default: the target's).")
+@click.option(
+    "-j", "--concurrency", type=click.IntRange(1, 1024), help="Concurrent calls per target (default: the target's)."
+)
 @click.option("--no-cache", is_flag=True, help="Call the provider even when a stored reply exists.")
 @format_option(("table", "json", "jsonl", "csv"))
 @click.option("--min-recall", type=RATIO, help="Gate: exit 1 when a candidate's recall is below this.")
 @click.option("--min-precision", type=RATIO, help="Gate: exit 1 when a candidate's precision is below this.")
-@click.option("--min-accuracy", type=RATIO, help="Gate: exit 1 when a candidate's accuracy is below this "
-                                                 "(1 = every item right: the gate for a golden set).")
+@click.option(
+    "--min-accuracy",
+    type=RATIO,
+    help="Gate: exit 1 when a candidate's accuracy is below this (1 = every item right: the gate for a golden set).",
+)
 @click.option("--fail-on-regression", is_flag=True, help="Gate: exit 1 when a candidate regresses any item.")
-@click.option("--baseline", default="production", show_default=True,
-              help="Flips against: 'production' (its run in this replay), 'observed' (production's recorded verdicts) or a RUN id.")
+@click.option(
+    "--baseline",
+    default="production",
+    show_default=True,
+    help="Flips against: 'production' (its run in this replay), 'observed' (production's recorded verdicts) or a RUN id.",
+)
 @click.option("--author", help="Who ran it (default: $MODTUI_AUTHOR or your OS user).")
-@click.option("--labels", type=click.Choice(LABEL_SETS), default="original", show_default=True,
-              help="Gold labels for metrics and gates: the incident's, or with label_error findings' corrections.")
-@click.option("--repeat", "repeats", type=click.IntRange(1, 100), default=1, show_default=True,
-              help="Call every item N times per target × prompt (repeats 2..N bypass the cache) and report how "
-                   "stable the verdicts are.")
-@click.option("--dry-run", is_flag=True, help="Print the calls, tokens and cost (live and batch) each target × prompt "
-                                              "would take after what is recorded and cached, and exit 0 without "
-                                              "calling anything.")
-@click.option("--max-cost", type=click.FloatRange(0, min_open=True), metavar="USD",
-              help="Stop scheduling calls once spent + in-flight estimates would pass this; runs end stopped_budget "
-                   "(kept, resumable) and the command exits 1.")
-@click.option("--batch", is_flag=True, help="Submit the calls through the provider's Batch API (discounted, answered "
-                                            "within 24 h) and return at once; `modtui runs poll` collects the results.")
+@click.option(
+    "--labels",
+    type=click.Choice(LABEL_SETS),
+    default="original",
+    show_default=True,
+    help="Gold labels for metrics and gates: the incident's, or with label_error findings' corrections.",
+)
+@click.option(
+    "--repeat",
+    "repeats",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    help="Call every item N times per target × prompt (repeats 2..N bypass the cache) and report how "
+    "stable the verdicts are.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the calls, tokens and cost (live and batch) each target × prompt "
+    "would take after what is recorded and cached, and exit 0 without "
+    "calling anything.",
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(0, min_open=True),
+    metavar="USD",
+    help="Stop scheduling calls once spent + in-flight estimates would pass this; runs end stopped_budget "
+    "(kept, resumable) and the command exits 1.",
+)
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="Submit the calls through the provider's Batch API (discounted, answered "
+    "within 24 h) and return at once; `modtui runs poll` collects the results.",
+)
 @pass_app
-def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets: tuple[str, ...], items: str,
-           concurrency: int | None, no_cache: bool, fmt: str, min_recall: float | None, min_precision: float | None,
-           fail_on_regression: bool, baseline: str, author: str | None, labels: str, golden: str | None,
-           batch: bool = False, min_accuracy: float | None = None, repeats: int = 1, dry_run: bool = False,
-           max_cost: float | None = None) -> None:
+def replay(
+    app: AppContext,
+    incident_id: str,
+    prompts: tuple[str, ...],
+    targets: tuple[str, ...],
+    items: str,
+    concurrency: int | None,
+    no_cache: bool,
+    fmt: str,
+    min_recall: float | None,
+    min_precision: float | None,
+    fail_on_regression: bool,
+    baseline: str,
+    author: str | None,
+    labels: str,
+    golden: str | None,
+    batch: bool = False,
+    min_accuracy: float | None = None,
+    repeats: int = 1,
+    dry_run: bool = False,
+    max_cost: float | None = None,
+) -> None:
     """Replay an incident's items (or a golden set's, with --golden NAME) against prompts and targets, and
     report what changed.
 
@@ -92,14 +164,26 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
     if (incident_id is None) == (golden is None):
         raise click.UsageError("give an INCIDENT_ID or --golden NAME (one of them)")
     incident_id = incident_id or f"golden:{golden}"  # a golden set replays as the pseudo-incident golden:NAME
-    spec = svc.ReplaySpec(incident_id, prompts, targets, items, concurrency, not no_cache, baseline, app.ws.author(author),
-                          repeats, max_cost)
+    spec = svc.ReplaySpec(
+        incident_id,
+        prompts,
+        targets,
+        items,
+        concurrency,
+        not no_cache,
+        baseline,
+        app.ws.author(author),
+        repeats,
+        max_cost,
+    )
     if dry_run:
         print_forecast(app, spec, fmt)
         return
     if batch and repeats > 1:
         raise click.UsageError("--repeat calls each item again at once; it cannot go through --batch")
-    if batch and (min_recall is not None or min_precision is not None or min_accuracy is not None or fail_on_regression):
+    if batch and (
+        min_recall is not None or min_precision is not None or min_accuracy is not None or fail_on_regression
+    ):
         raise click.UsageError("gates need results: with --batch, apply them when `modtui runs poll` has them")
     with ctrl_c_on_sigterm() as signals:
         try:
@@ -131,8 +215,10 @@ def replay(app: AppContext, incident_id: str, prompts: tuple[str, ...], targets:
         note(f"gate failed: {failure}")
     budget_stopped = [r.run.id for r in rep.runs if r.run.status is RunStatus.STOPPED_BUDGET]
     if budget_stopped:
-        note(f"stopped at the cost cap: run(s) {', '.join(map(str, budget_stopped))} kept and resumable; run the same "
-             f"command again (with a higher --max-cost) to go on")
+        note(
+            f"stopped at the cost cap: run(s) {', '.join(map(str, budget_stopped))} kept and resumable; run the same "
+            f"command again (with a higher --max-cost) to go on"
+        )
     if stopped:  # a missing or rejected key is bad configuration: never let a pipeline pass on a partial replay
         raise SystemExit(2)
     if failures or budget_stopped:  # a partial replay must not pass a pipeline either
@@ -147,12 +233,30 @@ def print_forecast(app: AppContext, spec: ReplaySpec, fmt: str) -> None:
     if fmt in ("json", "jsonl"):
         echo_json(data) if fmt == "json" else echo_jsonl(data["runs"])
         return
-    emit([r | {"cost_usd": f"{r['cost_usd']:.4f}", "batch_cost_usd": f"{r['batch_cost_usd']:.4f}"}
-          for r in data["runs"]], "csv" if fmt == "csv" else "table",
-         ("target", "prompt", "items", "recorded", "cached", "calls", "tokens_in", "tokens_out", "tokens_from",
-          "cost_usd", "batch_cost_usd"))
-    note(f"dry run: {data['calls']} calls, ${data['cost_usd']:.4f} live or ${data['batch_cost_usd']:.4f} through a "
-         f"Batch API; nothing was called ('tokens_from estimate': {CHARS_PER_TOKEN_NOTE})")
+    emit(
+        [
+            r | {"cost_usd": f"{r['cost_usd']:.4f}", "batch_cost_usd": f"{r['batch_cost_usd']:.4f}"}
+            for r in data["runs"]
+        ],
+        "csv" if fmt == "csv" else "table",
+        (
+            "target",
+            "prompt",
+            "items",
+            "recorded",
+            "cached",
+            "calls",
+            "tokens_in",
+            "tokens_out",
+            "tokens_from",
+            "cost_usd",
+            "batch_cost_usd",
+        ),
+    )
+    note(
+        f"dry run: {data['calls']} calls, ${data['cost_usd']:.4f} live or ${data['batch_cost_usd']:.4f} through a "
+        f"Batch API; nothing was called ('tokens_from estimate': {CHARS_PER_TOKEN_NOTE})"
+    )
 
 
 CHARS_PER_TOKEN_NOTE = "4 characters a token in, 80 tokens out, see docs/volume.md"
@@ -199,8 +303,9 @@ def _interrupted(app: AppContext, plan: ReplayPlan, spec: ReplaySpec, labels: st
     _print(app, rep, plan.items, fmt, gold)
 
 
-def _relabelled(app: AppContext, plan: ReplayPlan, spec: ReplaySpec, rep: ReplayReport,
-                labels: str) -> tuple[ReplayReport, ReplayPlan, dict]:
+def _relabelled(
+    app: AppContext, plan: ReplayPlan, spec: ReplaySpec, rep: ReplayReport, labels: str
+) -> tuple[ReplayReport, ReplayPlan, dict]:
     """With --labels corrected: the report scored on the corrected gold labels (the runs are the same).
 
     Also the JSON keys added with --labels corrected: {"labels", "corrections"}."""
@@ -237,15 +342,23 @@ def submit_batch(app: AppContext, plan: ReplayPlan, spec: ReplaySpec, fmt: str) 
     if fmt == "json":
         echo_json(sub.as_dict())
     else:
-        emit([b.as_dict() | {"runs": ", ".join(map(str, b.run_ids))} for b in sub.batches],
-             "csv" if fmt == "csv" else "table", ("batch", "target", "provider_batch_id", "requests", "runs", "status"))
+        emit(
+            [b.as_dict() | {"runs": ", ".join(map(str, b.run_ids))} for b in sub.batches],
+            "csv" if fmt == "csv" else "table",
+            ("batch", "target", "provider_batch_id", "requests", "runs", "status"),
+        )
         if sub.finished:
             note("finished at once (nothing left to call, or the target could not be submitted):")
-            emit([summary_row(r, fmt != "csv") for r in sub.finished.runs], "csv" if fmt == "csv" else "table",
-                 SUMMARY_COLUMNS)
+            emit(
+                [summary_row(r, fmt != "csv") for r in sub.finished.runs],
+                "csv" if fmt == "csv" else "table",
+                SUMMARY_COLUMNS,
+            )
     if sub.batches:
-        note(f"submitted {sum(b.requests for b in sub.batches)} calls in {len(sub.batches)} batch(es); "
-             f"collect the results with: modtui runs poll")
+        note(
+            f"submitted {sum(b.requests for b in sub.batches)} calls in {len(sub.batches)} batch(es); "
+            f"collect the results with: modtui runs poll"
+        )
     if sub.failed:
         raise SystemExit(2)
 
@@ -262,8 +375,10 @@ def print_outcomes(rep: ReplayReport, items) -> None:  # type: ignore[no-untyped
         m = r.metrics
         kinds = sorted(m.no_verdict_by_type.items(), key=lambda kv: (-kv[1], kv[0]))
         detail = ", ".join(f"{kind} {count}" for kind, count in kinds) or "none"
-        note(f"run {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)}) {r.run.status}: {m.items} results, "
-             f"{m.items - m.no_verdict} verdicts; no verdict: {detail}")
+        note(
+            f"run {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)}) {r.run.status}: {m.items} results, "
+            f"{m.items - m.no_verdict} verdicts; no verdict: {detail}"
+        )
     for warning in svc.model_warnings(rep):
         note(f"warning: {inert(warning)}")
 
@@ -274,19 +389,34 @@ def summary_row(r: RunReport, table: bool = True) -> dict:
     d = r.as_dict()
     rates: dict[str, Any] = {"precision": d["precision"], "recall": d["recall"], "f1": d["f1"]}
     if table:
-        rates.update(precision=with_interval(d["precision"], d["precision_ci"]),
-                     recall=with_interval(d["recall"], d["recall_ci"]))
+        rates.update(
+            precision=with_interval(d["precision"], d["precision_ci"]),
+            recall=with_interval(d["recall"], d["recall_ci"]),
+        )
     else:
         for key in ("precision", "recall", "f1"):
             low, high = d[f"{key}_ci"] or (None, None)
             rates.update({f"{key}_ci_low": low, f"{key}_ci_high": high})
-    return {"run_id": d["run_id"], "target": d["target"], "prompt": d["prompt"], "prompt_version": d["prompt_version"],
-            "status": d["status"], "items": d["items"], "tp": d["tp"], "fp": d["fp"], "fn": d["fn"], "tn": d["tn"],
-            "no_verdict": d["no_verdict"], **rates,
-            "fixed": len(d["flips"]["fixed"]) if r.flips else None,
-            "regressed": len(d["flips"]["regressed"]) if r.flips else None,
-            "mcnemar_p": d["mcnemar_p"], "cost_usd": d["cost_usd"],
-            "p50_ms": d["latency_ms"]["p50"], "p95_ms": d["latency_ms"]["p95"]}
+    return {
+        "run_id": d["run_id"],
+        "target": d["target"],
+        "prompt": d["prompt"],
+        "prompt_version": d["prompt_version"],
+        "status": d["status"],
+        "items": d["items"],
+        "tp": d["tp"],
+        "fp": d["fp"],
+        "fn": d["fn"],
+        "tn": d["tn"],
+        "no_verdict": d["no_verdict"],
+        **rates,
+        "fixed": len(d["flips"]["fixed"]) if r.flips else None,
+        "regressed": len(d["flips"]["regressed"]) if r.flips else None,
+        "mcnemar_p": d["mcnemar_p"],
+        "cost_usd": d["cost_usd"],
+        "p50_ms": d["latency_ms"]["p50"],
+        "p95_ms": d["latency_ms"]["p95"],
+    }
 
 
 def print_flips(rep: ReplayReport, contents: dict[str, str], limit: int = 10) -> None:
@@ -294,8 +424,10 @@ def print_flips(rep: ReplayReport, contents: dict[str, str], limit: int = 10) ->
         if not r.flips:
             continue
         base = f"run {r.baseline_run_id}" if r.baseline_run_id else "production's recorded verdicts"
-        say(f"\nrun {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)}) vs {base}: "
-                   f"{len(r.flips.fixed)} fixed, {len(r.flips.regressed)} regressed, McNemar p={p_value(r.flips.mcnemar_p)}")
+        say(
+            f"\nrun {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)}) vs {base}: "
+            f"{len(r.flips.fixed)} fixed, {len(r.flips.regressed)} regressed, McNemar p={p_value(r.flips.mcnemar_p)}"
+        )
         for title, ids in (("fixed", r.flips.fixed), ("regressed", r.flips.regressed)):
             for item_id in ids[:limit]:
                 say(f"  {title:9} {inert(item_id):12} {clip(inert(contents.get(item_id, '')), 70)}")
@@ -309,17 +441,24 @@ def print_stability(rep: ReplayReport, limit: int = 10) -> None:
         if s is None:
             continue
         fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-        say(f"\nrun {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)}) stability over {s.repeats} repeats of "
+        say(
+            f"\nrun {r.run.id} ({inert(r.run.target_name)} × {inert(r.prompt_label)}) stability over {s.repeats} repeats of "
             f"{s.items} items: unanimous {fmt(s.unanimous)}, flip rate {fmt(s.flip_rate)}, "
-            f"majority F1 {fmt(s.majority_f1)}, {len(s.unstable)} unstable")
+            f"majority F1 {fmt(s.majority_f1)}, {len(s.unstable)} unstable"
+        )
         for u in s.unstable[:limit]:
             say(f"  unstable  {inert(u.item_id):12} {' '.join(inert(v) for v in u.verdicts)}")
         if len(s.unstable) > limit:
             say(f"  unstable  … and {len(s.unstable) - limit} more (--format json lists all)")
 
 
-def gate_failures(rep: ReplayReport, min_recall: float | None, min_precision: float | None,
-                  fail_on_regression: bool, min_accuracy: float | None = None) -> list[str]:
+def gate_failures(
+    rep: ReplayReport,
+    min_recall: float | None,
+    min_precision: float | None,
+    fail_on_regression: bool,
+    min_accuracy: float | None = None,
+) -> list[str]:
     """Gates apply to candidate runs (those with a baseline), or to every run when there is no candidate."""
     gated = [r for r in rep.runs if r.flips is not None] or rep.runs
     out = []

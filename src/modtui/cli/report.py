@@ -1,4 +1,5 @@
 """`modtui report INC`: the handoff report as Markdown or JSON (report/schema.json)."""
+
 from __future__ import annotations
 
 import click
@@ -15,8 +16,14 @@ pass_app = click.make_pass_decorator(AppContext)
 
 @click.command("report")
 @click.argument("incident_id")
-@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True,
-              help="Markdown for people, JSON (report/schema.json) for tools.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "json"]),
+    default="md",
+    show_default=True,
+    help="Markdown for people, JSON (report/schema.json) for tools.",
+)
 @click.option("--redact", is_flag=True, help="Mask item content and personal data (emails, phones, @handles, URLs).")
 @click.option("--no-mask", is_flag=True, help="Show the content the workspace's wellbeing setting would mask.")
 @pass_app

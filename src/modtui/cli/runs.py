@@ -1,4 +1,5 @@
 """`modtui runs list|show|compare`."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -56,18 +57,32 @@ def _rates_shown(row: dict[str, Any], fmt: str) -> dict[str, Any]:
 
 
 def labels_option() -> Any:
-    return click.option("--labels", type=click.Choice(LABEL_SETS), default="original", show_default=True,
-                        help="Gold labels: the incident's, or with label_error findings' corrections.")
+    return click.option(
+        "--labels",
+        type=click.Choice(LABEL_SETS),
+        default="original",
+        show_default=True,
+        help="Gold labels: the incident's, or with label_error findings' corrections.",
+    )
 
 
 def by_options(fn: Any) -> Any:
-    fn = click.option("--min-n", type=int, default=30, show_default=True,
-                      help="Slices with fewer items are marked small (their rates are not to be trusted alone).")(fn)
-    fn = click.option("--bins", type=int, default=5, show_default=True,
-                      help="Equal-width bins for a numeric meta field.")(fn)
-    return click.option("--by", metavar="KEY",
-                        help="Cut the metrics by slice: rule (the policy rules verdicts cited), kind, cluster or meta.FIELD "
-                             "(e.g. meta.locale).")(fn)
+    fn = click.option(
+        "--min-n",
+        type=int,
+        default=30,
+        show_default=True,
+        help="Slices with fewer items are marked small (their rates are not to be trusted alone).",
+    )(fn)
+    fn = click.option(
+        "--bins", type=int, default=5, show_default=True, help="Equal-width bins for a numeric meta field."
+    )(fn)
+    return click.option(
+        "--by",
+        metavar="KEY",
+        help="Cut the metrics by slice: rule (the policy rules verdicts cited), kind, cluster or meta.FIELD "
+        "(e.g. meta.locale).",
+    )(fn)
 
 
 @runs_group.command("show")
@@ -75,13 +90,32 @@ def by_options(fn: Any) -> Any:
 @format_option()
 @labels_option()
 @by_options
-@click.option("--fp-cost", type=float, default=1.0, show_default=True,
-              help="Cost of one false positive, for the threshold of least cost.")
-@click.option("--fn-cost", type=float, default=1.0, show_default=True,
-              help="Cost of one false negative, for the threshold of least cost.")
+@click.option(
+    "--fp-cost",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Cost of one false positive, for the threshold of least cost.",
+)
+@click.option(
+    "--fn-cost",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Cost of one false negative, for the threshold of least cost.",
+)
 @pass_app
-def runs_show(app: AppContext, run_id: int, fmt: str, labels: str, by: str | None, bins: int, min_n: int,
-              fp_cost: float, fn_cost: float) -> None:
+def runs_show(
+    app: AppContext,
+    run_id: int,
+    fmt: str,
+    labels: str,
+    by: str | None,
+    bins: int,
+    min_n: int,
+    fp_cost: float,
+    fn_cost: float,
+) -> None:
     """One run with its metrics and their 95 % intervals; with --by, per slice (see docs/analysis.md).
 
     \b
@@ -125,12 +159,28 @@ def runs_show(app: AppContext, run_id: int, fmt: str, labels: str, by: str | Non
         say(f"{'ece':14} {cal['ece']:.3f} over {cal['scored']} scored items")
     if cheapest is not None:
         at = "flag nothing" if cheapest["threshold"] is None else f"score >= {cheapest['threshold']:.3f}"
-        say(f"{'least cost':14} {at}: {cheapest['fp']} FP × {fp_cost:g} + {cheapest['fn']} FN × {fn_cost:g} "
-            f"= {cheapest['cost']:g}")
+        say(
+            f"{'least cost':14} {at}: {cheapest['fp']} FP × {fp_cost:g} + {cheapest['fn']} FN × {fn_cost:g} "
+            f"= {cheapest['cost']:g}"
+        )
 
 
-METRIC_COLUMNS = ("items", "tp", "fp", "fn", "tn", "no_verdict", "accuracy", "coverage", "cached", "tokens_in",
-                  "tokens_out", "cost_usd", "p50_ms", "p95_ms")
+METRIC_COLUMNS = (
+    "items",
+    "tp",
+    "fp",
+    "fn",
+    "tn",
+    "no_verdict",
+    "accuracy",
+    "coverage",
+    "cached",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "p50_ms",
+    "p95_ms",
+)
 
 
 def metric_row(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -143,8 +193,12 @@ SLICE_COLUMNS = ("key", "items", "tp", "fp", "fn", "tn", "no_verdict", "precisio
 
 
 def _slice_row(s: dict[str, Any]) -> dict[str, Any]:
-    return {**s, "precision": with_interval(s["precision"], s["precision_ci"]),
-            "recall": with_interval(s["recall"], s["recall_ci"]), "small": "small" if s["small"] else ""}
+    return {
+        **s,
+        "precision": with_interval(s["precision"], s["precision_ci"]),
+        "recall": with_interval(s["recall"], s["recall_ci"]),
+        "small": "small" if s["small"] else "",
+    }
 
 
 def _small_note(data: dict[str, Any]) -> None:
@@ -160,8 +214,9 @@ def _small_note(data: dict[str, Any]) -> None:
 @labels_option()
 @by_options
 @pass_app
-def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str, by: str | None, bins: int,
-                 min_n: int) -> None:
+def runs_compare(
+    app: AppContext, run_a: int, run_b: int, fmt: str, labels: str, by: str | None, bins: int, min_n: int
+) -> None:
     """Flips from RUN_A (baseline) to RUN_B: fixed, regressed, McNemar p; with --by, per slice.
 
     \b
@@ -173,10 +228,22 @@ def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str,
         if fmt == "json":
             echo_json(data)
         else:
-            emit([{"key": s["key"], "items": s["items"], "fixed": s["fixed"], "regressed": s["regressed"],
-                   "f1_before": s["baseline"]["f1"], "f1_after": s["candidate"]["f1"],
-                   "small": "small" if s["small"] else "", "regressed_items": s["regressed_items"]}
-                  for s in data["slices"]], "table")
+            emit(
+                [
+                    {
+                        "key": s["key"],
+                        "items": s["items"],
+                        "fixed": s["fixed"],
+                        "regressed": s["regressed"],
+                        "f1_before": s["baseline"]["f1"],
+                        "f1_after": s["candidate"]["f1"],
+                        "small": "small" if s["small"] else "",
+                        "regressed_items": s["regressed_items"],
+                    }
+                    for s in data["slices"]
+                ],
+                "table",
+            )
             _small_note(data)
         return
     left, right, flips = svc.compare_runs(app.ws, run_a, run_b, labels)
@@ -184,16 +251,27 @@ def runs_compare(app: AppContext, run_a: int, run_b: int, fmt: str, labels: str,
     if warning:
         note(f"warning: {inert(warning)}")
     if fmt == "json":
-        echo_json({"baseline": left.as_dict(), "candidate": right.as_dict(), "flips": flips.to_dict(),
-                   "warnings": [warning] if warning else []})
+        echo_json(
+            {
+                "baseline": left.as_dict(),
+                "candidate": right.as_dict(),
+                "flips": flips.to_dict(),
+                "warnings": [warning] if warning else [],
+            }
+        )
         return
     rows = []
     for v in (left, right):
         m = v.metrics.to_dict()
-        rows.append({**{k: v.as_dict()[k] for k in ("run_id", "target", "prompt")},
-                     **{k: m[k] for k in ("items", "tp", "fp", "fn", "tn", "no_verdict")},
-                     "precision": with_interval(m["precision"], m["precision_ci"]),
-                     "recall": with_interval(m["recall"], m["recall_ci"]), "f1": with_interval(m["f1"], m["f1_ci"])})
+        rows.append(
+            {
+                **{k: v.as_dict()[k] for k in ("run_id", "target", "prompt")},
+                **{k: m[k] for k in ("items", "tp", "fp", "fn", "tn", "no_verdict")},
+                "precision": with_interval(m["precision"], m["precision_ci"]),
+                "recall": with_interval(m["recall"], m["recall_ci"]),
+                "f1": with_interval(m["f1"], m["f1_ci"]),
+            }
+        )
     emit(rows, "table")
     say(f"\n{len(flips.fixed)} fixed, {len(flips.regressed)} regressed, McNemar p={p_value(flips.mcnemar_p)}")
     for title, ids in (("fixed", flips.fixed), ("regressed", flips.regressed)):
@@ -222,9 +300,14 @@ def runs_poll(app: AppContext, run_id: int | None, fmt: str) -> None:
         echo_json(report.as_dict())
     else:
         if report.batches:
-            emit([b.as_dict() | {"runs": ", ".join(map(str, b.run_ids)), "counts": _counts(b.counts)}
-                  for b in report.batches], "table",
-                 ("batch", "target", "provider_batch_id", "provider_status", "status", "requests", "counts", "runs"))
+            emit(
+                [
+                    b.as_dict() | {"runs": ", ".join(map(str, b.run_ids)), "counts": _counts(b.counts)}
+                    for b in report.batches
+                ],
+                "table",
+                ("batch", "target", "provider_batch_id", "provider_status", "status", "requests", "counts", "runs"),
+            )
         finished = [r for rep in report.finished for r in rep.runs]
         if finished:
             say("")

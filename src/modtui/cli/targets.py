@@ -1,4 +1,5 @@
 """`modtui targets`: configured targets and whether each one's key is present (never the key)."""
+
 from __future__ import annotations
 
 import os
@@ -27,9 +28,19 @@ def targets(app: AppContext, fmt: str) -> None:
     Example:
       modtui targets
     """
-    rows = [{"name": t.name, "provider": t.provider, "model": t.model, "base_url": t.base_url,
-             "key_env": t.api_key_env, "key": key_status(t.api_key_env), "concurrency": t.concurrency,
-             "rpm": t.requests_per_minute} for t in app.ws.config.targets.values()]
+    rows = [
+        {
+            "name": t.name,
+            "provider": t.provider,
+            "model": t.model,
+            "base_url": t.base_url,
+            "key_env": t.api_key_env,
+            "key": key_status(t.api_key_env),
+            "concurrency": t.concurrency,
+            "rpm": t.requests_per_minute,
+        }
+        for t in app.ws.config.targets.values()
+    ]
     echo_json({"targets": rows}) if fmt == "json" else emit(rows, "table")
 
 

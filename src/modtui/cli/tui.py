@@ -1,4 +1,5 @@
 """Opening the TUI: bare `modtui` and `modtui open INC`."""
+
 from __future__ import annotations
 
 import click
@@ -10,6 +11,7 @@ pass_app = click.make_pass_decorator(AppContext)
 
 def open_tui(app: AppContext, incident_id: str | None) -> None:
     from modtui.tui.app import run_app
+
     run_app(app.ws, incident_id)
 
 
@@ -26,7 +28,7 @@ def open_incident(app: AppContext, incident_id: str) -> None:
     from modtui.services.incidents import load_and_sync
 
     load_and_sync(app.ws, incident_id)  # refused here, before the TUI starts, if the files do not load; an
-    open_tui(app, incident_id)          # unchanged folder is not checked item by item again (its fingerprint)
+    open_tui(app, incident_id)  # unchanged folder is not checked item by item again (its fingerprint)
 
 
 def register(group: click.Group) -> None:

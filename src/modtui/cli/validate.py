@@ -1,4 +1,5 @@
 """`modtui validate [PATH]`: check a whole workspace (exit 0) or report every problem (exit 2)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -29,14 +30,18 @@ def validate(app: AppContext, path: str | None) -> None:
       modtui validate
     """
     from modtui.workspace import Workspace
+
     ws = Workspace.open(path, app.db) if path else app.ws
     counts, problems = incidents_svc.validate_workspace(ws)
     for warning in pattern_warnings(ws):
         say(f"warning: {inert(warning)}", err=True)
     if problems:
         raise InputError(problems)
-    say(f"ok: {counts.get('incidents', 0)} incidents, {counts.get('items', 0)} items, "
-               f"{counts.get('prompts', 0)} prompts, {len(ws.config.targets)} targets", err=True)
+    say(
+        f"ok: {counts.get('incidents', 0)} incidents, {counts.get('items', 0)} items, "
+        f"{counts.get('prompts', 0)} prompts, {len(ws.config.targets)} targets",
+        err=True,
+    )
 
 
 def pattern_warnings(ws: Workspace) -> list[str]:

@@ -1,4 +1,5 @@
 """Root-cause findings: what was found on an incident, its evidence, and proposed gold-label corrections."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,8 +11,8 @@ LABEL_ERROR = "label_error"
 
 class FindingStatus(StrEnum):
     OPEN = "open"
-    RESOLVED = "resolved"      # closed: the cause is understood and acted on (a dispute: accepted)
-    REJECTED = "rejected"      # closed: a label dispute that was checked and turned down
+    RESOLVED = "resolved"  # closed: the cause is understood and acted on (a dispute: accepted)
+    REJECTED = "rejected"  # closed: a label dispute that was checked and turned down
     SUPERSEDED = "superseded"  # replaced by a later finding (superseded_by)
 
 
@@ -46,10 +47,22 @@ class Finding:
         return self.category == LABEL_ERROR and self.status in CORRECTING and bool(self.corrections)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "incident": self.incident_id, "category": self.category, "status": self.status.value,
-                "summary": self.summary, "fix": self.fix, "author": self.author, "created_at": self.created_at,
-                "resolved_at": self.resolved_at, "resolution": self.resolution, "superseded_by": self.superseded_by,
-                "items": list(self.items), "runs": list(self.runs), "corrections": dict(self.corrections)}
+        return {
+            "id": self.id,
+            "incident": self.incident_id,
+            "category": self.category,
+            "status": self.status.value,
+            "summary": self.summary,
+            "fix": self.fix,
+            "author": self.author,
+            "created_at": self.created_at,
+            "resolved_at": self.resolved_at,
+            "resolution": self.resolution,
+            "superseded_by": self.superseded_by,
+            "items": list(self.items),
+            "runs": list(self.runs),
+            "corrections": dict(self.corrections),
+        }
 
 
 @dataclass(frozen=True)
@@ -74,5 +87,7 @@ def apply_corrections(expected: dict[str, str], findings: list[Finding]) -> dict
 
 
 def corrected_labels(expected: dict[str, str], corrections: dict[str, LabelCorrection]) -> dict[str, str]:
-    return {item_id: corrections[item_id].corrected if item_id in corrections else label
-            for item_id, label in expected.items()}
+    return {
+        item_id: corrections[item_id].corrected if item_id in corrections else label
+        for item_id, label in expected.items()
+    }

@@ -1,4 +1,5 @@
 """Incidents and their items, as written in incidents/<ID>/incident.yaml and items.jsonl."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
-RESERVED_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-                            *(f"LPT{i}" for i in range(1, 10))})
+RESERVED_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+)
 UNPRINTABLE_ID = "must not contain control or formatting characters (escapes, bidi overrides, line breaks)"
 
 
@@ -79,7 +81,9 @@ class Production(BaseModel):
         # read as written (symlinks are followed where the file is opened, workspace.inside)
         parts = PurePosixPath(value.replace("\\", "/")).parts
         if value.startswith(("/", "~", "\\")) or ".." in parts or (len(value) > 1 and value[1] == ":"):
-            raise ValueError("resolves outside the workspace: give a path inside it, such as prompts/<policy>/production.yaml")
+            raise ValueError(
+                "resolves outside the workspace: give a path inside it, such as prompts/<policy>/production.yaml"
+            )
         return value
 
 

@@ -8,6 +8,7 @@ The rule, in one place for the TUI and the report. An item is masked when either
     one-tag list). Tags match ignoring case.
 Nothing is masked when neither setting is given.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -25,8 +26,9 @@ class MaskRule:
 
     @classmethod
     def of(cls, severity_at_or_above: str | None, meta_tags: Iterable[str]) -> "MaskRule":
-        return cls(severity_at_or_above.upper() if severity_at_or_above else None,
-                   frozenset(t.lower() for t in meta_tags))
+        return cls(
+            severity_at_or_above.upper() if severity_at_or_above else None, frozenset(t.lower() for t in meta_tags)
+        )
 
 
 def mask_reason(rule: MaskRule, severity: str, meta: Mapping[str, Any]) -> str | None:

@@ -1,4 +1,5 @@
 """Prompt templates as written in prompts/<policy>/<name>.yaml."""
+
 from __future__ import annotations
 
 from pathlib import PurePath

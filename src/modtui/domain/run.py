@@ -1,4 +1,5 @@
 """What a replay run and a provider batch can be: their statuses, as the log records them."""
+
 from __future__ import annotations
 
 from enum import StrEnum

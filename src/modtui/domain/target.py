@@ -1,4 +1,5 @@
 """A named model target from modtui.toml: provider, model, limits, prices. Never a key."""
+
 from __future__ import annotations
 
 import hashlib
@@ -34,23 +35,43 @@ class Target(BaseModel):
 
     def config_key(self) -> str:
         """Identity of everything that shapes a reply (no key, no limits): the cache's target part."""
-        shape = {"provider": self.provider, "model": self.model, "base_url": self.base_url,
-                 "structured_output": self.structured_output, "params": self.params}
+        shape = {
+            "provider": self.provider,
+            "model": self.model,
+            "base_url": self.base_url,
+            "structured_output": self.structured_output,
+            "params": self.params,
+        }
         return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def cost(self, tokens_in: int, tokens_out: int, cache_read: int = 0, cache_write: int = 0) -> float:
         """USD for one call; `tokens_in` includes the prompt tokens read from and written to the provider's cache."""
-        read_price = self.price_in_per_mtok if self.price_cache_read_per_mtok is None else self.price_cache_read_per_mtok
-        write_price = self.price_in_per_mtok if self.price_cache_write_per_mtok is None else self.price_cache_write_per_mtok
+        read_price = (
+            self.price_in_per_mtok if self.price_cache_read_per_mtok is None else self.price_cache_read_per_mtok
+        )
+        write_price = (
+            self.price_in_per_mtok if self.price_cache_write_per_mtok is None else self.price_cache_write_per_mtok
+        )
         plain = max(0, tokens_in - cache_read - cache_write)
-        return (plain * self.price_in_per_mtok + cache_read * read_price + cache_write * write_price
-                + tokens_out * self.price_out_per_mtok) / 1_000_000
+        return (
+            plain * self.price_in_per_mtok
+            + cache_read * read_price
+            + cache_write * write_price
+            + tokens_out * self.price_out_per_mtok
+        ) / 1_000_000
 
     def batch_priced(self) -> "Target":
         """This target with its prices × batch_discount: what a call through the provider's Batch API costs."""
-        scaled = {name: getattr(self, name) * self.batch_discount
-                  for name in ("price_in_per_mtok", "price_out_per_mtok", "price_cache_write_per_mtok",
-                               "price_cache_read_per_mtok") if getattr(self, name) is not None}
+        scaled = {
+            name: getattr(self, name) * self.batch_discount
+            for name in (
+                "price_in_per_mtok",
+                "price_out_per_mtok",
+                "price_cache_write_per_mtok",
+                "price_cache_read_per_mtok",
+            )
+            if getattr(self, name) is not None
+        }
         return self.model_copy(update=scaled)
 
 

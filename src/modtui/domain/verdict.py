@@ -1,4 +1,5 @@
 """What a model said about one item: a label, or a typed non-verdict kept with its raw text."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

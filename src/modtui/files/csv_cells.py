@@ -1,4 +1,5 @@
 """CSV cells a spreadsheet cannot run: the one rule for every CSV modtui writes (OWASP's CSV injection advice)."""
+
 from __future__ import annotations
 
 # = + - @ start a formula, a leading tab or CR can hide one; the full-width forms are read as formulas too

@@ -1,6 +1,7 @@
 """One JSON value from one line of a file, within limits a hostile line cannot break: nesting at most
 MAX_DEPTH levels (deeper is a located problem, never a RecursionError) and no lone surrogate (`"\\ud83d"`
 is valid JSON but no character: it could be read, then never written or shown)."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 MAX_DEPTH = 64
-_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<![0-9a-fA-F]{4})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<![0-9a-fA-F]{4})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 class JsonLineError(ValueError):
@@ -31,8 +34,10 @@ def parse_json_line(raw: str, object_pairs_hook: Callable[[list[tuple[str, Any]]
     if "\\u" in raw and _has_surrogate(data):
         at = _SURROGATE.search(raw)
         shown = at.group(0) if at else "an unpaired \\uD800-\\uDFFF escape"
-        raise JsonLineError(f"a lone surrogate ({shown}) is not a character; fix the export (its encoder split an "
-                            f"emoji)", at.start() + 1 if at else None)
+        raise JsonLineError(
+            f"a lone surrogate ({shown}) is not a character; fix the export (its encoder split an emoji)",
+            at.start() + 1 if at else None,
+        )
     return data
 
 

@@ -1,5 +1,6 @@
 """Names and paths that files and arguments give: a file name every system can hold, and a path that stays
 inside the workspace once symlinks are followed."""
+
 from __future__ import annotations
 
 import os
@@ -11,6 +12,7 @@ from modtui.errors import InputError, Problem, UsageError
 # names Windows reserves in every folder, with or without an extension (a workspace shared through git must
 # check out there too): the domain's list
 from modtui.domain.incident import RESERVED_NAMES as RESERVED
+
 MAX_NAME_BYTES = 255  # the common file-name limit (ext4, APFS, NTFS in UTF-16 units)
 
 
@@ -30,8 +32,12 @@ def inside(root: Path, path: Path, shown: str) -> Path:
     except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
         raise UsageError(Problem(shown, f"cannot be used as a path: {getattr(exc, 'strerror', None) or exc}")) from None
     if not resolved.is_relative_to(root.resolve()):
-        raise UsageError(Problem(shown, "resolves outside the workspace (after following symlinks); "
-                                        "modtui reads and writes only inside it"))
+        raise UsageError(
+            Problem(
+                shown,
+                "resolves outside the workspace (after following symlinks); modtui reads and writes only inside it",
+            )
+        )
     return resolved
 
 

@@ -1,4 +1,5 @@
 """Read a text file as UTF-8, turning every failure into a located problem."""
+
 from __future__ import annotations
 
 import io

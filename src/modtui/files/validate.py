@@ -1,4 +1,5 @@
 """Turn pydantic validation errors into located problems with readable, actionable messages."""
+
 from __future__ import annotations
 
 import difflib
@@ -72,7 +73,9 @@ def problem_for(error: Mapping[str, Any], model: type[BaseModel], doc: Located, 
     return doc.problem(full, f"{_dotted(loc)}: {message}" if loc else message)
 
 
-def validate_model(model: type[M], doc: Located, data: Any = None, base: KeyPath = ()) -> tuple[M | None, list[Problem]]:
+def validate_model(
+    model: type[M], doc: Located, data: Any = None, base: KeyPath = ()
+) -> tuple[M | None, list[Problem]]:
     """Validate `data` (default: the whole document) as `model`; all problems at once."""
     payload = doc.data if data is None else data
     if not isinstance(payload, dict):

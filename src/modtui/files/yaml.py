@@ -1,4 +1,5 @@
 """YAML with positions: values plus a map from key paths to (line, col), duplicates rejected."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -57,8 +58,13 @@ class _Builder:
         if len(at) > MAX_DEPTH:
             raise InputError(Problem(self.doc.path, f"nested more than {MAX_DEPTH} levels deep", *_mark(node)))
         if self.built > MAX_VALUES:  # aliases of aliases expand exponentially ("billion laughs")
-            raise InputError(Problem(self.doc.path, f"more than {MAX_VALUES:,} values once YAML aliases are "
-                                                    f"expanded; write the values out instead", *_mark(node)))
+            raise InputError(
+                Problem(
+                    self.doc.path,
+                    f"more than {MAX_VALUES:,} values once YAML aliases are expanded; write the values out instead",
+                    *_mark(node),
+                )
+            )
         self.doc.values[at] = _mark(node)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, at)
@@ -71,8 +77,13 @@ class _Builder:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as exc:  # "\ud83d" in a double-quoted scalar: no character
-                raise InputError(Problem(self.doc.path, f"a lone surrogate (\\u{ord(value[exc.start]):04x}) is not a "
-                                                        f"character", *_mark(node))) from None
+                raise InputError(
+                    Problem(
+                        self.doc.path,
+                        f"a lone surrogate (\\u{ord(value[exc.start]):04x}) is not a character",
+                        *_mark(node),
+                    )
+                ) from None
         return value
 
     def _mapping(self, node: yaml.MappingNode, at: KeyPath) -> dict[Any, Any]:
@@ -86,7 +97,9 @@ class _Builder:
             if key in out:
                 first = self.doc.keys[at + (key,)]
                 self.problems.append(
-                    Problem(self.doc.path, f"duplicate key '{key}' (first defined on line {first[0]})", *_mark(key_node))
+                    Problem(
+                        self.doc.path, f"duplicate key '{key}' (first defined on line {first[0]})", *_mark(key_node)
+                    )
                 )
                 continue
             self.doc.keys[at + (key,)] = _mark(key_node)

@@ -6,6 +6,7 @@ kept; an annotator who labels an item again replaces their own earlier label. An
 problem (missing column, unknown item, a value that is not a label) is reported with its line, and nothing is
 written unless the whole file is good.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,21 +23,26 @@ from modtui.incidents.loader import MAX_PROBLEMS
 
 @dataclass(frozen=True)
 class LabelColumns:
-    id: str                      # the column naming the item
-    annotators: dict[str, str]   # label column → annotator
-    label_map: dict[str, str]    # export value → policy label
+    id: str  # the column naming the item
+    annotators: dict[str, str]  # label column → annotator
+    label_map: dict[str, str]  # export value → policy label
 
 
 @dataclass
 class UpdateResult:
     items: list[Item]
-    added: int = 0     # annotations new to their item
+    added: int = 0  # annotations new to their item
     replaced: int = 0  # an annotator's earlier label changed
     rows: int = 0
 
 
-def read_labels(rows: Iterable[tuple[int, dict[str, Any]]], shown: str, columns: LabelColumns,
-                labels: Sequence[str], known: set[str]) -> dict[str, list[Annotation]]:
+def read_labels(
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    shown: str,
+    columns: LabelColumns,
+    labels: Sequence[str],
+    known: set[str],
+) -> dict[str, list[Annotation]]:
     """item id → the annotations its rows give; InputError naming every bad line."""
     problems: list[Problem] = []
     out: dict[str, list[Annotation]] = {}
@@ -46,8 +52,12 @@ def read_labels(rows: Iterable[tuple[int, dict[str, Any]]], shown: str, columns:
             checked = True
             missing = [c for c in (columns.id, *columns.annotators) if c not in row]
             if missing:
-                raise InputError([Problem(shown, f"no column '{c}'{suggest(c, list(row))}; columns: "
-                                                 f"{', '.join(row)}", line) for c in missing])
+                raise InputError(
+                    [
+                        Problem(shown, f"no column '{c}'{suggest(c, list(row))}; columns: {', '.join(row)}", line)
+                        for c in missing
+                    ]
+                )
         item_id = str(row.get(columns.id) or "").strip()
         if item_id not in known:
             problems.append(Problem(shown, f"no item '{item_id}' in the incident{suggest(item_id, known)}", line))
@@ -58,8 +68,14 @@ def read_labels(rows: Iterable[tuple[int, dict[str, Any]]], shown: str, columns:
                 continue
             label = columns.label_map.get(value, columns.label_map.get(value.lower(), value))
             if label not in labels:
-                problems.append(Problem(shown, f"column '{column}' value '{value}' is not a label {list(labels)}"
-                                               f"; add --label-map '{value}=LABEL'", line))
+                problems.append(
+                    Problem(
+                        shown,
+                        f"column '{column}' value '{value}' is not a label {list(labels)}"
+                        f"; add --label-map '{value}=LABEL'",
+                        line,
+                    )
+                )
                 continue
             out.setdefault(item_id, []).append(Annotation(annotator=annotator, label=label))
         if len(problems) >= MAX_PROBLEMS:
@@ -92,8 +108,9 @@ def merged(items: Sequence[Item], new: Mapping[str, list[Annotation]]) -> Update
     return result
 
 
-def update_labels(path: Path, shown: str, items: Sequence[Item], columns: LabelColumns,
-                  labels: Sequence[str]) -> UpdateResult:
+def update_labels(
+    path: Path, shown: str, items: Sequence[Item], columns: LabelColumns, labels: Sequence[str]
+) -> UpdateResult:
     rows = list(read_rows(path, shown))
     result = merged(items, read_labels(rows, shown, columns, labels, {i.id for i in items}))
     result.rows = len(rows)

@@ -3,6 +3,7 @@
 The export is streamed: rows are read, checked and handed to a sink one at a time (only the ids seen so
 far are kept, for duplicate checks), so a 200,000-row export never sits in memory whole.
 """
+
 from __future__ import annotations
 
 import csv
@@ -44,8 +45,8 @@ class ImportResult:
     rows: int
     imported: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
-    skipped: int = 0      # bad rows skipped (--on-bad-row skip), each handed to the rejects sink
-    duplicates: int = 0   # rows dropped by --dedupe first|last
+    skipped: int = 0  # bad rows skipped (--on-bad-row skip), each handed to the rejects sink
+    duplicates: int = 0  # rows dropped by --dedupe first|last
     unmapped: Counter[tuple[str, str]] = field(default_factory=Counter)  # (column role, value) → rows
 
 
@@ -53,8 +54,8 @@ class ImportResult:
 class RowPolicy:
     """What an import does with rows that cannot be items and with repeated ids."""
 
-    on_bad_row: str = "fail"   # fail: nothing is imported | skip: the row goes to `rejects`, the rest is imported
-    dedupe: str = "fail"       # fail | first: keep the first row of an id | last: keep the last
+    on_bad_row: str = "fail"  # fail: nothing is imported | skip: the row goes to `rejects`, the rest is imported
+    dedupe: str = "fail"  # fail | first: keep the first row of an id | last: keep the last
     rejects: Callable[[dict[str, Any]], None] | None = None  # {"line", "reasons", "row"} of each skipped row
 
 
@@ -70,8 +71,15 @@ class _UnmappedLabel(Problem):
     value: str = ""
 
 
-def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], positive: str,
-                 sink: Callable[[Item], None] | None = None, policy: RowPolicy = RowPolicy()) -> ImportResult:
+def import_items(
+    path: Path,
+    shown: str,
+    mapping: Mapping,
+    labels: list[str],
+    positive: str,
+    sink: Callable[[Item], None] | None = None,
+    policy: RowPolicy = RowPolicy(),
+) -> ImportResult:
     """Read every row; all problems (missing columns, unmapped labels — once per distinct value —, duplicate
     ids) at once. With `policy.on_bad_row == "skip"` a bad row is handed to `policy.rejects` with its reasons
     instead; `policy.dedupe` keeps the first or last row of a repeated id instead of failing.
@@ -80,7 +88,9 @@ def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], po
     they are returned in the result."""
     problems: list[Problem] = [
         Problem("--label-map", f"'{src}={dst}': '{dst}' is not a label of this policy {labels}{suggest(dst, labels)}")
-        for src, dst in mapping.labels.items() if dst not in labels]
+        for src, dst in mapping.labels.items()
+        if dst not in labels
+    ]
     if problems:
         raise InputError(problems)
     result = ImportResult([], 0)
@@ -104,7 +114,9 @@ def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], po
             item = _item(row, line, result.rows, mapping, labels, positive, shown, row_problems)
             if item is not None and (item.id in seen or last.get(item.id, line) != line):
                 if policy.dedupe == "fail":
-                    row_problems.append(Problem(shown, f"duplicate id '{item.id}' (first on line {seen[item.id]})", line))
+                    row_problems.append(
+                        Problem(shown, f"duplicate id '{item.id}' (first on line {seen[item.id]})", line)
+                    )
                 else:
                     result.duplicates += 1
                     continue
@@ -133,8 +145,10 @@ def import_items(path: Path, shown: str, mapping: Mapping, labels: list[str], po
     if not header_checked and not problems:
         problems.append(Problem(shown, "no rows to import (the file is empty or has only a header)", 1))
     if policy.on_bad_row == "fail":
-        problems += [_unmapped_problem(shown, role, value, count, unmapped_at[(role, value)], labels)
-                     for (role, value), count in result.unmapped.items()]
+        problems += [
+            _unmapped_problem(shown, role, value, count, unmapped_at[(role, value)], labels)
+            for (role, value), count in result.unmapped.items()
+        ]
     if problems:
         shown_first = sorted(problems, key=lambda p: p.line or 0)[:MAX_PROBLEMS]
         raise InputError(shown_first + ([stopped] if stopped else []))
@@ -199,8 +213,7 @@ def _csv_records(text: Iterator[str], shown: str) -> Iterator[tuple[int, dict[st
         except StopIteration:
             return
         except csv.Error as exc:
-            reason = ("a quoted field in this row is never closed" if "unexpected end of data" in str(exc)
-                      else str(exc))
+            reason = "a quoted field in this row is never closed" if "unexpected end of data" in str(exc) else str(exc)
             raise InputError(Problem(shown, f"CSV error: {reason}", line)) from None
         if any(cell.strip() for cell in record):
             if len(record) > len(names):
@@ -238,31 +251,52 @@ def _resolve(name: str, columns: list[str]) -> str | None:
 
 def _check_columns(mapping: Mapping, columns: list[str], shown: str) -> list[Problem]:
     problems = []
-    wanted = [("--content-col", mapping.content), ("--expected-col", mapping.expected),
-              ("--observed-col", mapping.observed), ("--id-col", mapping.id)] + [("--meta-col", m) for m in mapping.meta]
+    wanted = [
+        ("--content-col", mapping.content),
+        ("--expected-col", mapping.expected),
+        ("--observed-col", mapping.observed),
+        ("--id-col", mapping.id),
+    ] + [("--meta-col", m) for m in mapping.meta]
     wanted += [("--annotation-cols", a) for a in mapping.annotations]
     wanted += [("--stratum-col", mapping.stratum), ("--weight-col", mapping.weight)]
     for option, name in wanted:
         if name is not None and _resolve(name, columns) is None:
-            problems.append(Problem(shown, f"{option} '{name}' is not a column{suggest(name, columns)}; "
-                                           f"columns: {', '.join(columns)}", 1))
+            problems.append(
+                Problem(
+                    shown,
+                    f"{option} '{name}' is not a column{suggest(name, columns)}; columns: {', '.join(columns)}",
+                    1,
+                )
+            )
     return problems
 
 
-def _label(value: Any, mapping: Mapping, labels: list[str], what: str, shown: str, line: int,
-           problems: list[Problem]) -> str | None:
+def _label(
+    value: Any, mapping: Mapping, labels: list[str], what: str, shown: str, line: int, problems: list[Problem]
+) -> str | None:
     text = "" if value is None else str(value).strip()
     mapped = mapping.labels.get(text, mapping.labels.get(text.lower(), text))
     if mapped in labels:
         return mapped
     hint = f"; add --label-map '{text}=LABEL'" if text else ""
-    problems.append(_UnmappedLabel(shown, f"{what} value '{text}' is not a label of this policy {labels}{hint}", line,
-                                   role=what, value=text))
+    problems.append(
+        _UnmappedLabel(
+            shown, f"{what} value '{text}' is not a label of this policy {labels}{hint}", line, role=what, value=text
+        )
+    )
     return None
 
 
-def _item(row: dict[str, Any], line: int, index: int, mapping: Mapping, labels: list[str], positive: str,
-          shown: str, problems: list[Problem]) -> Item | None:
+def _item(
+    row: dict[str, Any],
+    line: int,
+    index: int,
+    mapping: Mapping,
+    labels: list[str],
+    positive: str,
+    shown: str,
+    problems: list[Problem],
+) -> Item | None:
     cols = list(row)
     get = lambda name: row.get(_resolve(name, cols) or name)  # noqa: E731
     before = len(problems)
@@ -285,20 +319,39 @@ def _item(row: dict[str, Any], line: int, index: int, mapping: Mapping, labels: 
         return None
     meta = {m: get(m) for m in mapping.meta}
     kind = derive_kind(expected, observed, positive)
-    return Item(id=item_id, content=str(content), expected=expected, observed=observed, kind=kind, meta=meta,
-                annotations=annotations, stratum=stratum, weight=weight)
+    return Item(
+        id=item_id,
+        content=str(content),
+        expected=expected,
+        observed=observed,
+        kind=kind,
+        meta=meta,
+        annotations=annotations,
+        stratum=stratum,
+        weight=weight,
+    )
 
 
 def _stratum(value: Any, mapping: Mapping, shown: str, line: int, problems: list[Problem]) -> str | None:
     text = "" if value is None else str(value).strip()
     if not text or unprintable(text):
-        problems.append(Problem(shown, f"{'empty stratum' if not text else 'a stratum with control characters'} in "
-                                       f"column '{mapping.stratum}'", line))
+        problems.append(
+            Problem(
+                shown,
+                f"{'empty stratum' if not text else 'a stratum with control characters'} in column '{mapping.stratum}'",
+                line,
+            )
+        )
         return None
     if mapping.strata is not None and text not in mapping.strata:
-        problems.append(Problem(shown, f"stratum '{text}' has no --population size (given: "
-                                       f"{', '.join(sorted(mapping.strata))}){suggest(text, sorted(mapping.strata))}",
-                                line))
+        problems.append(
+            Problem(
+                shown,
+                f"stratum '{text}' has no --population size (given: "
+                f"{', '.join(sorted(mapping.strata))}){suggest(text, sorted(mapping.strata))}",
+                line,
+            )
+        )
         return None
     return text
 
@@ -314,8 +367,9 @@ def _weight(value: Any, column: str, shown: str, line: int, problems: list[Probl
     return weight
 
 
-def _annotations(get: Callable[[str], Any], mapping: Mapping, labels: list[str], shown: str, line: int,
-                 problems: list[Problem]) -> list[Annotation] | None:
+def _annotations(
+    get: Callable[[str], Any], mapping: Mapping, labels: list[str], shown: str, line: int, problems: list[Problem]
+) -> list[Annotation] | None:
     """The reviewers' labels of a row (an empty cell: that reviewer did not label it); None when there are none."""
     out = []
     for column in mapping.annotations:

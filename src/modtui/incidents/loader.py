@@ -1,4 +1,5 @@
 """Load an incident folder (incident.yaml + items.jsonl), reporting every problem with file:line."""
+
 from __future__ import annotations
 
 import hashlib
@@ -58,7 +59,7 @@ class IncidentFiles:
     """An incident folder's two files as read once, and their fingerprint (sha256 of SCHEMA_VERSION and both files)."""
 
     folder: Path
-    head: bytes   # incident.yaml
+    head: bytes  # incident.yaml
     items: bytes  # items.jsonl
     fingerprint: str
 
@@ -89,25 +90,39 @@ def load_trusted(files: IncidentFiles, display_root: Path | None = None) -> Load
     items: list[Item] = []
     lines: dict[str, int] = {}
     construct, kinds = Item.model_construct, {k.value: k for k in ItemKind}
-    numbered = [(number, raw) for number, raw in enumerate(files.items.decode("utf-8").removeprefix(BOM).split("\n"),
-                                                           start=1) if raw and not raw.isspace()]
+    numbered = [
+        (number, raw)
+        for number, raw in enumerate(files.items.decode("utf-8").removeprefix(BOM).split("\n"), start=1)
+        if raw and not raw.isspace()
+    ]
     # each line passed as one JSON object: all of them parse as one array, in one call into the C decoder
     rows = json.loads("[" + ",".join(raw for _, raw in numbered) + "]")
     for (number, _), data in zip(numbered, rows, strict=True):
         item_id = str(data["id"])  # an int id becomes text, as Item's validator makes it
         kind, observed = data.get("kind"), data.get("observed")
         # the names given count as set (+ kind, which check_item assigns when absent), as after validation
-        items.append(construct({*data, "kind"}, id=item_id, content=data["content"], expected=data["expected"],
-                               observed=observed, kind=kinds[kind] if kind is not None
-                               else derive_kind(data["expected"], observed, positive), meta=data.get("meta", {}),
-                               stratum=data.get("stratum"), weight=data.get("weight"),
-                               annotations=_trusted_annotations(data.get("annotations"))))
+        items.append(
+            construct(
+                {*data, "kind"},
+                id=item_id,
+                content=data["content"],
+                expected=data["expected"],
+                observed=observed,
+                kind=kinds[kind] if kind is not None else derive_kind(data["expected"], observed, positive),
+                meta=data.get("meta", {}),
+                stratum=data.get("stratum"),
+                weight=data.get("weight"),
+                annotations=_trusted_annotations(data.get("annotations")),
+            )
+        )
         lines[item_id] = number
     return LoadedIncident(incident, items, files.folder, lines)
 
 
 def _trusted_annotations(raw: list[dict[str, str]] | None) -> list[Annotation] | None:
-    return None if raw is None else [Annotation.model_construct(annotator=a["annotator"], label=a["label"]) for a in raw]
+    return (
+        None if raw is None else [Annotation.model_construct(annotator=a["annotator"], label=a["label"]) for a in raw]
+    )
 
 
 def load_incident_file(path: Path, shown: str) -> Incident:
@@ -121,8 +136,9 @@ def incident_from_doc(doc: Located) -> Incident:
     return incident
 
 
-def parse_items(path: Path, shown: str, incident: Incident, *, keep: bool = True
-                ) -> tuple[list[Item], dict[str, int], list[Problem]]:
+def parse_items(
+    path: Path, shown: str, incident: Incident, *, keep: bool = True
+) -> tuple[list[Item], dict[str, int], list[Problem]]:
     """Every line of items.jsonl validated against the incident, read line by line; returns items, id→line,
     problems. With keep=False the items are validated and counted but not kept (a big file's check)."""
     items: list[Item] = []
@@ -133,7 +149,9 @@ def parse_items(path: Path, shown: str, incident: Incident, *, keep: bool = True
             continue
         item, item_problems, raw_id = parse_item_line(raw, number, shown, incident)
         if raw_id is not None and raw_id in lines:
-            item_problems.append(Problem(shown, f"duplicate item id '{raw_id}' (first on line {lines[raw_id]})", number))
+            item_problems.append(
+                Problem(shown, f"duplicate item id '{raw_id}' (first on line {lines[raw_id]})", number)
+            )
         elif raw_id is not None:
             lines[raw_id] = number
         problems.extend(item_problems)
@@ -150,8 +168,9 @@ def jsonl_lines(text: str) -> list[tuple[int, str]]:
     return [(number, line.removesuffix("\r")) for number, line in enumerate(text.split("\n"), start=1)]
 
 
-def parse_item_line(raw: str, number: int, shown: str, incident: Incident
-                    ) -> tuple[Item | None, list[Problem], str | None]:
+def parse_item_line(
+    raw: str, number: int, shown: str, incident: Incident
+) -> tuple[Item | None, list[Problem], str | None]:
     """One JSONL line → item (or None), its problems, and its raw id (for duplicate checks)."""
     try:
         data = parse_json_line(raw, object_pairs_hook=_unique_keys)
@@ -190,22 +209,42 @@ def check_item(item: Item, incident: Incident, shown: str, number: int) -> list[
         value = getattr(item, field_name)
         if value is not None and value not in incident.labels:
             hint = suggest(value, incident.labels)
-            problems.append(Problem(shown, f"{field_name} label '{value}' is not one of {incident.labels}{hint}", number))
+            problems.append(
+                Problem(shown, f"{field_name} label '{value}' is not one of {incident.labels}{hint}", number)
+            )
     problems += _annotation_problems(item, incident, shown, number)
     if incident.population is not None and (item.stratum or DEFAULT_STRATUM) not in incident.population:
-        problems.append(Problem(shown, f"stratum '{item.stratum or DEFAULT_STRATUM}' has no population size in "
-                                       f"incident.yaml (population: {sorted(incident.population)})", number))
+        problems.append(
+            Problem(
+                shown,
+                f"stratum '{item.stratum or DEFAULT_STRATUM}' has no population size in "
+                f"incident.yaml (population: {sorted(incident.population)})",
+                number,
+            )
+        )
     if problems:
         return problems
     derived = derive_kind(item.expected, item.observed, incident.positive_label)
     if item.kind is None:
         item.kind = derived
     elif item.kind is not ItemKind.EVAL and item.observed is None:
-        problems.append(Problem(shown, f"kind '{item.kind.value}' needs an observed label (production's verdict); "
-                                       f"without one the item is 'eval'", number))
+        problems.append(
+            Problem(
+                shown,
+                f"kind '{item.kind.value}' needs an observed label (production's verdict); "
+                f"without one the item is 'eval'",
+                number,
+            )
+        )
     elif item.kind is not ItemKind.EVAL and item.kind is not derived:
-        problems.append(Problem(shown, f"kind '{item.kind.value}' contradicts expected '{item.expected}' and observed "
-                                       f"'{item.observed}' (that is '{derived.value}')", number))
+        problems.append(
+            Problem(
+                shown,
+                f"kind '{item.kind.value}' contradicts expected '{item.expected}' and observed "
+                f"'{item.observed}' (that is '{derived.value}')",
+                number,
+            )
+        )
     return problems
 
 
@@ -214,8 +253,13 @@ def _annotation_problems(item: Item, incident: Incident, shown: str, number: int
     for a in item.annotations or ():
         if a.label not in incident.labels:
             hint = suggest(a.label, incident.labels)
-            problems.append(Problem(shown, f"annotation by '{a.annotator}': label '{a.label}' is not one of "
-                                           f"{incident.labels}{hint}", number))
+            problems.append(
+                Problem(
+                    shown,
+                    f"annotation by '{a.annotator}': label '{a.label}' is not one of {incident.labels}{hint}",
+                    number,
+                )
+            )
         if a.annotator in seen:
             problems.append(Problem(shown, f"annotator '{a.annotator}' labels this item twice", number))
         seen.add(a.annotator)

@@ -136,9 +136,7 @@ def _terms_regex(terms: Sequence[str]) -> str:
         bodies = groups.setdefault((left, right), [])
         if body not in bodies:
             bodies.append(body)
-    return "|".join(
-        f"{left}(?:{'|'.join(bodies)}){right}" for (left, right), bodies in groups.items()
-    )
+    return "|".join(f"{left}(?:{'|'.join(bodies)}){right}" for (left, right), bodies in groups.items())
 
 
 def _needles(terms: Sequence[str]) -> tuple[str, ...] | None:
@@ -150,7 +148,7 @@ def _needles(terms: Sequence[str]) -> tuple[str, ...] | None:
     for term in terms:
         first = normalize(term).split(" ")[0]
         doubled = re.search(r"([^\W\d_])\1", first)
-        needle = first[:doubled.start() + 1] if doubled else first
+        needle = first[: doubled.start() + 1] if doubled else first
         if not needle.isascii():
             return None
         out.append(needle)
@@ -164,11 +162,7 @@ class _Matcher:
 
     def __init__(self, name: str, terms: Sequence[str], patterns: Sequence[str]) -> None:
         self.name = name
-        self._terms = (
-            re.compile(_terms_regex(terms), PATTERN_FLAGS)
-            if terms
-            else None
-        )
+        self._terms = re.compile(_terms_regex(terms), PATTERN_FLAGS) if terms else None
         self._needles = _needles(terms)
         self._patterns = tuple(compile_pattern(p, PATTERN_FLAGS) for p in patterns)
 
@@ -179,8 +173,9 @@ class _Matcher:
 
     def search(self, text: str, ascii_text: bool) -> str | None:
         """The matched text of the first match, or ``None``."""
-        if self._terms is not None and (self._needles is None or not ascii_text
-                                        or any(needle in text for needle in self._needles)):
+        if self._terms is not None and (
+            self._needles is None or not ascii_text or any(needle in text for needle in self._needles)
+        ):
             m = self._terms.search(text)
             if m is not None:
                 return m.group(0)
@@ -212,13 +207,10 @@ class CompiledPolicy:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._rules = tuple(
-            _CompiledRule(_Matcher(r.name, r.terms, r.patterns), r.label, r.weight)
-            for r in policy.rules
+            _CompiledRule(_Matcher(r.name, r.terms, r.patterns), r.label, r.weight) for r in policy.rules
         )
         self._exceptions = tuple(
-            _CompiledException(
-                _Matcher(e.name, e.terms, e.patterns), frozenset(e.clears) if e.clears else None
-            )
+            _CompiledException(_Matcher(e.name, e.terms, e.patterns), frozenset(e.clears) if e.clears else None)
             for e in policy.exceptions
         )
         self._labels_cache: dict[tuple[tuple[str, ...], str | None], tuple[str, str]] = {}
@@ -237,9 +229,7 @@ class CompiledPolicy:
             self._labels_cache[key] = hit
         return hit
 
-    def classify(
-        self, content: str, labels: Sequence[str], *, positive_label: str | None = None
-    ) -> RuleVerdict:
+    def classify(self, content: str, labels: Sequence[str], *, positive_label: str | None = None) -> RuleVerdict:
         """See :func:`classify`."""
         positive, default = self.resolve(labels, positive_label)
         text = normalize(content)

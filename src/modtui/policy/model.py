@@ -52,9 +52,7 @@ def _check_patterns(patterns: list[str]) -> list[str]:
         except re.error as exc:
             raise ValueError(f"invalid regex pattern {pattern!r}: {exc}") from None
         if compiled.search("") is not None:
-            raise ValueError(
-                f"pattern {pattern!r} matches the empty string, so it would match every item"
-            )
+            raise ValueError(f"pattern {pattern!r} matches the empty string, so it would match every item")
     return patterns
 
 
@@ -140,9 +138,7 @@ class Policy(BaseModel):
 
     @field_validator("exceptions")
     @classmethod
-    def _check_exceptions(
-        cls, v: list[PolicyException], info: ValidationInfo
-    ) -> list[PolicyException]:
+    def _check_exceptions(cls, v: list[PolicyException], info: ValidationInfo) -> list[PolicyException]:
         _unique([e.name for e in v], "exception")
         rules = info.data.get("rules")
         if rules is None:  # the rules failed validation: that error is reported already
@@ -171,9 +167,7 @@ class Policy(BaseModel):
         """
         problems = self.label_problems(labels)
         if positive_label is not None and positive_label not in labels:
-            problems.append(
-                f"positive label {positive_label!r} is not one of the labels ({', '.join(labels)})"
-            )
+            problems.append(f"positive label {positive_label!r} is not one of the labels ({', '.join(labels)})")
         if problems:
             raise ValueError("; ".join(problems))
         positive = self.positive_label or positive_label or labels[0]
@@ -206,4 +200,3 @@ def _unique(names: list[str], kind: str) -> None:
         if n in seen:
             raise ValueError(f"duplicate {kind} name {n!r} ({kind}s #{seen[n] + 1} and #{i + 1})")
         seen[n] = i
-

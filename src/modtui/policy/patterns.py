@@ -12,6 +12,7 @@ linear-time engine) — and matched:
   compile (look-arounds, back-references) — those are ``fallback`` patterns, which the offline target runs
   under a per-item time limit (providers.rules) so a hang becomes a typed ``timeout`` result.
 """
+
 from __future__ import annotations
 
 import re
@@ -122,8 +123,13 @@ def policy_warnings(policy: Any) -> list[str]:
                 risk = backtracking_risk(source)
                 if risk is None:
                     continue
-                how = ("matched with RE2 (linear time)" if _linear(source, re.IGNORECASE) is not None
-                       else "RE2 cannot compile it, so it is matched under a per-item time limit")
-                out.append(f"{kind} {matcher.name!r}: pattern {source!r} can backtrack catastrophically ({risk}); "
-                           f"{how} — rewrite it without the nested repeat")
+                how = (
+                    "matched with RE2 (linear time)"
+                    if _linear(source, re.IGNORECASE) is not None
+                    else "RE2 cannot compile it, so it is matched under a per-item time limit"
+                )
+                out.append(
+                    f"{kind} {matcher.name!r}: pattern {source!r} can backtrack catastrophically ({risk}); "
+                    f"{how} — rewrite it without the nested repeat"
+                )
     return out

@@ -73,7 +73,9 @@ def render_policy(
                 lines.append("  Patterns: " + "; ".join(f"/{p}/" for p in exc.patterns))
 
     lines.append("")
-    lines.append(f"DEFAULT: when no rule applies, or every rule that applies is overridden, the label is {default_txt}.")
+    lines.append(
+        f"DEFAULT: when no rule applies, or every rule that applies is overridden, the label is {default_txt}."
+    )
     if labels is not None and len(labels) > 2:
         lines.append("When rules for different labels apply, the stronger (higher weight) wins.")
     return "\n".join(lines)

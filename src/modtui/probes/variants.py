@@ -5,6 +5,7 @@ the same command makes the same variants, and (parent_id, mutation, seed) alone 
 to their parent (the mutation found nothing to change) or to an earlier variant of the same parent and
 mutation are dropped.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -3,6 +3,7 @@
 Mutations share this so that every one of them leaves the same things alone: a token that mixes letters and
 digits (`mp3`, `24h`) and the parts of a text that are addresses rather than language.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,7 +45,7 @@ def rewrite(text: str, chosen: list[Word], change: Callable[[Word], str]) -> str
     """`text` with each chosen word replaced by `change(word)`."""
     parts, at = [], 0
     for word in sorted(chosen, key=lambda w: w.start):
-        parts += [text[at:word.start], change(word)]
+        parts += [text[at : word.start], change(word)]
         at = word.end
     return "".join(parts) + text[at:]
 

@@ -1,4 +1,5 @@
 """Load prompts/<policy>/<name>.yaml with strict validation of fields and template variables."""
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,7 @@ from modtui.prompts.version import prompt_version
 @dataclass(frozen=True)
 class LoadedPrompt:
     template: PromptTemplate
-    path: str          # workspace-relative, as shown to users
+    path: str  # workspace-relative, as shown to users
     version: str
 
     @property
@@ -58,9 +59,14 @@ def template_problems(template: PromptTemplate, doc: Located) -> list[Problem]:
         for name in sorted(used - TEMPLATE_VARIABLES):
             line = _line_of(source, name)
             hint = suggest(name, TEMPLATE_VARIABLES)
-            problems.append(_at_template_line(doc, field_name, line,
-                                              f"undefined template variable '{name}'{hint}; "
-                                              f"available: {', '.join(sorted(TEMPLATE_VARIABLES))}"))
+            problems.append(
+                _at_template_line(
+                    doc,
+                    field_name,
+                    line,
+                    f"undefined template variable '{name}'{hint}; available: {', '.join(sorted(TEMPLATE_VARIABLES))}",
+                )
+            )
     if template.policy is not None:
         problems += _policy_label_problems(template, doc)
     if "content" not in _safe_vars(template.user) and "content" not in _safe_vars(template.system):
@@ -82,8 +88,7 @@ def _trial_render(template: PromptTemplate, doc: Located) -> list[Problem]:
     except Exception as exc:  # noqa: BLE001 - any failure is the template's problem, reported with its place
         field_name = "system" if template.system and _fails(template.system) else "user"
         line = _template_traceback_line(exc)
-        return [_at_template_line(doc, field_name, line,
-                                  f"template cannot be rendered: {type(exc).__name__}: {exc}")]
+        return [_at_template_line(doc, field_name, line, f"template cannot be rendered: {type(exc).__name__}: {exc}")]
     return []
 
 
@@ -91,8 +96,10 @@ def _fails(source: str) -> bool:
     from modtui.prompts.templating import compile_template, render_limited
 
     try:
-        render_limited(compile_template(source), {"content": "x", "item_id": "x", "meta": {}, "labels": "a, b",
-                                                  "policy": "", "precedents": ""})
+        render_limited(
+            compile_template(source),
+            {"content": "x", "item_id": "x", "meta": {}, "labels": "a, b", "policy": "", "precedents": ""},
+        )
     except Exception:  # noqa: BLE001
         return True
     return False
@@ -114,11 +121,16 @@ def _policy_label_problems(template: PromptTemplate, doc: Located) -> list[Probl
     assert policy is not None
     named: list[tuple[str, tuple[str | int, ...], str | None]] = [
         ("policy.positive_label", ("policy", "positive_label"), policy.positive_label),
-        ("policy.default_label", ("policy", "default_label"), policy.default_label)]
-    named += [(f"policy.rules[{i}].label", ("policy", "rules", i, "label"), rule.label)
-              for i, rule in enumerate(policy.rules)]
-    return [doc.problem(loc, f"{shown}: '{value}' is not one of labels {labels}{suggest(value, labels)}")
-            for shown, loc, value in named if value is not None and value not in labels]
+        ("policy.default_label", ("policy", "default_label"), policy.default_label),
+    ]
+    named += [
+        (f"policy.rules[{i}].label", ("policy", "rules", i, "label"), rule.label) for i, rule in enumerate(policy.rules)
+    ]
+    return [
+        doc.problem(loc, f"{shown}: '{value}' is not one of labels {labels}{suggest(value, labels)}")
+        for shown, loc, value in named
+        if value is not None and value not in labels
+    ]
 
 
 def _safe_vars(source: str) -> set[str]:

@@ -1,4 +1,5 @@
 """Render a prompt for one item. Content is a value; tags the template uses cannot be closed by it."""
+
 from __future__ import annotations
 
 import re
@@ -54,8 +55,14 @@ def clip(content: str, limit: int = MAX_CONTENT_CHARS) -> tuple[str, bool]:
     return content[:limit] + "\n" + TRUNCATION_NOTE.format(kept=limit, total=len(content)), True
 
 
-def render(template: PromptTemplate, content: str, *, item_id: str = "", meta: Mapping[str, Any] | None = None,
-           precedents: str = "") -> Messages:
+def render(
+    template: PromptTemplate,
+    content: str,
+    *,
+    item_id: str = "",
+    meta: Mapping[str, Any] | None = None,
+    precedents: str = "",
+) -> Messages:
     tags = template_tags(template.system + "\n" + template.user)
     clipped, truncated = clip(content)
     values = {
@@ -64,7 +71,8 @@ def render(template: PromptTemplate, content: str, *, item_id: str = "", meta: M
         "meta": ItemMeta({k: neutralise(str(v), tags) for k, v in (meta or {}).items()}),
         "labels": ", ".join(template.labels),
         "policy": render_policy(template.policy, template.labels, positive_label=template.positive_label)
-        if template.policy else "",
+        if template.policy
+        else "",
         "precedents": neutralise(precedents, tags),
     }
     system = render_limited(compile_template(template.system), values) if template.system else ""

@@ -6,6 +6,7 @@ passes, and 2 seconds of wall time. Going over raises `TemplateLimitError`, whic
 template's line (exit 2) and a replay records as that item's render error. Nothing is evaluated while
 compiling: the operators that could be costly are intercepted, so Jinja does not fold them as constants.
 """
+
 from __future__ import annotations
 
 import math
@@ -182,5 +183,3 @@ def _generate(template: Template, values: dict[str, Any]) -> Iterator[str]:
 def variables_used(source: str) -> set[str]:
     """Undeclared variables a template reads (raises jinja2.TemplateSyntaxError on bad syntax)."""
     return set(meta.find_undeclared_variables(environment().parse(source)))
-
-

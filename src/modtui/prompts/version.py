@@ -1,4 +1,5 @@
 """A prompt version is the hash of its normalised text: formatting and comments do not count."""
+
 from __future__ import annotations
 
 import hashlib

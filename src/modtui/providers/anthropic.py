@@ -1,4 +1,5 @@
 """Anthropic Messages API via AsyncAnthropic (base URL overridable)."""
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,21 @@ class AnthropicProvider(SdkProvider):
     def make_client(self) -> Any:
         from anthropic import AsyncAnthropic, DefaultAioHttpClient
 
-        return AsyncAnthropic(api_key=self.api_key, base_url=self.target.base_url,
-                              max_retries=self.target.max_retries, timeout=self.target.timeout,
-                              http_client=DefaultAioHttpClient())
+        return AsyncAnthropic(
+            api_key=self.api_key,
+            base_url=self.target.base_url,
+            max_retries=self.target.max_retries,
+            timeout=self.target.timeout,
+            http_client=DefaultAioHttpClient(),
+        )
 
     def body(self, request: Request) -> dict[str, Any]:
         """The Messages request body: what `messages.create(**same)` would send."""
-        body: dict[str, Any] = {"model": self.target.model,
-                                "messages": [{"role": "user", "content": request.messages.user}], **self.params}
+        body: dict[str, Any] = {
+            "model": self.target.model,
+            "messages": [{"role": "user", "content": request.messages.user}],
+            **self.params,
+        }
         if request.messages.system.strip():
             body["system"] = request.messages.system
         return body
@@ -50,14 +58,22 @@ def _reply(content: bytes) -> Reply:
         usage = usage if isinstance(usage, dict) else {}
         if "content" not in data and stop is None:
             raise LookupError("not a message")
-        read, written = token_count(usage.get("cache_read_input_tokens")), token_count(usage.get("cache_creation_input_tokens"))
+        read, written = (
+            token_count(usage.get("cache_read_input_tokens")),
+            token_count(usage.get("cache_creation_input_tokens")),
+        )
         texts = [a for a in answer if a is not None]
-        return Reply(text="".join(texts) if texts else None, finish_reason=stop,
-                     refusal="stop_reason refusal" if stop == "refusal" else None,
-                     tokens_in=min(token_count(usage.get("input_tokens")) + read + written, MAX_TOKENS_COUNTED),
-                     tokens_out=token_count(usage.get("output_tokens")), raw=raw,
-                     model=data.get("model") if isinstance(data.get("model"), str) else None,
-                     cache_read_tokens=read, cache_write_tokens=written)
+        return Reply(
+            text="".join(texts) if texts else None,
+            finish_reason=stop,
+            refusal="stop_reason refusal" if stop == "refusal" else None,
+            tokens_in=min(token_count(usage.get("input_tokens")) + read + written, MAX_TOKENS_COUNTED),
+            tokens_out=token_count(usage.get("output_tokens")),
+            raw=raw,
+            model=data.get("model") if isinstance(data.get("model"), str) else None,
+            cache_read_tokens=read,
+            cache_write_tokens=written,
+        )
     except (ValueError, LookupError, TypeError, AttributeError) as exc:
         return bad_body(raw, exc)
 

@@ -1,4 +1,5 @@
 """Anthropic Message Batches: /v1/messages/batches with each request's Messages API params."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
@@ -9,10 +10,19 @@ from modtui.providers.base import Reply, Request
 from modtui.providers.batch import BatchProvider, BatchState
 from modtui.providers.sdk_errors import MAX_ERROR_CHARS
 
-ERROR_TYPES = {"invalid_request_error": "bad_request", "not_found_error": "bad_request", "request_too_large": "bad_request",
-               "authentication_error": "auth", "permission_error": "auth", "billing_error": "auth",
-               "rate_limit_error": "rate_limit", "api_error": "server", "overloaded_error": "server",
-               "timeout_error": "timeout", "gateway_timeout_error": "timeout"}
+ERROR_TYPES = {
+    "invalid_request_error": "bad_request",
+    "not_found_error": "bad_request",
+    "request_too_large": "bad_request",
+    "authentication_error": "auth",
+    "permission_error": "auth",
+    "billing_error": "auth",
+    "rate_limit_error": "rate_limit",
+    "api_error": "server",
+    "overloaded_error": "server",
+    "timeout_error": "timeout",
+    "gateway_timeout_error": "timeout",
+}
 
 
 class AnthropicBatch(BatchProvider):
@@ -26,7 +36,8 @@ class AnthropicBatch(BatchProvider):
 
     async def submit(self, requests: Sequence[tuple[str, Request]]) -> str:
         batch = await self.client.messages.batches.create(
-            requests=[{"custom_id": cid, "params": self.live.body(r)} for cid, r in requests])
+            requests=[{"custom_id": cid, "params": self.live.body(r)} for cid, r in requests]
+        )
         return batch.id
 
     async def state(self, batch_id: str) -> BatchState:
@@ -50,7 +61,9 @@ def _result(result: Any) -> Reply:
         error = getattr(result.error, "error", None)
         error_type = getattr(error, "type", None) or "api_error"
         message = getattr(error, "message", None) or str(result.error)
-        return Reply(error_type=ERROR_TYPES.get(error_type, "server"), error=f"{error_type}: {message}"[:MAX_ERROR_CHARS])
+        return Reply(
+            error_type=ERROR_TYPES.get(error_type, "server"), error=f"{error_type}: {message}"[:MAX_ERROR_CHARS]
+        )
     if kind == "canceled":
         return Reply(error_type="cancelled", error="the batch was canceled before this request ran")
     return Reply(error_type="expired", error="the batch expired before this request ran")

@@ -1,4 +1,5 @@
 """The one provider interface: rendered messages in; reply text, usage, latency or a typed error out."""
+
 from __future__ import annotations
 
 import time

@@ -4,6 +4,7 @@ A batch adapter sends exactly the request body its live adapter would (same mess
 batch reply parses, caches and scores like a live one. Like live adapters, each is one file plus one registry
 line, and its SDK is imported only when first used.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -58,7 +59,12 @@ class BatchProvider(ABC):
 
 def batch_provider_class(target: Target) -> type[BatchProvider]:
     if target.provider not in BATCH_PROVIDERS:
-        raise UsageError(Problem("--batch", f"target '{target.name}' (provider {target.provider}) has no batch API; "
-                                            f"batch replays work on {', '.join(BATCH_PROVIDERS)} targets"))
+        raise UsageError(
+            Problem(
+                "--batch",
+                f"target '{target.name}' (provider {target.provider}) has no batch API; "
+                f"batch replays work on {', '.join(BATCH_PROVIDERS)} targets",
+            )
+        )
     module_name, _, attr = BATCH_PROVIDERS[target.provider].partition(":")
     return getattr(importlib.import_module(module_name), attr)

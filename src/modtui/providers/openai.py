@@ -1,4 +1,5 @@
 """OpenAI Chat Completions, and every OpenAI-compatible server via base_url (vLLM, Ollama, llama.cpp…)."""
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,13 @@ class OpenAIProvider(SdkProvider):
     def make_client(self) -> Any:
         from openai import AsyncOpenAI, DefaultAioHttpClient
 
-        return AsyncOpenAI(api_key=self.api_key or _PLACEHOLDER_KEY, base_url=self.target.base_url,
-                           max_retries=self.target.max_retries, timeout=self.target.timeout,
-                           http_client=DefaultAioHttpClient())
+        return AsyncOpenAI(
+            api_key=self.api_key or _PLACEHOLDER_KEY,
+            base_url=self.target.base_url,
+            max_retries=self.target.max_retries,
+            timeout=self.target.timeout,
+            http_client=DefaultAioHttpClient(),
+        )
 
     def body(self, request: Request) -> dict[str, Any]:
         """The Chat Completions request body: exactly what `chat.completions.create(**same)` would send."""
@@ -49,12 +54,17 @@ def _reply(content: bytes) -> Reply:
         message, usage = choice["message"], _mapping(data.get("usage"))
         answer = [content_text(message.get("content")), *tool_arguments(message)]
         details = _mapping(usage.get("prompt_tokens_details"))
-        return Reply(text="\n".join(a for a in answer if a) if any(answer) else None,
-                     finish_reason=choice.get("finish_reason"),
-                     refusal=message.get("refusal") or _filtered(choice), tokens_in=token_count(usage.get("prompt_tokens")),
-                     tokens_out=token_count(usage.get("completion_tokens")), raw=raw, model=_str(data.get("model")),
-                     system_fingerprint=_str(data.get("system_fingerprint")),
-                     cache_read_tokens=token_count(details.get("cached_tokens")))
+        return Reply(
+            text="\n".join(a for a in answer if a) if any(answer) else None,
+            finish_reason=choice.get("finish_reason"),
+            refusal=message.get("refusal") or _filtered(choice),
+            tokens_in=token_count(usage.get("prompt_tokens")),
+            tokens_out=token_count(usage.get("completion_tokens")),
+            raw=raw,
+            model=_str(data.get("model")),
+            system_fingerprint=_str(data.get("system_fingerprint")),
+            cache_read_tokens=token_count(details.get("cached_tokens")),
+        )
     except (ValueError, LookupError, TypeError, AttributeError) as exc:
         return bad_body(raw, exc)
 
@@ -65,16 +75,23 @@ def content_text(content: Any) -> str | None:
         return content
     if not isinstance(content, list):
         raise TypeError(f"message.content is a {type(content).__name__}, not text or a list of parts")
-    texts = [part.get("text") if isinstance(part, dict) else part for part in content
-             if isinstance(part, str) or (isinstance(part, dict) and part.get("type") in ("text", "output_text"))]
+    texts = [
+        part.get("text") if isinstance(part, dict) else part
+        for part in content
+        if isinstance(part, str) or (isinstance(part, dict) and part.get("type") in ("text", "output_text"))
+    ]
     return "".join(t for t in texts if isinstance(t, str))
 
 
 def tool_arguments(message: dict[str, Any]) -> list[str]:
     """The arguments of each tool call (and of the legacy `function_call`), as JSON text, in order."""
     calls = [c for c in message.get("tool_calls") or [] if isinstance(c, dict)]
-    payloads = [c.get("function", {}).get("arguments") if c.get("type", "function") == "function"
-                else (c.get("custom") or {}).get("input") for c in calls]
+    payloads = [
+        c.get("function", {}).get("arguments")
+        if c.get("type", "function") == "function"
+        else (c.get("custom") or {}).get("input")
+        for c in calls
+    ]
     if isinstance(message.get("function_call"), dict):
         payloads.append(message["function_call"].get("arguments"))
     return [p if isinstance(p, str) else json.dumps(p) for p in payloads if p is not None]
@@ -89,10 +106,15 @@ def _filtered(choice: dict[str, Any]) -> str | None:
 
 def filtered_categories(results: Any) -> str:
     """`content_filter: hate (high), violence (medium)` from an Azure content_filter_result(s) object."""
-    names = [f"{name} ({value.get('severity')})" if value.get("severity") else name
-             for name, value in (results or {}).items()
-             if isinstance(value, dict) and (value.get("filtered") or value.get("detected"))] \
-        if isinstance(results, dict) else []
+    names = (
+        [
+            f"{name} ({value.get('severity')})" if value.get("severity") else name
+            for name, value in (results or {}).items()
+            if isinstance(value, dict) and (value.get("filtered") or value.get("detected"))
+        ]
+        if isinstance(results, dict)
+        else []
+    )
     return "content_filter" + (f": {', '.join(names)}" if names else "")
 
 

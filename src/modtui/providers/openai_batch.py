@@ -1,4 +1,5 @@
 """The OpenAI Batch API: a JSONL file of chat-completion requests uploaded to /v1/files, then /v1/batches."""
+
 from __future__ import annotations
 
 import json
@@ -24,12 +25,18 @@ class OpenAIBatch(BatchProvider):
         self.client = self.live.client
 
     async def submit(self, requests: Sequence[tuple[str, Request]]) -> str:
-        lines = (json.dumps({"custom_id": cid, "method": "POST", "url": ENDPOINT, "body": self.live.body(r)},
-                            ensure_ascii=False) + "\n" for cid, r in requests)
+        lines = (
+            json.dumps(
+                {"custom_id": cid, "method": "POST", "url": ENDPOINT, "body": self.live.body(r)}, ensure_ascii=False
+            )
+            + "\n"
+            for cid, r in requests
+        )
         data = "".join(lines).encode()
         upload = await self.client.files.create(file=("modtui-batch.jsonl", data, "application/jsonl"), purpose="batch")
-        batch = await self.client.batches.create(input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h",
-                                                 metadata={"client": "modtui"})
+        batch = await self.client.batches.create(
+            input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h", metadata={"client": "modtui"}
+        )
         return batch.id
 
     async def state(self, batch_id: str) -> BatchState:
@@ -67,5 +74,8 @@ def _entry(entry: dict[str, Any]) -> tuple[str, Reply]:
     if status == 200 and isinstance(body, dict):
         return custom_id, _reply(json.dumps(body).encode())  # parsed as a live reply body is
     message = body.get("error", {}).get("message") if isinstance(body, dict) else None
-    return custom_id, Reply(error_type=status_error_type(status), error=f"{status}: {message or body}"[:MAX_ERROR_CHARS],
-                            raw=json.dumps(body) if body is not None else None)
+    return custom_id, Reply(
+        error_type=status_error_type(status),
+        error=f"{status}: {message or body}"[:MAX_ERROR_CHARS],
+        raw=json.dumps(body) if body is not None else None,
+    )

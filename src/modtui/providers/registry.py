@@ -1,5 +1,6 @@
 """Providers by name: the one list (config validates targets against it). Each entry is imported only when first
 used, so `modtui --help` and loading modtui.toml import no adapter and no SDK."""
+
 from __future__ import annotations
 
 import importlib

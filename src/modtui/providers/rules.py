@@ -1,4 +1,5 @@
 """The offline rules baseline: applies the prompt's structured policy block directly. Not an LLM."""
+
 from __future__ import annotations
 
 import signal
@@ -53,15 +54,27 @@ class RulesProvider(Provider):
                     with _time_limit(PATTERN_SECONDS):
                         decided = compiled.classify(content, labels, positive_label=positive)
                 except _PatternTimeout:
-                    out.append(Reply(error_type="timeout", latency_ms=(clock() - started) * 1000, error=(
-                        f"the policy took over {PATTERN_SECONDS:g} s on this item: a pattern RE2 cannot compile "
-                        f"backtracks ({', '.join(repr(p) for p in bounded)}); rewrite it without look-arounds or "
-                        "back-references so it is matched in linear time")))
+                    out.append(
+                        Reply(
+                            error_type="timeout",
+                            latency_ms=(clock() - started) * 1000,
+                            error=(
+                                f"the policy took over {PATTERN_SECONDS:g} s on this item: a pattern RE2 cannot compile "
+                                f"backtracks ({', '.join(repr(p) for p in bounded)}); rewrite it without look-arounds or "
+                                "back-references so it is matched in linear time"
+                            ),
+                        )
+                    )
                     continue
             else:
                 decided = compiled.classify(content, labels, positive_label=positive)
-            verdict = Verdict(Outcome.LABEL, decided.label, decided.confidence, prefix + decided.rationale,
-                              rules=cited(decided, policy))
+            verdict = Verdict(
+                Outcome.LABEL,
+                decided.label,
+                decided.confidence,
+                prefix + decided.rationale,
+                rules=cited(decided, policy),
+            )
             out.append(Reply(finish_reason="stop", verdict=verdict, latency_ms=(clock() - started) * 1000))
         return out
 
@@ -91,6 +104,9 @@ def cited(decided: RuleVerdict, policy: Policy) -> tuple[str, ...]:
     if not decided.fired:
         return ()
     fired = set(decided.fired)
-    clearing = [e.name for e in policy.exceptions
-                if e.name in decided.exceptions and (fired & set(e.clears) if e.clears else fired)]
+    clearing = [
+        e.name
+        for e in policy.exceptions
+        if e.name in decided.exceptions and (fired & set(e.clears) if e.clears else fired)
+    ]
     return tuple(dict.fromkeys([*decided.fired, *clearing]))

@@ -1,4 +1,5 @@
 """What the two SDK-backed adapters share: one client per target, a POST of the body, the reply read as JSON."""
+
 from __future__ import annotations
 
 import time
@@ -61,8 +62,11 @@ class SdkProvider(Provider):
         try:
             return self.parse(response.content).timed(started)
         except Exception as exc:  # noqa: BLE001 - a reply nobody foresaw is that item's result, not the run's end
-            return Reply(error_type="bad_response", error=f"the reply could not be read: {type(exc).__name__}: {exc}",
-                         raw=response.content.decode("utf-8", "replace")).timed(started)
+            return Reply(
+                error_type="bad_response",
+                error=f"the reply could not be read: {type(exc).__name__}: {exc}",
+                raw=response.content.decode("utf-8", "replace"),
+            ).timed(started)
 
     async def aclose(self) -> None:
         if self._client is not None:

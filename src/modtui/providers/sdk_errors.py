@@ -1,4 +1,5 @@
 """Classify an exception from the official SDKs (they share one shape) into an error type."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,9 @@ _CONFIG_WORDING = re.compile(
     r"unsupported (parameter|value)|(is|are) not supported (with|by|for|on) this model|does not support|"
     r"unrecognized request argument|extra inputs are not permitted|unknown (parameter|field|model)|"
     r"may only be set to|cannot both be specified|use 'max_completion_tokens'|"
-    r"model\b.{0,80}\b(does not exist|not found|is not available)", re.IGNORECASE)
+    r"model\b.{0,80}\b(does not exist|not found|is not available)",
+    re.IGNORECASE,
+)
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
@@ -51,8 +54,10 @@ def _dropped(exc: BaseException) -> bool:
     cause = exc.__cause__ or exc.__context__
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        if any(cls.__name__ == "ClientConnectionError" and cls.__module__.startswith("aiohttp")
-               for cls in type(cause).__mro__):
+        if any(
+            cls.__name__ == "ClientConnectionError" and cls.__module__.startswith("aiohttp")
+            for cls in type(cause).__mro__
+        ):
             return not isinstance(cause, TimeoutError)
         cause = cause.__cause__ or cause.__context__
     return False
@@ -97,8 +102,11 @@ def content_filtered(body: dict[str, Any]) -> Reply:
 
     inner = body.get("innererror")
     inner = inner if isinstance(inner, dict) else {}
-    return Reply(refusal=filtered_categories(inner.get("content_filter_result")), finish_reason="content_filter",
-                 raw=json.dumps(body)[:MAX_ERROR_CHARS * 4])
+    return Reply(
+        refusal=filtered_categories(inner.get("content_filter_result")),
+        finish_reason="content_filter",
+        raw=json.dumps(body)[: MAX_ERROR_CHARS * 4],
+    )
 
 
 def bad_body(response: object, reason: BaseException | None = None) -> Reply:

@@ -5,6 +5,7 @@ that would take spent + reserved past a cap is not made, and from then on no new
 that budget (calls already in flight finish and are kept). When a call ends, its reservation is replaced
 by what it really cost. So a replay stops within one round of in-flight calls of its cap.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -3,6 +3,7 @@
 Results are committed as they arrive (at most FLUSH_SECONDS behind), so a killed replay loses only
 the calls in flight, and running it again calls only what is missing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,7 +37,7 @@ FLUSH_SECONDS = 0.2
 FLUSH_ROWS = 500
 CACHE_CHUNK = 2000  # items rendered and looked up in the cache at a time
 LOCAL_SLICE = 256  # items a local provider decides between two turns of the loop (a few ms: the writer and a
-                   # cancellation get their turn, so results are committed as they are produced)
+# cancellation get their turn, so results are committed as they are produced)
 _CUT = Messages("", "", truncated=True)  # a local provider's item read in part: recorded with the truncation note
 STOPS_TARGET = frozenset({"auth", "config"})  # replies that end every run of their target: no item can succeed
 
@@ -68,8 +69,15 @@ class _Pending:
 
 
 class Engine:
-    def __init__(self, store: Store, scrubber: Scrubber, *, use_cache: bool = True, concurrency: int | None = None,
-                 on_progress: Callable[[RunProgress], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        scrubber: Scrubber,
+        *,
+        use_cache: bool = True,
+        concurrency: int | None = None,
+        on_progress: Callable[[RunProgress], None] | None = None,
+    ) -> None:
         self.store = store
         self.scrub = scrubber
         self.use_cache = use_cache
@@ -82,14 +90,16 @@ class Engine:
         self._writing: asyncio.Future[None] | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self._vocabularies: dict[int, frozenset[str]] = {}  # id(template) → its rule vocabulary (templates live
-                                                             # as long as the jobs that hold them)
+        # as long as the jobs that hold them)
         self._target_keys: dict[str, str] = {}  # target name → config_key(), computed once per replay
 
     async def execute(self, jobs: list[Job]) -> None:
         """Run every job; on cancellation keep what finished, then re-raise."""
         self._all_jobs = jobs
         self._target_keys = {j.target.name: j.target.config_key() for j in jobs}
-        providers = {t.name: provider_class(t.provider)(t, key_for(t)) for t in {j.target.name: j.target for j in jobs}.values()}
+        providers = {
+            t.name: provider_class(t.provider)(t, key_for(t)) for t in {j.target.name: j.target for j in jobs}.values()
+        }
         writer = self._writer_task = asyncio.create_task(self._writer())
         work = asyncio.ensure_future(self._work_all(jobs, providers))
         try:
@@ -118,8 +128,12 @@ class Engine:
 
     async def _work_all(self, jobs: list[Job], providers: dict[str, Provider]) -> None:
         await self._serve_from_cache(jobs, providers)
-        await asyncio.gather(*(self._target_pool(name, provider, [j for j in jobs if j.target.name == name])
-                               for name, provider in providers.items()))
+        await asyncio.gather(
+            *(
+                self._target_pool(name, provider, [j for j in jobs if j.target.name == name])
+                for name, provider in providers.items()
+            )
+        )
 
     async def _target_pool(self, name: str, provider: Provider, jobs: list[Job]) -> None:
         target = jobs[0].target if jobs else None
@@ -150,14 +164,20 @@ class Engine:
     async def _local_pool(self, provider: Provider, jobs: list[Job]) -> None:
         """A local provider decides slices of items in turn (baseline and candidate progress together); each slice
         is recorded like any reply, and the loop turns between slices so the writer commits as it goes."""
-        slices = [(job, start) for start in range(0, max((len(j.todo) for j in jobs), default=0), LOCAL_SLICE)
-                  for job in jobs if start < len(job.todo)]
+        slices = [
+            (job, start)
+            for start in range(0, max((len(j.todo) for j in jobs), default=0), LOCAL_SLICE)
+            for job in jobs
+            if start < len(job.todo)
+        ]
         for job, start in slices:
             if job.dead:
                 continue
-            chunk = job.todo[start:start + LOCAL_SLICE]
+            chunk = job.todo[start : start + LOCAL_SLICE]
             try:  # what a model would be sent of each item, no more: a 50 MB post costs what 100,000 characters cost
-                replies = provider.decide_many(job.prompt.template, [item.content[:MAX_CONTENT_CHARS] for item in chunk])
+                replies = provider.decide_many(
+                    job.prompt.template, [item.content[:MAX_CONTENT_CHARS] for item in chunk]
+                )
             except Exception as exc:  # noqa: BLE001  an adapter bug must not lose the run: a typed result
                 replies = [Reply(error_type="internal", error=f"{type(exc).__name__}: {exc}")] * len(chunk)
             for item, reply in zip(chunk, replies):
@@ -185,11 +205,14 @@ class Engine:
             except BaseException:
                 settle(job.budgets, estimate, 0.0)
                 raise
-            settle(job.budgets, estimate, job.target.cost(reply.tokens_in, reply.tokens_out, reply.cache_read_tokens,
-                                                          reply.cache_write_tokens))
+            settle(
+                job.budgets,
+                estimate,
+                job.target.cost(reply.tokens_in, reply.tokens_out, reply.cache_read_tokens, reply.cache_write_tokens),
+            )
             if reply.error_type in STOPS_TARGET:  # the key or the configuration failed, not the item: the run
-                self._kill_target(job, reply)       # records why (failed) and the item stays missing, so the same
-                continue                            # replay once fixed resumes the run and calls it
+                self._kill_target(job, reply)  # records why (failed) and the item stays missing, so the same
+                continue  # replay once fixed resumes the run and calls it
             self._record(job, item.id, messages, reply, cached=False)
 
     async def _call(self, provider: Provider, job: Job, item: Item, messages: Messages) -> Reply:
@@ -204,11 +227,16 @@ class Engine:
     def _kill_target(self, job: Job, reply: Reply) -> None:
         env = job.target.api_key_env
         if reply.error_type == "auth":
-            reason = (f"authentication failed for target '{job.target.name}'"
-                      + (f" (check ${env})" if env else "") + f": {self.scrub(reply.error)}")
+            reason = (
+                f"authentication failed for target '{job.target.name}'"
+                + (f" (check ${env})" if env else "")
+                + f": {self.scrub(reply.error)}"
+            )
         else:
-            reason = (f"target '{job.target.name}' is misconfigured (model '{job.target.model}', params in "
-                      f"modtui.toml); the provider said: {self.scrub(reply.error)}")
+            reason = (
+                f"target '{job.target.name}' is misconfigured (model '{job.target.model}', params in "
+                f"modtui.toml); the provider said: {self.scrub(reply.error)}"
+            )
         for other in self._jobs_of(job.target.name):
             if not other.dead:
                 other.dead = reason
@@ -237,7 +265,7 @@ class Engine:
             served: set[str] = set()
             for start in range(0, len(job.todo), CACHE_CHUNK):
                 keys = {}
-                for item in job.todo[start:start + CACHE_CHUNK]:
+                for item in job.todo[start : start + CACHE_CHUNK]:
                     messages = self._render_safely(job, item)
                     if isinstance(messages, Reply):
                         continue  # the worker records the failure
@@ -268,19 +296,25 @@ class Engine:
             return Reply(error_type="bad_request", error=f"template could not be rendered: {type(exc).__name__}: {exc}")
 
     def _key(self, job: Job, messages: Messages) -> str:
-        return cache_key(job.target, messages, job.prompt.template.output_schema,
-                         target_key=self._target_keys.get(job.target.name))
+        return cache_key(
+            job.target, messages, job.prompt.template.output_schema, target_key=self._target_keys.get(job.target.name)
+        )
 
-    def _record(self, job: Job, item_id: str, messages: Messages | None, reply: Reply, *, cached: bool,
-                key: str | None = None) -> None:
+    def _record(
+        self, job: Job, item_id: str, messages: Messages | None, reply: Reply, *, cached: bool, key: str | None = None
+    ) -> None:
         """`messages` is None for a local provider's reply: nothing was rendered, nothing is cached."""
         if key is None and messages is not None:
             key = self._key(job, messages)
         try:
             verdict, row = self._result(job, item_id, messages, reply, cached=cached, key=key)
         except Exception as exc:  # noqa: BLE001 - no reply, however odd, ends the replay: it is this item's result
-            reply = Reply(error_type="bad_response", error=f"the reply could not be read: {type(exc).__name__}: {exc}",
-                          latency_ms=reply.latency_ms, raw=_as_text(reply.raw))
+            reply = Reply(
+                error_type="bad_response",
+                error=f"the reply could not be read: {type(exc).__name__}: {exc}",
+                latency_ms=reply.latency_ms,
+                raw=_as_text(reply.raw),
+            )
             verdict, row = self._result(job, item_id, messages, reply, cached=cached, key=key)
         if job.repeat > 1:
             self._pending.repeats.append({**row, "repeat": job.repeat})
@@ -294,8 +328,9 @@ class Engine:
             self._full.set()
         self._advance(job.progress, verdict, cached, item_id)
 
-    def _result(self, job: Job, item_id: str, messages: Messages | None, reply: Reply, *, cached: bool,
-                key: str | None) -> tuple[Verdict, dict[str, Any]]:
+    def _result(
+        self, job: Job, item_id: str, messages: Messages | None, reply: Reply, *, cached: bool, key: str | None
+    ) -> tuple[Verdict, dict[str, Any]]:
         template = job.prompt.template
         verdict = parse_reply(reply, template.labels, template.label_synonyms, template.output)
         row = _result_row(job, item_id, reply, verdict, self.scrub, cached=cached, key=key)
@@ -388,35 +423,69 @@ def _as_text(value: object) -> str | None:
     return json.dumps(value, ensure_ascii=False, default=repr)
 
 
-def _result_row(job: Job, item_id: str, reply: Reply, verdict: Verdict, scrub: Scrubber, *, cached: bool,
-                key: str | None) -> dict[str, Any]:
-    return {"run_id": job.run_id, "item_id": item_id, "outcome": verdict.outcome.value, "label": verdict.label,
-            "confidence": verdict.confidence, "rationale": _safe(scrub, verdict.rationale),
-            "error_type": verdict.error_type, "detail": _safe(scrub, verdict.detail),
-            "raw_text": _safe(scrub, reply.text if reply.text is not None else reply.raw),
-            "finish_reason": _text(reply.finish_reason), "tokens_in": reply.tokens_in, "tokens_out": reply.tokens_out,
-            "latency_ms": None if cached else reply.latency_ms,
-            "cost_usd": 0.0 if cached else job.target.cost(reply.tokens_in, reply.tokens_out, reply.cache_read_tokens,
-                                                           reply.cache_write_tokens),
-            "cached": cached, "cache_key": key, "created_at": now_iso(), **_provenance(reply, scrub),
-            "rules_json": json.dumps(list(verdict.rules), ensure_ascii=False)}
+def _result_row(
+    job: Job, item_id: str, reply: Reply, verdict: Verdict, scrub: Scrubber, *, cached: bool, key: str | None
+) -> dict[str, Any]:
+    return {
+        "run_id": job.run_id,
+        "item_id": item_id,
+        "outcome": verdict.outcome.value,
+        "label": verdict.label,
+        "confidence": verdict.confidence,
+        "rationale": _safe(scrub, verdict.rationale),
+        "error_type": verdict.error_type,
+        "detail": _safe(scrub, verdict.detail),
+        "raw_text": _safe(scrub, reply.text if reply.text is not None else reply.raw),
+        "finish_reason": _text(reply.finish_reason),
+        "tokens_in": reply.tokens_in,
+        "tokens_out": reply.tokens_out,
+        "latency_ms": None if cached else reply.latency_ms,
+        "cost_usd": 0.0
+        if cached
+        else job.target.cost(reply.tokens_in, reply.tokens_out, reply.cache_read_tokens, reply.cache_write_tokens),
+        "cached": cached,
+        "cache_key": key,
+        "created_at": now_iso(),
+        **_provenance(reply, scrub),
+        "rules_json": json.dumps(list(verdict.rules), ensure_ascii=False),
+    }
 
 
 def _provenance(reply: Reply, scrub: Scrubber) -> dict[str, Any]:
     """What answered: the model id and fingerprint the reply names, and its prompt-cache tokens."""
-    return {"answered_model": _safe(scrub, reply.model), "system_fingerprint": _safe(scrub, reply.system_fingerprint),
-            "cache_read_tokens": reply.cache_read_tokens, "cache_write_tokens": reply.cache_write_tokens}
+    return {
+        "answered_model": _safe(scrub, reply.model),
+        "system_fingerprint": _safe(scrub, reply.system_fingerprint),
+        "cache_read_tokens": reply.cache_read_tokens,
+        "cache_write_tokens": reply.cache_write_tokens,
+    }
 
 
 def _cache_row(key: str, target_key: str, reply: Reply, scrub: Scrubber) -> dict[str, Any]:
-    return {"key": key, "target_key": target_key, "text": _safe(scrub, reply.text),
-            "refusal": _safe(scrub, reply.refusal), "finish_reason": _text(reply.finish_reason), "tokens_in": reply.tokens_in,
-            "tokens_out": reply.tokens_out, "raw_json": _safe(scrub, reply.raw), "created_at": now_iso(),
-            **_provenance(reply, scrub)}
+    return {
+        "key": key,
+        "target_key": target_key,
+        "text": _safe(scrub, reply.text),
+        "refusal": _safe(scrub, reply.refusal),
+        "finish_reason": _text(reply.finish_reason),
+        "tokens_in": reply.tokens_in,
+        "tokens_out": reply.tokens_out,
+        "raw_json": _safe(scrub, reply.raw),
+        "created_at": now_iso(),
+        **_provenance(reply, scrub),
+    }
 
 
 def _reply_from_cache(row: CachedReply) -> Reply:
-    return Reply(text=row.text, finish_reason=row.finish_reason, refusal=row.refusal, tokens_in=row.tokens_in,
-                 tokens_out=row.tokens_out, raw=row.raw_json, model=row.answered_model,
-                 system_fingerprint=row.system_fingerprint, cache_read_tokens=row.cache_read_tokens,
-                 cache_write_tokens=row.cache_write_tokens)
+    return Reply(
+        text=row.text,
+        finish_reason=row.finish_reason,
+        refusal=row.refusal,
+        tokens_in=row.tokens_in,
+        tokens_out=row.tokens_out,
+        raw=row.raw_json,
+        model=row.answered_model,
+        system_fingerprint=row.system_fingerprint,
+        cache_read_tokens=row.cache_read_tokens,
+        cache_write_tokens=row.cache_write_tokens,
+    )

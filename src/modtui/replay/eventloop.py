@@ -1,4 +1,5 @@
 """The event loop a command's replay runs on: uvloop's when it is installed, asyncio's otherwise."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Progress of a replay as a stream of events; the CLI and the TUI each render them their own way."""
+
 from __future__ import annotations
 
 import time
@@ -22,8 +23,8 @@ class RunProgress:
     fresh: int = 0  # results produced in this process (for the rate)
     status: RunStatus = RunStatus.RUNNING
     message: str | None = None
-    last_item_id: str | None = None       # the result that triggered this event, so a view can update
-    last_verdict: Verdict | None = None   # one cell instead of re-reading the log
+    last_item_id: str | None = None  # the result that triggered this event, so a view can update
+    last_verdict: Verdict | None = None  # one cell instead of re-reading the log
 
     @property
     def error_count(self) -> int:

@@ -4,6 +4,7 @@ Llama Guard 3/4: `safe`, or `unsafe` then a line of category codes (`S1,S10`). S
 violates the one policy the prompt states) or `No`, perhaps followed by an explanation. gpt-oss-safeguard: reasoning
 (set aside before this is called), then a JSON verdict `{"violation": 1, "policy_category": "..."}`.
 """
+
 from __future__ import annotations
 
 import re

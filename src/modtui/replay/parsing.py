@@ -3,6 +3,7 @@
 The final answer wins: reasoning segments are set aside first (replay.reasoning), and when the answer holds
 several JSON verdicts the last one is the verdict.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,11 @@ from modtui.replay.reasoning import final_answer
 
 TRUNCATED_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "model_context_window_exceeded"})
 REFUSAL_REASONS = frozenset({"content_filter", "refusal"})
-_REFUSAL = re.compile(r"^\s*(i'?m sorry|sorry,|i (?:can(?:no|')t|cannot|won'?t|am unable|'m unable|am not able)|"
-                      r"i must decline|as an ai)", re.IGNORECASE)
+_REFUSAL = re.compile(
+    r"^\s*(i'?m sorry|sorry,|i (?:can(?:no|')t|cannot|won'?t|am unable|'m unable|am not able)|"
+    r"i must decline|as an ai)",
+    re.IGNORECASE,
+)
 LABEL_KEYS = ("label", "verdict", "classification", "decision", "category")
 RULE_KEYS = ("rules", "rule_ids", "policy_category")
 _NO_RULE = frozenset({"", "none", "null", "n/a", "na"})
@@ -26,8 +30,12 @@ _BARE_STRIP = "`'\".*_ \n\t"  # quotes, code ticks and Markdown emphasis around 
 _DEFAULT_OUTPUT = OutputFormat()
 
 
-def parse_reply(reply: Reply, labels: Sequence[str], synonyms: Mapping[str, Sequence[str]] | None = None,
-                output: OutputFormat | None = None) -> Verdict:
+def parse_reply(
+    reply: Reply,
+    labels: Sequence[str],
+    synonyms: Mapping[str, Sequence[str]] | None = None,
+    output: OutputFormat | None = None,
+) -> Verdict:
     if reply.verdict is not None:
         return reply.verdict
     if reply.failed:
@@ -48,8 +56,12 @@ def parse_reply(reply: Reply, labels: Sequence[str], synonyms: Mapping[str, Sequ
     return parse_text(answer, labels, synonyms, output)
 
 
-def parse_text(text: str, labels: Sequence[str], synonyms: Mapping[str, Sequence[str]] | None = None,
-               output: OutputFormat | None = None) -> Verdict:
+def parse_text(
+    text: str,
+    labels: Sequence[str],
+    synonyms: Mapping[str, Sequence[str]] | None = None,
+    output: OutputFormat | None = None,
+) -> Verdict:
     lookup = label_lookup(labels, synonyms)
     output = output or _DEFAULT_OUTPUT
     verdicts = [(obj, raw) for obj in json_objects(text) if (raw := raw_label(obj, output, labels, lookup)) is not None]
@@ -58,8 +70,13 @@ def parse_text(text: str, labels: Sequence[str], synonyms: Mapping[str, Sequence
         label = lookup.get(_fold(raw))
         if label is None:
             return Verdict(Outcome.PARSE_ERROR, detail=f"label '{raw}' is not one of {list(labels)}")
-        return Verdict(Outcome.LABEL, label, confidence(obj.get("confidence")), _rationale(obj),
-                       rules=cited_rules(obj, output.categories))
+        return Verdict(
+            Outcome.LABEL,
+            label,
+            confidence(obj.get("confidence")),
+            _rationale(obj),
+            rules=cited_rules(obj, output.categories),
+        )
     bare = lookup.get(_fold(text.strip(_BARE_STRIP + ".")))
     if bare is not None:
         return Verdict(Outcome.LABEL, bare)

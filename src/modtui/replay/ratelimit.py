@@ -1,4 +1,5 @@
 """A requests-per-minute budget: calls are spaced evenly, with a small burst allowance."""
+
 from __future__ import annotations
 
 import asyncio

@@ -6,6 +6,7 @@ R1's output with only the closing `</think>` (the template opened the block); gp
 (llama.cpp: `<|channel|>analysis<|message|>…<|end|><|start|>assistant<|channel|>final<|message|>…`), and the same
 with the special tokens dropped (`analysis…assistantfinal…`).
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,11 @@ _TAGS = "think|thinking|reasoning"
 _CLOSED_BLOCK = re.compile(rf"<({_TAGS})>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 _CLOSE = re.compile(rf"</(?:{_TAGS})\s*>", re.IGNORECASE)
 _OPEN = re.compile(rf"<(?:{_TAGS})>", re.IGNORECASE)
-_HARMONY_SEGMENT = re.compile(r"<\|channel\|>\s*(\w+)[^<]*(?:<\|constrain\|>[^<]*)?<\|message\|>(.*?)"
-                              r"(?=<\|end\|>|<\|return\|>|<\|call\|>|<\|start\|>|<\|channel\|>|\Z)", re.DOTALL)
+_HARMONY_SEGMENT = re.compile(
+    r"<\|channel\|>\s*(\w+)[^<]*(?:<\|constrain\|>[^<]*)?<\|message\|>(.*?)"
+    r"(?=<\|end\|>|<\|return\|>|<\|call\|>|<\|start\|>|<\|channel\|>|\Z)",
+    re.DOTALL,
+)
 _BARE_HARMONY = re.compile(r"\A\s*analysis.*assistantfinal(.*)\Z", re.DOTALL)
 
 
@@ -25,10 +29,10 @@ def final_answer(text: str) -> str:
     text = _CLOSED_BLOCK.sub("", text)
     closes = list(_CLOSE.finditer(text))
     if closes:  # the opening tag was in the prompt template: everything before the last close was reasoning
-        text = text[closes[-1].end():]
+        text = text[closes[-1].end() :]
     opened = _OPEN.search(text)
     if opened:  # a block never closed (cut off or runaway reasoning) is not an answer
-        text = text[:opened.start()]
+        text = text[: opened.start()]
     return text
 
 

@@ -1,4 +1,5 @@
 """The handoff report: its JSON Schema, Markdown rendering and redaction. Built by services.report."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Personal data: e-mail addresses, URLs (with a scheme, `www.`, or a bare domain o
 phone numbers (7+ digits in groups, optional +country code and (area)), and @handles. Item content
 is replaced wherever it is quoted verbatim (whole content, or any of its lines of 12+ characters).
 """
+
 from __future__ import annotations
 
 import re
@@ -12,15 +13,22 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 REDACTED = "[redacted]"
-_TLDS = ("com|org|net|edu|gov|io|co|me|ly|gg|tv|info|biz|app|dev|xyz|ai|us|uk|de|fr|es|it|nl|ca|au|in|br|ru|jp|"
-         "cn|eu|site|online|shop|link|club|top|live|news|blog|social")
+_TLDS = (
+    "com|org|net|edu|gov|io|co|me|ly|gg|tv|info|biz|app|dev|xyz|ai|us|uk|de|fr|es|it|nl|ca|au|in|br|ru|jp|"
+    "cn|eu|site|online|shop|link|club|top|live|news|blog|social"
+)
 _TAIL = r"(?:\S*[^\s.,;:!?)\]'\"])?"  # a URL's rest, without trailing punctuation
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
     (re.compile(rf"\b(?:https?|ftp)://{_TAIL}|\bwww\.{_TAIL}", re.IGNORECASE), "[url]"),
     (re.compile(rf"\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:{_TLDS})\b(?:/{_TAIL})?", re.IGNORECASE), "[url]"),
-    (re.compile(r"(?<![\w.+-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,3}(?![\w-])"
-                r"|(?<![\w.+-])\+?\d{7,15}(?![\w-])"), "[phone]"),
+    (
+        re.compile(
+            r"(?<![\w.+-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,3}(?![\w-])"
+            r"|(?<![\w.+-])\+?\d{7,15}(?![\w-])"
+        ),
+        "[phone]",
+    ),
     (re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?"), "[handle]"),
 )
 _MIN_LINE = 12
@@ -66,8 +74,10 @@ def _walk(data: Any, fragments: set[str], keep: frozenset[str]) -> Any:
     if isinstance(data, str):
         return redact_text(data, fragments)
     if isinstance(data, Mapping):
-        return {k: v if k in keep and not isinstance(v, (Mapping, list)) else _walk(v, fragments, keep)
-                for k, v in data.items()}
+        return {
+            k: v if k in keep and not isinstance(v, (Mapping, list)) else _walk(v, fragments, keep)
+            for k, v in data.items()
+        }
     if isinstance(data, list):
         return [_walk(v, fragments, keep) for v in data]
     return data

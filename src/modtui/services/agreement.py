@@ -1,4 +1,5 @@
 """`modtui agreement INC`: how far the incident's human annotators agree (analysis.agreement over the log)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

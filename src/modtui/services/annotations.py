@@ -1,4 +1,5 @@
 """Labels coming back from human review: `incident import FILE --update` adds them to items.jsonl as annotations."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,9 @@ from modtui.workspace import Workspace
 ITEMS_FILE = "items.jsonl"
 
 
-def update(ws: Workspace, incident_id: str, source: Path, shown: str, columns: LabelColumns,
-           author: str) -> UpdateResult:
+def update(
+    ws: Workspace, incident_id: str, source: Path, shown: str, columns: LabelColumns, author: str
+) -> UpdateResult:
     """Add the file's labels as annotations; items.jsonl is replaced in one step (all or nothing), then the log
     is brought up to date and the change is on the incident's timeline."""
     loaded = ws.load_incident(incident_id)
@@ -30,8 +32,17 @@ def update(ws: Workspace, incident_id: str, source: Path, shown: str, columns: L
         staged.unlink(missing_ok=True)
     load_and_sync(ws, incident_id)
     with ws.store().write() as session:
-        add_event(session, loaded.id, "annotations",
-                  f"annotations from {shown}: {result.added} added, {result.replaced} changed", author,
-                  {"source": shown, "added": result.added, "replaced": result.replaced,
-                   "annotators": sorted(set(columns.annotators.values()))})
+        add_event(
+            session,
+            loaded.id,
+            "annotations",
+            f"annotations from {shown}: {result.added} added, {result.replaced} changed",
+            author,
+            {
+                "source": shown,
+                "added": result.added,
+                "replaced": result.replaced,
+                "annotators": sorted(set(columns.annotators.values())),
+            },
+        )
     return result

@@ -11,6 +11,7 @@ Polling again, or after a crash, writes nothing twice: results and cache rows ar
 ON CONFLICT DO NOTHING, a batch is marked ended only after its results, and a run is finished only by
 the poll that moved it from `submitted` (under the log's write lock).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -55,9 +56,17 @@ class BatchView:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"batch": self.id, "provider_batch_id": self.provider_batch_id, "target": self.target,
-                "status": self.status, "provider_status": self.provider_status, "requests": self.requests,
-                "runs": self.run_ids, "counts": self.counts, "error": self.error}
+        return {
+            "batch": self.id,
+            "provider_batch_id": self.provider_batch_id,
+            "target": self.target,
+            "status": self.status,
+            "provider_status": self.provider_status,
+            "requests": self.requests,
+            "runs": self.run_ids,
+            "counts": self.counts,
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -68,8 +77,12 @@ class Submission:
     failed: list[str] = field(default_factory=list)  # targets that could not be submitted: why
 
     def as_dict(self) -> dict[str, Any]:
-        return {"incident": self.incident_id, "batches": [b.as_dict() for b in self.batches],
-                "finished": self.finished.as_dict()["runs"] if self.finished else [], "failed": self.failed}
+        return {
+            "incident": self.incident_id,
+            "batches": [b.as_dict() for b in self.batches],
+            "finished": self.finished.as_dict()["runs"] if self.finished else [],
+            "failed": self.failed,
+        }
 
 
 @dataclass
@@ -82,8 +95,10 @@ class PollReport:
         return [f"batch {b.id} ({b.target}): {b.error}" for b in self.batches if b.error]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"batches": [b.as_dict() for b in self.batches],
-                "finished": [r.as_dict() for rep in self.finished for r in rep.runs]}
+        return {
+            "batches": [b.as_dict() for b in self.batches],
+            "finished": [r.as_dict() for rep in self.finished for r in rep.runs],
+        }
 
 
 # ------------------------------------------------------------------------------------------ submit
@@ -106,12 +121,13 @@ async def submit(ws: Workspace, plan: replay_svc.ReplayPlan, spec: replay_svc.Re
         except UsageError as exc:
             _fail(jobs, out, str(exc).removeprefix("--batch: "))
         except Exception as exc:  # noqa: BLE001  an SDK failure (auth, network): that target's runs fail, recorded
-            _fail(jobs, out, f"batch submission for target '{target.name}' failed: "
-                             f"{recorder.scrub(classify(exc)[1])}")
+            _fail(jobs, out, f"batch submission for target '{target.name}' failed: {recorder.scrub(classify(exc)[1])}")
     waiting = {run_id for b in out.batches for run_id in b.run_ids}
     done = [j for j in plan.jobs if j.run_id not in waiting]
     if done:
-        sub_plan = replay_svc.ReplayPlan(plan.loaded, plan.prompts, plan.targets, plan.items, done, plan.baseline_version)
+        sub_plan = replay_svc.ReplayPlan(
+            plan.loaded, plan.prompts, plan.targets, plan.items, done, plan.baseline_version
+        )
         out.finished = replay_svc.finish(ws, sub_plan, spec, interrupted=False)
     return out
 
@@ -126,15 +142,22 @@ def _fail(jobs: list[Job], out: Submission, reason: str) -> None:
     out.failed.append(reason)
 
 
-async def _submit_target(ws: Workspace, recorder: Recorder, cls: type[BatchProvider], target: Target,
-                         jobs: list[Job], plan: replay_svc.ReplayPlan, spec: replay_svc.ReplaySpec,
-                         submission: str) -> list[BatchView]:
+async def _submit_target(
+    ws: Workspace,
+    recorder: Recorder,
+    cls: type[BatchProvider],
+    target: Target,
+    jobs: list[Job],
+    plan: replay_svc.ReplayPlan,
+    spec: replay_svc.ReplaySpec,
+    submission: str,
+) -> list[BatchView]:
     provider = cls(target, key_for(target))
     views = []
     try:
         pending = recorder.requests(jobs)
         for start in range(0, len(pending), cls.max_requests):
-            chunk = pending[start:start + cls.max_requests]
+            chunk = pending[start : start + cls.max_requests]
             provider_batch_id = await provider.submit([(cid, request) for cid, request, _ in chunk])
             views.append(_record_batch(ws, target, chunk, provider_batch_id, plan, spec, submission))
     finally:
@@ -142,20 +165,39 @@ async def _submit_target(ws: Workspace, recorder: Recorder, cls: type[BatchProvi
     return views
 
 
-def _record_batch(ws: Workspace, target: Target, chunk: list[tuple[str, Request, dict[str, Any]]],
-                  provider_batch_id: str, plan: replay_svc.ReplayPlan, spec: replay_svc.ReplaySpec,
-                  submission: str) -> BatchView:
+def _record_batch(
+    ws: Workspace,
+    target: Target,
+    chunk: list[tuple[str, Request, dict[str, Any]]],
+    provider_batch_id: str,
+    plan: replay_svc.ReplayPlan,
+    spec: replay_svc.ReplaySpec,
+    submission: str,
+) -> BatchView:
     run_ids = sorted({row["run_id"] for _, _, row in chunk})
     with ws.store().write() as session:
-        batch = bq.add_batch(session, submission=submission, incident_id=plan.loaded.id,
-                             target_key=target.config_key(), target_name=target.name, provider=target.provider,
-                             provider_batch_id=provider_batch_id, requests=[r for _, _, r in chunk], run_ids=run_ids,
-                             spec={"items": spec.items, "baseline": spec.baseline,
-                                   "baseline_version": plan.baseline_version}, author=spec.author)
-        add_event(session, plan.loaded.id, "batch",
-                  f"batch submitted: {len(chunk)} calls of run{'s' if len(run_ids) > 1 else ''} "
-                  f"{', '.join(map(str, run_ids))} to {target.name} ({provider_batch_id})", spec.author,
-                  {"batch": batch.id, "provider_batch_id": provider_batch_id, "runs": run_ids, "requests": len(chunk)})
+        batch = bq.add_batch(
+            session,
+            submission=submission,
+            incident_id=plan.loaded.id,
+            target_key=target.config_key(),
+            target_name=target.name,
+            provider=target.provider,
+            provider_batch_id=provider_batch_id,
+            requests=[r for _, _, r in chunk],
+            run_ids=run_ids,
+            spec={"items": spec.items, "baseline": spec.baseline, "baseline_version": plan.baseline_version},
+            author=spec.author,
+        )
+        add_event(
+            session,
+            plan.loaded.id,
+            "batch",
+            f"batch submitted: {len(chunk)} calls of run{'s' if len(run_ids) > 1 else ''} "
+            f"{', '.join(map(str, run_ids))} to {target.name} ({provider_batch_id})",
+            spec.author,
+            {"batch": batch.id, "provider_batch_id": provider_batch_id, "runs": run_ids, "requests": len(chunk)},
+        )
     return BatchView(batch.id, provider_batch_id, target.name, batch.status, batch.provider_status, len(chunk), run_ids)
 
 
@@ -185,8 +227,15 @@ def _batches_of_submitted_runs(ws: Workspace, run_id: int | None) -> list[BatchR
 
 
 async def _poll_batch(ws: Workspace, batch: BatchRecord) -> BatchView:
-    view = BatchView(batch.id, batch.provider_batch_id, batch.target_name, batch.status, batch.provider_status,
-                     batch.requests, list(batch.run_ids))
+    view = BatchView(
+        batch.id,
+        batch.provider_batch_id,
+        batch.target_name,
+        batch.status,
+        batch.provider_status,
+        batch.requests,
+        list(batch.run_ids),
+    )
     target = recorded_target(ws, batch.target_key, batch.target_name)
     scrub = Scrubber.for_targets(ws.config.targets.values())
     provider = batch_provider_class(target)(target, key_for(target))
@@ -206,8 +255,9 @@ async def _poll_batch(ws: Workspace, batch: BatchRecord) -> BatchView:
     return view
 
 
-async def _collect(ws: Workspace, provider: BatchProvider, batch: BatchRecord, target: Target,
-                   state: BatchState) -> None:
+async def _collect(
+    ws: Workspace, provider: BatchProvider, batch: BatchRecord, target: Target, state: BatchState
+) -> None:
     """Write every request's result (a typed failure for those the batch did not answer), then mark the batch."""
     with ws.store().read() as session:
         requests = {r.custom_id: r for r in bq.requests_of(session, batch.id)}
@@ -221,14 +271,22 @@ async def _collect(ws: Workspace, provider: BatchProvider, batch: BatchRecord, t
                 continue
             seen.add(custom_id)
             recorder.record(jobs[request.run_id], request, reply)
-    failure = Reply(error_type="bad_request", error=f"the batch failed: {state.failed}") if state.failed else \
-        Reply(error_type="bad_response", error=f"the batch ({state.status}) returned no result for this request")
+    failure = (
+        Reply(error_type="bad_request", error=f"the batch failed: {state.failed}")
+        if state.failed
+        else Reply(error_type="bad_response", error=f"the batch ({state.status}) returned no result for this request")
+    )
     for custom_id, request in requests.items():
         if custom_id not in seen:
             recorder.record(jobs[request.run_id], request, failure)
     recorder.flush()
-    bq.end_batch(ws.store(), batch.id, BatchStatus.FAILED if state.failed else BatchStatus.ENDED, state.status,
-                 recorder.scrub(state.failed))
+    bq.end_batch(
+        ws.store(),
+        batch.id,
+        BatchStatus.FAILED if state.failed else BatchStatus.ENDED,
+        state.status,
+        recorder.scrub(state.failed),
+    )
 
 
 def _finish_group(ws: Workspace, submission: str, target_key: str) -> replay_svc.ReplayReport | None:
@@ -243,18 +301,30 @@ def _finish_group(ws: Workspace, submission: str, target_key: str) -> replay_svc
         return None  # finished by an earlier (or a concurrent) poll
     first = rows[0]
     spec_doc = first.spec
-    spec = replay_svc.ReplaySpec(first.incident_id, items=spec_doc["items"], baseline=spec_doc["baseline"],
-                                 author=first.author)
+    spec = replay_svc.ReplaySpec(
+        first.incident_id, items=spec_doc["items"], baseline=spec_doc["baseline"], author=first.author
+    )
     failed = "; ".join(sorted({b.error for b in rows if b.status is BatchStatus.FAILED and b.error}))
-    loaded = golden.load_and_sync_golden(ws, first.incident_id) if golden.is_golden(first.incident_id) \
-        else load_and_sync(ws, first.incident_id)  # as services.replay.plan loads it
+    loaded = (
+        golden.load_and_sync_golden(ws, first.incident_id)
+        if golden.is_golden(first.incident_id)
+        else load_and_sync(ws, first.incident_id)
+    )  # as services.replay.plan loads it
     items = replay_svc.select_items(loaded.items, spec.items)
     target = recorded_target(ws, target_key, first.target_name)
     jobs = []
     for run in runs:
         prompt = _prompt(ws, run)
-        jobs.append(Job(run.id, target, prompt, [], RunProgress(run.id, target.name, prompt.label, len(items)),
-                        dead=failed or None))
+        jobs.append(
+            Job(
+                run.id,
+                target,
+                prompt,
+                [],
+                RunProgress(run.id, target.name, prompt.label, len(items)),
+                dead=failed or None,
+            )
+        )
     plan = replay_svc.ReplayPlan(loaded, [j.prompt for j in jobs], [target], items, jobs, spec_doc["baseline_version"])
     return replay_svc.finish(ws, plan, spec, interrupted=False)
 
@@ -281,8 +351,19 @@ class Recorder(Engine):
                 messages = self._render(job, item)
                 custom_id = f"r{job.run_id}-{n}"  # [A-Za-z0-9_-]{1,64}: item ids may hold other characters
                 request = Request(messages, item.content, job.prompt.template, job.target.params)
-                out.append((custom_id, request, {"custom_id": custom_id, "run_id": job.run_id, "item_id": item.id,
-                                                 "cache_key": self._key(job, messages), "truncated": messages.truncated}))
+                out.append(
+                    (
+                        custom_id,
+                        request,
+                        {
+                            "custom_id": custom_id,
+                            "run_id": job.run_id,
+                            "item_id": item.id,
+                            "cache_key": self._key(job, messages),
+                            "truncated": messages.truncated,
+                        },
+                    )
+                )
         return out
 
     def record(self, job: Job, request: BatchRequestRecord, reply: Reply) -> None:
@@ -300,8 +381,7 @@ class Recorder(Engine):
 def _jobs_for(ws: Workspace, run_ids: list[int], target: Target) -> dict[int, Job]:
     with ws.store().read() as session:
         runs = [r for r in (q.get_run(session, i) for i in run_ids) if r is not None]
-    return {run.id: Job(run.id, target, _prompt(ws, run), [], RunProgress(run.id, target.name, "", 0))
-            for run in runs}
+    return {run.id: Job(run.id, target, _prompt(ws, run), [], RunProgress(run.id, target.name, "", 0)) for run in runs}
 
 
 def _prompt(ws: Workspace, run: RunRecord) -> LoadedPrompt:

@@ -1,4 +1,5 @@
 """Near-duplicate clusters of an incident's items (the blast radius of a wave), for the CLI, TUI and report."""
+
 from __future__ import annotations
 
 from modtui.analysis.cluster import DEFAULT_THRESHOLD, Cluster, Entry, check_threshold, cluster
@@ -9,8 +10,9 @@ from modtui.workspace import Workspace
 __all__ = ["DEFAULT_THRESHOLD", "Cluster", "clusters_for", "cluster_items", "membership"]
 
 
-def clusters_for(ws: Workspace, incident_id: str, threshold: float = DEFAULT_THRESHOLD,
-                 min_size: int = 2) -> list[Cluster]:
+def clusters_for(
+    ws: Workspace, incident_id: str, threshold: float = DEFAULT_THRESHOLD, min_size: int = 2
+) -> list[Cluster]:
     """The incident's near-duplicate clusters of at least `min_size` items, largest first."""
     threshold = _threshold(threshold)
     if min_size < 1:

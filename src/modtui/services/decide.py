@@ -4,6 +4,7 @@ No call is made: both read the log. Cost per 1,000 items is the recorded tokens 
 (so a run served from the cache costs what its calls would cost), the batch price that × the target's
 `batch_discount`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -41,11 +42,21 @@ class PricedRun:
     def as_dict(self) -> dict[str, Any]:
         m = self.metrics.to_dict()
         run = self.view.run
-        return {"run_id": run.id, "target": run.target_name, "prompt": self.view.prompt_name, "items": m["items"],
-                "f1": m["f1"], "f1_ci": m["f1_ci"], "precision": m["precision"], "precision_ci": m["precision_ci"],
-                "recall": m["recall"], "recall_ci": m["recall_ci"],
-                "cost_per_1k_usd": self.cost_per_1k(), "batch_cost_per_1k_usd": self.cost_per_1k(batch=True),
-                "latency_ms": m["latency_ms"]}
+        return {
+            "run_id": run.id,
+            "target": run.target_name,
+            "prompt": self.view.prompt_name,
+            "items": m["items"],
+            "f1": m["f1"],
+            "f1_ci": m["f1_ci"],
+            "precision": m["precision"],
+            "precision_ci": m["precision_ci"],
+            "recall": m["recall"],
+            "recall_ci": m["recall_ci"],
+            "cost_per_1k_usd": self.cost_per_1k(),
+            "batch_cost_per_1k_usd": self.cost_per_1k(batch=True),
+            "latency_ms": m["latency_ms"],
+        }
 
 
 def priced_runs(ws: Workspace, run_ids: Sequence[int]) -> list[PricedRun]:
@@ -56,15 +67,29 @@ def priced_runs(ws: Workspace, run_ids: Sequence[int]) -> list[PricedRun]:
     out = []
     for view, items in scored_views(ws, list(run_ids), "original"):
         target = recorded_target(ws, view.run.target_key, view.run.target_name)
-        costed = [ScoredItem(i.item_id, i.expected, i.label, i.outcome, i.error_type, i.confidence, i.latency_ms,
-                             target.cost(i.tokens_in or 0, i.tokens_out or 0), i.tokens_in, i.tokens_out, i.cached)
-                  for i in items]
+        costed = [
+            ScoredItem(
+                i.item_id,
+                i.expected,
+                i.label,
+                i.outcome,
+                i.error_type,
+                i.confidence,
+                i.latency_ms,
+                target.cost(i.tokens_in or 0, i.tokens_out or 0),
+                i.tokens_in,
+                i.tokens_out,
+                i.cached,
+            )
+            for i in items
+        ]
         out.append(PricedRun(view, costed, target))
     return out
 
 
-def select(ws: Workspace, incident_id: str, run_ids: Sequence[int] | None = None,
-           item_set: str | None = None) -> dict[str, Any]:
+def select(
+    ws: Workspace, incident_id: str, run_ids: Sequence[int] | None = None, item_set: str | None = None
+) -> dict[str, Any]:
     """Every target × prompt of the incident (its latest completed run on one item set, or the runs named)
     with quality, cost and latency, the Pareto-optimal ones marked."""
     from modtui.services.runs import latest_completed_runs
@@ -72,15 +97,20 @@ def select(ws: Workspace, incident_id: str, run_ids: Sequence[int] | None = None
     if not run_ids:
         run_ids, item_set = latest_completed_runs(ws, incident_id, item_set)
         if not run_ids:
-            raise UsageError(Problem("select", f"{incident_id} has no completed run"
-                                               + (f" on {item_set} items" if item_set else "")))
+            raise UsageError(
+                Problem("select", f"{incident_id} has no completed run" + (f" on {item_set} items" if item_set else ""))
+            )
     runs = priced_runs(ws, run_ids)
     if runs and runs[0].view.run.incident_id != incident_id:
-        raise UsageError(Problem("--runs", f"run {runs[0].view.run.id} is on {runs[0].view.run.incident_id}, "
-                                           f"not {incident_id}"))
+        raise UsageError(
+            Problem("--runs", f"run {runs[0].view.run.id} is on {runs[0].view.run.incident_id}, not {incident_id}")
+        )
     flags = pareto_flags([Candidate(r.metrics.f1, r.cost_per_1k(), r.metrics.latency_p95_ms) for r in runs])
-    return {"incident": incident_id, "items": item_set,
-            "runs": [r.as_dict() | {"pareto": flag} for r, flag in zip(runs, flags)]}
+    return {
+        "incident": incident_id,
+        "items": item_set,
+        "runs": [r.as_dict() | {"pareto": flag} for r, flag in zip(runs, flags)],
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,15 +169,18 @@ def cascade(ws: Workspace, incident_id: str, specs: Sequence[StageSpec], sweep: 
         raise UsageError(Problem("--stage", "a cascade needs two stages or more (--stage RUN@T --stage RUN)"))
     runs = priced_runs(ws, [s.run_id for s in specs])
     if runs[0].view.run.incident_id != incident_id:
-        raise UsageError(Problem("--stage", f"run {specs[0].run_id} is on {runs[0].view.run.incident_id}, "
-                                            f"not {incident_id}"))
+        raise UsageError(
+            Problem("--stage", f"run {specs[0].run_id} is on {runs[0].view.run.incident_id}, not {incident_id}")
+        )
     positive = runs[0].view.positive
     stages = [Stage(_stage_name(r), {i.item_id: i for i in r.items}, s.threshold) for r, s in zip(runs, specs)]
     out = simulate(stages)
-    data: dict[str, Any] = {"incident": incident_id, "positive_label": positive,
-                            "cascade": _outcome_dict(out, stages, positive),
-                            "stages_alone": [r.as_dict() | {k: r.metrics.to_dict()[k] for k in ("tp", "fp", "fn", "tn")}
-                                             for r in runs]}
+    data: dict[str, Any] = {
+        "incident": incident_id,
+        "positive_label": positive,
+        "cascade": _outcome_dict(out, stages, positive),
+        "stages_alone": [r.as_dict() | {k: r.metrics.to_dict()[k] for k in ("tp", "fp", "fn", "tn")} for r in runs],
+    }
     if sweep:
         data["sweep"] = _sweep(stages, positive)
     return data
@@ -161,14 +194,24 @@ def _outcome_dict(out: CascadeOutcome, stages: Sequence[Stage], positive: str) -
     m = run_metrics(out.decided, positive).to_dict()
     n = len(out.decided)
     cost = sum(i.cost_usd or 0.0 for i in out.decided)
-    return {"items": n, "items_missing": out.items_missing,
-            **{k: m[k] for k in ("tp", "fp", "fn", "tn", "no_verdict", "precision", "recall", "f1")},
-            **{k: m[k] for k in ("precision_ci", "recall_ci", "f1_ci")},
-            "cost_per_1k_usd": cost / n * 1000 if n else 0.0, "latency_ms": m["latency_ms"],
-            "stages": [{"stage": s.name, "threshold": s.threshold if i < len(stages) - 1 else None,
-                        "reached": reached, "escalated": escalated,
-                        "escalation_rate": escalated / reached if reached else None}
-                       for i, (s, reached, escalated) in enumerate(zip(stages, out.reached, out.escalated))]}
+    return {
+        "items": n,
+        "items_missing": out.items_missing,
+        **{k: m[k] for k in ("tp", "fp", "fn", "tn", "no_verdict", "precision", "recall", "f1")},
+        **{k: m[k] for k in ("precision_ci", "recall_ci", "f1_ci")},
+        "cost_per_1k_usd": cost / n * 1000 if n else 0.0,
+        "latency_ms": m["latency_ms"],
+        "stages": [
+            {
+                "stage": s.name,
+                "threshold": s.threshold if i < len(stages) - 1 else None,
+                "reached": reached,
+                "escalated": escalated,
+                "escalation_rate": escalated / reached if reached else None,
+            }
+            for i, (s, reached, escalated) in enumerate(zip(stages, out.reached, out.escalated))
+        ],
+    }
 
 
 def _sweep(stages: Sequence[Stage], positive: str) -> list[dict[str, Any]]:
@@ -177,9 +220,16 @@ def _sweep(stages: Sequence[Stage], positive: str) -> list[dict[str, Any]]:
         out = simulate([Stage(stages[0].name, stages[0].results, threshold), *stages[1:]])
         m = run_metrics(out.decided, positive)
         n = len(out.decided)
-        points.append({"threshold": threshold, "f1": m.f1, "precision": m.precision, "recall": m.recall,
-                       "escalation_rate": out.escalated[0] / out.reached[0] if out.reached[0] else None,
-                       "cost_per_1k_usd": sum(i.cost_usd or 0.0 for i in out.decided) / n * 1000 if n else 0.0,
-                       "latency_p95_ms": m.latency_p95_ms})
+        points.append(
+            {
+                "threshold": threshold,
+                "f1": m.f1,
+                "precision": m.precision,
+                "recall": m.recall,
+                "escalation_rate": out.escalated[0] / out.reached[0] if out.reached[0] else None,
+                "cost_per_1k_usd": sum(i.cost_usd or 0.0 for i in out.decided) / n * 1000 if n else 0.0,
+                "latency_p95_ms": m.latency_p95_ms,
+            }
+        )
     flags = pareto_flags([Candidate(p["f1"], float(p["cost_per_1k_usd"] or 0.0), None) for p in points])
     return [p | {"pareto": flag} for p, flag in zip(points, flags)]

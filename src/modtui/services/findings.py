@@ -2,6 +2,7 @@
 
 Every change is a timeline event in the same transaction. Findings are never deleted.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -63,15 +64,34 @@ def add(ws: Workspace, new: NewFinding) -> Finding:
         raise UsageError(problems)
     evidence = list(dict.fromkeys([*new.items, *new.corrections]))
     with ws.store().write() as session:
-        found = q.insert(session, incident_id=loaded.id, category=new.category, summary=new.summary.strip(),
-                         fix=(new.fix or "").strip() or None, author=new.author, items=evidence,
-                         runs=list(dict.fromkeys(new.runs)), corrections=new.corrections)
-        add_event(session, loaded.id, "finding", f"finding #{found.id} added [{new.category}]: {found.summary}",
-                  new.author, {"finding_id": found.id, "category": new.category, "items": evidence,
-                               "runs": list(new.runs)})
+        found = q.insert(
+            session,
+            incident_id=loaded.id,
+            category=new.category,
+            summary=new.summary.strip(),
+            fix=(new.fix or "").strip() or None,
+            author=new.author,
+            items=evidence,
+            runs=list(dict.fromkeys(new.runs)),
+            corrections=new.corrections,
+        )
+        add_event(
+            session,
+            loaded.id,
+            "finding",
+            f"finding #{found.id} added [{new.category}]: {found.summary}",
+            new.author,
+            {"finding_id": found.id, "category": new.category, "items": evidence, "runs": list(new.runs)},
+        )
         if new.corrections:
-            add_event(session, loaded.id, "dispute", _dispute_text(found.id, loaded, new.corrections), new.author,
-                      {"finding_id": found.id, "corrections": dict(new.corrections)})
+            add_event(
+                session,
+                loaded.id,
+                "dispute",
+                _dispute_text(found.id, loaded, new.corrections),
+                new.author,
+                {"finding_id": found.id, "corrections": dict(new.corrections)},
+            )
         return found
 
 
@@ -83,15 +103,21 @@ def _check_category(ws: Workspace, category: str) -> list[Problem]:
     known = categories(ws)
     if category in known:
         return []
-    return [Problem("--category", f"unknown category '{category}'{suggest(category, known)}; "
-                                  f"expected one of {', '.join(known)}")]
+    return [
+        Problem(
+            "--category", f"unknown category '{category}'{suggest(category, known)}; expected one of {', '.join(known)}"
+        )
+    ]
 
 
 def _check_items(loaded: LoadedIncident, items: Sequence[str]) -> list[Problem]:
     known = [i.id for i in loaded.items]
     ids = set(known)
-    return [Problem("--item", f"no item '{item}' in {loaded.id}{suggest(item, known)}")
-            for item in dict.fromkeys(items) if item not in ids]
+    return [
+        Problem("--item", f"no item '{item}' in {loaded.id}{suggest(item, known)}")
+        for item in dict.fromkeys(items)
+        if item not in ids
+    ]
 
 
 def _check_runs(ws: Workspace, incident_id: str, runs: Sequence[int]) -> list[Problem]:
@@ -110,8 +136,9 @@ def _check_corrections(loaded: LoadedIncident, category: str, corrections: Mappi
     if not corrections:
         return []
     if category != LABEL_ERROR:
-        return [Problem("--correct", f"label corrections belong to a finding of category '{LABEL_ERROR}', "
-                                     f"not '{category}'")]
+        return [
+            Problem("--correct", f"label corrections belong to a finding of category '{LABEL_ERROR}', not '{category}'")
+        ]
     labels = loaded.incident.labels
     expected = {i.id: i.expected for i in loaded.items}
     problems = []
@@ -119,8 +146,13 @@ def _check_corrections(loaded: LoadedIncident, category: str, corrections: Mappi
         if item not in expected:
             problems.append(Problem("--correct", f"no item '{item}' in {loaded.id}{suggest(item, expected)}"))
         elif label not in labels:
-            problems.append(Problem("--correct", f"{item}: '{label}' is not one of the incident's labels "
-                                                 f"{', '.join(labels)}{suggest(label, labels)}"))
+            problems.append(
+                Problem(
+                    "--correct",
+                    f"{item}: '{label}' is not one of the incident's labels "
+                    f"{', '.join(labels)}{suggest(label, labels)}",
+                )
+            )
         elif label == expected[item]:
             problems.append(Problem("--correct", f"{item} is already labelled '{label}'"))
     return problems
@@ -158,8 +190,14 @@ def resolve(ws: Workspace, finding_id: int, resolution: str, author: str, reject
     with ws.store().write() as session:
         _check_open(session, finding_id)
         closed = q.close(session, finding_id, status, resolution.strip())
-        add_event(session, closed.incident_id, "finding", f"finding #{finding_id} {status.value}: {closed.resolution}",
-                  author, {"finding_id": finding_id, "status": status.value})
+        add_event(
+            session,
+            closed.incident_id,
+            "finding",
+            f"finding #{finding_id} {status.value}: {closed.resolution}",
+            author,
+            {"finding_id": finding_id, "status": status.value},
+        )
         return closed
 
 
@@ -184,13 +222,21 @@ def supersede(ws: Workspace, finding_id: int, by: int, author: str) -> Finding:
     with ws.store().write() as session:
         old, new = q.get(session, finding_id), q.get(session, by)
         if old is None or new is None:
-            raise UsageError(Problem("finding" if old is None else "--by", f"no finding {finding_id if old is None else by}"))
+            raise UsageError(
+                Problem("finding" if old is None else "--by", f"no finding {finding_id if old is None else by}")
+            )
         if old.incident_id != new.incident_id:
             raise UsageError(Problem("--by", f"finding #{by} is on {new.incident_id}, not {old.incident_id}"))
         for found, where in ((old, f"finding {finding_id}"), (new, "--by")):
             if found.status is FindingStatus.SUPERSEDED:
                 raise UsageError(Problem(where, f"finding #{found.id} is already superseded by #{found.superseded_by}"))
         superseded = q.supersede(session, finding_id, by)
-        add_event(session, old.incident_id, "finding", f"finding #{finding_id} superseded by #{by}", author,
-                  {"finding_id": finding_id, "superseded_by": by})
+        add_event(
+            session,
+            old.incident_id,
+            "finding",
+            f"finding #{finding_id} superseded by #{by}",
+            author,
+            {"finding_id": finding_id, "superseded_by": by},
+        )
         return superseded

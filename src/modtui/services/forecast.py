@@ -7,6 +7,7 @@ Expected tokens per call, for a target × prompt version:
   user messages, and OUTPUT_TOKENS_GUESS output tokens (a JSON verdict with a short rationale), never more than
   the target's max_tokens / max_completion_tokens.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,7 +36,9 @@ class TokenHistory:
 
 def output_guess(target: Target) -> int:
     limit = target.params.get("max_completion_tokens") or target.params.get("max_tokens")
-    return min(OUTPUT_TOKENS_GUESS, int(limit)) if isinstance(limit, (int, float)) and limit > 0 else OUTPUT_TOKENS_GUESS
+    return (
+        min(OUTPUT_TOKENS_GUESS, int(limit)) if isinstance(limit, (int, float)) and limit > 0 else OUTPUT_TOKENS_GUESS
+    )
 
 
 def call_tokens(target: Target, messages: Messages, history: TokenHistory | None) -> tuple[float, float]:
@@ -47,9 +50,11 @@ def call_tokens(target: Target, messages: Messages, history: TokenHistory | None
 
 def call_estimator(target: Target, history: TokenHistory | None) -> Callable[[Messages], float]:
     """A call's expected cost in USD at the target's live prices."""
+
     def estimate(messages: Messages) -> float:
         tokens_in, tokens_out = call_tokens(target, messages, history)
         return target.cost(round(tokens_in), round(tokens_out))
+
     return estimate
 
 
@@ -88,11 +93,27 @@ def dry_run(ws: Workspace, spec: ReplaySpec) -> dict[str, Any]:
         elif p.repeat_calls and history is not None:
             tokens_in, tokens_out = history.mean_in * p.repeat_calls, history.mean_out * p.repeat_calls
         cost = p.target.cost(round(tokens_in), round(tokens_out))
-        rows.append({"target": p.target.name, "prompt": p.prompt.label, "prompt_version": p.prompt.version,
-                     "items": p.items, "recorded": p.recorded, "cached": p.cached, "calls": calls,
-                     "tokens_in": round(tokens_in), "tokens_out": round(tokens_out),
-                     "tokens_from": "log" if history is not None else "estimate",
-                     "cost_usd": cost, "batch_cost_usd": cost * p.target.batch_discount})
-    return {"incident": spec.incident_id, "dry_run": True, "runs": rows,
-            "calls": sum(r["calls"] for r in rows), "cost_usd": sum(r["cost_usd"] for r in rows),
-            "batch_cost_usd": sum(r["batch_cost_usd"] for r in rows)}
+        rows.append(
+            {
+                "target": p.target.name,
+                "prompt": p.prompt.label,
+                "prompt_version": p.prompt.version,
+                "items": p.items,
+                "recorded": p.recorded,
+                "cached": p.cached,
+                "calls": calls,
+                "tokens_in": round(tokens_in),
+                "tokens_out": round(tokens_out),
+                "tokens_from": "log" if history is not None else "estimate",
+                "cost_usd": cost,
+                "batch_cost_usd": cost * p.target.batch_discount,
+            }
+        )
+    return {
+        "incident": spec.incident_id,
+        "dry_run": True,
+        "runs": rows,
+        "calls": sum(r["calls"] for r in rows),
+        "cost_usd": sum(r["cost_usd"] for r in rows),
+        "batch_cost_usd": sum(r["batch_cost_usd"] for r in rows),
+    }

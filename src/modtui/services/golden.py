@@ -15,6 +15,7 @@ A golden set replays as a pseudo-incident `golden:NAME` (":" never occurs in an 
 log holds an incident row synced from the file like any incident's, so runs, results, gates,
 flips and `--baseline RUN` work unchanged.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,15 +51,23 @@ ITEM_CHOICES = ("fixed", "all")
 @dataclass
 class GoldenItem:
     incident: str
-    item: Item          # as in the source incident, with id `INCIDENT/ITEM`
+    item: Item  # as in the source incident, with id `INCIDENT/ITEM`
     source_id: str
     added_at: str
 
     def to_json(self) -> dict[str, Any]:
         i = self.item
-        return {"id": i.id, "incident": self.incident, "item": self.source_id, "content": i.content,
-                "expected": i.expected, "observed": i.observed, "kind": i.kind.value if i.kind else "eval",
-                "meta": i.meta, "added_at": self.added_at}
+        return {
+            "id": i.id,
+            "incident": self.incident,
+            "item": self.source_id,
+            "content": i.content,
+            "expected": i.expected,
+            "observed": i.observed,
+            "kind": i.kind.value if i.kind else "eval",
+            "meta": i.meta,
+            "added_at": self.added_at,
+        }
 
 
 @dataclass
@@ -74,8 +83,9 @@ class GoldenSet:
 
     def incident(self) -> Incident:
         fields = {k: self.header[k] for k in HEADER_FIELDS}
-        base = Incident.model_validate({"id": "golden", "title": f"golden set {self.name}", "severity": "SEV4",
-                                        "status": "open", **fields})
+        base = Incident.model_validate(
+            {"id": "golden", "title": f"golden set {self.name}", "severity": "SEV4", "status": "open", **fields}
+        )
         return base.model_copy(update={"id": self.incident_id})
 
     def loaded(self) -> LoadedIncident:
@@ -137,7 +147,9 @@ def parse(path: Path, shown: str, name: str) -> GoldenSet:
     for number, raw in lines[1:]:
         item, item_problems = _item(raw, number, shown, incident)
         if item is not None and item.item.id in seen:
-            item_problems.append(Problem(shown, f"duplicate item '{item.item.id}' (first on line {seen[item.item.id]})", number))
+            item_problems.append(
+                Problem(shown, f"duplicate item '{item.item.id}' (first on line {seen[item.item.id]})", number)
+            )
         problems.extend(item_problems)
         if item is not None and not item_problems:
             seen[item.item.id] = number
@@ -157,10 +169,13 @@ def _header(line: tuple[int, str], shown: str) -> dict[str, Any]:
         raise InputError(Problem(shown, exc.message, number, exc.col)) from None
     missing = [k for k in ("golden", *HEADER_FIELDS) if not isinstance(data, dict) or k not in data]
     if missing:
-        raise InputError(Problem(shown, f"the first line must be the set's header; missing {', '.join(missing)}", number))
+        raise InputError(
+            Problem(shown, f"the first line must be the set's header; missing {', '.join(missing)}", number)
+        )
     try:
-        Incident.model_validate({"id": "golden", "title": "golden", "severity": "SEV4",
-                                 **{k: data[k] for k in HEADER_FIELDS}})
+        Incident.model_validate(
+            {"id": "golden", "title": "golden", "severity": "SEV4", **{k: data[k] for k in HEADER_FIELDS}}
+        )
     except ValueError as exc:
         raise InputError(Problem(shown, f"header: {_first_error(exc)}", number)) from None
     return data
@@ -213,15 +228,25 @@ def summaries(ws: Workspace) -> list[dict[str, Any]]:
         for g in golden.items:
             kind = g.item.kind.value if g.item.kind else "eval"
             kinds[kind] = kinds.get(kind, 0) + 1
-        out.append({"name": name, "items": len(golden.items), "policy": golden.header["policy"],
-                    "incidents": incidents, "kinds": dict(sorted(kinds.items())), "path": ws.relative(golden.path)})
+        out.append(
+            {
+                "name": name,
+                "items": len(golden.items),
+                "policy": golden.header["policy"],
+                "incidents": incidents,
+                "kinds": dict(sorted(kinds.items())),
+                "path": ws.relative(golden.path),
+            }
+        )
     return out
 
 
 # -- adding -----------------------------------------------------------------------------------------
 
 
-def add(ws: Workspace, incident_id: str, name: str, which: Sequence[str] = ("all",), run_id: int | None = None) -> AddResult:
+def add(
+    ws: Workspace, incident_id: str, name: str, which: Sequence[str] = ("all",), run_id: int | None = None
+) -> AddResult:
     """Copy items of an incident into the golden set (created on first use), skipping ones already in it."""
     path = golden_path(ws, name)
     loaded = load_and_sync(ws, incident_id)
@@ -245,20 +270,38 @@ def add(ws: Workspace, incident_id: str, name: str, which: Sequence[str] = ("all
 
 def _new(name: str, path: Path, loaded: LoadedIncident) -> GoldenSet:
     inc = loaded.incident
-    header = {"golden": name, "policy": inc.policy, "labels": inc.labels, "positive_label": inc.positive_label,
-              "production": inc.production.model_dump(), "created_at": now_iso(), "created_from": inc.id}
+    header = {
+        "golden": name,
+        "policy": inc.policy,
+        "labels": inc.labels,
+        "positive_label": inc.positive_label,
+        "production": inc.production.model_dump(),
+        "created_at": now_iso(),
+        "created_from": inc.id,
+    }
     return GoldenSet(name, path, header, [])
 
 
 def _check_compatible(golden: GoldenSet, loaded: LoadedIncident) -> None:
     inc, head = loaded.incident, golden.header
-    if inc.policy != head["policy"] or set(inc.labels) != set(head["labels"]) or inc.positive_label != head["positive_label"]:
-        raise UsageError(Problem(loaded.id, f"golden set '{golden.name}' is for policy {head['policy']} with labels "
-                                            f"{head['labels']} (positive {head['positive_label']}); {loaded.id} is "
-                                            f"{inc.policy} with {inc.labels} (positive {inc.positive_label})"))
+    if (
+        inc.policy != head["policy"]
+        or set(inc.labels) != set(head["labels"])
+        or inc.positive_label != head["positive_label"]
+    ):
+        raise UsageError(
+            Problem(
+                loaded.id,
+                f"golden set '{golden.name}' is for policy {head['policy']} with labels "
+                f"{head['labels']} (positive {head['positive_label']}); {loaded.id} is "
+                f"{inc.policy} with {inc.labels} (positive {inc.positive_label})",
+            )
+        )
 
 
-def _select(ws: Workspace, loaded: LoadedIncident, which: Sequence[str], run_id: int | None) -> tuple[list[Item], int | None]:
+def _select(
+    ws: Workspace, loaded: LoadedIncident, which: Sequence[str], run_id: int | None
+) -> tuple[list[Item], int | None]:
     which = list(which) or ["all"]
     if which == ["all"]:
         return list(loaded.items), None
@@ -269,7 +312,9 @@ def _select(ws: Workspace, loaded: LoadedIncident, which: Sequence[str], run_id:
     by_id = {i.id: i for i in loaded.items}
     unknown = [i for i in which if i not in by_id]
     if unknown:
-        raise UsageError([Problem("--items", f"no item '{u}' in {loaded.id}{suggest(u, list(by_id))}") for u in unknown])
+        raise UsageError(
+            [Problem("--items", f"no item '{u}' in {loaded.id}{suggest(u, list(by_id))}") for u in unknown]
+        )
     return [by_id[i] for i in dict.fromkeys(which)], None
 
 
@@ -280,8 +325,7 @@ def _fixed_items(ws: Workspace, loaded: LoadedIncident, run_id: int | None) -> t
     with ws.store().read() as session:
         run = _candidate_run(session, loaded.id, run_id)
         base_id = run.summary.get("baseline_run_id")
-        baseline = (scored_run(session, base_id, expected) if base_id is not None
-                    else observed_as_run(loaded.items))
+        baseline = scored_run(session, base_id, expected) if base_id is not None else observed_as_run(loaded.items)
         candidate = scored_run(session, run.id, expected)
     fixed = set(compare(baseline, candidate, positive).fixed)
     return [i for i in loaded.items if i.id in fixed], run.id
@@ -300,9 +344,14 @@ def _candidate_run(session: Any, incident_id: str, run_id: int | None) -> RunRec
     for run in q.runs_for(session, incident_id, limit=10_000):  # newest first
         if _has_baseline(run) and run.status in (RunStatus.COMPLETED, RunStatus.INTERRUPTED):
             return run
-    raise UsageError(Problem(incident_id, "no candidate run with a baseline on this incident, so no 'fixed' items: "
-                                          f"replay a candidate first (modtui replay {incident_id} -p PROMPT), "
-                                          "or pass --run RUN or item ids"))
+    raise UsageError(
+        Problem(
+            incident_id,
+            "no candidate run with a baseline on this incident, so no 'fixed' items: "
+            f"replay a candidate first (modtui replay {incident_id} -p PROMPT), "
+            "or pass --run RUN or item ids",
+        )
+    )
 
 
 def _has_baseline(run: RunRecord) -> bool:

@@ -1,4 +1,5 @@
 """Incident services: list, show, status changes, creation, workspace validation."""
+
 from __future__ import annotations
 
 import json
@@ -34,11 +35,21 @@ class IncidentSummary:
 
     def as_dict(self) -> dict[str, Any]:
         inc = self.incident
-        return {"id": inc.id, "title": inc.title, "severity": inc.severity.value, "status": inc.status.value,
-                "policy": inc.policy, "items": sum(self.counts.values()),
-                "false_positive": self.counts["false_positive"], "false_negative": self.counts["false_negative"],
-                "guard": self.counts["guard"], "eval": self.counts["eval"], "open_findings": self.open_findings,
-                "runs": self.runs, "last_activity": self.last_activity}
+        return {
+            "id": inc.id,
+            "title": inc.title,
+            "severity": inc.severity.value,
+            "status": inc.status.value,
+            "policy": inc.policy,
+            "items": sum(self.counts.values()),
+            "false_positive": self.counts["false_positive"],
+            "false_negative": self.counts["false_negative"],
+            "guard": self.counts["guard"],
+            "eval": self.counts["eval"],
+            "open_findings": self.open_findings,
+            "runs": self.runs,
+            "last_activity": self.last_activity,
+        }
 
 
 def load_and_sync(ws: Workspace, incident_id: str) -> LoadedIncident:
@@ -76,7 +87,9 @@ def summaries(ws: Workspace) -> tuple[list[IncidentSummary], list[Problem]]:
     out = []
     for item in loaded:
         act = activity.get(item.id, {})
-        last = max((t for t in (act.get("last_run"), act.get("last_event"), iso(item.incident.opened_at)) if t), default=None)
+        last = max(
+            (t for t in (act.get("last_run"), act.get("last_event"), iso(item.incident.opened_at)) if t), default=None
+        )
         counts = Counter(i.kind.value for i in item.items if i.kind)
         out.append(IncidentSummary(item.incident, counts, act.get("open_findings", 0), act.get("runs", 0), last))
     return out, problems
@@ -92,8 +105,9 @@ def change_status(ws: Workspace, incident_id: str, status: str, author: str, not
     path = ws.inside(loaded.folder / INCIDENT_FILE, f"incidents/{incident_id}/{INCIDENT_FILE}")  # writes stay inside
     text = read_text(path, ws.relative(path))
     # keep the line's comment and its line ending (a CRLF file stays CRLF)
-    updated, count = re.subn(r"(?m)^status:[ \t]*[^#\r\n]*?([ \t]*(?:#[^\r\n]*)?)(\r?)$",
-                             f"status: {new.value}\\1\\2", text, count=1)
+    updated, count = re.subn(
+        r"(?m)^status:[ \t]*[^#\r\n]*?([ \t]*(?:#[^\r\n]*)?)(\r?)$", f"status: {new.value}\\1\\2", text, count=1
+    )
     if count == 0:
         updated = text.rstrip("\n") + f"\nstatus: {new.value}\n"
     path.write_text(updated, encoding="utf-8")
@@ -120,9 +134,16 @@ def write_incident_yaml(folder: Path, population: dict[str, int] | None = None, 
     """Write incident.yaml from the template; every value is quoted when YAML could misread it. With a
     `population` (stratum → size) the incident is a sample of production traffic."""
     folder.mkdir(parents=True, exist_ok=True)
-    quoted = {k: ", ".join(map(_scalar, v)) if isinstance(v, list) else
-              json.dumps(v, ensure_ascii=False) if k in ("title", "description") else
-              v if k == "opened_at" else _scalar(v) for k, v in fields.items()}
+    quoted = {
+        k: ", ".join(map(_scalar, v))
+        if isinstance(v, list)
+        else json.dumps(v, ensure_ascii=False)
+        if k in ("title", "description")
+        else v
+        if k == "opened_at"
+        else _scalar(v)
+        for k, v in fields.items()
+    }
     text = INCIDENT_TEMPLATE.format(**quoted)
     if population is not None:
         sizes = ", ".join(f"{_scalar(stratum)}: {size}" for stratum, size in population.items())
@@ -145,13 +166,19 @@ def policy_prompt(ws: Workspace, policy: str) -> Path:
     from modtui.domain.incident import ID_PATTERN, RESERVED_NAMES
 
     if not ID_PATTERN.match(policy) or policy.upper() in RESERVED_NAMES:
-        raise UsageError(Problem("--policy", f"'{policy[:80]}' is not a policy folder name: use letters, digits, '.', "
-                                             f"'_' or '-' (at most 80, not a name Windows reserves)"))
+        raise UsageError(
+            Problem(
+                "--policy",
+                f"'{policy[:80]}' is not a policy folder name: use letters, digits, '.', "
+                f"'_' or '-' (at most 80, not a name Windows reserves)",
+            )
+        )
     folder = ws.prompts_dir / policy
     files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
     if not files:
         known = sorted(p.name for p in ws.prompts_dir.iterdir() if p.is_dir()) if ws.prompts_dir.is_dir() else []
         from modtui.files.validate import suggest
+
         raise UsageError(Problem(ws.relative(folder), f"no prompts for policy '{policy}'{suggest(policy, known)}"))
     preferred = folder / "production.yaml"
     return preferred if preferred in files else files[0]
@@ -192,8 +219,11 @@ def _cross_checks(ws: Workspace, loaded: LoadedIncident) -> list[Problem]:
         return exc.problems
     missing = [label for label in inc.labels if label not in prompt.template.labels]
     if missing:
-        return [doc.problem(("labels",), f"labels {missing} are not in the production prompt's labels "
-                                         f"{prompt.template.labels}")]
+        return [
+            doc.problem(
+                ("labels",), f"labels {missing} are not in the production prompt's labels {prompt.template.labels}"
+            )
+        ]
     if not (ws.prompts_dir / inc.policy).is_dir():
         return [doc.problem(("policy",), f"policy '{inc.policy}' has no folder prompts/{inc.policy}/")]
     return []

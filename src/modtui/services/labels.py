@@ -5,6 +5,7 @@
 later finding wins. The incident's files are never changed: the original label stays in items.jsonl
 and each correction stays in its finding.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -34,8 +35,9 @@ def label_corrections(ws: Workspace, incident_id: str, expected: Mapping[str, st
     return apply_corrections(dict(expected), findings)
 
 
-def gold_labels(ws: Workspace, incident_id: str, expected: Mapping[str, str], labels: str
-                ) -> tuple[dict[str, str], dict[str, LabelCorrection]]:
+def gold_labels(
+    ws: Workspace, incident_id: str, expected: Mapping[str, str], labels: str
+) -> tuple[dict[str, str], dict[str, LabelCorrection]]:
     """`expected` as is (labels="original") or with the corrections applied ("corrected"), and those corrections."""
     check(labels)
     if labels == "original":
@@ -55,5 +57,7 @@ def relabelled(ws: Workspace, plan: "ReplayPlan", labels: str) -> tuple["ReplayP
 
 def corrections_dict(corrections: Mapping[str, LabelCorrection]) -> dict[str, dict[str, Any]]:
     """JSON: item id → {original, corrected, finding}."""
-    return {c.item_id: {"original": c.original, "corrected": c.corrected, "finding": c.finding_id}
-            for c in sorted(corrections.values(), key=lambda c: c.item_id)}
+    return {
+        c.item_id: {"original": c.original, "corrected": c.corrected, "finding": c.finding_id}
+        for c in sorted(corrections.values(), key=lambda c: c.item_id)
+    }

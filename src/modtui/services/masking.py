@@ -1,4 +1,5 @@
 """Which items of an incident are masked for reviewer wellbeing (the rule itself is domain.masking)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

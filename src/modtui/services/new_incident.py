@@ -5,6 +5,7 @@ The folder is written into a hidden staging folder named like the incident (so i
 full, and only then moved into place: a bad import leaves nothing behind, and an existing incident is replaced only
 when asked (`force`), never through a symlink pointing outside the workspace.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -56,18 +57,28 @@ def create(ws: Workspace, new: NewIncident, items_file: Path | None = None, item
     return folder
 
 
-def import_export(ws: Workspace, new: NewIncident, source: Path, shown: str, mapping: importer.Mapping,
-                  population: dict[str, int] | None = None, on_bad_row: str = "fail",
-                  dedupe: str = "fail") -> tuple[Path, importer.ImportResult]:
+def import_export(
+    ws: Workspace,
+    new: NewIncident,
+    source: Path,
+    shown: str,
+    mapping: importer.Mapping,
+    population: dict[str, int] | None = None,
+    on_bad_row: str = "fail",
+    dedupe: str = "fail",
+) -> tuple[Path, importer.ImportResult]:
     """incidents/ID/ from an export, streamed (never whole in memory); `population` makes it a sample; skipped rows
     go to REJECTS_FILE in the folder."""
     folder = new_folder(ws, new)
     names, positive = policy_labels(ws, new.policy, new.labels, new.positive_label)
     with _staging(folder) as staging:
-        write_incident_yaml(staging, population,
-                            **_fields(ws, new, new.title or f"Imported from {source.name}", names, positive))
-        with importer.ItemsWriter(staging / ITEMS_FILE) as items, \
-                importer.RejectsWriter(staging / REJECTS_FILE) as rejects:
+        write_incident_yaml(
+            staging, population, **_fields(ws, new, new.title or f"Imported from {source.name}", names, positive)
+        )
+        with (
+            importer.ItemsWriter(staging / ITEMS_FILE) as items,
+            importer.RejectsWriter(staging / REJECTS_FILE) as rejects,
+        ):
             rows = importer.RowPolicy(on_bad_row, dedupe, rejects.write)
             result = importer.import_items(source, shown, mapping, names, positive, items.write, rows)
         _publish(staging, folder, check_items=True)
@@ -97,11 +108,21 @@ def new_folder(ws: Workspace, new: NewIncident) -> Path:
     return folder
 
 
-def _fields(ws: Workspace, new: NewIncident, title: str, labels: list[str], positive: str) -> dict[str, str | list[str]]:
-    return {"id": new.id, "title": title, "severity": new.severity, "policy": new.policy, "labels": labels,
-            "positive": positive, "prompt": ws.relative(policy_prompt(ws, new.policy)), "model": new.production_model,
-            "description": new.description or "(describe the escalation)",
-            "opened_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+def _fields(
+    ws: Workspace, new: NewIncident, title: str, labels: list[str], positive: str
+) -> dict[str, str | list[str]]:
+    return {
+        "id": new.id,
+        "title": title,
+        "severity": new.severity,
+        "policy": new.policy,
+        "labels": labels,
+        "positive": positive,
+        "prompt": ws.relative(policy_prompt(ws, new.policy)),
+        "model": new.production_model,
+        "description": new.description or "(describe the escalation)",
+        "opened_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 @contextmanager
@@ -127,7 +148,16 @@ def _publish(staged: Path, folder: Path, *, check_items: bool, items_shown: str 
         else:
             loader.load_incident_file(staged / INCIDENT_FILE, f"{shown}/{INCIDENT_FILE}")
     except InputError as exc:
-        raise InputError([replace(p, path=items_shown if items_shown and p.path.endswith(ITEMS_FILE) else
-                                  p.path.replace(folder.name, shown, 1)) for p in exc.problems]) from None
+        raise InputError(
+            [
+                replace(
+                    p,
+                    path=items_shown
+                    if items_shown and p.path.endswith(ITEMS_FILE)
+                    else p.path.replace(folder.name, shown, 1),
+                )
+                for p in exc.problems
+            ]
+        ) from None
     shutil.rmtree(folder, ignore_errors=True)
     staged.rename(folder)

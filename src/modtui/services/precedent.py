@@ -4,6 +4,7 @@ For people (`modtui precedent`, the TUI's item detail) and for prompts: a prompt
 `{{ precedents }}` gets, for each item, the most similar labelled items of *other* incidents as
 few-shot examples (never the item itself, never its own incident).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from modtui.workspace import Workspace
 if TYPE_CHECKING:  # rapidfuzz's matching loads only for a prompt that uses precedents (not on every replay's path)
     from modtui.analysis.precedent import Example, Match
 
-EXAMPLE_CHARS = 2_000   # an example's content is cut to this for the prompt
+EXAMPLE_CHARS = 2_000  # an example's content is cut to this for the prompt
 EXAMPLE_TAG = "example"
 
 
@@ -50,12 +51,19 @@ def corpus(ws: Workspace) -> Corpus:
 def _examples(loaded: LoadedIncident) -> list[Example]:
     from modtui.analysis.precedent import Example
 
-    return [Example(loaded.id, i.id, feature_text(i.content), i.expected, i.kind.value if i.kind else "eval")
-            for i in loaded.items]
+    return [
+        Example(loaded.id, i.id, feature_text(i.content), i.expected, i.kind.value if i.kind else "eval")
+        for i in loaded.items
+    ]
 
 
-def similar_items(ws: Workspace, text: str, top: int = 5, exclude_incident: str | None = None,
-                  exclude_item: tuple[str, str] | None = None) -> list[Match]:
+def similar_items(
+    ws: Workspace,
+    text: str,
+    top: int = 5,
+    exclude_incident: str | None = None,
+    exclude_item: tuple[str, str] | None = None,
+) -> list[Match]:
     """The `top` items most similar to `text` across the workspace, best first; `exclude_item` is
     (incident id, item id), e.g. the item a TUI screen shows."""
     from modtui.analysis.precedent import PrecedentIndex
@@ -66,8 +74,9 @@ def similar_items(ws: Workspace, text: str, top: int = 5, exclude_incident: str 
         ws.incident_folder(exclude_incident)  # a typo is an error, not a silent no-op
     found = corpus(ws)
     excluded = (exclude_incident,) if exclude_incident else ()
-    return PrecedentIndex(found.examples).search(feature_text(text), top, exclude_incidents=excluded,
-                                                 exclude_item=exclude_item)
+    return PrecedentIndex(found.examples).search(
+        feature_text(text), top, exclude_incidents=excluded, exclude_item=exclude_item
+    )
 
 
 # -- {{ precedents }} in prompts -----------------------------------------------------------------------
@@ -81,8 +90,9 @@ def uses_precedents(prompt: LoadedPrompt) -> bool:
 PrecedentContext = Callable[[Item], Mapping[str, str]]
 
 
-def prompt_context(ws: Workspace, prompt: LoadedPrompt, policy: str,
-                   own_incident: Callable[[Item], str]) -> PrecedentContext | None:
+def prompt_context(
+    ws: Workspace, prompt: LoadedPrompt, policy: str, own_incident: Callable[[Item], str]
+) -> PrecedentContext | None:
     """For a prompt that uses `{{ precedents }}`: item → {"precedents": few-shot text}, memoised per item.
     None for a prompt that does not use it (so nothing is computed)."""
     if not uses_precedents(prompt):
@@ -99,8 +109,13 @@ def prompt_context(ws: Workspace, prompt: LoadedPrompt, policy: str,
 
     def context(item: Item) -> Mapping[str, str]:
         if item.id not in memo:
-            matches = index.search(feature_text(item.content), settings.top, exclude_incidents=(own_incident(item),),
-                                   labels=labels, min_score=settings.min_score)
+            matches = index.search(
+                feature_text(item.content),
+                settings.top,
+                exclude_incidents=(own_incident(item),),
+                labels=labels,
+                min_score=settings.min_score,
+            )
             memo[item.id] = {"precedents": render_examples(matches, tags)}
         return memo[item.id]
 
@@ -114,6 +129,8 @@ def render_examples(matches: list[Match], tags: tuple[str, ...] = ()) -> str:
     blocks = []
     for n, match in enumerate(matches, start=1):
         content, _ = clip(match.example.content, EXAMPLE_CHARS)
-        blocks.append(f"Example {n} (gold label: {match.example.label})\n"
-                      f"<{EXAMPLE_TAG}>\n{neutralise(content, inert_tags)}\n</{EXAMPLE_TAG}>")
+        blocks.append(
+            f"Example {n} (gold label: {match.example.label})\n"
+            f"<{EXAMPLE_TAG}>\n{neutralise(content, inert_tags)}\n</{EXAMPLE_TAG}>"
+        )
     return "\n\n".join(blocks) if blocks else "(no similar labelled examples)"

@@ -5,6 +5,7 @@ incident's own items or metrics; they replay through the same engine, cache and 
 target × prompt is one run over the parents and their variants, so a variant's label is compared with its
 parent's label from the same run.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,13 @@ class ProbeRun:
     mutations: list[MutationResult]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "target": self.target, "prompt": self.prompt, "status": self.status,
-                "mutations": [m.to_dict() for m in self.mutations]}
+        return {
+            "run_id": self.run_id,
+            "target": self.target,
+            "prompt": self.prompt,
+            "status": self.status,
+            "mutations": [m.to_dict() for m in self.mutations],
+        }
 
 
 @dataclass
@@ -71,8 +77,13 @@ class ProbeReport:
     stopped: list[str] = field(default_factory=list)  # why a target could not go on (bad key)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"incident": self.incident_id, "seed": self.seed, "per_item": self.per_item,
-                "interrupted": self.interrupted, "runs": [r.as_dict() for r in self.runs]}
+        return {
+            "incident": self.incident_id,
+            "seed": self.seed,
+            "per_item": self.per_item,
+            "interrupted": self.interrupted,
+            "runs": [r.as_dict() for r in self.runs],
+        }
 
 
 @dataclass
@@ -94,8 +105,11 @@ def check_mutations(names: Sequence[str]) -> list[str]:
         raise UsageError(Problem("--mutations", f"name at least one of {', '.join(MUTATIONS)}"))
     for name in names:
         if name not in MUTATIONS:
-            raise UsageError(Problem("--mutations", f"no mutation '{name}'{suggest(name, MUTATIONS)}; "
-                                                    f"built in: {', '.join(MUTATIONS)}"))
+            raise UsageError(
+                Problem(
+                    "--mutations", f"no mutation '{name}'{suggest(name, MUTATIONS)}; built in: {', '.join(MUTATIONS)}"
+                )
+            )
     return names
 
 
@@ -114,17 +128,32 @@ def plan(ws: Workspace, spec: ProbeSpec) -> ProbePlan:
         raise UsageError(Problem(spec.incident_id, f"no {spec.items} items to probe"))
     variants = make_variants(((p.id, p.content) for p in parents), spec.mutations, spec.per_item, spec.seed)
     if not variants:
-        raise UsageError(Problem("--mutations", f"{', '.join(spec.mutations)} found nothing to change in the "
-                                                f"{spec.items} items of {spec.incident_id}"))
+        raise UsageError(
+            Problem(
+                "--mutations",
+                f"{', '.join(spec.mutations)} found nothing to change in the {spec.items} items of {spec.incident_id}",
+            )
+        )
     items = parents + [_derived(v, parent) for v, parent in _with_parents(variants, parents)]
     pid = probe_id(loaded.id)
-    q.sync_probe_incident(ws.store(), loaded.id, pid, [_item_row(i) for i in parents] + [
-        {**_item_row(item), "parent_id": v.parent_id, "mutation": v.mutation, "seed": v.seed}
-        for v, item in zip(variants, items[len(parents):])])
+    q.sync_probe_incident(
+        ws.store(),
+        loaded.id,
+        pid,
+        [_item_row(i) for i in parents]
+        + [
+            {**_item_row(item), "parent_id": v.parent_id, "mutation": v.mutation, "seed": v.seed}
+            for v, item in zip(variants, items[len(parents) :])
+        ],
+    )
     probe_loaded = LoadedIncident(loaded.incident.model_copy(update={"id": pid}), items, loaded.folder)
     prompts = _prompts(ws, loaded, spec)
-    targets = [ws.target(t) for t in dict.fromkeys(spec.targets)] or [ws.production_target(loaded.incident.production.model)]
-    rspec = replay_svc.ReplaySpec(pid, (), (), spec.item_set, spec.concurrency, spec.use_cache, "production", spec.author)
+    targets = [ws.target(t) for t in dict.fromkeys(spec.targets)] or [
+        ws.production_target(loaded.incident.production.model)
+    ]
+    rspec = replay_svc.ReplaySpec(
+        pid, (), (), spec.item_set, spec.concurrency, spec.use_cache, "production", spec.author
+    )
     jobs = replay_svc._jobs(ws, probe_loaded, prompts, targets, items, rspec)
     # no baseline version matches: a probe run has no fixed/regressed flips of its own, only variant flips
     replay = replay_svc.ReplayPlan(probe_loaded, prompts, targets, items, jobs, baseline_version="")
@@ -142,18 +171,30 @@ def _with_parents(variants: list[Variant], parents: list[Item]) -> list[tuple[Va
 
 
 def _derived(variant: Variant, parent: Item) -> Item:
-    return Item.model_construct(id=variant.id, content=variant.content, expected=parent.expected, observed=None,
-                                kind=parent.kind, meta=parent.meta)
+    return Item.model_construct(
+        id=variant.id,
+        content=variant.content,
+        expected=parent.expected,
+        observed=None,
+        kind=parent.kind,
+        meta=parent.meta,
+    )
 
 
 def _item_row(item: Item) -> dict[str, Any]:
-    return {"item_id": item.id, "content": item.content, "expected": item.expected, "observed": item.observed,
-            "kind": item.kind.value if item.kind else "eval",
-            "meta_json": json.dumps(item.meta, ensure_ascii=False, default=str)}
+    return {
+        "item_id": item.id,
+        "content": item.content,
+        "expected": item.expected,
+        "observed": item.observed,
+        "kind": item.kind.value if item.kind else "eval",
+        "meta_json": json.dumps(item.meta, ensure_ascii=False, default=str),
+    }
 
 
-async def execute(ws: Workspace, probe: ProbePlan, on_progress: Callable[[RunProgress], None] | None = None
-                  ) -> ProbeReport:
+async def execute(
+    ws: Workspace, probe: ProbePlan, on_progress: Callable[[RunProgress], None] | None = None
+) -> ProbeReport:
     """Replay the probe's runs; whatever happens, every run ends with a status and the flips are counted."""
     await replay_svc.execute(ws, probe.replay, probe.replay_spec, on_progress)
     return report(ws, probe)
@@ -162,8 +203,13 @@ async def execute(ws: Workspace, probe: ProbePlan, on_progress: Callable[[RunPro
 def report(ws: Workspace, probe: ProbePlan, interrupted: bool = False) -> ProbeReport:
     from modtui.store import runs as rq
 
-    out = ProbeReport(probe.spec.incident_id, probe.spec.seed, probe.spec.per_item, interrupted=interrupted,
-                      stopped=list(dict.fromkeys(j.dead for j in probe.replay.jobs if j.dead)))
+    out = ProbeReport(
+        probe.spec.incident_id,
+        probe.spec.seed,
+        probe.spec.per_item,
+        interrupted=interrupted,
+        stopped=list(dict.fromkeys(j.dead for j in probe.replay.jobs if j.dead)),
+    )
     parents = {p.id: p.content for p in probe.parents}
     for job in probe.replay.jobs:
         with ws.store().read() as session:
@@ -171,8 +217,15 @@ def report(ws: Workspace, probe: ProbePlan, interrupted: bool = False) -> ProbeR
             labels = _labels(rq.scoring_rows(session, job.run_id))
             cited = rq.cited_rules(session, job.run_id)
         rules = _cited_or_matching(cited, parent_rules(job.prompt, parents))
-        out.runs.append(ProbeRun(job.run_id, job.target.name, job.prompt.label, run.status if run else "running",
-                                 mutation_results(probe.spec.mutations, probe.variants, labels, rules)))
+        out.runs.append(
+            ProbeRun(
+                job.run_id,
+                job.target.name,
+                job.prompt.label,
+                run.status if run else "running",
+                mutation_results(probe.spec.mutations, probe.variants, labels, rules),
+            )
+        )
     return out
 
 
@@ -180,11 +233,17 @@ def record(ws: Workspace, rep: ProbeReport, author: str) -> None:
     """One line on the incident's timeline: the flip rate of each mutation of each run."""
     from modtui.store import probes as q
 
-    parts = [f"{r.target} × {r.prompt} " + ", ".join(f"{m.name} {m.flipped}/{m.variants}" for m in r.mutations)
-             for r in rep.runs]
-    q.record_probe(ws.store(), rep.incident_id, "probe: " + "; ".join(parts), author,
-                   {"runs": [{"run_id": r.run_id, "flip_rates": {m.name: m.flip_rate for m in r.mutations}}
-                             for r in rep.runs]})
+    parts = [
+        f"{r.target} × {r.prompt} " + ", ".join(f"{m.name} {m.flipped}/{m.variants}" for m in r.mutations)
+        for r in rep.runs
+    ]
+    q.record_probe(
+        ws.store(),
+        rep.incident_id,
+        "probe: " + "; ".join(parts),
+        author,
+        {"runs": [{"run_id": r.run_id, "flip_rates": {m.name: m.flip_rate for m in r.mutations}} for r in rep.runs]},
+    )
 
 
 def _labels(rows: Sequence[Sequence[Any]]) -> dict[str, str | None]:
@@ -234,10 +293,18 @@ def latest(ws: Workspace, incident_id: str) -> ProbeReport:
         labels = results[run.id]
         ran = [v for v in variants if v.id in labels]
         names = list(dict.fromkeys(v.mutation for v in ran))
-        rules = _cited_or_matching(citations[run.id],
-                                   _rules_of_version(sources[run.prompt_version], run.prompt_path, contents))
-        out.runs.append(ProbeRun(run.id, run.target_name, prompt_name(run.prompt_path), run.status,
-                                 mutation_results(names, ran, labels, rules)))
+        rules = _cited_or_matching(
+            citations[run.id], _rules_of_version(sources[run.prompt_version], run.prompt_path, contents)
+        )
+        out.runs.append(
+            ProbeRun(
+                run.id,
+                run.target_name,
+                prompt_name(run.prompt_path),
+                run.status,
+                mutation_results(names, ran, labels, rules),
+            )
+        )
     return out
 
 

@@ -1,5 +1,6 @@
 """The review queue of an incident (analysis.queue) from what the log knows: the latest run of each target ×
 prompt, repeat runs, probes, annotations and label_error findings; near-duplicates from analysis.cluster."""
+
 from __future__ import annotations
 
 import csv
@@ -36,16 +37,22 @@ class QueueItem:
     entry: QueueEntry
     item: Item
     labels: dict[str, str | None]  # source (target × prompt) → its latest label
-    masked: str | None = None      # why the content is masked for reviewer wellbeing
+    masked: str | None = None  # why the content is masked for reviewer wellbeing
 
     @property
     def content(self) -> str:
         return masked_text(self.masked) if self.masked else self.item.content
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.entry.to_dict(), "kind": self.item.kind.value if self.item.kind else None,
-                "expected": self.item.expected, "observed": self.item.observed, "labels": self.labels,
-                "content": self.content, "masked": self.masked}
+        return {
+            **self.entry.to_dict(),
+            "kind": self.item.kind.value if self.item.kind else None,
+            "expected": self.item.expected,
+            "observed": self.item.observed,
+            "labels": self.labels,
+            "content": self.content,
+            "masked": self.masked,
+        }
 
 
 @dataclass
@@ -58,29 +65,42 @@ class ReviewQueue:
     candidates: int = 0  # items with a reason before near-duplicates were collapsed
 
     def as_dict(self) -> dict[str, Any]:
-        return {"incident": self.incident_id, "threshold": self.threshold, "band": self.band, "runs": self.runs,
-                "candidates": self.candidates, "queue": [q.as_dict() for q in self.items]}
+        return {
+            "incident": self.incident_id,
+            "threshold": self.threshold,
+            "band": self.band,
+            "runs": self.runs,
+            "candidates": self.candidates,
+            "queue": [q.as_dict() for q in self.items],
+        }
 
     def reasons_of(self) -> dict[str, list[Reason]]:
         """item id → its reasons (for the TUI's queue filter and item detail)."""
         return {q.item.id: q.entry.reasons for q in self.items}
 
 
-def build(ws: Workspace, incident_id: str, size: int | None = None, threshold: float = DEFAULT_THRESHOLD,
-          band: float = DEFAULT_BAND) -> ReviewQueue:
+def build(
+    ws: Workspace,
+    incident_id: str,
+    size: int | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    band: float = DEFAULT_BAND,
+) -> ReviewQueue:
     from modtui.services.cluster import cluster_items
     from modtui.services.labels import label_corrections
     from modtui.services.masking import masked_items
 
     loaded = load_and_sync(ws, incident_id)
     items = {i.id: i for i in loaded.items}
-    sources, verdicts, unstable = _latest_verdicts(ws, loaded.id, {i: it.expected for i, it in items.items()},
-                                                   loaded.incident.positive_label)
+    sources, verdicts, unstable = _latest_verdicts(
+        ws, loaded.id, {i: it.expected for i, it in items.items()}, loaded.incident.positive_label
+    )
     reasons: dict[str, list[Reason]] = {i: [] for i in items}
     for item_id, said in verdicts.items():
         if item_id in reasons:
-            reasons[item_id] += [r for r in (disagreement(said), low_margin(said, loaded.incident.positive_label,
-                                                                             threshold, band)) if r]
+            reasons[item_id] += [
+                r for r in (disagreement(said), low_margin(said, loaded.incident.positive_label, threshold, band)) if r
+            ]
     for item_id, detail in unstable.items():
         if item_id in reasons:
             reasons[item_id].append(reason("unstable", detail))
@@ -102,8 +122,9 @@ def build(ws: Workspace, incident_id: str, size: int | None = None, threshold: f
     return out
 
 
-def _latest_verdicts(ws: Workspace, incident_id: str, expected: dict[str, str], positive: str
-                     ) -> tuple[list[str], dict[str, list[Verdict]], dict[str, str]]:
+def _latest_verdicts(
+    ws: Workspace, incident_id: str, expected: dict[str, str], positive: str
+) -> tuple[list[str], dict[str, list[Verdict]], dict[str, str]]:
     """The sources (target × prompt) of the latest runs, each item's verdicts from them, and the items a repeat
     run found unstable (item id → what its repeats said)."""
     from modtui.services.stability import figures, read_repeats
@@ -120,7 +141,8 @@ def _latest_verdicts(ws: Workspace, incident_id: str, expected: dict[str, str], 
             sources.append(source)
             for item_id, outcome, label, _e, confidence, *_rest in rq.scoring_rows(session, run.id):
                 verdicts.setdefault(item_id, []).append(
-                    Verdict(source, label if outcome == "label" else None, confidence))
+                    Verdict(source, label if outcome == "label" else None, confidence)
+                )
             stability = figures(read_repeats(session, run.id, run.repeats), expected, positive, 0.0)
             for u in stability.unstable if stability else ():
                 unstable.setdefault(u.item_id, f"{source}: {' '.join(u.verdicts)}")

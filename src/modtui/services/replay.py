@@ -1,4 +1,5 @@
 """The replay service: plan runs from an incident, run the engine, and report metrics and flips."""
+
 from __future__ import annotations
 
 import asyncio
@@ -64,14 +65,22 @@ class RunReport:
         if self.stability:  # the run's cost is of every call, repeats included
             m["cost_usd"] = self.stability.cost_usd
         flips = self.flips.to_dict() if self.flips else None
-        return {"run_id": self.run.id, "target": self.run.target_name, "prompt": self.prompt_label,
-                "prompt_version": self.run.prompt_version, "status": self.run.status,
-                "baseline_run_id": self.baseline_run_id, **m,
-                "flips": {"fixed": flips["fixed"], "regressed": flips["regressed"],
-                          "transitions": flips["transitions"]} if flips else {"fixed": [], "regressed": []},
-                "mcnemar_p": flips["mcnemar_p"] if flips else None,
-                "best_threshold": self.sweep.best.to_dict() if self.sweep and self.sweep.best else None,
-                "error": self.run.error, **({"stability": self.stability.to_dict()} if self.stability else {})}
+        return {
+            "run_id": self.run.id,
+            "target": self.run.target_name,
+            "prompt": self.prompt_label,
+            "prompt_version": self.run.prompt_version,
+            "status": self.run.status,
+            "baseline_run_id": self.baseline_run_id,
+            **m,
+            "flips": {"fixed": flips["fixed"], "regressed": flips["regressed"], "transitions": flips["transitions"]}
+            if flips
+            else {"fixed": [], "regressed": []},
+            "mcnemar_p": flips["mcnemar_p"] if flips else None,
+            "best_threshold": self.sweep.best.to_dict() if self.sweep and self.sweep.best else None,
+            "error": self.run.error,
+            **({"stability": self.stability.to_dict()} if self.stability else {}),
+        }
 
 
 @dataclass
@@ -82,8 +91,12 @@ class ReplayReport:
     interrupted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"incident": self.incident_id, "positive_label": self.positive, "interrupted": self.interrupted,
-                "runs": [r.as_dict() for r in self.runs]}
+        return {
+            "incident": self.incident_id,
+            "positive_label": self.positive,
+            "interrupted": self.interrupted,
+            "runs": [r.as_dict() for r in self.runs],
+        }
 
 
 @dataclass
@@ -118,8 +131,9 @@ def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
     return ReplayPlan(loaded, prompts, targets, items, jobs, production.version, repeat_jobs(ws, jobs, items, spec))
 
 
-def _resolve(ws: Workspace, spec: ReplaySpec) -> tuple[LoadedIncident, LoadedPrompt, list[LoadedPrompt],
-                                                       list[Target], list[Item]]:
+def _resolve(
+    ws: Workspace, spec: ReplaySpec
+) -> tuple[LoadedIncident, LoadedPrompt, list[LoadedPrompt], list[Target], list[Item]]:
     """The incident, production's prompt, every prompt, the targets and the items a replay is of (checked)."""
     if spec.items not in ITEM_SETS:
         raise UsageError(Problem("--items", f"'{spec.items}' is not one of {', '.join(ITEM_SETS)}"))
@@ -129,15 +143,20 @@ def _resolve(ws: Workspace, spec: ReplaySpec) -> tuple[LoadedIncident, LoadedPro
         raise UsageError(Problem("--max-cost", f"{spec.max_cost} is not an amount above 0 (USD)"))
     if spec.baseline not in ("production", "observed") and not is_run_id(spec.baseline):
         raise UsageError(Problem("--baseline", f"'{spec.baseline}' is not 'production', 'observed' or a run id"))
-    loaded = golden.load_and_sync_golden(ws, spec.incident_id) if golden.is_golden(spec.incident_id) \
+    loaded = (
+        golden.load_and_sync_golden(ws, spec.incident_id)
+        if golden.is_golden(spec.incident_id)
         else load_and_sync(ws, spec.incident_id)
+    )
     if is_run_id(spec.baseline):
         with ws.store().read() as session:
             base = q.get_run(session, int(spec.baseline))
             if base is None:
                 raise UsageError(Problem("--baseline", f"no run {spec.baseline}"))
             if base.incident_id != loaded.id:  # its items would not pair with these
-                raise UsageError(Problem("--baseline", f"run {spec.baseline} is on {base.incident_id}, not {loaded.id}"))
+                raise UsageError(
+                    Problem("--baseline", f"run {spec.baseline} is on {base.incident_id}, not {loaded.id}")
+                )
     production = ws.load_prompt(loaded.incident.production.prompt)
     prompts = _unique([production] + [ws.load_prompt(p) for p in spec.prompts])
     targets = [ws.target(t) for t in spec.targets] or [ws.production_target(loaded.incident.production.model)]
@@ -183,9 +202,12 @@ def read_only_plan(ws: Workspace, spec: ReplaySpec) -> list[PlannedRun]:
     from modtui.store import repeats as rq
 
     loaded, _, prompts, targets, items = _resolve(ws, spec)
-    contexts = {p.version: precedent.prompt_context(ws, p, loaded.incident.policy,
-                                                    lambda item: golden.source_incident(loaded, item))
-                for p in prompts}
+    contexts = {
+        p.version: precedent.prompt_context(
+            ws, p, loaded.incident.policy, lambda item: golden.source_incident(loaded, item)
+        )
+        for p in prompts
+    }
     out = []
     with ws.store().read() as session:
         for target in _unique_targets(targets):
@@ -196,15 +218,34 @@ def read_only_plan(ws: Workspace, spec: ReplaySpec) -> list[PlannedRun]:
                 keyed: dict[str, Messages] = {}
                 for item in (i for i in items if i.id not in done):
                     context = contexts[prompt.version]
-                    messages = render(prompt.template, item.content, item_id=item.id, meta=item.meta,
-                                      **(context(item) if context else {}))
-                    keyed[cache_key(target, messages, prompt.template.output_schema) if cacheable
-                          else f"{len(keyed)}"] = messages
+                    messages = render(
+                        prompt.template,
+                        item.content,
+                        item_id=item.id,
+                        meta=item.meta,
+                        **(context(item) if context else {}),
+                    )
+                    keyed[
+                        cache_key(target, messages, prompt.template.output_schema) if cacheable else f"{len(keyed)}"
+                    ] = messages
                 hits = set(q.cached(session, list(keyed))) if cacheable else set()
-                repeated = sum(len(items) - len(rq.done_repeat_ids(session, run.id, r)) if run is not None
-                               and run.id is not None else len(items) for r in range(2, spec.repeats + 1))
-                out.append(PlannedRun(target, prompt, len(items), len(done), len(hits),
-                                      [m for k, m in keyed.items() if k not in hits], repeated))
+                repeated = sum(
+                    len(items) - len(rq.done_repeat_ids(session, run.id, r))
+                    if run is not None and run.id is not None
+                    else len(items)
+                    for r in range(2, spec.repeats + 1)
+                )
+                out.append(
+                    PlannedRun(
+                        target,
+                        prompt,
+                        len(items),
+                        len(done),
+                        len(hits),
+                        [m for k, m in keyed.items() if k not in hits],
+                        repeated,
+                    )
+                )
     return out
 
 
@@ -223,21 +264,37 @@ def check_keys(ws: Workspace, targets: Sequence[Target]) -> None:
     """A target naming a key variable that is not set is refused before any run starts or any call is made: called
     anyway, every call would fail (or use whatever key the SDK finds) and the run would look finished."""
     shown = ws.relative(ws.config.path) if ws.config.path else CONFIG_FILE
-    problems = [Problem(shown, f"target '{t.name}': ${t.api_key_env} is not set (targets.{t.name}.api_key_env); "
-                               f"export it, or remove api_key_env for a server that needs no key")
-                for t in targets if t.api_key_env and not key_for(t)]
+    problems = [
+        Problem(
+            shown,
+            f"target '{t.name}': ${t.api_key_env} is not set (targets.{t.name}.api_key_env); "
+            f"export it, or remove api_key_env for a server that needs no key",
+        )
+        for t in targets
+        if t.api_key_env and not key_for(t)
+    ]
     if problems:
         raise ConfigError(problems)
 
 
-def _jobs(ws: Workspace, loaded: LoadedIncident, prompts: list[LoadedPrompt], targets: list[Target],
-          items: list[Item], spec: ReplaySpec, sources: dict[str, str] | None = None) -> list[Job]:
+def _jobs(
+    ws: Workspace,
+    loaded: LoadedIncident,
+    prompts: list[LoadedPrompt],
+    targets: list[Target],
+    items: list[Item],
+    spec: ReplaySpec,
+    sources: dict[str, str] | None = None,
+) -> list[Job]:
     """`sources` maps a prompt held in memory (the TUI's unsaved candidate) by its path to its YAML text."""
     check_keys(ws, targets)
     jobs = []
-    contexts = {p.version: precedent.prompt_context(ws, p, loaded.incident.policy,
-                                                    lambda item: golden.source_incident(loaded, item))
-                for p in prompts}
+    contexts = {
+        p.version: precedent.prompt_context(
+            ws, p, loaded.incident.policy, lambda item: golden.source_incident(loaded, item)
+        )
+        for p in prompts
+    }
     digests = {t.name: items_digest(t, items) for t in targets}
     with ws.store().write() as session:
         for prompt in prompts:
@@ -247,16 +304,25 @@ def _jobs(ws: Workspace, loaded: LoadedIncident, prompts: list[LoadedPrompt], ta
             for prompt in prompts:
                 run = q.find_resumable(session, loaded.id, key, prompt.version, spec.items)
                 if run is None:
-                    run = q.start_run(session, incident_id=loaded.id, target_key=key, target_name=target.name,
-                                      prompt_version=prompt.version, prompt_path=prompt.path, item_set=spec.items,
-                                      author=spec.author, items_total=len(items))
+                    run = q.start_run(
+                        session,
+                        incident_id=loaded.id,
+                        target_key=key,
+                        target_name=target.name,
+                        prompt_version=prompt.version,
+                        prompt_path=prompt.path,
+                        item_set=spec.items,
+                        author=spec.author,
+                        items_total=len(items),
+                    )
                 else:
                     run = q.resume_run(session, run.id, len(items))
                 done = q.done_item_ids(session, run.id)
                 served = _served_from_log(session, run, digests[target.name], spec, done)
                 todo = [] if served else [i for i in items if i.id not in done]
-                progress = RunProgress(run.id, target.name, prompt.label, len(items), done=len(items) - len(todo),
-                                       cached=served)
+                progress = RunProgress(
+                    run.id, target.name, prompt.label, len(items), done=len(items) - len(todo), cached=served
+                )
                 jobs.append(Job(run.id, target, prompt, todo, progress, context=contexts[prompt.version]))
     return jobs
 
@@ -303,16 +369,33 @@ def repeat_jobs(ws: Workspace, jobs: list[Job], items: list[Item], spec: ReplayS
                 done = rq.done_repeat_ids(session, job.run_id, repeat)
                 todo = [i for i in items if i.id not in done]
                 job.progress.done += len(items) - len(todo)
-                out.append(Job(job.run_id, job.target, job.prompt, todo, job.progress, context=job.context,
-                               repeat=repeat, budgets=job.budgets, estimate=job.estimate))
+                out.append(
+                    Job(
+                        job.run_id,
+                        job.target,
+                        job.prompt,
+                        todo,
+                        job.progress,
+                        context=job.context,
+                        repeat=repeat,
+                        budgets=job.budgets,
+                        estimate=job.estimate,
+                    )
+                )
     return out
 
 
-async def execute(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec,
-                  on_progress: Callable[[RunProgress], None] | None = None) -> ReplayReport:
+async def execute(
+    ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, on_progress: Callable[[RunProgress], None] | None = None
+) -> ReplayReport:
     """Run the plan; whatever happens (including cancellation) every run ends with a status and a summary."""
-    engine = Engine(ws.store(), Scrubber.for_targets(ws.config.targets.values()), use_cache=spec.use_cache,
-                    concurrency=spec.concurrency, on_progress=on_progress)
+    engine = Engine(
+        ws.store(),
+        Scrubber.for_targets(ws.config.targets.values()),
+        use_cache=spec.use_cache,
+        concurrency=spec.concurrency,
+        on_progress=on_progress,
+    )
     try:
         await engine.execute(replay.jobs + replay.repeat_jobs)
     except asyncio.CancelledError:
@@ -323,8 +406,10 @@ async def execute(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec,
             finish(ws, replay, spec, interrupted=True)
         except StoreError:
             pass  # it refuses this too: the runs stay `running`, which resumes the same way
-        raise StoreError(f"{exc}\nthe replay stopped; every result committed before it is kept, and the same "
-                         "command resumes the runs once the log can be written") from None
+        raise StoreError(
+            f"{exc}\nthe replay stopped; every result committed before it is kept, and the same "
+            "command resumes the runs once the log can be written"
+        ) from None
     return finish(ws, replay, spec, interrupted=False)
 
 
@@ -335,18 +420,32 @@ def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: boo
         m = run_report.metrics
         repeated = run_report.stability
         incomplete = m.items < len(replay.items) or (repeated is not None and repeated.items < len(replay.items))
-        status = (RunStatus.FAILED if job.dead else RunStatus.INTERRUPTED if interrupted and incomplete
-                  else RunStatus.STOPPED_BUDGET if job.stopped_budget and incomplete
-                  else RunStatus.INTERRUPTED if incomplete else RunStatus.COMPLETED)
+        status = (
+            RunStatus.FAILED
+            if job.dead
+            else RunStatus.INTERRUPTED
+            if interrupted and incomplete
+            else RunStatus.STOPPED_BUDGET
+            if job.stopped_budget and incomplete
+            else RunStatus.INTERRUPTED
+            if incomplete
+            else RunStatus.COMPLETED
+        )
         job.progress.status = status
         headline = _headline(run_report, status)
-        summary = {**m.to_dict(), "fixed": len(run_report.flips.fixed) if run_report.flips else None,
-                   "regressed": len(run_report.flips.regressed) if run_report.flips else None,
-                   "mcnemar_p": run_report.flips.mcnemar_p if run_report.flips else None,
-                   "baseline_run_id": run_report.baseline_run_id,
-                   "baseline": baseline_name(run_report.baseline_run_id) if run_report.flips else None,
-                   **({"cost_usd": run_report.stability.cost_usd, "stability": run_report.stability.to_dict(limit=20)}
-                      if run_report.stability else {})}
+        summary = {
+            **m.to_dict(),
+            "fixed": len(run_report.flips.fixed) if run_report.flips else None,
+            "regressed": len(run_report.flips.regressed) if run_report.flips else None,
+            "mcnemar_p": run_report.flips.mcnemar_p if run_report.flips else None,
+            "baseline_run_id": run_report.baseline_run_id,
+            "baseline": baseline_name(run_report.baseline_run_id) if run_report.flips else None,
+            **(
+                {"cost_usd": run_report.stability.cost_usd, "stability": run_report.stability.to_dict(limit=20)}
+                if run_report.stability
+                else {}
+            ),
+        }
         q.finish_run(ws.store(), job.run_id, status, summary, job.dead, spec.author, headline)
     with ws.store().read() as session:
         for run_report in rep.runs:
@@ -366,8 +465,10 @@ def model_warnings(rep: ReplayReport) -> list[str]:
 def _headline(r: RunReport, status: RunStatus) -> str:
     m = r.metrics
     fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-    text = (f"run {r.run.id} {status}: {r.run.target_name} × {r.prompt_label} on {m.items} items · "
-            f"P {fmt(m.precision)} R {fmt(m.recall)} F1 {fmt(m.f1)}")
+    text = (
+        f"run {r.run.id} {status}: {r.run.target_name} × {r.prompt_label} on {m.items} items · "
+        f"P {fmt(m.precision)} R {fmt(m.recall)} F1 {fmt(m.f1)}"
+    )
     if r.flips:
         text += f" · fixed {len(r.flips.fixed)} regressed {len(r.flips.regressed)}"
     return text + (f" · {m.no_verdict} without verdict" if m.no_verdict else "")
@@ -381,9 +482,17 @@ def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
         scored_runs = {job.run_id: scored_run(session, job.run_id, expected) for job in replay.jobs}
         runs = {job.run_id: _stored_run(session, job.run_id) for job in replay.jobs}
         fixed_baseline = _fixed_baseline(session, spec.baseline, expected, replay.items)
-        stabilities = {job.run_id: run_stability(session, job.run_id, runs[job.run_id].repeats, expected, positive,
-                                                 sum(i.cost_usd or 0.0 for i in scored_runs[job.run_id]))
-                       for job in replay.jobs}
+        stabilities = {
+            job.run_id: run_stability(
+                session,
+                job.run_id,
+                runs[job.run_id].repeats,
+                expected,
+                positive,
+                sum(i.cost_usd or 0.0 for i in scored_runs[job.run_id]),
+            )
+            for job in replay.jobs
+        }
         fixed_id = [fixed_baseline[0]] if fixed_baseline and fixed_baseline[0] is not None else []
         answered = q.answered_by(session, [job.run_id for job in replay.jobs] + fixed_id)
     for job in replay.jobs:
@@ -391,9 +500,19 @@ def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
         base_id, base_items = _baseline_for(job, replay, scored_runs, fixed_baseline)
         flips = compare(base_items, items, positive) if base_items is not None else None
         metrics = run_metrics(items, positive)
-        out.runs.append(RunReport(runs[job.run_id], job.prompt.label, metrics,
-                                  base_id, flips, sweep(items, positive), stabilities.get(job.run_id),
-                                  answered[job.run_id], answered.get(base_id) if base_id is not None else None))
+        out.runs.append(
+            RunReport(
+                runs[job.run_id],
+                job.prompt.label,
+                metrics,
+                base_id,
+                flips,
+                sweep(items, positive),
+                stabilities.get(job.run_id),
+                answered[job.run_id],
+                answered.get(base_id) if base_id is not None else None,
+            )
+        )
     return out
 
 
@@ -404,8 +523,9 @@ def _stored_run(session: Any, run_id: int) -> RunRecord:
     return run
 
 
-def _fixed_baseline(session: Any, baseline: str, expected: dict[str, str], items: list[Item]
-                    ) -> tuple[int | None, list[ScoredItem]] | None:
+def _fixed_baseline(
+    session: Any, baseline: str, expected: dict[str, str], items: list[Item]
+) -> tuple[int | None, list[ScoredItem]] | None:
     if baseline == "production":
         return None
     if baseline == "observed":
@@ -415,13 +535,20 @@ def _fixed_baseline(session: Any, baseline: str, expected: dict[str, str], items
     return int(baseline), scored_run(session, int(baseline), expected)
 
 
-def _baseline_for(job: Job, replay: ReplayPlan, scored_runs: dict[int, list[ScoredItem]],
-                  fixed: tuple[int | None, list[ScoredItem]] | None) -> tuple[int | None, list[ScoredItem] | None]:
+def _baseline_for(
+    job: Job,
+    replay: ReplayPlan,
+    scored_runs: dict[int, list[ScoredItem]],
+    fixed: tuple[int | None, list[ScoredItem]] | None,
+) -> tuple[int | None, list[ScoredItem] | None]:
     if fixed is not None:
         return fixed
     if job.prompt.version == replay.baseline_version:
         return None, None
-    base = next((j for j in replay.jobs if j.target.name == job.target.name and j.prompt.version == replay.baseline_version), None)
+    base = next(
+        (j for j in replay.jobs if j.target.name == job.target.name and j.prompt.version == replay.baseline_version),
+        None,
+    )
     return (base.run_id, scored_runs[base.run_id]) if base else (None, None)
 
 
@@ -435,8 +562,18 @@ def item_lines(ws: Workspace, rep: ReplayReport, items: Sequence[Item]) -> list[
             for r in q.results_of(session, run.id):
                 if r.item_id not in expected:
                     continue
-                rows.append({"run_id": run.id, "item_id": r.item_id, "target": run.target_name,
-                             "prompt_version": run.prompt_version, "expected": expected[r.item_id],
-                             "verdict": r.verdict, "label": r.label,
-                             "confidence": r.confidence, "error_type": r.error_type, "cached": r.cached})
+                rows.append(
+                    {
+                        "run_id": run.id,
+                        "item_id": r.item_id,
+                        "target": run.target_name,
+                        "prompt_version": run.prompt_version,
+                        "expected": expected[r.item_id],
+                        "verdict": r.verdict,
+                        "label": r.label,
+                        "confidence": r.confidence,
+                        "error_type": r.error_type,
+                        "cached": r.cached,
+                    }
+                )
     return rows

@@ -3,6 +3,7 @@
 The shape is `report/schema.json` (documented in docs/report.md); `report.markdown` renders it. Headline
 numbers are each run's as recorded when it finished, on the incident's original gold labels.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -36,19 +37,46 @@ from modtui.store.records import RunRecord
 from modtui.timeutil import iso, now_iso
 from modtui.workspace import Workspace
 
-ITEM_LIMIT = 50        # items listed per "needs" list or cluster (the count is always the full number)
-CLUSTER_LIMIT = 20     # the largest near-duplicate clusters listed (cluster_count has them all)
+ITEM_LIMIT = 50  # items listed per "needs" list or cluster (the count is always the full number)
+CLUSTER_LIMIT = 20  # the largest near-duplicate clusters listed (cluster_count has them all)
 PREVIEW_CHARS = 200
-KEEP_KEYS = frozenset({"schema", "generated_at", "id", "run_id", "baseline_run_id", "item", "finding", "version",
-                       "prompt_version", "at", "created_at", "resolved_at", "started_at", "finished_at", "opened_at",
-                       "superseded_by", "severity", "status", "kind", "category", "expected", "label", "original",
-                       "corrected", "target", "prompt", "path"})
+KEEP_KEYS = frozenset(
+    {
+        "schema",
+        "generated_at",
+        "id",
+        "run_id",
+        "baseline_run_id",
+        "item",
+        "finding",
+        "version",
+        "prompt_version",
+        "at",
+        "created_at",
+        "resolved_at",
+        "started_at",
+        "finished_at",
+        "opened_at",
+        "superseded_by",
+        "severity",
+        "status",
+        "kind",
+        "category",
+        "expected",
+        "label",
+        "original",
+        "corrected",
+        "target",
+        "prompt",
+        "path",
+    }
+)
 
 
 @dataclass(frozen=True)
 class ReportOptions:
-    redact: bool = False   # item content and personal data out, everywhere
-    mask: bool = True      # content of items the workspace's wellbeing setting masks is hidden
+    redact: bool = False  # item content and personal data out, everywhere
+    mask: bool = True  # content of items the workspace's wellbeing setting masks is hidden
 
 
 @dataclass
@@ -72,17 +100,21 @@ def build(ws: Workspace, incident_id: str, options: ReportOptions = ReportOption
     corrections = labels_svc.label_corrections(ws, loaded.id, {i.id: i.expected for i in loaded.items})
     content = _Content(items, masks, options)
     data: dict[str, Any] = {
-        "schema": SCHEMA_ID, "generated_at": now_iso(),
+        "schema": SCHEMA_ID,
+        "generated_at": now_iso(),
         "options": {"redacted": options.redact, "masked": options.mask, "masked_items": len(masks)},
-        "incident": _incident(loaded), "summary": "",
+        "incident": _incident(loaded),
+        "summary": "",
         "conditions": _conditions(loaded, corrections, content),
         "actions": _actions(ws, loaded, runs, production, best),
         "findings": [_finding(f, items) for f in found],
         "needs": _needs(loaded, best, found, content),
         "robustness": robustness.section(ws, loaded, content.text),
         "root_cause": report_rootcause.section(ws, loaded, _analysed(runs, production, best), content.entry),
-        "timeline": [{"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary}
-                     for e in reversed(incidents_svc.timeline(ws, loaded.id))],
+        "timeline": [
+            {"at": e.at, "author": e.author, "kind": e.kind, "summary": e.summary}
+            for e in reversed(incidents_svc.timeline(ws, loaded.id))
+        ],
     }
     data["summary"] = _summary(data)
     data["needs"]["next_steps"] = next_steps(data, best is not None and best.run.item_set != "all")
@@ -93,27 +125,49 @@ def build(ws: Workspace, incident_id: str, options: ReportOptions = ReportOption
 
 def _incident(loaded: LoadedIncident) -> dict[str, Any]:
     inc = loaded.incident
-    return {"id": inc.id, "title": inc.title, "severity": inc.severity.value, "status": inc.status.value,
-            "policy": inc.policy, "labels": list(inc.labels), "positive_label": inc.positive_label,
-            "production": {"prompt": inc.production.prompt, "model": inc.production.model},
-            "opened_at": iso(inc.opened_at), "reported_by": inc.reported_by, "tags": list(inc.tags),
-            "description": inc.description.strip()}
+    return {
+        "id": inc.id,
+        "title": inc.title,
+        "severity": inc.severity.value,
+        "status": inc.status.value,
+        "policy": inc.policy,
+        "labels": list(inc.labels),
+        "positive_label": inc.positive_label,
+        "production": {"prompt": inc.production.prompt, "model": inc.production.model},
+        "opened_at": iso(inc.opened_at),
+        "reported_by": inc.reported_by,
+        "tags": list(inc.tags),
+        "description": inc.description.strip(),
+    }
 
 
 def _conditions(loaded: LoadedIncident, corrections: dict, content: "_Content") -> dict[str, Any]:
     kinds = Counter(i.kind.value if i.kind else "eval" for i in loaded.items)
     by_kind = {k: kinds[k] for k in ("false_positive", "false_negative", "guard", "eval")}
     found = cluster_items(loaded.items)
-    clusters = [{"id": c.id, "size": c.size, "items": c.items[:ITEM_LIMIT], "kinds": dict(c.kinds),
-                 "representative": c.representative, "preview": content.text(content.items[c.representative])}
-                for c in found[:CLUSTER_LIMIT]]
-    return {"items": len(loaded.items), "by_kind": by_kind,
-            "failing": by_kind["false_positive"] + by_kind["false_negative"],
-            "corrected_labels": labels_svc.corrections_dict(corrections), "cluster_count": len(found),
-            "clusters": clusters}
+    clusters = [
+        {
+            "id": c.id,
+            "size": c.size,
+            "items": c.items[:ITEM_LIMIT],
+            "kinds": dict(c.kinds),
+            "representative": c.representative,
+            "preview": content.text(content.items[c.representative]),
+        }
+        for c in found[:CLUSTER_LIMIT]
+    ]
+    return {
+        "items": len(loaded.items),
+        "by_kind": by_kind,
+        "failing": by_kind["false_positive"] + by_kind["false_negative"],
+        "corrected_labels": labels_svc.corrections_dict(corrections),
+        "cluster_count": len(found),
+        "clusters": clusters,
+    }
 
 
 # -- runs, prompt versions, the best candidate ------------------------------------------------------------
+
 
 def _production_versions(ws: Workspace, loaded: LoadedIncident, runs: list[RunRecord]) -> set[str]:
     """The production prompt's versions: the file's current one and every version run from its path."""
@@ -132,12 +186,28 @@ def _summary_of(run: RunRecord) -> dict[str, Any]:
 
 def _run_entry(run: RunRecord, production: set[str]) -> dict[str, Any]:
     s = _summary_of(run)
-    return {"run_id": run.id, "target": run.target_name, "prompt": prompt_name(run.prompt_path), "prompt_version": run.prompt_version,
-            "production": run.prompt_version in production, "items": s.get("items", run.items_total),
-            "item_set": run.item_set, "status": run.status, "author": run.author, "started_at": run.started_at,
-            "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"), **summary_intervals(s),
-            "fixed": s.get("fixed"), "regressed": s.get("regressed"), "mcnemar_p": s.get("mcnemar_p"),
-            "baseline_run_id": s.get("baseline_run_id"), "baseline": _baseline_of(s), "cost_usd": s.get("cost_usd")}
+    return {
+        "run_id": run.id,
+        "target": run.target_name,
+        "prompt": prompt_name(run.prompt_path),
+        "prompt_version": run.prompt_version,
+        "production": run.prompt_version in production,
+        "items": s.get("items", run.items_total),
+        "item_set": run.item_set,
+        "status": run.status,
+        "author": run.author,
+        "started_at": run.started_at,
+        "precision": s.get("precision"),
+        "recall": s.get("recall"),
+        "f1": s.get("f1"),
+        **summary_intervals(s),
+        "fixed": s.get("fixed"),
+        "regressed": s.get("regressed"),
+        "mcnemar_p": s.get("mcnemar_p"),
+        "baseline_run_id": s.get("baseline_run_id"),
+        "baseline": _baseline_of(s),
+        "cost_usd": s.get("cost_usd"),
+    }
 
 
 def _baseline_of(summary: dict[str, Any]) -> str | None:
@@ -159,7 +229,9 @@ def _latest(runs: list[RunRecord]) -> list[RunRecord]:
 
 def _best_candidate(ws: Workspace, loaded: LoadedIncident, runs: list[RunRecord], production: set[str]) -> _Best | None:
     """The candidate with the best F1 among the latest runs (ties: fewer regressed, then newer)."""
-    candidates = [r for r in _latest(runs) if r.prompt_version not in production and _summary_of(r).get("f1") is not None]
+    candidates = [
+        r for r in _latest(runs) if r.prompt_version not in production and _summary_of(r).get("f1") is not None
+    ]
     if not candidates:
         return None
     run = max(candidates, key=lambda r: (_summary_of(r)["f1"], -(_summary_of(r).get("regressed") or 0), r.id or 0))
@@ -193,27 +265,41 @@ def _production_run(runs: list[RunRecord], target: str, production: set[str]) ->
     return matching[-1] if matching else None
 
 
-def _actions(ws: Workspace, loaded: LoadedIncident, runs: list[RunRecord], production: set[str],
-             best: _Best | None) -> dict[str, Any]:
+def _actions(
+    ws: Workspace, loaded: LoadedIncident, runs: list[RunRecord], production: set[str], best: _Best | None
+) -> dict[str, Any]:
     versions: dict[str, dict[str, Any]] = {}
     for run in runs:
-        entry = versions.setdefault(run.prompt_version, {"version": run.prompt_version, "path": run.prompt_path,
-                                                         "production": run.prompt_version in production, "runs": []})
+        entry = versions.setdefault(
+            run.prompt_version,
+            {
+                "version": run.prompt_version,
+                "path": run.prompt_path,
+                "production": run.prompt_version in production,
+                "runs": [],
+            },
+        )
         entry["runs"].append(run.id)
-    return {"runs": [_run_entry(r, production) for r in runs], "prompt_versions": list(versions.values()),
-            "best_candidate": _best_entry(ws, loaded, best, production) if best else None}
+    return {
+        "runs": [_run_entry(r, production) for r in runs],
+        "prompt_versions": list(versions.values()),
+        "best_candidate": _best_entry(ws, loaded, best, production) if best else None,
+    }
 
 
 def _best_entry(ws: Workspace, loaded: LoadedIncident, best: _Best, production: set[str]) -> dict[str, Any]:
     run = best.run
     base_source, base_path = _production_source(ws, loaded, best.baseline)
     cand_source = _version_source(ws, run.prompt_version) or ""
-    return {**_run_entry(run, production), "baseline_run_id": best.baseline.id if best.baseline else None,
-            "baseline": baseline_name(best.baseline.id) if best.baseline else "observed" if best.flips else None,
-            "fixed": len(best.flips.fixed) if best.flips else None,
-            "regressed": len(best.flips.regressed) if best.flips else None,
-            "mcnemar_p": best.flips.mcnemar_p if best.flips else None,
-            "diff": unified(base_source, cand_source, base_path, run.prompt_path)}
+    return {
+        **_run_entry(run, production),
+        "baseline_run_id": best.baseline.id if best.baseline else None,
+        "baseline": baseline_name(best.baseline.id) if best.baseline else "observed" if best.flips else None,
+        "fixed": len(best.flips.fixed) if best.flips else None,
+        "regressed": len(best.flips.regressed) if best.flips else None,
+        "mcnemar_p": best.flips.mcnemar_p if best.flips else None,
+        "diff": unified(base_source, cand_source, base_path, run.prompt_path),
+    }
 
 
 def _version_source(ws: Workspace, version: str) -> str | None:
@@ -237,11 +323,14 @@ def _production_source(ws: Workspace, loaded: LoadedIncident, baseline: RunRecor
 
 # -- findings and needs --------------------------------------------------------------------------------------
 
+
 def _finding(f: Finding, items: dict[str, Item]) -> dict[str, Any]:
     d = f.as_dict()
     d.pop("incident")
-    d["corrections"] = [{"item": item, "original": items[item].expected if item in items else None, "corrected": label}
-                        for item, label in sorted(f.corrections.items())]
+    d["corrections"] = [
+        {"item": item, "original": items[item].expected if item in items else None, "corrected": label}
+        for item, label in sorted(f.corrections.items())
+    ]
     return d
 
 
@@ -254,8 +343,14 @@ class _Content:
     def entry(self, item_id: str, scored_item: ScoredItem | None = None) -> dict[str, Any]:
         item = self.items[item_id]
         label = None if scored_item is None else scored_item.label or scored_item.outcome
-        return {"item": item_id, "kind": item.kind.value if item.kind else "eval", "expected": item.expected,
-                "label": label, "masked": item_id in self.masks, "content": self.text(item)}
+        return {
+            "item": item_id,
+            "kind": item.kind.value if item.kind else "eval",
+            "expected": item.expected,
+            "label": label,
+            "masked": item_id in self.masks,
+            "content": self.text(item),
+        }
 
     def text(self, item: Item) -> str:
         if self.options.redact:
@@ -270,20 +365,30 @@ def _needs(loaded: LoadedIncident, best: _Best | None, found: list[Finding], con
     failing = [s for s in best.results if not correct(s)] if best else []
     regressed = list(best.flips.regressed) if best and best.flips else []
     by_id = {s.item_id: s for s in best.results} if best else {}
-    return {"open_findings": [{"id": f.id, "category": f.category, "summary": f.summary} for f in found if f.is_open],
-            "still_failing": {"count": len(failing), "run_id": best.run.id if best else None,
-                              "items": [content.entry(s.item_id, s) for s in failing[:ITEM_LIMIT]]},
-            "regressions": {"count": len(regressed), "run_id": best.run.id if best else None,
-                            "items": [content.entry(i, by_id.get(i)) for i in regressed[:ITEM_LIMIT]]},
-            "next_steps": []}
+    return {
+        "open_findings": [{"id": f.id, "category": f.category, "summary": f.summary} for f in found if f.is_open],
+        "still_failing": {
+            "count": len(failing),
+            "run_id": best.run.id if best else None,
+            "items": [content.entry(s.item_id, s) for s in failing[:ITEM_LIMIT]],
+        },
+        "regressions": {
+            "count": len(regressed),
+            "run_id": best.run.id if best else None,
+            "items": [content.entry(i, by_id.get(i)) for i in regressed[:ITEM_LIMIT]],
+        },
+        "next_steps": [],
+    }
 
 
 def _summary(data: dict[str, Any]) -> str:
     inc, cond, actions = data["incident"], data["conditions"], data["actions"]
     kinds = cond["by_kind"]
-    text = (f"{inc['id']} ({inc['severity']}, {inc['status']}): {inc['title']}. {cond['failing']} failing items "
-            f"({kinds['false_positive']} false positives, {kinds['false_negative']} false negatives) and "
-            f"{kinds['guard']} guard items.")
+    text = (
+        f"{inc['id']} ({inc['severity']}, {inc['status']}): {inc['title']}. {cond['failing']} failing items "
+        f"({kinds['false_positive']} false positives, {kinds['false_negative']} false negatives) and "
+        f"{kinds['guard']} guard items."
+    )
     runs, best = actions["runs"], actions["best_candidate"]
     if not runs:
         text += " No replays yet."
@@ -293,9 +398,11 @@ def _summary(data: dict[str, Any]) -> str:
         base = next((r for r in runs if r["run_id"] == best["baseline_run_id"]), None)
         vs = f" (production {_num(base['f1'])})" if base else ""
         against = f" against {best['baseline']}" if best.get("baseline") else ""
-        text += (f" {len(runs)} run(s); best candidate {best['prompt']} on {best['target']} (run {best['run_id']}): "
-                 f"F1 {_num(best['f1'])}{vs}, {best['fixed'] if best['fixed'] is not None else '-'} fixed, "
-                 f"{best['regressed'] if best['regressed'] is not None else '-'} regressed{against}.")
+        text += (
+            f" {len(runs)} run(s); best candidate {best['prompt']} on {best['target']} (run {best['run_id']}): "
+            f"F1 {_num(best['f1'])}{vs}, {best['fixed'] if best['fixed'] is not None else '-'} fixed, "
+            f"{best['regressed'] if best['regressed'] is not None else '-'} regressed{against}."
+        )
     open_count = len(data["needs"]["open_findings"])
     return text + f" {len(data['findings'])} finding(s), {open_count} open."
 

@@ -1,4 +1,5 @@
 """Next steps for the handoff report, read off the report's own data (so they never disagree with it)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,8 +15,10 @@ def next_steps(data: dict[str, Any], best_on_subset: bool) -> list[str]:
     if not actions["runs"]:
         steps.append(f"Replay the incident to see where production stands: `modtui replay {incident_id}`.")
     if best is None:
-        steps.append(f"Write a candidate prompt under prompts/{inc['policy']}/ and replay it beside production: "
-                     f"`modtui replay {incident_id} -p {inc['policy']}/<candidate>`.")
+        steps.append(
+            f"Write a candidate prompt under prompts/{inc['policy']}/ and replay it beside production: "
+            f"`modtui replay {incident_id} -p {inc['policy']}/<candidate>`."
+        )
     else:
         steps.extend(_candidate_steps(incident_id, best, needs, best_on_subset))
     if needs["open_findings"]:
@@ -31,14 +34,20 @@ def next_steps(data: dict[str, Any], best_on_subset: bool) -> list[str]:
 def _candidate_steps(incident_id: str, best: dict[str, Any], needs: dict[str, Any], best_on_subset: bool) -> list[str]:
     steps = []
     if needs["regressions"]["count"]:
-        steps.append(f"Review the {needs['regressions']['count']} item(s) the best candidate (run {best['run_id']}) "
-                     f"regressed before it ships.")
+        steps.append(
+            f"Review the {needs['regressions']['count']} item(s) the best candidate (run {best['run_id']}) "
+            f"regressed before it ships."
+        )
     if needs["still_failing"]["count"]:
-        steps.append(f"Triage the {needs['still_failing']['count']} item(s) still failing under run {best['run_id']}: "
-                     f"a prompt gap, or a label to dispute (`finding add … --category label_error --correct ITEM=LABEL`).")
+        steps.append(
+            f"Triage the {needs['still_failing']['count']} item(s) still failing under run {best['run_id']}: "
+            f"a prompt gap, or a label to dispute (`finding add … --category label_error --correct ITEM=LABEL`)."
+        )
     if best_on_subset:
-        steps.append(f"The best candidate ran on {best['item_set']} items only: replay it on all items "
-                     f"(`modtui replay {incident_id} -p {best['prompt']} --items all`) to check the guard set.")
+        steps.append(
+            f"The best candidate ran on {best['item_set']} items only: replay it on all items "
+            f"(`modtui replay {incident_id} -p {best['prompt']} --items all`) to check the guard set."
+        )
     p = best.get("mcnemar_p")
     if p is not None and p >= SIGNIFICANT_P and best.get("fixed"):
         steps.append(f"The improvement is not significant yet (McNemar p={p:.3g}): add more failing items.")

@@ -1,4 +1,5 @@
 """Runs after the fact: list, show one with its metrics, compare two."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -36,25 +37,40 @@ class RunView:
     def as_dict(self) -> dict[str, Any]:
         r = self.run
         answered = self.answered
-        return {"run_id": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": prompt_name(r.prompt_path),
-                "prompt_version": r.prompt_version, "item_set": r.item_set, "status": r.status, "author": r.author,
-                "started_at": r.started_at, "finished_at": r.finished_at, "error": r.error,
-                "answered_models": list(answered.models) if answered else [],
-                "system_fingerprints": list(answered.system_fingerprints) if answered else [],
-                "metrics": self.metrics.to_dict(), "labels": self.labels, "corrections": self.corrections,
-                **({"stability": self.stability.to_dict()} if self.stability else {})}
+        return {
+            "run_id": r.id,
+            "incident": r.incident_id,
+            "target": r.target_name,
+            "prompt": prompt_name(r.prompt_path),
+            "prompt_version": r.prompt_version,
+            "item_set": r.item_set,
+            "status": r.status,
+            "author": r.author,
+            "started_at": r.started_at,
+            "finished_at": r.finished_at,
+            "error": r.error,
+            "answered_models": list(answered.models) if answered else [],
+            "system_fingerprints": list(answered.system_fingerprints) if answered else [],
+            "metrics": self.metrics.to_dict(),
+            "labels": self.labels,
+            "corrections": self.corrections,
+            **({"stability": self.stability.to_dict()} if self.stability else {}),
+        }
 
 
-def model_change(baseline: AnsweredBy | None, candidate: AnsweredBy | None, baseline_run: int | None,
-                 candidate_run: int | None) -> str | None:
+def model_change(
+    baseline: AnsweredBy | None, candidate: AnsweredBy | None, baseline_run: int | None, candidate_run: int | None
+) -> str | None:
     """A warning when the provider says different models answered the two runs (a silent model upgrade, a
     gateway's routing): the comparison then measures the model change as much as the prompt change."""
     if not baseline or not candidate or not baseline.models or not candidate.models:
         return None
     if set(baseline.models) == set(candidate.models):
         return None
-    return (f"run {baseline_run} was answered by {', '.join(baseline.models)} but run {candidate_run} by "
-            f"{', '.join(candidate.models)}: the comparison is confounded by the model change")
+    return (
+        f"run {baseline_run} was answered by {', '.join(baseline.models)} but run {candidate_run} by "
+        f"{', '.join(candidate.models)}: the comparison is confounded by the model change"
+    )
 
 
 def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
@@ -70,11 +86,25 @@ def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         s = r.summary
-        out.append({"run_id": r.id, "incident": r.incident_id, "target": r.target_name, "prompt": prompt_name(r.prompt_path),
-                    "prompt_version": r.prompt_version, "status": r.status, "items": s.get("items", r.items_total),
-                    "precision": s.get("precision"), "recall": s.get("recall"), "f1": s.get("f1"),
-                    **summary_intervals(s), "fixed": s.get("fixed"), "regressed": s.get("regressed"), "author": r.author,
-                    "started_at": r.started_at})
+        out.append(
+            {
+                "run_id": r.id,
+                "incident": r.incident_id,
+                "target": r.target_name,
+                "prompt": prompt_name(r.prompt_path),
+                "prompt_version": r.prompt_version,
+                "status": r.status,
+                "items": s.get("items", r.items_total),
+                "precision": s.get("precision"),
+                "recall": s.get("recall"),
+                "f1": s.get("f1"),
+                **summary_intervals(s),
+                "fixed": s.get("fixed"),
+                "regressed": s.get("regressed"),
+                "author": r.author,
+                "started_at": r.started_at,
+            }
+        )
     return out
 
 
@@ -94,8 +124,9 @@ def view(ws: Workspace, run_id: int, labels: str = "original") -> RunView:
     return scored_views(ws, [run_id], labels)[0][0]
 
 
-def show(ws: Workspace, run_id: int, labels: str = "original", fp_cost: float = 1.0,
-         fn_cost: float = 1.0) -> dict[str, Any]:
+def show(
+    ws: Workspace, run_id: int, labels: str = "original", fp_cost: float = 1.0, fn_cost: float = 1.0
+) -> dict[str, Any]:
     """`runs show`: the run, its metrics with intervals, agreement with the gold labels, and where the model
     gave confidences its calibration and the threshold of least cost (analysis.calibration)."""
     from modtui.analysis.agreement import kappa_vs_gold
@@ -106,9 +137,12 @@ def show(ws: Workspace, run_id: int, labels: str = "original", fp_cost: float = 
     [(run_view, items)] = scored_views(ws, [run_id], labels)
     cal = calibration(items, run_view.positive)
     cheapest = cheapest_threshold(items, run_view.positive, fp_cost, fn_cost)
-    return {**run_view.as_dict(), "kappa_vs_gold": kappa_vs_gold(items),
-            "calibration": cal.to_dict() if cal else None,
-            "cheapest_threshold": cheapest.to_dict() if cheapest else None}
+    return {
+        **run_view.as_dict(),
+        "kappa_vs_gold": kappa_vs_gold(items),
+        "calibration": cal.to_dict() if cal else None,
+        "cheapest_threshold": cheapest.to_dict() if cheapest else None,
+    }
 
 
 def scored_views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[RunView, list[ScoredItem]]]:
@@ -131,8 +165,20 @@ def scored_views(ws: Workspace, run_ids: list[int], labels: str) -> list[tuple[R
     for run, results, repeated in zip(runs, rows, repeats):
         items = scored_rows(results, gold)
         metrics = run_metrics(items, positive)
-        out.append((RunView(run, metrics, positive, labels, corrections_dict(corrections),
-                            figures(repeated, gold, positive, metrics.cost_usd), answered[run.id]), items))
+        out.append(
+            (
+                RunView(
+                    run,
+                    metrics,
+                    positive,
+                    labels,
+                    corrections_dict(corrections),
+                    figures(repeated, gold, positive, metrics.cost_usd),
+                    answered[run.id],
+                ),
+                items,
+            )
+        )
     return out
 
 
@@ -168,8 +214,12 @@ def _runs_of_one_incident(run_ids: Sequence[int], lookup: Callable[[int], Any]) 
 def _one_incident(runs: list[Any]) -> None:
     if len({r.incident_id for r in runs}) > 1:
         a, b = runs[0], runs[1]
-        raise UsageError(Problem("runs compare", f"run {a.id} is on {a.incident_id} but run {b.id} is on "
-                                                 f"{b.incident_id}; compare runs of one incident"))
+        raise UsageError(
+            Problem(
+                "runs compare",
+                f"run {a.id} is on {a.incident_id} but run {b.id} is on {b.incident_id}; compare runs of one incident",
+            )
+        )
 
 
 def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tuple[RunView, RunView, FlipReport]:
@@ -195,18 +245,26 @@ def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tup
         expected, corrections = tuple(gold[i] for i in ids), corrections_dict(found)
     views = []
     for run, at in zip(runs, (2, 2 + len(c.SIDE))):  # where the run's columns start
-        side: Sequence[Sequence[Any]] = (expected, *cols[at:at + len(c.SIDE)])
+        side: Sequence[Sequence[Any]] = (expected, *cols[at : at + len(c.SIDE)])
         if None in side[1]:  # outcome is NOT NULL: None = the run has no result for the item
             has = [o is not None for o in side[1]]
             side = [list(compress(column, has)) for column in side]
         expected_, outcome, label, error_type, cached, tokens_in, tokens_out, cost, latency = side
         groups = Counter(zip(expected_, outcome, label, error_type, cached))
         metrics = tallied_metrics(
-            [(ScoredItem("", exp, lb if o == "label" else None, o, e, cached=bool(ca)), n)
-             for (exp, o, lb, e, ca), n in groups.items()], positive, cost, latency, tokens_in, tokens_out)
+            [
+                (ScoredItem("", exp, lb if o == "label" else None, o, e, cached=bool(ca)), n)
+                for (exp, o, lb, e, ca), n in groups.items()
+            ],
+            positive,
+            cost,
+            latency,
+            tokens_in,
+            tokens_out,
+        )
         views.append(RunView(run, metrics, positive, labels, corrections, answered=answered[run.id]))
     at = 2 + len(c.SIDE)
-    side_a, side_b = list(zip(*cols[2:5])), list(zip(*cols[at:at + 3]))  # (outcome, label, error_type)
+    side_a, side_b = list(zip(*cols[2:5])), list(zip(*cols[at : at + 3]))  # (outcome, label, error_type)
     base, cand, only_base, only_cand = [], [], [], []
     for i in [i for i, (x, y) in enumerate(zip(side_a, side_b)) if x != y]:
         (o, lb, e), (o2, lb2, e2) = side_a[i], side_b[i]
@@ -219,6 +277,12 @@ def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tup
             cand.append(ScoredItem(ids[i], expected[i], lb2 if o2 == "label" else None, o2, e2))
     # the pairs whose results are the same (outcome, label, error_type) only count as both right or both wrong
     agreeing = Counter((exp, *x) for exp, x, y in zip(expected, side_a, side_b) if x == y and x[0] is not None)
-    flips = compare_tallied(base, cand, [(ScoredItem("", exp, lb if o == "label" else None, o, e), n)
-                                         for (exp, o, lb, e), n in agreeing.items()], only_base, only_cand, positive)
+    flips = compare_tallied(
+        base,
+        cand,
+        [(ScoredItem("", exp, lb if o == "label" else None, o, e), n) for (exp, o, lb, e), n in agreeing.items()],
+        only_base,
+        only_cand,
+        positive,
+    )
     return views[0], views[1], flips

@@ -1,4 +1,5 @@
 """From stored results to metrics: scored items, run metrics, flips against a baseline."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,8 +31,21 @@ def scored_rows(rows: Iterable[Sequence[Any]], expected: Mapping[str, str]) -> l
     for item_id, outcome, label, error_type, confidence, latency_ms, cost_usd, tokens_in, tokens_out, cached in rows:
         gold = expected.get(item_id)
         if gold is not None:
-            out.append(ScoredItem(item_id, gold, label if outcome == "label" else None, outcome, error_type, confidence,
-                                  latency_ms, cost_usd, tokens_in, tokens_out, bool(cached)))
+            out.append(
+                ScoredItem(
+                    item_id,
+                    gold,
+                    label if outcome == "label" else None,
+                    outcome,
+                    error_type,
+                    confidence,
+                    latency_ms,
+                    cost_usd,
+                    tokens_in,
+                    tokens_out,
+                    bool(cached),
+                )
+            )
     return out
 
 

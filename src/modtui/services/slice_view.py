@@ -1,5 +1,6 @@
 """What the workbench's slice view and its item filters hold: the key the metrics are cut by, the slice
 chosen to filter the items table, and the items whose annotators disagree. No UI: the TUI renders it."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -20,11 +21,12 @@ class SliceView:
         self.by = self.keys[0]
         self.min_n = min_n
         self._keyings: dict[str, Keying] = {}
-        self.chosen_key: str | None = None   # the slice the items table shows (filter "slice")
+        self.chosen_key: str | None = None  # the slice the items table shows (filter "slice")
         self.chosen_by = self.by
         self.chosen_ids: frozenset[str] = frozenset()
-        self.disagreements = frozenset(agreement({f.item_id: f.annotations for f in self.facts
-                                                  if f.annotations}).disagreements)
+        self.disagreements = frozenset(
+            agreement({f.item_id: f.annotations for f in self.facts if f.annotations}).disagreements
+        )
 
     def keying(self, by: str, cited: Citations | None = None) -> Keying:
         if by == RULE:  # per verdict column, not per item: never cached here

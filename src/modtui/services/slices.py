@@ -5,14 +5,25 @@ cites, `(none)` when it cites none), `kind` (the item's kind in the incident), `
 at the default threshold; items in no cluster are `(none)`), or `meta.FIELD` (a field of the item's meta,
 numbers bucketed into `bins` equal-width bins).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modtui.analysis.cluster import Entry, cluster
-from modtui.analysis.slices import (DEFAULT_BINS, MIN_N, NONE, Keying, as_number, meta_keys, several, single,
-                                    slice_flips, slice_metrics)
+from modtui.analysis.slices import (
+    DEFAULT_BINS,
+    MIN_N,
+    NONE,
+    Keying,
+    as_number,
+    meta_keys,
+    several,
+    single,
+    slice_flips,
+    slice_metrics,
+)
 from modtui.domain.incident import feature_text
 from modtui.errors import Problem, UsageError
 
@@ -31,8 +42,11 @@ def check_by(by: str) -> None:
     """A usage error naming the accepted keys unless `by` is one of them."""
     if by in FIXED_KEYS or (by.startswith(META_PREFIX) and len(by) > len(META_PREFIX)):
         return
-    raise UsageError(Problem("--by", f"'{by}' is not a slice key; use one of {', '.join(FIXED_KEYS)} or "
-                                     f"meta.FIELD (e.g. meta.locale)"))
+    raise UsageError(
+        Problem(
+            "--by", f"'{by}' is not a slice key; use one of {', '.join(FIXED_KEYS)} or meta.FIELD (e.g. meta.locale)"
+        )
+    )
 
 
 def check_options(bins: int, min_n: int) -> None:
@@ -42,8 +56,9 @@ def check_options(bins: int, min_n: int) -> None:
         raise UsageError(Problem("--min-n", f"must be 0 or more, not {min_n}"))
 
 
-def keying(facts: Sequence[ItemFacts], by: str, bins: int = DEFAULT_BINS,
-           cited: Mapping[str, Sequence[str]] | None = None) -> Keying:
+def keying(
+    facts: Sequence[ItemFacts], by: str, bins: int = DEFAULT_BINS, cited: Mapping[str, Sequence[str]] | None = None
+) -> Keying:
     """The slice keys of the incident's items under `by` (checked by check_by); `cited`: item id → the rules the
     run's verdict cited, for `rule`."""
     if by == RULE:
@@ -60,8 +75,10 @@ def item_facts(items: Sequence[Item]) -> list[ItemFacts]:
     """The facts slices read, from items in hand (the TUI's loaded incident)."""
     from modtui.store.incidents import ItemFacts
 
-    return [ItemFacts(i.id, i.kind.value if i.kind else "eval", i.content, i.meta, i.annotation_labels() or None)
-            for i in items]
+    return [
+        ItemFacts(i.id, i.kind.value if i.kind else "eval", i.content, i.meta, i.annotation_labels() or None)
+        for i in items
+    ]
 
 
 def slice_keys(facts: Sequence[ItemFacts], most: int = 8, max_values: int = 20) -> list[str]:
@@ -72,12 +89,14 @@ def slice_keys(facts: Sequence[ItemFacts], most: int = 8, max_values: int = 20) 
         for name, value in f.meta.items():
             if value is not None and value != "" and not isinstance(value, (dict, list)):
                 values.setdefault(name, []).append(value)
+
     def groups(name: str) -> bool:
         seen = values[name]
         if all(as_number(v) is not None for v in seen):
             return True
         distinct = len(set(map(str, seen)))
         return distinct <= max_values and distinct <= max(2, len(seen) // 2)
+
     fields = sorted((n for n in values if groups(n)), key=lambda n: (-len(values[n]), n))[:most]
     return [*FIXED_KEYS, *(META_PREFIX + name for name in fields)]
 
@@ -101,8 +120,9 @@ def _facts(ws: Workspace, incident_id: str) -> list[ItemFacts]:
         return item_facts(session, incident_id)
 
 
-def run_slices(ws: Workspace, run_id: int, by: str, *, bins: int = DEFAULT_BINS, min_n: int = MIN_N,
-               labels: str = "original") -> dict[str, Any]:
+def run_slices(
+    ws: Workspace, run_id: int, by: str, *, bins: int = DEFAULT_BINS, min_n: int = MIN_N, labels: str = "original"
+) -> dict[str, Any]:
     """`runs show RUN --by KEY --format json`."""
     from modtui.services.runs import scored_views
 
@@ -117,12 +137,26 @@ def run_slices(ws: Workspace, run_id: int, by: str, *, bins: int = DEFAULT_BINS,
         unknown = {rule for c in citations[0].values() for rule in c.unknown}
         for s in slices:
             s["unknown_rule"] = s["key"] in unknown
-    return {"run_id": run_id, "by": by, "positive_label": view.positive, "labels": labels, "min_n": min_n,
-            "slices": slices}
+    return {
+        "run_id": run_id,
+        "by": by,
+        "positive_label": view.positive,
+        "labels": labels,
+        "min_n": min_n,
+        "slices": slices,
+    }
 
 
-def compare_slices(ws: Workspace, run_a: int, run_b: int, by: str, *, bins: int = DEFAULT_BINS, min_n: int = MIN_N,
-                   labels: str = "original") -> dict[str, Any]:
+def compare_slices(
+    ws: Workspace,
+    run_a: int,
+    run_b: int,
+    by: str,
+    *,
+    bins: int = DEFAULT_BINS,
+    min_n: int = MIN_N,
+    labels: str = "original",
+) -> dict[str, Any]:
     """`runs compare A B --by KEY --format json`: per slice, items fixed and regressed from A to B."""
     from modtui.services.runs import scored_views
 
@@ -135,5 +169,12 @@ def compare_slices(ws: Workspace, run_a: int, run_b: int, by: str, *, bins: int 
             cited[item] = list(dict.fromkeys([*cited.get(item, []), *citation.rules]))
     keys = keying(_facts(ws, left.run.incident_id), by, bins, cited)
     slices = slice_flips(base, cand, keys, left.positive, min_n)
-    return {"baseline_run_id": run_a, "candidate_run_id": run_b, "by": by, "positive_label": left.positive,
-            "labels": labels, "min_n": min_n, "slices": [s.to_dict() for s in slices]}
+    return {
+        "baseline_run_id": run_a,
+        "candidate_run_id": run_b,
+        "by": by,
+        "positive_label": left.positive,
+        "labels": labels,
+        "min_n": min_n,
+        "slices": [s.to_dict() for s in slices],
+    }

@@ -1,4 +1,5 @@
 """Repeat stability of a stored run (analysis.stability over the store's repeat verdicts)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -12,7 +13,7 @@ from modtui.analysis.stability import Stability, stability, verdict
 class RepeatVerdicts:
     repeats: int
     verdicts: dict[str, list[str]]  # item id → verdict of each recorded repeat, in repeat order
-    repeat_cost: float              # of repeats 2..N
+    repeat_cost: float  # of repeats 2..N
 
 
 def read_repeats(session: Any, run_id: int, repeats: int) -> RepeatVerdicts | None:
@@ -22,19 +23,22 @@ def read_repeats(session: Any, run_id: int, repeats: int) -> RepeatVerdicts | No
     if repeats <= 1:
         return None
     by_item = q.outcomes_by_repeat(session, run_id)
-    verdicts = {item: [verdict(*calls[k]) for k in range(1, repeats + 1) if k in calls]
-                for item, calls in by_item.items()}
+    verdicts = {
+        item: [verdict(*calls[k]) for k in range(1, repeats + 1) if k in calls] for item, calls in by_item.items()
+    }
     return RepeatVerdicts(repeats, verdicts, q.repeat_cost(session, run_id)[0])
 
 
-def figures(data: RepeatVerdicts | None, expected: Mapping[str, str], positive: str,
-            first_cost: float) -> Stability | None:
+def figures(
+    data: RepeatVerdicts | None, expected: Mapping[str, str], positive: str, first_cost: float
+) -> Stability | None:
     """The stability figures; `first_cost` is repeat 1's cost (the run's metrics)."""
     if data is None:
         return None
     return stability(data.verdicts, data.repeats, expected, positive, first_cost + data.repeat_cost)
 
 
-def run_stability(session: Any, run_id: int, repeats: int, expected: Mapping[str, str], positive: str,
-                  first_cost: float) -> Stability | None:
+def run_stability(
+    session: Any, run_id: int, repeats: int, expected: Mapping[str, str], positive: str, first_cost: float
+) -> Stability | None:
     return figures(read_repeats(session, run_id, repeats), expected, positive, first_cost)

@@ -1,4 +1,5 @@
 """The target a recorded run or batch was made with."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

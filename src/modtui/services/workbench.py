@@ -1,4 +1,5 @@
 """Workbench services for the TUI: the verdict matrix, item history, in-memory candidates, saving them."""
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,18 @@ ITEM_ID, OUTCOME, LABEL, ERROR_TYPE, CONFIDENCE = range(5)
 
 
 def new_result(item_id: str, verdict: Verdict) -> Result:
-    return (item_id, verdict.outcome.value, verdict.label if verdict.has_label else None, verdict.error_type,
-            verdict.confidence, None, None, None, None, False)
+    return (
+        item_id,
+        verdict.outcome.value,
+        verdict.label if verdict.has_label else None,
+        verdict.error_type,
+        verdict.confidence,
+        None,
+        None,
+        None,
+        None,
+        False,
+    )
 
 
 @dataclass
@@ -111,8 +122,9 @@ class VerdictMatrix:
     def scoring_input(self, targets: set[str] | None = None) -> ScoringInput:
         """What `score` needs, copied so that it can run in a thread while results keep arriving."""
         chosen = [c for c in self.columns if targets is None or c.target in targets]
-        return ScoringInput(self.positive, self.expected,
-                            [(c.key, c.target, c.is_baseline, list(c.results.values())) for c in chosen])
+        return ScoringInput(
+            self.positive, self.expected, [(c.key, c.target, c.is_baseline, list(c.results.values())) for c in chosen]
+        )
 
     def apply(self, scores: dict[ColumnKey, ColumnScore]) -> None:
         for column in self.columns:
@@ -154,10 +166,23 @@ def column_citations(ws: Workspace, column: VerdictColumn) -> dict[str, tuple[st
 
 
 def scored_items(results: Sequence[Result], expected: dict[str, str]) -> list[ScoredItem]:
-    return [ScoredItem(item_id, expected[item_id], label if outcome == "label" else None, outcome, error_type,
-                       confidence, latency, cost, tokens_in, tokens_out, bool(cached))
-            for item_id, outcome, label, error_type, confidence, latency, cost, tokens_in, tokens_out, cached in results
-            if item_id in expected]
+    return [
+        ScoredItem(
+            item_id,
+            expected[item_id],
+            label if outcome == "label" else None,
+            outcome,
+            error_type,
+            confidence,
+            latency,
+            cost,
+            tokens_in,
+            tokens_out,
+            bool(cached),
+        )
+        for item_id, outcome, label, error_type, confidence, latency, cost, tokens_in, tokens_out, cached in results
+        if item_id in expected
+    ]
 
 
 def score(given: ScoringInput) -> dict[ColumnKey, ColumnScore]:
@@ -259,14 +284,32 @@ def item_history(ws: Workspace, incident_id: str, item_id: str) -> list[VerdictR
     """Every verdict ever logged for one item of the incident, newest first."""
     with ws.store().read() as session:
         rows = q.item_results(session, incident_id, item_id)
-    return [VerdictRecord(run.id, run.target_name, run.prompt_path, run.prompt_version, r.outcome.value, r.label,
-                          r.confidence, r.rationale, r.error_type or r.detail, r.created_at, r.cached, r.rules,
-                          r.unknown_rules)
-            for run, r in rows]
+    return [
+        VerdictRecord(
+            run.id,
+            run.target_name,
+            run.prompt_path,
+            run.prompt_version,
+            r.outcome.value,
+            r.label,
+            r.confidence,
+            r.rationale,
+            r.error_type or r.detail,
+            r.created_at,
+            r.cached,
+            r.rules,
+            r.unknown_rules,
+        )
+        for run, r in rows
+    ]
 
 
-def plan_with_prompts(ws: Workspace, spec: replay_service.ReplaySpec, prompts: Sequence[LoadedPrompt],
-                      sources: dict[str, str] | None = None) -> replay_service.ReplayPlan:
+def plan_with_prompts(
+    ws: Workspace,
+    spec: replay_service.ReplaySpec,
+    prompts: Sequence[LoadedPrompt],
+    sources: dict[str, str] | None = None,
+) -> replay_service.ReplayPlan:
     """Like services.replay.plan, but with prompts given as objects (e.g. an unsaved candidate).
 
     `sources` maps an in-memory prompt's path to its YAML text, stored as that version's source.
@@ -311,7 +354,7 @@ def save_candidate(ws: Workspace, policy: str, name: str, text: str) -> Path:
 
 @dataclass(frozen=True)
 class PromptFile:
-    path: str        # workspace-relative
+    path: str  # workspace-relative
     modified: float  # mtime, seconds
     is_production: bool
 
@@ -320,8 +363,15 @@ def policy_prompts(ws: Workspace, loaded: LoadedIncident) -> list[PromptFile]:
     """The prompt files of the incident's policy folder, newest first (ties by name); production marked."""
     folder = ws.prompts_dir / loaded.incident.policy
     production = ws.relative(ws.prompt_path(loaded.incident.production.prompt))
-    files = [PromptFile(ws.relative(p), p.stat().st_mtime, ws.relative(p) == production)
-             for p in folder.glob("*.yaml") if p.is_file()] if folder.is_dir() else []
+    files = (
+        [
+            PromptFile(ws.relative(p), p.stat().st_mtime, ws.relative(p) == production)
+            for p in folder.glob("*.yaml")
+            if p.is_file()
+        ]
+        if folder.is_dir()
+        else []
+    )
     return sorted(files, key=lambda f: (-f.modified, f.path))
 
 

@@ -4,6 +4,7 @@ No ORM objects and no SQLModel import: plain rows of a few columns. The database
 with the incident's items in one query; the numbers are still made by `analysis.metrics.tallied_metrics`
 and `analysis.flips.compare_tallied` (services.runs feeds them counts and the pairs that differ).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -32,10 +33,12 @@ def paired(conn: Connection, incident_id: str, a: int, b: int) -> Sequence[Any]:
     scan of each run's results by its primary key, no reply texts."""
     cols = ", ".join(f"{side}.{c}" for side in ("a", "b") for c in SIDE)
     order = 'i.item_id COLLATE "C"' if conn.dialect.name == "postgresql" else "i.item_id"
-    query = text(f"SELECT i.item_id, i.expected, {cols} FROM item i "
-                 "LEFT JOIN result a ON a.run_id = :a AND a.item_id = i.item_id "
-                 "LEFT JOIN result b ON b.run_id = :b AND b.item_id = i.item_id "
-                 f"WHERE i.incident_id = :inc ORDER BY {order}")
+    query = text(
+        f"SELECT i.item_id, i.expected, {cols} FROM item i "
+        "LEFT JOIN result a ON a.run_id = :a AND a.item_id = i.item_id "
+        "LEFT JOIN result b ON b.run_id = :b AND b.item_id = i.item_id "
+        f"WHERE i.incident_id = :inc ORDER BY {order}"
+    )
     return _driver_rows(conn, query, {"inc": incident_id, "a": a, "b": b})
 
 
@@ -44,7 +47,9 @@ def answered_by(conn: Connection, run_ids: Sequence[int]) -> dict[int, AnsweredB
     out: dict[int, tuple[set[str], set[str]]] = {run_id: (set(), set()) for run_id in run_ids}
     if run_ids:
         marks = ", ".join(f":r{n}" for n in range(len(run_ids)))
-        query = text(f"SELECT DISTINCT run_id, answered_model, system_fingerprint FROM result WHERE run_id IN ({marks})")
+        query = text(
+            f"SELECT DISTINCT run_id, answered_model, system_fingerprint FROM result WHERE run_id IN ({marks})"
+        )
         for run_id, model, fingerprint in conn.execute(query, {f"r{n}": r for n, r in enumerate(run_ids)}):
             models, fingerprints = out[run_id]
             if model:

@@ -5,6 +5,7 @@ statement to its commit (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scop
 read-then-write steps (resume a run or start one, add a prompt version, replace an incident's items,
 migrate) never race between two processes sharing the log.
 """
+
 from __future__ import annotations
 
 import os
@@ -96,8 +97,9 @@ def make_engine(url: str) -> Engine:
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"isolation_level": None, "timeout": BUSY_TIMEOUT_MS / 1000,
-                                                  "check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"isolation_level": None, "timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
         _sqlite_pragmas(engine)
         return engine
     if is_postgres(url):
@@ -109,8 +111,10 @@ def _postgres_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8)
     except ModuleNotFoundError as exc:  # the driver is an optional extra
-        raise StoreError(f"{shown_url(url)}: the PostgreSQL driver is not installed ({exc.name}); "
-                         f"install it with: pip install 'modtui[postgres]'") from None
+        raise StoreError(
+            f"{shown_url(url)}: the PostgreSQL driver is not installed ({exc.name}); "
+            f"install it with: pip install 'modtui[postgres]'"
+        ) from None
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
 """Queries on findings. Findings are never deleted: only added, resolved, rejected or superseded.
 
 They leave the store as domain.finding.Finding (frozen), never as rows."""
+
 from __future__ import annotations
 
 import json
@@ -14,19 +15,48 @@ from modtui.timeutil import now_iso
 
 
 def to_finding(row: FindingRow) -> Finding:
-    return Finding(id=row.id or 0, incident_id=row.incident_id, category=row.category, summary=row.summary,
-                   status=FindingStatus(row.status), author=row.author, created_at=row.created_at, fix=row.fix,
-                   resolved_at=row.resolved_at, resolution=row.resolution, superseded_by=row.superseded_by,
-                   items=tuple(json.loads(row.items_json or "[]")), runs=tuple(json.loads(row.runs_json or "[]")),
-                   corrections=dict(json.loads(row.corrected_labels_json or "{}")))
+    return Finding(
+        id=row.id or 0,
+        incident_id=row.incident_id,
+        category=row.category,
+        summary=row.summary,
+        status=FindingStatus(row.status),
+        author=row.author,
+        created_at=row.created_at,
+        fix=row.fix,
+        resolved_at=row.resolved_at,
+        resolution=row.resolution,
+        superseded_by=row.superseded_by,
+        items=tuple(json.loads(row.items_json or "[]")),
+        runs=tuple(json.loads(row.runs_json or "[]")),
+        corrections=dict(json.loads(row.corrected_labels_json or "{}")),
+    )
 
 
-def insert(session: Session, *, incident_id: str, category: str, summary: str, fix: str | None, author: str,
-           items: Sequence[str], runs: Sequence[int], corrections: Mapping[str, str]) -> Finding:
-    row = FindingRow(incident_id=incident_id, category=category, summary=summary, fix=fix,
-                     status=FindingStatus.OPEN.value, author=author, created_at=now_iso(),
-                     items_json=json.dumps(list(items), ensure_ascii=False), runs_json=json.dumps(list(runs)),
-                     corrected_labels_json=json.dumps(dict(corrections), ensure_ascii=False, sort_keys=True))
+def insert(
+    session: Session,
+    *,
+    incident_id: str,
+    category: str,
+    summary: str,
+    fix: str | None,
+    author: str,
+    items: Sequence[str],
+    runs: Sequence[int],
+    corrections: Mapping[str, str],
+) -> Finding:
+    row = FindingRow(
+        incident_id=incident_id,
+        category=category,
+        summary=summary,
+        fix=fix,
+        status=FindingStatus.OPEN.value,
+        author=author,
+        created_at=now_iso(),
+        items_json=json.dumps(list(items), ensure_ascii=False),
+        runs_json=json.dumps(list(runs)),
+        corrected_labels_json=json.dumps(dict(corrections), ensure_ascii=False, sort_keys=True),
+    )
     session.add(row)
     session.flush()
     return to_finding(row)

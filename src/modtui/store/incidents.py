@@ -1,4 +1,5 @@
 """Queries on incidents, items and timeline events."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,42 +41,79 @@ def sync_incident(store: Store, loaded: LoadedIncident, files_hash: str | None =
         if row is not None and row.source_hash == digest:
             if row.files_hash != files_hash:
                 with store.write() as writing:
-                    writing.execute(update(IncidentRow).where(col(IncidentRow.id) == loaded.id)
-                                    .values(files_hash=files_hash))
+                    writing.execute(
+                        update(IncidentRow).where(col(IncidentRow.id) == loaded.id).values(files_hash=files_hash)
+                    )
             return
     inc = loaded.incident
     with store.write() as session:
-        session.merge(IncidentRow(
-            id=inc.id, title=inc.title, severity=inc.severity.value, status=inc.status.value, policy=inc.policy,
-            positive_label=inc.positive_label, labels_json=json.dumps(inc.labels),
-            production_prompt=inc.production.prompt, production_model=inc.production.model,
-            opened_at=iso(inc.opened_at), description=inc.description, source_hash=digest, loaded_at=now_iso(),
-            files_hash=files_hash))
+        session.merge(
+            IncidentRow(
+                id=inc.id,
+                title=inc.title,
+                severity=inc.severity.value,
+                status=inc.status.value,
+                policy=inc.policy,
+                positive_label=inc.positive_label,
+                labels_json=json.dumps(inc.labels),
+                production_prompt=inc.production.prompt,
+                production_model=inc.production.model,
+                opened_at=iso(inc.opened_at),
+                description=inc.description,
+                source_hash=digest,
+                loaded_at=now_iso(),
+                files_hash=files_hash,
+            )
+        )
         session.flush()
         _replace_items(session, loaded)
 
 
 def _replace_items(session: Session, loaded: LoadedIncident) -> None:
     session.execute(delete(ItemRow).where(col(ItemRow.incident_id) == loaded.id))
-    rows = [{"incident_id": loaded.id, "item_id": i.id, "content": i.content, "expected": i.expected,
-             "observed": i.observed, "kind": i.kind.value if i.kind else "eval",
-             "meta_json": json.dumps(i.meta, ensure_ascii=False, default=str),
-             "annotations_json": None if i.annotations is None else json.dumps(i.annotation_labels(), ensure_ascii=False)}
-            for i in loaded.items]
+    rows = [
+        {
+            "incident_id": loaded.id,
+            "item_id": i.id,
+            "content": i.content,
+            "expected": i.expected,
+            "observed": i.observed,
+            "kind": i.kind.value if i.kind else "eval",
+            "meta_json": json.dumps(i.meta, ensure_ascii=False, default=str),
+            "annotations_json": None
+            if i.annotations is None
+            else json.dumps(i.annotation_labels(), ensure_ascii=False),
+        }
+        for i in loaded.items
+    ]
     for start in range(0, len(rows), 5000):
-        session.execute(ItemRow.__table__.insert(), rows[start:start + 5000])  # type: ignore[attr-defined]
+        session.execute(ItemRow.__table__.insert(), rows[start : start + 5000])  # type: ignore[attr-defined]
 
 
 def event_record(row: EventRow) -> EventRecord:
     assert row.id is not None, "an event row read from the log has its id"
-    return EventRecord(id=row.id, incident_id=row.incident_id, at=row.at, author=row.author, kind=row.kind,
-                       summary=row.summary, data=json.loads(row.data_json or "{}"))
+    return EventRecord(
+        id=row.id,
+        incident_id=row.incident_id,
+        at=row.at,
+        author=row.author,
+        kind=row.kind,
+        summary=row.summary,
+        data=json.loads(row.data_json or "{}"),
+    )
 
 
-def add_event(session: Session, incident_id: str, kind: str, summary: str, author: str,
-              data: dict[str, Any] | None = None) -> EventRecord:
-    row = EventRow(incident_id=incident_id, at=now_iso(), author=author, kind=kind, summary=summary,
-                   data_json=json.dumps(data or {}, ensure_ascii=False, default=str))
+def add_event(
+    session: Session, incident_id: str, kind: str, summary: str, author: str, data: dict[str, Any] | None = None
+) -> EventRecord:
+    row = EventRow(
+        incident_id=incident_id,
+        at=now_iso(),
+        author=author,
+        kind=kind,
+        summary=summary,
+        data_json=json.dumps(data or {}, ensure_ascii=False, default=str),
+    )
     session.add(row)
     session.flush()
     return event_record(row)
@@ -95,13 +133,19 @@ def activity(store: Store) -> dict[str, dict[str, Any]]:
     """Per incident: open findings, runs, and the time of the last event or run."""
     out: dict[str, dict[str, Any]] = {}
     with store.read() as session:
-        for inc, count in session.exec(select(FindingRow.incident_id, func.count()).where(
-                FindingRow.status == "open").group_by(FindingRow.incident_id)):
+        for inc, count in session.exec(
+            select(FindingRow.incident_id, func.count())
+            .where(FindingRow.status == "open")
+            .group_by(FindingRow.incident_id)
+        ):
             out.setdefault(inc, {})["open_findings"] = count
-        for inc, count, last in session.exec(select(RunRow.incident_id, func.count(), func.max(RunRow.started_at))
-                                             .group_by(RunRow.incident_id)):
+        for inc, count, last in session.exec(
+            select(RunRow.incident_id, func.count(), func.max(RunRow.started_at)).group_by(RunRow.incident_id)
+        ):
             out.setdefault(inc, {}).update(runs=count, last_run=last)
-        for inc, last in session.exec(select(EventRow.incident_id, func.max(EventRow.at)).group_by(EventRow.incident_id)):
+        for inc, last in session.exec(
+            select(EventRow.incident_id, func.max(EventRow.at)).group_by(EventRow.incident_id)
+        ):
             out.setdefault(inc, {})["last_event"] = last
     return out
 
@@ -109,8 +153,11 @@ def activity(store: Store) -> dict[str, dict[str, Any]]:
 def events(store: Store, incident_id: str) -> list[EventRecord]:
     """The incident's timeline, newest first."""
     with store.read() as session:
-        query = (select(EventRow).where(EventRow.incident_id == incident_id)
-                 .order_by(col(EventRow.at).desc(), col(EventRow.id).desc()))
+        query = (
+            select(EventRow)
+            .where(EventRow.incident_id == incident_id)
+            .order_by(col(EventRow.at).desc(), col(EventRow.id).desc())
+        )
         return [event_record(row) for row in session.exec(query)]
 
 
@@ -127,7 +174,14 @@ class ItemFacts:
 
 def item_facts(session: Session, incident_id: str) -> list[ItemFacts]:
     """Every item of the incident (no order promised)."""
-    query = select_columns(ItemRow.item_id, ItemRow.kind, ItemRow.content, ItemRow.meta_json,  # type: ignore[call-overload]
-                           ItemRow.annotations_json).where(ItemRow.incident_id == incident_id)
-    return [ItemFacts(item_id, kind, content, json.loads(meta or "{}"), None if notes is None else json.loads(notes))
-            for item_id, kind, content, meta, notes in session.connection().execute(query)]
+    query = select_columns(
+        ItemRow.item_id,
+        ItemRow.kind,
+        ItemRow.content,
+        ItemRow.meta_json,  # type: ignore[call-overload]
+        ItemRow.annotations_json,
+    ).where(ItemRow.incident_id == incident_id)
+    return [
+        ItemFacts(item_id, kind, content, json.loads(meta or "{}"), None if notes is None else json.loads(notes))
+        for item_id, kind, content, meta, notes in session.connection().execute(query)
+    ]

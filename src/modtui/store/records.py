@@ -3,6 +3,7 @@
 A record is read once from the log and holds no session, so services and faces can keep it, pass it to a
 thread or compare it without touching the database again. JSON columns arrive decoded.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,13 +48,25 @@ class RunRecord:
     @classmethod
     def from_columns(cls, row: Mapping[str, Any]) -> RunRecord:
         """From the `run` table's columns (an ORM row's attributes or a Core row's mapping)."""
-        return cls(id=int(row["id"]), incident_id=row["incident_id"], target_key=row["target_key"],
-                   target_name=row["target_name"], prompt_version=row["prompt_version"],
-                   prompt_path=row["prompt_path"], item_set=row["item_set"], status=RunStatus(row["status"]),
-                   author=row["author"], started_at=row["started_at"], finished_at=row["finished_at"],
-                   items_total=row["items_total"], baseline_run_id=row["baseline_run_id"],
-                   summary=json.loads(row["summary_json"] or "{}"), error=row["error"], repeats=row.get("repeats", 1),
-                   items_digest=row.get("items_digest"))
+        return cls(
+            id=int(row["id"]),
+            incident_id=row["incident_id"],
+            target_key=row["target_key"],
+            target_name=row["target_name"],
+            prompt_version=row["prompt_version"],
+            prompt_path=row["prompt_path"],
+            item_set=row["item_set"],
+            status=RunStatus(row["status"]),
+            author=row["author"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            items_total=row["items_total"],
+            baseline_run_id=row["baseline_run_id"],
+            summary=json.loads(row["summary_json"] or "{}"),
+            error=row["error"],
+            repeats=row.get("repeats", 1),
+            items_digest=row.get("items_digest"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +90,12 @@ class ResultRecord:
     cached: bool = False
     cache_key: str | None = None
     created_at: str = ""
-    answered_model: str | None = None      # the model id the reply names
+    answered_model: str | None = None  # the model id the reply names
     system_fingerprint: str | None = None  # OpenAI's backend configuration id
-    cache_read_tokens: int = 0             # prompt tokens read from the provider's cache (part of tokens_in)
-    cache_write_tokens: int = 0            # prompt tokens written to it (part of tokens_in)
-    rules: tuple[str, ...] = ()            # policy rules the verdict cited, in order
-    unknown_rules: tuple[str, ...] = ()    # cited names the prompt's rule vocabulary does not know
+    cache_read_tokens: int = 0  # prompt tokens read from the provider's cache (part of tokens_in)
+    cache_write_tokens: int = 0  # prompt tokens written to it (part of tokens_in)
+    rules: tuple[str, ...] = ()  # policy rules the verdict cited, in order
+    unknown_rules: tuple[str, ...] = ()  # cited names the prompt's rule vocabulary does not know
 
     @property
     def verdict(self) -> str | None:

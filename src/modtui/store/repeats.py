@@ -1,4 +1,5 @@
 """Queries on repeat runs (`replay --repeat N`): repeat 1 is the run's result row, repeats 2..N are result_repeat rows."""
+
 from __future__ import annotations
 
 from sqlalchemy import func
@@ -24,11 +25,16 @@ def outcomes_by_repeat(session: Session, run_id: int) -> dict[str, dict[int, tup
     """item id → {repeat index: (outcome, label)} over every repeat of the run (1 from the result table)."""
     out: dict[str, dict[int, tuple[str, str | None]]] = {}
     first = sa_select(col(ResultRow.item_id), col(ResultRow.outcome), col(ResultRow.label)).where(
-        col(ResultRow.run_id) == run_id)
+        col(ResultRow.run_id) == run_id
+    )
     for item_id, outcome, label in session.connection().execute(first):
         out.setdefault(item_id, {})[1] = (outcome, label)
-    rest = sa_select(col(ResultRepeatRow.item_id), col(ResultRepeatRow.repeat), col(ResultRepeatRow.outcome),
-                     col(ResultRepeatRow.label)).where(col(ResultRepeatRow.run_id) == run_id)
+    rest = sa_select(
+        col(ResultRepeatRow.item_id),
+        col(ResultRepeatRow.repeat),
+        col(ResultRepeatRow.outcome),
+        col(ResultRepeatRow.label),
+    ).where(col(ResultRepeatRow.run_id) == run_id)
     for item_id, repeat, outcome, label in session.connection().execute(rest):
         out.setdefault(item_id, {})[repeat] = (outcome, label)
     return out
@@ -37,6 +43,7 @@ def outcomes_by_repeat(session: Session, run_id: int) -> dict[str, dict[int, tup
 def repeat_cost(session: Session, run_id: int) -> tuple[float, int]:
     """The cost and the number of calls of repeats 2..N of a run."""
     query = sa_select(func.coalesce(func.sum(ResultRepeatRow.cost_usd), 0.0), func.count()).where(
-        col(ResultRepeatRow.run_id) == run_id)
+        col(ResultRepeatRow.run_id) == run_id
+    )
     cost, calls = session.connection().execute(query).one()
     return float(cost), int(calls)

@@ -1,4 +1,5 @@
 """Queries for the review queue: an incident's latest run of each target × prompt."""
+
 from __future__ import annotations
 
 from sqlmodel import Session, col, select
@@ -12,8 +13,11 @@ FINISHED = (RunStatus.COMPLETED.value, RunStatus.INTERRUPTED.value)
 
 def latest_runs(session: Session, incident_id: str) -> list[RunRecord]:
     """The newest finished run of each target × prompt on the incident (newest first)."""
-    query = (select(RunRow).where(RunRow.incident_id == incident_id, col(RunRow.status).in_(FINISHED))
-             .order_by(col(RunRow.id).desc()))
+    query = (
+        select(RunRow)
+        .where(RunRow.incident_id == incident_id, col(RunRow.status).in_(FINISHED))
+        .order_by(col(RunRow.id).desc())
+    )
     seen: set[tuple[str, str]] = set()
     out = []
     for run in session.exec(query):

@@ -3,6 +3,7 @@
 The fast paths are here too: `scoring_rows` and `incident_results` read plain Core tuples (no ORM object per
 row) for scoring and the workbench; store.compare pairs two runs in one query for `runs compare`.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,16 @@ from modtui.store.db import Store, code_point_order
 from modtui.store.incidents import add_event
 from modtui.store.compare import answered_by as core_answered_by
 from modtui.store.records import AnsweredBy, CachedReply, ResultRecord, RunRecord
-from modtui.store.tables import (CacheRow, IncidentRow, ItemRow, PromptVersionRow, ResultRepeatRow, ResultRow, RunRow,
-                                 TargetRow)
+from modtui.store.tables import (
+    CacheRow,
+    IncidentRow,
+    ItemRow,
+    PromptVersionRow,
+    ResultRepeatRow,
+    ResultRow,
+    RunRow,
+    TargetRow,
+)
 from modtui.timeutil import now_iso
 
 RESUMABLE = tuple(status.value for status in RunStatus if status.resumable)
@@ -38,50 +47,100 @@ def run_record(row: RunRow) -> RunRecord:
 
 
 def result_record(row: ResultRow) -> ResultRecord:
-    return ResultRecord(run_id=row.run_id, item_id=row.item_id, outcome=Outcome(row.outcome), label=row.label,
-                        confidence=row.confidence, rationale=row.rationale, error_type=row.error_type,
-                        detail=row.detail, raw_text=row.raw_text, finish_reason=row.finish_reason,
-                        tokens_in=row.tokens_in, tokens_out=row.tokens_out, latency_ms=row.latency_ms,
-                        cost_usd=row.cost_usd, cached=bool(row.cached), cache_key=row.cache_key,
-                        created_at=row.created_at, answered_model=row.answered_model,
-                        system_fingerprint=row.system_fingerprint, cache_read_tokens=row.cache_read_tokens,
-                        cache_write_tokens=row.cache_write_tokens, rules=tuple(json.loads(row.rules_json or "[]")),
-                        unknown_rules=tuple(json.loads(row.unknown_rules_json or "[]")))
+    return ResultRecord(
+        run_id=row.run_id,
+        item_id=row.item_id,
+        outcome=Outcome(row.outcome),
+        label=row.label,
+        confidence=row.confidence,
+        rationale=row.rationale,
+        error_type=row.error_type,
+        detail=row.detail,
+        raw_text=row.raw_text,
+        finish_reason=row.finish_reason,
+        tokens_in=row.tokens_in,
+        tokens_out=row.tokens_out,
+        latency_ms=row.latency_ms,
+        cost_usd=row.cost_usd,
+        cached=bool(row.cached),
+        cache_key=row.cache_key,
+        created_at=row.created_at,
+        answered_model=row.answered_model,
+        system_fingerprint=row.system_fingerprint,
+        cache_read_tokens=row.cache_read_tokens,
+        cache_write_tokens=row.cache_write_tokens,
+        rules=tuple(json.loads(row.rules_json or "[]")),
+        unknown_rules=tuple(json.loads(row.unknown_rules_json or "[]")),
+    )
 
 
 def ensure_prompt_version(session: Session, prompt: LoadedPrompt, source: str) -> None:
     if session.get(PromptVersionRow, prompt.version) is None:
-        session.add(PromptVersionRow(version=prompt.version, name=prompt.template.name, path=prompt.path,
-                                     normalised=normalised_text(prompt.template), source=source, created_at=now_iso()))
+        session.add(
+            PromptVersionRow(
+                version=prompt.version,
+                name=prompt.template.name,
+                path=prompt.path,
+                normalised=normalised_text(prompt.template),
+                source=source,
+                created_at=now_iso(),
+            )
+        )
 
 
 def ensure_target(session: Session, target: Target) -> str:
     key = target.config_key()
     if session.get(TargetRow, key) is None:
         config = target.model_dump(mode="json")  # holds api_key_env (a name), never a key
-        session.add(TargetRow(key=key, name=target.name, provider=target.provider, model=target.model,
-                              base_url=target.base_url, config_json=json.dumps(config, sort_keys=True),
-                              created_at=now_iso()))
+        session.add(
+            TargetRow(
+                key=key,
+                name=target.name,
+                provider=target.provider,
+                model=target.model,
+                base_url=target.base_url,
+                config_json=json.dumps(config, sort_keys=True),
+                created_at=now_iso(),
+            )
+        )
     return key
 
 
-def find_resumable(session: Session, incident_id: str, target_key: str, version: str, item_set: str) -> RunRecord | None:
-    query = (select(RunRow).where(RunRow.incident_id == incident_id, RunRow.target_key == target_key,
-                                  RunRow.prompt_version == version, RunRow.item_set == item_set,
-                                  col(RunRow.status).in_(RESUMABLE))
-             .order_by(col(RunRow.id).desc()))
+def find_resumable(
+    session: Session, incident_id: str, target_key: str, version: str, item_set: str
+) -> RunRecord | None:
+    query = (
+        select(RunRow)
+        .where(
+            RunRow.incident_id == incident_id,
+            RunRow.target_key == target_key,
+            RunRow.prompt_version == version,
+            RunRow.item_set == item_set,
+            col(RunRow.status).in_(RESUMABLE),
+        )
+        .order_by(col(RunRow.id).desc())
+    )
     row = session.exec(query).first()
     return run_record(row) if row is not None else None
 
 
-def reusable_run(session: Session, incident_id: str, target_key: str, version: str, item_set: str,
-                 digest: str) -> int | None:
+def reusable_run(
+    session: Session, incident_id: str, target_key: str, version: str, item_set: str, digest: str
+) -> int | None:
     """The latest completed run of a deterministic target with these inputs (same items, same classifier)."""
-    query = (sa_select(col(RunRow.id)).where(col(RunRow.incident_id) == incident_id, col(RunRow.target_key) == target_key,
-                                             col(RunRow.prompt_version) == version, col(RunRow.item_set) == item_set,
-                                             col(RunRow.status) == RunStatus.COMPLETED.value,
-                                             col(RunRow.items_digest) == digest)
-             .order_by(col(RunRow.id).desc()).limit(1))
+    query = (
+        sa_select(col(RunRow.id))
+        .where(
+            col(RunRow.incident_id) == incident_id,
+            col(RunRow.target_key) == target_key,
+            col(RunRow.prompt_version) == version,
+            col(RunRow.item_set) == item_set,
+            col(RunRow.status) == RunStatus.COMPLETED.value,
+            col(RunRow.items_digest) == digest,
+        )
+        .order_by(col(RunRow.id).desc())
+        .limit(1)
+    )
     return session.connection().execute(query).scalar()
 
 
@@ -89,11 +148,17 @@ def copy_results(session: Session, source_run: int, run_id: int) -> int:
     """Every result of `source_run` as a result of `run_id`, served from the log (cached, no latency, no cost), in
     one INSERT … SELECT: no row comes into Python. Returns how many."""
     table = ResultRow.__table__  # type: ignore[attr-defined]
-    served: dict[str, Any] = {"run_id": literal(run_id), "cached": literal(True), "latency_ms": null(), "cost_usd": literal(0.0),
-              "created_at": literal(now_iso())}
+    served: dict[str, Any] = {
+        "run_id": literal(run_id),
+        "cached": literal(True),
+        "latency_ms": null(),
+        "cost_usd": literal(0.0),
+        "created_at": literal(now_iso()),
+    }
     names = [c.name for c in table.columns]
     chosen = sa_select(*[served[n].label(n) if n in served else table.c[n] for n in names]).where(
-        table.c.run_id == source_run)
+        table.c.run_id == source_run
+    )
     inserted: Any = session.execute(sa_insert(table).from_select(names, chosen))  # a CursorResult: it has rowcount
     return int(inserted.rowcount or 0)
 
@@ -126,12 +191,18 @@ def done_item_ids(session: Session, run_id: int) -> set[str]:
     return set(session.exec(select(ResultRow.item_id).where(ResultRow.run_id == run_id)))
 
 
-def insert_results(session: Session, rows: Sequence[dict[str, Any]], cache_rows: Sequence[dict[str, Any]],
-                   repeat_rows: Sequence[dict[str, Any]] = ()) -> None:
+def insert_results(
+    session: Session,
+    rows: Sequence[dict[str, Any]],
+    cache_rows: Sequence[dict[str, Any]],
+    repeat_rows: Sequence[dict[str, Any]] = (),
+) -> None:
     """Insert, ignoring rows already present (a concurrent replay of the same run got there first)."""
     if repeat_rows:
-        session.execute(_insert_ignore(session, ResultRepeatRow.__table__, ["run_id", "item_id", "repeat"]),  # type: ignore[attr-defined]
-                        list(repeat_rows))
+        session.execute(
+            _insert_ignore(session, ResultRepeatRow.__table__, ["run_id", "item_id", "repeat"]),  # type: ignore[attr-defined]
+            list(repeat_rows),
+        )
     if rows:
         session.execute(_insert_ignore(session, ResultRow.__table__, ["run_id", "item_id"]), list(rows))  # type: ignore[attr-defined]
     if cache_rows:
@@ -149,16 +220,32 @@ def cached(session: Session, keys: Iterable[str]) -> dict[str, CachedReply]:
     keys = list(dict.fromkeys(keys))
     out: dict[str, CachedReply] = {}
     for start in range(0, len(keys), CHUNK):
-        query = select(CacheRow).where(col(CacheRow.key).in_(keys[start:start + CHUNK]))
-        out.update({row.key: CachedReply(row.key, row.target_key, row.text, row.refusal, row.finish_reason,
-                                         row.tokens_in, row.tokens_out, row.raw_json, row.answered_model,
-                                         row.system_fingerprint, row.cache_read_tokens, row.cache_write_tokens)
-                    for row in session.exec(query)})
+        query = select(CacheRow).where(col(CacheRow.key).in_(keys[start : start + CHUNK]))
+        out.update(
+            {
+                row.key: CachedReply(
+                    row.key,
+                    row.target_key,
+                    row.text,
+                    row.refusal,
+                    row.finish_reason,
+                    row.tokens_in,
+                    row.tokens_out,
+                    row.raw_json,
+                    row.answered_model,
+                    row.system_fingerprint,
+                    row.cache_read_tokens,
+                    row.cache_write_tokens,
+                )
+                for row in session.exec(query)
+            }
+        )
     return out
 
 
-def finish_run(store: Store, run_id: int, status: RunStatus, summary: dict[str, Any], error: str | None,
-               author: str, headline: str) -> None:
+def finish_run(
+    store: Store, run_id: int, status: RunStatus, summary: dict[str, Any], error: str | None, author: str, headline: str
+) -> None:
     with store.write() as session:
         run = session.get(RunRow, run_id)
         if run is None:
@@ -166,7 +253,9 @@ def finish_run(store: Store, run_id: int, status: RunStatus, summary: dict[str, 
         run.status, run.finished_at, run.error = status.value, now_iso(), error
         run.summary_json = json.dumps(summary, default=str)
         session.add(run)
-        add_event(session, run.incident_id, "run", headline, author, {"run_id": run_id, "status": status.value, **summary})
+        add_event(
+            session, run.incident_id, "run", headline, author, {"run_id": run_id, "status": status.value, **summary}
+        )
 
 
 def get_run(session: Session, run_id: int) -> RunRecord | None:
@@ -188,8 +277,18 @@ def results_of(session: Session, run_id: int) -> list[ResultRecord]:
     return [result_record(row) for row in session.exec(query)]
 
 
-SCORING_COLUMNS = ("item_id", "outcome", "label", "error_type", "confidence", "latency_ms", "cost_usd", "tokens_in",
-                   "tokens_out", "cached")
+SCORING_COLUMNS = (
+    "item_id",
+    "outcome",
+    "label",
+    "error_type",
+    "confidence",
+    "latency_ms",
+    "cost_usd",
+    "tokens_in",
+    "tokens_out",
+    "cached",
+)
 
 
 def scoring_rows(session: Session, run_id: int) -> Sequence[Any]:
@@ -197,15 +296,21 @@ def scoring_rows(session: Session, run_id: int) -> Sequence[Any]:
     texts. Tens of times faster than results_of on a 50,000-item run; the primary key (run_id, item_id) is the
     index it reads in item order."""
     columns = [col(getattr(ResultRow, name)) for name in SCORING_COLUMNS]
-    query = sa_select(*columns).where(col(ResultRow.run_id) == run_id).order_by(
-        code_point_order(session, ResultRow.item_id))
+    query = (
+        sa_select(*columns)
+        .where(col(ResultRow.run_id) == run_id)
+        .order_by(code_point_order(session, ResultRow.item_id))
+    )
     return session.connection().execute(query).all()  # Core rows (tuples): the ORM's per-row work is not needed
 
 
 def incident_runs(session: Session, incident_id: str) -> list[tuple[int, str, str, str]]:
     """(run id, target name, prompt version, prompt path) of every run of the incident, oldest first."""
-    query = (sa_select(col(RunRow.id), col(RunRow.target_name), col(RunRow.prompt_version), col(RunRow.prompt_path))
-             .where(col(RunRow.incident_id) == incident_id).order_by(col(RunRow.id)))
+    query = (
+        sa_select(col(RunRow.id), col(RunRow.target_name), col(RunRow.prompt_version), col(RunRow.prompt_path))
+        .where(col(RunRow.incident_id) == incident_id)
+        .order_by(col(RunRow.id))
+    )
     rows = session.connection().execute(query).all()
     return cast(list[tuple[int, str, str, str]], rows)  # the id is the primary key: never NULL
 
@@ -214,34 +319,51 @@ def incident_results(session: Session, incident_id: str) -> Sequence[Any]:
     """(run_id, then SCORING_COLUMNS) tuples of every result of every run of the incident, ordered by run.
     Plain Core rows: the workbench holds 100,000 of them."""
     columns = [col(ResultRow.run_id), *(col(getattr(ResultRow, name)) for name in SCORING_COLUMNS)]
-    query = (sa_select(*columns).join(RunRow, col(ResultRow.run_id) == col(RunRow.id))
-             .where(col(RunRow.incident_id) == incident_id).order_by(col(ResultRow.run_id)))
+    query = (
+        sa_select(*columns)
+        .join(RunRow, col(ResultRow.run_id) == col(RunRow.id))
+        .where(col(RunRow.incident_id) == incident_id)
+        .order_by(col(ResultRow.run_id))
+    )
     return session.connection().execute(query).all()
 
 
 def count_incident_results(session: Session, incident_id: str, upto: int | None = None) -> int:
     """The incident's results in the log; with `upto`, counted only up to it (a 1M-result count scans them all)."""
-    rows = (sa_select(literal(1)).select_from(ResultRow).join(RunRow, col(ResultRow.run_id) == col(RunRow.id))
-            .where(col(RunRow.incident_id) == incident_id))
+    rows = (
+        sa_select(literal(1))
+        .select_from(ResultRow)
+        .join(RunRow, col(ResultRow.run_id) == col(RunRow.id))
+        .where(col(RunRow.incident_id) == incident_id)
+    )
     query = sa_select(func.count()).select_from((rows if upto is None else rows.limit(upto)).subquery())
     return int(session.connection().execute(query).scalar_one())
 
 
 def item_results(session: Session, incident_id: str, item_id: str) -> list[tuple[RunRecord, ResultRecord]]:
     """Every result ever logged for one item of the incident with its run, newest first."""
-    query = (select(ResultRow, RunRow).join(RunRow, col(ResultRow.run_id) == col(RunRow.id))
-             .where(RunRow.incident_id == incident_id, ResultRow.item_id == item_id)
-             .order_by(col(ResultRow.created_at).desc(), col(ResultRow.run_id).desc()))
+    query = (
+        select(ResultRow, RunRow)
+        .join(RunRow, col(ResultRow.run_id) == col(RunRow.id))
+        .where(RunRow.incident_id == incident_id, ResultRow.item_id == item_id)
+        .order_by(col(ResultRow.created_at).desc(), col(ResultRow.run_id).desc())
+    )
     return [(run_record(run), result_record(result)) for result, run in session.exec(query)]
 
 
 def token_history(session: Session, target_key: str, version: str) -> tuple[int, float, float] | None:
     """(calls, mean input tokens, mean output tokens) of the target's calls with the prompt version (results not
     served from the cache and with token counts), or None when there is none."""
-    query = (sa_select(func.count(), func.avg(col(ResultRow.tokens_in)), func.avg(col(ResultRow.tokens_out)))
-             .join(RunRow, col(RunRow.id) == col(ResultRow.run_id))
-             .where(col(RunRow.target_key) == target_key, col(RunRow.prompt_version) == version,
-                    col(ResultRow.cached).is_(False), col(ResultRow.tokens_in) > 0))
+    query = (
+        sa_select(func.count(), func.avg(col(ResultRow.tokens_in)), func.avg(col(ResultRow.tokens_out)))
+        .join(RunRow, col(RunRow.id) == col(ResultRow.run_id))
+        .where(
+            col(RunRow.target_key) == target_key,
+            col(RunRow.prompt_version) == version,
+            col(ResultRow.cached).is_(False),
+            col(ResultRow.tokens_in) > 0,
+        )
+    )
     calls, mean_in, mean_out = session.connection().execute(query).one()
     return (int(calls), float(mean_in), float(mean_out)) if calls else None
 
@@ -267,10 +389,13 @@ class RuleCitation:
 
 def cited_rules(session: Session, run_id: int) -> dict[str, RuleCitation]:
     """item id → the rules its verdict cited, for the results of a run that cite any."""
-    query = (sa_select(col(ResultRow.item_id), col(ResultRow.rules_json), col(ResultRow.unknown_rules_json))
-             .where(col(ResultRow.run_id) == run_id, col(ResultRow.rules_json) != "[]"))
-    return {item_id: RuleCitation(item_id, tuple(json.loads(rules)), tuple(json.loads(unknown)))
-            for item_id, rules, unknown in session.connection().execute(query)}
+    query = sa_select(col(ResultRow.item_id), col(ResultRow.rules_json), col(ResultRow.unknown_rules_json)).where(
+        col(ResultRow.run_id) == run_id, col(ResultRow.rules_json) != "[]"
+    )
+    return {
+        item_id: RuleCitation(item_id, tuple(json.loads(rules)), tuple(json.loads(unknown)))
+        for item_id, rules, unknown in session.connection().execute(query)
+    }
 
 
 def answered_by(session: Session, run_ids: Sequence[int]) -> dict[int, AnsweredBy]:

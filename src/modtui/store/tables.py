@@ -1,4 +1,5 @@
 """SQLModel tables of the log. Their shape is created and changed only by store/migrations.py."""
+
 from __future__ import annotations
 
 from typing import Optional

@@ -1,4 +1,5 @@
 """The modtui Textual app: a factory used by `modtui` and by tests, global keys, the command palette."""
+
 from __future__ import annotations
 
 import gc
@@ -31,6 +32,7 @@ class ModtuiApp(App[None]):
 
     def on_mount(self) -> None:
         from modtui.tui.screens.incidents import IncidentsScreen
+
         self.push_screen(IncidentsScreen())
         if self.start_incident:
             self.open_incident(self.start_incident)
@@ -40,6 +42,7 @@ class ModtuiApp(App[None]):
 
     def open_incident(self, incident_id: str) -> None:
         from modtui.tui.screens.workbench import WorkbenchData, WorkbenchScreen
+
         try:
             data = WorkbenchData.load(self.ws, incident_id)
         except ModtuiError as exc:
@@ -50,6 +53,7 @@ class ModtuiApp(App[None]):
     async def action_quit(self) -> None:
         """q and ctrl+q: a workbench with a running replay or unsaved candidate edits has its say first."""
         from modtui.tui.screens.workbench import WorkbenchScreen
+
         workbench = next((s for s in reversed(self.screen_stack) if isinstance(s, WorkbenchScreen)), None)
         if workbench is None:
             self.exit()
@@ -58,15 +62,20 @@ class ModtuiApp(App[None]):
 
     def action_help(self) -> None:
         from modtui.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every key of the current screen is also a command (then Textual's own: theme, screenshot…)."""
         from modtui.tui.keys import screen_keys
+
         for key in screen_keys(self, screen):
-            yield SystemCommand(key.description, escape(f"{key.help} [{key.key}]"),
-                                lambda node=key.node, action=key.binding.action: self.call_later(node.run_action, action))
+            yield SystemCommand(
+                key.description,
+                escape(f"{key.help} [{key.key}]"),
+                lambda node=key.node, action=key.binding.action: self.call_later(node.run_action, action),
+            )
         yield from super().get_system_commands(screen)
 
 

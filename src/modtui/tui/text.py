@@ -1,4 +1,5 @@
 """Untrusted content made inert for the terminal: no control characters, no escapes, no markup."""
+
 from __future__ import annotations
 
 from rich.text import Text

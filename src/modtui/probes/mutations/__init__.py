@@ -4,6 +4,7 @@ A mutation is a pure function `(text, rng) -> text` that keeps the meaning (and 
 changes how it is spelt. It returns the text unchanged when it has nothing to change (no word long enough);
 the probe drops such variants. Randomness comes only from `rng`, so a variant is reproduced from its seed.
 """
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """`case`: aLtErNaTiNg case across each word (the seed picks whether a word starts lower or upper)."""
+
 from __future__ import annotations
 
 import random

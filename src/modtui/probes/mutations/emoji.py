@@ -1,4 +1,5 @@
 """`emoji`: emoji set between words (each gap between two words has an even chance; at least one gets one)."""
+
 from __future__ import annotations
 
 import random

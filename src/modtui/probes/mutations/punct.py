@@ -1,4 +1,5 @@
 """`punct`: one dot or dash inside each word of four letters or more (`scam` → `sc.am`, `vermin` → `ver-min`)."""
+
 from __future__ import annotations
 
 import random

@@ -4,6 +4,7 @@ A spaced word is set off by two spaces, so neighbouring spaced words stay apart 
 glued to an apostrophe, a hyphen or a dot joining them to another word (`don't`, `anti-gay`) are left as they
 are: spacing them would change which letters belong to which word.
 """
+
 from __future__ import annotations
 
 import random
@@ -21,13 +22,13 @@ def mutate(text: str, rng: random.Random) -> str:
         return text
     parts, at = [], 0
     for n, word in enumerate(chosen):
-        parts += [_widen(text[at:word.start], after_spaced=n > 0, before_spaced=True), " ".join(word.text)]
+        parts += [_widen(text[at : word.start], after_spaced=n > 0, before_spaced=True), " ".join(word.text)]
         at = word.end
     return "".join(parts) + _widen(text[at:], after_spaced=True, before_spaced=False)
 
 
 def _stands_alone(text: str, word: Word) -> bool:
-    before, after = text[max(0, word.start - 2):word.start], text[word.end:word.end + 2]
+    before, after = text[max(0, word.start - 2) : word.start], text[word.end : word.end + 2]
     return _free(before[::-1]) and _free(after)
 
 

@@ -1,4 +1,5 @@
 """`typo`: one letter of each long word (five letters or more) swapped for a key next to it on a QWERTY keyboard."""
+
 from __future__ import annotations
 
 import random
@@ -13,8 +14,13 @@ def _neighbours() -> dict[str, str]:
     where = {c: (r, i) for r, row in enumerate(_ROWS) for i, c in enumerate(row)}
     out = {}
     for c, (r, i) in where.items():
-        near = [row[j] for rr, row in enumerate(_ROWS) if abs(rr - r) <= 1
-                for j in (i - 1, i, i + 1) if 0 <= j < len(row) and row[j] != c]
+        near = [
+            row[j]
+            for rr, row in enumerate(_ROWS)
+            if abs(rr - r) <= 1
+            for j in (i - 1, i, i + 1)
+            if 0 <= j < len(row) and row[j] != c
+        ]
         out[c] = "".join(near)
     return out
 

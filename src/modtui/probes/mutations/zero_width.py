@@ -1,4 +1,5 @@
 """`zero_width`: zero-width space (U+200B) or non-joiner (U+200C) between the letters of each word."""
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """Modal dialogs of the workbench: choose what to replay; confirm; name the candidate to save; open a prompt file."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,16 +23,18 @@ ITEM_CHOICES = (("failing", "failing (FP + FN)"), ("guard", "guard"), ("all", "a
 class ReplayChoice:
     targets: tuple[str, ...]
     prompts: str  # both | baseline | candidate
-    items: str    # failing | guard | all
+    items: str  # failing | guard | all
 
 
 class ReplayDialog(ModalScreen[ReplayChoice | None]):
     """Starts from the last choice made in this workbench visit (else the default target, both, failing)."""
 
-    BINDINGS = [Binding("escape", "dismiss", "Cancel", id="replay_dialog.cancel"),
-                Binding("ctrl+r", "run", "Run", id="replay_dialog.run"),
-                Binding("down", "app.focus_next", "Next", show=False),
-                Binding("up", "app.focus_previous", "Previous", show=False)]
+    BINDINGS = [
+        Binding("escape", "dismiss", "Cancel", id="replay_dialog.cancel"),
+        Binding("ctrl+r", "run", "Run", id="replay_dialog.run"),
+        Binding("down", "app.focus_next", "Next", show=False),
+        Binding("up", "app.focus_previous", "Previous", show=False),
+    ]
 
     def __init__(self, targets: dict[str, str], default: str, last: ReplayChoice | None = None) -> None:
         super().__init__()
@@ -45,8 +48,12 @@ class ReplayDialog(ModalScreen[ReplayChoice | None]):
             yield Static("Replay · ↑/↓ move · space ticks · ctrl+r runs · esc cancels", classes="dialog-title")
             yield Label("Targets")
             for name, describe in self.targets.items():
-                yield Checkbox(f"{escape(name)}  [dim]{escape(describe)}[/]", value=name in self.chosen, name=name,
-                               classes="target")
+                yield Checkbox(
+                    f"{escape(name)}  [dim]{escape(describe)}[/]",
+                    value=name in self.chosen,
+                    name=name,
+                    classes="target",
+                )
             with Horizontal(classes="choices"):
                 with Vertical():
                     yield Label("Prompts")
@@ -81,15 +88,22 @@ class ReplayDialog(ModalScreen[ReplayChoice | None]):
             return
         prompts = self.query_one("#prompts", RadioSet).pressed_button
         items = self.query_one("#items", RadioSet).pressed_button
-        self.dismiss(ReplayChoice(targets, prompts.name if prompts and prompts.name else "both",
-                                  items.name if items and items.name else "failing"))
+        self.dismiss(
+            ReplayChoice(
+                targets,
+                prompts.name if prompts and prompts.name else "both",
+                items.name if items and items.name else "failing",
+            )
+        )
 
 
 class ConfirmDialog(ModalScreen[bool]):
     """A yes/no question: y says yes; n, escape or enter (No has the focus) say no."""
 
-    BINDINGS = [Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-                Binding("n,escape", "answer(False)", "No", id="confirm.no")]
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
 
     def __init__(self, title: str, question: str, yes: str, no: str) -> None:
         super().__init__()
@@ -162,8 +176,10 @@ class OpenPromptDialog(ModalScreen[str | None]):
             yield Static(f"Open a prompt file of {folder} as the candidate", classes="dialog-title")
             warning = " Your unsaved edits to the candidate will be replaced." if self.edited else ""
             yield Label(f"The file is not changed until you save a copy (ctrl+s).{warning}")
-            options = [Option(Text.assemble(path.rsplit("/", 1)[-1], ("  " + note, "dim")), id=path)
-                       for path, note in self.files]
+            options = [
+                Option(Text.assemble(path.rsplit("/", 1)[-1], ("  " + note, "dim")), id=path)
+                for path, note in self.files
+            ]
             yield OptionList(*options, id="prompt-files")
             if not self.files:
                 yield Static("No prompt files in this policy's folder.", classes="error")

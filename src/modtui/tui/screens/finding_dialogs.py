@@ -1,4 +1,5 @@
 """Modal dialogs of the timeline: add a finding (prefilled with the workbench's evidence), resolve one."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,9 @@ class FindingDraft:
     runs: tuple[int, ...] = ()
 
 
-def finding_draft(shown: Sequence[str], selected: str | None, filtered: bool, columns: Sequence[object],
-                  limit: int = 200) -> FindingDraft:
+def finding_draft(
+    shown: Sequence[str], selected: str | None, filtered: bool, columns: Sequence[object], limit: int = 200
+) -> FindingDraft:
     """The workbench's evidence: the items a filter or search shows (else the highlighted one), and the
     latest run of each target × prompt column."""
     items = tuple(shown[:limit]) if filtered else ((selected,) if selected else ())
@@ -50,10 +52,14 @@ def split(value: str) -> list[str]:
 class FindingDialog(ModalScreen[int | None]):
     """`attempt(form)` records the finding and returns its id, or returns the problems to show (a str)."""
 
-    BINDINGS = [Binding("escape", "dismiss", "Cancel", id="finding_dialog.cancel"),
-                Binding("ctrl+s", "save", "Save", id="finding_dialog.save", priority=True)]
+    BINDINGS = [
+        Binding("escape", "dismiss", "Cancel", id="finding_dialog.cancel"),
+        Binding("ctrl+s", "save", "Save", id="finding_dialog.save", priority=True),
+    ]
 
-    def __init__(self, categories: Sequence[str], draft: FindingDraft, attempt: Callable[[FindingForm], int | str]) -> None:
+    def __init__(
+        self, categories: Sequence[str], draft: FindingDraft, attempt: Callable[[FindingForm], int | str]
+    ) -> None:
         super().__init__()
         self.categories = list(categories)
         self.draft = draft
@@ -94,8 +100,14 @@ class FindingDialog(ModalScreen[int | None]):
             self._error("Choose a root-cause category.")
             return
         value = lambda name: self.query_one(f"#finding-{name}", Input).value  # noqa: E731
-        form = FindingForm(category, value("summary"), value("fix"), split(value("items")), split(value("runs")),
-                           split(value("corrections")))
+        form = FindingForm(
+            category,
+            value("summary"),
+            value("fix"),
+            split(value("items")),
+            split(value("runs")),
+            split(value("corrections")),
+        )
         outcome = self.attempt(form)
         if isinstance(outcome, str):
             self._error(outcome)

@@ -1,4 +1,5 @@
 """`?`: the keys of the screen underneath, and the global ones."""
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -23,12 +24,17 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help-box", classes="dialog"):
             yield Static(f"Keys — {self.under.title or type(self.under).__name__}", classes="dialog-title")
             yield Table(id="help-keys", cursor_type="row", zebra_stripes=True)
-            yield Static(f"{NAVIGATION_HELP}\nctrl+p opens the command palette with every action above. "
-                         "escape closes.", classes="hint")
+            yield Static(
+                f"{NAVIGATION_HELP}\nctrl+p opens the command palette with every action above. escape closes.",
+                classes="hint",
+            )
 
     def on_mount(self) -> None:
         table = self.query_one(Table)
         table.add_columns("key", "action", "")
         for key in screen_keys(self.app, self.under):
-            table.add_row(Text(key.key, style="bold"), key.description,
-                          Text(key.help if key.help != key.description else "", style="dim"))
+            table.add_row(
+                Text(key.key, style="bold"),
+                key.description,
+                Text(key.help if key.help != key.description else "", style="dim"),
+            )

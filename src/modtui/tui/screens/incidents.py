@@ -1,4 +1,5 @@
 """The incidents list: type to filter, Enter opens the workbench, sort by severity or last activity."""
+
 from __future__ import annotations
 
 from rich.cells import cell_len
@@ -17,8 +18,14 @@ from modtui.tui.widgets.tables import Table, typing_in
 SEVERITY_STYLE = {"SEV1": "bold red", "SEV2": "red", "SEV3": "yellow", "SEV4": "dim"}
 SORTS = {"severity": "severity", "activity": "last activity"}
 # beside the title, in order: key, label, content width; below WIDE columns the ones in NARROW_HIDES go
-COLUMNS = [("id", "id", 8), ("severity", "sev", 4), ("status", "status", 13), ("items", "FP/FN/guard", 11),
-           ("findings", "findings", 8), ("activity", "last activity", 16)]
+COLUMNS = [
+    ("id", "id", 8),
+    ("severity", "sev", 4),
+    ("status", "status", 13),
+    ("items", "FP/FN/guard", 11),
+    ("findings", "findings", 8),
+    ("activity", "last activity", 16),
+]
 NARROW_HIDES = {"findings", "activity"}
 WIDE = 100
 
@@ -31,8 +38,14 @@ class IncidentsScreen(Screen[None]):
         Binding("f3", "sort('activity')", "By activity", id="incidents.sort_activity"),
         Binding("slash", "focus_filter", "Filter", id="incidents.filter", key_display="/"),
         Binding("f5", "reload", "Reload", id="incidents.reload"),
-        Binding("escape", "back", "Back", id="incidents.back", show=False,
-                tooltip="Leave the filter box; on the table, clear the filter"),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="incidents.back",
+            show=False,
+            tooltip="Leave the filter box; on the table, clear the filter",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -43,8 +56,9 @@ class IncidentsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="type to filter: id, title, policy, status…", id="incident-filter",
-                    select_on_focus=False)  # typing on the table moves here: the next key appends
+        yield Input(
+            placeholder="type to filter: id, title, policy, status…", id="incident-filter", select_on_focus=False
+        )  # typing on the table moves here: the next key appends
         yield Static("", id="incident-notice", classes="notice")
         yield Table(id="incidents", cursor_type="row", zebra_stripes=True)
         yield Static("", id="incidents-empty", classes="hint")
@@ -65,8 +79,9 @@ class IncidentsScreen(Screen[None]):
         others = sum(width + 2 for _key, _label, width in shown) + 2 + 2  # cell padding, title padding, scrollbar
         longest = max([cell_len(inert(s.incident.title)) for s in self.summaries] + [16])
         title = max(16, min(longest, self.size.width - others))
-        if [str(c.key.value) for c in table.columns.values()] != ["id", "title"] + [k for k, _l, _w in shown[1:]] \
-                or self._title_width != title:
+        if [str(c.key.value) for c in table.columns.values()] != ["id", "title"] + [
+            k for k, _l, _w in shown[1:]
+        ] or self._title_width != title:
             table.clear(columns=True)
             table.add_column("id", key="id")
             table.add_column("title", key="title", width=title)
@@ -101,10 +116,15 @@ class IncidentsScreen(Screen[None]):
             inc, c = s.incident, s.counts
             title = Text(inert(inc.title))
             title.truncate(width, overflow="ellipsis")
-            cells = {"id": inc.id, "title": title,
-                     "severity": Text(inc.severity.value, style=SEVERITY_STYLE[inc.severity.value]),
-                     "status": inc.status.value, "items": f"{c['false_positive']}/{c['false_negative']}/{c['guard']}",
-                     "findings": str(s.open_findings), "activity": (s.last_activity or "")[:16].replace("T", " ")}
+            cells = {
+                "id": inc.id,
+                "title": title,
+                "severity": Text(inc.severity.value, style=SEVERITY_STYLE[inc.severity.value]),
+                "status": inc.status.value,
+                "items": f"{c['false_positive']}/{c['false_negative']}/{c['guard']}",
+                "findings": str(s.open_findings),
+                "activity": (s.last_activity or "")[:16].replace("T", " "),
+            }
             table.add_row(*(cells[k] for k in keys), key=inc.id)
         if selected and selected in {s.incident.id for s in rows}:
             table.move_cursor(row=table.get_row_index(selected))
@@ -178,4 +198,3 @@ class IncidentsScreen(Screen[None]):
 def _haystack(s: IncidentSummary) -> str:
     inc = s.incident
     return " ".join((inc.id, inc.title, inc.policy, inc.status.value, inc.severity.value, *inc.tags)).lower()
-

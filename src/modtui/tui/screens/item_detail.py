@@ -3,6 +3,7 @@
 Each verdict is a block with its rationale whole (wrapped, never cut), newest first; for an item a
 candidate prompt fixed or regressed, the baseline's and the candidate's verdicts side by side.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,6 +39,7 @@ class FlipPair:
 
 def flip_pairs(matrix: VerdictMatrix, item_id: str, history: list[VerdictRecord]) -> list[FlipPair]:
     """For each column that fixed or regressed the item: the newest verdict of it and of its baseline."""
+
     def newest(key: tuple[str, str]) -> VerdictRecord | None:
         return next((v for v in history if (v.target, v.prompt_version) == key), None)  # history is newest first
 
@@ -66,8 +68,12 @@ def verdict_text(v: VerdictRecord, expected: str, heading: str = "") -> Text:
     if v.cached:
         text.append("  (cached)", style="dim")
     text.append("\n")
-    text.append(cell(f"{v.target} · {v.prompt_path} @{v.prompt_version[:8]} · run #{v.run_id} · "
-                     f"{v.at[:19].replace('T', ' ')}", "dim"))
+    text.append(
+        cell(
+            f"{v.target} · {v.prompt_path} @{v.prompt_version[:8]} · run #{v.run_id} · {v.at[:19].replace('T', ' ')}",
+            "dim",
+        )
+    )
     text.append("\n")
     if v.rationale:
         text.append(inert(v.rationale, keep_lines=True).strip())
@@ -92,11 +98,20 @@ def _verdict_block(v: VerdictRecord, expected: str, heading: str = "") -> Static
 
 
 class ItemDetailScreen(Screen[None]):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="item.back"),
-                Binding("v", "reveal", "Reveal/hide", id="item.reveal")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="item.back"),
+        Binding("v", "reveal", "Reveal/hide", id="item.reveal"),
+    ]
 
-    def __init__(self, incident_id: str, item: Item, history: list[VerdictRecord], mask_reason: str | None = None,
-                 queue_reasons: list[str] | None = None, flips: list[FlipPair] | None = None) -> None:
+    def __init__(
+        self,
+        incident_id: str,
+        item: Item,
+        history: list[VerdictRecord],
+        mask_reason: str | None = None,
+        queue_reasons: list[str] | None = None,
+        flips: list[FlipPair] | None = None,
+    ) -> None:
         super().__init__()
         self.queue_reasons = queue_reasons  # why the item is in the review queue (opened from that filter)
         self.incident_id = incident_id
@@ -112,8 +127,14 @@ class ItemDetailScreen(Screen[None]):
         yield Header()
         with Reader(id="item-detail"):
             kind = item.kind.value if item.kind else "eval"
-            facts = Text.assemble(("kind ", "dim"), kind, ("   expected ", "dim"), cell(item.expected, "bold"),
-                                  ("   observed in production ", "dim"), cell(item.observed or "–"))
+            facts = Text.assemble(
+                ("kind ", "dim"),
+                kind,
+                ("   expected ", "dim"),
+                cell(item.expected, "bold"),
+                ("   observed in production ", "dim"),
+                cell(item.observed or "–"),
+            )
             yield Static(facts, id="item-facts")
             if self.queue_reasons:
                 yield Static("Why it is in the review queue", classes="section-title")
@@ -164,8 +185,12 @@ class ItemDetailScreen(Screen[None]):
         self.run_worker(self._find_precedents, thread=True, exclusive=True, group="precedents")
 
     def _find_precedents(self) -> None:
-        matches = similar_items(self.app.ws, self.item.content, PRECEDENTS,  # type: ignore[attr-defined]
-                                exclude_item=(self.incident_id, self.item.id))
+        matches = similar_items(
+            self.app.ws,  # type: ignore[attr-defined]
+            self.item.content,
+            PRECEDENTS,
+            exclude_item=(self.incident_id, self.item.id),
+        )
         self.app.call_from_thread(self._show_precedents, matches)
 
     def _show_precedents(self, matches: list[Match]) -> None:
@@ -175,5 +200,7 @@ class ItemDetailScreen(Screen[None]):
         for m in matches:
             e = m.example
             # under the wellbeing mask, other items' content stays hidden too
-            preview = Text(inert(" ".join(e.content.split()))) if self.mask_reason is None else Text("(masked)", style="dim")
+            preview = (
+                Text(inert(" ".join(e.content.split()))) if self.mask_reason is None else Text("(masked)", style="dim")
+            )
             table.add_row(f"{m.score:.0f}", cell(e.label), cell(e.incident_id), cell(e.item_id), preview)

@@ -1,4 +1,5 @@
 """Findings & timeline: the incident's findings (open first) and what was run, found and decided, newest first."""
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -24,8 +25,13 @@ STATUS_STYLE = {"open": "bold yellow", "resolved": "green", "rejected": "dim", "
 class TimelineScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="timeline.back"),
-        Binding("f", "add_finding", "Add finding", id="timeline.add_finding",
-                tooltip="Record a finding: root cause, summary, evidence, fix"),
+        Binding(
+            "f",
+            "add_finding",
+            "Add finding",
+            id="timeline.add_finding",
+            tooltip="Record a finding: root cause, summary, evidence, fix",
+        ),
         Binding("x", "resolve_finding", "Resolve finding", id="timeline.resolve_finding"),
     ]
 
@@ -64,12 +70,22 @@ class TimelineScreen(Screen[None]):
         table.clear()
         open_count = sum(f.is_open for f in self.findings)
         self.query_one("#findings-title", Static).update(
-            f"Findings: {open_count} open of {len(self.findings)} · f add · x resolve the highlighted one")
+            f"Findings: {open_count} open of {len(self.findings)} · f add · x resolve the highlighted one"
+        )
         for f in self.findings:
             status = f.status.value + (f" → #{f.superseded_by}" if f.superseded_by else "")
-            evidence = f"{len(f.items)} items, {len(f.runs)} runs" + (f", {len(f.corrections)} relabelled" if f.corrections else "")
-            table.add_row(str(f.id), Text(status, style=STATUS_STYLE.get(f.status.value, "")), cell(f.category),
-                          cell(f.author), evidence, Text(inert(" ".join(f.summary.split()))), key=str(f.id))
+            evidence = f"{len(f.items)} items, {len(f.runs)} runs" + (
+                f", {len(f.corrections)} relabelled" if f.corrections else ""
+            )
+            table.add_row(
+                str(f.id),
+                Text(status, style=STATUS_STYLE.get(f.status.value, "")),
+                cell(f.category),
+                cell(f.author),
+                evidence,
+                Text(inert(" ".join(f.summary.split()))),
+                key=str(f.id),
+            )
         if not self.findings:
             table.add_row("", "", "", "", "", Text("no findings yet: press f to record one", style="dim"))
 
@@ -79,10 +95,16 @@ class TimelineScreen(Screen[None]):
         rows = timeline(self.ws, self.incident_id)
         self.query_one("#timeline-title", Static).update(f"Timeline: {len(rows)} event(s), newest first")
         for event in rows:
-            table.add_row(event.at[:19].replace("T", " "), Text(event.kind, style=KIND_STYLE.get(event.kind, "")),
-                          cell(event.author), Text(inert(event.summary)))
+            table.add_row(
+                event.at[:19].replace("T", " "),
+                Text(event.kind, style=KIND_STYLE.get(event.kind, "")),
+                cell(event.author),
+                Text(inert(event.summary)),
+            )
         if not rows:
-            table.add_row("", "", "", Text("nothing yet: replays, status changes and findings appear here", style="dim"))
+            table.add_row(
+                "", "", "", Text("nothing yet: replays, status changes and findings appear here", style="dim")
+            )
 
     # -- add ----------------------------------------------------------------------------------------------
 
@@ -94,8 +116,16 @@ class TimelineScreen(Screen[None]):
         if bad_runs:
             return f"runs: '{inert(bad_runs[0])}' is not a run id"
         try:
-            new = svc.NewFinding(self.incident_id, form.category, form.summary, self.ws.author(), form.items,
-                                 [int(r) for r in form.runs], form.fix or None, svc.parse_corrections(form.corrections))
+            new = svc.NewFinding(
+                self.incident_id,
+                form.category,
+                form.summary,
+                self.ws.author(),
+                form.items,
+                [int(r) for r in form.runs],
+                form.fix or None,
+                svc.parse_corrections(form.corrections),
+            )
             return svc.add(self.ws, new).id
         except InputError as exc:
             return "\n".join(inert(p.message if p.path.startswith("--") else str(p)) for p in exc.problems)
@@ -123,8 +153,10 @@ class TimelineScreen(Screen[None]):
             self.notify(f"Finding #{finding.id} is already {finding.status.value}.", severity="warning")
             return
         title = f"Resolve finding #{finding.id}: {inert(' '.join(finding.summary.split()))[:80]}"
-        self.app.push_screen(ResolveDialog(title, lambda text, rejected: self._try_resolve(finding.id, text, rejected)),
-                             lambda done: self._resolved(finding.id, done))
+        self.app.push_screen(
+            ResolveDialog(title, lambda text, rejected: self._try_resolve(finding.id, text, rejected)),
+            lambda done: self._resolved(finding.id, done),
+        )
 
     def _try_resolve(self, finding_id: int, resolution: str, rejected: bool) -> str | None:
         try:

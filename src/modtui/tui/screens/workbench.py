@@ -1,4 +1,5 @@
 """The workbench for one incident: items × verdicts, prompt editors with the diff, replay, metrics."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,9 +24,19 @@ from modtui.services.decide import column_frontier
 from modtui.services.incidents import load_and_sync
 from modtui.services.replay import ReplayReport, ReplaySpec, model_warnings
 from modtui.terminal import one_line
-from modtui.services.workbench import (VerdictColumn, VerdictMatrix, candidate_prompt, column_citations, count_results,
-                                       item_history, plan_with_prompts, policy_prompts, save_candidate,
-                                       starting_candidate, verdict_matrix)
+from modtui.services.workbench import (
+    VerdictColumn,
+    VerdictMatrix,
+    candidate_prompt,
+    column_citations,
+    count_results,
+    item_history,
+    plan_with_prompts,
+    policy_prompts,
+    save_candidate,
+    starting_candidate,
+    verdict_matrix,
+)
 from modtui.services.masking import masked_items
 from modtui.services.queue import build as review_queue
 from modtui.services.slice_view import SliceView
@@ -37,16 +48,24 @@ from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.text import inert
 from modtui.tui.widgets.tables import typing_in
 from modtui.tui.widgets.items_table import FILTERS, ItemsTable
-from modtui.tui.widgets.metrics_panel import (FrontierPlot, MetricsPanel, ReliabilityPlot, SweepPlot, column_key,
-                                              frontier_caption, reliability_caption, sweep_caption)
+from modtui.tui.widgets.metrics_panel import (
+    FrontierPlot,
+    MetricsPanel,
+    ReliabilityPlot,
+    SweepPlot,
+    column_key,
+    frontier_caption,
+    reliability_caption,
+    sweep_caption,
+)
 from modtui.tui.widgets.slices_table import SlicesTable
 from modtui.tui.widgets.footer import KeysFooter
 from modtui.tui.widgets.prompt_editors import DiffTextArea, PromptEditors
 from modtui.tui.widgets.replay_progress import ReplayProgress
 from modtui.workspace import Workspace
 
-SCORE_SECONDS = 0.5     # metrics and filters follow arriving results at most this often
-SYNC_RESULTS = 20_000   # a log with more results for the incident is read in a thread after the first paint
+SCORE_SECONDS = 0.5  # metrics and filters follow arriving results at most this often
+SYNC_RESULTS = 20_000  # a log with more results for the incident is read in a thread after the first paint
 
 
 @dataclass
@@ -56,7 +75,7 @@ class WorkbenchData:
     baseline_source: str
     matrix: VerdictMatrix
     candidate: tuple[str, str] | None  # (path, text) of the prompt file the candidate starts from
-    matrix_pending: bool = False       # the log is large: the screen reads it after its first paint
+    matrix_pending: bool = False  # the log is large: the screen reads it after its first paint
 
     @classmethod
     def load(cls, ws: Workspace, incident_id: str) -> "WorkbenchData":
@@ -77,31 +96,77 @@ def _filter_binding(key: str, which: str) -> Binding:
 class WorkbenchScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "replay", "Replay", id="workbench.replay"),
-        Binding("c", "cancel_replay", "Cancel replay", id="workbench.cancel_replay",
-                tooltip="Stop the running replay (asks first); finished results are kept"),
-        Binding("escape", "back", "Back", id="workbench.back", show=False,
-                tooltip="Close the innermost thing: the search box, the diff, the editor; else back to the incidents"),
+        Binding(
+            "c",
+            "cancel_replay",
+            "Cancel replay",
+            id="workbench.cancel_replay",
+            tooltip="Stop the running replay (asks first); finished results are kept",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="workbench.back",
+            show=False,
+            tooltip="Close the innermost thing: the search box, the diff, the editor; else back to the incidents",
+        ),
         Binding("slash", "search", "Search", id="workbench.search", key_display="/"),
         Binding("i", "tab('items')", "Items", id="workbench.tab_items", show=False),
         Binding("e", "tab('prompts')", "Prompts", id="workbench.tab_prompts", show=False),
         Binding("m", "tab('metrics')", "Metrics", id="workbench.tab_metrics", show=False),
-        Binding("d", "diff", "Diff", id="workbench.diff",
-                tooltip="Toggle the unified diff of baseline → candidate"),
-        Binding("p", "plots", "Plots", id="workbench.plots", show=False,
-                tooltip="Metrics: the threshold and reliability plots, or the cost × F1 frontier of every row"),
-        Binding("w", "wrap", "Wrap", id="workbench.wrap", show=False,
-                tooltip="Soft-wrap long lines in the prompt editors, or let them run on"),
-        Binding("o", "open_prompt", "Open", id="workbench.open_prompt",
-                tooltip="Open a prompt file of the policy as the candidate"),
-        Binding("ctrl+s", "save_candidate", "Save", id="workbench.save", priority=True,
-                tooltip="Save the candidate as a new prompt file"),
+        Binding("d", "diff", "Diff", id="workbench.diff", tooltip="Toggle the unified diff of baseline → candidate"),
+        Binding(
+            "p",
+            "plots",
+            "Plots",
+            id="workbench.plots",
+            show=False,
+            tooltip="Metrics: the threshold and reliability plots, or the cost × F1 frontier of every row",
+        ),
+        Binding(
+            "w",
+            "wrap",
+            "Wrap",
+            id="workbench.wrap",
+            show=False,
+            tooltip="Soft-wrap long lines in the prompt editors, or let them run on",
+        ),
+        Binding(
+            "o",
+            "open_prompt",
+            "Open",
+            id="workbench.open_prompt",
+            tooltip="Open a prompt file of the policy as the candidate",
+        ),
+        Binding(
+            "ctrl+s",
+            "save_candidate",
+            "Save",
+            id="workbench.save",
+            priority=True,
+            tooltip="Save the candidate as a new prompt file",
+        ),
         Binding("t", "timeline", "Timeline", id="workbench.timeline", tooltip="Findings & timeline"),
-        Binding("f", "record_finding", "Finding", id="workbench.finding",
-                tooltip="Record a finding: root cause, with the shown items and the latest runs as evidence"),
-        Binding("v", "reveal", "Reveal", id="workbench.reveal", tooltip="Show or hide content masked for reviewer wellbeing"),
-        _filter_binding("1", "all"), _filter_binding("2", "fp"), _filter_binding("3", "fn"),
-        _filter_binding("4", "guard"), _filter_binding("5", "flipped"), _filter_binding("6", "regressed"),
-        _filter_binding("7", "no_verdict"), _filter_binding("8", "disagreement"), _filter_binding("9", "queue"),
+        Binding(
+            "f",
+            "record_finding",
+            "Finding",
+            id="workbench.finding",
+            tooltip="Record a finding: root cause, with the shown items and the latest runs as evidence",
+        ),
+        Binding(
+            "v", "reveal", "Reveal", id="workbench.reveal", tooltip="Show or hide content masked for reviewer wellbeing"
+        ),
+        _filter_binding("1", "all"),
+        _filter_binding("2", "fp"),
+        _filter_binding("3", "fn"),
+        _filter_binding("4", "guard"),
+        _filter_binding("5", "flipped"),
+        _filter_binding("6", "regressed"),
+        _filter_binding("7", "no_verdict"),
+        _filter_binding("8", "disagreement"),
+        _filter_binding("9", "queue"),
     ]
 
     def __init__(self, data: WorkbenchData) -> None:
@@ -149,8 +214,9 @@ class WorkbenchScreen(Screen[None]):
                     yield Input(placeholder="/ search content", id="item-search", compact=True)
                 yield ItemsTable(id="items-table")
             with TabPane("Prompts (e)", id="prompts"):
-                yield PromptEditors(self.data.baseline.path, self.data.baseline_source, self.data.candidate,
-                                    id="prompt-editors")
+                yield PromptEditors(
+                    self.data.baseline.path, self.data.baseline_source, self.data.candidate, id="prompt-editors"
+                )
             with TabPane("Metrics (m)", id="metrics"):
                 with Vertical(id="metrics-pane"):
                     yield MetricsPanel(id="metrics-table")
@@ -195,9 +261,12 @@ class WorkbenchScreen(Screen[None]):
         loading = " · reading verdicts…" if self.data.matrix_pending else ""
         disagree = " 8 disagree" if self.slices.disagreements else ""
         self.query_one("#items-status", Static).update(  # one line, fixed height: no relayout per filter
-            Text(f"{one_line(self.slices.filter_title(self.which, FILTERS[self.which]))}: {shown} of {len(items)}"
-                 f"{searched}{loading} · 1 all 2 FP 3 FN 4 guard 5 flipped 6 regressed 7 no-verdict{disagree}"),
-            layout=False)
+            Text(
+                f"{one_line(self.slices.filter_title(self.which, FILTERS[self.which]))}: {shown} of {len(items)}"
+                f"{searched}{loading} · 1 all 2 FP 3 FN 4 guard 5 flipped 6 regressed 7 no-verdict{disagree}"
+            ),
+            layout=False,
+        )
 
     def refresh_metrics(self) -> None:
         matrix = self.matrix
@@ -208,9 +277,11 @@ class WorkbenchScreen(Screen[None]):
         elif not matrix.columns:
             note = "No replays yet: press r."
         else:
-            note = (f"↑/↓ choose the row the plot shows · positive label: {matrix.positive} · fixed/regressed and "
-                    f"McNemar p are against the same target's base(line) prompt · flipped {len(matrix.flipped)}, "
-                    f"regressed {len(matrix.regressed)}")
+            note = (
+                f"↑/↓ choose the row the plot shows · positive label: {matrix.positive} · fixed/regressed and "
+                f"McNemar p are against the same target's base(line) prompt · flipped {len(matrix.flipped)}, "
+                f"regressed {len(matrix.regressed)}"
+            )
         self.query_one("#metrics-note", Static).update(note)
         self.refresh_plot()
 
@@ -248,13 +319,22 @@ class WorkbenchScreen(Screen[None]):
     def refresh_slices(self, column: VerdictColumn | None) -> None:
         """The highlighted row's metrics cut by the chosen key."""
         table, caption = self.query_one(SlicesTable), self.query_one("#slices-caption", Static)
-        slices = [] if column is None else self.slices.of(self.matrix.scored_items(column), self.matrix.positive,
-                                                           self._cited(column))
+        slices = (
+            []
+            if column is None
+            else self.slices.of(self.matrix.scored_items(column), self.matrix.positive, self._cited(column))
+        )
         table.display = bool(slices)
         table.show(slices)
         where = f"{one_line(column.title)}: " if column is not None else ""
-        caption.update(Text(f"{where}slices by {one_line(self.slices.by)} (b: next key · enter: show its items · "
-                            f"dim: under {self.slices.min_n} items)" if slices else ""))
+        caption.update(
+            Text(
+                f"{where}slices by {one_line(self.slices.by)} (b: next key · enter: show its items · "
+                f"dim: under {self.slices.min_n} items)"
+                if slices
+                else ""
+            )
+        )
 
     def _cited(self, column: VerdictColumn | None) -> dict[str, tuple[str, ...]] | None:
         """The rules the column's verdicts cited (read from the log only while the view is cut by rule)."""
@@ -351,8 +431,9 @@ class WorkbenchScreen(Screen[None]):
 
     def _finding_draft(self) -> FindingDraft:
         table = self.query_one(ItemsTable)
-        return finding_draft(table.shown_ids(), table.selected_item_id(), self.which != "all" or bool(self.search),
-                             self.matrix.columns)
+        return finding_draft(
+            table.shown_ids(), table.selected_item_id(), self.which != "all" or bool(self.search), self.matrix.columns
+        )
 
     def action_timeline(self) -> None:
         self.app.push_screen(TimelineScreen(self.data.loaded.id, self._finding_draft()))
@@ -374,8 +455,11 @@ class WorkbenchScreen(Screen[None]):
             history = item_history(self.ws, self.data.loaded.id, item.id)
             masked = None if self.revealed else self.masks.get(item.id)
             reasons = self.queue.get(item.id) if self.which == "queue" else None
-            self.app.push_screen(ItemDetailScreen(self.data.loaded.id, item, history, masked, reasons,
-                                                  flip_pairs(self.matrix, item.id, history)))
+            self.app.push_screen(
+                ItemDetailScreen(
+                    self.data.loaded.id, item, history, masked, reasons, flip_pairs(self.matrix, item.id, history)
+                )
+            )
 
     # -- escape, leaving, cancelling ---------------------------------------------------------------------
 
@@ -406,13 +490,24 @@ class WorkbenchScreen(Screen[None]):
                     await self.query_one(ReplayProgress).cancel_and_wait()
                     leave()
 
-            self.app.push_screen(ConfirmDialog(
-                "A replay is running", f"Leaving cancels it; the results that finished are kept and a later replay "
-                f"resumes the runs.{lost}", "Cancel it and leave", "Stay"), answered)
+            self.app.push_screen(
+                ConfirmDialog(
+                    "A replay is running",
+                    f"Leaving cancels it; the results that finished are kept and a later replay "
+                    f"resumes the runs.{lost}",
+                    "Cancel it and leave",
+                    "Stay",
+                ),
+                answered,
+            )
         elif edited and not self._leave_warned:
             self._leave_warned = True  # the edits live only in the editor: say so once
-            self.notify(f"The candidate has unsaved edits: ctrl+s saves them as a new file; {key} again {verb} "
-                        f"without saving.", title="Unsaved candidate", severity="warning", timeout=8)
+            self.notify(
+                f"The candidate has unsaved edits: ctrl+s saves them as a new file; {key} again {verb} without saving.",
+                title="Unsaved candidate",
+                severity="warning",
+                timeout=8,
+            )
         else:
             leave()
 
@@ -425,9 +520,15 @@ class WorkbenchScreen(Screen[None]):
                 self.query_one(ReplayProgress).cancel()
                 self.notify("Cancelling the replay; finished results are kept.")
 
-        self.app.push_screen(ConfirmDialog("Cancel the replay?", "The results that finished are kept; the runs are "
-                                           "marked interrupted and a later replay resumes them.",
-                                           "Cancel the replay", "Keep running"), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                "Cancel the replay?",
+                "The results that finished are kept; the runs are marked interrupted and a later replay resumes them.",
+                "Cancel the replay",
+                "Keep running",
+            ),
+            answered,
+        )
 
     @on(PromptEditors.CandidateChanged)
     def _candidate_changed(self) -> None:
@@ -455,9 +556,15 @@ class WorkbenchScreen(Screen[None]):
         return candidate_prompt(self.data.loaded.incident.policy, text), text
 
     def action_open_prompt(self) -> None:
-        files = [(f.path, "production" if f.is_production
-                  else "modified " + datetime.fromtimestamp(f.modified).strftime("%Y-%m-%d %H:%M"))
-                 for f in policy_prompts(self.ws, self.data.loaded)]
+        files = [
+            (
+                f.path,
+                "production"
+                if f.is_production
+                else "modified " + datetime.fromtimestamp(f.modified).strftime("%Y-%m-%d %H:%M"),
+            )
+            for f in policy_prompts(self.ws, self.data.loaded)
+        ]
         self.app.push_screen(OpenPromptDialog(files, self.query_one(PromptEditors).edited), self._open_chosen)
 
     def _open_chosen(self, path: str | None) -> None:
@@ -512,8 +619,12 @@ class WorkbenchScreen(Screen[None]):
             try:
                 cand, text = self.candidate()
             except InputError as exc:
-                self.notify("\n".join(inert(str(p)) for p in exc.problems[:5]), title="The candidate is not valid",
-                            severity="error", timeout=10)
+                self.notify(
+                    "\n".join(inert(str(p)) for p in exc.problems[:5]),
+                    title="The candidate is not valid",
+                    severity="error",
+                    timeout=10,
+                )
                 return
             if cand.version == self.data.baseline.version:
                 self.notify("The candidate is the same prompt as the baseline.", severity="warning")
@@ -525,9 +636,12 @@ class WorkbenchScreen(Screen[None]):
         except ModtuiError as exc:
             self.notify(inert(str(exc)), title="Cannot replay", severity="error", timeout=10)
             return
-        self._run_columns = {job.run_id: self.matrix.open_run(job.run_id, job.target.name, job.prompt,
-                                                              job.prompt.version == plan.baseline_version)
-                             for job in plan.jobs}
+        self._run_columns = {
+            job.run_id: self.matrix.open_run(
+                job.run_id, job.target.name, job.prompt, job.prompt.version == plan.baseline_version
+            )
+            for job in plan.jobs
+        }
         self.refresh_views()
         self.query_one(ReplayProgress).run(self.ws, plan, spec, self._on_result)
         self.refresh_bindings()

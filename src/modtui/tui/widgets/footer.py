@@ -3,6 +3,7 @@
 A footer cuts what does not fit on the right; at 80 columns a screen's keys would push `q Quit`
 and `? Help` off the edge, and those are the two a newcomer looks for.
 """
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -23,7 +24,8 @@ class KeysFooter(Footer):
 
     def compose(self) -> ComposeResult:
         nodes = compose(self, super().compose())  # groups come back whole, with their keys inside
-        first = sorted((n for n in nodes if isinstance(n, FooterKey) and n.action in FIRST),
-                       key=lambda n: FIRST.index(n.action))
+        first = sorted(
+            (n for n in nodes if isinstance(n, FooterKey) and n.action in FIRST), key=lambda n: FIRST.index(n.action)
+        )
         yield from first
         yield from (n for n in nodes if n not in first)

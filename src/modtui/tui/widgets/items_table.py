@@ -4,6 +4,7 @@ A Line-API widget: it keeps the items and the list of rows a filter shows, and r
 lines on screen. Filtering 5,000 items is a list comprehension; a result arriving repaints one
 line. (A DataTable measures every cell of every row it is given: seconds for 5,000 × 20 columns.)
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
@@ -27,19 +28,36 @@ from modtui.terminal import one_line
 from modtui.tui.text import inert
 from modtui.tui.widgets.tables import NAVIGATION
 
-KINDS = {"false_positive": ("FP", Style(color="magenta")), "false_negative": ("FN", Style(color="yellow")),
-         "guard": ("guard", Style(dim=True)), "eval": ("eval", Style(dim=True))}
-FILTERS = {"all": "all", "fp": "FP", "fn": "FN", "guard": "guard", "flipped": "flipped",
-           "regressed": "regressed", "no_verdict": "no verdict", "disagreement": "annotators disagree",
-           "slice": "slice", "queue": "review queue"}
+KINDS = {
+    "false_positive": ("FP", Style(color="magenta")),
+    "false_negative": ("FN", Style(color="yellow")),
+    "guard": ("guard", Style(dim=True)),
+    "eval": ("eval", Style(dim=True)),
+}
+FILTERS = {
+    "all": "all",
+    "fp": "FP",
+    "fn": "FN",
+    "guard": "guard",
+    "flipped": "flipped",
+    "regressed": "regressed",
+    "no_verdict": "no verdict",
+    "disagreement": "annotators disagree",
+    "slice": "slice",
+    "queue": "review queue",
+}
 CHOSEN_FILTERS = frozenset({"disagreement", "slice", "queue"})  # filters whose items the screen names (`chosen`)
-MARKS = {True: ("✓", Style(bold=True, color="green")), False: ("✗", Style(bold=True, color="red")),
-         None: ("?", Style(bold=True, color="yellow")), "missing": ("·", Style(dim=True))}
-GAP = 2            # spaces between columns
-MAX_TITLE = 20     # a verdict column's header is cut to this many cells
-MIN_CONTENT = 20   # the content column is at least this wide (then the table scrolls sideways)
-HEADER = 2         # header lines with verdict columns: their target above, then the column names
-PREVIEW = 240      # characters of content kept for the preview
+MARKS = {
+    True: ("✓", Style(bold=True, color="green")),
+    False: ("✗", Style(bold=True, color="red")),
+    None: ("?", Style(bold=True, color="yellow")),
+    "missing": ("·", Style(dim=True)),
+}
+GAP = 2  # spaces between columns
+MAX_TITLE = 20  # a verdict column's header is cut to this many cells
+MIN_CONTENT = 20  # the content column is at least this wide (then the table scrolls sideways)
+HEADER = 2  # header lines with verdict columns: their target above, then the column names
+PREVIEW = 240  # characters of content kept for the preview
 NO_MATCH = "no items match: 1 shows all, / changes the search"
 
 
@@ -50,8 +68,9 @@ def kind_of(item: Item) -> str:
 KIND_FILTERS = {"fp": "false_positive", "fn": "false_negative", "guard": "guard"}
 
 
-def matching(items: Sequence[Item], which: str, matrix: VerdictMatrix,
-             chosen: Collection[str] = frozenset()) -> list[Item]:
+def matching(
+    items: Sequence[Item], which: str, matrix: VerdictMatrix, chosen: Collection[str] = frozenset()
+) -> list[Item]:
     """The items a filter keys shows, in incident order (`chosen`: the ids of a slice or disagreement filter)."""
     if which in CHOSEN_FILTERS:
         return [i for i in items if i.id in chosen]
@@ -64,8 +83,8 @@ def matching(items: Sequence[Item], which: str, matrix: VerdictMatrix,
 
 @dataclass(frozen=True)
 class Column:
-    key: str     # "id", "kind", "expected", "v:<target:prompt title>", "content"
-    title: str   # the second header line (a verdict column's prompt)
+    key: str  # "id", "kind", "expected", "v:<target:prompt title>", "content"
+    title: str  # the second header line (a verdict column's prompt)
     width: int
     group: str = ""  # the first header line (a verdict column's target)
 
@@ -81,8 +100,14 @@ class ItemsTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "select", "Open item", id="items.open", show=False,
-                tooltip="The item: content, metadata, every verdict"),
+        Binding(
+            "enter",
+            "select",
+            "Open item",
+            id="items.open",
+            show=False,
+            tooltip="The item: content, metadata, every verdict",
+        ),
         *NAVIGATION,
     ]
     DEFAULT_CSS = """
@@ -118,7 +143,7 @@ class ItemsTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.items: Sequence[Item] = ()
         self.matrix = VerdictMatrix("")
-        self.rows: list[Item] = []          # what the filter shows, in incident order
+        self.rows: list[Item] = []  # what the filter shows, in incident order
         self.cursor = 0
         self.columns: list[Column] = []
         self.header = 1  # lines
@@ -130,12 +155,21 @@ class ItemsTable(ScrollView, can_focus=True):
 
     # -- data ---------------------------------------------------------------------------------------
 
-    def show(self, items: Sequence[Item], matrix: VerdictMatrix, which: str, search: str,
-             chosen: Collection[str] = frozenset()) -> int:
+    def show(
+        self,
+        items: Sequence[Item],
+        matrix: VerdictMatrix,
+        which: str,
+        search: str,
+        chosen: Collection[str] = frozenset(),
+    ) -> int:
         """Show the items that pass a filter and a content search; returns how many are shown."""
         selected = self.selected_item_id()
-        if items is not self.items or len(self.columns) != len(matrix.columns) + 4 or self._titles() != [
-                c.title for c in matrix.columns]:
+        if (
+            items is not self.items
+            or len(self.columns) != len(matrix.columns) + 4
+            or self._titles() != [c.title for c in matrix.columns]
+        ):
             self.items, self.matrix = items, matrix
             self._layout()
         if matrix is not self.matrix:
@@ -160,7 +194,7 @@ class ItemsTable(ScrollView, can_focus=True):
         labels = max([len(i.expected) for i in items] + [8])
         self.columns = [Column("id", "id", id_width), Column("kind", "kind", 5), Column("expected", "expected", labels)]
         for c in self.matrix.columns:
-            prompt = one_line(c.title[len(c.target) + 1:] if c.title.startswith(c.target + ":") else c.title)
+            prompt = one_line(c.title[len(c.target) + 1 :] if c.title.startswith(c.target + ":") else c.title)
             target = one_line(c.target)  # names from modtui.toml and prompt paths: shown through the sanitiser
             width = max(1, min(MAX_TITLE, max(cell_len(target), cell_len(prompt))))
             self.columns.append(Column("v:" + c.title, prompt, width, target))
@@ -225,7 +259,7 @@ class ItemsTable(ScrollView, can_focus=True):
             return masked_text(inert(self.masked[item.id])) + " · v reveals"
         text = self._previews.get(item.id)
         if text is None:
-            text = self._previews[item.id] = inert(" ".join(item.content[:PREVIEW * 2].split()))[:PREVIEW]
+            text = self._previews[item.id] = inert(" ".join(item.content[: PREVIEW * 2].split()))[:PREVIEW]
         return text
 
     # -- cursor ---------------------------------------------------------------------------------------
@@ -297,10 +331,13 @@ class ItemsTable(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Styles and width looked up once per paint, not per line."""
-        self._paint = (self.scrollable_content_region.width, self.rich_style,
-                       self.get_component_rich_style("items-table--header"),
-                       self.get_component_rich_style("items-table--even-row"),
-                       self.get_component_rich_style("items-table--cursor"))
+        self._paint = (
+            self.scrollable_content_region.width,
+            self.rich_style,
+            self.get_component_rich_style("items-table--header"),
+            self.get_component_rich_style("items-table--even-row"),
+            self.get_component_rich_style("items-table--cursor"),
+        )
         try:
             return super().render_lines(crop)
         finally:
@@ -308,12 +345,23 @@ class ItemsTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width, base, header, even, cursor = self._paint or (
-            self.scrollable_content_region.width, self.rich_style, self.rich_style, self.rich_style, self.rich_style)
+            self.scrollable_content_region.width,
+            self.rich_style,
+            self.rich_style,
+            self.rich_style,
+            self.rich_style,
+        )
         if y < self.header:
-            return self._line([(c.group if y < self.header - 1 else c.title, None) for c in self.columns], header, width)
+            return self._line(
+                [(c.group if y < self.header - 1 else c.title, None) for c in self.columns], header, width
+            )
         row = round(self.scroll_offset.y) + y - self.header
         if not self.rows and row == 0 and self.items:
-            return Strip([Segment(" " + NO_MATCH, base + Style(italic=True))]).extend_cell_length(width, base).crop(0, width)
+            return (
+                Strip([Segment(" " + NO_MATCH, base + Style(italic=True))])
+                .extend_cell_length(width, base)
+                .crop(0, width)
+            )
         if row >= len(self.rows):
             return Strip.blank(width, base)
         style = base + even if row % 2 else base
@@ -327,7 +375,11 @@ class ItemsTable(ScrollView, can_focus=True):
         return line
 
     def _row_cells(self, item: Item) -> list[tuple[str, Style | None]]:
-        cells: list[tuple[str, Style | None]] = [(inert(item.id), None), KINDS[kind_of(item)], (one_line(item.expected), None)]
+        cells: list[tuple[str, Style | None]] = [
+            (inert(item.id), None),
+            KINDS[kind_of(item)],
+            (one_line(item.expected), None),
+        ]
         cells += [self._mark(item, c.results.get(item.id)) for c in self.matrix.columns]
         cells.append((self.preview(item), None))
         return cells

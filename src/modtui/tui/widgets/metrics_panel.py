@@ -1,6 +1,7 @@
 """Per target × prompt: confusion counts, P/R/F1 with 95 % intervals, no-verdict, flips vs baseline, McNemar p,
 cost, latency; and, for the highlighted row, precision and recall against the confidence threshold and the
 reliability diagram of its confidences."""
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -18,8 +19,25 @@ from modtui.terminal import one_line
 from modtui.tui.text import cell
 from modtui.tui.widgets.tables import Table
 
-HEADERS = ("target:prompt", "items", "TP", "FP", "FN", "TN", "P [95% CI]", "R [95% CI]", "F1", "no-v", "fixed",
-           "regr", "McNemar p", "cost $", "p50 ms", "p95 ms", "runs")
+HEADERS = (
+    "target:prompt",
+    "items",
+    "TP",
+    "FP",
+    "FN",
+    "TN",
+    "P [95% CI]",
+    "R [95% CI]",
+    "F1",
+    "no-v",
+    "fixed",
+    "regr",
+    "McNemar p",
+    "cost $",
+    "p50 ms",
+    "p95 ms",
+    "runs",
+)
 # A row is two lines: the target over the prompt, a rate over its interval. With one space after each cell
 # (instead of DataTable's two) every column up to p95 fits in 120 columns.
 TITLE = 24  # cells of a target or a prompt name (the whole title is in the captions under the plots)
@@ -41,10 +59,26 @@ PLOT_ROW = Binding.Group("Plot row", compact=True)
 class MetricsPanel(Table):
     """One row per verdict column; the highlighted row survives a refresh and chooses the plot."""
 
-    BINDINGS = [Binding("up", "cursor_up", "Previous row", id="metrics.row_up", key_display="↑", group=PLOT_ROW,
-                        tooltip="Plot the row above"),
-                Binding("down", "cursor_down", "Next row", id="metrics.row_down", key_display="↓", group=PLOT_ROW,
-                        tooltip="Plot the row below")]
+    BINDINGS = [
+        Binding(
+            "up",
+            "cursor_up",
+            "Previous row",
+            id="metrics.row_up",
+            key_display="↑",
+            group=PLOT_ROW,
+            tooltip="Plot the row above",
+        ),
+        Binding(
+            "down",
+            "cursor_down",
+            "Next row",
+            id="metrics.row_down",
+            key_display="↓",
+            group=PLOT_ROW,
+            tooltip="Plot the row below",
+        ),
+    ]
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, cell_padding=0, **kwargs)  # type: ignore[arg-type]
@@ -75,17 +109,35 @@ class MetricsPanel(Table):
         if m is None:  # not scored yet
             return [title, str(len(column.results)), *["…"] * (len(HEADERS) - 3), _runs(column)]
         fixed = Text(str(len(flips.fixed)), style="green") if flips else Text("–", style="dim")
-        regressed = (Text(str(len(flips.regressed)), style="bold red" if flips.regressed else "")
-                     if flips else Text("–", style="dim"))
-        return [title, str(m.items), str(m.tp), str(m.fp), str(m.fn), str(m.tn),
-                _rate(m.precision, m.precision_ci), _rate(m.recall, m.recall_ci),
-                _num(m.f1), str(m.no_verdict), fixed, regressed, p_text(flips.mcnemar_p) if flips else "–",
-                f"{m.cost_usd:.4f}", _num(m.latency_p50_ms, 1), _num(m.latency_p95_ms, 1), _runs(column)]
+        regressed = (
+            Text(str(len(flips.regressed)), style="bold red" if flips.regressed else "")
+            if flips
+            else Text("–", style="dim")
+        )
+        return [
+            title,
+            str(m.items),
+            str(m.tp),
+            str(m.fp),
+            str(m.fn),
+            str(m.tn),
+            _rate(m.precision, m.precision_ci),
+            _rate(m.recall, m.recall_ci),
+            _num(m.f1),
+            str(m.no_verdict),
+            fixed,
+            regressed,
+            p_text(flips.mcnemar_p) if flips else "–",
+            f"{m.cost_usd:.4f}",
+            _num(m.latency_p50_ms, 1),
+            _num(m.latency_p95_ms, 1),
+            _runs(column),
+        ]
 
 
 def _title(column: VerdictColumn) -> Text:
     """The target over the prompt (as the items table heads its columns); the baseline marked."""
-    prompt = column.title[len(column.target) + 1:] if column.title.startswith(column.target + ":") else column.title
+    prompt = column.title[len(column.target) + 1 :] if column.title.startswith(column.target + ":") else column.title
     title = cell(column.target, "bold" if column.is_baseline else "")
     title.truncate(TITLE, overflow="ellipsis")
     second = cell(prompt)
@@ -145,8 +197,10 @@ class SweepPlot(RatePlot):
 def sweep_caption(title: str, positive: str, result: Sweep | None) -> Text:
     title, positive = one_line(title), one_line(positive)
     if result is None:
-        return Text(f"{title}: no confidences, so no threshold plot (the model gave none, or there is no verdict "
-                    f"yet). ↑/↓ highlight another row.")
+        return Text(
+            f"{title}: no confidences, so no threshold plot (the model gave none, or there is no verdict "
+            f"yet). ↑/↓ highlight another row."
+        )
     best = result.best
     line = Text.assemble(("━ precision", "cyan"), "  ", ("━ recall", "magenta"))
     if best is not None:
@@ -154,8 +208,10 @@ def sweep_caption(title: str, positive: str, result: Sweep | None) -> Text:
         line.append("┃ best F1", style="green")
     line.append(f" · {title}: {result.scored} of {result.items} items scored, {result.positives} '{positive}'")
     if best is not None:
-        line.append(f" · best F1 {best.f1:.3f} at threshold ≥ {best.threshold:.3f} "
-                    f"(P {_num(best.precision)}, R {_num(best.recall)})")
+        line.append(
+            f" · best F1 {best.f1:.3f} at threshold ≥ {best.threshold:.3f} "
+            f"(P {_num(best.precision)}, R {_num(best.recall)})"
+        )
     return line
 
 
@@ -205,8 +261,11 @@ def frontier_caption(points: list[FrontierPoint]) -> Text:
     if not points:
         return Text("no scored runs yet: the frontier needs a replay")
     line = Text.assemble(("● Pareto-optimal", "green"), "  ", ("● dominated", "bright_black"), " · ")
-    line.append(" · ".join(f"{i} {one_line(p.title)} F1 {_num(p.f1)} ${p.cost_per_1k:.4f}/1k"
-                           for i, p in enumerate(points, start=1)))
+    line.append(
+        " · ".join(
+            f"{i} {one_line(p.title)} F1 {_num(p.f1)} ${p.cost_per_1k:.4f}/1k" for i, p in enumerate(points, start=1)
+        )
+    )
     return line
 
 
@@ -214,7 +273,9 @@ def reliability_caption(result: Calibration | None) -> Text:
     if result is None:
         return Text("no confidences: no reliability diagram")
     busy = max(result.bins, key=lambda b: b.count)
-    line = Text(f"ECE {result.ece:.3f} over {result.scored} scored items · fullest bin "
-                f"{busy.lo:.1f}–{busy.hi:.1f}: {busy.count} items · ")
+    line = Text(
+        f"ECE {result.ece:.3f} over {result.scored} scored items · fullest bin "
+        f"{busy.lo:.1f}–{busy.hi:.1f}: {busy.count} items · "
+    )
     line.append_text(Text.assemble(("● positive rate per bin", "cyan"), "  ", ("━ calibrated", "bright_black")))
     return line

@@ -1,7 +1,9 @@
 """Baseline (read-only) and candidate (editable) prompts side by side, changed lines highlighted; a diff view."""
+
 from __future__ import annotations
 
 from importlib.util import find_spec
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -20,7 +22,7 @@ ADDED = Style(bgcolor="#1f4a2a")
 
 
 def yaml_language() -> str | None:
-    """"yaml" when tree-sitter and its YAML grammar are installed (textual[syntax], a dependency); else plain text."""
+    """ "yaml" when tree-sitter and its YAML grammar are installed (textual[syntax], a dependency); else plain text."""
     return "yaml" if find_spec("tree_sitter") and find_spec("tree_sitter_yaml") else None
 
 
@@ -31,9 +33,10 @@ class DiffTextArea(TextArea):
     escape (or leaving it) ends the typing.
     """
 
-    def __init__(self, text: str, *, changed_style: Style, soft_wrap: bool = True, **kwargs: object) -> None:
-        super().__init__(text, language=yaml_language(), show_line_numbers=True, soft_wrap=soft_wrap,
-                         tab_behavior="focus", **kwargs)  # type: ignore[arg-type]
+    def __init__(self, text: str, *, changed_style: Style, soft_wrap: bool = True, **kwargs: Any) -> None:
+        super().__init__(
+            text, language=yaml_language(), show_line_numbers=True, soft_wrap=soft_wrap, tab_behavior="focus", **kwargs
+        )
         self.changed_style = changed_style
         self.changed: frozenset[int] = frozenset()
 
@@ -91,8 +94,9 @@ class PromptEditors(Vertical):
             self.text = text
             self.changed = changed
 
-    def __init__(self, baseline_path: str, baseline: str, candidate: tuple[str, str] | None = None,
-                 **kwargs: object) -> None:
+    def __init__(
+        self, baseline_path: str, baseline: str, candidate: tuple[str, str] | None = None, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.baseline_path = baseline_path
         self.baseline = baseline
@@ -102,13 +106,17 @@ class PromptEditors(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="editors"):
             with Vertical(classes="editor-pane"):
-                yield Label(f"baseline · {self.baseline_path} · read-only · d diff, w wrap, o open, ctrl+s save",
-                            classes="pane-title", markup=False)
+                yield Label(
+                    f"baseline · {self.baseline_path} · read-only · d diff, w wrap, o open, ctrl+s save",
+                    classes="pane-title",
+                    markup=False,
+                )
                 yield DiffTextArea(self.baseline, changed_style=REMOVED, read_only=True, id="baseline")
             with Vertical(classes="editor-pane"):
                 yield Label("candidate", id="candidate-title", classes="pane-title", markup=False)
-                yield DiffTextArea(self.source[1] if self.source else self.baseline, changed_style=ADDED,
-                                   id="candidate")
+                yield DiffTextArea(
+                    self.source[1] if self.source else self.baseline, changed_style=ADDED, id="candidate"
+                )
         with VerticalScroll(id="diff-view"):
             yield Static(id="diff-text")
 
@@ -196,7 +204,16 @@ class PromptEditors(Vertical):
         diff = unified(self.baseline, self.candidate_text, self.baseline_path, "candidate")
         out = Text()
         for line in diff.splitlines() or ["(no differences)"]:
-            style = ("bold" if line.startswith(("+++", "---")) else "green" if line.startswith("+")
-                     else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else "")
+            style = (
+                "bold"
+                if line.startswith(("+++", "---"))
+                else "green"
+                if line.startswith("+")
+                else "red"
+                if line.startswith("-")
+                else "cyan"
+                if line.startswith("@@")
+                else ""
+            )
             out.append(line + "\n", style=style)
         self.query_one("#diff-text", Static).update(out)

@@ -4,6 +4,7 @@ The panel owns the replay's worker: whatever goes wrong in it (the log, a provid
 that cannot be painted) ends the replay with `Ended(state=ERROR)`, which the screen shows; it never
 reaches the app's error handler, which would end the app.
 """
+
 from __future__ import annotations
 
 import time
@@ -104,8 +105,9 @@ class ReplayProgress(Vertical):
             pass
 
     @work(exclusive=True, group="replay", exit_on_error=False)
-    async def _replay(self, ws: Workspace, plan: ReplayPlan, spec: ReplaySpec,
-                      on_result: Callable[[RunProgress], None]) -> ReplayReport:
+    async def _replay(
+        self, ws: Workspace, plan: ReplayPlan, spec: ReplaySpec, on_result: Callable[[RunProgress], None]
+    ) -> ReplayReport:
         await self.start([job.progress for job in plan.jobs])
 
         def progress(p: RunProgress) -> None:

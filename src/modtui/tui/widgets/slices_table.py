@@ -1,6 +1,7 @@
 """The metrics tab's slice view: the highlighted run's metrics cut by a key (kind, cluster, a meta field),
 most errors first, with 95 % intervals; small slices dimmed. `b` chooses the next key; enter shows the
 slice's items in the items table."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -59,8 +60,13 @@ class SlicesTable(DataTable[Text]):
     def _cells(s: Slice) -> list[Text]:
         m = s.metrics
         style = "dim" if s.small else ""
-        numbers = [str(m.items), str(m.fp), str(m.fn), with_interval(m.precision, m.precision_ci, "–"),
-                   with_interval(m.recall, m.recall_ci, "–")]
+        numbers = [
+            str(m.items),
+            str(m.fp),
+            str(m.fn),
+            with_interval(m.precision, m.precision_ci, "–"),
+            with_interval(m.recall, m.recall_ci, "–"),
+        ]
         return [cell(s.key, style), *(Text(n, style=style) for n in numbers)]
 
     def action_next_key(self) -> None:

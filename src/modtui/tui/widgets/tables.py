@@ -1,4 +1,5 @@
 """Tables that take the keys people bring from less, vim, lazygit and k9s: j/k, g/G, ctrl+d/ctrl+u."""
+
 from __future__ import annotations
 
 from typing import Any
