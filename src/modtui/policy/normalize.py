@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 __all__ = ["normalize", "LEET_MAP"]
 
@@ -185,10 +186,10 @@ _CYR_GREEK_WORD = re.compile(r"[^\W_]*[\u0370-\u03ff\u0400-\u052f][^\W_]*")
 # -- steps 6-8 ---------------------------------------------------------------------------
 
 # A "character" of a spaced-out word: a letter/digit, or a symbol leetspeak uses.
-_SPACED = re.compile(r"(?<![^\W_@$'’])(?:[^\W_]|[@$])(?:[ .*\-](?:[^\W_]|[@$])){2,}(?![^\W_@$'’])")
+_SPACED = r"(?<![^\W_@$'’])(?:[^\W_]|[@$])(?:[ .*\-](?:[^\W_]|[@$])){2,}(?![^\W_@$'’])"
 _SPACED_SEP = re.compile(r"[ .*\-]")
 # what every spaced-out run contains, without the look-arounds: most texts fail this cheaper scan
-_SPACED_HINT = re.compile(r"(?:[^\W_]|[@$])[ .*\-](?:[^\W_]|[@$])[ .*\-](?:[^\W_]|[@$])")
+_SPACED_HINT = r"(?:[^\W_]|[@$])[ .*\-](?:[^\W_]|[@$])[ .*\-](?:[^\W_]|[@$])"
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 #: Leetspeak characters and the letters they stand for.
@@ -210,12 +211,11 @@ _LEET_SYMBOLS = "@$|!"
 # between two letters/digits.  Used as a quick pre-check and as the core of a token.
 _LEET_CORE = r"(?:[^\W\d_][013457]|[013457][^\W\d_]|[^\W_][@$|!]+[^\W_])"
 _TOKEN_CHAR = r"(?:[^\W_]|[@$|!])"
-_LEET_NEAR_LETTER = re.compile(_LEET_CORE)
 _LEET_CHAR = re.compile(r"[013457@$|!]")  # a one-class scan first: most texts have none
 _LEET_WORD = rf"(?<![^\W_@$|!]){_TOKEN_CHAR}*?{_LEET_CORE}{_TOKEN_CHAR}*"
-_LEET_TOKEN = re.compile(rf"(?P<keep>(?!))|{_LEET_WORD}")
+_LEET_TOKEN = rf"(?P<keep>(?!))|{_LEET_WORD}"
 # Variant for text that may hold e-mail addresses, URLs or @handles: those stay verbatim.
-_LEET_TOKEN_KEEP = re.compile(
+_LEET_TOKEN_KEEP = (
     r"(?P<keep>[^\s@]+@[^\s@]+\.[^\W\d_]{2,}|(?:https?://|www\.)\S+|(?<![\w@])@\w+)"
     rf"|{_LEET_WORD}"
 )
@@ -228,7 +228,7 @@ _ORDINAL_OR_QUANTITY = re.compile(
 )
 _NON_LEET_DIGIT = re.compile(r"[2689]")
 
-_STRETCH = re.compile(r"([^\W\d_])\1{2,}")
+_STRETCH = r"([^\W\d_])\1{2,}"
 _TYPOGRAPHY = str.maketrans(
     {
         "\u2018": "'",
@@ -255,6 +255,47 @@ _TYPOGRAPHY = str.maketrans(
 )
 
 
+# What a character class means on ASCII text, spelled with ASCII ranges: Python's re tests `[^\W\d_]` through
+# Unicode categories, several times slower than `[A-Za-z]`, and ASCII text is most text. Each class below means
+# the same on ASCII characters (tests/test_policy.py checks the two sets of regexes agree on random ASCII text).
+_ASCII_CLASSES = (
+    ("[^\\W_@$'’]", "[0-9A-Za-z]"),  # a word character other than _ (@ $ ' ’ are not word characters)
+    ("[^\\W_@$|!]", "[0-9A-Za-z]"),
+    ("[^\\W\\d_]", "[A-Za-z]"),
+    ("[^\\W_]", "[0-9A-Za-z]"),
+)
+
+
+def _ascii_classes(source: str) -> str:
+    for unicode_class, ascii_class in _ASCII_CLASSES:
+        source = source.replace(unicode_class, ascii_class)
+    return source
+
+
+@dataclass(frozen=True, slots=True)
+class _Folds:
+    """The regexes of steps 6-8, compiled for any text or (with ASCII classes) for ASCII text."""
+
+    spaced_hint: re.Pattern[str]
+    spaced: re.Pattern[str]
+    leet_near_letter: re.Pattern[str]
+    leet_token: re.Pattern[str]
+    leet_token_keep: re.Pattern[str]
+    stretch: re.Pattern[str]
+
+    @classmethod
+    def compile(cls, ascii_text: bool) -> _Folds:
+        spell = _ascii_classes if ascii_text else str
+        sources = (_SPACED_HINT, _SPACED, _LEET_CORE, _LEET_TOKEN, _LEET_TOKEN_KEEP, _STRETCH)
+        return cls(*(re.compile(spell(source)) for source in sources))
+
+
+_UNICODE_FOLDS = _Folds.compile(ascii_text=False)
+_ASCII_FOLDS = _Folds.compile(ascii_text=True)
+_INVISIBLE_CHAR = re.compile("[" + "".join(map(chr, _INVISIBLE)) + "]")
+_TYPOGRAPHY_CHAR = re.compile("[" + "".join(map(chr, _TYPOGRAPHY)) + "]")
+_LATIN_VARIANT_CHAR = re.compile("[" + "".join(map(chr, _LATIN_VARIANTS)) + "]")
+
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _HAS_MARK = re.compile(f"[{_MARKS}]")
 # a Latin/Greek/Cyrillic (or ASCII) base followed by combining marks; or marks with no base
@@ -270,7 +311,8 @@ def _strip_marks(text: str) -> str:
 
 
 def _fold_lookalikes(text: str) -> str:
-    text = text.translate(_LATIN_VARIANTS)
+    if _LATIN_VARIANT_CHAR.search(text):
+        text = text.translate(_LATIN_VARIANTS)
     if not _HAS_CYR_GREEK.search(text):
         return text
     mostly_latin: list[bool] = []  # computed on first need
@@ -320,19 +362,27 @@ def normalize(text: str) -> str:
     if not text:
         return ""
     if text.isascii():
-        text = text.lower()
-    else:
-        text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_TYPOGRAPHY)
-        if "\u200d" in text:
-            text = _ZWJ_NEAR_WORD.sub("", text)
-        text = _strip_marks(text.casefold())
-        text = _fold_lookalikes(text)
-    if _SPACED_HINT.search(text):
-        text = _SPACED.sub(_join_spaced, text)
-    if _LEET_CHAR.search(text) and _LEET_NEAR_LETTER.search(text):
+        return _fold_words(text.lower(), _ASCII_FOLDS)
+    text = unicodedata.normalize("NFKC", text)
+    if _INVISIBLE_CHAR.search(text):  # a scan for one class first: str.translate looks every character up
+        text = text.translate(_INVISIBLE)
+    if _TYPOGRAPHY_CHAR.search(text):
+        text = text.translate(_TYPOGRAPHY)
+    if "\u200d" in text:
+        text = _ZWJ_NEAR_WORD.sub("", text)
+    text = _fold_lookalikes(_strip_marks(text.casefold()))
+    return _fold_words(text, _ASCII_FOLDS if text.isascii() else _UNICODE_FOLDS)
+
+
+def _fold_words(text: str, folds: _Folds) -> str:
+    """Steps 6-9 (spaced letters, leetspeak, stretched letters, whitespace) with `folds`' regexes."""
+    if folds.spaced_hint.search(text):
+        text = folds.spaced.sub(_join_spaced, text)
+    if _LEET_CHAR.search(text) and folds.leet_near_letter.search(text):
         if "@" in text or "://" in text or "www." in text:
-            text = _LEET_TOKEN_KEEP.sub(_unleet, text)
+            text = folds.leet_token_keep.sub(_unleet, text)
         else:
-            text = _LEET_TOKEN.sub(_unleet, text)
-    text = _STRETCH.sub(r"\1", text)
+            text = folds.leet_token.sub(_unleet, text)
+    if folds.stretch.search(text):
+        text = folds.stretch.sub(r"\1", text)
     return " ".join(text.split())  # str.split() splits on exactly the characters \s matches
