@@ -6,7 +6,7 @@ HTTP). No sockets, no SDK: a call costs microseconds. Tests of the SDK adapters 
 on the wire use tests/fakeserver.py instead.
 
     def test_x(queued: QueuedModel, ws):        # fixture in conftest.py: every target answers from `queued`
-        queued.enqueue("toxic", Reply(error_type="server", error="boom"))
+        queued.enqueue("toxic", Reply(error_type=ErrorType.SERVER, error="boom"))
         ...
         assert [call.target for call in queued.history] == [...]
 """

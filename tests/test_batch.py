@@ -22,9 +22,9 @@ from modtui.store.tables import BatchRow, CacheRow, ResultRow
 from modtui.workspace import Workspace
 
 try:
-    from fakeserver import FakeServer, Fault
+    from fakeserver import FakeServer, Fault, _BatchError
 except ImportError:  # tests/ imported as a package
-    from tests.fakeserver import FakeServer, Fault
+    from tests.fakeserver import FakeServer, Fault, _BatchError
 
 INC = "INC-T1"
 CANDIDATE = "prompts/toxicity/candidate.yaml"
@@ -192,6 +192,31 @@ async def test_a_batch_that_fails_validation_fails_its_runs(ws: Workspace, fake_
     for job in plan.jobs:
         assert status(ws, job.run_id) == "failed"
         assert {r.error_type for r in results(ws, job.run_id)} == {"bad_request"}
+
+
+@pytest.mark.parametrize("target, api", [("gpt-mini", "openai"), ("claude", "anthropic")])
+async def test_sdk_errors_of_submit_and_poll_are_named_by_the_adapter(
+    ws: Workspace, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch, target: str, api: str
+) -> None:
+    """The Batch API refuses the key: the submission fails its target's runs, a poll keeps the batch waiting; both
+    say the SDK's error as the live adapter classifies it."""
+
+    def refuse(*_: Any) -> Any:
+        raise _BatchError(401, api, "invalid x-api-key (fake)")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(fake_server.batch, "_route", refuse)
+        plan, sub = await submit(ws, target)
+    assert sub.batches == [] and len(sub.failed) == 1
+    assert sub.failed[0].startswith(f"batch submission for target '{target}' failed: AuthenticationError: ")
+    assert "invalid x-api-key (fake)" in sub.failed[0] and all(status(ws, j.run_id) == "failed" for j in plan.jobs)
+
+    await submit(ws, target)
+    monkeypatch.setattr(fake_server.batch, "_route", refuse)
+    rep = await batch_svc.poll(ws)
+    assert [b.status for b in rep.batches] == ["submitted"], rep.as_dict()
+    assert len(rep.errors) == 1 and rep.errors[0].startswith(f"batch 1 ({target}): AuthenticationError: ")
+    assert "invalid x-api-key (fake)" in rep.errors[0]
 
 
 async def test_cached_replies_are_served_at_submit_and_only_the_rest_is_batched(

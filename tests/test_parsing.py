@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modtui.domain.verdict import Outcome
+from modtui.domain.verdict import ErrorType, Outcome
 from modtui.providers.base import Reply
 from modtui.replay.parsing import confidence, parse_reply, parse_text
 
@@ -208,7 +208,7 @@ def test_provider_error_keeps_its_type(error_type: str) -> None:
 
 
 def test_error_wins_over_any_text() -> None:
-    verdict = parse_reply(Reply(text='{"label": "toxic"}', error_type="server", error="500"), LABELS)
+    verdict = parse_reply(Reply(text='{"label": "toxic"}', error_type=ErrorType.SERVER, error="500"), LABELS)
     assert verdict.outcome is Outcome.ERROR
 
 

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from modtui.domain.target import Target, offline_target
-from modtui.domain.verdict import Outcome
+from modtui.domain.verdict import ErrorType, Outcome
 from modtui.policy.classify import classify
 from modtui.prompts.loader import LoadedPrompt, load_prompt
 from modtui.prompts.render import render
 from modtui.providers.base import Provider, Reply, Request
 from modtui.providers.registry import provider_class
-from modtui.providers.sdk_errors import classify as classify_exception
+from modtui.providers.sdk import SdkProvider
 from modtui.replay.parsing import parse_reply
 
 try:
@@ -261,14 +261,76 @@ async def test_missing_anthropic_key_is_auth(
     monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
     provider = provider_class("anthropic")(target("anthropic", server), None)
     reply = await call(provider, prompt, "hi")
-    assert reply.error_type == "auth" and server.count() == 0
+    assert reply.error_type is ErrorType.AUTH and server.count() == 0
+    assert "api_key_env" in (reply.error or "") and "ANTHROPIC_API_KEY" in (reply.error or "")
 
 
-def test_exception_classification() -> None:
-    assert classify_exception(TimeoutError())[0] == "timeout"
-    assert classify_exception(json.JSONDecodeError("x", "doc", 0))[0] == "bad_response"
-    assert classify_exception(RuntimeError("odd"))[0] == "internal"
+async def test_anthropic_gateway_auth_header_is_credentials(
+    server: FakeServer, prompt: LoadedPrompt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No key, but a gateway's own auth header (the SDK's ANTHROPIC_CUSTOM_HEADERS): the call is made."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("ANTHROPIC_CUSTOM_HEADERS", "X-Api-Key: gateway-issued")
+    provider = provider_class("anthropic")(target("anthropic", server), None)
+    reply = await call(provider, prompt, "hi")
+    assert not reply.failed and server.count() == 1, reply.error
+
+
+@pytest.mark.parametrize("sdk", APIS)
+def test_sdk_errors_are_classified_by_their_class(sdk: str) -> None:
+    """Each adapter tests its own SDK's exception classes: a status error's kind is its status code whatever its
+    message says, and an exception that only shares a name or words with an SDK error is internal."""
+    import importlib
+
+    import httpx2
+
+    module = importlib.import_module(sdk)
+    other = importlib.import_module("anthropic" if sdk == "openai" else "openai")
+    classify_exception = sdk_adapter(sdk).classify
+    request = httpx2.Request("POST", "http://127.0.0.1:9/v1/x")
+
+    def status_error(cls: Any, status: int, message: str) -> BaseException:
+        return cls(message, response=httpx2.Response(status, request=request), body=None)
+
+    assert classify_exception(status_error(module.RateLimitError, 429, "authentication"))[0] is ErrorType.RATE_LIMIT
+    assert classify_exception(status_error(module.AuthenticationError, 401, "timed out"))[0] is ErrorType.AUTH
+    assert classify_exception(status_error(module.InternalServerError, 500, "x"))[0] is ErrorType.SERVER
+    assert classify_exception(status_error(module.NotFoundError, 404, "x"))[0] is ErrorType.CONFIG
+    assert classify_exception(module.APIConnectionError(request=request))[0] is ErrorType.CONNECTION
+    assert (
+        classify_exception(module.APIResponseValidationError(httpx2.Response(200, request=request), None))[0]
+        is ErrorType.BAD_RESPONSE
+    )
+
+    class APITimeoutError(Exception):  # the SDK's name, not its class
+        pass
+
+    assert classify_exception(APITimeoutError("timed out"))[0] is ErrorType.INTERNAL
+    assert classify_exception(TypeError("Could not resolve authentication method"))[0] is ErrorType.INTERNAL
+    assert classify_exception(other.APITimeoutError(request=request))[0] is ErrorType.INTERNAL  # the other SDK's
+
+
+def test_anthropic_credentials_that_do_not_load_are_auth() -> None:
+    import anthropic
+
+    kind, message = sdk_adapter("anthropic").classify(anthropic.CredentialsError("profile 'ops' has no token"))
+    assert kind is ErrorType.AUTH and "profile 'ops'" in message
+
+
+@pytest.mark.parametrize("sdk", APIS)
+def test_exception_classification(sdk: str) -> None:
+    classify_exception = sdk_adapter(sdk).classify
+    assert classify_exception(TimeoutError())[0] is ErrorType.TIMEOUT
+    assert classify_exception(json.JSONDecodeError("x", "doc", 0))[0] is ErrorType.BAD_RESPONSE
+    assert classify_exception(RuntimeError("odd"))[0] is ErrorType.INTERNAL
     assert len(classify_exception(RuntimeError("x" * 2000))[1]) == 500
+
+
+def sdk_adapter(sdk: str) -> type[SdkProvider]:
+    cls = provider_class(sdk)
+    assert issubclass(cls, SdkProvider)
+    return cls
 
 
 @pytest.mark.parametrize("sdk", ["openai", "anthropic"])
@@ -295,8 +357,9 @@ def test_aiohttp_transport_errors_keep_their_kind(sdk: str, cause: str, error_ty
     mapped = httpx2.ConnectTimeout("mapped")
     mapped.__cause__ = getattr(aiohttp, cause)()
     error.__cause__ = mapped
+    classify_exception = sdk_adapter(sdk).classify
     assert classify_exception(error)[0] == error_type
-    assert classify_exception(module.APITimeoutError(request=request))[0] == "timeout"  # no cause: a timeout
+    assert classify_exception(module.APITimeoutError(request=request))[0] is ErrorType.TIMEOUT  # no cause: a timeout
 
 
 # ------------------------------------------------------------------ reply shapes

@@ -18,6 +18,7 @@ import pytest
 from scipy.stats import binomtest
 
 from modtui.errors import ConfigError, UsageError
+from modtui.domain.verdict import ErrorType
 from modtui.providers.base import Reply
 from modtui.replay.events import RunProgress
 from modtui.services import replay as svc
@@ -127,7 +128,7 @@ async def test_replies_come_in_the_order_they_were_enqueued(ws: Workspace, queue
     """One call at a time, so the queue's order is the items' order; what each item was asked is in history."""
     tune(ws, "gpt-mini", concurrency=1)
     queued.enqueue(
-        Reply(error_type="server", error="Error code: 500"),
+        Reply(error_type=ErrorType.SERVER, error="Error code: 500"),
         "no label in this reply",
         label_json("toxic", rationale="queued third"),
     )
@@ -213,9 +214,9 @@ async def test_cache_key_follows_prompt_and_target_config(ws: Workspace, queued:
 async def test_failed_calls_are_recorded_and_not_cached(ws: Workspace, queued: QueuedModel) -> None:
     def respond(call: Call) -> Answer:
         if "nice day" in call.content:
-            return Reply(error_type="bad_request", error="Error code: 400")
+            return Reply(error_type=ErrorType.BAD_REQUEST, error="Error code: 400")
         if "lovely" in call.content:
-            return Reply(error_type="bad_response", error="the body was not JSON")
+            return Reply(error_type=ErrorType.BAD_RESPONSE, error="the body was not JSON")
         return toxicity_model(call)
 
     queued.respond = respond
@@ -318,7 +319,7 @@ def test_two_processes_replaying_into_one_log(ws: Workspace, fake_server: FakeSe
 # ------------------------------------------------------------------ auth and secrets
 async def test_auth_fault_stops_that_target_early(ws: Workspace, queued: QueuedModel) -> None:
     add_incident(ws, "INC-AUTH", 60, lambda i: f"post {i} moron" if i % 2 == 0 else f"post {i}")
-    rejected = Reply(error_type="auth", error="Error code: 401 - Incorrect API key provided")
+    rejected = Reply(error_type=ErrorType.AUTH, error="Error code: 401 - Incorrect API key provided")
     queued.respond = lambda call: rejected if call.target == "gpt-mini" else toxicity_model(call)
     _, rep = await replay(ws, "INC-AUTH", prompts=[CANDIDATE], targets=["gpt-mini", "claude"])
     assert queued.count("gpt-mini") <= 4 < 120  # one wave of in-flight calls (its concurrency), not every item
@@ -334,7 +335,7 @@ async def test_auth_fault_stops_that_target_early(ws: Workspace, queued: QueuedM
 
 
 async def test_rerun_after_fixing_the_key_completes_the_same_run(ws: Workspace, queued: QueuedModel) -> None:
-    queued.respond = lambda call: Reply(error_type="auth", error="Error code: 401")
+    queued.respond = lambda call: Reply(error_type=ErrorType.AUTH, error="Error code: 401")
     _, failed = await replay(ws, targets=["gpt-mini"])
     run_id = failed.runs[0].run.id
     assert run_row(ws, run_id).status == "failed"

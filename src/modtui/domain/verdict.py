@@ -15,6 +15,8 @@ class Outcome(StrEnum):
 
 
 class ErrorType(StrEnum):
+    """Why a call gave no reply to read (a result with outcome `error`); the log and JSON keep the value."""
+
     RATE_LIMIT = "rate_limit"
     SERVER = "server"
     TIMEOUT = "timeout"
@@ -22,7 +24,8 @@ class ErrorType(StrEnum):
     AUTH = "auth"
     BAD_REQUEST = "bad_request"
     BAD_RESPONSE = "bad_response"
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # a provider batch was cancelled before the request ran
+    EXPIRED = "expired"  # a provider batch expired before the request ran
     INTERNAL = "internal"
     CONFIG = "config"  # the provider refused the target's configuration (unknown model, unsupported parameter)
 
@@ -33,7 +36,7 @@ class Verdict:
     label: str | None = None
     confidence: float | None = None
     rationale: str | None = None
-    error_type: str | None = None
+    error_type: ErrorType | None = None
     detail: str | None = None
     rules: tuple[str, ...] = ()  # the policy rules (or guard categories) the verdict cites, in order
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from modtui.providers.base import MAX_TOKENS_COUNTED, Reply, Request, token_count
 from modtui.providers.sdk import SdkProvider
-from modtui.providers.sdk_errors import bad_body
+from modtui.providers.sdk_errors import SdkErrors, bad_body
 
 DEFAULT_MAX_TOKENS = 1024
 
@@ -45,6 +46,30 @@ class AnthropicProvider(SdkProvider):
     @staticmethod
     def parse(content: bytes) -> Reply:
         return _reply(content)
+
+    @staticmethod
+    @functools.cache
+    def sdk_errors() -> SdkErrors:
+        import anthropic
+
+        return SdkErrors(
+            timeout=anthropic.APITimeoutError,
+            connection=anthropic.APIConnectionError,
+            bad_response=anthropic.APIResponseValidationError,
+            status=anthropic.APIStatusError,
+            credentials=(anthropic.CredentialsError,),  # a credentials file, profile or token that would not load
+        )
+
+    def missing_credentials(self, client: Any) -> str | None:
+        """No key, token, credentials or auth header at all (no api_key_env and no $ANTHROPIC_API_KEY): the SDK
+        would refuse every request, so none is made. A gateway's own auth header (ANTHROPIC_CUSTOM_HEADERS) counts."""
+        headers = {name.lower() for name, value in client.default_headers.items() if isinstance(value, str) and value}
+        if client.credentials is not None or headers & {"x-api-key", "authorization"}:
+            return None
+        return (
+            f"no Anthropic credentials for target '{self.target.name}': name the key's environment variable with "
+            f"api_key_env, or set $ANTHROPIC_API_KEY"
+        )
 
 
 def _reply(content: bytes) -> Reply:

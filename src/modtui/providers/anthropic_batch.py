@@ -5,28 +5,30 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from modtui.domain.verdict import ErrorType
 from modtui.providers.anthropic import AnthropicProvider, _reply
 from modtui.providers.base import Reply, Request
 from modtui.providers.batch import BatchProvider, BatchState
 from modtui.providers.sdk_errors import MAX_ERROR_CHARS
 
-ERROR_TYPES = {
-    "invalid_request_error": "bad_request",
-    "not_found_error": "bad_request",
-    "request_too_large": "bad_request",
-    "authentication_error": "auth",
-    "permission_error": "auth",
-    "billing_error": "auth",
-    "rate_limit_error": "rate_limit",
-    "api_error": "server",
-    "overloaded_error": "server",
-    "timeout_error": "timeout",
-    "gateway_timeout_error": "timeout",
+ERROR_TYPES: dict[str, ErrorType] = {  # the Batch API's error `type` → ours
+    "invalid_request_error": ErrorType.BAD_REQUEST,
+    "not_found_error": ErrorType.BAD_REQUEST,
+    "request_too_large": ErrorType.BAD_REQUEST,
+    "authentication_error": ErrorType.AUTH,
+    "permission_error": ErrorType.AUTH,
+    "billing_error": ErrorType.AUTH,
+    "rate_limit_error": ErrorType.RATE_LIMIT,
+    "api_error": ErrorType.SERVER,
+    "overloaded_error": ErrorType.SERVER,
+    "timeout_error": ErrorType.TIMEOUT,
+    "gateway_timeout_error": ErrorType.TIMEOUT,
 }
 
 
 class AnthropicBatch(BatchProvider):
     name = "anthropic"
+    live_adapter = AnthropicProvider
     max_requests = 100_000  # the API's limit per batch
 
     def __init__(self, target, api_key):  # type: ignore[no-untyped-def]
@@ -62,8 +64,8 @@ def _result(result: Any) -> Reply:
         error_type = getattr(error, "type", None) or "api_error"
         message = getattr(error, "message", None) or str(result.error)
         return Reply(
-            error_type=ERROR_TYPES.get(error_type, "server"), error=f"{error_type}: {message}"[:MAX_ERROR_CHARS]
+            error_type=ERROR_TYPES.get(error_type, ErrorType.SERVER), error=f"{error_type}: {message}"[:MAX_ERROR_CHARS]
         )
     if kind == "canceled":
-        return Reply(error_type="cancelled", error="the batch was canceled before this request ran")
-    return Reply(error_type="expired", error="the batch expired before this request ran")
+        return Reply(error_type=ErrorType.CANCELLED, error="the batch was canceled before this request ran")
+    return Reply(error_type=ErrorType.EXPIRED, error="the batch expired before this request ran")

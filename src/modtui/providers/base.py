@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from modtui.domain.prompt import PromptTemplate
 from modtui.domain.target import Target
-from modtui.domain.verdict import Verdict
+from modtui.domain.verdict import ErrorType, Verdict
 from modtui.prompts.render import Messages
 
 
@@ -33,7 +33,7 @@ class Reply:
     tokens_out: int = 0
     latency_ms: float | None = None
     raw: str | None = None
-    error_type: str | None = None
+    error_type: ErrorType | None = None
     error: str | None = None
     verdict: Verdict | None = None  # set by providers that decide without text (the rules baseline)
     model: str | None = None  # the model id the provider says answered
@@ -96,16 +96,16 @@ def token_count(value: object) -> int:
     return min(max(number, 0), MAX_TOKENS_COUNTED)
 
 
-def status_error_type(status: int | None) -> str:
+def status_error_type(status: int | None) -> ErrorType:
     """The error type for an HTTP status code."""
     if status is None:
-        return "connection"
+        return ErrorType.CONNECTION
     if status == 429:
-        return "rate_limit"
+        return ErrorType.RATE_LIMIT
     if status in (401, 403):
-        return "auth"
+        return ErrorType.AUTH
     if status == 408:
-        return "timeout"
+        return ErrorType.TIMEOUT
     if status >= 500:
-        return "server"
-    return "bad_request"
+        return ErrorType.SERVER
+    return ErrorType.BAD_REQUEST

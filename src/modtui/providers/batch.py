@@ -11,11 +11,14 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from modtui.domain.target import Target
 from modtui.errors import Problem, UsageError
 from modtui.providers.base import Reply, Request
+
+if TYPE_CHECKING:
+    from modtui.providers.sdk import SdkProvider
 
 BATCH_PROVIDERS: dict[str, str] = {
     "openai": "modtui.providers.openai_batch:OpenAIBatch",
@@ -36,6 +39,7 @@ class BatchState:
 class BatchProvider(ABC):
     name: ClassVar[str]
     max_requests: ClassVar[int]  # per provider batch; larger submissions are split
+    live_adapter: ClassVar[type[SdkProvider]]  # the live adapter: its request body, client and SDK error classes
 
     def __init__(self, target: Target, api_key: str | None) -> None:
         self.target = target
@@ -52,6 +56,11 @@ class BatchProvider(ABC):
     @abstractmethod
     def results(self, batch_id: str) -> AsyncIterator[tuple[str, Reply]]:
         """(custom_id, reply) for every request the ended batch answered, streamed; failures are typed replies."""
+
+    @classmethod
+    def describe(cls, exc: BaseException) -> str:
+        """What an SDK error of submit() or state() says, classified as a live call's would be."""
+        return cls.live_adapter.classify(exc)[1]
 
     async def aclose(self) -> None:
         return None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from modtui.providers.base import Reply, Request, token_count
 from modtui.providers.sdk import SdkProvider
-from modtui.providers.sdk_errors import bad_body
+from modtui.providers.sdk_errors import MAX_ERROR_CHARS, SdkErrors, bad_body, error_body
 
 _PLACEHOLDER_KEY = "not-needed"  # local OpenAI-compatible servers usually accept any key
 
@@ -39,6 +40,27 @@ class OpenAIProvider(SdkProvider):
     @staticmethod
     def parse(content: bytes) -> Reply:
         return _reply(content)
+
+    @staticmethod
+    @functools.cache
+    def sdk_errors() -> SdkErrors:
+        import openai
+
+        return SdkErrors(
+            timeout=openai.APITimeoutError,
+            connection=openai.APIConnectionError,
+            bad_response=openai.APIResponseValidationError,
+            status=openai.APIStatusError,  # AuthenticationError, RateLimitError, ... by their status code
+        )
+
+    @classmethod
+    def failed(cls, exc: BaseException) -> Reply:
+        """Azure OpenAI's 400 `content_filter` (the prompt was blocked) is a refusal; the rest as every SDK error."""
+        import openai
+
+        if isinstance(exc, openai.BadRequestError) and error_body(exc).get("code") == "content_filter":
+            return _prompt_filtered(error_body(exc))
+        return super().failed(exc)
 
 
 def _reply(content: bytes) -> Reply:
@@ -95,6 +117,17 @@ def tool_arguments(message: dict[str, Any]) -> list[str]:
     if isinstance(message.get("function_call"), dict):
         payloads.append(message["function_call"].get("arguments"))
     return [p if isinstance(p, str) else json.dumps(p) for p in payloads if p is not None]
+
+
+def _prompt_filtered(body: dict[str, Any]) -> Reply:
+    """Azure OpenAI refused the prompt itself: a refusal naming the filtered categories, the error body kept."""
+    inner = body.get("innererror")
+    inner = inner if isinstance(inner, dict) else {}
+    return Reply(
+        refusal=filtered_categories(inner.get("content_filter_result")),
+        finish_reason="content_filter",
+        raw=json.dumps(body)[: MAX_ERROR_CHARS * 4],
+    )
 
 
 def _filtered(choice: dict[str, Any]) -> str | None:

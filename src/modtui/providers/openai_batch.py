@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from modtui.domain.verdict import ErrorType
 from modtui.providers.base import Reply, Request, status_error_type
 from modtui.providers.batch import BatchProvider, BatchState
 from modtui.providers.openai import OpenAIProvider, _reply
@@ -17,6 +18,7 @@ ENDED = ("completed", "failed", "expired", "cancelled")
 
 class OpenAIBatch(BatchProvider):
     name = "openai"
+    live_adapter = OpenAIProvider
     max_requests = 50_000  # the API's limit per batch
 
     def __init__(self, target, api_key):  # type: ignore[no-untyped-def]
@@ -67,7 +69,7 @@ def _entry(entry: dict[str, Any]) -> tuple[str, Reply]:
     custom_id = str(entry.get("custom_id"))
     error = entry.get("error")
     if error:
-        kind = "expired" if error.get("code") == "batch_expired" else "server"
+        kind = ErrorType.EXPIRED if error.get("code") == "batch_expired" else ErrorType.SERVER
         return custom_id, Reply(error_type=kind, error=f"{error.get('code')}: {error.get('message')}"[:MAX_ERROR_CHARS])
     response = entry.get("response") or {}
     status, body = response.get("status_code"), response.get("body")

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from modtui.domain.prompt import PromptTemplate
-from modtui.domain.verdict import Outcome, Verdict
+from modtui.domain.verdict import ErrorType, Outcome, Verdict
 from modtui.policy.classify import CLASSIFIER_VERSION, RuleVerdict, compile_policy
 from modtui.policy.model import Policy
 from modtui.providers.base import Provider, Reply, Request
@@ -42,7 +42,7 @@ class RulesProvider(Provider):
         try:
             compiled.resolve(labels, positive)
         except ValueError as exc:
-            return [Reply(error_type="bad_request", error=f"policy: {exc}")] * len(contents)
+            return [Reply(error_type=ErrorType.BAD_REQUEST, error=f"policy: {exc}")] * len(contents)
         prefix = "" if template.policy else _NO_POLICY
         bounded = compiled.fallback_patterns
         out: list[Reply] = []
@@ -56,7 +56,7 @@ class RulesProvider(Provider):
                 except _PatternTimeout:
                     out.append(
                         Reply(
-                            error_type="timeout",
+                            error_type=ErrorType.TIMEOUT,
                             latency_ms=(clock() - started) * 1000,
                             error=(
                                 f"the policy took over {PATTERN_SECONDS:g} s on this item: a pattern RE2 cannot compile "

@@ -6,8 +6,9 @@ import time
 from abc import abstractmethod
 from typing import Any, ClassVar
 
+from modtui.domain.verdict import ErrorType
 from modtui.providers.base import Provider, Reply, Request
-from modtui.providers.sdk_errors import failed
+from modtui.providers.sdk_errors import SdkErrors, classify
 
 
 class SdkProvider(Provider):
@@ -24,6 +25,7 @@ class SdkProvider(Provider):
         super().__init__(target, api_key)
         self._client: Any = None
         self._raw_response: Any = None
+        self._no_credentials: str | None = None
         self.params = dict(target.params)  # every param goes in the body: the API, not the SDK, decides
 
     @property
@@ -34,6 +36,7 @@ class SdkProvider(Provider):
 
             self._client = self.make_client()
             self._raw_response = httpx2.Response
+            self._no_credentials = self.missing_credentials(self._client)
         return self._client
 
     def prepare(self) -> None:
@@ -52,18 +55,40 @@ class SdkProvider(Provider):
     def parse(content: bytes) -> Reply:
         """A reply body as a Reply; anything that is not the API's reply shape is bad_response."""
 
+    @staticmethod
+    @abstractmethod
+    def sdk_errors() -> SdkErrors:
+        """The SDK's own exception classes (the SDK imported here, when a failure is classified)."""
+
+    def missing_credentials(self, client: Any) -> str | None:
+        """Why the client can send no request at all (it has no credentials), or None: the call is not made."""
+        return None
+
+    @classmethod
+    def classify(cls, exc: BaseException) -> tuple[ErrorType, str]:
+        """(error type, message) for an exception a call through this adapter's SDK raised."""
+        return classify(exc, cls.sdk_errors())
+
+    @classmethod
+    def failed(cls, exc: BaseException) -> Reply:
+        """A failed call as a typed reply."""
+        kind, message = cls.classify(exc)
+        return Reply(error_type=kind, error=message)
+
     async def complete(self, request: Request) -> Reply:
         started = time.perf_counter()
         try:
             client = self.client
+            if self._no_credentials is not None:
+                return Reply(error_type=ErrorType.AUTH, error=self._no_credentials).timed(started)
             response = await client.post(self.path, body=self.body(request), cast_to=self._raw_response)
         except Exception as exc:  # noqa: BLE001  every SDK failure becomes a recorded result, never a crash
-            return failed(exc).timed(started)
+            return self.failed(exc).timed(started)
         try:
             return self.parse(response.content).timed(started)
         except Exception as exc:  # noqa: BLE001 - a reply nobody foresaw is that item's result, not the run's end
             return Reply(
-                error_type="bad_response",
+                error_type=ErrorType.BAD_RESPONSE,
                 error=f"the reply could not be read: {type(exc).__name__}: {exc}",
                 raw=response.content.decode("utf-8", "replace"),
             ).timed(started)

@@ -1,15 +1,18 @@
-"""Classify an exception from the official SDKs (they share one shape) into an error type."""
+"""What the SDK adapters share to turn a failed call into a typed error: the SDKs' exception families have one shape
+(a timeout, a connection error, a response that failed validation, a status error with `status_code` and `body`),
+and each adapter names its own SDK's classes in an `SdkErrors`, tested with `isinstance`."""
 
 from __future__ import annotations
 
-import json
 import re
+import sys
+from dataclasses import dataclass
 from typing import Any
 
+from modtui.domain.verdict import ErrorType
 from modtui.providers.base import Reply, status_error_type
 
 MAX_ERROR_CHARS = 500
-CONFIG = "config"
 # 400s that say the target's configuration is wrong, not the item: OpenAI's codes, and the wording of OpenAI,
 # Anthropic and the OpenAI-compatible servers (vLLM, Ollama, LM Studio, gateways) for a parameter or model they refuse
 _CONFIG_CODES = frozenset({"unsupported_parameter", "unsupported_value", "model_not_found", "invalid_model"})
@@ -22,26 +25,37 @@ _CONFIG_WORDING = re.compile(
 )
 
 
-def classify(exc: BaseException) -> tuple[str, str]:
-    """(error_type, message) for any exception an SDK call raised."""
-    name = type(exc).__name__
-    status = getattr(exc, "status_code", None)
-    if (name == "APITimeoutError" and not _dropped(exc)) or isinstance(exc, TimeoutError):
-        kind = "timeout"
-    elif name in ("APIConnectionError", "APITimeoutError"):
-        kind = "connection"
-    elif name == "APIResponseValidationError" or isinstance(exc, (json.JSONDecodeError, ValueError)):
-        kind = "bad_response"
-    elif isinstance(exc, TypeError) and "authentication" in str(exc):
-        kind = "auth"  # no key at all: the SDK refuses to build the request ("Could not resolve authentication method")
-    elif status is not None:
-        kind = status_error_type(int(status))
-        if is_config_error(int(status), error_body(exc)):
-            return CONFIG, f"HTTP {status}: {provider_message(exc)}"[:MAX_ERROR_CHARS]
+@dataclass(frozen=True, slots=True)
+class SdkErrors:
+    """One SDK's exception classes, as its adapter names them (imported when first needed, never at start-up)."""
+
+    timeout: type[BaseException]  # APITimeoutError (a subclass of `connection`)
+    connection: type[BaseException]  # APIConnectionError
+    bad_response: type[BaseException]  # APIResponseValidationError: a 2xx body the SDK could not validate
+    status: type[BaseException]  # APIStatusError: an HTTP error status, with `status_code` and `body`
+    credentials: tuple[type[BaseException], ...] = ()  # the SDK could not load the credentials it was told to use
+
+
+def classify(exc: BaseException, sdk: SdkErrors) -> tuple[ErrorType, str]:
+    """(error type, message) for any exception a call through the SDK whose classes `sdk` names raised."""
+    if isinstance(exc, sdk.timeout):
+        kind = ErrorType.CONNECTION if _dropped(exc) else ErrorType.TIMEOUT
+    elif isinstance(exc, sdk.connection):
+        kind = ErrorType.CONNECTION
+    elif isinstance(exc, TimeoutError):
+        kind = ErrorType.TIMEOUT
+    elif isinstance(exc, (sdk.bad_response, ValueError)):  # ValueError: json.JSONDecodeError among others
+        kind = ErrorType.BAD_RESPONSE
+    elif isinstance(exc, sdk.credentials):
+        kind = ErrorType.AUTH
+    elif isinstance(exc, sdk.status):
+        status = int(getattr(exc, "status_code", 0))
+        if is_config_error(status, error_body(exc)):
+            return ErrorType.CONFIG, f"HTTP {status}: {provider_message(exc)}"[:MAX_ERROR_CHARS]
+        kind = status_error_type(status)
     else:
-        kind = "internal"
-    message = f"{name}: {exc}"
-    return kind, message[:MAX_ERROR_CHARS]
+        kind = ErrorType.INTERNAL
+    return kind, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
 
 
 def _dropped(exc: BaseException) -> bool:
@@ -49,25 +63,18 @@ def _dropped(exc: BaseException) -> bool:
 
     The SDKs' aiohttp transport maps every aiohttp `ClientConnectionError` (a server that disconnects, a refused
     connection) to httpx's `ConnectTimeout`; the cause chain still holds aiohttp's own error, which is a
-    `TimeoutError` only when something did time out."""
+    `TimeoutError` only when something did time out. (No aiohttp loaded: no aiohttp error in the chain.)"""
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is None:
+        return False
     seen: set[int] = set()
     cause = exc.__cause__ or exc.__context__
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        if any(
-            cls.__name__ == "ClientConnectionError" and cls.__module__.startswith("aiohttp")
-            for cls in type(cause).__mro__
-        ):
+        if isinstance(cause, aiohttp.ClientConnectionError):
             return not isinstance(cause, TimeoutError)
         cause = cause.__cause__ or cause.__context__
     return False
-
-
-def failed(exc: BaseException) -> Reply:
-    if getattr(exc, "status_code", None) == 400 and error_body(exc).get("code") == "content_filter":
-        return content_filtered(error_body(exc))
-    kind, message = classify(exc)
-    return Reply(error_type=kind, error=message)
 
 
 def error_body(exc: BaseException) -> dict[str, Any]:
@@ -96,21 +103,8 @@ def is_config_error(status: int, body: dict[str, Any]) -> bool:
     return body.get("code") in _CONFIG_CODES or (isinstance(message, str) and bool(_CONFIG_WORDING.search(message)))
 
 
-def content_filtered(body: dict[str, Any]) -> Reply:
-    """Azure OpenAI's 400 `content_filter` (the prompt was blocked): a refusal naming the filtered categories."""
-    from modtui.providers.openai import filtered_categories
-
-    inner = body.get("innererror")
-    inner = inner if isinstance(inner, dict) else {}
-    return Reply(
-        refusal=filtered_categories(inner.get("content_filter_result")),
-        finish_reason="content_filter",
-        raw=json.dumps(body)[: MAX_ERROR_CHARS * 4],
-    )
-
-
 def bad_body(response: object, reason: BaseException | None = None) -> Reply:
     """A reply that is not the API's response shape (e.g. a proxy's HTML page): bad_response, saying why."""
     text = response if isinstance(response, str) else f"{type(response).__name__}: {response!r}"
     why = f" ({type(reason).__name__}: {reason})" if reason is not None else ""
-    return Reply(error_type="bad_response", error=f"the reply could not be read{why}: {text}"[:MAX_ERROR_CHARS])
+    return Reply(error_type=ErrorType.BAD_RESPONSE, error=f"the reply could not be read{why}: {text}"[:MAX_ERROR_CHARS])

@@ -17,7 +17,7 @@ from typing import Any
 from modtui.domain.incident import Item
 from modtui.domain.prompt import PromptTemplate
 from modtui.domain.target import Target
-from modtui.domain.verdict import Outcome, Verdict
+from modtui.domain.verdict import ErrorType, Outcome, Verdict
 from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.render import MAX_CONTENT_CHARS, Messages, render
 from modtui.providers.base import Provider, Reply, Request
@@ -39,7 +39,9 @@ CACHE_CHUNK = 2000  # items rendered and looked up in the cache at a time
 LOCAL_SLICE = 256  # items a local provider decides between two turns of the loop (a few ms: the writer and a
 # cancellation get their turn, so results are committed as they are produced)
 _CUT = Messages("", "", truncated=True)  # a local provider's item read in part: recorded with the truncation note
-STOPS_TARGET = frozenset({"auth", "config"})  # replies that end every run of their target: no item can succeed
+STOPS_TARGET = frozenset(
+    {ErrorType.AUTH, ErrorType.CONFIG}
+)  # replies that end every run of their target: no item can succeed
 
 
 @dataclass
@@ -179,7 +181,7 @@ class Engine:
                     job.prompt.template, [item.content[:MAX_CONTENT_CHARS] for item in chunk]
                 )
             except Exception as exc:  # noqa: BLE001  an adapter bug must not lose the run: a typed result
-                replies = [Reply(error_type="internal", error=f"{type(exc).__name__}: {exc}")] * len(chunk)
+                replies = [Reply(error_type=ErrorType.INTERNAL, error=f"{type(exc).__name__}: {exc}")] * len(chunk)
             for item, reply in zip(chunk, replies):
                 cut = _CUT if len(item.content) > MAX_CONTENT_CHARS else None  # the result says it was cut
                 self._record(job, item.id, cut, reply, cached=False)
@@ -222,11 +224,11 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001  an adapter bug must not lose the run: record it as a typed result
-            return Reply(error_type="internal", error=f"{type(exc).__name__}: {exc}")
+            return Reply(error_type=ErrorType.INTERNAL, error=f"{type(exc).__name__}: {exc}")
 
     def _kill_target(self, job: Job, reply: Reply) -> None:
         env = job.target.api_key_env
-        if reply.error_type == "auth":
+        if reply.error_type is ErrorType.AUTH:
             reason = (
                 f"authentication failed for target '{job.target.name}'"
                 + (f" (check ${env})" if env else "")
@@ -293,7 +295,9 @@ class Engine:
         try:
             return self._render(job, item)
         except Exception as exc:  # noqa: BLE001  e.g. a template error only some items' meta can trigger
-            return Reply(error_type="bad_request", error=f"template could not be rendered: {type(exc).__name__}: {exc}")
+            return Reply(
+                error_type=ErrorType.BAD_REQUEST, error=f"template could not be rendered: {type(exc).__name__}: {exc}"
+            )
 
     def _key(self, job: Job, messages: Messages) -> str:
         return cache_key(
@@ -310,7 +314,7 @@ class Engine:
             verdict, row = self._result(job, item_id, messages, reply, cached=cached, key=key)
         except Exception as exc:  # noqa: BLE001 - no reply, however odd, ends the replay: it is this item's result
             reply = Reply(
-                error_type="bad_response",
+                error_type=ErrorType.BAD_RESPONSE,
                 error=f"the reply could not be read: {type(exc).__name__}: {exc}",
                 latency_ms=reply.latency_ms,
                 raw=_as_text(reply.raw),
@@ -433,7 +437,7 @@ def _result_row(
         "label": verdict.label,
         "confidence": verdict.confidence,
         "rationale": _safe(scrub, verdict.rationale),
-        "error_type": verdict.error_type,
+        "error_type": verdict.error_type.value if verdict.error_type else None,
         "detail": _safe(scrub, verdict.detail),
         "raw_text": _safe(scrub, reply.text if reply.text is not None else reply.raw),
         "finish_reason": _text(reply.finish_reason),

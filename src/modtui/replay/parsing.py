@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 
 from modtui.domain.prompt import OutputFormat
-from modtui.domain.verdict import Outcome, Verdict
+from modtui.domain.verdict import ErrorType, Outcome, Verdict
 from modtui.providers.base import Reply
 from modtui.replay.guards import GUARD_FORMATS, guard_verdict
 from modtui.replay.reasoning import final_answer
@@ -38,8 +38,8 @@ def parse_reply(
 ) -> Verdict:
     if reply.verdict is not None:
         return reply.verdict
-    if reply.failed:
-        return Verdict(Outcome.ERROR, error_type=reply.error_type, detail=reply.error)
+    if reply.error_type is not None:  # ErrorType(): an adapter's plain string becomes the enum (or fails loudly)
+        return Verdict(Outcome.ERROR, error_type=ErrorType(reply.error_type), detail=reply.error)
     if reply.refusal:
         return Verdict(Outcome.REFUSAL, detail=reply.refusal)
     if (reply.finish_reason or "") in TRUNCATED_REASONS:

@@ -21,12 +21,12 @@ from typing import Any
 
 from modtui.domain.run import BatchStatus, RunStatus
 from modtui.domain.target import Target
+from modtui.domain.verdict import ErrorType
 from modtui.errors import Problem, UsageError
 from modtui.prompts.loader import LoadedPrompt, parse_prompt
 from modtui.providers.base import Reply, Request
 from modtui.providers.batch import BatchProvider, BatchState, batch_provider_class
 from modtui.providers.registry import provider_class
-from modtui.providers.sdk_errors import classify
 from modtui.replay.engine import FLUSH_ROWS, Engine, Job
 from modtui.replay.events import RunProgress
 from modtui.secrets import Scrubber, key_for
@@ -117,11 +117,13 @@ async def submit(ws: Workspace, plan: replay_svc.ReplayPlan, spec: replay_svc.Re
             cls = batch_provider_class(target)
             if target.api_key_env and not key_for(target):
                 raise UsageError(Problem("--batch", f"target '{target.name}': ${target.api_key_env} is not set"))
-            out.batches += await _submit_target(ws, recorder, cls, target, jobs, plan, spec, submission)
         except UsageError as exc:
             _fail(jobs, out, str(exc).removeprefix("--batch: "))
+            continue
+        try:
+            out.batches += await _submit_target(ws, recorder, cls, target, jobs, plan, spec, submission)
         except Exception as exc:  # noqa: BLE001  an SDK failure (auth, network): that target's runs fail, recorded
-            _fail(jobs, out, f"batch submission for target '{target.name}' failed: {recorder.scrub(classify(exc)[1])}")
+            _fail(jobs, out, f"batch submission for target '{target.name}' failed: {recorder.scrub(cls.describe(exc))}")
     waiting = {run_id for b in out.batches for run_id in b.run_ids}
     done = [j for j in plan.jobs if j.run_id not in waiting]
     if done:
@@ -249,7 +251,7 @@ async def _poll_batch(ws: Workspace, batch: BatchRecord) -> BatchView:
         else:
             bq.set_provider_status(ws.store(), batch.id, state.status)
     except Exception as exc:  # noqa: BLE001  the provider could not be asked (network, auth): the batch waits for the next poll
-        view.error = scrub(classify(exc)[1])
+        view.error = scrub(provider.describe(exc))
     finally:
         await provider.aclose()
     return view
@@ -272,9 +274,11 @@ async def _collect(
             seen.add(custom_id)
             recorder.record(jobs[request.run_id], request, reply)
     failure = (
-        Reply(error_type="bad_request", error=f"the batch failed: {state.failed}")
+        Reply(error_type=ErrorType.BAD_REQUEST, error=f"the batch failed: {state.failed}")
         if state.failed
-        else Reply(error_type="bad_response", error=f"the batch ({state.status}) returned no result for this request")
+        else Reply(
+            error_type=ErrorType.BAD_RESPONSE, error=f"the batch ({state.status}) returned no result for this request"
+        )
     )
     for custom_id, request in requests.items():
         if custom_id not in seen:

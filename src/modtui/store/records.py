@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modtui.domain.run import BatchStatus, RunStatus
-from modtui.domain.verdict import Outcome
+from modtui.domain.verdict import ErrorType, Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ class ResultRecord:
     label: str | None = None
     confidence: float | None = None
     rationale: str | None = None
-    error_type: str | None = None
+    error_type: ErrorType | None = None  # why the call failed (outcome `error`)
     detail: str | None = None
     raw_text: str | None = None
     finish_reason: str | None = None

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from modtui.domain.run import RunStatus
 from modtui.domain.target import Target
-from modtui.domain.verdict import Outcome
+from modtui.domain.verdict import ErrorType, Outcome
 from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.version import normalised_text
 from modtui.store.db import Store, code_point_order
@@ -54,7 +54,7 @@ def result_record(row: ResultRow) -> ResultRecord:
         label=row.label,
         confidence=row.confidence,
         rationale=row.rationale,
-        error_type=row.error_type,
+        error_type=ErrorType(row.error_type) if row.error_type else None,
         detail=row.detail,
         raw_text=row.raw_text,
         finish_reason=row.finish_reason,
