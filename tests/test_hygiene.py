@@ -183,3 +183,72 @@ def test_records_are_frozen() -> None:
 
     classes = [c for c in vars(records).values() if dataclasses.is_dataclass(c) and c.__module__ == records.__name__]
     assert len(classes) >= 5 and all(c.__dataclass_params__.frozen for c in classes)  # type: ignore[attr-defined]
+
+
+# the providers' own vocabulary that happens to spell one of ours: the Batch APIs' status words, Anthropic's stop reason
+WIRE_WORDS = {
+    ("modtui/providers/openai_batch.py", "failed"),
+    ("modtui/providers/anthropic_batch.py", "ended"),
+    ("modtui/providers/anthropic.py", "refusal"),
+}
+
+
+def _enum_literals(tree: ast.Module, words: set[str]) -> list[tuple[int, str]]:
+    """(line, word) of each string literal among `words` that is compared (==, !=, in, not in) or passed as an
+    `error_type=` / `status=` / `outcome=` argument."""
+    found: list[tuple[int, str]] = []
+
+    def literals(node: ast.expr) -> list[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node.value]
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        return []
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+        elif isinstance(node, ast.keyword) and node.arg in ("error_type", "status", "outcome"):
+            operands = [node.value]
+        else:
+            continue
+        found += [
+            (node.lineno if hasattr(node, "lineno") else 0, w) for o in operands for w in literals(o) if w in words
+        ]
+    return found
+
+
+def test_statuses_error_types_and_outcomes_are_compared_as_enum_members() -> None:
+    """Outside the enums' home (domain/) and the store's column mapping (store/), a run or batch status, an error
+    type or an outcome is compared as its enum member, never as a bare string that could drift or be mistyped."""
+    from modtui.domain.run import BatchStatus, RunStatus
+    from modtui.domain.verdict import ErrorType, Outcome
+
+    words = {m.value for enum in (RunStatus, BatchStatus, ErrorType, Outcome) for m in enum}
+    bare = {
+        path: hits
+        for path, tree in _modules()
+        if not path.startswith(("modtui/domain/", "modtui/store/"))
+        and (hits := [(line, w) for line, w in _enum_literals(tree, words) if (path, w) not in WIRE_WORDS])
+    }
+    assert bare == {}
+
+
+def test_the_report_schema_lists_every_status_the_domain_has() -> None:
+    """A report names its incident's, runs' and findings' statuses: the published schema allows each one."""
+    from modtui.domain.finding import FindingStatus
+    from modtui.domain.incident import Status
+    from modtui.domain.run import RunStatus
+    from modtui.report import SCHEMA_PATH
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    shown = {
+        "incident": schema["properties"]["incident"]["properties"]["status"]["enum"],
+        "run": schema["$defs"]["run"]["properties"]["status"]["enum"],
+        "finding": schema["$defs"]["finding"]["properties"]["status"]["enum"],
+    }
+    assert shown == {
+        "incident": [s.value for s in Status],
+        "run": [s.value for s in RunStatus],
+        "finding": [s.value for s in FindingStatus],
+    }

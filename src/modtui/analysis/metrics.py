@@ -39,6 +39,7 @@ from typing import Any
 
 from modtui.analysis.intervals import BootstrapF1, as_list, bootstrap_f1, wilson
 from modtui.analysis.stats import f1_score, percentile, ratio
+from modtui.domain.verdict import Outcome
 
 CELLS: tuple[str, ...] = ("TP", "FP", "FN", "TN", "NV")
 
@@ -50,14 +51,22 @@ class ScoredItem:
     item_id: str
     expected: str  # gold label
     label: str | None  # label the model gave; None = no verdict
-    outcome: str = "label"  # "label" | "parse_error" | "refusal" | "truncated" | "error"
-    error_type: str | None = None  # for outcome "error": rate_limit, server, timeout, ...
+    outcome: str = Outcome.LABEL  # an Outcome (the log's fast paths hand its value, which compares equal)
+    error_type: str | None = None  # for outcome "error": an ErrorType (or its value), rate_limit, server, ...
     confidence: float | None = None  # model's confidence in *its* label, 0..1
     latency_ms: float | None = None
     cost_usd: float | None = None
     tokens_in: int | None = None
     tokens_out: int | None = None
     cached: bool = False
+
+
+_LABEL = Outcome.LABEL  # a module global: read per result in the scoring loops, faster than the class attribute
+
+
+def given_label(outcome: str, label: str | None) -> str | None:
+    """The label a result gave: its label when its outcome is `label`, else None (no verdict)."""
+    return label if outcome == _LABEL else None
 
 
 def correct(item: ScoredItem) -> bool:
@@ -72,8 +81,8 @@ def no_verdict_type(item: ScoredItem) -> str | None:
     """
     if item.label is not None:
         return None
-    if item.outcome == "error":
-        return item.error_type or "error"
+    if item.outcome == Outcome.ERROR:
+        return item.error_type or Outcome.ERROR.value
     return item.outcome
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from modtui.analysis.metrics import ScoredItem, run_metrics
 from modtui.analysis.stats import ratio
+from modtui.domain.verdict import Outcome
 
 NO_VERDICT = "no_verdict:"  # prefix of a repeat's verdict when it was not a label (no_verdict:parse_error)
 
@@ -59,7 +60,7 @@ def _round(value: float | None) -> float | None:
 
 def verdict(outcome: str, label: str | None) -> str:
     """A repeat's verdict as compared: the label, or `no_verdict:OUTCOME`."""
-    return label if outcome == "label" and label is not None else NO_VERDICT + outcome
+    return label if outcome == Outcome.LABEL and label is not None else NO_VERDICT + outcome
 
 
 def stability(

@@ -13,9 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modtui.analysis.metrics import given_label
 from modtui.analysis.robustness import MutationResult, Variant, mutation_results
 from modtui.domain.incident import Item
 from modtui.domain.prompt import prompt_name
+from modtui.domain.run import RunStatus
 from modtui.errors import ModtuiError, Problem, UsageError
 from modtui.files.validate import suggest
 from modtui.incidents.loader import LoadedIncident
@@ -54,7 +56,7 @@ class ProbeRun:
     run_id: int
     target: str
     prompt: str
-    status: str
+    status: RunStatus
     mutations: list[MutationResult]
 
     def as_dict(self) -> dict[str, Any]:
@@ -222,7 +224,7 @@ def report(ws: Workspace, probe: ProbePlan, interrupted: bool = False) -> ProbeR
                 job.run_id,
                 job.target.name,
                 job.prompt.label,
-                run.status if run else "running",
+                run.status if run else RunStatus.RUNNING,
                 mutation_results(probe.spec.mutations, probe.variants, labels, rules),
             )
         )
@@ -248,7 +250,7 @@ def record(ws: Workspace, rep: ProbeReport, author: str) -> None:
 
 def _labels(rows: Sequence[Sequence[Any]]) -> dict[str, str | None]:
     """item id → label (None when the result is not a verdict), from store.runs.scoring_rows' tuples."""
-    return {row[0]: row[2] if row[1] == "label" else None for row in rows}
+    return {row[0]: given_label(row[1], row[2]) for row in rows}
 
 
 def _cited_or_matching(cited: Mapping[str, Any], matching: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from modtui.analysis.metrics import given_label
 from modtui.analysis.queue import (
     DEFAULT_BAND,
     DEFAULT_THRESHOLD,
@@ -140,9 +141,7 @@ def _latest_verdicts(
             source = f"{run.target_name} × {prompt_name(run.prompt_path)}"
             sources.append(source)
             for item_id, outcome, label, _e, confidence, *_rest in rq.scoring_rows(session, run.id):
-                verdicts.setdefault(item_id, []).append(
-                    Verdict(source, label if outcome == "label" else None, confidence)
-                )
+                verdicts.setdefault(item_id, []).append(Verdict(source, given_label(outcome, label), confidence))
             stability = figures(read_repeats(session, run.id, run.repeats), expected, positive, 0.0)
             for u in stability.unstable if stability else ():
                 unstable.setdefault(u.item_id, f"{source}: {' '.join(u.verdicts)}")

@@ -9,9 +9,10 @@ from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 from modtui.analysis.flips import FlipReport, compare_tallied
-from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics, tallied_metrics
+from modtui.analysis.metrics import RunMetrics, ScoredItem, given_label, run_metrics, tallied_metrics
 from modtui.analysis.stability import Stability
 from modtui.domain.prompt import prompt_name
+from modtui.domain.run import RunStatus
 from modtui.errors import Problem, UsageError
 
 if TYPE_CHECKING:  # the store's queries, labels and golden sets are imported inside the functions that use them:
@@ -189,7 +190,9 @@ def latest_completed_runs(ws: Workspace, incident_id: str, item_set: str | None 
 
     ws.incident_folder(incident_id)
     with ws.store().read() as session:
-        rows = [r for r in q.runs_for(session, incident_id, limit=10_000) if r.status == "completed"]  # newest first
+        rows = [
+            r for r in q.runs_for(session, incident_id, limit=10_000) if r.status is RunStatus.COMPLETED
+        ]  # newest first
     if item_set is None and rows:
         item_set = rows[0].item_set
     latest: dict[tuple[str, str], int] = {}
@@ -253,7 +256,7 @@ def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tup
         groups = Counter(zip(expected_, outcome, label, error_type, cached))
         metrics = tallied_metrics(
             [
-                (ScoredItem("", exp, lb if o == "label" else None, o, e, cached=bool(ca)), n)
+                (ScoredItem("", exp, given_label(o, lb), o, e, cached=bool(ca)), n)
                 for (exp, o, lb, e, ca), n in groups.items()
             ],
             positive,
@@ -273,14 +276,14 @@ def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tup
         elif o is None:
             only_cand.append(ids[i])
         else:
-            base.append(ScoredItem(ids[i], expected[i], lb if o == "label" else None, o, e))
-            cand.append(ScoredItem(ids[i], expected[i], lb2 if o2 == "label" else None, o2, e2))
+            base.append(ScoredItem(ids[i], expected[i], given_label(o, lb), o, e))
+            cand.append(ScoredItem(ids[i], expected[i], given_label(o2, lb2), o2, e2))
     # the pairs whose results are the same (outcome, label, error_type) only count as both right or both wrong
     agreeing = Counter((exp, *x) for exp, x, y in zip(expected, side_a, side_b) if x == y and x[0] is not None)
     flips = compare_tallied(
         base,
         cand,
-        [(ScoredItem("", exp, lb if o == "label" else None, o, e), n) for (exp, o, lb, e), n in agreeing.items()],
+        [(ScoredItem("", exp, given_label(o, lb), o, e), n) for (exp, o, lb, e), n in agreeing.items()],
         only_base,
         only_cand,
         positive,

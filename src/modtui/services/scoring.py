@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from modtui.analysis.metrics import ScoredItem
+from modtui.analysis.metrics import ScoredItem, given_label
 from modtui.domain.incident import Item
 from modtui.store.records import ResultRecord
 
@@ -35,7 +35,7 @@ def scored_rows(rows: Iterable[Sequence[Any]], expected: Mapping[str, str]) -> l
                 ScoredItem(
                     item_id,
                     gold,
-                    label if outcome == "label" else None,
+                    given_label(outcome, label),
                     outcome,
                     error_type,
                     confidence,

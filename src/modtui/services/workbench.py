@@ -10,9 +10,9 @@ from typing import Any
 
 from modtui.analysis.calibration import Calibration, calibration
 from modtui.analysis.flips import FlipReport, compare
-from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics
+from modtui.analysis.metrics import RunMetrics, ScoredItem, given_label, run_metrics
 from modtui.analysis.sweep import Sweep, sweep
-from modtui.domain.verdict import Verdict
+from modtui.domain.verdict import Outcome, Verdict
 from modtui.errors import Problem, UsageError
 from modtui.files.paths import name_problem
 from modtui.incidents.loader import LoadedIncident
@@ -170,7 +170,7 @@ def scored_items(results: Sequence[Result], expected: dict[str, str]) -> list[Sc
         ScoredItem(
             item_id,
             expected[item_id],
-            label if outcome == "label" else None,
+            given_label(outcome, label),
             outcome,
             error_type,
             confidence,
@@ -258,7 +258,7 @@ def _title(columns: list[VerdictColumn]) -> None:
 
 def is_correct(result: Result, expected: str) -> bool | None:
     """True/False for a verdict (as analysis.metrics.correct), None when the result has no verdict."""
-    if result[OUTCOME] != "label" or result[LABEL] is None:
+    if result[OUTCOME] != Outcome.LABEL or result[LABEL] is None:
         return None
     return result[LABEL] == expected
 
