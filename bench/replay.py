@@ -251,10 +251,6 @@ def loop_name() -> str:
     return "uvloop" if loop_factory() else "asyncio"
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> float:
-    return _timed_cpu(argv, env)[0]
-
-
 def _timed_cpu(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall, CPU seconds) of one whole process; the CPU time holds better than the wall on a loaded machine."""
     import resource
@@ -307,14 +303,14 @@ def whole_processes(tmp: Path, port: int, args: argparse.Namespace) -> bool:
             f"{c:>4} {ours:>9.2f} {theirs:>10.2f} {args.items * args.latency / c:>8.2f} {ratio:>11.3f}   "
             f"{per_call:<24}{mark}"
         )
-    cached = min(_timed(replay, env) for _ in range(3))
+    cached, cached_cpu = min(_timed_cpu(replay, env) for _ in range(3))
     print(
-        f"cached re-run as a process (best of 3): {cached:.2f} s"
-        + ("  ok" if cached <= 1.0 else "  MISSED (goal ≤ 1 s)")
+        f"cached re-run as a process (best of 3): {cached:.2f} s, CPU {cached_cpu:.2f} s; load average "
+        f"{os.getloadavg()[0]:.2f}" + ("  ok" if cached <= 1.0 else "  MISSED (goal ≤ 1 s)")
     )
-    helped = min(_timed([modtui, "--help"], env) for _ in range(5))
+    helped, helped_cpu = min(_timed_cpu([modtui, "--help"], env) for _ in range(5))
     print(
-        f"modtui --help as a process (best of 5): {helped:.2f} s"
+        f"modtui --help as a process (best of 5): {helped:.2f} s, CPU {helped_cpu:.2f} s"
         + ("  ok" if helped <= 0.3 else "  MISSED (goal ≤ 0.3 s)")
     )
     return ok and cached <= 1.0 and helped <= 0.3

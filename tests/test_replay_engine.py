@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,50 @@ async def test_failed_calls_are_recorded_and_not_cached(ws: Workspace, queued: Q
     _, again = await replay(ws, targets=["gpt-mini"])
     assert queued.count() == 14  # only the two failed items are called again; the rest come from the cache
     assert again.runs[0].metrics.no_verdict == 0
+
+
+def _as_served(rows: list[Any]) -> dict[str, dict[str, Any]]:
+    """A run's results by item, without what differs between two runs of the same replies (run id, time)."""
+    return {r.item_id: {k: v for k, v in asdict(r).items() if k not in ("run_id", "created_at")} for r in rows}
+
+
+async def test_an_unchanged_rerun_is_served_from_the_log_as_the_cache_would_serve_it(
+    ws: Workspace, queued: QueuedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queued.respond = lambda call: (
+        Reply(error_type="server", error="Error code: 500") if "nice day" in call.content else toxicity_model(call)
+    )
+    await replay(ws, targets=["gpt-mini"])
+    queued.respond = toxicity_model
+    copies = []
+    original_copy = q.copy_results
+    monkeypatch.setattr(q, "copy_results", lambda *a, **k: copies.append(original_copy(*a, **k)) or copies[-1])
+    _, copied = await replay(ws, targets=["gpt-mini"])
+    assert copies == [11]  # one INSERT … SELECT for the 11 cached replies; the failed call is not in the cache
+    assert queued.count() == 13 and queued.history[-1].content == "have a nice day"  # called again, alone
+    monkeypatch.setattr(svc, "RESULTS_VERSION", "another")  # results read another way: nothing copied,
+    _, rendered = await replay(ws, targets=["gpt-mini"])  # every prompt rendered and looked up in the cache
+    assert copies == [11] and queued.count() == 13
+    served, looked_up = (_as_served(results(ws, rep.runs[0].run.id)) for rep in (copied, rendered))
+    assert not served.pop("i-07")["cached"] and looked_up.pop("i-07")["cached"]  # called in the copied run
+    assert served == looked_up and len(served) == 11
+    assert all(r["cached"] and r["latency_ms"] is None and r["cost_usd"] == 0.0 for r in served.values())
+    assert cells(copied.runs[0].metrics) == cells(rendered.runs[0].metrics) == (4, 4, 0, 4, 0)
+
+
+async def test_a_rerun_after_an_items_metadata_changed_renders_it_again(ws: Workspace, queued: QueuedModel) -> None:
+    prompt = ws.prompts_dir / "toxicity" / "production.yaml"
+    prompt.write_text(
+        prompt.read_text().replace(
+            "<content>{{ content }}</content>", "<content>{{ content }}</content> ({{ meta.locale }})"
+        )
+    )
+    await replay(ws, targets=["gpt-mini"])
+    assert queued.count() == 12
+    items = ws.incidents_dir / INC / "items.jsonl"
+    items.write_text(items.read_text().replace('"meta": {"locale": "en-US"}', '"meta": {"locale": "en-GB"}', 1))
+    await replay(ws, targets=["gpt-mini"])
+    assert queued.count() == 13 and "(en-GB)" in queued.history[-1].request.messages.user
 
 
 # ------------------------------------------------------------------ interruption and resume

@@ -42,6 +42,9 @@ _CUT = Messages("", "", truncated=True)  # a local provider's item read in part:
 STOPS_TARGET = frozenset(
     {ErrorType.AUTH, ErrorType.CONFIG}
 )  # replies that end every run of their target: no item can succeed
+# Bump when rendering a prompt, reading a reply or building its result changes what a result holds: an unchanged
+# re-run is served from the last run's results (services.replay.items_digest) only under the same version.
+RESULTS_VERSION = "1"
 
 
 @dataclass
@@ -102,6 +105,8 @@ class Engine:
         providers = {
             t.name: provider_class(t.provider)(t, key_for(t)) for t in {j.target.name: j.target for j in jobs}.values()
         }
+        for progress in {id(j.progress): j.progress for j in jobs if j.progress.done}.values():
+            self.on_progress(progress)  # what the log already holds (resumed, or served from it) shows at once
         writer = self._writer_task = asyncio.create_task(self._writer())
         work = asyncio.ensure_future(self._work_all(jobs, providers))
         try:

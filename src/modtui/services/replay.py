@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from modtui.errors import ConfigError, Problem, StoreError, UsageError
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.render import Messages
-from modtui.replay.engine import Engine, Job
+from modtui.replay.engine import RESULTS_VERSION, Engine, Job
 from modtui.replay.events import RunProgress
 from modtui.secrets import Scrubber, key_for
 from modtui.services import golden, precedent
@@ -295,7 +296,11 @@ def _jobs(
         )
         for p in prompts
     }
-    digests = {t.name: items_digest(t, items) for t in targets}
+    digests = {  # a prompt with extra values per item (precedents from the log) renders differently later
+        (t.name, p.version): items_digest(t, items) if contexts[p.version] is None else None
+        for t in targets
+        for p in prompts
+    }
     with ws.store().write() as session:
         for prompt in prompts:
             q.ensure_prompt_version(session, prompt, (sources or {}).get(prompt.path) or ws.prompt_source(prompt))
@@ -318,8 +323,10 @@ def _jobs(
                 else:
                     run = q.resume_run(session, run.id, len(items))
                 done = q.done_item_ids(session, run.id)
-                served = _served_from_log(session, run, digests[target.name], spec, done)
-                todo = [] if served else [i for i in items if i.id not in done]
+                served = _served_from_log(session, run, target, digests[target.name, prompt.version], spec, done)
+                if served:
+                    done = q.done_item_ids(session, run.id)
+                todo = [i for i in items if i.id not in done]
                 progress = RunProgress(
                     run.id, target.name, prompt.label, len(items), done=len(items) - len(todo), cached=served
                 )
@@ -328,30 +335,45 @@ def _jobs(
 
 
 def items_digest(target: Target, items: Sequence[Item]) -> str | None:
-    """What a deterministic target's results depend on besides the prompt version: its classifier's version and
-    the items' ids and contents, in order (None for a target that is not deterministic)."""
+    """What a run's results depend on besides the prompt version and the target's configuration, when an unchanged
+    re-run can be served from the log (None when it cannot): for a deterministic target, its classifier's version
+    and the items' ids and contents, in order; for a target whose replies the response cache keeps, the engine's
+    RESULTS_VERSION and the items' ids, contents and metadata (what a prompt is rendered from), in order."""
     from modtui.providers.registry import provider_class
 
-    version = provider_class(target.provider).deterministic_version
-    if version is None:
+    provider = provider_class(target.provider)
+    version = provider.deterministic_version
+    if version is None and not provider.cacheable:
         return None
-    digest = hashlib.sha256(f"{target.provider}:{version}\n".encode())
+    head = f"{target.provider}:{version}\n" if version is not None else f"cache:{RESULTS_VERSION}\n"
+    digest = hashlib.sha256(head.encode())
     for item in items:
         digest.update(f"{len(item.id)}:{item.id}{len(item.content)}:{item.content}".encode("utf-8", "surrogatepass"))
+        if version is None:
+            meta = json.dumps(item.meta, sort_keys=True, ensure_ascii=False, default=str)
+            digest.update(f"{len(meta)}:{meta}".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
-def _served_from_log(session: Any, run: RunRecord, digest: str | None, spec: ReplaySpec, done: set[str]) -> int:
-    """A deterministic target's unchanged re-run: the results of the last completed run with the same inputs are
-    copied into this run inside the log (one INSERT … SELECT), instead of classifying every item again. Not with
-    --no-cache or --repeat (they ask for fresh verdicts). Returns how many were copied (0: classify as usual)."""
+def _served_from_log(
+    session: Any, run: RunRecord, target: Target, digest: str | None, spec: ReplaySpec, done: set[str]
+) -> int:
+    """An unchanged re-run: the results of the last completed run with the same inputs are copied into this run
+    inside the log (one INSERT … SELECT), instead of classifying, or rendering and looking up, every item again.
+    A call-making target copies only the results whose reply the response cache holds (the rest go the usual way:
+    the cache, then a call). Not with --no-cache or --repeat (they ask for fresh verdicts). Returns how many were
+    copied (0: every item goes the usual way)."""
     if digest is None:
         return 0
     q.set_items_digest(session, run.id, digest)
     if done or not spec.use_cache or spec.repeats > 1:
         return 0
     source = q.reusable_run(session, run.incident_id, run.target_key, run.prompt_version, run.item_set, digest)
-    return q.copy_results(session, source, run.id) if source is not None and source != run.id else 0
+    if source is None or source == run.id:
+        return 0
+    from modtui.providers.registry import provider_class
+
+    return q.copy_results(session, source, run.id, only_cached=provider_class(target.provider).cacheable)
 
 
 def repeat_jobs(ws: Workspace, jobs: list[Job], items: list[Item], spec: ReplaySpec) -> list[Job]:

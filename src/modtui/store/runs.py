@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from sqlalchemy import exists as sa_exists
 from sqlalchemy import func, literal, null
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from modtui.domain.run import RunStatus
@@ -127,7 +127,8 @@ def find_resumable(
 def reusable_run(
     session: Session, incident_id: str, target_key: str, version: str, item_set: str, digest: str
 ) -> int | None:
-    """The latest completed run of a deterministic target with these inputs (same items, same classifier)."""
+    """The latest completed run with these inputs (services.replay.items_digest: the same items, and the same
+    classifier or the same way of rendering prompts and reading replies)."""
     query = (
         sa_select(col(RunRow.id))
         .where(
@@ -144,10 +145,14 @@ def reusable_run(
     return session.connection().execute(query).scalar()
 
 
-def copy_results(session: Session, source_run: int, run_id: int) -> int:
+def copy_results(session: Session, source_run: int, run_id: int, *, only_cached: bool = False) -> int:
     """Every result of `source_run` as a result of `run_id`, served from the log (cached, no latency, no cost), in
-    one INSERT … SELECT: no row comes into Python. Returns how many."""
+    one INSERT … SELECT: no row comes into Python. Returns how many.
+
+    `only_cached`: only the results whose reply the response cache holds (a call-making target's: what a render
+    and a cache look-up would serve; a failed call is not cached and is left to be called again)."""
     table = ResultRow.__table__  # type: ignore[attr-defined]
+    cache = CacheRow.__table__  # type: ignore[attr-defined]
     served: dict[str, Any] = {
         "run_id": literal(run_id),
         "cached": literal(True),
@@ -159,12 +164,17 @@ def copy_results(session: Session, source_run: int, run_id: int) -> int:
     chosen = sa_select(*[served[n].label(n) if n in served else table.c[n] for n in names]).where(
         table.c.run_id == source_run
     )
-    inserted: Any = session.execute(sa_insert(table).from_select(names, chosen))  # a CursorResult: it has rowcount
-    return int(inserted.rowcount or 0)
+    if only_cached:
+        chosen = chosen.where(sa_exists().where(cache.c.key == table.c.cache_key))
+    conn = session.connection()
+    before = conn.execute(sa_select(func.count()).where(table.c.run_id == run_id)).scalar_one()
+    conn.execute(sa_insert(table).from_select(names, chosen))
+    # counted, not the cursor's rowcount: psycopg reports -1 for an INSERT … SELECT with bound parameters
+    return int(conn.execute(sa_select(func.count()).where(table.c.run_id == run_id)).scalar_one()) - int(before)
 
 
 def set_items_digest(session: Session, run_id: int, digest: str) -> None:
-    """Record a deterministic target's inputs besides the prompt on its run (services.replay.items_digest)."""
+    """Record a run's inputs besides the prompt and the target (services.replay.items_digest)."""
     run = session.get_one(RunRow, run_id)
     run.items_digest = digest
     session.add(run)
@@ -212,7 +222,11 @@ def insert_results(
 def _insert_ignore(session: Session, table: Any, keys: list[str]) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # the dialect in use is loaded already; the other never is
+
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
+    from sqlalchemy.dialects import sqlite
+
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
