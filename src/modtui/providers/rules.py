@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from modtui.domain.prompt import PromptTemplate
 from modtui.domain.verdict import ErrorType, Outcome, Verdict
-from modtui.policy.classify import CLASSIFIER_VERSION, RuleVerdict, compile_policy
+from modtui.policy.classify import CLASSIFIER_VERSION, CompiledPolicy, RuleVerdict, compile_policy
 from modtui.policy.model import Policy
 from modtui.providers.base import Provider, Reply, Request
 
@@ -37,7 +37,7 @@ class RulesProvider(Provider):
         """The verdict (label, confidence, rationale, cited rules) of each content; no reply text: the verdict is
         the whole answer, and its columns hold it."""
         policy = template.policy or _EMPTY
-        compiled = compile_policy(policy)
+        compiled = _compiled(policy)
         labels, positive = template.labels, template.positive_label
         try:
             compiled.resolve(labels, positive)
@@ -77,6 +77,21 @@ class RulesProvider(Provider):
             )
             out.append(Reply(finish_reason="stop", verdict=verdict, latency_ms=(clock() - started) * 1000))
         return out
+
+
+_BY_SOURCE: dict[str, CompiledPolicy] = {}  # a policy's JSON → its compiled form, for this process's replays
+
+
+def _compiled(policy: Policy) -> CompiledPolicy:
+    """The compiled policy, by its content: a worker process receives a new copy of the template with every slice
+    (replay.workers), and compiling it again for each slice would cost more than deciding the slice."""
+    source = policy.model_dump_json()
+    compiled = _BY_SOURCE.get(source)
+    if compiled is None:
+        if len(_BY_SOURCE) >= 32:
+            _BY_SOURCE.clear()
+        compiled = _BY_SOURCE[source] = compile_policy(policy)
+    return compiled
 
 
 @contextmanager

@@ -7,10 +7,14 @@ the calls in flight, and running it again calls only what is missing.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +31,7 @@ from modtui.replay.cachekey import cache_key
 from modtui.replay.events import RunProgress
 from modtui.replay.parsing import parse_reply, unknown_rules
 from modtui.replay.ratelimit import RateLimiter
+from modtui.replay.workers import POOL_SLICE, cores, decide, open_pool
 from modtui.secrets import Scrubber, key_for
 from modtui.store import runs as q
 from modtui.store.db import Store
@@ -170,29 +175,83 @@ class Engine:
 
     async def _local_pool(self, provider: Provider, jobs: list[Job]) -> None:
         """A local provider decides slices of items in turn (baseline and candidate progress together); each slice
-        is recorded like any reply, and the loop turns between slices so the writer commits as it goes."""
+        is recorded like any reply, and the loop turns between slices so the writer commits as it goes. A big
+        replay's slices are decided in worker processes, one per core (replay.workers), and recorded in order."""
+        pool = open_pool(sum(len(job.todo) for job in jobs))
+        size = LOCAL_SLICE if pool is None else POOL_SLICE
         slices = [
-            (job, start)
-            for start in range(0, max((len(j.todo) for j in jobs), default=0), LOCAL_SLICE)
+            (job, job.todo[start : start + size])
+            for start in range(0, max((len(j.todo) for j in jobs), default=0), size)
             for job in jobs
             if start < len(job.todo)
         ]
-        for job, start in slices:
-            if job.dead:
-                continue
-            chunk = job.todo[start : start + LOCAL_SLICE]
-            try:  # what a model would be sent of each item, no more: a 50 MB post costs what 100,000 characters cost
-                replies = provider.decide_many(
-                    job.prompt.template, [item.content[:MAX_CONTENT_CHARS] for item in chunk]
-                )
-            except Exception as exc:  # noqa: BLE001  an adapter bug must not lose the run: a typed result
-                replies = [Reply(error_type=ErrorType.INTERNAL, error=f"{type(exc).__name__}: {exc}")] * len(chunk)
-            for item, reply in zip(chunk, replies):
-                cut = _CUT if len(item.content) > MAX_CONTENT_CHARS else None  # the result says it was cut
-                self._record(job, item.id, cut, reply, cached=False)
+        if pool is None:
+            for job, chunk in slices:
+                if not job.dead:
+                    self._record_local(job, chunk, _decide_here(provider, job, chunk))
+                    await self._turn()
+            return
+        try:
+            await self._decide_in(pool, provider, slices)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _decide_in(
+        self, pool: ProcessPoolExecutor, provider: Provider, slices: list[tuple[Job, list[Item]]]
+    ) -> None:
+        """Keep every worker busy (two slices each in flight) and record the replies in the slices' order. A worker
+        that dies (killed, out of memory) breaks the pool: this process decides the slices it had and the rest."""
+        loop = asyncio.get_running_loop()
+        waiting = iter(slices)
+        in_flight: collections.deque[tuple[Job, list[Item], asyncio.Future[list[Reply]] | None]] = collections.deque()
+        broken = False
+
+        def send() -> None:
+            nonlocal broken
+            for job, chunk in waiting:
+                if job.dead:
+                    continue
+                future = None
+                if not broken:
+                    contents = [item.content[:MAX_CONTENT_CHARS] for item in chunk]
+                    try:
+                        future = loop.run_in_executor(pool, decide, provider, job.prompt.template, contents)
+                    except BrokenProcessPool:
+                        broken = True
+                in_flight.append((job, chunk, future))
+                return
+
+        try:
+            for _ in range(2 * cores()):
+                send()
+            while in_flight:
+                job, chunk, future = in_flight.popleft()
+                try:
+                    replies = await future if future is not None else _decide_here(provider, job, chunk)
+                except BrokenProcessPool:
+                    broken = True
+                    replies = _decide_here(provider, job, chunk)
+                except Exception as exc:  # noqa: BLE001  an adapter bug must not lose the run: a typed result
+                    replies = [Reply(error_type=ErrorType.INTERNAL, error=f"{type(exc).__name__}: {exc}")] * len(chunk)
+                send()
+                self._record_local(job, chunk, replies)
+                await self._turn()
+        finally:
+            for _job, _chunk, future in in_flight:  # cancelled: what is in flight is not recorded (nor waited for)
+                if future is not None:
+                    future.cancel()
+
+    def _record_local(self, job: Job, chunk: list[Item], replies: list[Reply]) -> None:
+        recorded_at = now_iso()  # one slice is decided at one moment
+        for item, reply in zip(chunk, replies):
+            cut = _CUT if len(item.content) > MAX_CONTENT_CHARS else None  # the result says it was cut
+            self._record(job, item.id, cut, reply, cached=False, at=recorded_at)
+
+    async def _turn(self) -> None:
+        """Between two slices: the loop turns, and a batch that is due is taken by the writer first."""
+        await asyncio.sleep(0)
+        while self._full.is_set() and self._writing is None and self._writer_task and not self._writer_task.done():
             await asyncio.sleep(0)
-            while self._full.is_set() and self._writing is None and self._writer_task and not self._writer_task.done():
-                await asyncio.sleep(0)  # a batch is due: the writer takes it before the next slice
 
     async def _worker(self, provider: Provider, limiter: RateLimiter, work: Iterator[tuple[Job, Item]]) -> None:
         for job, item in work:
@@ -310,13 +369,21 @@ class Engine:
         )
 
     def _record(
-        self, job: Job, item_id: str, messages: Messages | None, reply: Reply, *, cached: bool, key: str | None = None
+        self,
+        job: Job,
+        item_id: str,
+        messages: Messages | None,
+        reply: Reply,
+        *,
+        cached: bool,
+        key: str | None = None,
+        at: str | None = None,
     ) -> None:
         """`messages` is None for a local provider's reply: nothing was rendered, nothing is cached."""
         if key is None and messages is not None:
             key = self._key(job, messages)
         try:
-            verdict, row = self._result(job, item_id, messages, reply, cached=cached, key=key)
+            verdict, row = self._result(job, item_id, messages, reply, cached=cached, key=key, at=at)
         except Exception as exc:  # noqa: BLE001 - no reply, however odd, ends the replay: it is this item's result
             reply = Reply(
                 error_type=ErrorType.BAD_RESPONSE,
@@ -324,7 +391,7 @@ class Engine:
                 latency_ms=reply.latency_ms,
                 raw=_as_text(reply.raw),
             )
-            verdict, row = self._result(job, item_id, messages, reply, cached=cached, key=key)
+            verdict, row = self._result(job, item_id, messages, reply, cached=cached, key=key, at=at)
         if job.repeat > 1:
             self._pending.repeats.append({**row, "repeat": job.repeat})
         else:
@@ -338,12 +405,20 @@ class Engine:
         self._advance(job.progress, verdict, cached, item_id)
 
     def _result(
-        self, job: Job, item_id: str, messages: Messages | None, reply: Reply, *, cached: bool, key: str | None
+        self,
+        job: Job,
+        item_id: str,
+        messages: Messages | None,
+        reply: Reply,
+        *,
+        cached: bool,
+        key: str | None,
+        at: str | None = None,
     ) -> tuple[Verdict, dict[str, Any]]:
         template = job.prompt.template
         verdict = parse_reply(reply, template.labels, template.label_synonyms, template.output)
-        row = _result_row(job, item_id, reply, verdict, self.scrub, cached=cached, key=key)
-        row["unknown_rules_json"] = json.dumps(list(unknown_rules(verdict.rules, self._vocabulary(template))))
+        row = _result_row(job, item_id, reply, verdict, self.scrub, cached=cached, key=key, at=at)
+        row["unknown_rules_json"] = _json_names(unknown_rules(verdict.rules, self._vocabulary(template)))
         if messages is not None and messages.truncated:
             row["detail"] = ((row["detail"] or "") + " [content truncated for the prompt]").strip()
         return verdict, row
@@ -389,6 +464,14 @@ class Engine:
             q.insert_results(session, pending.rows, pending.cache, pending.repeats)
 
 
+def _decide_here(provider: Provider, job: Job, chunk: list[Item]) -> list[Reply]:
+    """A local provider's replies to a slice, decided in this process."""
+    try:  # what a model would be sent of each item, no more: a 50 MB post costs what 100,000 characters cost
+        return provider.decide_many(job.prompt.template, [item.content[:MAX_CONTENT_CHARS] for item in chunk])
+    except Exception as exc:  # noqa: BLE001  an adapter bug must not lose the run: a typed result
+        return [Reply(error_type=ErrorType.INTERNAL, error=f"{type(exc).__name__}: {exc}")] * len(chunk)
+
+
 async def _settled(future: asyncio.Future[None], *, raising: bool = True) -> None:
     """Wait for `future` even if this task is cancelled meanwhile (a write handed to a thread cannot be called
     back: the log must hold it before the runs get their status), then re-raise the cancellation or its error."""
@@ -422,6 +505,8 @@ def _text(value: object) -> str | None:
 
 def _safe(scrub: Scrubber, value: object) -> str | None:
     """Untrusted reply text as stored: text, keys masked, NUL replaced."""
+    if value is None:
+        return None
     return _text(scrub(_as_text(value)))
 
 
@@ -433,7 +518,15 @@ def _as_text(value: object) -> str | None:
 
 
 def _result_row(
-    job: Job, item_id: str, reply: Reply, verdict: Verdict, scrub: Scrubber, *, cached: bool, key: str | None
+    job: Job,
+    item_id: str,
+    reply: Reply,
+    verdict: Verdict,
+    scrub: Scrubber,
+    *,
+    cached: bool,
+    key: str | None,
+    at: str | None = None,
 ) -> dict[str, Any]:
     return {
         "run_id": job.run_id,
@@ -450,14 +543,20 @@ def _result_row(
         "tokens_out": reply.tokens_out,
         "latency_ms": None if cached else reply.latency_ms,
         "cost_usd": 0.0
-        if cached
+        if cached or not (reply.tokens_in or reply.tokens_out or reply.cache_read_tokens or reply.cache_write_tokens)
         else job.target.cost(reply.tokens_in, reply.tokens_out, reply.cache_read_tokens, reply.cache_write_tokens),
         "cached": cached,
         "cache_key": key,
-        "created_at": now_iso(),
+        "created_at": at or now_iso(),
         **_provenance(reply, scrub),
-        "rules_json": json.dumps(list(verdict.rules), ensure_ascii=False),
+        "rules_json": _json_names(verdict.rules),
     }
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_names(names: tuple[str, ...]) -> str:
+    """A verdict's cited rule names as the log stores them (a replay cites the same few sets again and again)."""
+    return json.dumps(list(names), ensure_ascii=False)
 
 
 def _provenance(reply: Reply, scrub: Scrubber) -> dict[str, Any]:

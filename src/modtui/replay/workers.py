@@ -1,0 +1,69 @@
+"""Worker processes for a local provider's big replays: its slices of items decided on every core.
+
+A local provider (the rules baseline) decides in the CPU, so one process uses one core. When a replay hands it at
+least POOL_MIN_ITEMS items and the machine has more than one core, the engine forks one worker per core and sends
+them the slices; the replies come back in order and are recorded, committed and resumed exactly as in-process
+ones (Engine._local_pool). Workers are forked (Linux) so they start in milliseconds with modtui already imported;
+where fork is not the platform's way, replays stay in-process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+from modtui.domain.prompt import PromptTemplate
+from modtui.providers.base import Provider, Reply
+
+POOL_MIN_ITEMS = 4_096  # below this the fork and the transfers cost more than a second core saves
+POOL_SLICE = 1_024  # items per task sent to a worker: a few tens of ms of work each
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def open_pool(items: int) -> ProcessPoolExecutor | None:
+    """One worker process per core for `items` items, or None: decide them in this process."""
+    workers = cores()
+    if items < POOL_MIN_ITEMS or workers < 2 or sys.platform != "linux":
+        return None
+    context = multiprocessing.get_context("fork")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),))
+
+
+def decide(provider: Provider, template: PromptTemplate, contents: Sequence[str]) -> list[Reply]:
+    """What a worker runs for one slice (a module-level function: it is sent to the worker by name)."""
+    return provider.decide_many(template, contents)
+
+
+def _start_worker(parent: int) -> None:
+    """A worker ends with the replay: Ctrl-C is the parent's to handle (the parent shuts the pool down), and a
+    killed parent takes its workers with it (no orphan holding the terminal or a caller's pipes)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with(parent)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # the parent's stdout may be a caller's pipe: a worker must not keep it open
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _die_with(parent: int) -> None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the kernel kills this worker when the parent dies
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: an orphan waits, holding no pipe of the caller
+        pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(0)
