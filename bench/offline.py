@@ -10,8 +10,8 @@ long posts), then measures, on the same machine in the same run:
 - the ideal: the classifier alone, in this process, over the same posts (items/s of `CompiledPolicy.classify`,
   one core), and the interpreter's start-up with modtui's CLI imported;
 - `modtui replay INC -m offline --format json` as the user runs it — a fresh process on a fresh log: wall time
-  (start-up, loading and checking the incident, recording every result, the report), items/s, and the process's
-  peak RSS (from wait4);
+  (start-up, loading and checking the incident, recording every result, the report), items/s, CPU time (user +
+  sys, its worker processes included) and peak RSS (from wait4: the largest of the process and its workers);
 - the same command again, unchanged (same prompt version, same items): served from the log.
 
 Goals: ≥ 10,000 items/s whole process at 25,000 items (≤ 2.5 s wall), ≤ 300 MB peak RSS and flat per item beyond,
@@ -101,6 +101,16 @@ def build(ws: Path, n: int, prompt: str) -> None:
     )
 
 
+def compile_modtui() -> None:
+    """Byte-compile modtui's modules, as `pip install` does for an installed package: with PYTHONDONTWRITEBYTECODE set
+    (some shells and containers set it) an editable install would otherwise compile every module on every start."""
+    import compileall
+
+    import modtui
+
+    compileall.compile_dir(str(Path(modtui.__file__).parent), quiet=1)
+
+
 def bench(n: int, prompt: str, env: dict[str, str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="modtui-offline-") as tmp:
         ws = Path(tmp)
@@ -117,7 +127,16 @@ def bench(n: int, prompt: str, env: dict[str, str]) -> dict[str, float]:
         assert run2["items"] == n and run2["status"] == "completed", run2
         same = (run2["tp"], run2["fp"], run2["fn"], run2["tn"]) == (run["tp"], run["fp"], run["fn"], run["tn"])
         assert same, "the re-run's verdicts differ"
-        return {"n": n, "ideal": ideal, "wall": wall, "cpu": cpu, "rss": rss, "again": again, "again_rss": again_rss}
+        return {
+            "n": n,
+            "ideal": ideal,
+            "wall": wall,
+            "cpu": cpu,
+            "rss": rss,
+            "again": again,
+            "again_cpu": again_cpu,
+            "again_rss": again_rss,
+        }
 
 
 def main() -> None:
@@ -132,22 +151,24 @@ def main() -> None:
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; prompt {args.prompt}"
     )
+    compile_modtui()
     print(f"start-up (python -c 'import modtui.cli', best of 3): {start_up(env):.2f} s")
     if args.profile:
         contents = [str(r["content"]) for r in offline_corpus.items(int(args.items.split(",")[0]))]
         cProfile.runctx("in_process_classify(args.prompt, contents)", globals(), locals(), args.profile)
     print(
-        "| items | in-process classify (ideal) | whole process: wall | items/s | CPU s | peak RSS | "
-        "unchanged re-run | re-run RSS |"
+        "| items | in-process classify, 1 core (ideal) | whole process: wall | items/s | CPU s | peak RSS | "
+        "unchanged re-run: wall | CPU s | RSS |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for size in (int(s) for s in args.items.split(",")):
         for _ in range(args.repeat):
             r = bench(size, args.prompt, env)
-            ok = r["wall"] <= 2.5 * size / 25_000 and r["rss"] <= 300e6 * max(1.0, size / 25_000)
+            ok = r["wall"] <= 2.5 * size / 25_000 and r["rss"] <= 300e6 and r["again"] <= 1.5 * max(1.0, size / 25_000)
             print(
                 f"| {size:,} | {r['ideal']:,.0f} items/s | {r['wall']:.2f} s | {size / r['wall']:,.0f} | "
-                f"{r['cpu']:.2f} | {r['rss'] / 1e6:.0f} MB | {r['again']:.2f} s | {r['again_rss'] / 1e6:.0f} MB |"
+                f"{r['cpu']:.2f} | {r['rss'] / 1e6:.0f} MB | {r['again']:.2f} s | {r['again_cpu']:.2f} | "
+                f"{r['again_rss'] / 1e6:.0f} MB |"
                 f"{'' if ok else ' (over the goal)'}"
             )
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
