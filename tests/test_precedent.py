@@ -11,9 +11,7 @@ import pytest
 from modtui.analysis.precedent import Example, PrecedentIndex
 from modtui.prompts.render import render
 from modtui.prompts.version import normalised_text
-from modtui.replay.cachekey import cache_key
-from modtui.replay.engine import Engine
-from modtui.secrets import Scrubber
+from modtui.replay.requests import keyed_requests
 from modtui.services import golden, precedent
 from modtui.services import replay as replay_svc
 from modtui.workspace import Workspace
@@ -190,8 +188,9 @@ def test_precedents_are_part_of_the_cache_key(samples: Path) -> None:
         ws = Workspace.open(samples)
         plan = replay_svc.plan(ws, replay_svc.ReplaySpec("INC-0042", ["hate_speech/with_precedents"]))
         job = next(j for j in plan.jobs if j.context is not None)
-        engine = Engine(ws.store(), Scrubber.for_targets([]))
-        return {i.id: cache_key(job.target, engine._render(job, i), None) for i in plan.items}
+        return {
+            item.id: key for key, item, _ in keyed_requests(job.target, job.prompt.template, plan.items, job.context)
+        }
 
     before = keys()
     items = samples / "incidents" / "INC-0099" / "items.jsonl"

@@ -11,10 +11,8 @@ from modtui.store import runs as q
 from modtui.workspace import Workspace
 
 
-def test_item_that_cannot_be_rendered_is_a_recorded_bad_request(served_workspace: Path, fake_server) -> None:
-    """(On a target that is sent the rendered prompt: the offline rules baseline reads the policy block and the
-    content, never the rendered text, so it renders nothing.)"""
-    workspace = served_workspace
+def _unrenderable_first_item(workspace: Path) -> dict:
+    """The candidate prompt now adds 1 to meta.reports, and the first item's reports is a word: only it fails."""
     prompt = workspace / "prompts/toxicity/candidate.yaml"
     text = prompt.read_text(encoding="utf-8")
     prompt.write_text(
@@ -25,7 +23,14 @@ def test_item_that_cannot_be_rendered_is_a_recorded_bad_request(served_workspace
     first = json.loads(lines[0])
     first["meta"] = {**first.get("meta", {}), "reports": "many"}  # str + int fails only for this item
     items.write_text("\n".join([json.dumps(first)] + lines[1:]) + "\n", encoding="utf-8")
+    return first
 
+
+def test_item_that_cannot_be_rendered_is_a_recorded_bad_request(served_workspace: Path, fake_server) -> None:
+    """(On a target that is sent the rendered prompt: the offline rules baseline reads the policy block and the
+    content, never the rendered text, so it renders nothing.)"""
+    workspace = served_workspace
+    first = _unrenderable_first_item(workspace)
     ws = Workspace.open(workspace)
     spec = svc.ReplaySpec("INC-T1", prompts=["toxicity/candidate"], targets=["gpt-mini"], author="t")
     plan = svc.plan(ws, spec)
@@ -84,4 +89,17 @@ def test_nul_in_a_reply_is_stored_replaced(served_workspace: Path, fake_server) 
     with ws.store().read() as session:
         rows = q.results_of(session, rep.runs[0].run.id)
     assert rows and all(r.rationale == "a\ufffdb" and r.raw_text.endswith("trailing\ufffd") for r in rows)
+    ws.close()
+
+
+def test_a_dry_run_plans_no_call_for_an_item_that_cannot_be_rendered(served_workspace: Path, fake_server) -> None:
+    """The plan renders and keys items as the engine does: the item the replay records as bad_request is no call."""
+    _unrenderable_first_item(served_workspace)
+    ws = Workspace.open(served_workspace)
+    spec = svc.ReplaySpec("INC-T1", prompts=["toxicity/candidate"], targets=["gpt-mini"], author="t")
+    planned = {p.prompt.label: p for p in svc.read_only_plan(ws, spec)}
+    candidate, production = planned["toxicity/candidate"], planned["toxicity/production"]
+    assert (candidate.items, candidate.cached, len(candidate.to_call)) == (12, 0, 11)
+    assert (production.items, production.cached, len(production.to_call)) == (12, 0, 12)
+    assert fake_server.count() == 0
     ws.close()

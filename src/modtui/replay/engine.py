@@ -12,7 +12,7 @@ import contextlib
 import functools
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -23,7 +23,7 @@ from modtui.domain.prompt import PromptTemplate
 from modtui.domain.target import Target
 from modtui.domain.verdict import ErrorType, Outcome, Verdict
 from modtui.prompts.loader import LoadedPrompt
-from modtui.prompts.render import MAX_CONTENT_CHARS, Messages, render
+from modtui.prompts.render import MAX_CONTENT_CHARS, Messages
 from modtui.providers.base import Provider, Reply, Request
 from modtui.providers.registry import provider_class
 from modtui.replay.budget import Budget, reserve, settle
@@ -31,6 +31,7 @@ from modtui.replay.cachekey import cache_key
 from modtui.replay.events import RunProgress
 from modtui.replay.parsing import parse_reply, unknown_rules
 from modtui.replay.ratelimit import RateLimiter
+from modtui.replay.requests import Context, keyed_requests, render_item
 from modtui.replay.workers import POOL_SLICE, cores, decide, open_pool
 from modtui.secrets import Scrubber, key_for
 from modtui.store import runs as q
@@ -63,7 +64,7 @@ class Job:
     progress: RunProgress
     dead: str | None = None  # set when the target cannot go on (bad key): the reason
     # extra template values per item (e.g. {"precedents": ...}), built by the service; the engine stays generic
-    context: Callable[[Item], Mapping[str, str]] | None = None
+    context: Context | None = None
     repeat: int = 1  # `replay --repeat N`: repeats 2..N call again (never the cache) and are kept with their index
     budgets: tuple[Budget, ...] = ()  # spending caps the run is under (replay.budget)
     estimate: Callable[[Messages], float] | None = None  # a call's expected cost, reserved in `budgets` before it
@@ -329,13 +330,11 @@ class Engine:
             if not providers[job.target.name].cacheable or not job.todo or job.repeat > 1:
                 continue
             served: set[str] = set()
+            target_key = self._target_keys.get(job.target.name)
             for start in range(0, len(job.todo), CACHE_CHUNK):
-                keys = {}
-                for item in job.todo[start : start + CACHE_CHUNK]:
-                    messages = self._render_safely(job, item)
-                    if isinstance(messages, Reply):
-                        continue  # the worker records the failure
-                    keys[self._key(job, messages)] = (item, messages)
+                chunk = job.todo[start : start + CACHE_CHUNK]
+                requests = keyed_requests(job.target, job.prompt.template, chunk, job.context, target_key=target_key)
+                keys = {key: (item, messages) for key, item, messages in requests}
                 hits = await asyncio.to_thread(self._lookup, list(keys))
                 for key, row in hits.items():
                     item, messages = keys[key]
@@ -350,14 +349,10 @@ class Engine:
 
     # -- results ------------------------------------------------------------------------------------
 
-    def _render(self, job: Job, item: Item) -> Messages:
-        extra = job.context(item) if job.context else {}
-        return render(job.prompt.template, item.content, item_id=item.id, meta=item.meta, **extra)
-
     def _render_safely(self, job: Job, item: Item) -> Messages | Reply:
         """Prompts are trial-rendered on load, so this is rare; a failure is that item's result, not the run's end."""
         try:
-            return self._render(job, item)
+            return render_item(job.prompt.template, item, job.context)
         except Exception as exc:  # noqa: BLE001  e.g. a template error only some items' meta can trigger
             return Reply(
                 error_type=ErrorType.BAD_REQUEST, error=f"template could not be rendered: {type(exc).__name__}: {exc}"

@@ -29,6 +29,7 @@ from modtui.providers.batch import BatchProvider, BatchState, batch_provider_cla
 from modtui.providers.registry import provider_class
 from modtui.replay.engine import FLUSH_ROWS, Engine, Job
 from modtui.replay.events import RunProgress
+from modtui.replay.requests import render_item
 from modtui.secrets import Scrubber, key_for
 from modtui.services import golden
 from modtui.services import replay as replay_svc
@@ -352,7 +353,7 @@ class Recorder(Engine):
         out = []
         for job in jobs:
             for n, item in enumerate(job.todo):
-                messages = self._render(job, item)
+                messages = render_item(job.prompt.template, item, job.context)  # a failure fails the target
                 custom_id = f"r{job.run_id}-{n}"  # [A-Za-z0-9_-]{1,64}: item ids may hold other characters
                 request = Request(messages, item.content, job.prompt.template, job.target.params)
                 out.append(

@@ -197,9 +197,8 @@ class PlannedRun:
 
 def read_only_plan(ws: Workspace, spec: ReplaySpec) -> list[PlannedRun]:
     """`plan` without creating or resuming runs: per target × prompt, what is recorded, cached and left to call."""
-    from modtui.prompts.render import render
     from modtui.providers.registry import provider_class
-    from modtui.replay.cachekey import cache_key
+    from modtui.replay.requests import keyed_requests
     from modtui.store import repeats as rq
 
     loaded, _, prompts, targets, items = _resolve(ws, spec)
@@ -216,20 +215,11 @@ def read_only_plan(ws: Workspace, spec: ReplaySpec) -> list[PlannedRun]:
             for prompt in prompts:
                 run = q.find_resumable(session, loaded.id, target.config_key(), prompt.version, spec.items)
                 done = q.done_item_ids(session, run.id) if run is not None and run.id is not None else set()
-                keyed: dict[str, Messages] = {}
-                for item in (i for i in items if i.id not in done):
-                    context = contexts[prompt.version]
-                    messages = render(
-                        prompt.template,
-                        item.content,
-                        item_id=item.id,
-                        meta=item.meta,
-                        **(context(item) if context else {}),
-                    )
-                    keyed[
-                        cache_key(target, messages, prompt.template.output_schema) if cacheable else f"{len(keyed)}"
-                    ] = messages
-                hits = set(q.cached(session, list(keyed))) if cacheable else set()
+                todo = [i for i in items if i.id not in done]
+                requests = keyed_requests(target, prompt.template, todo, contexts[prompt.version])
+                hits = set(q.cached(session, [key for key, _, _ in requests])) if cacheable else set()
+                by_key = {key: item.id for key, item, _ in requests}  # as the engine serves: one item per key
+                served = {item_id for key, item_id in by_key.items() if key in hits}
                 repeated = sum(
                     len(items) - len(rq.done_repeat_ids(session, run.id, r))
                     if run is not None and run.id is not None
@@ -242,8 +232,8 @@ def read_only_plan(ws: Workspace, spec: ReplaySpec) -> list[PlannedRun]:
                         prompt,
                         len(items),
                         len(done),
-                        len(hits),
-                        [m for k, m in keyed.items() if k not in hits],
+                        len(served),
+                        [messages for _, item, messages in requests if item.id not in served],
                         repeated,
                     )
                 )
