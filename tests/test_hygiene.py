@@ -252,3 +252,39 @@ def test_the_report_schema_lists_every_status_the_domain_has() -> None:
         "run": [s.value for s in RunStatus],
         "finding": [s.value for s in FindingStatus],
     }
+
+
+def _is_module(dotted: str) -> bool:
+    path = SRC.parent.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _private_uses(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, name) of each private name of another modtui module this one imports (`from m import _x`) or reads
+    (`m._x` where `m` is a modtui module it imported)."""
+    modules: dict[str, str] = {}
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("modtui"):
+            for alias in node.names:
+                if alias.name.startswith("_"):
+                    found.append((node.lineno, f"{node.module}.{alias.name}"))
+                elif _is_module(f"{node.module}.{alias.name}"):
+                    modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            modules.update({a.asname: a.name for a in node.names if a.asname and a.name.startswith("modtui")})
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append((node.lineno, f"{modules[node.value.id]}.{node.attr}"))
+    return found
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    """What a module shares is public (a service function, an adapter's parse()); its `_names` stay its own."""
+    assert {path: uses for path, tree in _modules() if (uses := _private_uses(tree))} == {}

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from modtui.domain.verdict import ErrorType
-from modtui.providers.anthropic import AnthropicProvider, _reply
+from modtui.providers.anthropic import AnthropicProvider
 from modtui.providers.base import Reply, Request
 from modtui.providers.batch import BatchProvider, BatchState
 from modtui.providers.sdk_errors import MAX_ERROR_CHARS
@@ -58,7 +58,7 @@ class AnthropicBatch(BatchProvider):
 def _result(result: Any) -> Reply:
     kind = getattr(result, "type", None)
     if kind == "succeeded":
-        return _reply(result.message.model_dump_json().encode())  # parsed as a live reply body is
+        return AnthropicProvider.parse(result.message.model_dump_json().encode())  # parsed as a live reply body is
     if kind == "errored":
         error = getattr(result.error, "error", None)
         error_type = getattr(error, "type", None) or "api_error"

@@ -9,7 +9,7 @@ from typing import Any
 from modtui.domain.verdict import ErrorType
 from modtui.providers.base import Reply, Request, status_error_type
 from modtui.providers.batch import BatchProvider, BatchState
-from modtui.providers.openai import OpenAIProvider, _reply
+from modtui.providers.openai import OpenAIProvider
 from modtui.providers.sdk_errors import MAX_ERROR_CHARS
 
 ENDPOINT = "/v1/chat/completions"
@@ -74,7 +74,7 @@ def _entry(entry: dict[str, Any]) -> tuple[str, Reply]:
     response = entry.get("response") or {}
     status, body = response.get("status_code"), response.get("body")
     if status == 200 and isinstance(body, dict):
-        return custom_id, _reply(json.dumps(body).encode())  # parsed as a live reply body is
+        return custom_id, OpenAIProvider.parse(json.dumps(body).encode())  # parsed as a live reply body is
     message = body.get("error", {}).get("message") if isinstance(body, dict) else None
     return custom_id, Reply(
         error_type=status_error_type(status),

@@ -156,7 +156,7 @@ def plan(ws: Workspace, spec: ProbeSpec) -> ProbePlan:
     rspec = replay_svc.ReplaySpec(
         pid, (), (), spec.item_set, spec.concurrency, spec.use_cache, "production", spec.author
     )
-    jobs = replay_svc._jobs(ws, probe_loaded, prompts, targets, items, rspec)
+    jobs = replay_svc.start_jobs(ws, probe_loaded, prompts, targets, items, rspec)
     # no baseline version matches: a probe run has no fixed/regressed flips of its own, only variant flips
     replay = replay_svc.ReplayPlan(probe_loaded, prompts, targets, items, jobs, baseline_version="")
     return ProbePlan(spec, replay, rspec, variants, parents)

@@ -127,7 +127,7 @@ def is_run_id(text: str) -> bool:
 def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
     """Resolve prompts, targets and items; create or resume one run per target × prompt."""
     loaded, production, prompts, targets, items = _resolve(ws, spec)
-    jobs = _jobs(ws, loaded, prompts, _unique_targets(targets), items, spec)
+    jobs = start_jobs(ws, loaded, prompts, unique_targets(targets), items, spec)
     _set_budgets(ws, jobs, spec)  # before repeat_jobs, which share each run's budgets
     return ReplayPlan(loaded, prompts, targets, items, jobs, production.version, repeat_jobs(ws, jobs, items, spec))
 
@@ -159,7 +159,7 @@ def _resolve(
                     Problem("--baseline", f"run {spec.baseline} is on {base.incident_id}, not {loaded.id}")
                 )
     production = ws.load_prompt(loaded.incident.production.prompt)
-    prompts = _unique([production] + [ws.load_prompt(p) for p in spec.prompts])
+    prompts = unique_prompts([production] + [ws.load_prompt(p) for p in spec.prompts])
     targets = [ws.target(t) for t in spec.targets] or [ws.production_target(loaded.incident.production.model)]
     items = select_items(loaded.items, spec.items)
     if not items:
@@ -210,7 +210,7 @@ def read_only_plan(ws: Workspace, spec: ReplaySpec) -> list[PlannedRun]:
     }
     out = []
     with ws.store().read() as session:
-        for target in _unique_targets(targets):
+        for target in unique_targets(targets):
             cacheable = spec.use_cache and provider_class(target.provider).cacheable
             for prompt in prompts:
                 run = q.find_resumable(session, loaded.id, target.config_key(), prompt.version, spec.items)
@@ -240,14 +240,16 @@ def read_only_plan(ws: Workspace, spec: ReplaySpec) -> list[PlannedRun]:
     return out
 
 
-def _unique(prompts: list[LoadedPrompt]) -> list[LoadedPrompt]:
+def unique_prompts(prompts: list[LoadedPrompt]) -> list[LoadedPrompt]:
+    """Each prompt version once, in first-seen order."""
     seen: dict[str, LoadedPrompt] = {}
     for prompt in prompts:
         seen.setdefault(prompt.version, prompt)
     return list(seen.values())
 
 
-def _unique_targets(targets: list[Target]) -> list[Target]:
+def unique_targets(targets: list[Target]) -> list[Target]:
+    """Each target (by name) once, in first-seen order."""
     return list({t.name: t for t in targets}.values())
 
 
@@ -268,7 +270,7 @@ def check_keys(ws: Workspace, targets: Sequence[Target]) -> None:
         raise ConfigError(problems)
 
 
-def _jobs(
+def start_jobs(
     ws: Workspace,
     loaded: LoadedIncident,
     prompts: list[LoadedPrompt],
@@ -277,7 +279,9 @@ def _jobs(
     spec: ReplaySpec,
     sources: dict[str, str] | None = None,
 ) -> list[Job]:
-    """`sources` maps a prompt held in memory (the TUI's unsaved candidate) by its path to its YAML text."""
+    """One engine job per target × prompt: a new run, or the resumable one continued, with the items it still lacks
+    (those an unchanged earlier run answered are copied from the log first). `sources` maps a prompt held in memory
+    (the TUI's unsaved candidate) by its path to its YAML text."""
     check_keys(ws, targets)
     jobs = []
     contexts = {

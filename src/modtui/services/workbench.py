@@ -322,12 +322,12 @@ def plan_with_prompts(
         raise UsageError(Problem("targets", "choose at least one target"))
     loaded = load_and_sync(ws, spec.incident_id)
     production = ws.load_prompt(loaded.incident.production.prompt)
-    chosen = replay_service._unique(list(prompts))
-    targets = replay_service._unique_targets([ws.target(t) for t in spec.targets])
+    chosen = replay_service.unique_prompts(list(prompts))
+    targets = replay_service.unique_targets([ws.target(t) for t in spec.targets])
     items = replay_service.select_items(loaded.items, spec.items)
     if not items:
         raise UsageError(Problem(spec.incident_id, f"no {spec.items} items to replay"))
-    jobs = replay_service._jobs(ws, loaded, chosen, targets, items, spec, dict(sources or {}))
+    jobs = replay_service.start_jobs(ws, loaded, chosen, targets, items, spec, dict(sources or {}))
     return replay_service.ReplayPlan(loaded, chosen, targets, items, jobs, production.version)
 
 
