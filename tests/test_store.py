@@ -274,3 +274,66 @@ def test_reading_commands_do_not_rewrite_an_unchanged_log(workspace: Path, run_c
         assert run_cli(workspace, *args).exit_code == 0
     sql(db, "PRAGMA wal_checkpoint(TRUNCATE)")
     assert file_hash(db) == before
+
+
+# ---------------------------------------------------------------- bulk inserts: the SQLite fast path (store.bulk)
+def _replayed(ws: Path, run_cli, monkeypatch: pytest.MonkeyPatch, fast: bool) -> dict[str, list[tuple]]:
+    from modtui.store import bulk
+
+    monkeypatch.setattr(bulk, "_plain", bulk._plain if fast else (lambda table, rows: False))
+    result = run_cli(ws, "replay", INCIDENT_ID, "-m", "offline", "-p", "toxicity/candidate")
+    assert result.exit_code == 0, result.stderr
+    db = ws / ".modtui" / "modtui.db"
+    results = sql(db, "SELECT * FROM result ORDER BY run_id, item_id")
+    columns = [r[1] for r in sql(db, "PRAGMA table_info(result)")]
+    varying = {columns.index("created_at"), columns.index("latency_ms")}  # when, and how long: never the same
+    return {
+        "result": [tuple(v for i, v in enumerate(row) if i not in varying) for row in results],
+        "item": sql(db, "SELECT * FROM item ORDER BY incident_id, item_id"),
+    }
+
+
+def test_bulk_inserts_write_what_sqlalchemy_writes(
+    workspace: Path, tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(workspace, other)
+    fast, slow = _replayed(workspace, run_cli, monkeypatch, True), _replayed(other, run_cli, monkeypatch, False)
+    assert fast == slow and len(fast["result"]) > 10 and fast["item"]
+
+
+def test_bulk_inserts_bind_enums_and_booleans_as_sqlalchemy_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modtui.domain.verdict import ErrorType
+    from modtui.store import bulk
+    from modtui.store.tables import CacheRow
+
+    row = {
+        "key": "k1",
+        "target_key": "t",
+        "text": "naïve ✓",
+        "refusal": None,
+        "finish_reason": ErrorType.TIMEOUT,
+        "tokens_in": 3,
+        "tokens_out": 0,
+        "raw_json": None,
+        "created_at": "2026-12-03T00:00:00Z",
+        "answered_model": None,
+        "system_fingerprint": None,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+    }
+    written = {}
+    for fast in (True, False):
+        monkeypatch.setattr(bulk, "_plain", bulk._plain if fast else (lambda table, rows: False))
+        store = open_store(str(tmp_path / f"{fast}.db"))
+        with store.write() as session:
+            bulk.insert_many(session, CacheRow.__table__, [row, row | {"key": "k2", "tokens_in": 0}], ["key"])
+            bulk.insert_many(session, CacheRow.__table__, [row | {"text": "a second k1: ignored"}], ["key"])
+        written[fast] = sql(tmp_path / f"{fast}.db", "SELECT * FROM response_cache ORDER BY key")
+        store.close()
+    assert written[True] == written[False] and len(written[True]) == 2
+    assert written[True][0][2] == "naïve ✓" and "timeout" in written[True][0]

@@ -12,6 +12,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from modtui.incidents.loader import LoadedIncident
+from modtui.store.bulk import insert_many
 from modtui.store.db import Store
 from modtui.store.records import EventRecord
 from modtui.store.tables import EventRow, FindingRow, IncidentRow, ItemRow, RunRow
@@ -87,7 +88,7 @@ def _replace_items(session: Session, loaded: LoadedIncident) -> None:
         for i in loaded.items
     ]
     for start in range(0, len(rows), 5000):
-        session.execute(ItemRow.__table__.insert(), rows[start : start + 5000])  # type: ignore[attr-defined]
+        insert_many(session, ItemRow.__table__, rows[start : start + 5000])  # type: ignore[attr-defined]
 
 
 def event_record(row: EventRow) -> EventRecord:

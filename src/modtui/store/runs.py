@@ -22,6 +22,7 @@ from modtui.domain.target import Target
 from modtui.domain.verdict import ErrorType, Outcome
 from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.version import normalised_text
+from modtui.store.bulk import insert_many
 from modtui.store.db import Store, code_point_order
 from modtui.store.incidents import add_event
 from modtui.store.compare import answered_by as core_answered_by
@@ -208,26 +209,9 @@ def insert_results(
     repeat_rows: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Insert, ignoring rows already present (a concurrent replay of the same run got there first)."""
-    if repeat_rows:
-        session.execute(
-            _insert_ignore(session, ResultRepeatRow.__table__, ["run_id", "item_id", "repeat"]),  # type: ignore[attr-defined]
-            list(repeat_rows),
-        )
-    if rows:
-        session.execute(_insert_ignore(session, ResultRow.__table__, ["run_id", "item_id"]), list(rows))  # type: ignore[attr-defined]
-    if cache_rows:
-        session.execute(_insert_ignore(session, CacheRow.__table__, ["key"]), list(cache_rows))  # type: ignore[attr-defined]
-
-
-def _insert_ignore(session: Session, table: Any, keys: list[str]) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql  # the dialect in use is loaded already; the other never is
-
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
-    from sqlalchemy.dialects import sqlite
-
-    return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
+    insert_many(session, ResultRepeatRow.__table__, repeat_rows, ["run_id", "item_id", "repeat"])  # type: ignore[attr-defined]
+    insert_many(session, ResultRow.__table__, rows, ["run_id", "item_id"])  # type: ignore[attr-defined]
+    insert_many(session, CacheRow.__table__, cache_rows, ["key"])  # type: ignore[attr-defined]
 
 
 def cached(session: Session, keys: Iterable[str]) -> dict[str, CachedReply]:
