@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import random
 import statistics
 import sys
@@ -163,6 +164,7 @@ async def measure(
     app = create_app(ws)
     out: dict[str, object] = {}
     painted: list[float] = []
+    painted_cpu: list[float] = []  # the process's CPU time then (threads included): steadier than the wall
     display = app._display
 
     frames = [0]
@@ -172,18 +174,23 @@ async def measure(
         frames[0] += 1
         if isinstance(screen, WorkbenchScreen) and not painted:
             painted.append(time.perf_counter())
+            painted_cpu.append(time.process_time())
 
     app._display = timed_display  # type: ignore[method-assign]
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         app.open_incident(INCIDENT)
         while not painted:
             await asyncio.sleep(0.002)
         out["first_paint_s"] = painted[0] - started
+        out["first_paint_cpu_s"] = painted_cpu[0] - started_cpu
         screen = app.screen
         assert isinstance(screen, WorkbenchScreen), screen
-        await app.workers.wait_for_complete()  # a large log is read in a thread after the first paint
+        # a large log is read, and a large incident's slice view built, in threads started after the first paint
+        while screen.data.matrix_pending or screen.slices is None:
+            await asyncio.sleep(0.005)
+        await app.workers.wait_for_complete()
         await pilot.pause()
         out["verdicts_s"] = time.perf_counter() - started
         table = screen.query_one(ItemsTable)
@@ -243,7 +250,11 @@ def main() -> None:
     median, p90 = statistics.median(every), every[int(len(every) * 0.9)]
     cpu = statistics.median(result["filter_cpu_s"])  # type: ignore[arg-type]
     print(f"workbench at {args.size}: {result['rows']} rows × {result['columns']} columns")
-    print(f"first paint   {first * 1000:7.0f} ms   goal < 1000 ms   {'ok' if first < 1 else 'MISSED'}")
+    first_cpu = float(result["first_paint_cpu_s"])  # type: ignore[arg-type]
+    print(
+        f"first paint   {first * 1000:7.0f} ms   goal < 1000 ms   {'ok' if first < 1 else 'MISSED'}   "
+        f"(CPU {first_cpu * 1000:.0f} ms; load average {os.getloadavg()[0]:.2f})"
+    )
     print(f"verdicts in   {float(result['verdicts_s']) * 1000:7.0f} ms   (the log read in a thread, then the metrics)")  # type: ignore[arg-type]
     print(
         f"filter median {median * 1000:7.1f} ms   p90 {p90 * 1000:.1f} ms   max {every[-1] * 1000:.1f} ms   "

@@ -23,6 +23,9 @@ def _same(a: loader.LoadedIncident, b: loader.LoadedIncident) -> None:
     for x, y in zip(a.items, b.items, strict=True):
         assert x.model_dump_json() == y.model_dump_json() and x.model_fields_set == y.model_fields_set
         assert type(x.kind) is type(y.kind) and x.meta is not y.meta
+        # built field by field as pydantic builds them: every field, in order, and nothing else
+        assert list(vars(x)) == list(vars(y)) == list(type(y).model_fields)
+        assert (x.__pydantic_extra__, x.__pydantic_private__) == (y.__pydantic_extra__, y.__pydantic_private__)
 
 
 def _tricky(folder: Path) -> None:

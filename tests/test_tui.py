@@ -174,6 +174,7 @@ async def test_a_large_log_is_read_in_a_thread(workspace: Path, monkeypatch: pyt
         await pilot.pause()
         again = app.screen
         assert again is not screen and isinstance(again, WorkbenchScreen)
+        await until(lambda: not again.data.matrix_pending, what="the verdicts read after the first paint")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert again.query_one(ItemsTable).marks("offline:candidate")["i-01"] == "✓"

@@ -104,3 +104,29 @@ async def test_disagreement_filter_shows_items_whose_annotators_disagree(workspa
         items = screen.query_one(ItemsTable)
         assert tuple(items.shown_ids()) == want and want
         assert "annotators disagree: " in str(screen.query_one("#items-status").render())
+
+
+async def test_a_large_incidents_slice_view_is_built_after_the_first_paint(workspace: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Above SYNC_SLICE_ITEMS items the slice view (item facts, keys, disagreements) is built in a thread once the
+    items are drawn; the metrics tab's slices and the slice filter then work as on a small incident."""
+    import modtui.tui.screens.workbench as workbench
+    from tests.conftest import until
+
+    monkeypatch.setattr(workbench, "SYNC_SLICE_ITEMS", 0)
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, WorkbenchScreen) and screen.query_one(ItemsTable).row_count == 12
+        await until(lambda: screen.slices is not None, what="the slice view built after the first paint")
+        await pilot.press("r", "ctrl+r")
+        await wait_replay(pilot, screen)
+        await pilot.press("m", "tab", "b")
+        assert screen.slices is not None and screen.slices.by == "kind"
+        table = screen.query_one(SlicesTable)
+        await until(lambda: bool(slice_rows(table)), what="the slices of the highlighted row")
+        kinds = {i.id: i.kind.value for i in screen.data.loaded.items if i.kind}
+        column = screen.matrix.columns[-1]
+        want = slice_metrics(screen.matrix.scored_items(column), single(kinds), "toxic")
+        assert list(slice_rows(table)) == [s.key for s in want]
+        await pilot.press("enter")
+        assert screen.which == "slice" and "slice kind = " in str(screen.query_one("#items-status").render())

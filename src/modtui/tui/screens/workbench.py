@@ -66,6 +66,7 @@ from modtui.workspace import Workspace
 
 SCORE_SECONDS = 0.5  # metrics and filters follow arriving results at most this often
 SYNC_RESULTS = 20_000  # a log with more results for the incident is read in a thread after the first paint
+SYNC_SLICE_ITEMS = 5_000  # a bigger incident's slice view (item facts, keys, disagreements) is built likewise
 
 
 @dataclass
@@ -182,7 +183,8 @@ class WorkbenchScreen(Screen[None]):
         self._run_columns: dict[int, VerdictColumn] = {}
         self.last_choice: ReplayChoice | None = None  # the replay dialog starts from it
         self._leave_warned = False
-        self.slices = SliceView(data.loaded.items)
+        items = data.loaded.items
+        self.slices: SliceView | None = SliceView(items) if len(items) <= SYNC_SLICE_ITEMS else None
         self.queue: dict[str, list[str]] = {}  # the review queue: item id → why it is in it (filter "queue")
         self._citations: tuple[object, object, dict[str, tuple[str, ...]]] = (None, None, {})
         inc = data.loaded.incident
@@ -241,8 +243,17 @@ class WorkbenchScreen(Screen[None]):
         self.query_one(ItemsTable).set_masked(self.masks)
         self.refresh_views()
         self.query_one(ItemsTable).focus()
+        self.call_after_refresh(self._after_first_paint)  # the items are drawn first; the threads start after
+
+    def _after_first_paint(self) -> None:
+        if self.slices is None:
+            self._build_slices()
         if self.data.matrix_pending:
             self.reload_matrix()
+
+    @work(thread=True, exclusive=True, group="slices", exit_on_error=False)
+    def _build_slices(self) -> SliceView:
+        return SliceView(self.data.loaded.items)
 
     # -- views ------------------------------------------------------------------------------------
 
@@ -255,14 +266,22 @@ class WorkbenchScreen(Screen[None]):
         if self.which == "queue":  # the queue's order: most in need of a person first
             by_id = {i.id: i for i in items}
             items = [by_id[i] for i in self.queue if i in by_id] + [i for i in items if i.id not in self.queue]
-        chosen = frozenset(self.queue) if self.which == "queue" else self.slices.chosen(self.which)
+        slices = self.slices
+        chosen = (
+            frozenset(self.queue)
+            if self.which == "queue"
+            else slices.chosen(self.which)
+            if slices is not None
+            else frozenset()
+        )
         shown = self.query_one(ItemsTable).show(items, self.matrix, self.which, self.search, chosen)
         searched = f" · search “{inert(self.search)}”" if self.search else ""
         loading = " · reading verdicts…" if self.data.matrix_pending else ""
-        disagree = " 8 disagree" if self.slices.disagreements else ""
+        disagree = " 8 disagree" if slices is not None and slices.disagreements else ""
+        title = slices.filter_title(self.which, FILTERS[self.which]) if slices is not None else FILTERS[self.which]
         self.query_one("#items-status", Static).update(  # one line, fixed height: no relayout per filter
             Text(
-                f"{one_line(self.slices.filter_title(self.which, FILTERS[self.which]))}: {shown} of {len(items)}"
+                f"{one_line(title)}: {shown} of {len(items)}"
                 f"{searched}{loading} · 1 all 2 FP 3 FN 4 guard 5 flipped 6 regressed 7 no-verdict{disagree}"
             ),
             layout=False,
@@ -319,26 +338,27 @@ class WorkbenchScreen(Screen[None]):
     def refresh_slices(self, column: VerdictColumn | None) -> None:
         """The highlighted row's metrics cut by the chosen key."""
         table, caption = self.query_one(SlicesTable), self.query_one("#slices-caption", Static)
+        view = self.slices
         slices = (
             []
-            if column is None
-            else self.slices.of(self.matrix.scored_items(column), self.matrix.positive, self._cited(column))
+            if column is None or view is None  # a big incident's view is built after the first paint
+            else view.of(self.matrix.scored_items(column), self.matrix.positive, self._cited(column))
         )
         table.display = bool(slices)
         table.show(slices)
         where = f"{one_line(column.title)}: " if column is not None else ""
         caption.update(
             Text(
-                f"{where}slices by {one_line(self.slices.by)} (b: next key · enter: show its items · "
-                f"dim: under {self.slices.min_n} items)"
-                if slices
+                f"{where}slices by {one_line(view.by)} (b: next key · enter: show its items · "
+                f"dim: under {view.min_n} items)"
+                if slices and view is not None
                 else ""
             )
         )
 
     def _cited(self, column: VerdictColumn | None) -> dict[str, tuple[str, ...]] | None:
         """The rules the column's verdicts cited (read from the log only while the view is cut by rule)."""
-        if column is None or self.slices.by != RULE:
+        if column is None or self.slices is None or self.slices.by != RULE:
             return None
         # results arrive in memory before the log commits them: re-read when the matrix is re-read from the log too
         stamp = (column.key, tuple(column.run_ids), len(column.results))
@@ -353,11 +373,15 @@ class WorkbenchScreen(Screen[None]):
 
     @on(SlicesTable.KeyCycled)
     def _next_slice_key(self) -> None:
+        if self.slices is None:
+            return
         self.slices.next_key()
         self.refresh_plot()
 
     @on(SlicesTable.Chosen)
     def _slice_chosen(self, event: SlicesTable.Chosen) -> None:
+        if self.slices is None:
+            return
         self.slices.choose(event.key, self._cited(self._highlighted_column()))
         self.action_filter("slice")
         self.action_tab("items")
@@ -666,8 +690,20 @@ class WorkbenchScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "matrix" and event.state not in (WorkerState.PENDING, WorkerState.RUNNING):
+        if event.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            return
+        if event.worker.group == "matrix":
             self._matrix_read(event.worker)
+        elif event.worker.group == "slices":
+            self._slices_built(event.worker)
+
+    def _slices_built(self, worker: Worker[SliceView]) -> None:
+        if worker.state is WorkerState.SUCCESS and worker.result is not None:
+            self.slices = worker.result
+            self.refresh_items()
+            self.refresh_plot()
+        elif worker.state is WorkerState.ERROR:
+            self.notify(inert(str(worker.error)), title="Cannot build the slices", severity="error", timeout=15)
 
     def _matrix_read(self, worker: Worker[VerdictMatrix]) -> None:
         if worker.state is WorkerState.SUCCESS and worker.result is not None:

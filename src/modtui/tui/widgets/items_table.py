@@ -190,7 +190,12 @@ class ItemsTable(ScrollView, can_focus=True):
 
     def _layout(self) -> None:
         items = self.items
-        id_width = min(24, max([cell_len(inert(i.id)) for i in items] + [2]))
+        ids = [i.id for i in items]
+        joined = "".join(ids)
+        if joined.isascii() and joined.isprintable():  # the usual ids: as wide as they are long (checked in C)
+            id_width = min(24, max(2, max(map(len, ids), default=2)))
+        else:
+            id_width = min(24, max([cell_len(inert(i)) for i in ids] + [2]))
         labels = max([len(i.expected) for i in items] + [8])
         self.columns = [Column("id", "id", id_width), Column("kind", "kind", 5), Column("expected", "expected", labels)]
         for c in self.matrix.columns:
