@@ -52,13 +52,7 @@ class AnthropicProvider(SdkProvider):
     def sdk_errors() -> SdkErrors:
         import anthropic
 
-        return SdkErrors(
-            timeout=anthropic.APITimeoutError,
-            connection=anthropic.APIConnectionError,
-            bad_response=anthropic.APIResponseValidationError,
-            status=anthropic.APIStatusError,
-            credentials=(anthropic.CredentialsError,),  # a credentials file, profile or token that would not load
-        )
+        return SdkErrors.of(anthropic, anthropic.CredentialsError)  # a profile or token file that would not load
 
     def missing_credentials(self, client: Any) -> str | None:
         """No key, token, credentials or auth header at all (no api_key_env and no $ANTHROPIC_API_KEY): the SDK

@@ -46,12 +46,7 @@ class OpenAIProvider(SdkProvider):
     def sdk_errors() -> SdkErrors:
         import openai
 
-        return SdkErrors(
-            timeout=openai.APITimeoutError,
-            connection=openai.APIConnectionError,
-            bad_response=openai.APIResponseValidationError,
-            status=openai.APIStatusError,  # AuthenticationError, RateLimitError, ... by their status code
-        )
+        return SdkErrors.of(openai)  # AuthenticationError, RateLimitError, ...: APIStatusError by status code
 
     @classmethod
     def failed(cls, exc: BaseException) -> Reply:

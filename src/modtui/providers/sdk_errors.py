@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from modtui.domain.verdict import ErrorType
@@ -34,6 +35,13 @@ class SdkErrors:
     bad_response: type[BaseException]  # APIResponseValidationError: a 2xx body the SDK could not validate
     status: type[BaseException]  # APIStatusError: an HTTP error status, with `status_code` and `body`
     credentials: tuple[type[BaseException], ...] = ()  # the SDK could not load the credentials it was told to use
+
+    @classmethod
+    def of(cls, sdk: ModuleType, *credentials: type[BaseException]) -> SdkErrors:
+        """The classes both official SDKs (openai, anthropic) export under the same names, from the SDK module."""
+        return cls(
+            sdk.APITimeoutError, sdk.APIConnectionError, sdk.APIResponseValidationError, sdk.APIStatusError, credentials
+        )
 
 
 def classify(exc: BaseException, sdk: SdkErrors) -> tuple[ErrorType, str]:
