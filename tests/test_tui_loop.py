@@ -269,6 +269,16 @@ async def test_tables_take_vim_keys_and_an_empty_filter_says_so(workspace: Path)
         assert table.cursor > 0
         await pilot.press("ctrl+u")
         assert table.cursor == 0
+        await pilot.press("down", "down", "up")  # the keys a DataTable takes, on this line-drawn table too
+        assert table.cursor == 1
+        await pilot.press("end")
+        assert table.cursor == table.row_count - 1
+        await pilot.press("home")
+        assert table.cursor == 0
+        await pilot.press("pagedown")
+        assert table.cursor > 0
+        await pilot.press("pageup")
+        assert table.cursor == 0
         await pilot.press("/", *"nosuchwords", "enter")
         assert table.row_count == 0
         assert "no items match" in visible_text(app)

@@ -26,7 +26,7 @@ from modtui.domain.masking import masked_text
 from modtui.services.workbench import Result, VerdictMatrix, is_correct
 from modtui.terminal import one_line
 from modtui.tui.text import inert
-from modtui.tui.widgets.tables import NAVIGATION
+from modtui.tui.widgets.tables import NAVIGATION, ROW_CURSOR_KEYS
 
 KINDS = {
     "false_positive": ("FP", Style(color="magenta")),
@@ -94,12 +94,7 @@ class ItemsTable(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {"items-table--header", "items-table--cursor", "items-table--even-row"}
     BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
+        *ROW_CURSOR_KEYS,
         Binding(
             "enter",
             "select",
@@ -287,20 +282,20 @@ class ItemsTable(ScrollView, can_focus=True):
         elif self.cursor >= top + visible:
             self.scroll_to(y=self.cursor - visible + 1, animate=False)
 
-    def action_cursor(self, step: int) -> None:
-        self.move_cursor(self.cursor + step)
-
-    def action_page(self, direction: int) -> None:
-        self.move_cursor(self.cursor + direction * max(1, self.scrollable_content_region.height - self.header - 1))
-
-    def action_half_page(self, direction: int) -> None:
-        self.move_cursor(self.cursor + direction * max(1, (self.scrollable_content_region.height - self.header) // 2))
-
     def action_cursor_down(self) -> None:
         self.move_cursor(self.cursor + 1)
 
     def action_cursor_up(self) -> None:
         self.move_cursor(self.cursor - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor + self._page())
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor - self._page())
+
+    def action_half_page(self, direction: int) -> None:
+        self.move_cursor(self.cursor + direction * max(1, (self.scrollable_content_region.height - self.header) // 2))
 
     def action_scroll_top(self) -> None:
         self.move_cursor(0)
@@ -308,8 +303,8 @@ class ItemsTable(ScrollView, can_focus=True):
     def action_scroll_bottom(self) -> None:
         self.move_cursor(len(self.rows) - 1)
 
-    def action_jump(self, row: int) -> None:
-        self.move_cursor(row if row >= 0 else len(self.rows) - 1)
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - self.header - 1)
 
     def action_select(self) -> None:
         item_id = self.selected_item_id()

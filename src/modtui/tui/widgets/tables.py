@@ -4,19 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, TextArea
 
-# The action names are DataTable's own; ItemsTable and Reader implement the same ones.
-NAVIGATION: list[Binding | tuple[str, str] | tuple[str, str, str]] = [
-    Binding("j", "cursor_down", "Down", show=False),
-    Binding("k", "cursor_up", "Up", show=False),
-    Binding("g", "scroll_top", "First", show=False),
-    Binding("G", "scroll_bottom", "Last", show=False),
-    Binding("ctrl+d", "half_page(1)", "Half page down", show=False),
-    Binding("ctrl+u", "half_page(-1)", "Half page up", show=False),
+
+def vim_keys(down: str, up: str, top: str, bottom: str) -> list[BindingType]:
+    """j/k, g/G and ctrl+d/ctrl+u bound to a widget's own actions (and its `half_page(±1)`)."""
+    return [
+        Binding("j", down, "Down", show=False),
+        Binding("k", up, "Up", show=False),
+        Binding("g", top, "First", show=False),
+        Binding("G", bottom, "Last", show=False),
+        Binding("ctrl+d", "half_page(1)", "Half page down", show=False),
+        Binding("ctrl+u", "half_page(-1)", "Half page up", show=False),
+    ]
+
+
+# A table's keys use DataTable's own action names; ItemsTable (drawn line by line, not a DataTable) implements them.
+NAVIGATION = vim_keys("cursor_down", "cursor_up", "scroll_top", "scroll_bottom")
+# the cursor keys DataTable binds itself, for a table that is not one (home/end go to the first/last row)
+ROW_CURSOR_KEYS: list[BindingType] = [
+    Binding("up", "cursor_up", "Up", show=False),
+    Binding("down", "cursor_down", "Down", show=False),
+    Binding("pageup", "page_up", "Page up", show=False),
+    Binding("pagedown", "page_down", "Page down", show=False),
+    Binding("home", "scroll_top", "First", show=False),
+    Binding("end", "scroll_bottom", "Last", show=False),
 ]
 NAVIGATION_HELP = "tables: ↑/↓ or j/k move · g/G first/last · ctrl+d/ctrl+u half a page · pgup/pgdn"
 
@@ -32,14 +47,7 @@ class Table(DataTable[Any]):
 class Reader(VerticalScroll):
     """A page of text read by scrolling: the same keys move it by a line, to an end, or half a page."""
 
-    BINDINGS = [
-        Binding("j", "scroll_down", "Down", show=False),
-        Binding("k", "scroll_up", "Up", show=False),
-        Binding("g", "scroll_home", "Top", show=False),
-        Binding("G", "scroll_end", "Bottom", show=False),
-        Binding("ctrl+d", "half_page(1)", "Half page down", show=False),
-        Binding("ctrl+u", "half_page(-1)", "Half page up", show=False),
-    ]
+    BINDINGS = vim_keys("scroll_down", "scroll_up", "scroll_home", "scroll_end")
 
     def action_half_page(self, direction: int) -> None:
         self.scroll_relative(y=direction * max(1, self.scrollable_content_region.height // 2), animate=False)
