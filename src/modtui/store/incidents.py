@@ -70,6 +70,10 @@ def sync_incident(store: Store, loaded: LoadedIncident, files_hash: str | None =
         _replace_items(session, loaded)
 
 
+# json.dumps(meta, ensure_ascii=False, default=str) with its encoder built once, not once per item
+meta_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def _replace_items(session: Session, loaded: LoadedIncident) -> None:
     session.execute(delete(ItemRow).where(col(ItemRow.incident_id) == loaded.id))
     rows = [
@@ -80,7 +84,7 @@ def _replace_items(session: Session, loaded: LoadedIncident) -> None:
             "expected": i.expected,
             "observed": i.observed,
             "kind": i.kind.value if i.kind else "eval",
-            "meta_json": json.dumps(i.meta, ensure_ascii=False, default=str),
+            "meta_json": meta_json(i.meta),
             "annotations_json": None
             if i.annotations is None
             else json.dumps(i.annotation_labels(), ensure_ascii=False),
