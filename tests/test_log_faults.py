@@ -230,7 +230,12 @@ def limit_pages(monkeypatch: pytest.MonkeyPatch, extra_pages: int, db: Path) -> 
     monkeypatch.setattr(store_db, "make_engine", limited)
 
 
-@pytest.mark.parametrize(("target", "items", "room"), [("offline", 3000, 40), ("gpt-mini", 600, 10)])
+# gpt-mini at 50 calls a second: the writer commits every 0.2 s, so a batch holds about 10 results and 10 pages
+# hold a few batches
+PACED_RPM = 3000
+
+
+@pytest.mark.parametrize(("target", "items", "room"), [("offline", 3000, 40), ("gpt-mini", 150, 10)])
 def test_a_full_log_stops_the_replay_with_exit_2_and_keeps_what_was_committed(
     served_workspace: Path,
     fake_server: Any,
@@ -240,8 +245,12 @@ def test_a_full_log_stops_the_replay_with_exit_2_and_keeps_what_was_committed(
     items: int,
     room: int,
 ) -> None:
-    """`room` pages of 4 KB: a few batches of results fit, not all of them."""
+    """`room` pages of 4 KB: a few batches of results fit, not all of them (gpt-mini paced: PACED_RPM)."""
     ws = served_workspace
+    config = ws / "modtui.toml"
+    config.write_text(
+        config.read_text().replace("concurrency = 4\n", f"concurrency = 4\nrequests_per_minute = {PACED_RPM}\n", 1)
+    )
     add_incident(ws, INC, items, lambda i: f"item-{i:05d} " + ("you moron " if i % 3 else "nice day ") * 5)
     db = db_path(ws)
     assert run_cli(ws, "incident", "show", INC).exit_code == 0  # the log exists and holds the items

@@ -165,8 +165,6 @@ def test_bad_mutation_names_are_usage_errors(run_cli: Any, samples: Path) -> Non
 # ------------------------------------------------------------------ a fake HTTP target matching words literally
 @pytest.fixture
 def ws(served_workspace: Path) -> Path:
-    config = served_workspace / "modtui.toml"
-    config.write_text(config.read_text().replace("requests_per_minute = 600\n", ""))
     return served_workspace
 
 

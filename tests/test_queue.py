@@ -68,8 +68,6 @@ def two_minds(request: Any) -> Any:
 
 @pytest.fixture
 def ws(served_workspace: Path, fake_server: Any) -> Path:
-    config = served_workspace / "modtui.toml"
-    config.write_text(config.read_text().replace("requests_per_minute = 600\n", ""))
     folder = served_workspace / "incidents" / INC
     folder.mkdir()
     source = (served_workspace / "incidents" / "INC-T1" / "incident.yaml").read_text()

@@ -78,12 +78,10 @@ JSONL_KEYS = [
 
 @pytest.fixture
 def ws(served_workspace: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The served workspace without gpt-mini's 600/min budget (it would only slow the tests down), its log on
-    SQLite (the workspace's file) or on a fresh PostgreSQL database (via MODTUI_DB)."""
+    """The served workspace, its log on SQLite (the workspace's file) or on a fresh PostgreSQL database
+    (via MODTUI_DB)."""
     if db_url:
         monkeypatch.setenv("MODTUI_DB", db_url)
-    config = served_workspace / "modtui.toml"
-    config.write_text(config.read_text().replace("requests_per_minute = 600\n", ""))
     return served_workspace
 
 

@@ -44,10 +44,9 @@ ITEM_IDS = [f"i-{n:02d}" for n in range(1, 13)]
 
 @pytest.fixture
 def ws(ws: Workspace, db_url: str | None) -> Workspace:
-    """conftest's `ws` (SQLite or a fresh PostgreSQL database), its log migrated and gpt-mini unpaced.
+    """conftest's `ws` (SQLite or a fresh PostgreSQL database), its log migrated.
     (db_url is named here because pytest parametrizes only what an overriding fixture requests itself.)"""
     ws.store()  # open and migrate the log here: tests that time a replay time the replay alone
-    tune(ws, "gpt-mini", requests_per_minute=None)  # modtui.toml's 600/min would pace every test
     return ws
 
 
@@ -326,8 +325,6 @@ def test_two_processes_replaying_into_one_log(ws: Workspace, fake_server: FakeSe
     (The same race on SQLite: test_shared_log.py::test_the_same_replay_twice_at_once.)
     """
     add_incident(ws, "INC-TWO", 40, lambda i: f"post {i} moron" if i % 3 == 0 else f"post {i}")
-    config = ws.root / "modtui.toml"
-    config.write_text(config.read_text().replace("requests_per_minute = 600\n", ""))
     fake_server.latency = 0.05
     modtui = str(Path(sys.executable).with_name("modtui"))
     cmd = [
@@ -480,7 +477,7 @@ def _items(ws: Workspace) -> list[Any]:
 # How close to the ideal a replay gets (wall vs calls × latency ÷ C) is measured by bench/replay.py, not here.
 async def test_concurrency_overlaps_calls_up_to_the_target_limit(ws: Workspace, queued: QueuedModel) -> None:
     add_incident(ws, "INC-16", 16)
-    tune(ws, "gpt-mini", concurrency=8, requests_per_minute=None)
+    tune(ws, "gpt-mini", concurrency=8)
     queued.hold()
     task = asyncio.create_task(replay(ws, "INC-16", targets=["gpt-mini"]))
     await queued.wait_in_flight(8)  # eight calls wait at once
@@ -491,7 +488,7 @@ async def test_concurrency_overlaps_calls_up_to_the_target_limit(ws: Workspace, 
 
 async def test_concurrency_option_overrides_target(ws: Workspace, queued: QueuedModel) -> None:
     add_incident(ws, "INC-16", 16)
-    tune(ws, "gpt-mini", concurrency=1, requests_per_minute=None)
+    tune(ws, "gpt-mini", concurrency=1)
     queued.hold()
     task = asyncio.create_task(replay(ws, "INC-16", targets=["gpt-mini"], concurrency=16))
     await queued.wait_in_flight(16)  # the target alone would allow one

@@ -21,14 +21,6 @@ INC = "INC-T1"
 CANDIDATE = "prompts/toxicity/candidate.yaml"
 
 
-@pytest.fixture
-def ws(ws: Workspace, db_url: str | None) -> Workspace:
-    """conftest's `ws`, with gpt-mini unpaced.
-    (db_url is named here because pytest parametrizes only what an overriding fixture requests itself.)"""
-    ws.config.targets["gpt-mini"] = ws.config.targets["gpt-mini"].model_copy(update={"requests_per_minute": None})
-    return ws
-
-
 async def replay(ws: Workspace, **spec: object) -> svc.ReplayReport:
     rspec = svc.ReplaySpec(INC, prompts=[CANDIDATE], targets=["gpt-mini"], **spec)  # type: ignore[arg-type]
     plan = svc.plan(ws, rspec)

@@ -21,8 +21,6 @@ INC, POSITIVE = "INC-T1", "toxic"
 
 @pytest.fixture
 def ws(served_workspace: Path) -> Path:
-    config = served_workspace / "modtui.toml"
-    config.write_text(config.read_text().replace("requests_per_minute = 600\n", ""))
     return served_workspace
 
 

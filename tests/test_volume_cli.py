@@ -248,13 +248,12 @@ def test_dry_run_calls_nothing_and_forecasts_from_the_prompt_then_from_the_log(
 
 
 def _priced(ws: Path, per_run: float | None = None) -> None:
-    """gpt-mini at $10/$40 per Mtok, unpaced, two calls at a time (so 'in flight' is at most two calls)."""
+    """gpt-mini at $10/$40 per Mtok, two calls at a time (so 'in flight' is at most two calls)."""
     config = ws / "modtui.toml"
     text = (
         config.read_text()
         .replace("price_in_per_mtok = 0.15", "price_in_per_mtok = 10.0")
         .replace("price_out_per_mtok = 0.60", "price_out_per_mtok = 40.0")
-        .replace("requests_per_minute = 600\n", "")
         .replace("concurrency = 4", "concurrency = 2")
     )
     if per_run is not None:
