@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
-	scripts/pg-test-cluster $(VENV)/bin/python -m pytest -q
+	scripts/pg-test-cluster $(VENV)/bin/python -m pytest -q -n 2 --dist worksteal
 
 clean:
 	rm -rf $(VENV) .modtui .pytest_cache
