@@ -190,6 +190,7 @@ WIRE_WORDS = {
     ("modtui/providers/openai_batch.py", "failed"),
     ("modtui/providers/anthropic_batch.py", "ended"),
     ("modtui/providers/anthropic.py", "refusal"),
+    ("modtui/services/replay.py", "guard"),  # `--items guard`, the item-set choice (services.replay.ITEM_SETS)
 }
 
 
@@ -219,12 +220,16 @@ def _enum_literals(tree: ast.Module, words: set[str]) -> list[tuple[int, str]]:
 
 
 def test_statuses_error_types_and_outcomes_are_compared_as_enum_members() -> None:
-    """Outside the enums' home (domain/) and the store's column mapping (store/), a run or batch status, an error
-    type or an outcome is compared as its enum member, never as a bare string that could drift or be mistyped."""
+    """Outside the enums' home (domain/) and the store's column mapping (store/), a status (run, batch, incident,
+    finding), an error type, an outcome or an item kind is compared as its enum member, never as a bare string that
+    could drift or be mistyped."""
+    from modtui.domain.finding import FindingStatus
+    from modtui.domain.incident import ItemKind, Severity, Status
     from modtui.domain.run import BatchStatus, RunStatus
     from modtui.domain.verdict import ErrorType, Outcome
 
-    words = {m.value for enum in (RunStatus, BatchStatus, ErrorType, Outcome) for m in enum}
+    enums = (RunStatus, BatchStatus, Status, FindingStatus, Severity, ItemKind, ErrorType, Outcome)
+    words = {m.value for enum in enums for m in enum}
     bare = {
         path: hits
         for path, tree in _modules()

@@ -362,3 +362,18 @@ def test_later_finding_wins_and_only_correcting_statuses_apply() -> None:
     ]
     result = apply_corrections(expected, found)
     assert {k: (v.corrected, v.finding_id) for k, v in result.items()} == {"a": ("z", 2), "b": ("y", 1)}
+
+
+@pytest.mark.parametrize("status, asked", [("open", True), ("investigating", True), ("mitigated", False)])
+def test_next_steps_ask_to_mark_a_clean_fix_mitigated_while_the_incident_is_open(status: str, asked: bool) -> None:
+    from modtui.services.report_needs import next_steps
+
+    best = {"run_id": 2, "prompt": "p/candidate", "item_set": "all", "fixed": 3, "regressed": 0, "mcnemar_p": 0.01}
+    data = {
+        "incident": {"id": "INC-1", "policy": "p", "status": status},
+        "actions": {"runs": [{"run_id": 1}, {"run_id": 2}], "best_candidate": best},
+        "needs": {"regressions": {"count": 0}, "still_failing": {"count": 0}, "open_findings": []},
+        "findings": [{"id": 1}],
+    }
+    steps = next_steps(data, best_on_subset=False)
+    assert any("modtui incident status INC-1 mitigated" in s for s in steps) is asked, steps

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from modtui.domain.incident import Status
+
 SIGNIFICANT_P = 0.05
 
 
@@ -26,7 +28,7 @@ def next_steps(data: dict[str, Any], best_on_subset: bool) -> list[str]:
         steps.append(f"Resolve or supersede the open findings ({ids}): `modtui finding resolve ID --resolution …`.")
     if not data["findings"]:
         steps.append(f"Record the root cause: `modtui finding add {incident_id} --category … --summary …`.")
-    if inc["status"] in ("open", "investigating") and best and not best["regressed"] and best["fixed"]:
+    if inc["status"] in (Status.OPEN, Status.INVESTIGATING) and best and not best["regressed"] and best["fixed"]:
         steps.append(f"Once the candidate ships, set the status: `modtui incident status {incident_id} mitigated`.")
     return steps
 
