@@ -48,7 +48,10 @@ def note(message: str) -> None:
 
 def json_text(data: Any, indent: int | None = 2) -> str:
     """`data` as JSON: characters kept as written, except control and bidi characters, written as escapes."""
-    return json.dumps(data, indent=indent, ensure_ascii=False, default=str).translate(JSON_ESCAPES)
+    text = json.dumps(data, indent=indent, ensure_ascii=False, default=str)
+    if text.isascii() and "\x7f" not in text:  # nothing to escape (checked in C: a 50,000-item compare's 870 kB)
+        return text
+    return text.translate(JSON_ESCAPES)
 
 
 def echo_json(data: Any) -> None:
