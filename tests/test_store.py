@@ -337,3 +337,17 @@ def test_bulk_inserts_bind_enums_and_booleans_as_sqlalchemy_does(
         store.close()
     assert written[True] == written[False] and len(written[True]) == 2
     assert written[True][0][2] == "naïve ✓" and "timeout" in written[True][0]
+
+
+def test_bulk_rows_without_a_defaulted_column_get_its_default(tmp_path: Path) -> None:
+    """A row that leaves out columns with defaults (a script writing results straight through the store) is
+    written with those defaults, as SQLAlchemy writes it (the driver alone would bind NULL and fail NOT NULL)."""
+    from modtui.store import bulk
+    from modtui.store.tables import CacheRow
+
+    store = open_store(str(tmp_path / "log.db"))
+    with store.write() as session:
+        bulk.insert_many(session, CacheRow.__table__, [{"key": "k1", "target_key": "t", "created_at": "now"}], ["key"])
+    store.close()
+    rows = sql(tmp_path / "log.db", "SELECT key, tokens_in, tokens_out, cache_read_tokens FROM response_cache")
+    assert rows == [("k1", 0, 0, 0)]

@@ -31,9 +31,14 @@ def insert_many(session: Session, table: Any, rows: Sequence[dict[str, Any]], ke
 
 
 def _plain(table: Any, rows: list[dict[str, Any]]) -> bool:
-    """Every row names the same columns, all of them the table's (anything else: SQLAlchemy says what is wrong)."""
+    """Every row names the same columns, all of them the table's, and every column with a default (anything else:
+    SQLAlchemy fills the defaults in, or says what is wrong; the driver would leave them NULL)."""
     names = rows[0].keys()
-    return all(name in table.c for name in names) and all(row.keys() == names for row in rows)
+    return (
+        all(name in table.c for name in names)
+        and all(column.name in names for column in table.columns if column.default is not None)
+        and all(row.keys() == names for row in rows)
+    )
 
 
 def _statement(session: Session, table: Any, keys: Sequence[str]) -> Any:
