@@ -19,7 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from modtui.domain.prompt import PromptTemplate
 from modtui.providers.base import Provider, Reply
 
-POOL_MIN_ITEMS = 4_096  # below this the fork and the transfers cost more than a second core saves
+POOL_MIN_ITEMS = 4_096  # below this a replay decides in a fraction of a second in-process (a judgement, not a
+# measured break-even: forking and starting the workers costs tens of milliseconds)
 POOL_SLICE = 1_024  # items per task sent to a worker: a few tens of ms of work each
 
 
