@@ -21,7 +21,7 @@ from modtui.providers.base import Provider, Reply
 
 POOL_MIN_ITEMS = 4_096  # below this a replay decides in a fraction of a second in-process (a judgement, not a
 # measured break-even: forking and starting the workers costs tens of milliseconds)
-POOL_SLICE = 1_024  # items per task sent to a worker: a few tens of ms of work each
+POOL_SLICE = 256  # items per task sent to a worker: ~15 ms of work, so a result waits little for its slice
 
 
 def cores() -> int:
