@@ -79,3 +79,18 @@ def test_a_dead_worker_leaves_its_slices_to_this_process(
     rows = results(corpus_ws, run["run_id"])
     assert run["status"] == "completed" and len(rows) == 1_500
     assert {r[0] for r in rows.values()} == {"label"}  # every item decided, none an internal error
+
+
+def test_a_replay_leaves_the_garbage_collector_as_it_found_it(workspace: Path, run_cli: Any) -> None:
+    """`modtui replay` pauses the cyclic collector while it loads, then freezes what it loaded out of its sight
+    (cli.replay.collector_spared): afterwards, in a process that goes on (the tests', a script's), it is enabled
+    and nothing stays frozen, whether the replay ended or failed."""
+    import gc
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    ok = run_cli(workspace, "replay", "INC-T1", "-m", "offline", "--format", "json")
+    assert ok.exit_code == 0, ok.stderr
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    bad = run_cli(workspace, "replay", "INC-T1", "-m", "offline", "-p", "prompts/no/such.yaml")
+    assert bad.exit_code == 2
+    assert gc.isenabled() and gc.get_freeze_count() == 0
