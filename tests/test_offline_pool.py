@@ -48,8 +48,11 @@ def replay(run_cli: Any, ws: Path) -> dict[str, Any]:
 
 
 def results(ws: Path, run_id: int) -> dict[str, tuple[Any, ...]]:
-    sql = "SELECT item_id, outcome, label, confidence, rationale, error_type, rules_json FROM result WHERE run_id = ?"
-    return {r[0]: r[1:] for r in query(db_path(ws), sql, run_id)}
+    """item id → every column of its result but the run, when it was recorded and how long it took."""
+    columns = [r[1] for r in query(db_path(ws), "PRAGMA table_info(result)")]
+    shown = [c for c in columns if c not in ("run_id", "created_at", "latency_ms")]
+    rows = query(db_path(ws), f"SELECT {', '.join(shown)} FROM result WHERE run_id = ?", run_id)
+    return {r[0]: r[1:] for r in rows}
 
 
 def test_a_big_replay_is_decided_in_worker_processes_with_the_same_results(

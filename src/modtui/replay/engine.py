@@ -12,7 +12,7 @@ import contextlib
 import functools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -32,7 +32,7 @@ from modtui.replay.events import RunProgress
 from modtui.replay.parsing import parse_reply, unknown_rules
 from modtui.replay.ratelimit import RateLimiter
 from modtui.replay.requests import Context, keyed_requests, render_item
-from modtui.replay.workers import POOL_SLICE, cores, decide, open_pool
+from modtui.replay.workers import POOL_SLICE, Decided, cores, decide, expand, open_pool
 from modtui.secrets import Scrubber, key_for
 from modtui.store import runs as q
 from modtui.store.db import Store
@@ -204,7 +204,9 @@ class Engine:
         that dies (killed, out of memory) breaks the pool: this process decides the slices it had and the rest."""
         loop = asyncio.get_running_loop()
         waiting = iter(slices)
-        in_flight: collections.deque[tuple[Job, list[Item], asyncio.Future[list[Reply]] | None]] = collections.deque()
+        in_flight: collections.deque[tuple[Job, list[Item], asyncio.Future[list[Reply | Decided]] | None]] = (
+            collections.deque()
+        )
         broken = False
 
         def send() -> None:
@@ -227,6 +229,7 @@ class Engine:
                 send()
             while in_flight:
                 job, chunk, future = in_flight.popleft()
+                replies: Sequence[Reply | Decided]
                 try:
                     replies = await future if future is not None else _decide_here(provider, job, chunk)
                 except BrokenProcessPool:
@@ -242,11 +245,46 @@ class Engine:
                 if future is not None:
                     future.cancel()
 
-    def _record_local(self, job: Job, chunk: list[Item], replies: list[Reply]) -> None:
+    def _record_local(self, job: Job, chunk: list[Item], replies: Sequence[Reply | Decided]) -> None:
+        """A slice's replies, recorded in order. The plain verdicts a worker sent as Decided tuples are recorded
+        without a Reply or Verdict each: their rows are the row `_record` builds for such a reply (made once for the
+        slice, from the first of them) with the item's own values put in, and the progress moves once."""
         recorded_at = now_iso()  # one slice is decided at one moment
+        template: dict[str, Any] | None = None
+        vocabulary = self._vocabulary(job.prompt.template)
+        plain, last = 0, None
         for item, reply in zip(chunk, replies):
             cut = _CUT if len(item.content) > MAX_CONTENT_CHARS else None  # the result says it was cut
-            self._record(job, item.id, cut, reply, cached=False, at=recorded_at)
+            if not isinstance(reply, tuple):
+                self._record(job, item.id, cut, reply, cached=False, at=recorded_at)
+                continue
+            if cut is not None or job.repeat > 1:
+                self._record(job, item.id, cut, expand(reply), cached=False, at=recorded_at)
+                continue
+            if template is None:
+                template = self._result(job, "", None, expand(reply), cached=False, key=None, at=recorded_at)[1]
+            label, confidence, rationale, rules, latency_ms = reply
+            row = template.copy()
+            row.update(
+                item_id=item.id,
+                label=label,
+                confidence=confidence,
+                rationale=_safe(self.scrub, rationale),
+                latency_ms=latency_ms,
+                rules_json=_json_names(rules),
+                unknown_rules_json=_json_names(unknown_rules(rules, vocabulary)),
+            )
+            self._pending.rows.append(row)
+            plain, last = plain + 1, (item.id, reply)
+        if last is not None:
+            self._pending.first_at = self._pending.first_at or time.monotonic()
+            self._wake.set()
+            if len(self._pending.rows) + len(self._pending.repeats) >= FLUSH_ROWS:
+                self._full.set()
+            progress = job.progress
+            progress.done, progress.fresh = progress.done + plain, progress.fresh + plain
+            progress.last_item_id, progress.last_verdict = last[0], expand(last[1]).verdict
+            self.on_progress(progress)
 
     async def _turn(self) -> None:
         """Between two slices: the loop turns, and a batch that is due is taken by the writer first."""
