@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import gc
 import math
 import signal
@@ -274,6 +276,7 @@ def collector_spared() -> Iterator[Callable[[], None]]:
     enabled = gc.isenabled()
     gc.freeze()
     gc.disable()
+    _spare_at_exit()
 
     def planned() -> None:
         gc.freeze()
@@ -286,6 +289,15 @@ def collector_spared() -> Iterator[Callable[[], None]]:
         gc.unfreeze()
         if enabled:
             gc.enable()
+
+
+@functools.cache
+def _spare_at_exit() -> None:
+    """At the exit of a process that replayed, everything alive is frozen before the interpreter's last full
+    collections, which would walk the incident's items once more only to find no garbage (~0.1-0.2 s of an
+    unchanged 25,000-item re-run). What is alive then is freed all the same; only cycles left unreferenced are
+    not collected, and the process is ending."""
+    atexit.register(gc.freeze)
 
 
 class _Signals:
