@@ -196,25 +196,31 @@ class _Screen:
         options = re2.Options()
         options.log_errors = False
         options.case_sensitive = not PATTERN_FLAGS & re.IGNORECASE
-        screen = re2._re2.Set(re2._Anchor.UNANCHORED, options)
-        if screen.Add(b"(?:)") != 0:
-            return
+        screen = re2.Set.SearchSet(options)
         always = set(self._always)
-        for position, matcher in enumerate(matchers):
-            if matcher.screen_source is None:
-                continue
-            if screen.Add(matcher.screen_source.encode()) == -1:
-                always.add(position)
-                continue
-            self._positions.append(position)
-        if len(self._positions) > 1 and screen.Compile():
-            self._set, self._always = screen, frozenset(always)
+        try:
+            if screen.Add("(?:)") != 0:
+                return
+            for position, matcher in enumerate(matchers):
+                if matcher.screen_source is None:
+                    continue
+                try:
+                    screen.Add(matcher.screen_source)
+                except re2.error:  # RE2 cannot read it after all: searched every time
+                    always.add(position)
+                    continue
+                self._positions.append(position)
+            if len(self._positions) > 1:
+                screen.Compile()
+                self._set, self._always = screen, frozenset(always)
+        except re2.error:  # the set does not compile (too big for RE2's memory budget): nothing is screened
+            return
 
     def candidates(self, text: str) -> frozenset[int] | set[int] | None:
         """The positions of the matchers that may match ASCII `text`; None: search them all."""
         if self._set is None:
             return None
-        entries = self._set.Match(text.encode("ascii"))
+        entries = self._set.Match(text)
         if not entries or 0 not in entries:
             return None
         positions = self._positions
