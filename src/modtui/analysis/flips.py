@@ -22,7 +22,7 @@ All id lists are sorted; transition keys are sorted.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from modtui.analysis.metrics import ScoredItem, cell, correct, no_verdict_type
@@ -115,32 +115,58 @@ def compare(baseline: Sequence[ScoredItem], candidate: Sequence[ScoredItem], pos
     )
 
 
-def compare_tallied(
-    baseline: Sequence[ScoredItem],
-    candidate: Sequence[ScoredItem],
-    agreeing: Iterable[tuple[ScoredItem, int]],
-    only_baseline: Iterable[str],
-    only_candidate: Iterable[str],
-    positive: str,
+def compare_grouped(
+    groups: Iterable[tuple[ScoredItem | None, ScoredItem | None, int, Sequence[str]]], positive: str
 ) -> FlipReport:
-    """:func:`compare` from compact data (what the log can pair and count for two 50,000-item runs).
+    """:func:`compare` from groups of pairs (what the log can count for two 50,000-item runs).
 
-    ``baseline`` / ``candidate``: the paired items whose results may differ (same ids on both sides);
-    ``agreeing``: ``(item, n)`` for the other pairs -- ``n`` pairs whose two results share ``expected``,
-    ``label``, ``outcome`` and ``error_type`` with ``item``, so the same answer, cell and correctness on
-    both sides: they only count as both right or both wrong. ``only_*``: the ids present on one side.
+    Each group is ``(baseline, candidate, n, ids)``: ``n`` items with the same gold label whose baseline and
+    candidate results are ``baseline`` and ``candidate`` (their ``expected``, ``label``, ``outcome`` and
+    ``error_type``; None: no result on that side). ``ids`` names the ``n`` items (any order) whenever a side is
+    missing or the two differ in label, outcome or error type; for equal sides it may be empty, as such pairs
+    share answer, cell and correctness and only count as both right or both wrong.
     """
-    report = compare(baseline, candidate, positive)
-    if report.only_baseline or report.only_candidate:
-        raise ValueError("compare_tallied: baseline and candidate must hold the same item ids")
-    agreeing = list(agreeing)
-    total = sum(n for _, n in agreeing)
-    right = sum(n for it, n in agreeing if correct(it))
-    return replace(
-        report,
-        paired=report.paired + total,
-        both_right=report.both_right + right,
-        both_wrong=report.both_wrong + total - right,
-        only_baseline=tuple(sorted(only_baseline)),
-        only_candidate=tuple(sorted(only_candidate)),
+    fixed: list[str] = []
+    regressed: list[str] = []
+    changed: list[str] = []
+    transitions: dict[str, list[str]] = {}
+    only_base: list[str] = []
+    only_cand: list[str] = []
+    paired = both_right = both_wrong = 0
+    for b, c, n, ids in groups:
+        if b is None or c is None:
+            (only_cand if b is None else only_base).extend(_named(ids, n))
+            continue
+        paired += n
+        was, now = correct(b), correct(c)
+        if was and now:
+            both_right += n
+        elif not was and not now:
+            both_wrong += n
+        else:
+            (fixed if now else regressed).extend(_named(ids, n))
+        if answer(b) != answer(c):
+            changed.extend(_named(ids, n))
+        cb, cc = cell(b, positive), cell(c, positive)
+        if cb != cc:
+            transitions.setdefault(f"{cb}{ARROW}{cc}", []).extend(_named(ids, n))
+    for ids in (fixed, regressed, changed, only_base, only_cand, *transitions.values()):
+        ids.sort()
+    return FlipReport(
+        paired=paired,
+        fixed=tuple(fixed),
+        regressed=tuple(regressed),
+        both_right=both_right,
+        both_wrong=both_wrong,
+        changed_label=tuple(changed),
+        transitions=dict(sorted(transitions.items())),
+        only_baseline=tuple(only_base),
+        only_candidate=tuple(only_cand),
+        mcnemar_p=mcnemar_exact(len(fixed), len(regressed)),
     )
+
+
+def _named(ids: Sequence[str], n: int) -> Sequence[str]:
+    if len(ids) != n:
+        raise ValueError(f"compare_grouped: a group of {n} pairs that differ names {len(ids)} items")
+    return ids

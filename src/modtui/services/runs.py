@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
 from typing import TYPE_CHECKING, Any
 
-from modtui.analysis.flips import FlipReport, compare_tallied
+from modtui.analysis.flips import FlipReport, compare_grouped
 from modtui.analysis.metrics import RunMetrics, ScoredItem, given_label, run_metrics, tallied_metrics
 from modtui.analysis.stability import Stability
 from modtui.domain.prompt import prompt_name
@@ -17,7 +16,7 @@ from modtui.errors import Problem, UsageError
 
 if TYPE_CHECKING:  # the store's queries, labels and golden sets are imported inside the functions that use them:
     from modtui.store.records import RunRecord  # `runs compare` reads Core rows only (no SQLModel import)
-    from modtui.store.records import AnsweredBy
+    from modtui.store.records import AnsweredBy, Answer
     from modtui.workspace import Workspace
 
 
@@ -227,8 +226,8 @@ def _one_incident(runs: list[Any]) -> None:
 
 def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tuple[RunView, RunView, FlipReport]:
     """Run b against run a (the baseline) on the incident's own or the corrected gold labels, with the log doing
-    the pairing (store.compare): one query, counts for the pairs whose results are the same, scored items only
-    for the others. The same numbers as scoring every item and analysis.flips.compare
+    the pairing and counting (store.compare.tally: groups by gold label and both answers, the ids only of the
+    items whose answers differ). The same numbers as scoring every item and analysis.flips.compare
     (tests/test_compare_tallied.py)."""
     from modtui.store import compare as c
 
@@ -236,56 +235,33 @@ def compare_runs(ws: Workspace, a: int, b: int, labels: str = "original") -> tup
         runs = _runs_of_one_incident((a, b), lambda run_id: c.get_run(conn, run_id))
         incident = runs[0].incident_id
         positive = c.positive_label(conn, incident)
-        rows = c.paired(conn, incident, a, b)
+        rows = c.paired(conn, incident, a, b) if labels != "original" else None
+        tally = c.tally(conn, incident, a, b) if rows is None else None
         answered = c.answered_by(conn, [a, b])
-    cols: list[Sequence[Any]] = list(zip(*rows)) or [()] * (2 + 2 * len(c.SIDE))  # column by column: loops run in C
-    ids, expected = cols[0], cols[1]
     corrections: dict[str, Any] = {}
-    if labels != "original":  # the findings are read only then: on the original labels SQLModel is never loaded
+    if rows is not None:  # the findings are read only then: on the original labels SQLModel is never loaded
         from modtui.services.labels import corrections_dict, gold_labels
 
-        gold, found = gold_labels(ws, incident, dict(zip(ids, expected)), labels)
-        expected, corrections = tuple(gold[i] for i in ids), corrections_dict(found)
+        gold, found = gold_labels(ws, incident, {row[0]: row[1] for row in rows}, labels)
+        tally, corrections = c.group_paired(rows, [gold[row[0]] for row in rows]), corrections_dict(found)
+    assert tally is not None
+    pairs = [(_scored(g.expected, g.a), _scored(g.expected, g.b), g.count, g.ids) for g in tally.groups]
     views = []
-    for run, at in zip(runs, (2, 2 + len(c.SIDE))):  # where the run's columns start
-        side: Sequence[Sequence[Any]] = (expected, *cols[at : at + len(c.SIDE)])
-        if None in side[1]:  # outcome is NOT NULL: None = the run has no result for the item
-            has = [o is not None for o in side[1]]
-            side = [list(compress(column, has)) for column in side]
-        expected_, outcome, label, error_type, cached, tokens_in, tokens_out, cost, latency = side
-        groups = Counter(zip(expected_, outcome, label, error_type, cached))
+    for run, totals, side in ((runs[0], tally.a, 0), (runs[1], tally.b, 1)):
+        counted: Counter[ScoredItem] = Counter()
+        for base, cand, n, _ in pairs:
+            if (item := (base, cand)[side]) is not None:
+                counted[item] += n
         metrics = tallied_metrics(
-            [
-                (ScoredItem("", exp, given_label(o, lb), o, e, cached=bool(ca)), n)
-                for (exp, o, lb, e, ca), n in groups.items()
-            ],
-            positive,
-            cost,
-            latency,
-            tokens_in,
-            tokens_out,
+            counted.items(), positive, totals.costs, totals.latencies, [totals.tokens_in], [totals.tokens_out]
         )
         views.append(RunView(run, metrics, positive, labels, corrections, answered=answered[run.id]))
-    at = 2 + len(c.SIDE)
-    side_a, side_b = list(zip(*cols[2:5])), list(zip(*cols[at : at + 3]))  # (outcome, label, error_type)
-    base, cand, only_base, only_cand = [], [], [], []
-    for i in [i for i, (x, y) in enumerate(zip(side_a, side_b)) if x != y]:
-        (o, lb, e), (o2, lb2, e2) = side_a[i], side_b[i]
-        if o2 is None:  # a result on one side only (never on neither: those two are equal)
-            only_base.append(ids[i])
-        elif o is None:
-            only_cand.append(ids[i])
-        else:
-            base.append(ScoredItem(ids[i], expected[i], given_label(o, lb), o, e))
-            cand.append(ScoredItem(ids[i], expected[i], given_label(o2, lb2), o2, e2))
-    # the pairs whose results are the same (outcome, label, error_type) only count as both right or both wrong
-    agreeing = Counter((exp, *x) for exp, x, y in zip(expected, side_a, side_b) if x == y and x[0] is not None)
-    flips = compare_tallied(
-        base,
-        cand,
-        [(ScoredItem("", exp, given_label(o, lb), o, e), n) for (exp, o, lb, e), n in agreeing.items()],
-        only_base,
-        only_cand,
-        positive,
-    )
-    return views[0], views[1], flips
+    return views[0], views[1], compare_grouped(pairs, positive)
+
+
+def _scored(expected: str, answer: Answer | None) -> ScoredItem | None:
+    """A stand-in item for a group of results with the same gold label and answer (no id: groups name theirs)."""
+    if answer is None:
+        return None
+    o = answer.outcome
+    return ScoredItem("", expected, given_label(o, answer.label), o, answer.error_type, cached=answer.cached)

@@ -166,3 +166,47 @@ class BatchRequestRecord:
     item_id: str
     cache_key: str
     truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What one run's result for an item says (store.compare): outcome, label, error type, and whether the reply
+    came from the response cache."""
+
+    outcome: str
+    label: str | None
+    error_type: str | None
+    cached: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PairGroup:
+    """`count` items of an incident with the same gold label and the same answer from runs a and b (None: the run
+    has no result for them). `ids` names the items when the two answers differ (outcome, label or error type) or
+    a side is missing, in no particular order; it is empty when they agree."""
+
+    expected: str
+    a: Answer | None
+    b: Answer | None
+    count: int
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunTotals:
+    """One run's results over the incident's items: costs in item order (code points: a float sum depends on its
+    order), latencies in no particular order (None where a result has none), token sums."""
+
+    costs: tuple[float, ...] = ()
+    latencies: tuple[float | None, ...] = ()
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PairTally:
+    """Two runs of one incident paired and counted by the log (store.compare.tally): what `runs compare` needs."""
+
+    groups: tuple[PairGroup, ...]
+    a: RunTotals
+    b: RunTotals
