@@ -7,6 +7,7 @@ import contextlib
 import importlib.util
 import os
 import shutil
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,14 @@ VALID_WORKSPACE = DATA / "workspace"
 INCIDENT_ID = "INC-T1"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the `modtui` processes the tests start, as it does from a terminal, even when the suite
+    itself was started with SIGINT ignored (a shell's background job `make test &` ignores it, and children
+    inherit an ignored signal: test_replay_resume.py's Ctrl-C would then never arrive)."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's modtui settings; timeline authors are `tester`."""
@@ -28,12 +37,40 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(scope="session")
+def migrated_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite log with every migration applied, made once per test process: a copy of it is what a
+    workspace's log is after its first command (migrating a new log costs ~0.1 s of CPU; copying it, ~1 ms).
+    Tests of creating and migrating a log (test_store.py) open their own new files."""
+    from modtui.store.db import open_store
+
+    path = tmp_path_factory.mktemp("migrated-log") / "modtui.db"
+    open_store(str(path)).close()
+    assert not path.with_name("modtui.db-wal").exists(), "the template log must be checkpointed into one file"
+    return path
+
+
+def add_migrated_log(root: Path, template: Path) -> Path:
+    """ROOT/.modtui/modtui.db as a copy of the migrated empty log `template` (the `migrated_log` fixture)."""
+    log = root / ".modtui" / "modtui.db"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, log)
+    return log
+
+
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """A fresh copy of tests/data/workspace (its log will be WORKSPACE/.modtui/modtui.db)."""
+def bare_workspace(tmp_path: Path) -> Path:
+    """A fresh copy of tests/data/workspace with no log yet (the first command creates WORKSPACE/.modtui/modtui.db)."""
     dest = tmp_path / "ws"
     shutil.copytree(VALID_WORKSPACE, dest)
     return dest
+
+
+@pytest.fixture
+def workspace(bare_workspace: Path, migrated_log: Path) -> Path:
+    """A fresh copy of tests/data/workspace whose log WORKSPACE/.modtui/modtui.db is migrated and empty."""
+    add_migrated_log(bare_workspace, migrated_log)
+    return bare_workspace
 
 
 def run_cli(
@@ -154,8 +191,9 @@ def pg_admin_url() -> str:
 
 
 @contextlib.contextmanager
-def fresh_pg_database() -> Iterator[str]:
-    """A new, empty database on the test server, dropped afterwards; yields its URL."""
+def fresh_pg_database(template: str | None = None) -> Iterator[str]:
+    """A new database on the test server (empty, or a copy of the database `template`), dropped afterwards;
+    yields its URL. Names are random, so tests on several workers (pytest -n) never share one."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
@@ -163,7 +201,7 @@ def fresh_pg_database() -> Iterator[str]:
     name = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
         yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:
@@ -172,13 +210,25 @@ def fresh_pg_database() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_pg_template() -> Iterator[str]:
+    """The name of a PostgreSQL database with every migration applied, made once per test process; `db_url`
+    copies it (CREATE DATABASE ... TEMPLATE) instead of migrating each new database."""
+    from modtui.store.db import open_store
+
+    with fresh_pg_database() as url:
+        open_store(url).close()  # no connection may stay open on a template
+        yield url.rsplit("/", 1)[1]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """The log of one test: None (the workspace's own SQLite file) or the URL of a fresh PostgreSQL database."""
+    """The log of one test: None (the workspace's own SQLite file, migrated and empty) or the URL of a new
+    PostgreSQL database, migrated and empty."""
     if request.param == "sqlite":
         yield None
         return
-    with fresh_pg_database() as url:
+    with fresh_pg_database(request.getfixturevalue("migrated_pg_template")) as url:
         yield url
 
 

@@ -378,21 +378,24 @@ def test_missing_workspace_folder(tmp_path: Path, run_cli) -> None:
     assert "workspace folder does not exist" in result.stderr
 
 
-def test_db_option_and_env(workspace: Path, run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    default = workspace / ".modtui" / "modtui.db"
+def test_db_option_and_env(bare_workspace: Path, run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    default = bare_workspace / ".modtui" / "modtui.db"
     by_option = tmp_path / "logs" / "option.db"
-    assert run_cli(workspace, "--db", str(by_option), "incident", "status", INCIDENT_ID, "investigating").exit_code == 0
+    assert (
+        run_cli(bare_workspace, "--db", str(by_option), "incident", "status", INCIDENT_ID, "investigating").exit_code
+        == 0
+    )
     assert by_option.is_file() and not default.exists()
     assert rows(by_option, "SELECT kind FROM event") == [("status",)]
 
     by_env = tmp_path / "env.db"
     monkeypatch.setenv("MODTUI_DB", str(by_env))
-    assert run_cli(workspace, "incident", "status", INCIDENT_ID, "mitigated").exit_code == 0
+    assert run_cli(bare_workspace, "incident", "status", INCIDENT_ID, "mitigated").exit_code == 0
     assert by_env.is_file() and not default.exists()
     assert rows(by_env, "SELECT summary FROM event") == [("status investigating → mitigated",)]
 
     url = f"sqlite:///{tmp_path / 'url.db'}"
-    assert run_cli(workspace, "--db", url, "incident", "list").exit_code == 0  # option beats env, URLs work
+    assert run_cli(bare_workspace, "--db", url, "incident", "list").exit_code == 0  # option beats env, URLs work
     assert (tmp_path / "url.db").is_file()
     assert rows(by_env, "SELECT count(*) FROM event") == [(1,)]
 

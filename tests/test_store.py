@@ -7,13 +7,14 @@ import json
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from conftest import INCIDENT_ID
+from conftest import INCIDENT_ID, fresh_pg_database
 from modtui.errors import StoreError
 from modtui.incidents.loader import load_incident
 from modtui.store.db import db_url as normalised_url
@@ -25,10 +26,14 @@ from modtui.store.tables import IncidentRow, ItemRow
 ALL = [name for name, _ in MIGRATIONS]
 
 
-@pytest.fixture
-def log_url(tmp_path: Path, db_url: str | None) -> str:
-    """A fresh log: a SQLite file, or a fresh PostgreSQL database (conftest `db_url`)."""
-    return db_url or str(tmp_path / "log.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new log, not migrated yet: a SQLite file, or an empty PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "log.db")
+        return
+    with fresh_pg_database() as url:
+        yield url
 
 
 def run_sql(url: str, query: str, **params: object) -> list[tuple]:
@@ -204,25 +209,25 @@ def test_newer_log_is_refused_untouched(tmp_path: Path) -> None:
     assert not db.with_name("new.db-wal").exists(), "the refused log was left open"
 
 
-def test_newer_log_via_cli(workspace: Path, run_cli) -> None:
-    db = workspace / ".modtui" / "modtui.db"
+def test_newer_log_via_cli(bare_workspace: Path, run_cli) -> None:
+    db = bare_workspace / ".modtui" / "modtui.db"
     db.parent.mkdir()
     before = _newer_log(db)
     for args in (["incident", "list"], ["incident", "status", INCIDENT_ID, "investigating"]):
-        result = run_cli(workspace, *args)
+        result = run_cli(bare_workspace, *args)
         assert result.exit_code == 2
         assert "the log was written by a newer modtui (unknown migration 'm999_from_the_future')" in result.stderr
         assert "Traceback" not in result.stderr
         assert file_hash(db) == before
-    assert "status: open" in (workspace / "incidents" / INCIDENT_ID / "incident.yaml").read_text()
+    assert "status: open" in (bare_workspace / "incidents" / INCIDENT_ID / "incident.yaml").read_text()
 
 
-def test_garbage_log_is_refused_untouched(workspace: Path, run_cli) -> None:
-    db = workspace / ".modtui" / "modtui.db"
+def test_garbage_log_is_refused_untouched(bare_workspace: Path, run_cli) -> None:
+    db = bare_workspace / ".modtui" / "modtui.db"
     db.parent.mkdir()
     db.write_bytes(b"this is not a database, just some text that happens to be long enough" * 20)
     before = file_hash(db)
-    result = run_cli(workspace, "incident", "list")
+    result = run_cli(bare_workspace, "incident", "list")
     assert result.exit_code == 2
     assert "cannot open the log" in result.stderr
     assert "Traceback" not in result.stderr

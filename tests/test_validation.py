@@ -114,12 +114,12 @@ def test_bad_input(case_dir: Path, workspace: Path, run_cli) -> None:
 # -- the valid workspace, and validation details the corpus does not show ------------------------
 
 
-def test_valid_workspace_validates(workspace: Path, run_cli) -> None:
-    result = run_cli(workspace, "validate")
+def test_valid_workspace_validates(bare_workspace: Path, run_cli) -> None:
+    result = run_cli(bare_workspace, "validate")
     assert result.exit_code == 0, result.stderr
     assert "ok: 1 incidents, 12 items, 2 prompts, 3 targets" in result.stderr
     assert result.stdout == ""
-    assert not (workspace / ".modtui").exists(), "validate must not create the log"
+    assert not (bare_workspace / ".modtui").exists(), "validate must not create the log"
 
 
 def test_validate_path_argument(workspace: Path, tmp_path: Path, run_cli) -> None:
