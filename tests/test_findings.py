@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
+import subprocess
+import os
 import shutil
 from pathlib import Path
 
@@ -360,3 +363,25 @@ def test_incident_list_counts_open_findings(ws_dir: Path) -> None:
     rows = json.loads(ok("incident", "list", "--format", "json", ws=ws_dir))
     rows = rows["incidents"] if isinstance(rows, dict) else rows
     assert next(r for r in rows if r["id"] == INCIDENT_ID)["open_findings"] == 1
+
+
+def test_compare_reads_no_config_and_other_commands_still_report_a_bad_one(ws_dir: Path) -> None:
+    """`runs compare` reads only the log: modtui.toml (and pydantic, which checks it) stays out of the process, so a
+    broken one does not stop it; every command that uses the config still reports it with file and line, exit 2."""
+    replay(ws_dir)
+    good = ok("runs", "compare", "1", "2", "--format", "json", ws=ws_dir)
+    code = (
+        "import sys\nfrom modtui.cli import main\n"
+        "try:\n    main(sys.argv[1:], prog_name='modtui')\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "print('MODULES', code, *sorted(m for m in ('pydantic', 'yaml', 'sqlmodel') if m in sys.modules))\n"
+    )
+    args = ["-w", str(ws_dir), "runs", "compare", "1", "2", "--format", "json"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODTUI_")}
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.splitlines()[-1] == "MODULES 0", done.stderr[-2000:]
+    toml = ws_dir / "modtui.toml"
+    lines = toml.read_text().splitlines()
+    toml.write_text("\n".join([*lines, "[targets.broken", 'model = "x"']) + "\n")
+    assert ok("runs", "compare", "1", "2", "--format", "json", ws=ws_dir) == good
+    for command in (["runs", "list"], ["targets"], ["replay", INCIDENT_ID, "-p", "toxicity/candidate"]):
+        assert f"modtui.toml:{len(lines) + 1}:" in fails(*command, ws=ws_dir)

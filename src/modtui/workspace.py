@@ -8,15 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modtui.config import CONFIG_FILE, Config, load_config
-from modtui.domain.target import Target
 from modtui.errors import InputError, Problem, UsageError
 from modtui.files.paths import inside, is_file
 from modtui.files.text import read_text
-from modtui.files.validate import suggest
 from modtui.store.db import Store, open_store
 
-if TYPE_CHECKING:  # the loaders (Jinja, the item models) are imported when first used: `runs compare` needs neither
+if TYPE_CHECKING:  # the loaders (Jinja, the item models) and the config's models (pydantic) are imported when
+    from modtui.config import Config  # first used: `runs compare` needs none of them
+    from modtui.domain.target import Target
     from modtui.incidents.loader import LoadedIncident
     from modtui.prompts.loader import LoadedPrompt
 
@@ -28,12 +27,15 @@ DEFAULT_DB = ".modtui/modtui.db"
 @dataclass
 class Workspace:
     root: Path
-    config: Config
     db: str
+    _config: Config | None = field(default=None, repr=False)
     _store: Store | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, root: str | Path | None = None, db: str | None = None) -> "Workspace":
+    def open(cls, root: str | Path | None = None, db: str | None = None, *, config: bool = True) -> "Workspace":
+        """The workspace at `root` (else $MODTUI_WORKSPACE, else the current folder) with its log at `db`. Its
+        modtui.toml is read and checked here (a bad one is exit 2 before the command starts), or with
+        `config=False` when first used: a command that reads only the log (`runs compare`) never loads it."""
         given = str(root or os.environ.get("MODTUI_WORKSPACE") or ".")
         try:
             base = Path(given).expanduser().resolve()
@@ -44,8 +46,18 @@ class Workspace:
             ) from None
         if not found:
             raise UsageError(Problem(str(base), "workspace folder does not exist"))
-        config = load_config(base / CONFIG_FILE)
-        return cls(base, config, db or os.environ.get("MODTUI_DB") or str(base / DEFAULT_DB))
+        ws = cls(base, db or os.environ.get("MODTUI_DB") or str(base / DEFAULT_DB))
+        if config:
+            ws.config  # noqa: B018  (read and checked now)
+        return ws
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from modtui.config import CONFIG_FILE, load_config
+
+            self._config = load_config(self.root / CONFIG_FILE)
+        return self._config
 
     @property
     def incidents_dir(self) -> Path:
@@ -94,6 +106,8 @@ class Workspace:
         from modtui.domain.incident import ID_PATTERN
 
         if not ID_PATTERN.match(incident_id) or not (folder / INCIDENT_FILE).is_file():
+            from modtui.files.validate import suggest  # (pydantic, YAML: only when something is missing)
+
             hint = suggest(incident_id, self.incident_ids())
             raise UsageError(Problem(self.relative(self.incidents_dir), f"no incident '{incident_id}'{hint}"))
         return folder
@@ -117,6 +131,8 @@ class Workspace:
             if is_file(path):
                 return self.inside(path, ref)
         known = [self.relative(p) for p in self.prompts_dir.rglob("*.yaml")] if self.prompts_dir.is_dir() else []
+        from modtui.files.validate import suggest
+
         raise UsageError(Problem(ref, f"no prompt file '{ref}'{suggest(ref, known)}"))
 
     def load_prompt(self, ref: str) -> LoadedPrompt:
@@ -130,7 +146,11 @@ class Workspace:
 
     def target(self, name: str) -> Target:
         if name not in self.config.targets:
+            from modtui.files.validate import suggest
+
             hint = suggest(name, self.config.targets)
+            from modtui.config import CONFIG_FILE
+
             where = CONFIG_FILE if self.config.path else "targets"
             raise UsageError(Problem(where, f"no target '{name}'{hint}; configured: {', '.join(self.config.targets)}"))
         return self.config.targets[name]

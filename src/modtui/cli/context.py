@@ -24,6 +24,16 @@ class AppContext:
             self._ws = Workspace.open(self.workspace_dir, self.db)
         return self._ws
 
+    @property
+    def log_ws(self) -> Workspace:
+        """The workspace of a command that reads the log and needs no target: its modtui.toml is read (and a bad
+        one reported, exit 2) only if something uses it, so pydantic stays out of the command's start-up."""
+        if self._ws is None:
+            from modtui.workspace import Workspace
+
+            self._ws = Workspace.open(self.workspace_dir, self.db, config=False)
+        return self._ws
+
     def close(self) -> None:
         if self._ws is not None:
             self._ws.close()

@@ -224,7 +224,7 @@ def runs_compare(
       modtui runs compare 1 2 --format json
     """
     if by is not None:
-        data = slices_svc.compare_slices(app.ws, run_a, run_b, by, bins=bins, min_n=min_n, labels=labels)
+        data = slices_svc.compare_slices(app.log_ws, run_a, run_b, by, bins=bins, min_n=min_n, labels=labels)
         if fmt == "json":
             echo_json(data)
         else:
@@ -246,7 +246,7 @@ def runs_compare(
             )
             _small_note(data)
         return
-    left, right, flips = svc.compare_runs(app.ws, run_a, run_b, labels)
+    left, right, flips = svc.compare_runs(app.log_ws, run_a, run_b, labels)
     warning = svc.model_change(left.answered, right.answered, left.run.id, right.run.id)
     if warning:
         note(f"warning: {inert(warning)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -114,10 +113,3 @@ class PromptTemplate(BaseModel):
             names.update(rule.name for rule in self.policy.rules)
             names.update(exception.name for exception in self.policy.exceptions)
         return frozenset(names)
-
-
-def prompt_name(path: str) -> str:
-    """How every output names a prompt: `policy/name` from its workspace path (`prompts/hate_speech/candidate.yaml`
-    is `hate_speech/candidate`); a name that is not a path (`(unsaved candidate)`) stays as it is."""
-    parts = PurePath(path).with_suffix("").parts if path.endswith((".yaml", ".yml")) else PurePath(path).parts
-    return "/".join(parts[-2:]) if len(parts) >= 2 else path

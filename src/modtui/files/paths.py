@@ -9,16 +9,16 @@ from pathlib import Path
 
 from modtui.errors import InputError, Problem, UsageError
 
-# names Windows reserves in every folder, with or without an extension (a workspace shared through git must
-# check out there too): the domain's list
-from modtui.domain.incident import RESERVED_NAMES as RESERVED
-
 MAX_NAME_BYTES = 255  # the common file-name limit (ext4, APFS, NTFS in UTF-16 units)
 
 
 def name_problem(name: str) -> str | None:
     """Why `name` cannot be a file or folder name on every system, or None."""
-    if name.split(".", 1)[0].upper() in RESERVED:
+    # names Windows reserves in every folder, with or without an extension (a workspace shared through git must
+    # check out there too): the domain's list, imported here (its models load pydantic, which `inside` needs not)
+    from modtui.domain.incident import RESERVED_NAMES
+
+    if name.split(".", 1)[0].upper() in RESERVED_NAMES:
         return f"'{name.split('.', 1)[0]}' is a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9)"
     if len(os.fsencode(name)) > MAX_NAME_BYTES - 8:  # room for the extension modtui adds
         return f"longer than {MAX_NAME_BYTES - 8} bytes, the file-name limit"

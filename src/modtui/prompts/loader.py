@@ -8,7 +8,8 @@ from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
 
-from modtui.domain.prompt import TEMPLATE_VARIABLES, PromptTemplate, prompt_name
+from modtui.domain.prompt import TEMPLATE_VARIABLES, PromptTemplate
+from modtui.domain.prompt_name import prompt_name
 from modtui.errors import InputError, Problem
 from modtui.files.validate import suggest, validate_model
 from modtui.files.yaml import Located, load_yaml, parse_yaml

@@ -16,7 +16,7 @@ from typing import Any
 from modtui.analysis.metrics import given_label
 from modtui.analysis.robustness import MutationResult, Variant, mutation_results
 from modtui.domain.incident import Item
-from modtui.domain.prompt import prompt_name
+from modtui.domain.prompt_name import prompt_name
 from modtui.domain.run import RunStatus
 from modtui.errors import ModtuiError, Problem, UsageError
 from modtui.files.validate import suggest

@@ -25,7 +25,7 @@ from modtui.analysis.queue import (
 from modtui.domain.incident import Item
 from modtui.files.csv_cells import inert_cell
 from modtui.domain.masking import masked_text
-from modtui.domain.prompt import prompt_name
+from modtui.domain.prompt_name import prompt_name
 from modtui.errors import InputError, Problem
 from modtui.services.incidents import load_and_sync
 from modtui.workspace import Workspace

@@ -15,7 +15,7 @@ from modtui.analysis.metrics import ScoredItem, correct
 from modtui.domain.finding import Finding
 from modtui.domain.incident import Item, feature_text
 from modtui.domain.masking import masked_text
-from modtui.domain.prompt import prompt_name
+from modtui.domain.prompt_name import prompt_name
 from modtui.domain.run import RunStatus
 from modtui.errors import InputError
 from modtui.incidents.loader import LoadedIncident

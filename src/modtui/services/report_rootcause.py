@@ -11,7 +11,7 @@ from modtui.analysis.calibration import calibration
 from modtui.analysis.intervals import as_list
 from modtui.analysis.metrics import ScoredItem, run_metrics
 from modtui.analysis.slices import NONE, Slice, slice_metrics
-from modtui.domain.prompt import prompt_name
+from modtui.domain.prompt_name import prompt_name
 from modtui.services.slices import RULE, item_facts, keying, slice_keys
 
 if TYPE_CHECKING:

@@ -58,7 +58,7 @@ def section(ws: Workspace, loaded: LoadedIncident, text: Callable[[Item], str]) 
 
 
 def _stability(ws: Workspace, loaded: LoadedIncident) -> list[dict[str, Any]]:
-    from modtui.domain.prompt import prompt_name
+    from modtui.domain.prompt_name import prompt_name
     from modtui.services.stability import figures, read_repeats
     from modtui.store.review import latest_runs
 

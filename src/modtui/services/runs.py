@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from modtui.analysis.flips import FlipReport, compare_grouped
 from modtui.analysis.metrics import RunMetrics, ScoredItem, given_label, run_metrics, tallied_metrics
 from modtui.analysis.stability import Stability
-from modtui.domain.prompt import prompt_name
+from modtui.domain.prompt_name import prompt_name
 from modtui.domain.run import RunStatus
 from modtui.errors import Problem, UsageError
 
