@@ -81,38 +81,8 @@ def compare(baseline: Sequence[ScoredItem], candidate: Sequence[ScoredItem], pos
     """Compare ``candidate`` against ``baseline`` item by item (paired by item_id)."""
     base = index_by_id(baseline, "baseline")
     cand = index_by_id(candidate, "candidate")
-    shared = sorted(base.keys() & cand.keys())
-    fixed: list[str] = []
-    regressed: list[str] = []
-    changed: list[str] = []
-    transitions: dict[str, list[str]] = {}
-    both_right = both_wrong = 0
-    for item_id in shared:
-        b, c = base[item_id], cand[item_id]
-        was, now = correct(b), correct(c)
-        if was and now:
-            both_right += 1
-        elif not was and not now:
-            both_wrong += 1
-        else:
-            (fixed if now else regressed).append(item_id)
-        if answer(b) != answer(c):
-            changed.append(item_id)
-        cb, cc = cell(b, positive), cell(c, positive)
-        if cb != cc:
-            transitions.setdefault(f"{cb}{ARROW}{cc}", []).append(item_id)
-    return FlipReport(
-        paired=len(shared),
-        fixed=tuple(fixed),
-        regressed=tuple(regressed),
-        both_right=both_right,
-        both_wrong=both_wrong,
-        changed_label=tuple(changed),
-        transitions=dict(sorted(transitions.items())),
-        only_baseline=tuple(sorted(base.keys() - cand.keys())),
-        only_candidate=tuple(sorted(cand.keys() - base.keys())),
-        mcnemar_p=mcnemar_exact(len(fixed), len(regressed)),
-    )
+    pairs = [(base.get(i), cand.get(i), 1, (i,)) for i in base.keys() | cand.keys()]
+    return compare_grouped(pairs, positive)
 
 
 def compare_grouped(
