@@ -6,6 +6,7 @@ import io
 import os
 import sys
 import traceback
+from importlib import import_module
 from typing import Any
 
 import click
@@ -101,45 +102,29 @@ def main(ctx: click.Context, workspace: str | None, db: str | None, debug: bool)
         open_tui(ctx.obj, None)
 
 
-def _register() -> None:
-    from modtui.cli import (
-        agreement,
-        cluster,
-        decide,
-        finding,
-        golden,
-        incident,
-        precedent,
-        probe,
-        prompt,
-        queue,
-        replay,
-        report,
-        runs,
-        targets,
-        tui,
-        validate,
-    )
+COMMAND_MODULES = (
+    "agreement",
+    "cluster",
+    "decide",
+    "finding",
+    "golden",
+    "incident",
+    "precedent",
+    "probe",
+    "prompt",
+    "queue",
+    "replay",
+    "report",
+    "runs",
+    "targets",
+    "tui",
+    "validate",
+)
 
-    for module in (
-        agreement,
-        cluster,
-        decide,
-        finding,
-        golden,
-        incident,
-        precedent,
-        probe,
-        prompt,
-        queue,
-        replay,
-        report,
-        runs,
-        targets,
-        tui,
-        validate,
-    ):
-        module.register(main)
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        import_module(f"modtui.cli.{name}").register(main)
 
 
 _register()
