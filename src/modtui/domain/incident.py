@@ -114,6 +114,16 @@ class Incident(BaseModel):
     # a sample's population size per stratum (a single number: one stratum, "all")
     population: dict[str, int] | None = None
 
+    def headline(self) -> dict[str, str]:
+        """The keys every face shows first for an incident (list rows, the handoff report)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity.value,
+            "status": self.status.value,
+            "policy": self.policy,
+        }
+
     @field_validator("population", mode="before")
     @classmethod
     def _population_map(cls, value: Any) -> Any:

@@ -36,11 +36,7 @@ class IncidentSummary:
     def as_dict(self) -> dict[str, Any]:
         inc = self.incident
         return {
-            "id": inc.id,
-            "title": inc.title,
-            "severity": inc.severity.value,
-            "status": inc.status.value,
-            "policy": inc.policy,
+            **inc.headline(),
             "items": sum(self.counts.values()),
             "false_positive": self.counts["false_positive"],
             "false_negative": self.counts["false_negative"],

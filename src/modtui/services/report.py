@@ -126,11 +126,7 @@ def build(ws: Workspace, incident_id: str, options: ReportOptions = ReportOption
 def _incident(loaded: LoadedIncident) -> dict[str, Any]:
     inc = loaded.incident
     return {
-        "id": inc.id,
-        "title": inc.title,
-        "severity": inc.severity.value,
-        "status": inc.status.value,
-        "policy": inc.policy,
+        **inc.headline(),
         "labels": list(inc.labels),
         "positive_label": inc.positive_label,
         "production": {"prompt": inc.production.prompt, "model": inc.production.model},
