@@ -17,7 +17,7 @@ going to the higher threshold; ``None`` when no point has an F1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +94,31 @@ def sweep(items: Sequence[ScoredItem], positive: str) -> Sweep | None:
         precision, recall = ratio(tp, i + 1), ratio(tp, positives)
         points.append(SweepPoint(score, precision, recall, f1_score(precision, recall), i + 1))
     return Sweep(len(items), positives, len(scored), tuple(points), best_point(points))
+
+
+def tallied_sweep(groups: Iterable[tuple[ScoredItem, int]], positive: str) -> Sweep | None:
+    """:func:`sweep` from ``(item, n)`` groups: ``n`` items sharing ``expected``, ``label`` and ``confidence`` with
+    ``item`` (what the log can count for a big run). Equal to ``sweep`` over the items the groups stand for."""
+    groups = list(groups)
+    positives = sum(n for it, n in groups if it.expected == positive)
+    scored = [
+        (score, it.expected == positive, n)
+        for it, n in groups
+        if n and (score := positive_score(it, positive)) is not None
+    ]
+    scored.sort(key=lambda entry: -entry[0])
+    if not scored:
+        return None
+    points: list[SweepPoint] = []
+    tp = seen = 0
+    for i, (score, is_pos, n) in enumerate(scored):
+        tp += n if is_pos else 0
+        seen += n
+        if i + 1 < len(scored) and scored[i + 1][0] == score:
+            continue  # emit once per distinct score, after all ties are in
+        precision, recall = ratio(tp, seen), ratio(tp, positives)
+        points.append(SweepPoint(score, precision, recall, f1_score(precision, recall), seen))
+    return Sweep(sum(n for _, n in groups), positives, seen, tuple(points), best_point(points))
 
 
 def best_point(points: Sequence[SweepPoint]) -> SweepPoint | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from modtui.replay.events import RunProgress
 from modtui.secrets import Scrubber, key_for
 from modtui.services import golden, precedent
 from modtui.services.incidents import load_and_sync
-from modtui.services.scoring import baseline_name, observed_as_run, scored_run
+from modtui.services.scoring import baseline_name, observed_as_run, scored_run, tallied_run
 from modtui.services.stability import run_stability
 from modtui.store import runs as q
 from modtui.store.records import RunRecord
@@ -109,6 +110,9 @@ class ReplayPlan:
     jobs: list[Job]
     baseline_version: str
     repeat_jobs: list[Job] = field(default_factory=list)  # repeats 2..N of `jobs` (`--repeat N`)
+    # the log's items of the incident are `loaded.items` as planned (synced by `plan`): a report of all of them may
+    # count the runs' results in the log (store.tally) instead of reading each back
+    gold_in_log: bool = False
 
 
 def select_items(items: Sequence[Item], which: str) -> list[Item]:
@@ -129,7 +133,9 @@ def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
     loaded, production, prompts, targets, items = _resolve(ws, spec)
     jobs = start_jobs(ws, loaded, prompts, unique_targets(targets), items, spec)
     _set_budgets(ws, jobs, spec)  # before repeat_jobs, which share each run's budgets
-    return ReplayPlan(loaded, prompts, targets, items, jobs, production.version, repeat_jobs(ws, jobs, items, spec))
+    return ReplayPlan(
+        loaded, prompts, targets, items, jobs, production.version, repeat_jobs(ws, jobs, items, spec), gold_in_log=True
+    )
 
 
 def _resolve(
@@ -491,13 +497,22 @@ def _headline(r: RunReport, status: RunStatus) -> str:
 
 
 def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
+    """Each run's metrics, sweep, flips and stability, from the log. A run whose report pairs no item with another
+    run's (no baseline, nobody's baseline) is counted in the log (services.scoring.tallied_run) when the log's items
+    are the plan's; the others are read back result by result and scored here. Both give the same report."""
     positive = replay.loaded.incident.positive_label
     expected = {i.id: i.expected for i in replay.items}
     out = ReplayReport(replay.loaded.id, positive)
     with ws.store().read() as session:
-        scored_runs = {job.run_id: scored_run(session, job.run_id, expected) for job in replay.jobs}
         runs = {job.run_id: _stored_run(session, job.run_id) for job in replay.jobs}
         fixed_baseline = _fixed_baseline(session, spec.baseline, expected, replay.items)
+        per_item = _scored_per_item(replay, fixed_baseline is not None)
+        scored_runs = {job.run_id: scored_run(session, job.run_id, expected) for job in replay.jobs if per_item(job)}
+        tallied = {
+            job.run_id: tallied_run(session, replay.loaded.id, job.run_id, positive)
+            for job in replay.jobs
+            if not per_item(job)
+        }
         stabilities = {
             job.run_id: run_stability(
                 session,
@@ -505,17 +520,22 @@ def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
                 runs[job.run_id].repeats,
                 expected,
                 positive,
-                sum(i.cost_usd or 0.0 for i in scored_runs[job.run_id]),
+                tallied[job.run_id].first_cost
+                if job.run_id in tallied
+                else sum(i.cost_usd or 0.0 for i in scored_runs[job.run_id]),
             )
             for job in replay.jobs
         }
         fixed_id = [fixed_baseline[0]] if fixed_baseline and fixed_baseline[0] is not None else []
         answered = q.answered_by(session, [job.run_id for job in replay.jobs] + fixed_id)
     for job in replay.jobs:
-        items = scored_runs[job.run_id]
-        base_id, base_items = _baseline_for(job, replay, scored_runs, fixed_baseline)
-        flips = compare(base_items, items, positive) if base_items is not None else None
-        metrics = run_metrics(items, positive)
+        if job.run_id in tallied:
+            base_id, flips, metrics, swept = None, None, tallied[job.run_id].metrics, tallied[job.run_id].sweep
+        else:
+            items = scored_runs[job.run_id]
+            base_id, base_items = _baseline_for(job, replay, scored_runs, fixed_baseline)
+            flips = compare(base_items, items, positive) if base_items is not None else None
+            metrics, swept = run_metrics(items, positive), sweep(items, positive)
         out.runs.append(
             RunReport(
                 runs[job.run_id],
@@ -523,13 +543,28 @@ def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
                 metrics,
                 base_id,
                 flips,
-                sweep(items, positive),
+                swept,
                 stabilities.get(job.run_id),
                 answered[job.run_id],
                 answered.get(base_id) if base_id is not None else None,
             )
         )
     return out
+
+
+def _scored_per_item(replay: ReplayPlan, fixed_baseline: bool) -> Callable[[Job], bool]:
+    """Whether a job's run must be read back result by result for its report: its results are paired with a
+    baseline's (flips), or the log's items are not exactly the plan's (a subset, relabelled gold labels)."""
+    whole = (
+        replay.gold_in_log
+        and len(replay.items) == len(replay.loaded.items)
+        and all(map(operator.is_, replay.items, replay.loaded.items))
+    )
+    if not whole or fixed_baseline:
+        return lambda job: True
+    paired = {job.run_id for job in replay.jobs if (base := _base_job(job, replay)) is not None}
+    paired |= {base.run_id for job in replay.jobs if (base := _base_job(job, replay)) is not None}
+    return lambda job: job.run_id in paired
 
 
 def _stored_run(session: Any, run_id: int) -> RunRecord:
@@ -559,13 +594,18 @@ def _baseline_for(
 ) -> tuple[int | None, list[ScoredItem] | None]:
     if fixed is not None:
         return fixed
+    base = _base_job(job, replay)
+    return (base.run_id, scored_runs[base.run_id]) if base else (None, None)
+
+
+def _base_job(job: Job, replay: ReplayPlan) -> Job | None:
+    """The job of production's prompt on the same target, which a candidate prompt's run is compared with."""
     if job.prompt.version == replay.baseline_version:
-        return None, None
-    base = next(
+        return None
+    return next(
         (j for j in replay.jobs if j.target.name == job.target.name and j.prompt.version == replay.baseline_version),
         None,
     )
-    return (base.run_id, scored_runs[base.run_id]) if base else (None, None)
 
 
 def item_lines(ws: Workspace, rep: ReplayReport, items: Sequence[Item]) -> list[dict[str, Any]]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from modtui.analysis.metrics import ScoredItem, given_label
+from modtui.analysis.metrics import RunMetrics, ScoredItem, given_label, tallied_metrics
+from modtui.analysis.sweep import Sweep, tallied_sweep
 from modtui.domain.incident import Item
 from modtui.store.records import ResultRecord
 
@@ -15,6 +17,47 @@ def scored_run(session: Any, run_id: int, expected: Mapping[str, str]) -> list[S
     from modtui.store.runs import scoring_rows
 
     return scored_rows(scoring_rows(session, run_id), expected)
+
+
+@dataclass(frozen=True, slots=True)
+class TalliedRun:
+    """A run's report figures from the log's counts (no scored item per result)."""
+
+    metrics: RunMetrics
+    sweep: Sweep | None
+    first_cost: float  # the run's cost summed in item order, as `sum(i.cost_usd or 0.0 for i in scored_run(...))`
+
+
+def tallied_run(session: Any, incident_id: str, run_id: int, positive: str) -> TalliedRun:
+    """`run_metrics` and `sweep` of `scored_run(session, run_id, gold)` where `gold` is the gold labels the log holds
+    for the incident's items (what it synced from the files), counted in the log: equal figures (tests)."""
+    from modtui.store.tally import run_tally
+
+    tally = run_tally(session.connection(), incident_id, run_id)
+    groups = [
+        (
+            ScoredItem(
+                "",
+                g.expected,
+                given_label(g.outcome, g.label),
+                g.outcome,
+                g.error_type,
+                g.confidence,
+                None,
+                None,
+                None,
+                None,
+                g.cached,
+            ),
+            g.count,
+        )
+        for g in tally.groups
+    ]
+    totals = tally.totals
+    metrics = tallied_metrics(
+        groups, positive, totals.costs, totals.latencies, (totals.tokens_in,), (totals.tokens_out,)
+    )
+    return TalliedRun(metrics, tallied_sweep(groups, positive), sum(c or 0.0 for c in totals.costs))
 
 
 def scored(results: Sequence[ResultRecord], expected: Mapping[str, str]) -> list[ScoredItem]:

@@ -50,7 +50,7 @@ def paired(conn: Connection, incident_id: str, a: int, b: int) -> Sequence[Any]:
         # on the server, spilling to disk at the default work_mem: Python's sort is that order, in ~20 ms
         "WHERE i.incident_id = :inc" + ("" if postgres else " ORDER BY i.item_id")
     )
-    rows = _driver_rows(conn, query, {"inc": incident_id, "a": a, "b": b}, binary=postgres)
+    rows = driver_rows(conn, query, {"inc": incident_id, "a": a, "b": b}, binary=postgres)
     if postgres:
         rows.sort(key=itemgetter(0))
     return rows
@@ -71,14 +71,14 @@ def tally(conn: Connection, incident_id: str, a: int, b: int) -> PairTally:
         f"{_JOINS} GROUP BY i.expected, {keys}"
     )
     groups, tokens = [], [0, 0, 0, 0]
-    for row in _driver_rows(conn, query, params):
+    for row in driver_rows(conn, query, params):
         group = _group(row[0], row[1:5], row[5:9], row[9], json.loads(row[10]))
         if group is not None:
             groups.append(group)
             tokens = [t + (n or 0) for t, n in zip(tokens, row[11:15])]
     # SQLite reads the pairs in key order for free: the costs come in item order as they are
     floats = text(f"SELECT a.cost_usd, a.latency_ms, b.cost_usd, b.latency_ms {_JOINS} ORDER BY i.item_id")
-    cols = list(zip(*_driver_rows(conn, floats, params))) or [()] * 4
+    cols = list(zip(*driver_rows(conn, floats, params))) or [()] * 4
     sides = []
     for cost, latency, (tokens_in, tokens_out) in ((cols[0], cols[1], tokens[:2]), (cols[2], cols[3], tokens[2:])):
         has = [c is not None for c in cost]  # cost is NOT NULL: None = no result for the item
@@ -100,7 +100,7 @@ def _tally_postgres(conn: Connection, keys: str, params: dict[str, Any]) -> Pair
     # the planner guesses one group per row (the key's columns look independent) and sorts the 50,000 rows for a
     # group aggregate, spilling to disk; there are tens of groups: hash them
     conn.exec_driver_sql("SET LOCAL enable_sort = off")
-    rows = _driver_rows(conn, query, params, binary=True)
+    rows = driver_rows(conn, query, params, binary=True)
     conn.exec_driver_sql("RESET enable_sort")
     groups = []
     sides: list[list[Any]] = [[[], [], [], 0, 0], [[], [], [], 0, 0]]  # ids, costs, latencies, tokens in/out
@@ -186,7 +186,7 @@ def answered_by(conn: Connection, run_ids: Sequence[int]) -> dict[int, AnsweredB
     return {run_id: AnsweredBy(tuple(sorted(m)), tuple(sorted(f))) for run_id, (m, f) in out.items()}
 
 
-def _driver_rows(conn: Connection, query: Any, params: dict[str, Any], binary: bool = False) -> list[tuple[Any, ...]]:
+def driver_rows(conn: Connection, query: Any, params: dict[str, Any], binary: bool = False) -> list[tuple[Any, ...]]:
     """The driver's own tuples (sqlite3, psycopg), without SQLAlchemy's Row per row: ~15 % of a 50,000-row read.
     `binary`: psycopg's binary format (the same Python values, about half the client's CPU to read them)."""
     compiled = query.compile(dialect=conn.dialect)

@@ -210,3 +210,25 @@ class PairTally:
     groups: tuple[PairGroup, ...]
     a: RunTotals
     b: RunTotals
+
+
+@dataclass(frozen=True, slots=True)
+class ResultGroup:
+    """`count` results of one run (store.tally) for items with the same gold label, giving the same answer with the
+    same confidence."""
+
+    expected: str
+    outcome: str
+    label: str | None
+    error_type: str | None
+    cached: bool
+    confidence: float | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunTally:
+    """One run's results over the incident's items, counted by the log (store.tally.run_tally): its report's input."""
+
+    groups: tuple[ResultGroup, ...]
+    totals: RunTotals
