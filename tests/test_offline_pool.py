@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ def corpus_ws(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Pools open from 500 items in slices of 128, on two cores whatever the machine; the pools opened."""
+    """Pools open from 500 items in slices of 128, on two cores whatever the machine; the pools the engine opened."""
     monkeypatch.setattr(workers, "POOL_MIN_ITEMS", 500)
     monkeypatch.setattr(workers, "cores", lambda: 2)
     monkeypatch.setattr(engine, "POOL_SLICE", 128)
@@ -39,6 +38,31 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     real = workers.open_pool
     monkeypatch.setattr(engine, "open_pool", lambda items: pools.append(real(items)) or pools[-1])
     return pools
+
+
+@pytest.fixture
+def ahead(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Head starts (services.head_start) counted: started, slices the engine took from them, closed."""
+    counts = {"started": 0, "taken": 0, "closed": 0}
+    start, take, close = workers.HeadStart.__init__, workers.HeadStart.take, workers.HeadStart.close
+
+    def started(self: Any, *args: Any) -> None:
+        counts["started"] += 1
+        start(self, *args)
+
+    def taken(self: Any, *args: Any) -> Any:
+        future = take(self, *args)
+        counts["taken"] += future is not None
+        return future
+
+    def closed(self: Any) -> None:
+        counts["closed"] += 1
+        close(self)
+
+    monkeypatch.setattr(workers.HeadStart, "__init__", started)
+    monkeypatch.setattr(workers.HeadStart, "take", taken)
+    monkeypatch.setattr(workers.HeadStart, "close", closed)
+    return counts
 
 
 def replay(run_cli: Any, ws: Path) -> dict[str, Any]:
@@ -56,32 +80,73 @@ def results(ws: Path, run_id: int) -> dict[str, tuple[Any, ...]]:
 
 
 def test_a_big_replay_is_decided_in_worker_processes_with_the_same_results(
-    corpus_ws: Path, run_cli: Any, opened: list[Any], monkeypatch: pytest.MonkeyPatch
+    corpus_ws: Path, run_cli: Any, opened: list[Any], ahead: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pooled = replay(run_cli, corpus_ws)
-    assert opened and opened[-1] is not None, "the replay was decided in worker processes"
+    early = replay(run_cli, corpus_ws)  # a fresh incident: decided while it is checked (the head start)
+    assert ahead == {"started": 1, "taken": 12, "closed": 1} and not opened, "every slice decided ahead"
+    pooled = replay(run_cli, corpus_ws)  # the log has the incident: nothing to check, the engine's own pool
+    assert ahead["started"] == 1 and opened and opened[-1] is not None
     monkeypatch.setattr(workers, "POOL_MIN_ITEMS", 10**9)
     here = replay(run_cli, corpus_ws)
-    assert opened[-1] is None, "the second replay was decided in this process"
-    assert pooled["status"] == here["status"] == "completed" and pooled["items"] == 1_500
-    a, b = results(corpus_ws, pooled["run_id"]), results(corpus_ws, here["run_id"])
-    assert len(a) == 1_500 and a == b
+    assert opened[-1] is None, "the last replay was decided in this process"
+    assert early["status"] == pooled["status"] == here["status"] == "completed" and pooled["items"] == 1_500
+    a, b, c = (results(corpus_ws, run["run_id"]) for run in (early, pooled, here))
+    assert len(a) == 1_500 and a == b == c
     assert {k: pooled[k] for k in ("tp", "fp", "fn", "tn")} == {k: here[k] for k in ("tp", "fp", "fn", "tn")}
 
 
-def _dying(provider: Any, template: Any, contents: Sequence[str]) -> list[Any]:
+def test_a_head_start_of_other_contents_is_not_recorded(
+    corpus_ws: Path, run_cli: Any, opened: list[Any], ahead: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The contents read ahead are compared with the checked items' slice by slice: a slice that differs (here one
+    item of the sixth slice, as if the file changed between the two reads) and every slice after it are decided
+    again from the checked items."""
+    from modtui.services import head_start
+
+    real = head_start._contents
+
+    def changed(data: bytes) -> list[str] | None:
+        contents = real(data)
+        assert contents is not None
+        contents[5 * 128 + 3] = "I will hurt you"
+        return contents
+
+    monkeypatch.setattr(head_start, "_contents", changed)
+    early = replay(run_cli, corpus_ws)
+    assert ahead == {"started": 1, "taken": 5, "closed": 1}
+    monkeypatch.setattr(workers, "POOL_MIN_ITEMS", 10**9)
+    here = replay(run_cli, corpus_ws)
+    assert results(corpus_ws, early["run_id"]) == results(corpus_ws, here["run_id"])
+
+
+def test_a_failed_check_stops_the_head_start(
+    corpus_ws: Path, run_cli: Any, opened: list[Any], ahead: dict[str, int]
+) -> None:
+    items = corpus_ws / "incidents" / INCIDENT / "items.jsonl"
+    with items.open("a", encoding="utf-8") as handle:
+        handle.write('{"id": "bad", "content": "x", "expected": "no such label"}\n')
+    result = run_cli(corpus_ws, "replay", INCIDENT, "-m", "offline", "--format", "json")
+    assert result.exit_code == 2 and "items.jsonl:1501" in result.stderr
+    assert ahead == {"started": 1, "taken": 0, "closed": 1}
+    assert not db_path(corpus_ws).exists() or not query(db_path(corpus_ws), "SELECT count(*) FROM result")[0][0]
+
+
+def _dying(*args: Any) -> list[Any]:
     os._exit(3)  # a worker killed mid-slice (out of memory, a kill -9)
 
 
 def test_a_dead_worker_leaves_its_slices_to_this_process(
-    corpus_ws: Path, run_cli: Any, opened: list[Any], monkeypatch: pytest.MonkeyPatch
+    corpus_ws: Path, run_cli: Any, opened: list[Any], ahead: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(engine, "decide", _dying)
-    run = replay(run_cli, corpus_ws)
-    assert opened[-1] is not None
-    rows = results(corpus_ws, run["run_id"])
-    assert run["status"] == "completed" and len(rows) == 1_500
-    assert {r[0] for r in rows.values()} == {"label"}  # every item decided, none an internal error
+    monkeypatch.setattr(workers, "decide_shared", _dying)
+    run = replay(run_cli, corpus_ws)  # the head start's workers die
+    again = replay(run_cli, corpus_ws)  # the engine's own pool's
+    assert ahead["started"] == 1 and opened[-1] is not None
+    for done in (run, again):
+        rows = results(corpus_ws, done["run_id"])
+        assert done["status"] == "completed" and len(rows) == 1_500
+        assert {r[0] for r in rows.values()} == {"label"}  # every item decided, none an internal error
 
 
 def test_a_replay_leaves_the_garbage_collector_as_it_found_it(workspace: Path, run_cli: Any) -> None:

@@ -178,6 +178,7 @@ def replay(
         app.ws.author(author),
         repeats,
         max_cost,
+        head_start=not batch,  # a batch is submitted, not decided here
     )
     if dry_run:
         print_forecast(app, spec, fmt)

@@ -32,7 +32,7 @@ from modtui.replay.events import RunProgress
 from modtui.replay.parsing import parse_reply, unknown_rules
 from modtui.replay.ratelimit import RateLimiter
 from modtui.replay.requests import Context, keyed_requests, render_item
-from modtui.replay.workers import POOL_SLICE, Decided, cores, decide, expand, open_pool
+from modtui.replay.workers import POOL_SLICE, Decided, HeadStart, cores, decide, expand, open_pool
 from modtui.secrets import Scrubber, key_for
 from modtui.store import runs as q
 from modtui.store.db import Store
@@ -88,8 +88,10 @@ class Engine:
         use_cache: bool = True,
         concurrency: int | None = None,
         on_progress: Callable[[RunProgress], None] | None = None,
+        head_start: HeadStart | None = None,
     ) -> None:
         self.store = store
+        self.head_start = head_start  # a local target's slices decided while the replay was planned (replay.workers)
         self.scrub = scrubber
         self.use_cache = use_cache
         self.concurrency = concurrency
@@ -178,30 +180,36 @@ class Engine:
         """A local provider decides slices of items in turn (baseline and candidate progress together); each slice
         is recorded like any reply, and the loop turns between slices so the writer commits as it goes. A big
         replay's slices are decided in worker processes, one per core (replay.workers), and recorded in order."""
-        pool = open_pool(sum(len(job.todo) for job in jobs))
-        size = LOCAL_SLICE if pool is None else POOL_SLICE
+        head = self.head_start if self.head_start and self.head_start.target == provider.target.name else None
+        pool = head.pool if head is not None else open_pool(sum(len(job.todo) for job in jobs))
+        size = LOCAL_SLICE if pool is None else head.size if head is not None else POOL_SLICE
         slices = [
-            (job, job.todo[start : start + size])
+            (job, start, job.todo[start : start + size])
             for start in range(0, max((len(j.todo) for j in jobs), default=0), size)
             for job in jobs
             if start < len(job.todo)
         ]
         if pool is None:
-            for job, chunk in slices:
+            for job, _, chunk in slices:
                 if not job.dead:
                     self._record_local(job, chunk, _decide_here(provider, job, chunk))
                     await self._turn()
             return
         try:
-            await self._decide_in(pool, provider, slices)
+            await self._decide_in(pool, provider, slices, head)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
     async def _decide_in(
-        self, pool: ProcessPoolExecutor, provider: Provider, slices: list[tuple[Job, list[Item]]]
+        self,
+        pool: ProcessPoolExecutor,
+        provider: Provider,
+        slices: list[tuple[Job, int, list[Item]]],
+        head: HeadStart | None = None,
     ) -> None:
         """Keep every worker busy (two slices each in flight) and record the replies in the slices' order. A worker
-        that dies (killed, out of memory) breaks the pool: this process decides the slices it had and the rest."""
+        that dies (killed, out of memory) breaks the pool: this process decides the slices it had and the rest.
+        A slice the head start decided already (the same contents under the same prompt version) is not sent."""
         loop = asyncio.get_running_loop()
         waiting = iter(slices)
         in_flight: collections.deque[tuple[Job, list[Item], asyncio.Future[list[Reply | Decided]] | None]] = (
@@ -211,14 +219,19 @@ class Engine:
 
         def send() -> None:
             nonlocal broken
-            for job, chunk in waiting:
+            for job, start, chunk in waiting:
                 if job.dead:
                     continue
                 future = None
                 if not broken:
                     contents = [item.content[:MAX_CONTENT_CHARS] for item in chunk]
+                    ahead = head.take(job.prompt.version, start, contents) if head is not None else None
                     try:
-                        future = loop.run_in_executor(pool, decide, provider, job.prompt.template, contents)
+                        future = (
+                            asyncio.wrap_future(ahead, loop=loop)
+                            if ahead is not None
+                            else loop.run_in_executor(pool, decide, provider, job.prompt.template, contents)
+                        )
                     except BrokenProcessPool:
                         broken = True
                 in_flight.append((job, chunk, future))

@@ -9,12 +9,13 @@ where fork is not the platform's way, replays stay in-process.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 
 from modtui.domain.prompt import PromptTemplate
 from modtui.domain.verdict import Outcome, Verdict
@@ -23,6 +24,10 @@ from modtui.providers.base import Provider, Reply
 POOL_MIN_ITEMS = 4_096  # below this a replay decides in a fraction of a second in-process (a judgement, not a
 # measured break-even: forking and starting the workers costs tens of milliseconds)
 POOL_SLICE = 256  # items per task sent to a worker: ~15 ms of work, so a result waits little for its slice
+# Workers yield to this process: it checks the incident, writes it into the log and records every verdict, and the
+# replay ends when it is done (a head start's workers run while it checks). On two cores the scheduler then keeps it
+# on a core of its own and the workers share the other and whatever it leaves.
+WORKER_NICE = 5
 
 
 def cores() -> int:
@@ -33,13 +38,56 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def open_pool(items: int) -> ProcessPoolExecutor | None:
-    """One worker process per core for `items` items, or None: decide them in this process."""
+def open_pool(items: int, shared: Sequence[str] = ()) -> ProcessPoolExecutor | None:
+    """One worker process per core for `items` items, or None: decide them in this process. `shared`: contents the
+    workers inherit as they fork (nothing is copied or pickled), decided by index with `decide_shared`."""
     workers = cores()
     if items < POOL_MIN_ITEMS or workers < 2 or sys.platform != "linux":
         return None
     context = multiprocessing.get_context("fork")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), shared))
+
+
+class HeadStart:
+    """Slices of an incident's contents sent to the workers while this process still checks the incident and writes it
+    into the log (services.replay.plan): the target, the prompt version and the contents as read from the files.
+    The engine takes a slice's verdicts (`take`) only for exactly these contents under this prompt version; a slice
+    it does not take is cancelled with the pool. Nothing is recorded until the engine records it."""
+
+    def __init__(
+        self,
+        pool: ProcessPoolExecutor,
+        provider: Provider,
+        template: PromptTemplate,
+        version: str,
+        contents: list[str],
+        size: int = POOL_SLICE,
+    ) -> None:
+        self.pool, self.target, self.version, self.contents = pool, provider.target.name, version, contents
+        self.size = size
+        self._slices: dict[int, Future[list[Reply | Decided]]] = {
+            start: pool.submit(decide_shared, provider, template, start, start + size)
+            for start in range(0, len(contents), size)
+        }
+
+    def take(self, version: str, start: int, contents: Sequence[str]) -> Future[list[Reply | Decided]] | None:
+        """The verdicts of `contents` (what the engine would send) if they are the slice decided ahead from `start`."""
+        if version != self.version or len(contents) != min(self.size, len(self.contents) - start):
+            return None
+        if self.contents[start : start + len(contents)] != contents:
+            self._abandon()  # the items checked are not those read ahead: the rest would be decided for nothing
+            return None
+        future = self._slices.pop(start, None)
+        return None if future is None or future.cancelled() else future
+
+    def _abandon(self) -> None:
+        for future in self._slices.values():
+            future.cancel()
+        self._slices.clear()
+
+    def close(self) -> None:
+        """Stop the workers (what they have not decided is cancelled); idempotent."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 #: A plain verdict as it crosses from a worker: (label, confidence, rationale, cited rules, latency ms). Pickling a
@@ -68,6 +116,14 @@ def compact(reply: Reply) -> Reply | Decided:
     return (verdict.label, verdict.confidence, verdict.rationale, verdict.rules, reply.latency_ms)
 
 
+_SHARED: Sequence[str] = ()  # in a worker: the contents it inherited (open_pool's `shared`)
+
+
+def decide_shared(provider: Provider, template: PromptTemplate, start: int, stop: int) -> list[Reply | Decided]:
+    """`decide` of the inherited contents start:stop."""
+    return decide(provider, template, _SHARED[start:stop])
+
+
 def expand(decided: Decided) -> Reply:
     """The reply a Decided tuple stands for."""
     label, confidence, rationale, rules, latency_ms = decided
@@ -75,9 +131,13 @@ def expand(decided: Decided) -> Reply:
     return Reply(finish_reason="stop", verdict=verdict, latency_ms=latency_ms)
 
 
-def _start_worker(parent: int) -> None:
+def _start_worker(parent: int, shared: Sequence[str] = ()) -> None:
     """A worker ends with the replay: Ctrl-C is the parent's to handle (the parent shuts the pool down), and a
     killed parent takes its workers with it (no orphan holding the terminal or a caller's pipes)."""
+    global _SHARED
+    _SHARED = shared
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with(parent)

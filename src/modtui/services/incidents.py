@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,14 @@ from modtui.domain.incident import Incident, Status
 from modtui.errors import InputError, Problem, UsageError
 from modtui.files.text import read_text
 from modtui.files.yaml import load_yaml
-from modtui.incidents.loader import INCIDENT_FILE, LoadedIncident, load_incident, load_trusted, read_files
+from modtui.incidents.loader import (
+    INCIDENT_FILE,
+    IncidentFiles,
+    LoadedIncident,
+    load_incident,
+    load_trusted,
+    read_files,
+)
 from modtui.prompts.loader import load_prompt
 from modtui.store import incidents as q
 from modtui.store.records import EventRecord
@@ -48,16 +56,21 @@ class IncidentSummary:
         }
 
 
-def load_and_sync(ws: Workspace, incident_id: str) -> LoadedIncident:
+def load_and_sync(
+    ws: Workspace, incident_id: str, before_check: Callable[[IncidentFiles], None] | None = None
+) -> LoadedIncident:
     """Load an incident from its files and bring the log's copy up to date.
 
     When the files are byte for byte those the log recorded as loaded with every check passed (their fingerprint,
     incidents.loader.read_files), the items are built without validating each again and the log is already up to
-    date: a 50,000-item incident opens in a fraction of the time. Any other file is loaded and checked in full."""
+    date: a 50,000-item incident opens in a fraction of the time. Any other file is loaded and checked in full;
+    `before_check` is given the files as read before that (a replay starts deciding their contents meanwhile)."""
     folder = ws.incident_folder(incident_id)
     files = read_files(folder)
     if files is not None and q.files_hash(ws.store(), incident_id) == files.fingerprint:
         return load_trusted(files, ws.root)
+    if files is not None and before_check is not None:
+        before_check(files)
     loaded = ws.load_incident(incident_id)
     after = read_files(folder)  # the fingerprint is recorded only if the files did not change while being loaded
     same = files is not None and after is not None and after.fingerprint == files.fingerprint

@@ -19,11 +19,12 @@ from modtui.domain.incident import FAILING_KINDS, Item, ItemKind
 from modtui.domain.run import RunStatus
 from modtui.domain.target import Target
 from modtui.errors import ConfigError, Problem, StoreError, UsageError
-from modtui.incidents.loader import LoadedIncident
+from modtui.incidents.loader import IncidentFiles, LoadedIncident
 from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.render import Messages
 from modtui.replay.engine import RESULTS_VERSION, Engine, Job
 from modtui.replay.events import RunProgress
+from modtui.replay.workers import HeadStart
 from modtui.secrets import Scrubber, key_for
 from modtui.services import golden, precedent
 from modtui.services.incidents import load_and_sync
@@ -48,6 +49,7 @@ class ReplaySpec:
     author: str = "unknown"
     repeats: int = 1  # calls per item per run; repeats 2..N bypass the cache
     max_cost: float | None = None  # USD: no new call once spent + in-flight estimates would pass it
+    head_start: bool = False  # `plan` may start deciding a local target's items while it checks them (see execute)
 
 
 @dataclass
@@ -113,6 +115,7 @@ class ReplayPlan:
     # the log's items of the incident are `loaded.items` as planned (synced by `plan`): a report of all of them may
     # count the runs' results in the log (store.tally) instead of reading each back
     gold_in_log: bool = False
+    head_start: HeadStart | None = None  # the local target's slices decided while planning: `execute` owns it
 
 
 def select_items(items: Sequence[Item], which: str) -> list[Item]:
@@ -129,17 +132,41 @@ def is_run_id(text: str) -> bool:
 
 
 def plan(ws: Workspace, spec: ReplaySpec) -> ReplayPlan:
-    """Resolve prompts, targets and items; create or resume one run per target × prompt."""
-    loaded, production, prompts, targets, items = _resolve(ws, spec)
-    jobs = start_jobs(ws, loaded, prompts, unique_targets(targets), items, spec)
-    _set_budgets(ws, jobs, spec)  # before repeat_jobs, which share each run's budgets
-    return ReplayPlan(
-        loaded, prompts, targets, items, jobs, production.version, repeat_jobs(ws, jobs, items, spec), gold_in_log=True
-    )
+    """Resolve prompts, targets and items; create or resume one run per target × prompt. With `spec.head_start`, a
+    fresh incident's items may start being decided meanwhile (services.head_start): the plan must then go to
+    `execute`, which stops the workers whatever happens; a plan that fails stops them here."""
+    ahead: list[HeadStart] = []
+
+    def head_start(files: IncidentFiles) -> None:
+        from modtui.services import head_start as hs
+
+        started = hs.start(ws, spec.targets, spec.items, files)
+        if started is not None:
+            ahead.append(started)
+
+    try:
+        loaded, production, prompts, targets, items = _resolve(ws, spec, head_start if spec.head_start else None)
+        jobs = start_jobs(ws, loaded, prompts, unique_targets(targets), items, spec)
+        _set_budgets(ws, jobs, spec)  # before repeat_jobs, which share each run's budgets
+        return ReplayPlan(
+            loaded,
+            prompts,
+            targets,
+            items,
+            jobs,
+            production.version,
+            repeat_jobs(ws, jobs, items, spec),
+            gold_in_log=True,
+            head_start=ahead[0] if ahead else None,
+        )
+    except BaseException:
+        for started in ahead:
+            started.close()
+        raise
 
 
 def _resolve(
-    ws: Workspace, spec: ReplaySpec
+    ws: Workspace, spec: ReplaySpec, before_check: Callable[[IncidentFiles], None] | None = None
 ) -> tuple[LoadedIncident, LoadedPrompt, list[LoadedPrompt], list[Target], list[Item]]:
     """The incident, production's prompt, every prompt, the targets and the items a replay is of (checked)."""
     if spec.items not in ITEM_SETS:
@@ -153,7 +180,7 @@ def _resolve(
     loaded = (
         golden.load_and_sync_golden(ws, spec.incident_id)
         if golden.is_golden(spec.incident_id)
-        else load_and_sync(ws, spec.incident_id)
+        else load_and_sync(ws, spec.incident_id, before_check)
     )
     if is_run_id(spec.baseline):
         with ws.store().read() as session:
@@ -346,13 +373,14 @@ def items_digest(target: Target, items: Sequence[Item]) -> str | None:
     if version is None and not provider.cacheable:
         return None
     head = f"{target.provider}:{version}\n" if version is not None else f"cache:{RESULTS_VERSION}\n"
-    digest = hashlib.sha256(head.encode())
+    parts = []
     for item in items:
-        digest.update(f"{len(item.id)}:{item.id}{len(item.content)}:{item.content}".encode("utf-8", "surrogatepass"))
+        parts.append(f"{len(item.id)}:{item.id}{len(item.content)}:{item.content}")
         if version is None:
             meta = json.dumps(item.meta, sort_keys=True, ensure_ascii=False, default=str)
-            digest.update(f"{len(meta)}:{meta}".encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+            parts.append(f"{len(meta)}:{meta}")
+    # one update of the whole text is the digest of the updates part by part, in a fraction of the calls
+    return hashlib.sha256((head + "".join(parts)).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _served_from_log(
@@ -411,14 +439,15 @@ async def execute(
     ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, on_progress: Callable[[RunProgress], None] | None = None
 ) -> ReplayReport:
     """Run the plan; whatever happens (including cancellation) every run ends with a status and a summary."""
-    engine = Engine(
-        ws.store(),
-        Scrubber.for_targets(ws.config.targets.values()),
-        use_cache=spec.use_cache,
-        concurrency=spec.concurrency,
-        on_progress=on_progress,
-    )
     try:
+        engine = Engine(
+            ws.store(),
+            Scrubber.for_targets(ws.config.targets.values()),
+            use_cache=spec.use_cache,
+            concurrency=spec.concurrency,
+            on_progress=on_progress,
+            head_start=replay.head_start,
+        )
         await engine.execute(replay.jobs + replay.repeat_jobs)
     except asyncio.CancelledError:
         finish(ws, replay, spec, interrupted=True)
@@ -432,6 +461,9 @@ async def execute(
             f"{exc}\nthe replay stopped; every result committed before it is kept, and the same "
             "command resumes the runs once the log can be written"
         ) from None
+    finally:
+        if replay.head_start is not None:
+            replay.head_start.close()
     return finish(ws, replay, spec, interrupted=False)
 
 

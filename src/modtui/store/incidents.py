@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import delete, func, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
+from modtui.domain.incident import Item
 from modtui.incidents.loader import LoadedIncident
 from modtui.store.bulk import insert_many
 from modtui.store.db import Store
@@ -20,10 +23,15 @@ from modtui.timeutil import iso, now_iso
 
 
 def source_hash(loaded: LoadedIncident) -> str:
+    """A digest of the incident and every field of every item (all of them as one JSON array, dumped in one call)."""
     digest = hashlib.sha256(loaded.incident.model_dump_json().encode())
-    for item in loaded.items:
-        digest.update(item.model_dump_json().encode())
+    digest.update(_items_json().dump_json(loaded.items))
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _items_json() -> TypeAdapter[list[Item]]:
+    return TypeAdapter(list[Item])
 
 
 def files_hash(store: Store, incident_id: str) -> str | None:
@@ -84,7 +92,7 @@ def _replace_items(session: Session, loaded: LoadedIncident) -> None:
             "expected": i.expected,
             "observed": i.observed,
             "kind": i.kind.value if i.kind else "eval",
-            "meta_json": meta_json(i.meta),
+            "meta_json": meta_json(i.meta) if i.meta else "{}",
             "annotations_json": None
             if i.annotations is None
             else json.dumps(i.annotation_labels(), ensure_ascii=False),

@@ -1,0 +1,60 @@
+"""A head start for a big offline replay: its items decided in worker processes while the incident is still checked.
+
+Checking a fresh 25,000-item incident and copying it into the log takes this process about a second, on one core,
+before the engine starts; the workers would idle meanwhile. When the replay's one target decides locally (the
+`rules` baseline), the items' contents are read from the files as they are (one JSON decode), and the production
+prompt's slices are sent to the workers before the check (replay.workers.HeadStart). The engine then takes each
+slice's verdicts only if the checked items' contents are exactly those, under the same prompt version, and records
+them as it records any slice; anything else is decided as before, and a failed check cancels the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from modtui.files.text import BOM
+from modtui.files.yaml import parse_yaml
+from modtui.incidents.loader import INCIDENT_FILE, IncidentFiles, incident_from_doc
+from modtui.prompts.render import MAX_CONTENT_CHARS
+from modtui.providers.registry import provider_class
+from modtui.replay import engine, workers
+from modtui.secrets import key_for
+from modtui.workspace import Workspace
+
+
+def start(ws: Workspace, targets: Sequence[str], items: str, files: IncidentFiles) -> workers.HeadStart | None:
+    """The head start of replaying every item of the incident in `files` on `targets` (none: production's model),
+    or None: not one local target, too few items for the workers, or files the check will refuse."""
+    names = list(dict.fromkeys(targets))
+    if items != "all" or len(names) > 1:
+        return None
+    try:
+        incident = incident_from_doc(parse_yaml(files.head.decode("utf-8").removeprefix(BOM), INCIDENT_FILE))
+        target = ws.target(names[0]) if names else ws.production_target(incident.production.model)
+        provider = provider_class(target.provider)
+        if not provider.local:
+            return None
+        contents = _contents(files.items)
+        if contents is None:
+            return None
+        prompt = ws.load_prompt(incident.production.prompt)
+    except Exception:  # noqa: BLE001  whatever is wrong, the check says it with file and line: no head start
+        return None
+    pool = workers.open_pool(len(contents), contents)
+    if pool is None:
+        return None
+    return workers.HeadStart(
+        pool, provider(target, key_for(target)), prompt.template, prompt.version, contents, engine.POOL_SLICE
+    )
+
+
+def _contents(data: bytes) -> list[str] | None:
+    """Each item's content as a prompt would hold it, in file order (None when a line is not one JSON object)."""
+    lines = [raw for raw in data.decode("utf-8").removeprefix(BOM).split("\n") if raw and not raw.isspace()]
+    rows = json.loads("[" + ",".join(lines) + "]")  # one call into the C decoder; a doubtful file is checked anyway
+    if len(rows) != len(lines) or not all(
+        isinstance(row, dict) and isinstance(row.get("content"), str) for row in rows
+    ):
+        return None
+    return [row["content"][:MAX_CONTENT_CHARS] for row in rows]
