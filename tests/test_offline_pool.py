@@ -98,22 +98,25 @@ def test_a_big_replay_is_decided_in_worker_processes_with_the_same_results(
 def test_a_head_start_of_other_contents_is_not_recorded(
     corpus_ws: Path, run_cli: Any, opened: list[Any], ahead: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The contents read ahead are compared with the checked items' slice by slice: a slice that differs (here one
-    item of the sixth slice, as if the file changed between the two reads) and every slice after it are decided
-    again from the checked items."""
+    """The contents a worker read ahead are compared with the checked items' slice by slice: a slice that differs
+    (here one item of the sixth slice, as if the file changed between the two reads) is decided again from the
+    checked items, and the head start's slices left are dropped."""
+    import dataclasses
+
     from modtui.services import head_start
 
-    real = head_start._contents
+    real = head_start.start
 
-    def changed(data: bytes) -> list[str] | None:
-        contents = real(data)
-        assert contents is not None
-        contents[5 * 128 + 3] = "I will hurt you"
-        return contents
+    def read_before_a_change(ws: Any, targets: Any, items: str, files: Any) -> Any:
+        lines = files.items.decode().split("\n")
+        item = json.loads(lines[5 * 128 + 3])
+        lines[5 * 128 + 3] = json.dumps({**item, "content": "I will hurt you"})
+        return real(ws, targets, items, dataclasses.replace(files, items="\n".join(lines).encode()))
 
-    monkeypatch.setattr(head_start, "_contents", changed)
+    monkeypatch.setattr(head_start, "start", read_before_a_change)
     early = replay(run_cli, corpus_ws)
-    assert ahead == {"started": 1, "taken": 5, "closed": 1}
+    # slices 0-5 and the few sent after them before the sixth's contents were found to differ; never the 12
+    assert ahead["started"] == ahead["closed"] == 1 and 6 <= ahead["taken"] <= 5 + 2 * 2
     monkeypatch.setattr(workers, "POOL_MIN_ITEMS", 10**9)
     here = replay(run_cli, corpus_ws)
     assert results(corpus_ws, early["run_id"]) == results(corpus_ws, here["run_id"])
@@ -139,7 +142,7 @@ def test_a_dead_worker_leaves_its_slices_to_this_process(
     corpus_ws: Path, run_cli: Any, opened: list[Any], ahead: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(engine, "decide", _dying)
-    monkeypatch.setattr(workers, "decide_shared", _dying)
+    monkeypatch.setattr(workers, "decide_lines", _dying)
     run = replay(run_cli, corpus_ws)  # the head start's workers die
     again = replay(run_cli, corpus_ws)  # the engine's own pool's
     assert ahead["started"] == 1 and opened[-1] is not None

@@ -13,10 +13,8 @@ import functools
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modtui.domain.incident import Item
 from modtui.domain.prompt import PromptTemplate
@@ -32,12 +30,16 @@ from modtui.replay.events import RunProgress
 from modtui.replay.parsing import parse_reply, unknown_rules
 from modtui.replay.ratelimit import RateLimiter
 from modtui.replay.requests import Context, keyed_requests, render_item
-from modtui.replay.workers import POOL_SLICE, Decided, HeadStart, cores, decide, expand, open_pool
+from modtui.replay.workers import POOL_SLICE, Ahead, Decided, HeadStart, cores, decide, expand, open_pool
 from modtui.secrets import Scrubber, key_for
 from modtui.store import runs as q
 from modtui.store.db import Store
 from modtui.store.records import CachedReply
 from modtui.timeutil import now_iso
+
+if TYPE_CHECKING:  # the process pool's modules load with the first pool (not for a replay that makes calls)
+    import concurrent.futures
+    from concurrent.futures import ProcessPoolExecutor
 
 FLUSH_SECONDS = 0.2
 FLUSH_ROWS = 500
@@ -210,6 +212,8 @@ class Engine:
         """Keep every worker busy (two slices each in flight) and record the replies in the slices' order. A worker
         that dies (killed, out of memory) breaks the pool: this process decides the slices it had and the rest.
         A slice the head start decided already (the same contents under the same prompt version) is not sent."""
+        from concurrent.futures.process import BrokenProcessPool
+
         loop = asyncio.get_running_loop()
         waiting = iter(slices)
         in_flight: collections.deque[tuple[Job, list[Item], asyncio.Future[list[Reply | Decided]] | None]] = (
@@ -225,11 +229,11 @@ class Engine:
                 future = None
                 if not broken:
                     contents = [item.content[:MAX_CONTENT_CHARS] for item in chunk]
-                    ahead = head.take(job.prompt.version, start, contents) if head is not None else None
+                    ahead = head.take(job.prompt.version, start, len(chunk)) if head is not None else None
                     try:
                         future = (
-                            asyncio.wrap_future(ahead, loop=loop)
-                            if ahead is not None
+                            asyncio.ensure_future(_taken(head, ahead, pool, provider, job, contents))
+                            if head is not None and ahead is not None
                             else loop.run_in_executor(pool, decide, provider, job.prompt.template, contents)
                         )
                     except BrokenProcessPool:
@@ -508,6 +512,24 @@ class Engine:
             return
         with self.store.write() as session:
             q.insert_results(session, pending.rows, pending.cache, pending.repeats)
+
+
+async def _taken(
+    head: HeadStart,
+    ahead: concurrent.futures.Future[Ahead],
+    pool: ProcessPoolExecutor,
+    provider: Provider,
+    job: Job,
+    contents: list[str],
+) -> list[Reply | Decided]:
+    """A slice's replies from the head start, if the worker decided exactly `contents` (the checked items'); else
+    the rest of the head start is abandoned and the slice is decided again."""
+    decided, replies = await asyncio.wrap_future(ahead)
+    if decided == contents:
+        return replies
+    head.abandon()
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(pool, decide, provider, job.prompt.template, contents)
 
 
 def _decide_here(provider: Provider, job: Job, chunk: list[Item]) -> list[Reply]:

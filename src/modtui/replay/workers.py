@@ -10,16 +10,20 @@ where fork is not the platform's way, replays stay in-process.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import json
 import os
 import signal
 import sys
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from modtui.domain.prompt import PromptTemplate
 from modtui.domain.verdict import Outcome, Verdict
+from modtui.prompts.render import MAX_CONTENT_CHARS
 from modtui.providers.base import Provider, Reply
+
+if TYPE_CHECKING:  # loaded with the first pool: a replay that makes calls never needs them
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 POOL_MIN_ITEMS = 4_096  # below this a replay decides in a fraction of a second in-process (a judgement, not a
 # measured break-even: forking and starting the workers costs tens of milliseconds)
@@ -39,20 +43,29 @@ def cores() -> int:
 
 
 def open_pool(items: int, shared: Sequence[str] = ()) -> ProcessPoolExecutor | None:
-    """One worker process per core for `items` items, or None: decide them in this process. `shared`: contents the
-    workers inherit as they fork (nothing is copied or pickled), decided by index with `decide_shared`."""
+    """One worker process per core for `items` items, or None: decide them in this process. `shared`: lines of an
+    items file the workers inherit as they fork (nothing is copied or pickled), decided by index with `decide_lines`."""
     workers = cores()
     if items < POOL_MIN_ITEMS or workers < 2 or sys.platform != "linux":
         return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork")
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), shared))
 
 
+#: What a worker decided ahead for a slice of lines: the contents it read from them (None: they are not items with a
+#: text content, one to a line) and their replies.
+Ahead = tuple[list[str] | None, list["Reply | Decided"]]
+
+
 class HeadStart:
-    """Slices of an incident's contents sent to the workers while this process still checks the incident and writes it
-    into the log (services.replay.plan): the target, the prompt version and the contents as read from the files.
-    The engine takes a slice's verdicts (`take`) only for exactly these contents under this prompt version; a slice
-    it does not take is cancelled with the pool. Nothing is recorded until the engine records it."""
+    """Slices of an incident's items file decided in the workers while this process still checks the incident and
+    writes it into the log (services.head_start): each worker reads the contents of its slice of the lines it
+    inherited and decides them under the production prompt. The engine takes a slice (`take`) where its own slice
+    starts at the same item under the same prompt version, and records the verdicts only if the contents the worker
+    read are exactly the checked items' (Engine._decide_in); a slice it does not take is cancelled with the pool."""
 
     def __init__(
         self,
@@ -60,27 +73,24 @@ class HeadStart:
         provider: Provider,
         template: PromptTemplate,
         version: str,
-        contents: list[str],
+        lines: int,
         size: int = POOL_SLICE,
     ) -> None:
-        self.pool, self.target, self.version, self.contents = pool, provider.target.name, version, contents
-        self.size = size
-        self._slices: dict[int, Future[list[Reply | Decided]]] = {
-            start: pool.submit(decide_shared, provider, template, start, start + size)
-            for start in range(0, len(contents), size)
+        self.pool, self.target, self.version, self.lines, self.size = pool, provider.target.name, version, lines, size
+        self._slices: dict[int, Future[Ahead]] = {
+            start: pool.submit(decide_lines, provider, template, start, start + size) for start in range(0, lines, size)
         }
 
-    def take(self, version: str, start: int, contents: Sequence[str]) -> Future[list[Reply | Decided]] | None:
-        """The verdicts of `contents` (what the engine would send) if they are the slice decided ahead from `start`."""
-        if version != self.version or len(contents) != min(self.size, len(self.contents) - start):
-            return None
-        if self.contents[start : start + len(contents)] != contents:
-            self._abandon()  # the items checked are not those read ahead: the rest would be decided for nothing
+    def take(self, version: str, start: int, count: int) -> Future[Ahead] | None:
+        """The slice decided ahead from line `start` when the engine's slice of `count` items from item `start` under
+        prompt `version` can be it."""
+        if version != self.version or count != min(self.size, self.lines - start):
             return None
         future = self._slices.pop(start, None)
         return None if future is None or future.cancelled() else future
 
-    def _abandon(self) -> None:
+    def abandon(self) -> None:
+        """The items checked are not the lines read ahead: the slices not taken would be decided for nothing."""
         for future in self._slices.values():
             future.cancel()
         self._slices.clear()
@@ -116,12 +126,23 @@ def compact(reply: Reply) -> Reply | Decided:
     return (verdict.label, verdict.confidence, verdict.rationale, verdict.rules, reply.latency_ms)
 
 
-_SHARED: Sequence[str] = ()  # in a worker: the contents it inherited (open_pool's `shared`)
+_SHARED: Sequence[str] = ()  # in a worker: the lines it inherited (open_pool's `shared`)
 
 
-def decide_shared(provider: Provider, template: PromptTemplate, start: int, stop: int) -> list[Reply | Decided]:
-    """`decide` of the inherited contents start:stop."""
-    return decide(provider, template, _SHARED[start:stop])
+def decide_lines(provider: Provider, template: PromptTemplate, start: int, stop: int) -> Ahead:
+    """The contents of the inherited lines start:stop (each one JSON object, as items.jsonl holds them) as a prompt
+    holds them, and `decide` of them; (None, []) when the lines are not that."""
+    lines = _SHARED[start:stop]
+    try:
+        rows = json.loads("[" + ",".join(lines) + "]")  # one call into the C decoder
+    except (ValueError, RecursionError):
+        return None, []
+    if len(rows) != len(lines) or not all(
+        isinstance(row, dict) and isinstance(row.get("content"), str) for row in rows
+    ):
+        return None, []
+    contents = [row["content"][:MAX_CONTENT_CHARS] for row in rows]
+    return contents, decide(provider, template, contents)
 
 
 def expand(decided: Decided) -> Reply:

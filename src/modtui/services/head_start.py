@@ -10,13 +10,11 @@ them as it records any slice; anything else is decided as before, and a failed c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from modtui.files.text import BOM
 from modtui.files.yaml import parse_yaml
 from modtui.incidents.loader import INCIDENT_FILE, IncidentFiles, incident_from_doc
-from modtui.prompts.render import MAX_CONTENT_CHARS
 from modtui.providers.registry import provider_class
 from modtui.replay import engine, workers
 from modtui.secrets import key_for
@@ -35,26 +33,13 @@ def start(ws: Workspace, targets: Sequence[str], items: str, files: IncidentFile
         provider = provider_class(target.provider)
         if not provider.local:
             return None
-        contents = _contents(files.items)
-        if contents is None:
-            return None
+        lines = [raw for raw in files.items.decode("utf-8").removeprefix(BOM).split("\n") if raw and not raw.isspace()]
         prompt = ws.load_prompt(incident.production.prompt)
     except Exception:  # noqa: BLE001  whatever is wrong, the check says it with file and line: no head start
         return None
-    pool = workers.open_pool(len(contents), contents)
+    pool = workers.open_pool(len(lines), lines)  # the workers read their slices' contents: not this process
     if pool is None:
         return None
     return workers.HeadStart(
-        pool, provider(target, key_for(target)), prompt.template, prompt.version, contents, engine.POOL_SLICE
+        pool, provider(target, key_for(target)), prompt.template, prompt.version, len(lines), engine.POOL_SLICE
     )
-
-
-def _contents(data: bytes) -> list[str] | None:
-    """Each item's content as a prompt would hold it, in file order (None when a line is not one JSON object)."""
-    lines = [raw for raw in data.decode("utf-8").removeprefix(BOM).split("\n") if raw and not raw.isspace()]
-    rows = json.loads("[" + ",".join(lines) + "]")  # one call into the C decoder; a doubtful file is checked anyway
-    if len(rows) != len(lines) or not all(
-        isinstance(row, dict) and isinstance(row.get("content"), str) for row in rows
-    ):
-        return None
-    return [row["content"][:MAX_CONTENT_CHARS] for row in rows]
