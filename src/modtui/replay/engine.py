@@ -399,8 +399,8 @@ class Engine:
                 job.todo = [item for item in job.todo if item.id not in served]
 
     def _lookup(self, keys: list[str]) -> dict[str, CachedReply]:
-        with self.store.read() as session:
-            return q.cached(session, keys)
+        with self.store.connect() as conn:
+            return q.cached(conn, keys)
 
     # -- results ------------------------------------------------------------------------------------
 
@@ -510,8 +510,8 @@ class Engine:
     def _write(self, pending: _Pending) -> None:
         if not pending.rows and not pending.cache and not pending.repeats:
             return
-        with self.store.write() as session:
-            q.insert_results(session, pending.rows, pending.cache, pending.repeats)
+        with self.store.transaction() as conn:
+            q.insert_results(conn, pending.rows, pending.cache, pending.repeats)
 
 
 async def _taken(

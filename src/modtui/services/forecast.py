@@ -63,7 +63,7 @@ def histories(ws: Workspace, pairs: list[tuple[Target, LoadedPrompt]]) -> dict[t
     from modtui.store.runs import token_history
 
     out = {}
-    with ws.store().read() as session:
+    with ws.store().connect() as session:
         for target, prompt in pairs:
             found = token_history(session, target.config_key(), prompt.version)
             if found is not None:

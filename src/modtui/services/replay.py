@@ -183,8 +183,8 @@ def _resolve(
         else load_and_sync(ws, spec.incident_id, before_check)
     )
     if is_run_id(spec.baseline):
-        with ws.store().read() as session:
-            base = q.get_run(session, int(spec.baseline))
+        with ws.store().connect() as conn:
+            base = q.get_run(conn, int(spec.baseline))
             if base is None:
                 raise UsageError(Problem("--baseline", f"no run {spec.baseline}"))
             if base.incident_id != loaded.id:  # its items would not pair with these
@@ -242,19 +242,19 @@ def read_only_plan(ws: Workspace, spec: ReplaySpec) -> list[PlannedRun]:
         for p in prompts
     }
     out = []
-    with ws.store().read() as session:
+    with ws.store().connect() as conn:
         for target in unique_targets(targets):
             cacheable = spec.use_cache and provider_class(target.provider).cacheable
             for prompt in prompts:
-                run = q.find_resumable(session, loaded.id, target.config_key(), prompt.version, spec.items)
-                done = q.done_item_ids(session, run.id) if run is not None and run.id is not None else set()
+                run = q.find_resumable(conn, loaded.id, target.config_key(), prompt.version, spec.items)
+                done = q.done_item_ids(conn, run.id) if run is not None and run.id is not None else set()
                 todo = [i for i in items if i.id not in done]
                 requests = keyed_requests(target, prompt.template, todo, contexts[prompt.version])
-                hits = set(q.cached(session, [key for key, _, _ in requests])) if cacheable else set()
+                hits = set(q.cached(conn, [key for key, _, _ in requests])) if cacheable else set()
                 by_key = {key: item.id for key, item, _ in requests}  # as the engine serves: one item per key
                 served = {item_id for key, item_id in by_key.items() if key in hits}
                 repeated = sum(
-                    len(items) - len(rq.done_repeat_ids(session, run.id, r))
+                    len(items) - len(rq.done_repeat_ids(conn, run.id, r))
                     if run is not None and run.id is not None
                     else len(items)
                     for r in range(2, spec.repeats + 1)
@@ -328,16 +328,16 @@ def start_jobs(
         for t in targets
         for p in prompts
     }
-    with ws.store().write() as session:
+    with ws.store().transaction() as conn:
         for prompt in prompts:
-            q.ensure_prompt_version(session, prompt, (sources or {}).get(prompt.path) or ws.prompt_source(prompt))
+            q.ensure_prompt_version(conn, prompt, (sources or {}).get(prompt.path) or ws.prompt_source(prompt))
         for target in targets:
-            key = q.ensure_target(session, target)
+            key = q.ensure_target(conn, target)
             for prompt in prompts:
-                run = q.find_resumable(session, loaded.id, key, prompt.version, spec.items)
+                run = q.find_resumable(conn, loaded.id, key, prompt.version, spec.items)
                 if run is None:
                     run = q.start_run(
-                        session,
+                        conn,
                         incident_id=loaded.id,
                         target_key=key,
                         target_name=target.name,
@@ -348,11 +348,11 @@ def start_jobs(
                         items_total=len(items),
                     )
                 else:
-                    run = q.resume_run(session, run.id, len(items))
-                done = q.done_item_ids(session, run.id)
-                served = _served_from_log(session, run, target, digests[target.name, prompt.version], spec, done)
+                    run = q.resume_run(conn, run.id, len(items))
+                done = q.done_item_ids(conn, run.id)
+                served = _served_from_log(conn, run, target, digests[target.name, prompt.version], spec, done)
                 if served:
-                    done = q.done_item_ids(session, run.id)
+                    done = q.done_item_ids(conn, run.id)
                 todo = [i for i in items if i.id not in done]
                 progress = RunProgress(
                     run.id, target.name, prompt.label, len(items), done=len(items) - len(todo), cached=served
@@ -384,7 +384,7 @@ def items_digest(target: Target, items: Sequence[Item]) -> str | None:
 
 
 def _served_from_log(
-    session: Any, run: RunRecord, target: Target, digest: str | None, spec: ReplaySpec, done: set[str]
+    conn: Any, run: RunRecord, target: Target, digest: str | None, spec: ReplaySpec, done: set[str]
 ) -> int:
     """An unchanged re-run: the results of the last completed run with the same inputs are copied into this run
     inside the log (one INSERT … SELECT), instead of classifying, or rendering and looking up, every item again.
@@ -393,15 +393,15 @@ def _served_from_log(
     copied (0: every item goes the usual way)."""
     if digest is None:
         return 0
-    q.set_items_digest(session, run.id, digest)
+    q.set_items_digest(conn, run.id, digest)
     if done or not spec.use_cache or spec.repeats > 1:
         return 0
-    source = q.reusable_run(session, run.incident_id, run.target_key, run.prompt_version, run.item_set, digest)
+    source = q.reusable_run(conn, run.incident_id, run.target_key, run.prompt_version, run.item_set, digest)
     if source is None or source == run.id:
         return 0
     from modtui.providers.registry import provider_class
 
-    return q.copy_results(session, source, run.id, only_cached=provider_class(target.provider).cacheable)
+    return q.copy_results(conn, source, run.id, only_cached=provider_class(target.provider).cacheable)
 
 
 def repeat_jobs(ws: Workspace, jobs: list[Job], items: list[Item], spec: ReplaySpec) -> list[Job]:
@@ -411,12 +411,12 @@ def repeat_jobs(ws: Workspace, jobs: list[Job], items: list[Item], spec: ReplayS
     if spec.repeats <= 1:
         return []
     out = []
-    with ws.store().write() as session:
+    with ws.store().transaction() as conn:
         for job in jobs:
-            rq.set_repeats(session, job.run_id, spec.repeats)
+            rq.set_repeats(conn, job.run_id, spec.repeats)
             job.progress.total = len(items) * spec.repeats
             for repeat in range(2, spec.repeats + 1):
-                done = rq.done_repeat_ids(session, job.run_id, repeat)
+                done = rq.done_repeat_ids(conn, job.run_id, repeat)
                 todo = [i for i in items if i.id not in done]
                 job.progress.done += len(items) - len(todo)
                 out.append(
@@ -501,9 +501,9 @@ def finish(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec, interrupted: boo
             ),
         }
         q.finish_run(ws.store(), job.run_id, status, summary, job.dead, spec.author, headline)
-    with ws.store().read() as session:
+    with ws.store().connect() as conn:
         for run_report in rep.runs:
-            run_report.run = q.get_run(session, run_report.run.id) or run_report.run
+            run_report.run = q.get_run(conn, run_report.run.id) or run_report.run
     rep.interrupted = interrupted and any(r.run.status is RunStatus.INTERRUPTED for r in rep.runs)
     return rep
 
@@ -535,19 +535,19 @@ def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
     positive = replay.loaded.incident.positive_label
     expected = {i.id: i.expected for i in replay.items}
     out = ReplayReport(replay.loaded.id, positive)
-    with ws.store().read() as session:
-        runs = {job.run_id: _stored_run(session, job.run_id) for job in replay.jobs}
-        fixed_baseline = _fixed_baseline(session, spec.baseline, expected, replay.items)
+    with ws.store().connect() as conn:
+        runs = {job.run_id: _stored_run(conn, job.run_id) for job in replay.jobs}
+        fixed_baseline = _fixed_baseline(conn, spec.baseline, expected, replay.items)
         per_item = _scored_per_item(replay, fixed_baseline is not None)
-        scored_runs = {job.run_id: scored_run(session, job.run_id, expected) for job in replay.jobs if per_item(job)}
+        scored_runs = {job.run_id: scored_run(conn, job.run_id, expected) for job in replay.jobs if per_item(job)}
         tallied = {
-            job.run_id: tallied_run(session, replay.loaded.id, job.run_id, positive)
+            job.run_id: tallied_run(conn, replay.loaded.id, job.run_id, positive)
             for job in replay.jobs
             if not per_item(job)
         }
         stabilities = {
             job.run_id: run_stability(
-                session,
+                conn,
                 job.run_id,
                 runs[job.run_id].repeats,
                 expected,
@@ -559,7 +559,7 @@ def report(ws: Workspace, replay: ReplayPlan, spec: ReplaySpec) -> ReplayReport:
             for job in replay.jobs
         }
         fixed_id = [fixed_baseline[0]] if fixed_baseline and fixed_baseline[0] is not None else []
-        answered = q.answered_by(session, [job.run_id for job in replay.jobs] + fixed_id)
+        answered = q.answered_by(conn, [job.run_id for job in replay.jobs] + fixed_id)
     for job in replay.jobs:
         if job.run_id in tallied:
             base_id, flips, metrics, swept = None, None, tallied[job.run_id].metrics, tallied[job.run_id].sweep
@@ -599,23 +599,23 @@ def _scored_per_item(replay: ReplayPlan, fixed_baseline: bool) -> Callable[[Job]
     return lambda job: job.run_id in paired
 
 
-def _stored_run(session: Any, run_id: int) -> RunRecord:
-    run = q.get_run(session, run_id)
+def _stored_run(conn: Any, run_id: int) -> RunRecord:
+    run = q.get_run(conn, run_id)
     if run is None:  # runs are never deleted: the plan created it
         raise UsageError(Problem("run", f"no run {run_id}"))
     return run
 
 
 def _fixed_baseline(
-    session: Any, baseline: str, expected: dict[str, str], items: list[Item]
+    conn: Any, baseline: str, expected: dict[str, str], items: list[Item]
 ) -> tuple[int | None, list[ScoredItem]] | None:
     if baseline == "production":
         return None
     if baseline == "observed":
         return None, observed_as_run(items)
-    if not is_run_id(baseline) or q.get_run(session, int(baseline)) is None:
+    if not is_run_id(baseline) or q.get_run(conn, int(baseline)) is None:
         raise UsageError(Problem("--baseline", f"'{baseline}' is not 'production', 'observed' or an existing run id"))
-    return int(baseline), scored_run(session, int(baseline), expected)
+    return int(baseline), scored_run(conn, int(baseline), expected)
 
 
 def _baseline_for(
@@ -644,10 +644,10 @@ def item_lines(ws: Workspace, rep: ReplayReport, items: Sequence[Item]) -> list[
     """One row per item result of every run in the report (the `--format jsonl` contract)."""
     expected = {i.id: i.expected for i in items}
     rows = []
-    with ws.store().read() as session:
+    with ws.store().connect() as conn:
         for run_report in rep.runs:
             run = run_report.run
-            for r in q.results_of(session, run.id):
+            for r in q.results_of(conn, run.id):
                 if r.item_id not in expected:
                     continue
                 rows.append(

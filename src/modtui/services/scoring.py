@@ -28,12 +28,13 @@ class TalliedRun:
     first_cost: float  # the run's cost summed in item order, as `sum(i.cost_usd or 0.0 for i in scored_run(...))`
 
 
-def tallied_run(session: Any, incident_id: str, run_id: int, positive: str) -> TalliedRun:
-    """`run_metrics` and `sweep` of `scored_run(session, run_id, gold)` where `gold` is the gold labels the log holds
+def tallied_run(db: Any, incident_id: str, run_id: int, positive: str) -> TalliedRun:
+    """`run_metrics` and `sweep` of `scored_run(db, run_id, gold)` where `gold` is the gold labels the log holds
     for the incident's items (what it synced from the files), counted in the log: equal figures (tests)."""
+    from modtui.store.sql import connection_of
     from modtui.store.tally import run_tally
 
-    tally = run_tally(session.connection(), incident_id, run_id)
+    tally = run_tally(connection_of(db), incident_id, run_id)
     groups = [
         (
             ScoredItem(

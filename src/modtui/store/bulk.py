@@ -9,25 +9,26 @@ test_store.py checks that both paths write the same rows. Other databases take S
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
+from sqlalchemy import Connection
+
+from modtui.store import sql
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
-def insert_many(session: Session, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str] = ()) -> None:
+def insert_many(db: Connection | Session, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str] = ()) -> None:
     """Insert `rows` into `table`; with `keys`, a row whose key is present already is skipped."""
     rows = list(rows)
     if not rows:
         return
-    if session.get_bind().dialect.name == "sqlite" and _plain(table, rows):
-        columns = list(rows[0])
-        conflict = f" ON CONFLICT ({', '.join(keys)}) DO NOTHING" if keys else ""
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}){conflict}"
-        )
-        session.connection().exec_driver_sql(sql, rows)  # a list of mappings: the driver's executemany
+    conn = sql.connection_of(db)
+    if conn.dialect.name == "sqlite" and _plain(table, rows):
+        sql.insert_rows(conn, table.name, rows, keys)  # a list of mappings: the driver's executemany
         return
-    session.execute(_statement(session, table, keys), rows)
+    conn.execute(_statement(conn, table, keys), rows)
 
 
 def _plain(table: Any, rows: list[dict[str, Any]]) -> bool:
@@ -41,10 +42,10 @@ def _plain(table: Any, rows: list[dict[str, Any]]) -> bool:
     )
 
 
-def _statement(session: Session, table: Any, keys: Sequence[str]) -> Any:
+def _statement(conn: Connection, table: Any, keys: Sequence[str]) -> Any:
     if not keys:
         return table.insert()
-    if session.get_bind().dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects import postgresql  # the dialect in use is loaded already; the other never is
 
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(keys))

@@ -49,10 +49,23 @@ class Store:
         A value the database refuses (PostgreSQL: text holding NUL) is a StoreError; nothing is written."""
         from sqlmodel import Session
 
-        try:
+        with self._refusals():
             with Session(self.engine.execution_options(modtui_write=True), expire_on_commit=False) as session:
                 with session.begin():
                     yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """`write` as a Core connection (no ORM, no SQLModel import): the write lock at once, commit on success."""
+        with self._refusals():
+            with self.engine.connect().execution_options(modtui_write=True) as conn, conn.begin():
+                yield conn
+
+    @contextmanager
+    def _refusals(self) -> Iterator[None]:
+        """A value the database refuses (PostgreSQL: text holding NUL) or a write it refuses is a StoreError."""
+        try:
+            yield
         except DataError as exc:
             raise StoreError(f"{shown_url(self.url)}: the log refused a value: {exc.orig}".strip()) from None
         except OperationalError as exc:  # a full disk, a read-only file, a lost server: say which log and why

@@ -2,48 +2,40 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from typing import TYPE_CHECKING
 
-from modtui.store.tables import ResultRepeatRow, ResultRow, RunRow
+from sqlalchemy import Connection, text
 
+from modtui.store import sql
 
-def done_repeat_ids(session: Session, run_id: int, repeat: int) -> set[str]:
-    query = select(ResultRepeatRow.item_id).where(ResultRepeatRow.run_id == run_id, ResultRepeatRow.repeat == repeat)
-    return set(session.exec(query))
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
-def set_repeats(session: Session, run_id: int, repeats: int) -> None:
-    run = session.get(RunRow, run_id)
-    if run is not None and run.repeats != repeats:
-        run.repeats = repeats
-        session.add(run)
+def done_repeat_ids(db: Connection | Session, run_id: int, repeat: int) -> set[str]:
+    query = text("SELECT item_id FROM result_repeat WHERE run_id = :run AND repeat = :repeat")
+    return set(sql.connection_of(db).execute(query, {"run": run_id, "repeat": repeat}).scalars())
 
 
-def outcomes_by_repeat(session: Session, run_id: int) -> dict[str, dict[int, tuple[str, str | None]]]:
+def set_repeats(db: Connection | Session, run_id: int, repeats: int) -> None:
+    sql.update(sql.connection_of(db), "run", {"id": run_id}, {"repeats": repeats})
+
+
+def outcomes_by_repeat(db: Connection | Session, run_id: int) -> dict[str, dict[int, tuple[str, str | None]]]:
     """item id → {repeat index: (outcome, label)} over every repeat of the run (1 from the result table)."""
+    conn = sql.connection_of(db)
     out: dict[str, dict[int, tuple[str, str | None]]] = {}
-    first = sa_select(col(ResultRow.item_id), col(ResultRow.outcome), col(ResultRow.label)).where(
-        col(ResultRow.run_id) == run_id
-    )
-    for item_id, outcome, label in session.connection().execute(first):
+    first = text("SELECT item_id, outcome, label FROM result WHERE run_id = :run")
+    for item_id, outcome, label in conn.execute(first, {"run": run_id}):
         out.setdefault(item_id, {})[1] = (outcome, label)
-    rest = sa_select(
-        col(ResultRepeatRow.item_id),
-        col(ResultRepeatRow.repeat),
-        col(ResultRepeatRow.outcome),
-        col(ResultRepeatRow.label),
-    ).where(col(ResultRepeatRow.run_id) == run_id)
-    for item_id, repeat, outcome, label in session.connection().execute(rest):
+    rest = text('SELECT item_id, "repeat", outcome, label FROM result_repeat WHERE run_id = :run')
+    for item_id, repeat, outcome, label in conn.execute(rest, {"run": run_id}):
         out.setdefault(item_id, {})[repeat] = (outcome, label)
     return out
 
 
-def repeat_cost(session: Session, run_id: int) -> tuple[float, int]:
+def repeat_cost(db: Connection | Session, run_id: int) -> tuple[float, int]:
     """The cost and the number of calls of repeats 2..N of a run."""
-    query = sa_select(func.coalesce(func.sum(ResultRepeatRow.cost_usd), 0.0), func.count()).where(
-        col(ResultRepeatRow.run_id) == run_id
-    )
-    cost, calls = session.connection().execute(query).one()
+    query = text("SELECT coalesce(sum(cost_usd), 0.0), count(*) FROM result_repeat WHERE run_id = :run")
+    cost, calls = sql.connection_of(db).execute(query, {"run": run_id}).one()
     return float(cost), int(calls)
