@@ -15,7 +15,9 @@ long posts), then measures, on the same machine in the same run:
 - the same command again, unchanged (same prompt version, same items): served from the log.
 
 Goals: ≥ 10,000 items/s whole process at 25,000 items (≤ 2.5 s wall), ≤ 300 MB peak RSS and flat per item beyond,
-unchanged re-run ≤ 1.5 s. Not part of the test suite; figures in docs/performance.md.
+unchanged re-run ≤ 1.5 s. Each row also prints the load average before and after it: on a shared machine the walls
+rise with it (CPU time much less), so compare rows taken at the same load. Not part of the test suite; figures in
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -158,17 +160,18 @@ def main() -> None:
         cProfile.runctx("in_process_classify(args.prompt, contents)", globals(), locals(), args.profile)
     print(
         "| items | in-process classify, 1 core (ideal) | whole process: wall | items/s | CPU s | peak RSS | "
-        "unchanged re-run: wall | CPU s | RSS |"
+        "unchanged re-run: wall | CPU s | RSS | load average |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for size in (int(s) for s in args.items.split(",")):
         for _ in range(args.repeat):
+            load = os.getloadavg()[0]
             r = bench(size, args.prompt, env)
             ok = r["wall"] <= 2.5 * size / 25_000 and r["rss"] <= 300e6 and r["again"] <= 1.5 * max(1.0, size / 25_000)
             print(
                 f"| {size:,} | {r['ideal']:,.0f} items/s | {r['wall']:.2f} s | {size / r['wall']:,.0f} | "
                 f"{r['cpu']:.2f} | {r['rss'] / 1e6:.0f} MB | {r['again']:.2f} s | {r['again_cpu']:.2f} | "
-                f"{r['again_rss'] / 1e6:.0f} MB |"
+                f"{r['again_rss'] / 1e6:.0f} MB | {load:.2f} → {os.getloadavg()[0]:.2f} |"
                 f"{'' if ok else ' (over the goal)'}"
             )
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")

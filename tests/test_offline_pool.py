@@ -165,3 +165,59 @@ def test_a_replay_leaves_the_garbage_collector_as_it_found_it(workspace: Path, r
     bad = run_cli(workspace, "replay", "INC-T1", "-m", "offline", "-p", "prompts/no/such.yaml")
     assert bad.exit_code == 2
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+# Test-only: `modtui replay` held inside the incident's check (after the head start has forked its workers), until a
+# signal ends it; POOL_MIN_ITEMS lowered for the 1,500-item corpus. Nothing in modtui is changed.
+HELD_IN_CHECK = """
+import sys, time
+from modtui.replay import workers
+from modtui.workspace import Workspace
+
+workers.POOL_MIN_ITEMS = 500
+
+def held(self, *args, **kwargs):
+    print("checking", file=sys.stderr, flush=True)
+    while True:
+        time.sleep(0.01)
+
+Workspace.load_incident = held
+from modtui.cli import main
+sys.argv[0] = "modtui"
+main()
+"""
+
+
+def children(pid: int) -> set[int]:
+    out = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out |= {int(p) for p in (task / "children").read_text().split()}
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists() or os.cpu_count() == 1, reason="Linux /proc, 2+ cores")
+def test_sigterm_while_the_head_start_runs_leaves_no_worker(corpus_ws: Path) -> None:
+    """SIGTERM while the incident is still checked (the head start's workers deciding): the replay stops before any
+    run, as Ctrl-C does there, exit 143, and its workers end with it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from reliability_support import cli_env, wait_for
+
+    argv = [sys.executable, "-c", HELD_IN_CHECK, "--workspace", str(corpus_ws), "replay", INCIDENT, "-m", "offline"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+    assert proc.stderr is not None
+    assert proc.stderr.readline().strip() == "checking", proc.communicate()[1]
+    wait_for(lambda: len(children(proc.pid)) >= 2, timeout=30)  # the pool's workers
+    forked = children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "interrupted before any call" in err and "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in forked) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in forked), "a worker outlived the replay"
+    assert not db_path(corpus_ws).exists() or not query(db_path(corpus_ws), "SELECT count(*) FROM run")[0][0]
