@@ -28,6 +28,7 @@ from typing import Any, Sequence
 from modtui.policy.model import PATTERN_FLAGS, Policy
 from modtui.policy.normalize import normalize
 from modtui.policy.patterns import compile_pattern
+from modtui.policy.version import CLASSIFIER_VERSION
 
 __all__ = [
     "RuleVerdict",
@@ -40,9 +41,6 @@ __all__ = [
     "CONFIDENCE_ALL_CLEARED",
 ]
 
-#: The version of the rules classifier's verdicts (normaliser and matching). Bump it with any change that can alter
-#: a verdict: runs recorded under another version are then classified again instead of served from the log.
-CLASSIFIER_VERSION = "1"
 CONFIDENCE_NOTHING_FIRED = 0.9
 CONFIDENCE_ALL_CLEARED = 0.65
 _CONF_FLOOR = 0.55

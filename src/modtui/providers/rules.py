@@ -7,12 +7,16 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from modtui.domain.prompt import PromptTemplate
 from modtui.domain.verdict import ErrorType, Outcome, Verdict
-from modtui.policy.classify import CLASSIFIER_VERSION, CompiledPolicy, RuleVerdict, compile_policy
 from modtui.policy.model import Policy
+from modtui.policy.version import CLASSIFIER_VERSION
 from modtui.providers.base import Provider, Reply, Request
+
+if TYPE_CHECKING:  # the classifier loads where items are decided (a worker, or here): not to read its version
+    from modtui.policy.classify import CompiledPolicy, RuleVerdict
 
 _EMPTY = Policy()
 _NO_POLICY = "prompt has no policy: block; "
@@ -88,6 +92,8 @@ def _compiled(policy: Policy) -> CompiledPolicy:
     source = policy.model_dump_json()
     compiled = _BY_SOURCE.get(source)
     if compiled is None:
+        from modtui.policy.classify import compile_policy
+
         if len(_BY_SOURCE) >= 32:
             _BY_SOURCE.clear()
         compiled = _BY_SOURCE[source] = compile_policy(policy)
