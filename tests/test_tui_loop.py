@@ -11,6 +11,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input
+from textual.widgets._footer import FooterKey
+from textual.widgets._tabbed_content import ContentTabs
 from textual.worker import WorkerCancelled
 
 from modtui.store import runs as q
@@ -19,6 +21,7 @@ from modtui.tui.screens.dialogs import ConfirmDialog, ReplayDialog
 from modtui.tui.screens.help import HelpScreen
 from modtui.tui.screens.item_detail import ItemDetailScreen
 from modtui.tui.screens.workbench import WorkbenchScreen
+from modtui.tui.widgets.footer import KeysFooter
 from modtui.tui.widgets.items_table import ItemsTable
 from modtui.tui.widgets.prompt_editors import DiffTextArea, PromptEditors
 from modtui.tui.widgets.tables import typing_in
@@ -283,6 +286,26 @@ async def test_finding_is_in_the_footer_and_the_palette(workspace: Path) -> None
         await until(lambda: "Finding" in visible_text(app))
         await pilot.press("enter")
         await until(lambda: isinstance(app.screen, FindingDialog))
+
+
+async def test_the_footer_follows_the_focused_widgets_keys(workspace: Path) -> None:
+    """The footer shows the keys of what has focus, and makes its keys again only when those change (a focus
+    move between widgets with the same keys, or a cursor move, leaves the same key widgets in place)."""
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        footer = screen.query_one(KeysFooter)
+        await until(lambda: "r Replay" in visible_text(app, footer))
+        keys = list(footer.query(FooterKey))
+        await pilot.press("down", "tab")  # the items table's cursor, then the tabs: the same keys
+        assert isinstance(screen.focused, ContentTabs) and list(footer.query(FooterKey)) == keys
+        await pilot.press("tab")  # the search box: typing keys are not shown
+        await until(lambda: "r Replay" not in visible_text(app, footer))
+        assert "^s Save" in visible_text(app, footer) and "q Quit" not in visible_text(app, footer)
+        await pilot.press("escape", "m")  # the metrics table adds its row keys
+        await until(lambda: "q Quit ? Help ↑↓ Plot row r Replay" in visible_text(app, footer))
+        await pilot.press("i")
+        await until(lambda: "Plot row" not in visible_text(app, footer) and "r Replay" in visible_text(app, footer))
 
 
 DOC_NAMES = {"slash": "/", "question_mark": "?"}
