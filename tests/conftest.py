@@ -16,6 +16,7 @@ from typing import Any, Callable
 import pytest
 from click.testing import CliRunner, Result
 
+REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
 VALID_WORKSPACE = DATA / "workspace"
 INCIDENT_ID = "INC-T1"
@@ -56,6 +57,15 @@ def add_migrated_log(root: Path, template: Path) -> Path:
     log.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, log)
     return log
+
+
+def copy_samples(dest: Path, template: Path, folders: tuple[str, ...] = ("incidents", "prompts")) -> Path:
+    """DEST holding a copy of the repository's sample `folders` and, as its log, a copy of the migrated empty log
+    `template` (the `migrated_log` fixture)."""
+    for folder in folders:
+        shutil.copytree(REPO / folder, dest / folder)
+    add_migrated_log(dest, template)
+    return dest
 
 
 @pytest.fixture

@@ -56,14 +56,15 @@ CASES: list[tuple[list[str], str]] = [
 
 
 @pytest.fixture(scope="module")
-def logged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def logged(tmp_path_factory: pytest.TempPathFactory, migrated_log: Path) -> Path:
     """A workspace whose log already holds a replay (run 1), so there is something to lose."""
     import shutil
 
-    from conftest import VALID_WORKSPACE, run_cli
+    from conftest import VALID_WORKSPACE, add_migrated_log, run_cli
 
     root = tmp_path_factory.mktemp("input") / "ws"
     shutil.copytree(VALID_WORKSPACE, root)
+    add_migrated_log(root, migrated_log)
     result = run_cli(root, "replay", INC, env={"MODTUI_AUTHOR": "tester"})
     assert result.exit_code == 0, result.stderr
     return root

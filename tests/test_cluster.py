@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from pathlib import Path
 
 import pytest
+
+from conftest import copy_samples
 
 from modtui.analysis import cluster as cl
 from modtui.analysis.cluster import Entry, cluster, cluster_key
@@ -15,17 +16,13 @@ from modtui.cli import cluster as cli_cluster
 from modtui.services.cluster import clusters_for, membership
 from modtui.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ("INC-0042", "INC-0057", "INC-0063")
 
 
 @pytest.fixture
-def samples(tmp_path: Path) -> Path:
+def samples(tmp_path: Path, migrated_log: Path) -> Path:
     """A copy of the repository's sample incidents and prompts."""
-    dest = tmp_path / "samples"
-    shutil.copytree(ROOT / "incidents", dest / "incidents")
-    shutil.copytree(ROOT / "prompts", dest / "prompts")
-    return dest
+    return copy_samples(tmp_path / "samples", migrated_log)
 
 
 def _items(root: Path, incident: str) -> dict[str, str]:

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
+from conftest import copy_samples
+
 from modtui.services import golden
 from modtui.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture
-def samples(tmp_path: Path) -> Path:
-    dest = tmp_path / "samples"
-    shutil.copytree(ROOT / "incidents", dest / "incidents")
-    shutil.copytree(ROOT / "prompts", dest / "prompts")
-    return dest
+def samples(tmp_path: Path, migrated_log: Path) -> Path:
+    return copy_samples(tmp_path / "samples", migrated_log)
 
 
 def _json(result) -> dict:  # type: ignore[no-untyped-def]

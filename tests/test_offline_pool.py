@@ -6,24 +6,23 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import copy_samples
+
 import offline_corpus
 from modtui.replay import engine, workers
 from reliability_support import db_path, query
 
-ROOT = Path(__file__).resolve().parent.parent
 INCIDENT = "INC-POOL"
 
 
 @pytest.fixture
-def corpus_ws(tmp_path: Path) -> Path:
-    ws = tmp_path / "ws"
-    shutil.copytree(ROOT / "prompts", ws / "prompts")
+def corpus_ws(tmp_path: Path, migrated_log: Path) -> Path:
+    ws = copy_samples(tmp_path / "ws", migrated_log, ("prompts",))
     offline_corpus.write_incident(ws, INCIDENT, 1_500)
     return ws
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import copy_samples
+
 from modtui.analysis.precedent import Example, PrecedentIndex
 from modtui.prompts.render import render
 from modtui.prompts.version import normalised_text
@@ -16,18 +18,15 @@ from modtui.services import golden, precedent
 from modtui.services import replay as replay_svc
 from modtui.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
 ARCHIVE = "[archive]"
 
 
 @pytest.fixture
-def samples(tmp_path: Path) -> Path:
+def samples(tmp_path: Path, migrated_log: Path) -> Path:
     """The sample incidents and prompts, plus INC-0099: an earlier hate_speech incident whose items are
     INC-0042's first 20 posts marked "[archive]" (so an example's origin shows in its text), one of them
     trying to close the prompt's tags; and a candidate prompt that uses {{ precedents }}."""
-    dest = tmp_path / "samples"
-    shutil.copytree(ROOT / "incidents", dest / "incidents")
-    shutil.copytree(ROOT / "prompts", dest / "prompts")
+    dest = copy_samples(tmp_path / "samples", migrated_log)
     shutil.rmtree(
         dest / "incidents" / "INC-0071"
     )  # a traffic sample on the same policy: its posts would be precedents too
@@ -231,7 +230,7 @@ async def test_item_detail_shows_precedents(samples: Path) -> None:
     from modtui.tui.app import create_app
     from modtui.tui.screens.item_detail import PRECEDENTS, ItemDetailScreen
 
-    ws = Workspace.open(samples, str(samples.parent / "tui.db"))
+    ws = Workspace.open(samples)
     item = ws.load_incident("INC-0042").items[1]  # a "like rats" guard post
     app = create_app(ws)
     async with app.run_test(size=(100, 30)) as pilot:

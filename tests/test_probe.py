@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from conftest import copy_samples
 
 from modtui.policy.normalize import normalize
 from modtui.probes.mutations import MUTATIONS
@@ -81,11 +82,8 @@ def test_variants_are_reproducible_from_their_seed_and_distinct() -> None:
 
 # ------------------------------------------------------------------ modtui probe on the samples, offline
 @pytest.fixture(scope="module")
-def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ws = tmp_path_factory.mktemp("samples")
-    shutil.copytree(ROOT / "incidents", ws / "incidents")
-    shutil.copytree(ROOT / "prompts", ws / "prompts")
-    return ws
+def samples(tmp_path_factory: pytest.TempPathFactory, migrated_log: Path) -> Path:
+    return copy_samples(tmp_path_factory.mktemp("samples"), migrated_log)
 
 
 @pytest.mark.parametrize("inc", SAMPLES)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from conftest import INCIDENT_ID, run_cli
+from conftest import INCIDENT_ID, copy_samples, run_cli
 from modtui.domain.finding import Finding, FindingStatus, apply_corrections
 from modtui.domain.masking import MaskRule, mask_reason
 from modtui.report import schema
 from modtui.report.redact import redact_text
 
-REPO = Path(__file__).resolve().parent.parent
 SECTIONS = [
     "## Summary",
     "## Current status",
@@ -30,12 +28,9 @@ SECTIONS = [
 
 
 @pytest.fixture
-def samples(tmp_path: Path) -> Path:
+def samples(tmp_path: Path, migrated_log: Path) -> Path:
     """A copy of the repository's sample incidents and prompts (no modtui.toml: the offline target)."""
-    root = tmp_path / "samples"
-    for name in ("incidents", "prompts"):
-        shutil.copytree(REPO / name, root / name)
-    return root
+    return copy_samples(tmp_path / "samples", migrated_log)
 
 
 def ok(ws: Path, *args: str) -> str:

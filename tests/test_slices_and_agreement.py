@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.conftest import run_cli
+from tests.conftest import copy_samples, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 POS = "violating"
@@ -36,11 +35,9 @@ SLICE_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def samples(tmp_path_factory: pytest.TempPathFactory, migrated_log: Path) -> dict[str, Any]:
     """The sample workspace with INC-0042 replayed offline: production (run 1) and the candidate (run 2)."""
-    ws = tmp_path_factory.mktemp("samples")
-    for folder in ("incidents", "prompts"):
-        shutil.copytree(ROOT / folder, ws / folder)
+    ws = copy_samples(tmp_path_factory.mktemp("samples"), migrated_log)
     result = run_cli(ws, "replay", "INC-0042", "-p", "hate_speech/candidate", "--format", "jsonl")
     assert result.exit_code == 0, result.stderr
     verdicts: dict[int, dict[str, dict[str, Any]]] = {}

@@ -27,7 +27,7 @@ SELF_DEPRECATION = "    - name: self_deprecation\n      terms: [i am an idiot, i
 
 
 def make_app(root: Path, incident: str | None = None) -> ModtuiApp:
-    ws = Workspace.open(root, str(root.parent / "tui.db"))
+    ws = Workspace.open(root)
     return create_app(ws, incident)
 
 

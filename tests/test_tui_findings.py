@@ -19,11 +19,11 @@ from modtui.workspace import Workspace
 
 
 def make_app(root: Path) -> ModtuiApp:
-    return create_app(Workspace.open(root, str(root.parent / "tui.db")), INCIDENT_ID)
+    return create_app(Workspace.open(root), INCIDENT_ID)
 
 
 def findings_in_log(root: Path) -> list:
-    ws = Workspace.open(root, str(root.parent / "tui.db"))
+    ws = Workspace.open(root)
     try:
         return svc.list_findings(ws, INCIDENT_ID)
     finally:
@@ -90,7 +90,7 @@ async def test_add_a_finding_prefilled_from_the_workbench(workspace: Path) -> No
 
 
 async def test_resolve_the_highlighted_finding(workspace: Path) -> None:
-    ws = Workspace.open(workspace, str(workspace.parent / "tui.db"))
+    ws = Workspace.open(workspace)
     for summary in ("first", "second"):
         svc.add(ws, svc.NewFinding(INCIDENT_ID, "policy_gap", summary, "ana"))
     svc.resolve(ws, 1, "done", "ana")

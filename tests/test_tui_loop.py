@@ -65,7 +65,7 @@ class Notes:
 
 
 def make_app(root: Path, incident: str | None = None) -> ModtuiApp:
-    return create_app(Workspace.open(root, str(root.parent / "loop.db")), incident)
+    return create_app(Workspace.open(root), incident)
 
 
 async def replay_ends(pilot: Pilot, screen: WorkbenchScreen) -> None:  # type: ignore[type-arg]
@@ -191,7 +191,7 @@ async def test_leaving_during_a_replay_asks_first(served_workspace: Path, fake_s
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
         await until(lambda: not isinstance(app.screen, (ConfirmDialog, WorkbenchScreen)))
-        with Workspace.open(served_workspace, str(served_workspace.parent / "loop.db")).store().read() as session:
+        with Workspace.open(served_workspace).store().read() as session:
             runs = q.runs_for(session, "INC-T1")
         assert {r.status for r in runs} == {"interrupted"}  # cancelled and recorded before leaving
 

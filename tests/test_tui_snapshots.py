@@ -47,7 +47,7 @@ def fixed_world(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_app(workspace: Path, incident: str | None = None) -> Any:
-    return create_app(Workspace.open(workspace, str(workspace.parent / "snap.db")), incident)
+    return create_app(Workspace.open(workspace), incident)
 
 
 def still(pilot: Pilot) -> None:  # type: ignore[type-arg]
