@@ -434,3 +434,25 @@ def test_registry_unknown_provider() -> None:
 
     with pytest.raises(ProviderError, match="unknown provider 'nope'"):
         provider_class("nope")
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_first_client_moves_what_is_loaded_out_of_the_collectors_sight(api: str, server: FakeServer) -> None:
+    """Building the first SDK client freezes what the process holds (the SDK's modules): no full collection walks
+    them later (at the first wave of calls). Once per process."""
+    import gc
+
+    from modtui.providers import sdk
+
+    sdk._spare_loaded_modules.cache_clear()
+    gc.unfreeze()
+    try:
+        provider = adapter(api, server)
+        assert gc.get_freeze_count() == 0
+        provider.prepare()
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000
+        adapter(api, server).prepare()
+        assert gc.get_freeze_count() == frozen  # not again
+    finally:
+        gc.unfreeze()

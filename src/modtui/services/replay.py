@@ -203,11 +203,12 @@ def _resolve(
 def _set_budgets(ws: Workspace, jobs: list[Job], spec: ReplaySpec) -> None:
     """`--max-cost` caps the whole replay, a target's `max_cost_per_run` each of its runs (replay.budget)."""
     from modtui.replay.budget import Budget
-    from modtui.services.forecast import call_estimator, histories
 
     shared = Budget(spec.max_cost) if spec.max_cost is not None else None
     if shared is None and not any(j.target.max_cost_per_run for j in jobs):
         return
+    from modtui.services.forecast import call_estimator, histories  # with a cap only: the token history's queries
+
     known = histories(ws, [(j.target, j.prompt) for j in jobs])
     for job in jobs:
         own = Budget(job.target.max_cost_per_run) if job.target.max_cost_per_run else None
