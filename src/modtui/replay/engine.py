@@ -269,7 +269,8 @@ class Engine:
         recorded_at = now_iso()  # one slice is decided at one moment
         template: dict[str, Any] | None = None
         vocabulary = self._vocabulary(job.prompt.template)
-        plain, last = 0, None
+        cited: dict[tuple[str, ...], tuple[str, str]] = {}  # rules → their JSON and the unknown ones': a slice cites
+        plain, last = 0, None  # the same few sets again and again
         for item, reply in zip(chunk, replies):
             cut = _CUT if len(item.content) > MAX_CONTENT_CHARS else None  # the result says it was cut
             if not isinstance(reply, tuple):
@@ -281,6 +282,9 @@ class Engine:
             if template is None:
                 template = self._result(job, "", None, expand(reply), cached=False, key=None, at=recorded_at)[1]
             label, confidence, rationale, rules, latency_ms = reply
+            names = cited.get(rules)
+            if names is None:
+                names = cited[rules] = (_json_names(rules), _json_names(unknown_rules(rules, vocabulary)))
             row = template.copy()
             row.update(
                 item_id=item.id,
@@ -288,8 +292,8 @@ class Engine:
                 confidence=confidence,
                 rationale=_safe(self.scrub, rationale),
                 latency_ms=latency_ms,
-                rules_json=_json_names(rules),
-                unknown_rules_json=_json_names(unknown_rules(rules, vocabulary)),
+                rules_json=names[0],
+                unknown_rules_json=names[1],
             )
             self._pending.rows.append(row)
             plain, last = plain + 1, (item.id, reply)
