@@ -183,3 +183,19 @@ def test_columns_are_read_from_the_log(ws: Workspace, table: str) -> None:
         assert names == tuple(conn.execute(text(f"SELECT * FROM {table} WHERE 1 = 0")).keys()) and names
         assert sql.is_complete(conn, table, [dict.fromkeys(names)])
         assert not sql.is_complete(conn, table, [dict.fromkeys(names[1:])])
+
+
+def test_columns_are_read_again_for_a_log_opened_again_after_a_migration(tmp_path: Path) -> None:
+    from modtui.store import sql
+    from modtui.store.db import open_store
+    from modtui.store.migrations import MIGRATIONS
+
+    path = str(tmp_path / "log.db")
+    old = open_store(path, migrate_upto=[name for name, _ in MIGRATIONS].index("m006_result_provenance"))
+    with old.connect() as conn:
+        assert "rules_json" not in sql.columns(conn, "result")
+    old.close()
+    new = open_store(path)
+    with new.connect() as conn:
+        assert "rules_json" in sql.columns(conn, "result")
+    new.close()

@@ -8,15 +8,17 @@ Store.write, whose pending objects are flushed first), so the other paths call t
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {}  # (log url, table) → its columns, read once per process
+_COLUMNS: weakref.WeakKeyDictionary[Engine, dict[str, tuple[str, ...]]] = weakref.WeakKeyDictionary()
+# an open log (its engine) → table → its columns, read once (a log opened again, e.g. after a migration, is read again)
 
 
 def connection_of(db: Connection | Session) -> Connection:
@@ -38,10 +40,10 @@ def by_code_point(conn: Connection, column: str) -> str:
 
 def columns(conn: Connection, table: str) -> tuple[str, ...]:
     """The table's columns as the log has them (its migrations applied), in order."""
-    key = (str(conn.engine.url), table)
-    if key not in _COLUMNS:
-        _COLUMNS[key] = tuple(conn.execute(text(f"SELECT * FROM {table} WHERE 1 = 0")).keys())
-    return _COLUMNS[key]
+    known = _COLUMNS.setdefault(conn.engine, {})
+    if table not in known:
+        known[table] = tuple(conn.execute(text(f"SELECT * FROM {table} WHERE 1 = 0")).keys())
+    return known[table]
 
 
 def is_complete(conn: Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> bool:
