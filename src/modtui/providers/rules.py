@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from modtui.domain.prompt import PromptTemplate
-from modtui.domain.verdict import ErrorType, Outcome, Verdict
+from modtui.domain.verdict import ErrorType
 from modtui.policy.model import Policy
 from modtui.policy.version import CLASSIFIER_VERSION
-from modtui.providers.base import Provider, Reply, Request
+from modtui.providers.base import PlainVerdict, Provider, Reply, Request, plain_reply
 
 if TYPE_CHECKING:  # the classifier loads where items are decided (a worker, or here): not to read its version
     from modtui.policy.classify import CompiledPolicy, RuleVerdict
@@ -40,6 +40,13 @@ class RulesProvider(Provider):
     def decide_many(self, template: PromptTemplate, contents: Sequence[str]) -> list[Reply]:
         """The verdict (label, confidence, rationale, cited rules) of each content; no reply text: the verdict is
         the whole answer, and its columns hold it."""
+        return [
+            reply if isinstance(reply, Reply) else plain_reply(reply) for reply in self.decide_plain(template, contents)
+        ]
+
+    def decide_plain(self, template: PromptTemplate, contents: Sequence[str]) -> list[Reply | PlainVerdict]:
+        """`decide_many` with each verdict as a PlainVerdict tuple (a timeout or a policy that cannot be used: a
+        Reply), as a worker sends it back: no Reply or Verdict built for the ~25,000 verdicts of a big replay."""
         policy = template.policy or _EMPTY
         compiled = _compiled(policy)
         labels, positive = template.labels, template.positive_label
@@ -49,7 +56,7 @@ class RulesProvider(Provider):
             return [Reply(error_type=ErrorType.BAD_REQUEST, error=f"policy: {exc}")] * len(contents)
         prefix = "" if template.policy else _NO_POLICY
         bounded = compiled.fallback_patterns
-        out: list[Reply] = []
+        out: list[Reply | PlainVerdict] = []
         clock = time.perf_counter
         for content in contents:
             started = clock()
@@ -72,14 +79,10 @@ class RulesProvider(Provider):
                     continue
             else:
                 decided = compiled.classify(content, labels, positive_label=positive)
-            verdict = Verdict(
-                Outcome.LABEL,
-                decided.label,
-                decided.confidence,
-                prefix + decided.rationale,
-                rules=cited(decided, policy),
+            rules = cited(decided, policy)
+            out.append(
+                (decided.label, decided.confidence, prefix + decided.rationale, rules, (clock() - started) * 1000)
             )
-            out.append(Reply(finish_reason="stop", verdict=verdict, latency_ms=(clock() - started) * 1000))
         return out
 
 

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from modtui.domain.prompt import PromptTemplate
-from modtui.domain.verdict import Outcome, Verdict
+from modtui.domain.verdict import Outcome
 from modtui.prompts.render import MAX_CONTENT_CHARS
-from modtui.providers.base import Provider, Reply
+from modtui.providers.base import PlainVerdict, Provider, Reply, plain_reply
 
 if TYPE_CHECKING:  # loaded with the first pool: a replay that makes calls never needs them
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -100,15 +100,16 @@ class HeadStart:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-#: A plain verdict as it crosses from a worker: (label, confidence, rationale, cited rules, latency ms). Pickling a
-#: Reply holding a Verdict costs ~9 µs each way; this tuple ~1, and the engine records it without either object.
-Decided = tuple[str | None, float | None, str | None, tuple[str, ...], float | None]
+#: A plain verdict as it crosses from a worker (providers.base.PlainVerdict).
+Decided = PlainVerdict
 
 
 def decide(provider: Provider, template: PromptTemplate, contents: Sequence[str]) -> list[Reply | Decided]:
     """What a worker runs for one slice (a module-level function: it is sent to the worker by name): each reply,
     as a Decided tuple when it is a plain verdict (most are), else as it is."""
-    return [compact(reply) for reply in provider.decide_many(template, contents)]
+    return [
+        compact(reply) if isinstance(reply, Reply) else reply for reply in provider.decide_plain(template, contents)
+    ]
 
 
 def compact(reply: Reply) -> Reply | Decided:
@@ -145,11 +146,7 @@ def decide_lines(provider: Provider, template: PromptTemplate, start: int, stop:
     return contents, decide(provider, template, contents)
 
 
-def expand(decided: Decided) -> Reply:
-    """The reply a Decided tuple stands for."""
-    label, confidence, rationale, rules, latency_ms = decided
-    verdict = Verdict(Outcome.LABEL, label, confidence, rationale, rules=rules)
-    return Reply(finish_reason="stop", verdict=verdict, latency_ms=latency_ms)
+expand = plain_reply  # the reply a Decided tuple stands for
 
 
 def _start_worker(parent: int, shared: Sequence[str] = ()) -> None:
