@@ -20,6 +20,7 @@ from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
 from modtui.cli.output import clip, echo_json, echo_jsonl, emit, format_option, inert, note, p_value, say
 from modtui.cli.progress import ProgressPrinter
+from modtui.collector import paused
 from modtui.domain.run import RunStatus
 
 if TYPE_CHECKING:
@@ -167,19 +168,20 @@ def replay(
     if (incident_id is None) == (golden is None):
         raise click.UsageError("give an INCIDENT_ID or --golden NAME (one of them)")
     incident_id = incident_id or f"golden:{golden}"  # a golden set replays as the pseudo-incident golden:NAME
-    spec = svc.ReplaySpec(
-        incident_id,
-        prompts,
-        targets,
-        items,
-        concurrency,
-        not no_cache,
-        baseline,
-        app.ws.author(author),
-        repeats,
-        max_cost,
-        head_start=not batch,  # a batch is submitted, not decided here
-    )
+    with paused():  # the services load here (SQLAlchemy among them), and the workspace's configuration
+        spec = svc.ReplaySpec(
+            incident_id,
+            prompts,
+            targets,
+            items,
+            concurrency,
+            not no_cache,
+            baseline,
+            app.ws.author(author),
+            repeats,
+            max_cost,
+            head_start=not batch,  # a batch is submitted, not decided here
+        )
     if dry_run:
         print_forecast(app, spec, fmt)
         return

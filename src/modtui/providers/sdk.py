@@ -8,6 +8,7 @@ import time
 from abc import abstractmethod
 from typing import Any, ClassVar
 
+from modtui.collector import paused
 from modtui.domain.verdict import ErrorType
 from modtui.providers.base import Provider, Reply, Request
 from modtui.providers.sdk_errors import SdkErrors, classify
@@ -43,9 +44,10 @@ class SdkProvider(Provider):
     def client(self) -> Any:
         """The SDK client, built (and the SDK imported, ~1 s) on first use: a replay the cache answers never pays it."""
         if self._client is None:
-            import httpx2
+            with paused():  # the SDK's import: modules and schemas kept for the life of the process (collector)
+                import httpx2
 
-            self._client = self.make_client()
+                self._client = self.make_client()
             self._raw_response = httpx2.Response
             self._no_credentials = self.missing_credentials(self._client)
             _spare_loaded_modules()

@@ -1,0 +1,37 @@
+"""The cyclic collector paused around bulk imports (modtui.collector), and left as it was after a replay."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+
+from conftest import INCIDENT_ID
+from modtui.collector import paused
+
+
+def test_paused_then_as_before() -> None:
+    assert gc.isenabled()
+    with paused():
+        assert not gc.isenabled()
+        with paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block found it paused and leaves it so
+    assert gc.isenabled()
+    with pytest.raises(ValueError), paused():
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused():
+            pass
+        assert not gc.isenabled()  # it was off before: off after
+    finally:
+        gc.enable()
+
+
+def test_a_replay_leaves_the_collector_on_and_nothing_frozen(workspace: Path, run_cli) -> None:
+    result = run_cli(workspace, "replay", INCIDENT_ID, "-m", "offline", "-p", "toxicity/candidate", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert gc.isenabled() and gc.get_freeze_count() == 0
