@@ -42,9 +42,9 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def open_pool(items: int, shared: Sequence[str] = ()) -> ProcessPoolExecutor | None:
-    """One worker process per core for `items` items, or None: decide them in this process. `shared`: lines of an
-    items file the workers inherit as they fork (nothing is copied or pickled), decided by index with `decide_lines`."""
+def open_pool(items: int) -> ProcessPoolExecutor | None:
+    """One worker process per core for `items` items, or None: decide them in this process. The workers fork at
+    the first task submitted (all of them: fork is not safe to do later, from the pool's thread)."""
     workers = cores()
     if items < POOL_MIN_ITEMS or workers < 2 or sys.platform != "linux":
         return None
@@ -52,7 +52,7 @@ def open_pool(items: int, shared: Sequence[str] = ()) -> ProcessPoolExecutor | N
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), shared))
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),))
 
 
 #: What a worker decided ahead for a slice of lines: the contents it read from them (None: they are not items with a
@@ -73,13 +73,25 @@ class HeadStart:
         provider: Provider,
         template: PromptTemplate,
         version: str,
-        lines: int,
+        lines: list[str],
         size: int = POOL_SLICE,
     ) -> None:
-        self.pool, self.target, self.version, self.lines, self.size = pool, provider.target.name, version, lines, size
-        self._slices: dict[int, Future[Ahead]] = {
-            start: pool.submit(decide_lines, provider, template, start, start + size) for start in range(0, lines, size)
-        }
+        global _SHARED
+        self.pool, self.target, self.version, self.lines, self.size = (
+            pool,
+            provider.target.name,
+            version,
+            len(lines),
+            size,
+        )
+        _SHARED = lines  # the workers fork at the first submit, holding the lines (nothing is copied or pickled) ...
+        try:
+            self._slices: dict[int, Future[Ahead]] = {
+                start: pool.submit(decide_lines, provider, template, start, start + size)
+                for start in range(0, len(lines), size)
+            }
+        finally:
+            _SHARED = ()  # ... and this process lets go of them: it holds the checked items from now on
 
     def take(self, version: str, start: int, count: int) -> Future[Ahead] | None:
         """The slice decided ahead from line `start` when the engine's slice of `count` items from item `start` under
@@ -127,7 +139,7 @@ def compact(reply: Reply) -> Reply | Decided:
     return (verdict.label, verdict.confidence, verdict.rationale, verdict.rules, reply.latency_ms)
 
 
-_SHARED: Sequence[str] = ()  # in a worker: the lines it inherited (open_pool's `shared`)
+_SHARED: Sequence[str] = ()  # in a worker: the lines of the items file it inherited (HeadStart)
 
 
 def decide_lines(provider: Provider, template: PromptTemplate, start: int, stop: int) -> Ahead:
@@ -149,11 +161,9 @@ def decide_lines(provider: Provider, template: PromptTemplate, start: int, stop:
 expand = plain_reply  # the reply a Decided tuple stands for
 
 
-def _start_worker(parent: int, shared: Sequence[str] = ()) -> None:
+def _start_worker(parent: int) -> None:
     """A worker ends with the replay: Ctrl-C is the parent's to handle (the parent shuts the pool down), and a
     killed parent takes its workers with it (no orphan holding the terminal or a caller's pipes)."""
-    global _SHARED
-    _SHARED = shared
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -33,13 +33,19 @@ def start(ws: Workspace, targets: Sequence[str], items: str, files: IncidentFile
         provider = provider_class(target.provider)
         if not provider.local:
             return None
-        lines = [raw for raw in files.items.decode("utf-8").removeprefix(BOM).split("\n") if raw and not raw.isspace()]
+        # line by line: no second copy of the whole file as text
+        data = files.items.removeprefix(BOM.encode())
+        lines = [line for raw in data.split(b"\n") if raw and not (line := raw.decode("utf-8")).isspace()]
         prompt = ws.load_prompt(incident.production.prompt)
     except Exception:  # noqa: BLE001  whatever is wrong, the check says it with file and line: no head start
         return None
-    pool = workers.open_pool(len(lines), lines)  # the workers read their slices' contents: not this process
+    pool = workers.open_pool(len(lines))
     if pool is None:
         return None
-    return workers.HeadStart(
-        pool, provider(target, key_for(target)), prompt.template, prompt.version, len(lines), engine.POOL_SLICE
-    )
+    try:  # the workers read their slices' contents from the lines they fork with: not this process
+        return workers.HeadStart(
+            pool, provider(target, key_for(target)), prompt.template, prompt.version, lines, engine.POOL_SLICE
+        )
+    except OSError:  # no fork (out of memory, a process limit): the replay goes on without a head start
+        pool.shutdown(wait=False, cancel_futures=True)
+        return None

@@ -374,14 +374,19 @@ def items_digest(target: Target, items: Sequence[Item]) -> str | None:
     if version is None and not provider.cacheable:
         return None
     head = f"{target.provider}:{version}\n" if version is not None else f"cache:{RESULTS_VERSION}\n"
-    parts = []
-    for item in items:
+    digest = hashlib.sha256(head.encode())
+    parts: list[str] = []
+    for n, item in enumerate(items, start=1):
         parts.append(f"{len(item.id)}:{item.id}{len(item.content)}:{item.content}")
         if version is None:
             meta = json.dumps(item.meta, sort_keys=True, ensure_ascii=False, default=str)
             parts.append(f"{len(meta)}:{meta}")
-    # one update of the whole text is the digest of the updates part by part, in a fraction of the calls
-    return hashlib.sha256((head + "".join(parts)).encode("utf-8", "surrogatepass")).hexdigest()
+        if n % 2048 == 0 or n == len(items):
+            # one update per 2,048 items is the digest of the updates part by part, in a fraction of the calls,
+            # and holds no copy of every content at once
+            digest.update("".join(parts).encode("utf-8", "surrogatepass"))
+            parts.clear()
+    return digest.hexdigest()
 
 
 def _served_from_log(
