@@ -1,4 +1,4 @@
-"""A seeded 25,000-item moderation corpus for the offline `rules` baseline (tests/test_offline_labels.py,
+"""A seeded 25,000-item moderation corpus for the offline `rules` baseline (tests/test_offline_verdicts.py,
 bench/offline.py).
 
 Nobody on the team wrote these posts one by one: each is drawn from pools of benign chatter and of the signals
@@ -18,6 +18,7 @@ import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 SEED = 18
 SIZE = 25_000
@@ -348,17 +349,74 @@ def _prompt(name: str) -> tuple[object, list[str], str | None]:
 def verdicts(name: str, contents: list[str]) -> tuple[str, str]:
     """(one character per item: the index of its label in the prompt's labels; sha256 of every verdict in full —
     label, confidence, rationale, fired, cleared, exceptions, evidence)."""
+    chars, h = [], hashlib.sha256()
+    for index, verdict in _verdicts(name, contents):
+        chars.append(index)
+        h.update(json.dumps(verdict, ensure_ascii=False, sort_keys=True).encode())
+        h.update(b"\n")
+    return "".join(chars), h.hexdigest()
+
+
+def _verdicts(name: str, contents: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(the index of its label in the prompt's labels, the verdict in full) of each post."""
     from modtui.policy.classify import classify
 
     policy, labels, positive = _prompt(name)
     index = {label: str(i) for i, label in enumerate(labels)}
-    chars, h = [], hashlib.sha256()
     for content in contents:
         v = classify(content, policy, labels, positive_label=positive)  # type: ignore[arg-type]
-        chars.append(index[v.label])
-        h.update(json.dumps(v.to_dict(), ensure_ascii=False, sort_keys=True).encode())
-        h.update(b"\n")
-    return "".join(chars), h.hexdigest()
+        yield index[v.label], v.to_dict()
+
+
+# The suite checks the labels and verdicts of a subset of the corpus (tests/test_offline_verdicts.py); the whole
+# corpus is checked by `python tests/offline_corpus.py --check`. The subset: for each sample prompt, every verdict
+# path the corpus takes (its label with the rules that fired, were cleared and were excepted), up to PER_PATH posts
+# each, and a seeded sample of SAMPLE posts of every kind. Chosen when recorded, and kept as item numbers.
+PER_PATH, SAMPLE = 8, 2_500
+
+
+def choose_subset(contents: list[str]) -> list[int]:
+    rng = random.Random(SEED)
+    order = list(range(len(contents)))
+    rng.shuffle(order)
+    chosen = set(order[:SAMPLE])
+    for name in PROMPTS:
+        taken: dict[tuple[object, ...], int] = {}  # posts taken per path
+        found = list(_verdicts(name, [contents[i] for i in order]))
+        for i, (_, verdict) in zip(order, found):
+            path = _path(verdict)
+            if taken.get(path, 0) < PER_PATH:
+                taken[path] = taken.get(path, 0) + 1
+                chosen.add(i)
+    return sorted(chosen)
+
+
+def _path(verdict: dict[str, Any]) -> tuple[object, ...]:
+    return verdict["label"], *(tuple(sorted(map(str, verdict[k]))) for k in ("fired", "cleared", "exceptions"))
+
+
+def record_subset(contents: list[str]) -> dict[str, object]:
+    subset = choose_subset(contents)
+    chosen = [contents[i] for i in subset]
+    return {"items": subset, "verdicts_sha256": {name: verdicts(name, chosen)[1] for name in PROMPTS}}
+
+
+def check() -> list[str]:
+    """The whole corpus against the record: what differs (nothing, when the classifier's verdicts are unchanged)."""
+    recorded = json.loads(RECORD.read_text(encoding="utf-8"))
+    rows = list(items())
+    if digest(rows) != recorded["corpus"]["sha256"]:
+        return ["the generated corpus changed (tests/offline_corpus.py)"]
+    contents, problems = [str(r["content"]) for r in rows], []
+    for name in PROMPTS:
+        labels, full = verdicts(name, contents)
+        want = recorded["prompts"][name]
+        changed = sum(a != b for a, b in zip(labels, want["labels"]))
+        if changed:
+            problems.append(f"{name}: {changed} of {len(contents)} labels changed")
+        elif full != want["verdicts_sha256"]:
+            problems.append(f"{name}: labels equal, but a confidence, rationale or cited rule changed")
+    return problems
 
 
 def sample_confusion(incident_id: str, name: str) -> dict[str, int]:
@@ -393,9 +451,21 @@ def record() -> dict[str, object]:
     for incident_id, policy in SAMPLES.items():
         for which in ("production", "candidate"):
             out["samples"][f"{incident_id} {policy}/{which}"] = sample_confusion(incident_id, f"{policy}/{which}")  # type: ignore[index]
+    out["subset"] = record_subset(contents)
     return out
 
 
-if __name__ == "__main__":  # re-record: only for a deliberate, documented change of verdicts (say why in the commit)
+if __name__ == "__main__":
+    import sys
+    import time
+
+    if sys.argv[1:] == ["--check"]:  # the whole corpus, as the suite checks its subset
+        started = time.perf_counter(), time.process_time()
+        problems = check()
+        wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
+        print("\n".join(problems) or f"{SIZE:,} posts x {len(PROMPTS)} prompts: every verdict as recorded", end="")
+        print(f" ({wall:.1f} s wall, {cpu:.1f} s CPU)")
+        sys.exit(1 if problems else 0)
+    # re-record: only for a deliberate, documented change of verdicts (say why in the commit)
     RECORD.write_text(json.dumps(record(), indent=1) + "\n", encoding="utf-8")
     print(f"wrote {RECORD}")
