@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import textual._wait as _textual_wait
 from click.testing import CliRunner, Result
+
+# Textual's Pilot waits after each key (and in pause()) until the process looks idle: it sleeps in windows of
+# SLEEP_GRANULARITY (20 ms) until one passes with under SLEEP_IDLE of CPU used, so each key cost at least 40 ms of
+# an idle core (~30% of the TUI tests' wall). Windows of 5 ms keep the same rule (idle: under 1/20 of the window
+# used) at a quarter of the wait. A test waits for the state it checks with `until`, not on this heuristic.
+_textual_wait.SLEEP_GRANULARITY = 0.005
+_textual_wait.SLEEP_IDLE = _textual_wait.SLEEP_GRANULARITY / 20
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
