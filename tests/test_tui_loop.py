@@ -307,6 +307,22 @@ async def test_the_footer_follows_the_focused_widgets_keys(workspace: Path) -> N
         await until(lambda: "Plot row" not in visible_text(app, footer) and "r Replay" in visible_text(app, footer))
 
 
+async def test_the_narrow_footer_keeps_keys_apart_and_the_palette_key_at_the_edge(workspace: Path) -> None:
+    """At 80 columns the footer is compact: a key group's label still has a space before the next key, and the
+    command palette's key reaches the right edge (no key scrolled under it shows through its last column)."""
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        footer = app.screen.query_one(KeysFooter)
+        await pilot.press("m")
+        await until(lambda: "Plot row" in visible_text(app, footer))
+        strip = app.screen._compositor.render_strips()[footer.region.y]
+        line = "".join(segment.text for segment in strip.crop(0, footer.region.right))
+        assert "Plot row r Replay" in line
+        assert line.rstrip().endswith("^p Commands"), line
+        palette = next(key for key in footer.query(FooterKey) if key.has_class("-command-palette"))
+        assert palette.region.right == footer.region.right
+
+
 DOC_NAMES = {"slash": "/", "question_mark": "?"}
 
 
