@@ -156,6 +156,7 @@ def test_offline_table_shows_metrics_and_flips(run_cli: Any, ws: Path) -> None:
     assert "run 2 (offline × toxicity/candidate) vs run 1: 3 fixed, 0 regressed, McNemar p=0.25" in out
     assert "fixed     i-01" in out and "I am an idiot, forgot my keys again" in out
     assert "run 1 offline × toxicity/production" in result.stderr and "12/12" in result.stderr  # progress: stderr
+    assert re.search(r"12/12 errors 0 [0-9.]+/s", result.stderr)  # results made here: their rate
     assert "12/12" not in out and "[####" not in out
 
 
@@ -359,6 +360,6 @@ def test_second_replay_is_served_from_cache(run_cli: Any, ws: Path, fake_server:
     assert replay(run_cli, ws, "-m", "gpt-mini").exit_code == 0
     result = replay(run_cli, ws, "-m", "gpt-mini", "--format", "jsonl")
     assert fake_server.count() == 12 and all(json.loads(line)["cached"] for line in result.stdout.splitlines())
-    assert "cached 12" in result.stderr
+    assert "cached 12" in result.stderr and "/s" not in result.stderr  # no call made: no calls-per-second rate
     replay(run_cli, ws, "-m", "gpt-mini", "--no-cache")
     assert fake_server.count() == 24

@@ -147,6 +147,8 @@ async def test_replay_cancel_replay_replay_then_why_then_quit(served_workspace: 
         with screen.ws.store().read() as session:
             runs = q.runs_for(session, "INC-T1")
         assert {r.status for r in runs} == {"completed"} and len(runs) == 4
+        stats = [visible_text(app, label) for label in screen.query(".run-stats")]
+        assert stats and all("cached" in s and "/s" not in s for s in stats), stats  # the cache answered: no rate
         assert not notes.errors(), notes.errors()
         assert [n[1] for n in notes.seen].count("Replay finished.") == 2
 
