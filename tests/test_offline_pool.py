@@ -153,7 +153,7 @@ def test_a_dead_worker_leaves_its_slices_to_this_process(
 
 def test_a_replay_leaves_the_garbage_collector_as_it_found_it(workspace: Path, run_cli: Any) -> None:
     """`modtui replay` pauses the cyclic collector while it loads, then freezes what it loaded out of its sight
-    (cli.replay.collector_spared): afterwards, in a process that goes on (the tests', a script's), it is enabled
+    (modtui.collector.collector_spared): afterwards, in a process that goes on (the tests', a script's), it is enabled
     and nothing stays frozen, whether the replay ended or failed."""
     import gc
 

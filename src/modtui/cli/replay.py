@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import atexit
-import functools
-import gc
 import math
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -20,7 +17,7 @@ from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
 from modtui.cli.output import clip, echo_json, echo_jsonl, emit, format_option, inert, note, p_value, say
 from modtui.cli.progress import ProgressPrinter
-from modtui.collector import paused
+from modtui.collector import collector_spared, paused
 from modtui.domain.run import RunStatus
 
 if TYPE_CHECKING:
@@ -267,40 +264,6 @@ def print_forecast(app: AppContext, spec: ReplaySpec, fmt: str) -> None:
 
 
 CHARS_PER_TOKEN_NOTE = "4 characters a token in, 80 tokens out, see docs/volume.md"
-
-
-@contextmanager
-def collector_spared() -> Iterator[Callable[[], None]]:
-    """The cyclic garbage collector spared what lives as long as the replay: it is paused while the plan is made
-    (loading the incident makes no cycles, but its tens of thousands of objects set off full collections), then the
-    modules and the plan (the incident's items) are frozen out of its sight and it runs for the replay's new objects.
-    Each full collection walked them all again: about a fifth of the CPU of a 25,000-item offline replay
-    (bench/offline.py). Call the function yielded once the plan is made; all is as before after the block."""
-    enabled = gc.isenabled()
-    gc.freeze()
-    gc.disable()
-    _spare_at_exit()
-
-    def planned() -> None:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-    try:
-        yield planned
-    finally:
-        gc.unfreeze()
-        if enabled:
-            gc.enable()
-
-
-@functools.cache
-def _spare_at_exit() -> None:
-    """At the exit of a process that replayed, everything alive is frozen before the interpreter's last full
-    collections, which would walk the incident's items once more only to find no garbage (~0.1-0.2 s of an
-    unchanged 25,000-item re-run). What is alive then is freed all the same; only cycles left unreferenced are
-    not collected, and the process is ending."""
-    atexit.register(gc.freeze)
 
 
 class _Signals:
