@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input
@@ -230,6 +231,36 @@ async def test_incident_list_keys_are_not_typed_into_the_filter(workspace: Path)
         assert box.value == "" and table.row_count == 2
         await pilot.press("q")
         await until(lambda: not app.is_running)
+
+
+def burst(app: ModtuiApp, *keys: str) -> None:
+    """Keys that arrive in one read from the terminal (a paste, a fast typist, tmux send-keys): all queued at once,
+    where Pilot's press() lets the app settle after each key."""
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else "\r" if key == "enter" else None))
+
+
+async def test_keys_that_arrive_at_once_are_taken_in_order(workspace: Path) -> None:
+    for n, title in ((2, "Second incident"), (3, "Burst target")):
+        copy = workspace / f"incidents/INC-T{n}"
+        shutil.copytree(workspace / "incidents/INC-T1", copy)
+        yaml = copy / "incident.yaml"
+        text = yaml.read_text().replace("id: INC-T1", f"id: INC-T{n}")
+        yaml.write_text(text.replace("title: Self-deprecating jokes removed as insults", f"title: {title}"))
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        burst(app, "down", "down", "enter")  # the table's cursor keys are taken before enter opens the row
+        await until(lambda: isinstance(app.screen, WorkbenchScreen), what="the workbench opened")
+        assert app.screen.data.loaded.id == "INC-T3"
+        await pilot.press("escape")
+        await until(lambda: not isinstance(app.screen, WorkbenchScreen), what="back on the list")
+        burst(app, "g", *"second", "enter")  # the letters reach the filter before enter opens what it kept
+        await until(lambda: isinstance(app.screen, WorkbenchScreen), what="the workbench opened again")
+        assert app.screen.data.loaded.id == "INC-T2"
+        await pilot.press("escape")
+        await until(lambda: not isinstance(app.screen, WorkbenchScreen), what="back on the list again")
+        assert app.screen.query_one("#incident-filter", Input).value == "second"
 
 
 async def test_tab_moves_focus_until_the_user_types_in_the_editor(workspace: Path) -> None:

@@ -30,10 +30,20 @@ NARROW_HIDES = {"findings", "activity"}
 WIDE = 100
 
 
+# Enter is the table's and the filter box's own key (both say "Open"), not a priority binding of the screen: keys
+# that arrive in one burst (a fast typist, a paste, tmux send-keys) reach the table in order, so "down down enter"
+# opens the third row, where a priority binding ran before the queued cursor keys and opened the first.
+class IncidentTable(Table):
+    BINDINGS = [Binding("enter", "select_cursor", "Open", id="incidents.open")]  # DataTable.RowSelected
+
+
+class IncidentFilter(Input):
+    BINDINGS = [Binding("enter", "submit", "Open", id="incidents.open")]  # Input.Submitted
+
+
 class IncidentsScreen(Screen[None]):
     TITLE = "Incidents"
     BINDINGS = [
-        Binding("enter", "open", "Open", id="incidents.open", priority=True),  # also from the filter box
         Binding("f2", "sort('severity')", "By severity", id="incidents.sort_severity"),
         Binding("f3", "sort('activity')", "By activity", id="incidents.sort_activity"),
         Binding("slash", "focus_filter", "Filter", id="incidents.filter", key_display="/"),
@@ -56,11 +66,11 @@ class IncidentsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(
+        yield IncidentFilter(
             placeholder="type to filter: id, title, policy, status…", id="incident-filter", select_on_focus=False
         )  # typing on the table moves here: the next key appends
         yield Static("", id="incident-notice", classes="notice")
-        yield Table(id="incidents", cursor_type="row", zebra_stripes=True)
+        yield IncidentTable(id="incidents", cursor_type="row", zebra_stripes=True)
         yield Static("", id="incidents-empty", classes="hint")
         yield KeysFooter()
 
@@ -144,6 +154,7 @@ class IncidentsScreen(Screen[None]):
         self.refill()
 
     @on(DataTable.RowSelected, "#incidents")
+    @on(Input.Submitted, "#incident-filter")
     def _selected(self) -> None:
         self.action_open()
 
