@@ -169,6 +169,17 @@ async def until(condition: Callable[[], object], timeout: float = 10, what: str 
         raise AssertionError(f"still waiting after {timeout} s{': ' + what if what else ''}") from None
 
 
+def burst(app: Any, *keys: str) -> None:
+    """Keys that arrive in one read from the terminal (a fast typist, tmux send-keys, a script): all queued on the
+    app at once, where Pilot's press() lets it settle after each key. A key is a name ("down", "ctrl+s", "space")
+    or one character."""
+    from textual import events
+
+    characters = {"enter": "\r", "space": " ", "tab": "\t"}
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else characters.get(key)))
+
+
 @pytest.fixture
 def queued(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Every HTTP target of the replay engine answers in-process from tests/queued_provider.py: `enqueue()`

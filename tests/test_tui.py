@@ -10,7 +10,7 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, OptionList
 from textual.worker import WorkerCancelled
 
-from conftest import until
+from conftest import burst, until
 from modtui.store import runs as q
 from modtui.store.tables import PromptVersionRow
 from modtui.tui.app import ModtuiApp, create_app
@@ -237,6 +237,22 @@ async def test_save_candidate_validates_and_refuses_overwrite(workspace: Path) -
         screen.query_one(PromptEditors).set_candidate(saved.read_text(), source="prompts/toxicity/v2.yaml")
         await pilot.press("escape", "escape")  # out of the editor, then back: saved, so it leaves at once
         assert app.screen is not screen
+
+
+async def test_typed_fast_then_saved(workspace: Path) -> None:
+    """An edit, ctrl+s and the file name arriving in one burst (a fast typist, a script): each lands where the
+    user meant it, in order: the edit in the candidate, the name in the save dialog."""
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        await open_prompt(pilot, "production.yaml")
+        editor = screen.query_one("#candidate", DiffTextArea)
+        editor.move_cursor((editor.document.line_count - 1, 0))
+        burst(app, "#", "space", *"fast", "ctrl+s", *"fast", "enter")
+        saved = workspace / "prompts/toxicity/fast.yaml"
+        await until(saved.exists, what="the candidate saved as fast.yaml")
+        assert saved.read_text().rstrip().endswith("# fast")
+        await until(lambda: app.screen is screen, what="the dialog closed")
 
 
 async def test_incidents_filter_and_problem_notice(workspace: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from textual.widgets import DataTable, Input, Select, Static
 from textual.worker import WorkerCancelled
 
-from conftest import INCIDENT_ID, until
+from conftest import INCIDENT_ID, burst, until
 from modtui.services import findings as svc
 from modtui.tui.app import ModtuiApp, create_app
 from modtui.tui.screens.finding_dialogs import FindingDialog, ResolveDialog
@@ -73,10 +73,11 @@ async def test_add_a_finding_prefilled_from_the_workbench(workspace: Path) -> No
         assert findings_in_log(workspace) == []
 
         dialog.query_one("#finding-items", Input).value = "i-04, i-05"
-        await type_into(pilot, dialog.query_one("#finding-fix", Input), "name threats in the policy")
-        await pilot.press("ctrl+s")
+        dialog.query_one("#finding-fix", Input).focus()
         await pilot.pause()
-        assert app.screen is timeline
+        fix = "name threats in the policy"
+        burst(app, *("space" if c == " " else c for c in fix), "ctrl+s")  # typed fast: every key lands, then save
+        await until(lambda: app.screen is timeline, what="the dialog saved and closed")
         [finding] = findings_in_log(workspace)
         assert (finding.category, finding.summary, finding.fix) == (
             "missing_context",

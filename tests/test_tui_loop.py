@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from textual import events
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input
@@ -32,7 +31,7 @@ try:
     from fakeserver import Reply, verdict_text
 except ImportError:  # tests/ imported as a package
     from tests.fakeserver import Reply, verdict_text
-from conftest import toxicity_model, until
+from conftest import burst, toxicity_model, until
 
 RATIONALE = {  # long enough to wrap several times at 120 columns, with an end that shows whether it was cut
     "toxic": (
@@ -231,13 +230,6 @@ async def test_incident_list_keys_are_not_typed_into_the_filter(workspace: Path)
         assert box.value == "" and table.row_count == 2
         await pilot.press("q")
         await until(lambda: not app.is_running)
-
-
-def burst(app: ModtuiApp, *keys: str) -> None:
-    """Keys that arrive in one read from the terminal (a paste, a fast typist, tmux send-keys): all queued at once,
-    where Pilot's press() lets the app settle after each key."""
-    for key in keys:
-        app.post_message(events.Key(key, key if len(key) == 1 else "\r" if key == "enter" else None))
 
 
 async def test_keys_that_arrive_at_once_are_taken_in_order(workspace: Path) -> None:

@@ -54,7 +54,7 @@ class FindingDialog(ModalScreen[int | None]):
 
     BINDINGS = [
         Binding("escape", "dismiss", "Cancel", id="finding_dialog.cancel"),
-        Binding("ctrl+s", "save", "Save", id="finding_dialog.save", priority=True),
+        Binding("ctrl+s", "save", "Save", id="finding_dialog.save"),  # not priority: typed keys land first
     ]
 
     def __init__(
