@@ -257,6 +257,8 @@ class FakeServer:
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._answer_before_hold: int | None = None  # see hold()
+        self._held: asyncio.Event | None = None
         self.batch = BatchEndpoints(self)
 
     # ----------------------------------------------------------- configuration
@@ -277,6 +279,21 @@ class FakeServer:
     def clear_rules(self) -> None:
         with self._lock:
             self._rules.clear()
+
+    def hold(self, after: int) -> None:
+        """Answer the next `after` model calls as usual, then leave every later call unanswered until `release()`.
+        A client stays mid-replay with calls in flight for as long as a test needs, so a signal aimed at a replay
+        lands mid-way on any machine without latency or timing (the held calls count as requests)."""
+        with self._lock:
+            self._answer_before_hold = after
+            self._held = asyncio.Event()
+
+    def release(self) -> None:
+        """Answer the held calls (a client that went away just closes them) and stop holding."""
+        with self._lock:
+            held, self._held, self._answer_before_hold = self._held, None, None
+        if held is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(held.set)
 
     def default_responder(self, request: FakeRequest) -> Result:
         words = {w.strip(".,;:!?\"'()[]").lower() for w in request.user_text.split()}
@@ -393,6 +410,8 @@ class FakeServer:
             return await self._fault(Fault("bad_request", message=f"invalid JSON: {exc}"), api, None, reader, writer)
         request = self._make_request(api, req, payload)
         record = self._record(request)
+        if held := self._held_here():
+            await held.wait()
         outcome = self._decide(request)
         if isinstance(outcome, Fault):
             return await self._fault(outcome, api, record, reader, writer)
@@ -418,6 +437,16 @@ class FakeServer:
         with self._lock:
             self._records.append(record)
         return record
+
+    def _held_here(self) -> asyncio.Event | None:
+        """The event a call that arrived now waits for (hold()), or None to answer it."""
+        with self._lock:
+            if self._held is None or self._answer_before_hold is None:
+                return None
+            if self._answer_before_hold > 0:
+                self._answer_before_hold -= 1
+                return None
+            return self._held
 
     # ---------------------------------------------------------------- deciding
     def _decide(self, request: FakeRequest) -> Reply | Fault:

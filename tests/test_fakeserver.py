@@ -348,6 +348,22 @@ async def test_reset_counts_resets_attempts(server: FakeServer, api: str) -> Non
         assert json.loads(text_of(await ask(client, "once")))["label"] == "violating"
 
 
+@pytest.mark.parametrize("api", APIS)
+async def test_hold_answers_the_next_calls_then_holds_the_rest_until_release(server: FakeServer, api: str) -> None:
+    server.hold(after=2)
+    async with make_client(api, server) as client:
+        for i in range(2):
+            assert json.loads(text_of(await ask(client, f"call {i} scam")))["label"] == "violating"
+        held = [asyncio.ensure_future(ask(client, f"held {i} scam")) for i in range(2)]
+        while server.count() < 4:
+            await asyncio.sleep(0.01)
+        assert not any(h.done() for h in held) and [r.status for r in server.requests] == [200, 200, None, None]
+        server.release()
+        assert all(json.loads(text_of(r))["label"] == "violating" for r in await asyncio.gather(*held))
+        await ask(client, "after the release")
+    assert [r.status for r in server.requests] == [200] * 5
+
+
 async def test_64_concurrent_requests_with_latency(server: FakeServer) -> None:
     """Concurrent requests wait out their latency side by side, not one after another (how close 64 calls
     at 0.2 s come to the ideal 0.2 s is measured by bench/micro.py)."""
