@@ -1,10 +1,15 @@
 """Issue 7, concurrent use of one SQLite log: two replays writing at once (two CLI processes; the TUI's replay
 service in-process beside a CLI process) never fail with `database is locked` and lose no result; and the
-*same* replay started twice at once resumes one run, where every item ends with exactly one result."""
+*same* replay started twice at once resumes one run, where every item ends with exactly one result.
+
+The fake server answers no call until both replays have calls in flight (`FakeServer.hold`), so their writes
+overlap however long each takes to start (one loads the Anthropic SDK, the other OpenAI's).
+"""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,12 +23,15 @@ from reliability_support import (
     runs,
     set_test_keys,
     spawn,
+    wait_for,
     write_targets,
 )
 
 try:
+    from conftest import until
     from fakeserver import FakeServer
 except ImportError:  # tests/ imported as a package
+    from tests.conftest import until
     from tests.fakeserver import FakeServer
 
 CANDIDATE = "prompts/toxicity/candidate.yaml"
@@ -37,9 +45,19 @@ def shared(workspace: Path, fake_server: FakeServer) -> Path:
         add_incident(
             workspace, name, N, lambda i, name=name: f"{name} item-{i:05d} " + ("you moron" if i % 3 else "hi")
         )
-    fake_server.latency = 0.01
     assert run(workspace, "incident", "list").returncode == 0  # the log exists before the race
+    fake_server.hold(after=0)
     return workspace
+
+
+def calling(server: FakeServer, *incidents: str) -> bool:
+    """Each of `incidents` has a call in flight (on hold)."""
+    return all(server.count(match=f"{name} item-") for name in incidents)
+
+
+def release_when_both_call(server: FakeServer, procs: list[subprocess.Popen[str]], *incidents: str) -> None:
+    wait_for(lambda: calling(server, *incidents) or any(p.poll() is not None for p in procs), timeout=60)
+    server.release()
 
 
 def check_log(root: Path, expected_runs: int) -> None:
@@ -54,6 +72,7 @@ def check_log(root: Path, expected_runs: int) -> None:
 def test_two_cli_replays_into_one_log(shared: Path, fake_server: FakeServer) -> None:
     first = spawn(shared, "replay", "INC-A", "-m", "gpt-mini", "-p", CANDIDATE, "-j", "16")
     second = spawn(shared, "replay", "INC-B", "-m", "claude", "-p", CANDIDATE, "-j", "16")
+    release_when_both_call(fake_server, [first, second], "INC-A", "INC-B")
     outs = [p.communicate(timeout=120) for p in (first, second)]
     for proc, (_, err) in zip((first, second), outs):
         assert proc.returncode == 0, err
@@ -78,7 +97,12 @@ async def test_tui_service_and_a_cli_replay_into_one_log(
     try:
         spec = svc.ReplaySpec("INC-A", prompts=[CANDIDATE], targets=["gpt-mini"], concurrency=16, author="tui")
         plan = await asyncio.to_thread(svc.plan, ws, spec)
-        rep = await svc.execute(ws, plan, spec)
+
+        async def release_when_both_call() -> None:
+            await until(lambda: calling(fake_server, "INC-A", "INC-B") or cli.poll() is not None, timeout=60)
+            fake_server.release()
+
+        rep, _ = await asyncio.gather(svc.execute(ws, plan, spec), release_when_both_call())
         assert [r.metrics.items for r in rep.runs] == [N, N]
     finally:
         ws.close()
@@ -89,9 +113,10 @@ async def test_tui_service_and_a_cli_replay_into_one_log(
 
 def test_the_same_replay_twice_at_once(shared: Path, fake_server: FakeServer) -> None:
     """Two people start the same replay: both work on the same running runs; each item keeps one result."""
-    fake_server.latency = 0.03
     args = ("replay", "INC-A", "-m", "gpt-mini", "-p", CANDIDATE, "-j", "8", "--format", "json")
     procs = [spawn(shared, *args) for _ in range(2)]
+    wait_for(lambda: fake_server.count() > 8 or any(p.poll() is not None for p in procs), timeout=60)  # both call
+    fake_server.release()
     outs = [p.communicate(timeout=120) for p in procs]
     for proc, (_, err) in zip(procs, outs):
         assert proc.returncode == 0, err
