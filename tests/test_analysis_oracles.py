@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
-from scipy import stats as sps
-from sklearn.calibration import calibration_curve
-from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
-from statsmodels.stats.inter_rater import aggregate_raters
-from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
-from statsmodels.stats.proportion import proportion_confint
+from oracles import (
+    aggregate_raters,
+    calibration_curve,
+    cohen_kappa_score,
+    f1_score,
+    np,
+    precision_score,
+    proportion_confint,
+    recall_score,
+    sm_fleiss,
+    sps,
+)
 
 from modtui.analysis.agreement import agreement, cohen_kappa, fleiss_kappa, kappa_vs_gold
 from modtui.analysis.calibration import bin_of, calibration, cheapest_threshold

@@ -13,19 +13,24 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
-import openai
 import pytest
+from lazy_import import LazyModule
 
 try:
     from fakeserver import FakeRequest, FakeServer, Fault, Reply
 except ImportError:  # tests/ imported as a package
     from tests.fakeserver import FakeRequest, FakeServer, Fault, Reply
 
+if TYPE_CHECKING:
+    import anthropic
+    import openai
+else:  # the SDKs (~3 s of CPU to import) load in the worker that runs these tests, not in every one that collects
+    anthropic, openai = LazyModule("anthropic"), LazyModule("openai")
+
 APIS = ["openai", "anthropic"]
-Client = openai.AsyncOpenAI | anthropic.AsyncAnthropic
+Client = Any  # openai.AsyncOpenAI | anthropic.AsyncAnthropic
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from scipy.stats import binomtest
+from oracles import binomtest
 
 from modtui.policy.classify import classify
 from modtui.policy.model import Policy

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scipy.stats import binomtest
+from oracles import binomtest
 
 from modtui.errors import ConfigError, UsageError
 from modtui.domain.verdict import ErrorType

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
-from statsmodels.stats.proportion import proportion_confint
+from oracles import cohen_kappa_score, f1_score, precision_score, proportion_confint, recall_score
 
 from tests.conftest import copy_samples, run_cli
 
