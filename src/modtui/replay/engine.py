@@ -27,6 +27,7 @@ from modtui.providers.registry import provider_class
 from modtui.replay.budget import Budget, reserve, settle
 from modtui.replay.cachekey import cache_key
 from modtui.replay.events import RunProgress
+from modtui.replay.pacing import Pacer
 from modtui.replay.parsing import parse_reply, unknown_rules
 from modtui.replay.ratelimit import RateLimiter
 from modtui.replay.requests import Context, keyed_requests, render_item
@@ -164,7 +165,8 @@ class Engine:
         limiter = RateLimiter(target.requests_per_minute, burst=min(target.concurrency, 4))
         work = self._work(jobs)
         size = self.concurrency or target.concurrency
-        await asyncio.gather(*(self._worker(provider, limiter, work) for _ in range(size)))
+        pacer = Pacer(size)
+        await asyncio.gather(*(self._worker(provider, limiter, pacer, work) for _ in range(size)))
 
     def _work(self, jobs: list[Job]) -> Iterator[tuple[Job, Item]]:
         """Lazily interleave jobs' items so baseline and candidate progress together."""
@@ -313,7 +315,9 @@ class Engine:
         while self._full.is_set() and self._writing is None and self._writer_task and not self._writer_task.done():
             await asyncio.sleep(0)
 
-    async def _worker(self, provider: Provider, limiter: RateLimiter, work: Iterator[tuple[Job, Item]]) -> None:
+    async def _worker(
+        self, provider: Provider, limiter: RateLimiter, pacer: Pacer, work: Iterator[tuple[Job, Item]]
+    ) -> None:
         for job, item in work:
             if job.dead or job.stopped_budget:
                 continue
@@ -326,11 +330,13 @@ class Engine:
                 self._stop_spent_budgets()
                 continue
             await limiter.acquire()
+            await pacer.wait()
             try:
                 reply = await self._call(provider, job, item, messages)
             except BaseException:
                 settle(job.budgets, estimate, 0.0)
                 raise
+            pacer.observe(reply.latency_ms and reply.latency_ms / 1000)
             settle(
                 job.budgets,
                 estimate,
