@@ -3,6 +3,7 @@ verdict flipped, edit, quit — and the keys each screen promises in its footer.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input
+from textual.widgets import Checkbox, DataTable, Input
 from textual.widgets._footer import FooterKey
 from textual.widgets._tabbed_content import ContentTabs
 from textual.worker import WorkerCancelled
@@ -230,6 +231,22 @@ async def test_incident_list_keys_are_not_typed_into_the_filter(workspace: Path)
         assert box.value == "" and table.row_count == 2
         await pilot.press("q")
         await until(lambda: not app.is_running)
+
+
+async def test_a_sample_incident_counts_its_items_in_the_list(workspace: Path) -> None:
+    """A production sample has no false positives, negatives or guards: the list says how many items it holds."""
+    sample = workspace / "incidents/INC-S1"
+    sample.mkdir()
+    header = (workspace / "incidents/INC-T1/incident.yaml").read_text().replace("id: INC-T1", "id: INC-S1")
+    (sample / "incident.yaml").write_text(header + "kind: sample\n")
+    rows = [{"id": f"s-{n:04d}", "content": f"post {n}", "expected": "ok"} for n in range(1200)]
+    (sample / "items.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#incidents", DataTable)
+        counts = {str(table.get_row_at(n)[0]): str(table.get_row_at(n)[4]) for n in range(table.row_count)}
+        assert counts == {"INC-T1": "3/2/5", "INC-S1": "1,200 sample"}
 
 
 async def test_keys_that_arrive_at_once_are_taken_in_order(workspace: Path) -> None:

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
+from modtui.domain.incident import IncidentKind
 from modtui.services.incidents import SEVERITY_ORDER, IncidentSummary, summaries
 from modtui.tui.text import inert
 from modtui.tui.widgets.footer import KeysFooter
@@ -123,7 +124,7 @@ class IncidentsScreen(Screen[None]):
         table.clear()
         keys = [str(c.key.value) for c in table.columns.values()]
         for s in rows:
-            inc, c = s.incident, s.counts
+            inc = s.incident
             title = Text(inert(inc.title))
             title.truncate(width, overflow="ellipsis")
             cells = {
@@ -131,7 +132,7 @@ class IncidentsScreen(Screen[None]):
                 "title": title,
                 "severity": Text(inc.severity.value, style=SEVERITY_STYLE[inc.severity.value]),
                 "status": inc.status.value,
-                "items": f"{c['false_positive']}/{c['false_negative']}/{c['guard']}",
+                "items": _item_counts(s),
                 "findings": str(s.open_findings),
                 "activity": (s.last_activity or "")[:16].replace("T", " "),
             }
@@ -204,6 +205,14 @@ class IncidentsScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         if self.summaries:
             self.action_reload()
+
+
+def _item_counts(s: IncidentSummary) -> str:
+    """FP/FN/guard; an incident of only unlabelled-by-kind items (a production sample, an eval set) says how many."""
+    c = s.counts
+    if not (c["false_positive"] or c["false_negative"] or c["guard"]) and c["eval"]:
+        return f"{c['eval']:,} " + ("sample" if s.incident.kind is IncidentKind.SAMPLE else "eval")
+    return f"{c['false_positive']}/{c['false_negative']}/{c['guard']}"
 
 
 def _haystack(s: IncidentSummary) -> str:
