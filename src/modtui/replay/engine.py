@@ -329,11 +329,11 @@ class Engine:
             if not reserve(job.budgets, estimate):
                 self._stop_spent_budgets()
                 continue
-            await limiter.acquire()
-            await pacer.wait()
             try:
+                await limiter.acquire()
+                await pacer.wait()
                 reply = await self._call(provider, job, item, messages)
-            except BaseException:
+            except BaseException:  # cancelled while waiting for its turn or in flight: nothing spent
                 settle(job.budgets, estimate, 0.0)
                 raise
             pacer.observe(reply.latency_ms and reply.latency_ms / 1000)
