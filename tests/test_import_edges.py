@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from conftest import until
 from test_import import assert_nothing_left, do_import, items_of
 
 EXPORT = (
@@ -110,9 +111,9 @@ async def test_an_incident_with_no_items_opens_in_the_tui(workspace: Path, run_c
     ws = Workspace.open(workspace)
     app = create_app(ws, "INC-EMPTY")
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, WorkbenchScreen)
+        await until(lambda: isinstance(app.screen, WorkbenchScreen), what="the workbench opens")
         await pilot.press("enter", "escape", "t")
-        await pilot.pause(0.2)
+        await app.workers.wait_for_complete()  # what the keys started has reported (an error would be a notice)
+        await pilot.pause()
         assert not [n for n in app._notifications if n.severity == "error"]
     ws.close()
