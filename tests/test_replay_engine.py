@@ -29,6 +29,8 @@ from modtui.store import runs as q
 from modtui.store.incidents import events
 from modtui.workspace import Workspace
 
+from reliability_support import wait_for
+
 try:
     from conftest import toxicity_model, until
     from fakeserver import FakeRequest, FakeServer, Fault
@@ -326,7 +328,7 @@ def test_two_processes_replaying_into_one_log(ws: Workspace, fake_server: FakeSe
     (The same race on SQLite: test_shared_log.py::test_the_same_replay_twice_at_once.)
     """
     add_incident(ws, "INC-TWO", 40, lambda i: f"post {i} moron" if i % 3 == 0 else f"post {i}")
-    fake_server.latency = 0.05
+    fake_server.hold(after=0)  # no call is answered until both processes are calling: they race for real
     modtui = str(Path(sys.executable).with_name("modtui"))
     cmd = [
         modtui,
@@ -344,6 +346,9 @@ def test_two_processes_replaying_into_one_log(ws: Workspace, fake_server: FakeSe
         "json",
     ]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    # more calls in flight than one process makes (gpt-mini: concurrency 4): both are calling
+    wait_for(lambda: fake_server.count() > 4 or any(p.poll() is not None for p in procs), timeout=60)
+    fake_server.release()
     outputs = [proc.communicate(timeout=120) for proc in procs]
     for proc, (_, err) in zip(procs, outputs):
         assert proc.returncode == 0, err
