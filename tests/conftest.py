@@ -230,7 +230,12 @@ def fresh_pg_database(template: str | None = None) -> Iterator[str]:
     name = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+        copy = f' TEMPLATE "{template}"' if template else ""
+        if template and conn.dialect.server_version_info >= (15,):
+            # a small template is copied as files in half the time PostgreSQL 15's default (WAL_LOG) takes; the
+            # checkpoint FILE_COPY makes costs little on the test cluster (fsync=off). ~100 tests make one.
+            copy += " STRATEGY FILE_COPY"
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:
