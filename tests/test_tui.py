@@ -327,6 +327,17 @@ async def test_every_key_is_in_the_palette_and_in_help(workspace: Path) -> None:
         assert "Scroll Up" not in rows  # Textual's plumbing stays out
 
 
+async def test_the_workbench_keys_can_be_asked_for_before_it_is_composed(workspace: Path) -> None:
+    """The footer asks a screen which keys are active as it is pushed, possibly before the screen has composed (a
+    NoMatches from the workbench's check_action failed a loaded `make test` run)."""
+    from modtui.tui.screens.workbench import WorkbenchData
+
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)):
+        screen = WorkbenchScreen(WorkbenchData.load(app.ws, "INC-T1"))  # not mounted: nothing composed
+        assert screen.check_action("replay", ()) is True and screen.check_action("cancel_replay", ()) is False
+
+
 async def test_small_terminal_smoke(workspace: Path) -> None:
     app = make_app(workspace)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -11,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
@@ -201,7 +202,10 @@ class WorkbenchScreen(Screen[None]):
 
     @property
     def replaying(self) -> bool:
-        return self.query_one(ReplayProgress).running
+        try:
+            return self.query_one(ReplayProgress).running
+        except NoMatches:  # the footer may ask for the screen's keys before the screen has composed
+            return False
 
     @property
     def replay_worker(self) -> Worker[ReplayReport] | None:
