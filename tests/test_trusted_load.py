@@ -115,3 +115,22 @@ def test_the_fingerprint_is_of_the_files_and_the_schema_version(
     monkeypatch.setattr(loader, "SCHEMA_VERSION", loader.SCHEMA_VERSION + "+1")
     newer = loader.read_files(folder)
     assert newer is not None and newer.fingerprint != first.fingerprint  # files passed under another schema: checked
+
+
+def test_what_the_one_call_parse_refuses_is_loaded_in_full(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_trusted reads the whole file in one call into pydantic-core; a line only Python's decoder reads (none
+    known: a lone surrogate stands in, which both refuse) makes it give up, and load_and_sync checks the files."""
+    folder = workspace / "incidents" / INC
+    files = loader.read_files(folder)
+    assert files is not None
+    odd = loader.IncidentFiles(folder, files.head, b'{"id": "a", "content": "\\ud800", "expected": "ok"}\n', "x")
+    assert loader.load_trusted(odd, workspace) is None
+    ws = Workspace.open(workspace)
+    first = svc.load_and_sync(ws, INC)
+    checked: list[object] = []
+    load = Workspace.load_incident
+    monkeypatch.setattr(svc, "load_trusted", lambda *a: None)
+    monkeypatch.setattr(Workspace, "load_incident", lambda self, i: checked.append(i) or load(self, i))
+    _same(svc.load_and_sync(ws, INC), first)
+    assert checked == [INC]
+    ws.close()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from modtui.domain.incident import DEFAULT_STRATUM, Annotation, Incident, Item, ItemKind, derive_kind
+from pydantic import TypeAdapter, ValidationError
+
+from modtui.domain.incident import DEFAULT_STRATUM, Incident, Item, ItemKind, derive_kind
 from modtui.errors import InputError, Problem
 from modtui.files.jsonline import JsonLineError, parse_json_line
 from modtui.files.paths import check_regular
@@ -81,71 +82,35 @@ def read_files(folder: Path) -> IncidentFiles | None:
     return IncidentFiles(folder, head, items, digest.hexdigest())
 
 
-def load_trusted(files: IncidentFiles, display_root: Path | None = None) -> LoadedIncident:
+def load_trusted(files: IncidentFiles, display_root: Path | None = None) -> LoadedIncident | None:
     """The incident from files byte for byte the same as files that passed `load_incident` (the log records
-    their fingerprint, see services.incidents.load_and_sync): items built without validating them again
-    (pydantic's `Item.model_construct`, a few µs an item instead of ~25), with what validation adds: ids as text and
-    the derived kind. Anything else must go through load_incident."""
+    their fingerprint, see services.incidents.load_and_sync): the items validated in one call into pydantic-core,
+    the whole file as one JSON array (as fast as building them unchecked was: a 50,000-item incident's first paint),
+    with what load_incident adds: the derived kind. None when that one parse refuses what the line-by-line load
+    took (a JSON form only Python's decoder reads): the caller loads the files in full."""
     shown = _shown(files.folder, display_root)
     incident = incident_from_doc(parse_yaml(files.head.decode("utf-8").removeprefix(BOM), f"{shown}/{INCIDENT_FILE}"))
     positive = incident.positive_label
-    items: list[Item] = []
-    lines: dict[str, int] = {}
-    construct, kinds = _trusted_constructor(Item), {k.value: k for k in ItemKind}
     numbered = [
         (number, raw)
         for number, raw in enumerate(files.items.decode("utf-8").removeprefix(BOM).split("\n"), start=1)
         if raw and not raw.isspace()
     ]
-    # each line passed as one JSON object: all of them parse as one array, in one call into the C decoder
-    rows = json.loads("[" + ",".join(raw for _, raw in numbered) + "]")
-    for (number, _), data in zip(numbered, rows, strict=True):
-        item_id = str(data["id"])  # an int id becomes text, as Item's validator makes it
-        kind, observed = data.get("kind"), data.get("observed")
-        # the names given count as set (+ kind, which check_item assigns when absent), as after validation
-        items.append(
-            construct(
-                {*data, "kind"},
-                {
-                    "id": item_id,
-                    "content": data["content"],
-                    "expected": data["expected"],
-                    "observed": observed,
-                    "kind": kinds[kind] if kind is not None else derive_kind(data["expected"], observed, positive),
-                    "meta": data.get("meta", {}),
-                    "stratum": data.get("stratum"),
-                    "weight": data.get("weight"),
-                    "annotations": _trusted_annotations(data.get("annotations")),
-                },
-            )
-        )
-        lines[item_id] = number
-    return LoadedIncident(incident, items, files.folder, lines)
+    try:
+        items = _items().validate_json("[" + ",".join(raw for _, raw in numbered) + "]")
+    except ValidationError:
+        return None
+    item_lines: dict[str, int] = {}
+    for (number, _), item in zip(numbered, items, strict=True):
+        if item.kind is None:
+            item.kind = derive_kind(item.expected, item.observed, positive)  # as check_item assigns it (a set field)
+        item_lines[item.id] = number
+    return LoadedIncident(incident, items, files.folder, item_lines)
 
 
-def _trusted_constructor(model: type[Item]) -> Callable[[set[str], dict[str, Any]], Item]:
-    """`model.model_construct(fields_set, **values)` for values that name every field, in field order: what it
-    sets, without its loop over the fields for aliases and defaults (~6 µs of an item's ~8; a 50,000-item
-    incident's first paint). tests/test_trusted_load.py checks the items equal model_construct's."""
-    if model.__pydantic_post_init__ or model.model_config.get("extra") == "allow":  # model_construct does more
-        return lambda fields_set, values: model.model_construct(fields_set, **values)
-    new, put = model.__new__, object.__setattr__
-
-    def construct(fields_set: set[str], values: dict[str, Any]) -> Item:
-        item = new(model)
-        put(item, "__dict__", values)
-        put(item, "__pydantic_fields_set__", fields_set)
-        put(item, "__pydantic_extra__", None)
-        put(item, "__pydantic_private__", None)
-        return item
-
-    return construct
-
-
-def _trusted_annotations(raw: list[dict[str, str]] | None) -> list[Annotation] | None:
-    return (
-        None if raw is None else [Annotation.model_construct(annotator=a["annotator"], label=a["label"]) for a in raw]
-    )
+@functools.cache
+def _items() -> TypeAdapter[list[Item]]:
+    return TypeAdapter(list[Item])
 
 
 def load_incident_file(path: Path, shown: str) -> Incident:

@@ -68,7 +68,9 @@ def load_and_sync(
     folder = ws.incident_folder(incident_id)
     files = read_files(folder)
     if files is not None and q.files_hash(ws.store(), incident_id) == files.fingerprint:
-        return load_trusted(files, ws.root)
+        trusted = load_trusted(files, ws.root)
+        if trusted is not None:
+            return trusted
     if files is not None and before_check is not None:
         before_check(files)
     loaded = ws.load_incident(incident_id)
