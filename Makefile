@@ -22,7 +22,7 @@ run: $(STAMP)
 
 # Types (mypy: strict on the pure core and file handling), lint and format (ruff) first, then the suite on three
 # workers: on two cores, while one waits (on a `modtui` process, Textual's idle checks, PostgreSQL), the other two
-# keep both cores busy (123 s against 141 s on two workers, in the same conditions). Bytecode caching stays on for
+# keep both cores busy (docs/development.md has the measurements). Bytecode caching stays on for
 # the suite even where PYTHONDONTWRITEBYTECODE is set: the tests start ~100 `modtui` processes, each of which would
 # otherwise compile modtui's modules again (~0.2 s of CPU each).
 test: $(STAMP)
