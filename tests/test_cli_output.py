@@ -15,7 +15,7 @@ import pytest
 from rich.cells import cell_len
 
 from modtui.cli import main
-from modtui.cli.output import echo_table, p_value
+from modtui.cli.output import LONG_LIST, echo_table, json_text, p_value
 
 SAMPLES = Path(__file__).resolve().parent.parent
 INC = "INC-0042"
@@ -178,3 +178,14 @@ def test_incident_new_and_import_take_the_id_positionally(run_cli: Any, workspac
     assert both.exit_code == 2 and "two ids" in both.stderr
     none = run_cli(workspace, "incident", "new", "--policy", "toxicity")
     assert none.exit_code == 2 and "missing the incident id" in none.stderr
+
+
+def test_long_lists_of_scalars_are_one_line_and_read_back_the_same() -> None:
+    ids = [f"i-{n}" for n in range(LONG_LIST + 1)] + ["bidi \u202e and bell \x07", None, 1.5, True]
+    data = {"flips": {"fixed": ids, "regressed": []}, "f1_ci": [0.5, 0.75], "rows": [{"ids": ids}], "n": 3}
+    text = json_text(data)
+    assert json.loads(text) == data
+    long_lines = [line for line in text.splitlines() if '"i-0"' in line]
+    assert len(long_lines) == 2 and all(line.strip().endswith(("],", "]")) for line in long_lines)  # one line each
+    assert '"f1_ci": [\n' in text  # short lists stay indented, as before
+    assert "\\u202e" in text and "\\u0007" in text and "\u202e" not in text  # escaped in the long list too
