@@ -54,7 +54,7 @@ def line(p: RunProgress) -> str:
     errors = ", ".join(f"{k} {v}" for k, v in sorted(p.errors.items())) or "0"
     eta = f"ETA {p.eta_seconds:.0f}s" if p.eta_seconds and p.done < p.total else ""
     cached = f" cached {p.cached}" if p.cached else ""
-    rate = f" {p.rate:.1f}/s" if p.fresh else ""  # calls per second: none yet when the cache answered all
+    rate = "" if p.rate is None else f" {p.rate:.1f}/s"
     return (
         f"run {p.run_id} {one_line(p.target)} × {one_line(p.prompt)} [{'#' * filled}{'-' * (BAR - filled)}] {p.done}/{p.total}"
         f"{cached} errors {errors}{rate} {eta}"

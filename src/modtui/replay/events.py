@@ -31,15 +31,16 @@ class RunProgress:
         return sum(self.errors.values())
 
     @property
-    def rate(self) -> float:
+    def rate(self) -> float | None:
+        """Results per second made in this process; None until there is one (the cache answered all so far)."""
         elapsed = time.monotonic() - self.started
-        return self.fresh / elapsed if elapsed > 0 else 0.0
+        return self.fresh / elapsed if self.fresh and elapsed > 0 else None
 
     @property
     def eta_seconds(self) -> float | None:
         rate = self.rate
         left = self.total - self.done
-        return left / rate if rate > 0 else None
+        return left / rate if rate else None
 
     @property
     def finished(self) -> bool:

@@ -57,7 +57,7 @@ class RunBar(Horizontal):
         cached = f" · {p.cached} cached" if p.cached else ""
         state = "" if p.status is RunStatus.RUNNING else f" · {p.status}"
         message = f" · {p.message}" if p.message else ""
-        rate = f" · {p.rate:.1f}/s" if p.fresh else ""  # calls per second: none yet when the cache answered all
+        rate = "" if p.rate is None else f" · {p.rate:.1f}/s"
         self._stats.update(cell(f"{p.done}/{p.total}{errors}{cached}{rate}{state}{message}"))
 
 
