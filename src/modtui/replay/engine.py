@@ -22,7 +22,7 @@ from modtui.domain.target import Target
 from modtui.domain.verdict import ErrorType, Outcome, Verdict
 from modtui.prompts.loader import LoadedPrompt
 from modtui.prompts.render import MAX_CONTENT_CHARS, Messages
-from modtui.providers.base import Provider, Reply, Request
+from modtui.providers.base import PlainVerdict, Provider, Reply, Request, plain_reply
 from modtui.providers.registry import provider_class
 from modtui.replay.budget import Budget, reserve, settle
 from modtui.replay.cachekey import cache_key
@@ -31,7 +31,7 @@ from modtui.replay.pacing import Pacer
 from modtui.replay.parsing import parse_reply, unknown_rules
 from modtui.replay.ratelimit import RateLimiter
 from modtui.replay.requests import Context, keyed_requests, render_item
-from modtui.replay.workers import POOL_SLICE, Ahead, Decided, HeadStart, cores, decide, expand, open_pool
+from modtui.replay.workers import POOL_SLICE, Ahead, HeadStart, cores, decide, open_pool
 from modtui.secrets import Scrubber, key_for
 from modtui.store import runs as q
 from modtui.store.db import Store
@@ -218,7 +218,7 @@ class Engine:
 
         loop = asyncio.get_running_loop()
         waiting = iter(slices)
-        in_flight: collections.deque[tuple[Job, list[Item], asyncio.Future[list[Reply | Decided]] | None]] = (
+        in_flight: collections.deque[tuple[Job, list[Item], asyncio.Future[list[Reply | PlainVerdict]] | None]] = (
             collections.deque()
         )
         broken = False
@@ -248,7 +248,7 @@ class Engine:
                 send()
             while in_flight:
                 job, chunk, future = in_flight.popleft()
-                replies: Sequence[Reply | Decided]
+                replies: Sequence[Reply | PlainVerdict]
                 try:
                     replies = await future if future is not None else _decide_here(provider, job, chunk)
                 except BrokenProcessPool:
@@ -264,8 +264,8 @@ class Engine:
                 if future is not None:
                     future.cancel()
 
-    def _record_local(self, job: Job, chunk: list[Item], replies: Sequence[Reply | Decided]) -> None:
-        """A slice's replies, recorded in order. The plain verdicts a worker sent as Decided tuples are recorded
+    def _record_local(self, job: Job, chunk: list[Item], replies: Sequence[Reply | PlainVerdict]) -> None:
+        """A slice's replies, recorded in order. The plain verdicts a worker sent as PlainVerdict tuples are recorded
         without a Reply or Verdict each: their rows are the row `_record` builds for such a reply (made once for the
         slice, from the first of them) with the item's own values put in, and the progress moves once."""
         recorded_at = now_iso()  # one slice is decided at one moment
@@ -279,10 +279,10 @@ class Engine:
                 self._record(job, item.id, cut, reply, cached=False, at=recorded_at)
                 continue
             if cut is not None or job.repeat > 1:
-                self._record(job, item.id, cut, expand(reply), cached=False, at=recorded_at)
+                self._record(job, item.id, cut, plain_reply(reply), cached=False, at=recorded_at)
                 continue
             if template is None:
-                template = self._result(job, "", None, expand(reply), cached=False, key=None, at=recorded_at)[1]
+                template = self._result(job, "", None, plain_reply(reply), cached=False, key=None, at=recorded_at)[1]
             label, confidence, rationale, rules, latency_ms = reply
             names = cited.get(rules)
             if names is None:
@@ -306,7 +306,7 @@ class Engine:
                 self._full.set()
             progress = job.progress
             progress.done, progress.fresh = progress.done + plain, progress.fresh + plain
-            progress.last_item_id, progress.last_verdict = last[0], expand(last[1]).verdict
+            progress.last_item_id, progress.last_verdict = last[0], plain_reply(last[1]).verdict
             self.on_progress(progress)
 
     async def _turn(self) -> None:
@@ -531,7 +531,7 @@ async def _taken(
     provider: Provider,
     job: Job,
     contents: list[str],
-) -> list[Reply | Decided]:
+) -> list[Reply | PlainVerdict]:
     """A slice's replies from the head start, if the worker decided exactly `contents` (the checked items'); else
     the rest of the head start is abandoned and the slice is decided again."""
     decided, replies = await asyncio.wrap_future(ahead)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from modtui.domain.prompt import PromptTemplate
 from modtui.domain.verdict import Outcome
 from modtui.prompts.render import MAX_CONTENT_CHARS
-from modtui.providers.base import PlainVerdict, Provider, Reply, plain_reply
+from modtui.providers.base import PlainVerdict, Provider, Reply
 
 if TYPE_CHECKING:  # loaded with the first pool: a replay that makes calls never needs them
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -57,7 +57,7 @@ def open_pool(items: int) -> ProcessPoolExecutor | None:
 
 #: What a worker decided ahead for a slice of lines: the contents it read from them (None: they are not items with a
 #: text content, one to a line) and their replies.
-Ahead = tuple[list[str] | None, list["Reply | Decided"]]
+Ahead = tuple[list[str] | None, list["Reply | PlainVerdict"]]
 
 
 class HeadStart:
@@ -112,20 +112,16 @@ class HeadStart:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-#: A plain verdict as it crosses from a worker (providers.base.PlainVerdict).
-Decided = PlainVerdict
-
-
-def decide(provider: Provider, template: PromptTemplate, contents: Sequence[str]) -> list[Reply | Decided]:
+def decide(provider: Provider, template: PromptTemplate, contents: Sequence[str]) -> list[Reply | PlainVerdict]:
     """What a worker runs for one slice (a module-level function: it is sent to the worker by name): each reply,
-    as a Decided tuple when it is a plain verdict (most are), else as it is."""
+    as a PlainVerdict tuple when it is a plain verdict (most are), else as it is."""
     return [
         compact(reply) if isinstance(reply, Reply) else reply for reply in provider.decide_plain(template, contents)
     ]
 
 
-def compact(reply: Reply) -> Reply | Decided:
-    """A reply that is only a label verdict (finish reason stop, no text, tokens, error or provenance) as a Decided
+def compact(reply: Reply) -> Reply | PlainVerdict:
+    """A reply that is only a label verdict (finish reason stop, no text, tokens, error or provenance) as a PlainVerdict
     tuple; any other reply unchanged."""
     verdict = reply.verdict
     if (
@@ -156,9 +152,6 @@ def decide_lines(provider: Provider, template: PromptTemplate, start: int, stop:
         return None, []
     contents = [row["content"][:MAX_CONTENT_CHARS] for row in rows]
     return contents, decide(provider, template, contents)
-
-
-expand = plain_reply  # the reply a Decided tuple stands for
 
 
 def _start_worker(parent: int) -> None:
