@@ -66,6 +66,16 @@ class IncidentFiles:
     items: bytes  # items.jsonl
     fingerprint: str
 
+    def item_lines(self) -> list[tuple[int, str]]:
+        """items.jsonl's lines that are not blank, numbered as `jsonl_lines` numbers them, each decoded on its own:
+        no second copy of the whole file as text (a head start holds these lines while its workers fork)."""
+        data = self.items.removeprefix(BOM.encode())
+        return [
+            (number, line)
+            for number, raw in enumerate(data.split(b"\n"), start=1)
+            if (line := raw.decode("utf-8").removesuffix("\r")) and not line.isspace()
+        ]
+
 
 def read_files(folder: Path) -> IncidentFiles | None:
     """The folder's files and fingerprint; None when one cannot be read (load_incident then says why)."""
@@ -91,11 +101,7 @@ def load_trusted(files: IncidentFiles, display_root: Path | None = None) -> Load
     shown = _shown(files.folder, display_root)
     incident = incident_from_doc(parse_yaml(files.head.decode("utf-8").removeprefix(BOM), f"{shown}/{INCIDENT_FILE}"))
     positive = incident.positive_label
-    numbered = [
-        (number, raw)
-        for number, raw in enumerate(files.items.decode("utf-8").removeprefix(BOM).split("\n"), start=1)
-        if raw and not raw.isspace()
-    ]
+    numbered = files.item_lines()
     try:
         items = _items().validate_json("[" + ",".join(raw for _, raw in numbered) + "]")
     except ValidationError:

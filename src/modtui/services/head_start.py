@@ -33,9 +33,7 @@ def start(ws: Workspace, targets: Sequence[str], items: str, files: IncidentFile
         provider = provider_class(target.provider)
         if not provider.local:
             return None
-        # line by line: no second copy of the whole file as text
-        data = files.items.removeprefix(BOM.encode())
-        lines = [line for raw in data.split(b"\n") if raw and not (line := raw.decode("utf-8")).isspace()]
+        lines = [line for _, line in files.item_lines()]
         prompt = ws.load_prompt(incident.production.prompt)
     except Exception:  # noqa: BLE001  whatever is wrong, the check says it with file and line: no head start
         return None
