@@ -156,6 +156,27 @@ def test_bootstrap_f1_edges() -> None:
     assert bootstrap_f1(5, 5, 5, 5, seed=1).interval != bootstrap_f1(5, 5, 5, 5, seed=2).interval
 
 
+def test_a_runs_f1_interval_is_drawn_once_however_often_it_is_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report asks for each run's F1 interval more than once (to_dict, the root-cause table): the seeded
+    resamples are drawn once, and every answer is the same."""
+    from modtui.analysis import intervals
+
+    draws = 0
+    real = intervals.multinomial
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal draws
+        draws += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(intervals, "multinomial", counted)
+    m = run_metrics(random_run(random.Random(99), 137), POS)
+    first = m.to_dict()["f1_ci"]
+    assert m.f1_bootstrap().interval is not None and list(m.f1_bootstrap().interval) == first
+    assert m.to_dict()["f1_ci"] == first
+    assert draws == 1000  # one bootstrap of 1,000 resamples, not one per question
+
+
 # -- slices ------------------------------------------------------------------------------------------
 
 

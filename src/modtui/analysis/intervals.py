@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Sequence
@@ -72,6 +73,7 @@ def f1_from_counts(tp: int, fp: int, missed: int) -> float | None:
     return 2 * tp / (2 * tp + fp + missed)
 
 
+@functools.lru_cache(maxsize=1024)  # seeded, so a function of its arguments: a report asks for each run's twice
 def bootstrap_f1(
     tp: int,
     fp: int,
