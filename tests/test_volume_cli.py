@@ -247,6 +247,31 @@ def test_dry_run_calls_nothing_and_forecasts_from_the_prompt_then_from_the_log(
     assert fake_server.count() == calls and _runs_in_log(ws) == 1  # the dry runs called and recorded nothing
 
 
+def test_dry_run_of_an_unchanged_offline_rerun_says_the_log_answers_it(workspace: Path, run_cli: Any) -> None:
+    """The rules baseline's unchanged re-run is copied from the log, not decided again: the forecast says so, as
+    the replay that follows does; asking for fresh verdicts (--no-cache) or a changed prompt forecasts decisions."""
+
+    def forecast(*args: str) -> list[dict[str, Any]]:
+        result = run_cli(workspace, "replay", INC, "-m", "offline", *args, "--dry-run", "--format", "json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["runs"]
+
+    before = forecast("-p", CANDIDATE)
+    assert [(r["cached"], r["calls"]) for r in before] == [(0, r["items"]) for r in before]
+    assert run_cli(workspace, "replay", INC, "-m", "offline", "-p", CANDIDATE, "--format", "json").exit_code == 0
+    again = forecast("-p", CANDIDATE)
+    assert [(r["cached"], r["calls"]) for r in again] == [(r["items"], 0) for r in again]
+    replayed = json.loads(
+        run_cli(workspace, "replay", INC, "-m", "offline", "-p", CANDIDATE, "--format", "json").stdout
+    )["runs"]
+    assert [r["cached"] for r in replayed] == [r["cached"] for r in again]  # the forecast was what happened
+    assert [r["calls"] for r in forecast("-p", CANDIDATE, "--no-cache")] == [r["items"] for r in again]
+    candidate = workspace / CANDIDATE
+    candidate.write_text(candidate.read_text().replace("terms: [idiot, moron]", "terms: [idiot, moron, fool]"))
+    changed = forecast("-p", CANDIDATE)
+    assert changed[0]["calls"] == 0 and changed[1]["calls"] == changed[1]["items"]  # production's is unchanged
+
+
 def _priced(ws: Path, per_run: float | None = None) -> None:
     """gpt-mini at $10/$40 per Mtok, two calls at a time (so 'in flight' is at most two calls)."""
     config = ws / "modtui.toml"

@@ -245,15 +245,21 @@ def read_only_plan(ws: Workspace, spec: ReplaySpec) -> list[PlannedRun]:
     out = []
     with ws.store().connect() as conn:
         for target in unique_targets(targets):
-            cacheable = spec.use_cache and provider_class(target.provider).cacheable
+            provider = provider_class(target.provider)
+            cacheable = spec.use_cache and provider.cacheable
+            # a deterministic target's unchanged re-run is copied from the log (a cacheable one's copy is of what
+            # its response cache holds, which the lookup below counts)
+            digest = items_digest(target, items) if provider.deterministic_version is not None else None
             for prompt in prompts:
                 run = q.find_resumable(conn, loaded.id, target.config_key(), prompt.version, spec.items)
                 done = q.done_item_ids(conn, run.id) if run is not None and run.id is not None else set()
                 todo = [i for i in items if i.id not in done]
+                inputs = (loaded.id, target.config_key(), prompt.version, spec.items)
+                copied = _log_source(conn, inputs, digest, spec, done) is not None
                 requests = keyed_requests(target, prompt.template, todo, contexts[prompt.version])
                 hits = set(q.cached(conn, [key for key, _, _ in requests])) if cacheable else set()
                 by_key = {key: item.id for key, item, _ in requests}  # as the engine serves: one item per key
-                served = {item_id for key, item_id in by_key.items() if key in hits}
+                served = {item.id for item in todo} if copied else {i for k, i in by_key.items() if k in hits}
                 repeated = sum(
                     len(items) - len(rq.done_repeat_ids(conn, run.id, r))
                     if run is not None and run.id is not None
@@ -400,14 +406,23 @@ def _served_from_log(
     if digest is None:
         return 0
     q.set_items_digest(conn, run.id, digest)
-    if done or not spec.use_cache or spec.repeats > 1:
-        return 0
-    source = q.reusable_run(conn, run.incident_id, run.target_key, run.prompt_version, run.item_set, digest)
+    inputs = (run.incident_id, run.target_key, run.prompt_version, run.item_set)
+    source = _log_source(conn, inputs, digest, spec, done)
     if source is None or source == run.id:
         return 0
     from modtui.providers.registry import provider_class
 
     return q.copy_results(conn, source, run.id, only_cached=provider_class(target.provider).cacheable)
+
+
+def _log_source(
+    conn: Any, inputs: tuple[str, str, str, str], digest: str | None, spec: ReplaySpec, done: set[str]
+) -> int | None:
+    """The completed run with the same inputs (incident, target key, prompt version, item set) whose results an
+    unchanged re-run copies; None when there is none, or when this replay asks for fresh verdicts."""
+    if digest is None or done or not spec.use_cache or spec.repeats > 1:
+        return None
+    return q.reusable_run(conn, *inputs, digest)
 
 
 def repeat_jobs(ws: Workspace, jobs: list[Job], items: list[Item], spec: ReplaySpec) -> list[Job]:
