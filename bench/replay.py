@@ -12,7 +12,9 @@ Goals: ratio ≤ 1.10 at C=32, ≤ 1.25 at C=64; cached re-run of 2,000 items �
 Then the same as a user runs it, each a whole process (start-up and imports included), side by side in
 one run: `modtui replay … --no-cache -j C` beside a raw `AsyncOpenAI` script making the same calls with C in
 flight (what a user would write instead), their ratio (goal ≤ 0.95 at C=32 and 64, ≤ 1.0 at C=128), a
-fully cached `modtui replay` (goal ≤ 1 s) and `modtui --help` (goal ≤ 0.3 s). `--process-only` skips the
+fully cached `modtui replay` (goal ≤ 1 s) and `modtui --help` (goal ≤ 0.3 s). Each process's wall is split
+as the fake server saw it: start (to its first call reaching the server) + calls (to its last answer leaving)
++ end (to its exit). `--process-only` skips the
 in-process part; `--provider openai` only.
 Not part of the test suite; see bench/README.md for figures.
 """
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKESERVER = ROOT / "tests" / "fakeserver.py"
@@ -253,14 +256,34 @@ def loop_name() -> str:
 
 def _timed_cpu(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall, CPU seconds) of one whole process; the CPU time holds better than the wall on a loaded machine."""
+    wall, cpu, _ = _timed_process(argv, env)
+    return wall, cpu
+
+
+def _timed_process(argv: list[str], env: dict[str, str], port: int | None = None) -> tuple[float, float, str]:
+    """(wall, CPU seconds, where the wall went) of one whole process. With the fake server's port: when its first
+    call reached the server and its last answer left, from the process's start (tests/fakeserver.py `/_stats`)."""
     import resource
 
+    if port is not None:
+        _server_stats(port)  # forget what came before
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    split = ""
+    if port is not None and (stats := _server_stats(port))["first_at"] is not None:
+        first, last = stats["first_at"] - started_at, stats["last_done"] - started_at
+        split = f"{first:.2f}+{last - first:.2f}+{wall - last:.2f}"
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, split
+
+
+def _server_stats(port: int) -> dict[str, Any]:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stats", timeout=10) as reply:
+        return dict(json.loads(reply.read()))
 
 
 def compile_modtui() -> None:
@@ -288,20 +311,23 @@ def whole_processes(tmp: Path, port: int, args: argparse.Namespace) -> bool:
         f"\nwhole processes ({args.items} calls, latency {args.latency:g} s): modtui replay beside a raw "
         f"AsyncOpenAI script; load average {os.getloadavg()[0]:.2f}; event loop {loop_name()}"
     )
-    print(f"{'C':>4} {'modtui s':>9} {'raw SDK s':>10} {'ideal s':>8} {'modtui/raw':>11}   CPU ms/call modtui / raw")
+    print(
+        f"{'C':>4} {'modtui s':>9} {'raw SDK s':>10} {'ideal s':>8} {'modtui/raw':>11}   "
+        f"{'CPU ms/call modtui / raw':<26}{'start+calls+end s modtui / raw':<36}"
+    )
     for c in [c for c in args.process_concurrency for _ in range(args.repeat)]:
-        ours, our_cpu = _timed_cpu([*replay, "--no-cache", "-j", str(c)], env)
-        theirs, their_cpu = _timed_cpu(
-            [sys.executable, str(raw), f"http://127.0.0.1:{port}/v1", str(items), str(c)], env
+        ours, our_cpu, our_split = _timed_process([*replay, "--no-cache", "-j", str(c)], env, port)
+        theirs, their_cpu, their_split = _timed_process(
+            [sys.executable, str(raw), f"http://127.0.0.1:{port}/v1", str(items), str(c)], env, port
         )
         ratio = ours / theirs
         goal = goals.get(c)
-        mark = "" if goal is None else ("  ok" if ratio <= goal else f"  MISSED (goal ≤ {goal:.2f})")
+        mark = "" if goal is None else ("ok" if ratio <= goal else f"MISSED (goal ≤ {goal:.2f})")
         ok &= goal is None or ratio <= goal
         per_call = f"{1000 * our_cpu / args.items:.2f} / {1000 * their_cpu / args.items:.2f}"
         print(
             f"{c:>4} {ours:>9.2f} {theirs:>10.2f} {args.items * args.latency / c:>8.2f} {ratio:>11.3f}   "
-            f"{per_call:<24}{mark}"
+            f"{per_call:<26}{our_split + ' / ' + their_split:<36}{mark}"
         )
     cached, cached_cpu = min(_timed_cpu(replay, env) for _ in range(3))
     print(

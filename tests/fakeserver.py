@@ -314,6 +314,18 @@ class FakeServer:
             and (status is None or r.status == status)
         )
 
+    def stats(self) -> dict[str, Any]:
+        """What `GET /_stats` answers (for a benchmark in another process): how many requests arrived, when the
+        first arrived and when the last answer left (wall-clock seconds), then forgets them."""
+        with self._lock:
+            records, self._records = self._records, []
+        done = [r.done for r in records if r.done is not None]
+        return {
+            "requests": len(records),
+            "first_at": min((r.at for r in records), default=None),
+            "last_done": max(done, default=None),
+        }
+
     def reset_counts(self) -> None:
         """Forget recorded requests and per-body attempt counters."""
         with self._lock:
@@ -394,6 +406,9 @@ class FakeServer:
         """Answer one request; False means the connection must not be reused."""
         if req.method == "GET" and req.path in ("/health", "/healthz"):
             await _send(writer, 200, {"status": "ok"}, req.keep_alive)
+            return True
+        if req.method == "GET" and req.path == "/_stats":
+            await _send(writer, 200, self.stats(), req.keep_alive)
             return True
         if req.path.startswith(BATCH_PATHS):
             return await self.batch.dispatch(req, writer)

@@ -403,6 +403,24 @@ def test_health_and_unknown_path(server: FakeServer) -> None:
         assert info.value.code == 404 and json.load(info.value)["error"]["type"] == "not_found_error"
 
 
+async def test_stats_say_when_the_calls_came_and_then_forget_them(server: FakeServer) -> None:
+    """GET /_stats (for bench/replay.py, in another process): requests since the last look, the first's arrival
+    and the last answer's departure."""
+
+    def stats() -> dict[str, Any]:
+        with urllib.request.urlopen(f"{server.url}/_stats", timeout=5) as response:
+            return dict(json.load(response))
+
+    assert stats() == {"requests": 0, "first_at": None, "last_done": None}
+    before = time.time()
+    async with make_client("openai", server) as client:
+        await ask(client, "one")
+        await ask(client, "two")
+    seen = stats()
+    assert seen["requests"] == 2 and before <= seen["first_at"] <= seen["last_done"] <= time.time()
+    assert stats()["requests"] == 0
+
+
 def test_invalid_json_and_missing_fields_give_400(server: FakeServer) -> None:
     def post(path: str, data: bytes) -> tuple[int, dict[str, Any]]:
         request = urllib.request.Request(f"{server.url}{path}", data=data, headers={"content-type": "application/json"})
