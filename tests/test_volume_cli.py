@@ -136,6 +136,23 @@ def test_one_stage_is_not_a_cascade(runs: tuple[Path, int, int], run_cli: Any) -
     assert result.exit_code == 2 and "two stages" in result.stderr
 
 
+def test_runs_of_two_incidents_are_refused_in_the_words_of_the_command(
+    runs: tuple[Path, int, int], run_cli: Any
+) -> None:
+    ws, offline, _ = runs
+    _sample_incident(ws)
+    other = json.loads(run_cli(ws, "replay", "INC-S1", "-m", "offline", "--format", "json").stdout)["runs"][0]["run_id"]
+    for args in (
+        ("cascade", INC, "--stage", str(offline), "--stage", str(other)),
+        ("select", INC, "--runs", f"{offline},{other}"),
+        ("runs", "compare", str(offline), str(other)),
+    ):
+        result = run_cli(ws, *args)
+        assert result.exit_code == 2, args
+        assert f"run {offline} is on {INC} but run {other} is on INC-S1: give runs of one incident" in result.stderr
+        assert "runs compare" not in result.stderr and "Traceback" not in result.output
+
+
 def _sample_incident(ws: Path) -> None:
     """INC-T1 as a stratified sample: strata by locale with population sizes, a design weight on some items."""
     folder = ws / "incidents" / "INC-S1"

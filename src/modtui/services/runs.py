@@ -218,8 +218,8 @@ def _one_incident(runs: list[Any]) -> None:
         a, b = runs[0], runs[1]
         raise UsageError(
             Problem(
-                "runs compare",
-                f"run {a.id} is on {a.incident_id} but run {b.id} is on {b.incident_id}; compare runs of one incident",
+                "runs",
+                f"run {a.id} is on {a.incident_id} but run {b.id} is on {b.incident_id}: give runs of one incident",
             )
         )
 
