@@ -60,3 +60,29 @@ def test_column_frontier_prices_tokens_at_the_configured_target(workspace: Path)
     assert points[0].cost_per_1k == 0.0
     assert points[1].cost_per_1k == (1000 * 0.15 + 100 * 0.60) / 1e6 * 1000  # per item × 1,000, gpt-mini's prices
     assert points[0].pareto and points[1].pareto == ((points[1].f1 or 0) > (points[0].f1 or 0))
+
+
+async def test_at_80x24_the_plots_keep_room_to_draw_and_the_slices_scroll_into_view(workspace: Path) -> None:
+    """A small terminal squeezed the plots to their frame (no data row at 80×24): they keep at least 13 rows, and
+    the metrics tab scrolls to what is below them (the slices) when it takes the focus."""
+    from modtui.tui.widgets.slices_table import SlicesTable
+
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, WorkbenchScreen)
+        await pilot.press("r", "ctrl+r")
+        await wait_replay(pilot, screen)
+        await pilot.press("m")
+        await pilot.pause()
+        assert screen.query_one("#metrics-plots").region.height >= 13
+        for plot in ("#sweep-box", "#frontier-box"):
+            await pilot.pause()
+            assert screen.query_one(plot).region.height >= 13, plot
+            await pilot.press("p")  # the frontier, then back
+        pane = screen.query_one("#metrics-pane")
+        slices = screen.query_one(SlicesTable)
+        assert not pane.region.contains_region(slices.region)  # below the fold
+        slices.focus()
+        await pilot.pause(0.2)
+        assert pane.region.y <= slices.region.y < pane.region.bottom and pane.scroll_y > 0

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static, TabbedContent, TabPane, Tabs
@@ -224,7 +224,7 @@ class WorkbenchScreen(Screen[None]):
                     self.data.baseline.path, self.data.baseline_source, self.data.candidate, id="prompt-editors"
                 )
             with TabPane("Metrics (m)", id="metrics"):
-                with Vertical(id="metrics-pane"):
+                with VerticalScroll(id="metrics-pane", can_focus=False):
                     yield MetricsPanel(id="metrics-table")
                     yield Static("", id="metrics-note", classes="hint")
                     with Horizontal(id="metrics-plots"):
