@@ -446,12 +446,24 @@ def test_the_first_client_moves_what_is_loaded_out_of_the_collectors_sight(api: 
 
     sdk._spare_loaded_modules.cache_clear()
     gc.unfreeze()
+    collecting_when_frozen = []
+    real_freeze = gc.freeze
+
+    def freeze() -> None:
+        collecting_when_frozen.append(gc.isenabled())
+        real_freeze()
+
     try:
         provider = adapter(api, server)
         assert gc.get_freeze_count() == 0
-        provider.prepare()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(gc, "freeze", freeze)
+            provider.prepare()
         frozen = gc.get_freeze_count()
         assert frozen > 1000
+        # frozen while the collector is still paused: re-enabled first, its next collection walked the SDK's
+        # hundreds of thousands of young objects (~30 ms, as the first calls left)
+        assert collecting_when_frozen == [False]
         adapter(api, server).prepare()
         assert gc.get_freeze_count() == frozen  # not again
     finally:

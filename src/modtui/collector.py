@@ -11,17 +11,24 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def paused() -> Iterator[None]:
+def paused(*, keep: bool = False) -> Iterator[None]:
     """No collection inside the block; as before after it.
 
     Importing modules makes classes, functions and schemas by the hundred thousand, all kept for the life of the
     process: each collection among them walks them again only to find no garbage. Paused, importing `modtui
-    replay`'s services costs ~0.08 s less CPU, and importing the SDK with its client ~0.08 s less (bench/replay.py)."""
+    replay`'s services costs ~0.08 s less CPU, and importing the SDK with its client ~0.08 s less (bench/replay.py).
+
+    With `keep`, what is alive at the end of the block is frozen out of the collector's sight before it runs again
+    (gc.freeze): everything made while it was paused is young, and the first collection after the block walked it
+    all (27-39 ms, twice before a replay's first call). Only for what lives as long as the process: a garbage cycle
+    alive then is never collected (collector_spared unfreezes at its end)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if keep:
+            gc.freeze()
         if enabled:
             gc.enable()
 

@@ -165,7 +165,7 @@ def replay(
     if (incident_id is None) == (golden is None):
         raise click.UsageError("give an INCIDENT_ID or --golden NAME (one of them)")
     incident_id = incident_id or f"golden:{golden}"  # a golden set replays as the pseudo-incident golden:NAME
-    with paused():  # the services load here (SQLAlchemy among them), and the workspace's configuration
+    with paused(keep=True):  # the services load here (SQLAlchemy among them), and the workspace's configuration
         spec = svc.ReplaySpec(
             incident_id,
             prompts,

@@ -48,9 +48,9 @@ class SdkProvider(Provider):
                 import httpx2
 
                 self._client = self.make_client()
+                _spare_loaded_modules()  # before the collector runs again: it would walk them all first
             self._raw_response = httpx2.Response
             self._no_credentials = self.missing_credentials(self._client)
-            _spare_loaded_modules()
         return self._client
 
     def prepare(self) -> None:
