@@ -1,4 +1,8 @@
-"""One item: full content, metadata, expected/observed, and every verdict the log holds for it.
+"""One item: its content, metadata, expected/observed, and every verdict the log holds for it.
+
+A post longer than the preview (PREVIEW_CHARS characters or PREVIEW_LINES lines) shows its start, says how much
+more there is, and `c` opens it whole in a pager: a `Static` wraps all of its text again on each layout and
+refresh, four times per opening, and a megabyte froze the screen for seconds.
 
 Each verdict is a block with its rationale whole (wrapped, never cut), newest first; for an item a
 candidate prompt fixed or regressed, the baseline's and the candidate's verdicts side by side.
@@ -21,11 +25,21 @@ from modtui.domain.incident import Item
 from modtui.domain.masking import masked_text
 from modtui.services.precedent import similar_items
 from modtui.services.workbench import VerdictMatrix, VerdictRecord
+from modtui.tui.screens.content import ContentScreen
 from modtui.tui.text import cell, inert, plain
 from modtui.tui.widgets.footer import KeysFooter
 from modtui.tui.widgets.tables import Reader, Table
 
 PRECEDENTS = 5
+PREVIEW_CHARS = 5_000
+PREVIEW_LINES = 100
+
+
+def content_preview(content: str) -> str:
+    """The start of `content` the detail shows: at most PREVIEW_CHARS characters and PREVIEW_LINES lines."""
+    head = content[:PREVIEW_CHARS]
+    lines = head.split("\n", PREVIEW_LINES)
+    return "\n".join(lines[:PREVIEW_LINES]) if len(lines) > PREVIEW_LINES else head
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,7 @@ class ItemDetailScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="item.back"),
         Binding("v", "reveal", "Reveal/hide", id="item.reveal"),
+        Binding("c", "whole_content", "Whole content", id="item.content"),
     ]
 
     def __init__(
@@ -120,6 +135,7 @@ class ItemDetailScreen(Screen[None]):
         self.flips = flips or []
         self.mask_reason = mask_reason  # the wellbeing setting masks this item's content until `v`
         self.revealed = mask_reason is None
+        self.preview = content_preview(item.content)
         self.title = f"{incident_id} · item {inert(item.id)}"
 
     def compose(self) -> ComposeResult:
@@ -160,19 +176,37 @@ class ItemDetailScreen(Screen[None]):
             yield Table(id="item-precedents", cursor_type="row", zebra_stripes=True)
         yield KeysFooter()
 
+    @property
+    def cut(self) -> bool:
+        """The detail shows only the start of the content."""
+        return len(self.preview) < len(self.item.content)
+
     def _content(self) -> Text:
-        if self.revealed:
-            return plain(self.item.content)
-        return Text(f"{masked_text(self.mask_reason or '')}: press v to reveal", style="dim italic")
+        if not self.revealed:
+            return Text(f"{masked_text(self.mask_reason or '')}: press v to reveal", style="dim italic")
+        text = plain(self.preview)
+        if self.cut:
+            total, more = len(self.item.content), len(self.item.content) - len(self.preview)
+            text.append(f"\n… {more:,} more characters ({total:,} in all): c shows the whole content", "dim italic")
+        return text
 
     def action_reveal(self) -> None:
         if self.mask_reason is None:
             return
         self.revealed = not self.revealed
         self.query_one("#item-content", Static).update(self._content())
+        self.refresh_bindings()
+
+    def action_whole_content(self) -> None:
+        if self.revealed:
+            self.app.push_screen(ContentScreen(self.incident_id, self.item))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self.mask_reason is not None if action == "reveal" else True
+        if action == "reveal":
+            return self.mask_reason is not None
+        if action == "whole_content":
+            return self.cut and self.revealed
+        return True
 
     def on_mount(self) -> None:
         self.query_one(Reader).focus()

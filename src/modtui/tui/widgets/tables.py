@@ -44,13 +44,22 @@ class Table(DataTable[Any]):
         self.move_cursor(row=max(0, min(self.row_count - 1, self.cursor_row + direction * step)))
 
 
+# A page read by scrolling (Reader, Pager): the same keys move it by a line, to an end, or half a page.
+READER_KEYS = vim_keys("scroll_down", "scroll_up", "scroll_home", "scroll_end")
+
+
+def half_page(widget: Widget, direction: int) -> None:
+    """Scroll `widget` half its visible height down (1) or up (-1)."""
+    widget.scroll_relative(y=direction * max(1, widget.scrollable_content_region.height // 2), animate=False)
+
+
 class Reader(VerticalScroll):
     """A page of text read by scrolling: the same keys move it by a line, to an end, or half a page."""
 
-    BINDINGS = vim_keys("scroll_down", "scroll_up", "scroll_home", "scroll_end")
+    BINDINGS = READER_KEYS
 
     def action_half_page(self, direction: int) -> None:
-        self.scroll_relative(y=direction * max(1, self.scrollable_content_region.height // 2), animate=False)
+        half_page(self, direction)
 
 
 def typing_in(widget: Widget | None) -> bool:
