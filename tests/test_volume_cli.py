@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from modtui.analysis.stats import percentile
+
 try:
     from fakeserver import Reply, verdict_text
 except ImportError:  # tests/ imported as a package
@@ -119,6 +121,36 @@ def test_cascade_equals_a_hand_computation_from_the_log(runs: tuple[Path, int, i
     sweep = data["sweep"]
     assert sweep[0]["escalation_rate"] == 0.0 and sweep[-1]["escalation_rate"] == 1.0
     assert any(p["pareto"] for p in sweep)
+
+
+def test_answers_the_cache_served_take_the_latency_of_the_calls_that_made_them(
+    runs: tuple[Path, int, int], run_cli: Any
+) -> None:
+    """A re-run the response cache answers has no latency of its own: select and cascade time its answers by the
+    calls that made them, as they cost them by those calls' tokens (an unknown latency is the worst on the
+    frontier, and a cascade would have counted the stage as instant)."""
+    ws, offline, mini = runs
+    again = json.loads(run_cli(ws, "replay", INC, "-m", "gpt-mini", "-p", CANDIDATE, "--format", "json").stdout)
+    cached = {r["prompt"]: r for r in again["runs"]}["toxicity/candidate"]
+    assert cached["cached"] == cached["items"] and cached["latency_ms"]["p95"] is None  # the run's own: no call
+    called = {i: row[4] for i, row in _results(ws, mini).items()}
+    assert all(v is not None for v in called.values())
+
+    chosen = {r["run_id"]: r for r in json.loads(run_cli(ws, "select", INC, "--format", "json").stdout)["runs"]}
+    assert mini not in chosen and cached["run_id"] in chosen  # the newest run of each target × prompt
+    ordered = sorted(called.values())
+    assert chosen[cached["run_id"]]["latency_ms"]["p95"] == pytest.approx(percentile(ordered, 95))
+    assert chosen[cached["run_id"]]["latency_ms"]["p50"] == pytest.approx(percentile(ordered, 50))
+
+    data = json.loads(
+        run_cli(
+            ws, "cascade", INC, "--stage", f"{offline}@1", "--stage", str(cached["run_id"]), "--format", "json"
+        ).stdout
+    )
+    offline_latency = {i: row[4] for i, row in _results(ws, offline).items()}
+    both = sorted(offline_latency[i] + called[i] for i in called)  # threshold 1: every item escalates
+    assert data["cascade"]["stages"][0]["escalation_rate"] == 1.0
+    assert data["cascade"]["latency_ms"]["p95"] == pytest.approx(percentile(both, 95))
 
 
 @pytest.mark.parametrize(

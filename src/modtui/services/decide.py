@@ -2,7 +2,7 @@
 
 No call is made: both read the log. Cost per 1,000 items is the recorded tokens × the target's prices
 (so a run served from the cache costs what its calls would cost), the batch price that × the target's
-`batch_discount`.
+`batch_discount`. Likewise an answer served from the cache takes the latency of the call that made it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from modtui.analysis.cascade import CascadeOutcome, Stage, simulate, thresholds_seen
 from modtui.analysis.frontier import Candidate, pareto_flags
 from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics
+from modtui.analysis.stats import percentile
 from modtui.errors import Problem, UsageError
 
 if TYPE_CHECKING:
@@ -33,6 +34,11 @@ class PricedRun:
     @property
     def metrics(self) -> RunMetrics:
         return self.view.metrics
+
+    def latency_ms(self) -> dict[str, float | None]:
+        """p50 and p95 of the calls behind the run's answers."""
+        latencies = sorted(i.latency_ms for i in self.items if i.latency_ms is not None)
+        return {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)}
 
     def cost_per_1k(self, batch: bool = False) -> float:
         cost = sum(i.cost_usd or 0.0 for i in self.items)
@@ -55,17 +61,22 @@ class PricedRun:
             "recall_ci": m["recall_ci"],
             "cost_per_1k_usd": self.cost_per_1k(),
             "batch_cost_per_1k_usd": self.cost_per_1k(batch=True),
-            "latency_ms": m["latency_ms"],
+            "latency_ms": self.latency_ms(),
         }
 
 
 def priced_runs(ws: Workspace, run_ids: Sequence[int]) -> list[PricedRun]:
-    """The runs (of one incident) with every item costed from its tokens at its target's prices."""
+    """The runs (of one incident) with every item costed from its tokens at its target's prices, and timed: an
+    answer served from the cache at the latency of the call that made it."""
     from modtui.services.runs import scored_views
     from modtui.services.targets import recorded_target
+    from modtui.store import runs as q
 
+    views = scored_views(ws, list(run_ids), "original")
+    with ws.store().read() as session:
+        called = [q.call_latencies(session, view.run.id) for view, _ in views]
     out = []
-    for view, items in scored_views(ws, list(run_ids), "original"):
+    for (view, items), latencies in zip(views, called):
         target = recorded_target(ws, view.run.target_key, view.run.target_name)
         costed = [
             ScoredItem(
@@ -75,7 +86,7 @@ def priced_runs(ws: Workspace, run_ids: Sequence[int]) -> list[PricedRun]:
                 i.outcome,
                 i.error_type,
                 i.confidence,
-                i.latency_ms,
+                i.latency_ms if i.latency_ms is not None else latencies.get(i.item_id),
                 target.cost(i.tokens_in or 0, i.tokens_out or 0),
                 i.tokens_in,
                 i.tokens_out,
@@ -105,7 +116,7 @@ def select(
         raise UsageError(
             Problem("--runs", f"run {runs[0].view.run.id} is on {runs[0].view.run.incident_id}, not {incident_id}")
         )
-    flags = pareto_flags([Candidate(r.metrics.f1, r.cost_per_1k(), r.metrics.latency_p95_ms) for r in runs])
+    flags = pareto_flags([Candidate(r.metrics.f1, r.cost_per_1k(), r.latency_ms()["p95"]) for r in runs])
     return {
         "incident": incident_id,
         "items": item_set,

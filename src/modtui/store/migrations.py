@@ -300,6 +300,14 @@ def m009_run_items_digest(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE run ADD COLUMN items_digest VARCHAR"))
 
 
+def m023_result_call_key(conn: Connection) -> None:
+    """The calls' results by cache key: a result served from the response cache finds the call that made its reply
+    (its latency: store.runs.call_latencies). Partial: only results of calls; a rules verdict has no key."""
+    conn.execute(
+        text("CREATE INDEX ix_result_call_key ON result (cache_key) WHERE NOT cached AND cache_key IS NOT NULL")
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("m001_core_log", m001_core_log),
     ("m002_findings_and_timeline", m002_findings_and_timeline),
@@ -310,6 +318,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("m007_item_annotations", m007_item_annotations),
     ("m006_result_provenance", m006_result_provenance),
     ("m009_run_items_digest", m009_run_items_digest),
+    ("m023_result_call_key", m023_result_call_key),
 ]
 
 

@@ -277,6 +277,17 @@ def scoring_rows(db: Connection | Session, run_id: int) -> Sequence[Any]:
     return conn.execute(text(query), {"run": run_id}).all()
 
 
+def call_latencies(db: Connection | Session, run_id: int) -> dict[str, float]:
+    """item id → the latency of the call that made the reply each of the run's cached results was served (the
+    newest call with its cache key; an item without one is left out)."""
+    query = text(
+        "SELECT c.item_id, o.latency_ms FROM result c JOIN result o ON o.cache_key = c.cache_key "
+        "WHERE c.run_id = :run AND c.cached AND c.latency_ms IS NULL AND c.cache_key IS NOT NULL "
+        "AND NOT o.cached AND o.latency_ms IS NOT NULL ORDER BY o.run_id"
+    )
+    return {item_id: latency for item_id, latency in sql.connection_of(db).execute(query, {"run": run_id})}
+
+
 def incident_runs(db: Connection | Session, incident_id: str) -> list[tuple[int, str, str, str]]:
     """(run id, target name, prompt version, prompt path) of every run of the incident, oldest first."""
     query = text(
