@@ -118,6 +118,8 @@ async def test_megabyte_post_read_whole_in_the_pager(workspace: Path) -> None:
             await pilot.pause()
             screen_text = shown(pilot)
             assert LAST in screen_text and "\\x1b[2J \\u202eevil\\u202c \\x9b31m" in screen_text, screen_text
+            lines = f"{len(pager.lines):,}"
+            assert app.screen.sub_title == f"line {lines}/{lines} (100%) · {BIG:,} characters"
             assert not raw_controls(screen_text) and not raw_controls("".join(pager.lines))
             page = pager.scrollable_content_region.height
             if visit == 0:  # less and vim keys, then the cursor keys

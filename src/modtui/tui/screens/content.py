@@ -19,9 +19,9 @@ class ContentScreen(Screen[None]):
     def __init__(self, incident_id: str, item: Item) -> None:
         super().__init__()
         self.item = item
-        lines = item.content.count("\n") + 1
         self.title = f"{incident_id} · item {inert(item.id)}"
-        self.sub_title = f"{len(item.content):,} characters, {lines:,} line{'s' if lines > 1 else ''}"
+        self.size_note = f"{len(item.content):,} characters"
+        self.sub_title = self.size_note
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -29,4 +29,16 @@ class ContentScreen(Screen[None]):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.query_one(Pager).focus()
+        pager = self.query_one(Pager)
+        pager.focus()
+        self.watch(pager, "scroll_y", self._show_position)
+        self.watch(pager, "virtual_size", self._show_position)
+
+    def _show_position(self) -> None:
+        """Where the screen is in the text, as less -M says it: the last line shown and the share read."""
+        pager = self.query_one(Pager)
+        total = len(pager.lines)
+        if not total:
+            return
+        shown = min(total, round(pager.scroll_y) + pager.scrollable_content_region.height)
+        self.sub_title = f"line {shown:,}/{total:,} ({100 * shown // total}%) · {self.size_note}"

@@ -1,8 +1,8 @@
 """A pager for text of any length (a megabyte post): wrapped once per width, only the lines on screen drawn.
 
-A `Static` measures and wraps its whole text again on every layout, refresh and resize (Textual's
-`Content` wraps word by word in Python: 0.3–0.6 s a megabyte, strips included). Here the text is wrapped by a line-at-a-time
-greedy fit (a C-level `rfind` for the last space, per-character widths only on lines holding wide
+A `Static` measures and wraps its whole text again on every layout, refresh and resize (Textual's `Content`
+wraps word by word in Python: 0.3–0.6 s a megabyte, strips included). Here the text is wrapped a line at a time
+by a greedy fit (a C-level `rfind` for the last space, per-character widths only on lines holding wide
 characters) when the width changes, and `render_line` draws the lines the scroll position shows (the Line API).
 """
 
