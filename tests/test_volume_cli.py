@@ -236,6 +236,31 @@ def test_estimate_refuses_an_escalation_and_a_stratum_without_population(served_
     assert result.exit_code == 2 and "incidents/INC-S1/items.jsonl:1: stratum 'es' has no population" in result.stderr
 
 
+def test_a_stratum_larger_than_its_population_is_refused_once_even_after_an_estimate(
+    served_workspace: Path, run_cli: Any
+) -> None:
+    """A sample cannot hold more items than the population it was drawn from (its estimate would mean nothing):
+    refused at the first item too many, also when the log had loaded the files before with a smaller figure."""
+    ws = served_workspace
+    _sample_incident(ws)
+    run = json.loads(run_cli(ws, "replay", "INC-S1", "-m", "offline", "--format", "json").stdout)["runs"][0]["run_id"]
+    assert run_cli(ws, "estimate", "INC-S1", "--run", str(run)).exit_code == 0
+    items = (ws / "incidents" / "INC-S1" / "items.jsonl").read_text().splitlines()
+    es = [n for n, line in enumerate(items, start=1) if json.loads(line)["stratum"] == "es"]
+    head = ws / "incidents" / "INC-S1" / "incident.yaml"
+    head.write_text(head.read_text().replace("es: 10000", "es: 2"))
+    for args in (("estimate", "INC-S1", "--run", str(run)), ("validate",)):
+        result = run_cli(ws, *args)
+        assert result.exit_code == 2, args
+        problems = [line for line in result.stderr.splitlines() if "holds more items" in line]
+        assert problems == [
+            f"incidents/INC-S1/items.jsonl:{es[2]}: stratum 'es' holds more items than its population in "
+            "incident.yaml (2): a sample is drawn from its population, so it cannot be larger"
+        ]
+    head.write_text(head.read_text().replace("es: 2", f"es: {len(es)}"))  # a census of the stratum is fine
+    assert run_cli(ws, "estimate", "INC-S1", "--run", str(run)).exit_code == 0
+
+
 def test_sample_plan(run_cli: Any) -> None:
     result = run_cli(
         None,
@@ -402,6 +427,9 @@ def test_import_a_stratified_sample(workspace: Path, run_cli: Any, tmp_path: Pat
     items = [json.loads(x) for x in (workspace / "incidents" / "INC-S2" / "items.jsonl").read_text().splitlines()]
     assert [(i["stratum"], i["weight"]) for i in items] == [("en", 1.0), ("en", 1.0), ("es", 2.5)]
     assert run_cli(workspace, "validate").exit_code == 0
+    larger = run_cli(workspace, *base[:4], "INC-S3", *base[5:], "--population", "en=1", "--population", "es=100")
+    assert larger.exit_code == 2 and not (workspace / "incidents" / "INC-S3").exists()
+    assert f"{export}:3: stratum 'en' has more rows than its --population size (1)" in larger.stderr
     missing = run_cli(workspace, *base[:4], "INC-S3", *base[5:], "--population", "en=900")
     assert missing.exit_code == 2 and f"{export}:4: stratum 'es' has no --population size" in missing.stderr
     assert not (workspace / "incidents" / "INC-S3").exists()

@@ -360,7 +360,7 @@ def incident_import(
         _columns(annotation_cols),
         stratum_col,
         weight_col,
-        frozenset(population) if population and stratum_col else None,
+        population,
     )
     folder, result = creating.import_export(app.ws, new, Path(source), source, mapping, population, on_bad_row, dedupe)
     shown = app.ws.relative(folder)

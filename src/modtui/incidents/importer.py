@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modtui.domain.incident import UNPRINTABLE_ID, Annotation, Item, derive_kind, unprintable
+from modtui.domain.incident import DEFAULT_STRATUM, UNPRINTABLE_ID, Annotation, Item, derive_kind, unprintable
 from modtui.errors import InputError, Problem
 from modtui.files.jsonline import JsonLineError, parse_json_line
 from modtui.files.text import iter_lines, open_text
@@ -36,7 +36,7 @@ class Mapping:
     annotations: list[str] = field(default_factory=list)  # columns of reviewers' labels; the name is the annotator
     stratum: str | None = None  # a sample's stratum column
     weight: str | None = None  # a sample's design-weight column
-    strata: frozenset[str] | None = None  # the strata a sample's population sizes are given for
+    population: dict[str, int] | None = None  # a sample's population size per stratum (--population)
 
 
 @dataclass
@@ -97,6 +97,7 @@ def import_items(
     last = _last_rows(path, shown, mapping) if policy.dedupe == "last" else {}
     unmapped_at: dict[tuple[str, str], int] = {}  # first line of each unmapped value
     seen: dict[str, int] = {}
+    sampled: Counter[str] = Counter()  # a sample's items per stratum
     header_checked = False
     bad_lines: list[Problem] = []
     stopped: Problem | None = None
@@ -133,6 +134,8 @@ def import_items(
             problems += [p for p in row_problems if not isinstance(p, _UnmappedLabel)]
         elif item is not None:
             seen[item.id] = line
+            if mapping.population is not None:
+                problems += _beyond_population(item, mapping.population, sampled, shown, line)
             result.kinds[item.kind.value if item.kind else "eval"] += 1
             if sink is None:
                 result.items.append(item)
@@ -343,17 +346,31 @@ def _stratum(value: Any, mapping: Mapping, shown: str, line: int, problems: list
             )
         )
         return None
-    if mapping.strata is not None and text not in mapping.strata:
+    if mapping.population is not None and text not in mapping.population:
+        strata = sorted(mapping.population)
         problems.append(
             Problem(
                 shown,
-                f"stratum '{text}' has no --population size (given: "
-                f"{', '.join(sorted(mapping.strata))}){suggest(text, sorted(mapping.strata))}",
+                f"stratum '{text}' has no --population size (given: {', '.join(strata)}){suggest(text, strata)}",
                 line,
             )
         )
         return None
     return text
+
+
+def _beyond_population(
+    item: Item, population: dict[str, int], sampled: Counter[str], shown: str, line: int
+) -> list[Problem]:
+    """The item counted in its stratum; a problem at the first row too many for the stratum's --population size:
+    a sample cannot hold more items than the population it was drawn from."""
+    stratum = item.stratum or DEFAULT_STRATUM
+    sampled[stratum] += 1
+    if stratum not in population or sampled[stratum] != population[stratum] + 1:
+        return []
+    return [
+        Problem(shown, f"stratum '{stratum}' has more rows than its --population size ({population[stratum]})", line)
+    ]
 
 
 def _weight(value: Any, column: str, shown: str, line: int, problems: list[Problem]) -> float | None:

@@ -54,7 +54,8 @@ def load_incident(folder: Path, display_root: Path | None = None, *, keep_items:
 # Part of every fingerprint, with both files' bytes: bump it whenever what a valid incident folder loads as could
 # change (a new check, a new field, normalisation such as kinds and ids), so that files passed under an older schema
 # are checked again in full. 3: the fingerprint is of the data and this version (was: of the loader's own source).
-SCHEMA_VERSION = "incident files 3"
+# 4: a sample's stratum holds no more items than its population.
+SCHEMA_VERSION = "incident files 4"
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def parse_items(
     items: list[Item] = []
     lines: dict[str, int] = {}
     problems: list[Problem] = []
+    sampled: dict[str, int] = {}  # a sample's items per stratum, to hold against its population
     for number, raw in iter_lines(path, shown):
         if not raw.strip():
             continue
@@ -148,12 +150,33 @@ def parse_items(
             )
         elif raw_id is not None:
             lines[raw_id] = number
+        if item is not None and not item_problems and incident.population is not None:
+            item_problems += _beyond_population(item, incident.population, sampled, shown, number)
         problems.extend(item_problems)
         if item is not None and not item_problems:
             if keep:
                 items.append(item)
     # blank: an incident with no items yet (`incident new` without --items) is valid, and shown as empty
     return items, lines, problems
+
+
+def _beyond_population(
+    item: Item, population: dict[str, int], sampled: dict[str, int], shown: str, number: int
+) -> list[Problem]:
+    """The item counted in its stratum; a problem (once, at the first item too many) when the stratum now holds
+    more items than the population incident.yaml says they were drawn from: its estimates would mean nothing."""
+    stratum = item.stratum or DEFAULT_STRATUM
+    count = sampled[stratum] = sampled.get(stratum, 0) + 1
+    if count != population[stratum] + 1:
+        return []
+    return [
+        Problem(
+            shown,
+            f"stratum '{stratum}' holds more items than its population in incident.yaml ({population[stratum]}): "
+            "a sample is drawn from its population, so it cannot be larger",
+            number,
+        )
+    ]
 
 
 def jsonl_lines(text: str) -> list[tuple[int, str]]:
