@@ -153,6 +153,21 @@ def test_answers_the_cache_served_take_the_latency_of_the_calls_that_made_them(
     assert data["cascade"]["latency_ms"]["p95"] == pytest.approx(percentile(both, 95))
 
 
+def test_an_offline_rerun_copied_from_the_log_takes_the_latency_of_the_decisions_it_copied(
+    runs: tuple[Path, int, int], run_cli: Any
+) -> None:
+    ws, offline, _ = runs
+    again = json.loads(run_cli(ws, "replay", INC, "-m", "offline", "--format", "json").stdout)["runs"][0]
+    assert again["cached"] == again["items"] and again["latency_ms"]["p95"] is None  # copied: no decision of its own
+    chosen = {r["run_id"]: r for r in json.loads(run_cli(ws, "select", INC, "--format", "json").stdout)["runs"]}
+    decided = sorted(row[4] for row in _results(ws, offline).values())
+    assert offline not in chosen
+    assert chosen[again["run_id"]]["latency_ms"] == {
+        "p50": pytest.approx(percentile(decided, 50)),
+        "p95": pytest.approx(percentile(decided, 95)),
+    }
+
+
 @pytest.mark.parametrize(
     "stage, message", [("x@0.5", "not RUN or RUN@THRESHOLD"), ("1@2", "not within 0..1"), ("99", "no run 99")]
 )

@@ -278,13 +278,23 @@ def scoring_rows(db: Connection | Session, run_id: int) -> Sequence[Any]:
 
 
 def call_latencies(db: Connection | Session, run_id: int) -> dict[str, float]:
-    """item id → the latency of the call that made the reply each of the run's cached results was served (the
-    newest call with its cache key; an item without one is left out)."""
-    query = text(
-        "SELECT c.item_id, o.latency_ms FROM result c JOIN result o ON o.cache_key = c.cache_key "
+    """item id → the latency of what made each of the run's results served from the log: the call with its cache
+    key, or for a result copied from an earlier run with the same inputs (an unchanged offline re-run, which has
+    no key) that run's decision of the item; the newest when there are several, and an item with none left out."""
+    by_key = (
+        "SELECT c.item_id, o.latency_ms, o.run_id FROM result c JOIN result o ON o.cache_key = c.cache_key "
         "WHERE c.run_id = :run AND c.cached AND c.latency_ms IS NULL AND c.cache_key IS NOT NULL "
-        "AND NOT o.cached AND o.latency_ms IS NOT NULL ORDER BY o.run_id"
+        "AND NOT o.cached AND o.latency_ms IS NOT NULL"
     )
+    copied = (
+        "SELECT c.item_id, o.latency_ms, o.run_id FROM run rc JOIN run ro ON ro.incident_id = rc.incident_id "
+        "AND ro.target_key = rc.target_key AND ro.prompt_version = rc.prompt_version AND ro.item_set = rc.item_set "
+        "AND ro.items_digest = rc.items_digest AND ro.id <> rc.id "
+        "JOIN result c ON c.run_id = rc.id JOIN result o ON o.run_id = ro.id AND o.item_id = c.item_id "
+        "WHERE rc.id = :run AND c.cached AND c.latency_ms IS NULL AND c.cache_key IS NULL "
+        "AND NOT o.cached AND o.latency_ms IS NOT NULL"
+    )
+    query = text(f"SELECT item_id, latency_ms FROM ({by_key} UNION ALL {copied}) AS made ORDER BY run_id")
     return {item_id: latency for item_id, latency in sql.connection_of(db).execute(query, {"run": run_id})}
 
 
