@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.markup import escape
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from modtui.errors import ModtuiError
@@ -59,6 +60,20 @@ class ModtuiApp(App[None]):
             self.exit()
         else:
             workbench.request_leave(self.exit, "q", "quits")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification shows its text as written, whoever asks (Widget.notify passes markup=True): they
+        carry names, paths and errors from files and the log, where '[' is text (as markup a tag vanished and
+        '[/]' raised MarkupError). modtui's own messages use no markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def action_help(self) -> None:
         from modtui.tui.screens.help import HelpScreen

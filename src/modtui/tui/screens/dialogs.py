@@ -15,6 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
+from modtui.terminal import one_line
+
 PROMPT_CHOICES = (("both", "baseline + candidate"), ("baseline", "baseline only"), ("candidate", "candidate only"))
 ITEM_CHOICES = (("failing", "failing (FP + FN)"), ("guard", "guard"), ("all", "all"))
 
@@ -144,7 +146,7 @@ class SaveDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="save-dialog"):
             yield Static("Save the candidate as a new prompt file", classes="dialog-title")
-            yield Label(f"in {self.folder}/ — an existing file is never overwritten")
+            yield Label(Text(f"in {one_line(self.folder)}/ — an existing file is never overwritten"))
             yield Input(placeholder="name (e.g. production-v2)", id="save-name")
             yield Static("", id="save-error", classes="error")
 
@@ -173,11 +175,11 @@ class OpenPromptDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="open-dialog"):
             folder = self.files[0][0].rsplit("/", 1)[0] + "/" if self.files else "the policy's folder"
-            yield Static(f"Open a prompt file of {folder} as the candidate", classes="dialog-title")
+            yield Static(Text(f"Open a prompt file of {one_line(folder)} as the candidate"), classes="dialog-title")
             warning = " Your unsaved edits to the candidate will be replaced." if self.edited else ""
             yield Label(f"The file is not changed until you save a copy (ctrl+s).{warning}")
             options = [
-                Option(Text.assemble(path.rsplit("/", 1)[-1], ("  " + note, "dim")), id=path)
+                Option(Text.assemble(one_line(path.rsplit("/", 1)[-1]), ("  " + note, "dim")), id=path)
                 for path, note in self.files
             ]
             yield OptionList(*options, id="prompt-files")

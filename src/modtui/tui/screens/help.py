@@ -22,7 +22,8 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box", classes="dialog"):
-            yield Static(f"Keys — {self.under.title or type(self.under).__name__}", classes="dialog-title")
+            title = self.under.title or type(self.under).__name__  # holds the incident's title: not markup
+            yield Static(Text(f"Keys — {title}"), classes="dialog-title")
             yield Table(id="help-keys", cursor_type="row", zebra_stripes=True)
             yield Static(
                 f"{NAVIGATION_HELP}\nctrl+p opens the command palette with every action above. escape closes.",

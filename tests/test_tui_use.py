@@ -1,0 +1,70 @@
+"""Defects found by using the TUI as a trust & safety specialist would: each test presses the keys that hit one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.widgets import OptionList, Static
+
+from conftest import INCIDENT_ID, until
+from modtui.tui.app import ModtuiApp, create_app
+from modtui.tui.screens.dialogs import OpenPromptDialog
+from modtui.tui.screens.help import HelpScreen
+from modtui.tui.screens.workbench import WorkbenchScreen
+from modtui.workspace import Workspace
+from test_untrusted_content import raw_controls
+
+MARKUP = "[/] [bold red]loud[/]"  # Rich/Textual markup: an unmatched closing tag is a MarkupError when parsed
+
+
+def make_app(root: Path) -> ModtuiApp:
+    return create_app(Workspace.open(root), INCIDENT_ID)
+
+
+def _retitle(root: Path, title: str) -> None:
+    path = root / "incidents" / INCIDENT_ID / "incident.yaml"
+    text = path.read_text()
+    old = next(line for line in text.splitlines() if line.startswith("title:"))
+    path.write_text(text.replace(old, f"title: {title!r}".replace("'", '"')))
+
+
+async def test_help_on_an_incident_whose_title_looks_like_markup(workspace: Path) -> None:
+    """`?` on the workbench titled with '[/]' raised MarkupError and the app died; the title is shown as written."""
+    _retitle(workspace, f"Slurs {MARKUP}")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert isinstance(app.screen, WorkbenchScreen)
+        await pilot.press("question_mark")
+        await until(lambda: isinstance(app.screen, HelpScreen), what="the help opened")
+        await pilot.pause()
+        title = app.screen.query_one(".dialog-title", Static)
+        assert f"Slurs {MARKUP}" in str(title.render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, WorkbenchScreen)
+    assert app.return_value is None and app._exit_renderables == []
+
+
+async def test_opening_an_unreadable_prompt_named_like_markup(workspace: Path) -> None:
+    """`o` lists a prompt file whose name holds markup and an escape; choosing it (not UTF-8) says why it cannot be
+    opened: the list showed the escape raw and the notification read the name as markup (the tag vanished)."""
+    name = "odd[red]\x1b[31m.yaml"
+    bad = workspace / "prompts" / "toxicity" / name
+    bad.write_bytes(b"name: x\n\xff\xfe\n")
+    os.utime(bad, (1_000_000_000, 1_000_000_000))  # older than the candidate: the editor starts from that one
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("o")
+        await until(lambda: isinstance(app.screen, OpenPromptDialog), what="the open dialog")
+        options = app.screen.query_one(OptionList)
+        shown = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert not [s for s in shown if raw_controls(s)], shown
+        index = next(i for i, s in enumerate(shown) if s.startswith("odd"))
+        options.highlighted = index
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, WorkbenchScreen), what="the dialog closed")
+        await until(lambda: list(app._notifications), what="the notification")
+        note = next(iter(app._notifications))
+        assert note.title == "Cannot open the prompt" and "odd[red]" in note.message
+        assert not note.markup and not raw_controls(note.message)  # shown as written: the tag is text
+    assert app._exit_renderables == []
