@@ -12,6 +12,7 @@ import pytest
 from test_validation import db_snapshot
 
 INC = "INC-T1"
+BIG = "9" * 20  # beyond any id column: the driver would raise OverflowError (SQLite) or DataError (PostgreSQL)
 CASES: list[tuple[list[str], str]] = [
     (["replay", "INC-NOPE"], "no incident 'INC-NOPE'"),
     (["replay", "../INC-T1"], "no incident '../INC-T1'"),
@@ -41,6 +42,18 @@ CASES: list[tuple[list[str], str]] = [
     (["runs", "compare", "1", "999"], "no run 999"),
     (["runs", "list", "INC-NOPE"], "INC-NOPE"),
     (["report", "INC-NOPE"], "INC-NOPE"),
+    # an id no row can have is a missing one, in every command that takes an id
+    (["runs", "show", BIG], f"no run {BIG}"),
+    (["runs", "compare", "1", BIG], f"no run {BIG}"),
+    (["runs", "poll", BIG], f"no run {BIG}"),
+    (["finding", "show", BIG], f"no finding {BIG}"),
+    (["finding", "resolve", BIG, "-r", "x"], f"no finding {BIG}"),
+    (["finding", "supersede", "1", "--by", BIG], "no finding"),
+    (["finding", "add", INC, "-c", "policy_gap", "-s", "x", "--run", BIG], f"no run {BIG}"),
+    (["golden", "add", INC, "--set", "g", "--items", "fixed", "--run", BIG], f"no run {BIG}"),
+    (["replay", INC, "--baseline", BIG], f"no run {BIG}"),
+    (["select", INC, "--runs", f"1,{BIG}"], f"no run {BIG}"),
+    (["cascade", INC, "--stage", BIG, "--stage", "1"], f"no run {BIG}"),
     # names the file system refuses (issue 17): too long, or reserved on Windows — exit 2, never an OSError
     (["replay", INC, "-p", "p" * 300], "no prompt file"),
     (["replay", INC, "-p", "/etc/passwd"], "resolves outside the workspace"),

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from modtui.store.sql import can_be_id
 from modtui.store.records import Answer, AnsweredBy, PairGroup, PairTally, RunRecord, RunTotals
 
 SIDE = ("outcome", "label", "error_type", "cached", "tokens_in", "tokens_out", "cost_usd", "latency_ms")
@@ -27,6 +28,8 @@ _JOINS = (
 
 
 def get_run(conn: Connection, run_id: int) -> RunRecord | None:
+    if not can_be_id(run_id):
+        return None
     row = conn.execute(text("SELECT * FROM run WHERE id = :id"), {"id": run_id}).first()
     return RunRecord.from_columns(dict(row._mapping)) if row is not None else None
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from sqlmodel import Session, col, select
 
 from modtui.domain.finding import Finding, FindingStatus
+from modtui.store.sql import can_be_id
 from modtui.store.tables import FindingRow
 from modtui.timeutil import now_iso
 
@@ -63,6 +64,8 @@ def insert(
 
 
 def get(session: Session, finding_id: int) -> Finding | None:
+    if not can_be_id(finding_id):
+        return None
     row = session.get(FindingRow, finding_id)
     return to_finding(row) if row is not None else None
 

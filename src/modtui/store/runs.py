@@ -232,6 +232,8 @@ def finish_run(
 
 
 def get_run(db: Connection | Session, run_id: int) -> RunRecord | None:
+    if not sql.can_be_id(run_id):
+        return None
     row = sql.first(sql.connection_of(db), "SELECT * FROM run WHERE id = :id", {"id": run_id})
     return run_record(row) if row is not None else None
 

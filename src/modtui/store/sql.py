@@ -29,6 +29,15 @@ def connection_of(db: Connection | Session) -> Connection:
     return db.connection()
 
 
+ID_LIMIT = 2**31  # ids are assigned from 1 up; PostgreSQL's id columns are 32-bit integers, SQLite's 64-bit
+
+
+def can_be_id(value: int) -> bool:
+    """Whether a row could have this id: a larger number would be refused by the driver (OverflowError on
+    SQLite, DataError on PostgreSQL), where a lookup should simply find nothing."""
+    return -ID_LIMIT <= value < ID_LIMIT
+
+
 def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
