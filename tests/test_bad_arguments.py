@@ -42,6 +42,13 @@ CASES: list[tuple[list[str], str]] = [
     (["runs", "compare", "1", "999"], "no run 999"),
     (["runs", "list", "INC-NOPE"], "INC-NOPE"),
     (["report", "INC-NOPE"], "INC-NOPE"),
+    # NaN and inf: no threshold, no cost (and `NaN` in --format json is not JSON)
+    (["runs", "show", "1", "--fp-cost", "nan"], "--fp-cost"),
+    (["runs", "show", "1", "--fn-cost", "inf"], "--fn-cost"),
+    (["runs", "show", "1", "--fn-cost", "-1"], "--fn-cost"),
+    (["queue", INC, "--threshold", "nan"], "'--threshold'"),
+    (["queue", INC, "--band", "nan"], "'--band'"),
+    (["probe", INC, "--mutations", "leet", "--fail-over", "nan"], "'--fail-over'"),
     # an id no row can have is a missing one, in every command that takes an id
     (["runs", "show", BIG], f"no run {BIG}"),
     (["runs", "compare", "1", BIG], f"no run {BIG}"),

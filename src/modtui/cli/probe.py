@@ -10,7 +10,7 @@ from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
 from modtui.cli.output import echo_json, echo_table, inert, note, say
 from modtui.cli.progress import ProgressPrinter
-from modtui.cli.replay import RATIO
+from modtui.cli.numbers import RATIO
 
 if TYPE_CHECKING:
     from modtui.services.probe import ProbeReport

@@ -9,6 +9,7 @@ import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
+from modtui.cli.numbers import RATIO
 from modtui.cli.output import echo_json, echo_table, inert, note, say
 
 svc = lazy("modtui.services.queue")
@@ -36,14 +37,14 @@ pass_app = click.make_pass_decorator(AppContext)
 )
 @click.option(
     "--threshold",
-    type=click.FloatRange(0, 1),
+    type=RATIO,
     default=0.5,
     show_default=True,
     help="Decision threshold on the positive label's confidence (for the low-margin reason).",
 )
 @click.option(
     "--band",
-    type=click.FloatRange(0, 1),
+    type=RATIO,
     default=0.15,
     show_default=True,
     help="How close to the threshold a confidence counts as a low margin.",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import click
 from modtui.analysis.intervals import with_interval
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
+from modtui.cli.numbers import RATIO
 from modtui.cli.output import clip, echo_json, echo_jsonl, emit, format_option, inert, note, p_value, say
 from modtui.cli.progress import ProgressPrinter
 from modtui.collector import collector_spared, paused
@@ -32,17 +32,6 @@ LABEL_SETS = ("original", "corrected")
 pass_app = click.make_pass_decorator(AppContext)
 
 
-class _Ratio(click.FloatRange):
-    """A number from 0 to 1. NaN is refused: it compares false with everything, so its gate could never fail."""
-
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        number = super().convert(value, param, ctx)
-        if math.isnan(number):
-            self.fail(f"{value!r} is not a number in the range 0<=x<=1.", param, ctx)
-        return number
-
-
-RATIO = _Ratio(0.0, 1.0)
 SUMMARY_COLUMNS = (
     "run_id",
     "target",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -132,8 +133,9 @@ def show(
     from modtui.analysis.agreement import kappa_vs_gold
     from modtui.analysis.calibration import calibration, cheapest_threshold
 
-    if fp_cost < 0 or fn_cost < 0:
-        raise UsageError(Problem("--fp-cost" if fp_cost < 0 else "--fn-cost", "a cost must be 0 or more"))
+    for option, cost in (("--fp-cost", fp_cost), ("--fn-cost", fn_cost)):
+        if not (math.isfinite(cost) and cost >= 0):  # NaN and inf weigh nothing: a least cost of NaN, not JSON
+            raise UsageError(Problem(option, f"a cost must be a number, 0 or more, not {cost}"))
     [(run_view, items)] = scored_views(ws, [run_id], labels)
     cal = calibration(items, run_view.positive)
     cheapest = cheapest_threshold(items, run_view.positive, fp_cost, fn_cost)
