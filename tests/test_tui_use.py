@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from textual.widgets import OptionList, Static
+from rich.cells import cell_len
+from textual.widgets import Checkbox, OptionList, Static
 
 from conftest import INCIDENT_ID, until
+from modtui.services import findings as svc
 from modtui.tui.app import ModtuiApp, create_app
 from modtui.tui.screens.dialogs import OpenPromptDialog
+from modtui.tui.screens.finding_dialogs import ResolveDialog
 from modtui.tui.screens.help import HelpScreen
+from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.screens.workbench import WorkbenchScreen
 from modtui.workspace import Workspace
 from test_untrusted_content import raw_controls
@@ -68,3 +72,27 @@ async def test_opening_an_unreadable_prompt_named_like_markup(workspace: Path) -
         assert note.title == "Cannot open the prompt" and "odd[red]" in note.message
         assert not note.markup and not raw_controls(note.message)  # shown as written: the tag is text
     assert app._exit_renderables == []
+
+
+async def test_resolve_dialog_fits_80x24_and_says_its_keys(workspace: Path) -> None:
+    """x on a finding at 80x24: the 'rejected' checkbox's label ran past the dialog's edge ('…corrections' and the
+    rest cut) and nothing said that enter saves; every line is whole now and the keys are written in the dialog."""
+    ws = Workspace.open(workspace)
+    svc.add(ws, svc.NewFinding(INCIDENT_ID, "policy_gap", "threats read as banter", "ana", [], [], None, []))
+    ws.close()
+    app = make_app(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("t")
+        await until(lambda: isinstance(app.screen, TimelineScreen), what="the timeline")
+        await pilot.press("x")
+        await until(lambda: isinstance(app.screen, ResolveDialog), what="the resolve dialog")
+        await pilot.pause()
+        dialog = app.screen
+        inside = dialog.query_one("#resolve-dialog").content_region
+        for box in dialog.query(Checkbox):
+            whole = box.content_region.x + cell_len("▐X▌ ") + box.label.cell_length
+            assert whole <= inside.right, (box.label, whole, inside)
+        said = " ".join(str(s.render()) for s in dialog.query(Static))
+        assert "enter" in said and "esc" in said
+        await pilot.press("escape")
+        assert isinstance(app.screen, TimelineScreen)

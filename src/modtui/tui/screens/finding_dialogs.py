@@ -133,8 +133,10 @@ class ResolveDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="resolve-dialog"):
             yield Static(Text(self.heading), classes="dialog-title")
+            yield Static("enter closes the finding · esc cancels", classes="hint")
             yield Input(placeholder="resolution: what was done, or why it is closed", id="resolution")
-            yield Checkbox("rejected: it turned out wrong (a label dispute's corrections stop applying)", id="rejected")
+            yield Checkbox("rejected: it turned out wrong", id="rejected")  # a checkbox's label never wraps
+            yield Static("a rejected label dispute's corrections stop applying", classes="hint")
             yield Static("", id="resolve-error", classes="error")
 
     @on(Input.Submitted, "#resolution")
