@@ -42,6 +42,10 @@ CASES: list[tuple[list[str], str]] = [
     (["runs", "compare", "1", "999"], "no run 999"),
     (["runs", "list", "INC-NOPE"], "INC-NOPE"),
     (["report", "INC-NOPE"], "INC-NOPE"),
+    # a --db URL that is not a log modtui can open (another database, a typo in the scheme, a bad port)
+    (["--db", "bogus://x", "runs", "list"], "not a log modtui can open"),
+    (["--db", "mysql://u@h/db", "finding", "list"], "not a log modtui can open"),
+    (["--db", "postgresql://u:pw@h:port/db", "runs", "list"], "not a PostgreSQL URL"),
     # NaN and inf: no threshold, no cost (and `NaN` in --format json is not JSON)
     (["runs", "show", "1", "--fp-cost", "nan"], "--fp-cost"),
     (["runs", "show", "1", "--fn-cost", "inf"], "--fn-cost"),

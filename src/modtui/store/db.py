@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DatabaseError, DataError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DataError, OperationalError
 
 if TYPE_CHECKING:  # imported when a session is opened: a Core-only reader (`runs compare`) never loads SQLModel
     from sqlmodel import Session
@@ -117,7 +117,10 @@ def make_engine(url: str) -> Engine:
         return engine
     if is_postgres(url):
         return _postgres_engine(url)
-    return create_engine(url, pool_pre_ping=True)
+    # the migrations and the write lock are SQLite's and PostgreSQL's: another URL is a mistake, said as one
+    raise StoreError(
+        f"{shown_url(url)}: not a log modtui can open: give a path, sqlite:///PATH or postgresql://USER@HOST/DB"
+    )
 
 
 def _postgres_engine(url: str) -> Engine:
@@ -128,6 +131,8 @@ def _postgres_engine(url: str) -> Engine:
             f"{shown_url(url)}: the PostgreSQL driver is not installed ({exc.name}); "
             f"install it with: pip install 'modtui[postgres]'"
         ) from None
+    except (ArgumentError, ValueError) as exc:  # a port that is not a number, a URL SQLAlchemy cannot parse
+        raise StoreError(f"{shown_url(url)}: not a PostgreSQL URL modtui can read: {exc}") from None
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
