@@ -224,6 +224,10 @@ def test_new_creates_valid_incident_and_refuses_overwrite(workspace: Path, run_c
 
 
 def test_new_quotes_values_yaml_would_misread(workspace: Path, run_cli) -> None:
+    prompt = workspace / "prompts/toxicity/production.yaml"  # labels YAML would misread, the prompt's own
+    prompt.write_text(
+        prompt.read_text().replace("labels: [toxic, ok]", "labels: [toxic, ok, 'not sure: maybe', 'yes']")
+    )
     result = run_cli(
         workspace,
         "incident",
@@ -273,7 +277,14 @@ def test_new_with_bad_items_names_the_users_file(workspace: Path, run_cli, tmp_p
     [
         (["--id", "bad id", "--policy", "toxicity"], "incident id: use letters"),
         (["--id", "INC-N3", "--policy", "toxicty"], "no prompts for policy 'toxicty' (did you mean 'toxicity'?)"),
-        (["--id", "INC-N3", "--policy", "toxicity", "--labels", "a,b", "--positive-label", "c"], "'c' must be one of"),
+        (
+            ["--id", "INC-N3", "--policy", "toxicity", "--labels", "ok,toxic", "--positive-label", "c"],
+            "'c' must be one of",
+        ),
+        (
+            ["--id", "INC-N3", "--policy", "toxicity", "--labels", "toxic,okay"],
+            "['okay'] are not labels of the toxicity",
+        ),
     ],
 )
 def test_new_bad_arguments(workspace: Path, run_cli, args: list[str], message: str) -> None:

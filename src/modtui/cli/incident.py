@@ -170,7 +170,7 @@ common_new_options = [
     click.option(
         "--model", "production_model", default="offline", show_default=True, help="Production model or target name."
     ),
-    click.option("--labels", help="Comma-separated labels (default: the policy's production prompt labels)."),
+    click.option("--labels", help="Comma-separated labels, of the policy's production prompt (default: all of them)."),
     click.option("--positive-label", help="The positive (violating) label (default: the first label)."),
     click.option("--description", default="", help="What was reported."),
     click.option("--force", is_flag=True, help="Overwrite an existing incident folder."),

@@ -87,7 +87,13 @@ def import_export(
 
 def policy_labels(ws: Workspace, policy: str, labels: Sequence[str], positive: str | None) -> tuple[list[str], str]:
     """The labels (given, else the policy's production prompt's) and the positive one among them."""
-    names = list(labels) or list(ws.load_prompt(ws.relative(policy_prompt(ws, policy))).template.labels)
+    prompt_labels = list(ws.load_prompt(ws.relative(policy_prompt(ws, policy))).template.labels)
+    names = list(labels) or prompt_labels
+    unknown = [name for name in names if name not in prompt_labels]
+    if unknown:  # `modtui validate` and a replay would refuse the incident: its verdicts could never match
+        raise UsageError(
+            Problem("--labels", f"{unknown} are not labels of the {policy} production prompt {prompt_labels}")
+        )
     chosen = positive or names[0]
     if chosen not in names or len(names) < 2:
         raise UsageError(Problem("--positive-label", f"'{chosen}' must be one of at least two labels {names}"))
