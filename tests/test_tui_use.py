@@ -16,6 +16,7 @@ from modtui.tui.screens.finding_dialogs import ResolveDialog
 from modtui.tui.screens.help import HelpScreen
 from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.screens.workbench import WorkbenchScreen
+from modtui.tui.widgets.prompt_editors import PromptEditors
 from modtui.workspace import Workspace
 from test_untrusted_content import raw_controls
 
@@ -96,3 +97,20 @@ async def test_resolve_dialog_fits_80x24_and_says_its_keys(workspace: Path) -> N
         assert "enter" in said and "esc" in said
         await pilot.press("escape")
         assert isinstance(app.screen, TimelineScreen)
+
+
+async def test_an_unreadable_prompt_file_does_not_lock_the_incident(workspace: Path) -> None:
+    """A newest prompt file of the policy that is not UTF-8 (a stray export, a half-written save): enter on the
+    incident said 'Cannot open INC-T1' and no incident of that policy could be opened. The workbench opens, the
+    candidate starts from the newest file that reads, and a warning names the one skipped."""
+    broken = workspace / "prompts" / "toxicity" / "zz-broken.yaml"
+    broken.write_bytes(b"name: x\n\xff\n")
+    app = create_app(Workspace.open(workspace))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, WorkbenchScreen), what="the workbench opened")
+        editors = app.screen.query_one(PromptEditors)
+        assert editors.source is not None and editors.source[0] == "prompts/toxicity/candidate.yaml"
+        await until(lambda: list(app._notifications), what="the warning")
+        note = next(iter(app._notifications))
+        assert note.severity == "warning" and "prompts/toxicity/zz-broken.yaml" in note.message

@@ -13,7 +13,8 @@ from modtui.analysis.flips import FlipReport, compare
 from modtui.analysis.metrics import RunMetrics, ScoredItem, given_label, run_metrics
 from modtui.analysis.sweep import Sweep, sweep
 from modtui.domain.verdict import Outcome, Verdict
-from modtui.errors import Problem, UsageError
+from modtui.errors import InputError, Problem, UsageError
+from modtui.files.text import read_text
 from modtui.files.paths import name_problem
 from modtui.incidents.loader import LoadedIncident
 from modtui.prompts.loader import LoadedPrompt, parse_prompt
@@ -375,6 +376,15 @@ def policy_prompts(ws: Workspace, loaded: LoadedIncident) -> list[PromptFile]:
     return sorted(files, key=lambda f: (-f.modified, f.path))
 
 
-def starting_candidate(ws: Workspace, loaded: LoadedIncident) -> str | None:
-    """Where the candidate editor starts: the newest non-production prompt file of the policy, if any."""
-    return next((f.path for f in policy_prompts(ws, loaded) if not f.is_production), None)
+def starting_candidate(ws: Workspace, loaded: LoadedIncident) -> tuple[tuple[str, str] | None, list[str]]:
+    """Where the candidate editor starts: (path, text) of the newest non-production prompt file of the policy that
+    reads, if any; and why each newer one was skipped (one unreadable file must not lock the policy's incidents)."""
+    skipped: list[str] = []
+    for f in policy_prompts(ws, loaded):
+        if f.is_production:
+            continue
+        try:
+            return (f.path, read_text(ws.root / f.path, f.path)), skipped
+        except InputError as exc:
+            skipped.append(str(exc))
+    return None, skipped

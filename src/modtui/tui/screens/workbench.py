@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.text import Text
@@ -78,17 +78,17 @@ class WorkbenchData:
     matrix: VerdictMatrix
     candidate: tuple[str, str] | None  # (path, text) of the prompt file the candidate starts from
     matrix_pending: bool = False  # the log is large: the screen reads it after its first paint
+    skipped_prompts: list[str] = field(default_factory=list)  # why newer prompt files could not be the candidate
 
     @classmethod
     def load(cls, ws: Workspace, incident_id: str) -> "WorkbenchData":
         loaded = load_and_sync(ws, incident_id)
         baseline = ws.load_prompt(loaded.incident.production.prompt)
-        start = starting_candidate(ws, loaded)
-        candidate = (start, read_text(ws.root / start, start)) if start else None
+        candidate, skipped = starting_candidate(ws, loaded)
         if count_results(ws, loaded.id, SYNC_RESULTS + 1) > SYNC_RESULTS:
             matrix = VerdictMatrix(loaded.incident.positive_label, {i.id: i.expected for i in loaded.items})
-            return cls(loaded, baseline, ws.prompt_source(baseline), matrix, candidate, matrix_pending=True)
-        return cls(loaded, baseline, ws.prompt_source(baseline), verdict_matrix(ws, loaded), candidate)
+            return cls(loaded, baseline, ws.prompt_source(baseline), matrix, candidate, True, skipped)
+        return cls(loaded, baseline, ws.prompt_source(baseline), verdict_matrix(ws, loaded), candidate, False, skipped)
 
 
 def _filter_binding(key: str, which: str) -> Binding:
@@ -247,6 +247,8 @@ class WorkbenchScreen(Screen[None]):
         self.query_one(ItemsTable).set_masked(self.masks)
         self.refresh_views()
         self.query_one(ItemsTable).focus()
+        for problem in self.data.skipped_prompts:
+            self.notify(inert(problem), title="Not opened as the candidate", severity="warning", timeout=15)
         self.call_after_refresh(self._after_first_paint)  # the items are drawn first; the threads start after
 
     def _after_first_paint(self) -> None:
