@@ -122,6 +122,21 @@ def test_valid_workspace_validates(bare_workspace: Path, run_cli) -> None:
     assert not (bare_workspace / ".modtui").exists(), "validate must not create the log"
 
 
+def test_validate_a_folder_that_is_not_a_workspace(workspace: Path, tmp_path: Path, run_cli) -> None:
+    """An incident's folder or an empty one has nothing to check: exit 2 saying so, never 'ok: 0 incidents'."""
+    folder = workspace / "incidents/INC-T1"
+    result = run_cli(None, "--db", str(tmp_path / "x.db"), "validate", str(folder))
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"{folder}: not a workspace (no incidents/ or prompts/ folder); it is an incident's folder: "
+        f"validate its workspace, {workspace}"
+    )
+    (tmp_path / "empty").mkdir()
+    result = run_cli(tmp_path / "empty", "validate")
+    assert result.exit_code == 2 and "not a workspace (no incidents/ or prompts/ folder)" in result.stderr
+    assert "ok:" not in result.stderr
+
+
 def test_validate_path_argument(workspace: Path, tmp_path: Path, run_cli) -> None:
     result = run_cli(None, "--db", str(tmp_path / "x.db"), "validate", str(workspace))
     assert result.exit_code == 0, result.stderr

@@ -196,7 +196,12 @@ def policy_prompt(ws: Workspace, policy: str) -> Path:
 
 
 def validate_workspace(ws: Workspace) -> tuple[dict[str, int], list[Problem]]:
-    """Check every incident and prompt; returns counts checked and all problems."""
+    """Check every incident and prompt; returns counts checked and all problems. A folder with neither incidents/
+    nor prompts/ is not a workspace (an incident's folder, a typo): 'ok: 0 incidents' would pass a CI gate."""
+    if not ws.incidents_dir.is_dir() and not ws.prompts_dir.is_dir():
+        incident = (ws.root / INCIDENT_FILE).is_file()
+        hint = f"; it is an incident's folder: validate its workspace, {ws.root.parent.parent}" if incident else ""
+        raise UsageError(Problem(str(ws.root), f"not a workspace (no incidents/ or prompts/ folder){hint}"))
     problems: list[Problem] = []
     counts = Counter[str]()
     prompts = sorted(ws.prompts_dir.rglob("*.yaml")) if ws.prompts_dir.is_dir() else []
