@@ -109,6 +109,15 @@ def test_cli_bad_input_exit_2(samples: Path, run_cli, args: tuple[str, ...]) -> 
     assert run_cli(samples, "precedent", *args).exit_code == 2
 
 
+@pytest.mark.parametrize("text", ["", "   ", "!!!", "🌈🌈", "-"])
+def test_a_query_with_nothing_to_compare_is_refused(samples: Path, run_cli, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Every item would score 0: the 'most similar' were the first items of the first incident, exit 0."""
+    result = run_cli(samples, "precedent", text, input="\n")
+    assert result.exit_code == 2, result.stdout
+    assert result.stdout == ""
+    assert "TEXT:" in result.stderr and "has no words or numbers to compare" in result.stderr
+
+
 # -- {{ precedents }} in prompts ------------------------------------------------------------------------
 
 

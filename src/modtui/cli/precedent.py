@@ -31,6 +31,7 @@ def precedent(app: AppContext, text: str, top: int, exclude_incident: str | None
 
     if text == "-":
         text = sys.stdin.read()
+    svc.check_query(text)
     matches = svc.similar_items(app.ws, text, top, exclude_incident=exclude_incident)
     if fmt == "json":
         echo_json({"query": text, "precedents": [m.to_dict() for m in matches]})

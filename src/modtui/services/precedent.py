@@ -57,6 +57,16 @@ def _examples(loaded: LoadedIncident) -> list[Example]:
     ]
 
 
+def check_query(text: str) -> None:
+    """A query typed by someone must hold something to compare: empty, blank or only punctuation and emoji, every
+    item scores 0 and the 'most similar' would be the first items of the first incident."""
+    from modtui.analysis.precedent import search_key
+
+    if not search_key(feature_text(text)).strip():
+        shown = " ".join(text.split())[:40]
+        raise UsageError(Problem("TEXT", f"'{shown}' has no words or numbers to compare (after normalisation)"))
+
+
 def similar_items(
     ws: Workspace,
     text: str,
