@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from rich.cells import cell_len
-from textual.widgets import Checkbox, OptionList, Static
+from textual.widgets import Checkbox, DataTable, OptionList, Static
 
 from conftest import INCIDENT_ID, until
 from modtui.services import findings as svc
@@ -16,6 +16,7 @@ from modtui.tui.screens.finding_dialogs import ResolveDialog
 from modtui.tui.screens.help import HelpScreen
 from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.screens.workbench import WorkbenchScreen
+from modtui.tui.widgets.items_table import ItemsTable
 from modtui.tui.widgets.prompt_editors import PromptEditors
 from modtui.workspace import Workspace
 from test_untrusted_content import raw_controls
@@ -114,3 +115,23 @@ async def test_an_unreadable_prompt_file_does_not_lock_the_incident(workspace: P
         await until(lambda: list(app._notifications), what="the warning")
         note = next(iter(app._notifications))
         assert note.severity == "warning" and "prompts/toxicity/zz-broken.yaml" in note.message
+
+
+async def test_home_and_end_go_to_the_first_and_last_row_in_every_table(workspace: Path) -> None:
+    """End on the items table goes to the last row, as in less; on the help's keys, the incidents list, the timeline
+    and the precedents (DataTables) it scrolled sideways only and the cursor stayed where it was."""
+    app = create_app(Workspace.open(workspace))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("question_mark")
+        await until(lambda: isinstance(app.screen, HelpScreen), what="the help")
+        keys = app.screen.query_one(DataTable)
+        assert keys.row_count > 3 and keys.cursor_row == 0
+        await pilot.press("end")
+        assert keys.cursor_row == keys.row_count - 1
+        await pilot.press("home")
+        assert keys.cursor_row == 0
+        await pilot.press("escape", "enter")
+        await until(lambda: isinstance(app.screen, WorkbenchScreen), what="the workbench")
+        items = app.screen.query_one(ItemsTable)
+        await pilot.press("end")
+        assert items.selected_item_id() == app.screen.data.loaded.items[-1].id  # its twin, as it was

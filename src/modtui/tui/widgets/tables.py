@@ -24,20 +24,24 @@ def vim_keys(down: str, up: str, top: str, bottom: str) -> list[BindingType]:
 
 # A table's keys use DataTable's own action names; ItemsTable (drawn line by line, not a DataTable) implements them.
 NAVIGATION = vim_keys("cursor_down", "cursor_up", "scroll_top", "scroll_bottom")
-# the cursor keys DataTable binds itself, for a table that is not one (home/end go to the first/last row)
+# home/end go to the first/last row of every table (a DataTable's own scroll it sideways; ← → still do)
+ROW_ENDS: list[BindingType] = [
+    Binding("home", "scroll_top", "First", show=False),
+    Binding("end", "scroll_bottom", "Last", show=False),
+]
+# the cursor keys DataTable binds itself, for a table that is not one
 ROW_CURSOR_KEYS: list[BindingType] = [
     Binding("up", "cursor_up", "Up", show=False),
     Binding("down", "cursor_down", "Down", show=False),
     Binding("pageup", "page_up", "Page up", show=False),
     Binding("pagedown", "page_down", "Page down", show=False),
-    Binding("home", "scroll_top", "First", show=False),
-    Binding("end", "scroll_bottom", "Last", show=False),
+    *ROW_ENDS,
 ]
-NAVIGATION_HELP = "tables: ↑/↓ or j/k move · g/G first/last · ctrl+d/ctrl+u half a page · pgup/pgdn"
+NAVIGATION_HELP = "tables: ↑/↓ or j/k move · g/G or home/end first/last · ctrl+d/ctrl+u half a page · pgup/pgdn"
 
 
 class Table(DataTable[Any]):
-    BINDINGS = NAVIGATION
+    BINDINGS = [*NAVIGATION, *ROW_ENDS]
 
     def action_half_page(self, direction: int) -> None:
         step = max(1, (self.scrollable_content_region.height - self.header_height) // 2)
