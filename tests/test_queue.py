@@ -170,6 +170,16 @@ def test_a_bad_labelled_file_changes_nothing(run_cli: Any, ws: Path, tmp_path: P
     assert missing.exit_code == 2 and "--policy" in missing.stderr
 
 
+def test_an_annotator_name_with_an_escape_is_refused_naming_annotator(run_cli: Any, ws: Path, tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("id,label\nq-split,toxic\n", encoding="utf-8")
+    before = (ws / "incidents" / INC / "items.jsonl").read_bytes()
+    done = run_cli(ws, "incident", "import", str(labelled), "--id", INC, "--update", "--annotator", "r\x1b[31m3")
+    assert done.exit_code == 2
+    assert done.stderr.startswith("error: --annotator: author 'r\\x1b[31m3'"), done.stderr  # not --author
+    assert (ws / "incidents" / INC / "items.jsonl").read_bytes() == before
+
+
 def test_masked_content_stays_masked_in_the_export(run_cli: Any, ws: Path, tmp_path: Path) -> None:
     config = ws / "modtui.toml"
     config.write_text(config.read_text().replace("[workspace]\n", '[workspace]\nmask_severity_at_or_above = "SEV3"\n'))

@@ -77,12 +77,13 @@ class Workspace:
             self._store.close()
             self._store = None
 
-    def author(self, given: str | None = None) -> str:
-        """Who is acting: --author, else $MODTUI_AUTHOR, else [workspace] author, else the OS user. Every reader
-        of a shared log sees it, so a name with a control character (an OSC 52 clipboard write) is refused."""
+    def author(self, given: str | None = None, option: str = "--author") -> str:
+        """Who is acting: `given` (the command's `option`), else $MODTUI_AUTHOR, else [workspace] author, else the
+        OS user. Every reader of a shared log sees it, so a name with a control character (an OSC 52 clipboard
+        write) is refused, naming the option it came from."""
         from modtui.domain.incident import UNPRINTABLE_ID, unprintable
 
-        for where, name in (("--author", given), ("MODTUI_AUTHOR", os.environ.get("MODTUI_AUTHOR"))):
+        for where, name in ((option, given), ("MODTUI_AUTHOR", os.environ.get("MODTUI_AUTHOR"))):
             if name:
                 if unprintable(name):
                     raise UsageError(Problem(where, f"author {name!r}: {UNPRINTABLE_ID}"))

@@ -415,7 +415,7 @@ def _update(
 
     if not Path(source).is_file():
         raise UsageError(Problem(source, "no such file"))
-    named = {c: c for c in _columns(annotation_cols)} or {"label": app.ws.author(annotator)}
+    named = {c: c for c in _columns(annotation_cols)} or {"label": app.ws.author(annotator, "--annotator")}
     columns = LabelColumns(id_col or "id", named, _label_map(label_map))
     result = annotations.update(app.ws, incident_id, Path(source), source, columns, app.ws.author(None))
     note(
