@@ -54,6 +54,23 @@ def report_json(ws: Path, incident: str, *args: str) -> dict:
     return doc
 
 
+def test_a_candidate_with_no_f1_is_still_the_candidate_tried(workspace: Path) -> None:
+    """A candidate that flags nothing has no precision, so no F1: the report said 'no candidate prompt has been
+    replayed yet (only production)' and told the reader to write one."""
+    prompts = workspace / "prompts" / "toxicity"
+    flags_nothing = (prompts / "production.yaml").read_text().replace("terms: [idiot, moron]", "terms: [zzqx]")
+    flags_nothing = flags_nothing.replace(r"patterns: ['\b(hurt|destroy) you\b']", "patterns: ['zzqx']")
+    (prompts / "lenient.yaml").write_text(flags_nothing)
+    ok(workspace, "replay", INCIDENT_ID, "-p", "toxicity/lenient")
+    doc = report_json(workspace, INCIDENT_ID)
+    best = doc["actions"]["best_candidate"]
+    assert best is not None and best["prompt"] == "toxicity/lenient" and best["f1"] is None
+    assert "none of a candidate prompt" not in doc["summary"] and "best candidate toxicity/lenient" in doc["summary"]
+    md = ok(workspace, "report", INCIDENT_ID)
+    assert "No candidate prompt has been replayed yet" not in md
+    assert "### Best candidate: run 2, toxicity/lenient on offline" in md
+
+
 # -- no runs ----------------------------------------------------------------------------------------------------
 
 

@@ -224,13 +224,17 @@ def _latest(runs: list[RunRecord]) -> list[RunRecord]:
 
 
 def _best_candidate(ws: Workspace, loaded: LoadedIncident, runs: list[RunRecord], production: set[str]) -> _Best | None:
-    """The candidate with the best F1 among the latest runs (ties: fewer regressed, then newer)."""
-    candidates = [
-        r for r in _latest(runs) if r.prompt_version not in production and _summary_of(r).get("f1") is not None
-    ]
+    """The candidate with the best F1 among the latest runs (ties: fewer regressed, then newer). A candidate with no
+    F1 (it flagged nothing, so precision is undefined) ranks below every F1 but is still the candidate tried."""
+    candidates = [r for r in _latest(runs) if r.prompt_version not in production]
     if not candidates:
         return None
-    run = max(candidates, key=lambda r: (_summary_of(r)["f1"], -(_summary_of(r).get("regressed") or 0), r.id or 0))
+
+    def rank(r: RunRecord) -> tuple[bool, float, int, int]:
+        f1 = _summary_of(r).get("f1")
+        return (f1 is not None, f1 or 0.0, -(_summary_of(r).get("regressed") or 0), r.id or 0)
+
+    run = max(candidates, key=rank)
     summary = _summary_of(run)
     expected = {i.id: i.expected for i in loaded.items}
     # the counts are against the baseline the run was replayed with, as in the runs table: never a second one
