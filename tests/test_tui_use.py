@@ -135,3 +135,28 @@ async def test_home_and_end_go_to_the_first_and_last_row_in_every_table(workspac
         items = app.screen.query_one(ItemsTable)
         await pilot.press("end")
         assert items.selected_item_id() == app.screen.data.loaded.items[-1].id  # its twin, as it was
+
+
+async def test_the_diff_view_scrolls_with_the_readers_keys(workspace: Path) -> None:
+    """d shows the unified diff; j/k, g/G and ctrl+d/ctrl+u did nothing there (only arrows and pgup/pgdn moved it),
+    while the item detail and the content pager, the other pages read by scrolling, take them."""
+    app = make_app(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, WorkbenchScreen)
+        editors = screen.query_one(PromptEditors)
+        editors.set_candidate("\n".join(f"rule_{n}: added line {n}" for n in range(60)))  # a diff of 60+ lines
+        await pilot.press("d")
+        await pilot.pause()
+        view = editors.query_one("#diff-view")
+        assert app.focused is view and view.max_scroll_y > 0
+        await pilot.press("G")
+        assert view.scroll_y == view.max_scroll_y
+        await pilot.press("g", "j", "j")
+        assert view.scroll_y == 2
+        await pilot.press("ctrl+d")
+        assert view.scroll_y > 2
+        await pilot.press("ctrl+u", "k", "k")
+        assert view.scroll_y == 0
+        await pilot.press("escape")  # closes the diff, as before
+        assert not editors.diff_mode

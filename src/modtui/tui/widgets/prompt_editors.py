@@ -9,13 +9,14 @@ from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.geometry import Offset
 from textual.message import Message
 from textual.widgets import Label, Static, TextArea
 
 from modtui.prompts.diff import changed_lines, unified
 from modtui.tui.text import cell
+from modtui.tui.widgets.tables import Reader
 
 REMOVED = Style(bgcolor="#4a1f24")
 ADDED = Style(bgcolor="#1f4a2a")
@@ -117,7 +118,7 @@ class PromptEditors(Vertical):
                 yield DiffTextArea(
                     self.source[1] if self.source else self.baseline, changed_style=ADDED, id="candidate"
                 )
-        with VerticalScroll(id="diff-view"):
+        with Reader(id="diff-view"):  # read by scrolling, with the keys of the item detail and the pager
             yield Static(id="diff-text")
 
     def on_mount(self) -> None:
