@@ -198,6 +198,18 @@ def test_supersede(ws_dir: Path) -> None:
     assert len(findings_json(ws_dir)) == 3  # never deleted
 
 
+def test_a_rejected_finding_neither_supersedes_nor_is_superseded(ws_dir: Path) -> None:
+    """A rejected finding turned into 'superseded' lost its rejection; one that replaces another is a wrong one."""
+    ok("finding", "add", INCIDENT_ID, "-c", "policy_gap", "-s", "wrong guess", ws=ws_dir)
+    ok("finding", "add", INCIDENT_ID, "-c", "prompt_ambiguity", "-s", "the cause", ws=ws_dir)
+    ok("finding", "resolve", "1", "--rejected", "-r", "QA: not it", ws=ws_dir)
+    events = len(timeline(ws_dir))
+    assert "finding #1 was rejected: QA: not it" in fails("finding", "supersede", "1", "--by", "2", ws=ws_dir)
+    assert "--by: finding #1 was rejected: QA: not it" in fails("finding", "supersede", "2", "--by", "1", ws=ws_dir)
+    statuses = {f["id"]: f["status"] for f in findings_json(ws_dir)}
+    assert statuses == {1: "rejected", 2: "open"} and len(timeline(ws_dir)) == events
+
+
 def test_show(ws_dir: Path) -> None:
     ok("finding", "add", INCIDENT_ID, "-c", "label_error", "-s", "i-06 is banter", "--correct", "i-06=ok", ws=ws_dir)
     doc = json.loads(ok("finding", "show", "1", "--format", "json", ws=ws_dir))

@@ -216,7 +216,8 @@ def _closed_text(found: Finding) -> str:
 
 
 def supersede(ws: Workspace, finding_id: int, by: int, author: str) -> Finding:
-    """Mark a finding as replaced by a later one of the same incident (open or resolved; never twice)."""
+    """Mark a finding as replaced by a later one of the same incident (open or resolved; never twice, never a
+    rejected one, either side)."""
     if finding_id == by:
         raise UsageError(Problem("--by", "a finding cannot supersede itself"))
     with ws.store().write() as session:
@@ -230,6 +231,8 @@ def supersede(ws: Workspace, finding_id: int, by: int, author: str) -> Finding:
         for found, where in ((old, f"finding {finding_id}"), (new, "--by")):
             if found.status is FindingStatus.SUPERSEDED:
                 raise UsageError(Problem(where, f"finding #{found.id} is already superseded by #{found.superseded_by}"))
+            if found.status is FindingStatus.REJECTED:  # its status would be lost, or it would replace a good one
+                raise UsageError(Problem(where, f"finding #{found.id} was rejected: {found.resolution}"))
         superseded = q.supersede(session, finding_id, by)
         add_event(
             session,
