@@ -12,8 +12,9 @@ from conftest import INCIDENT_ID, until
 from modtui.services import findings as svc
 from modtui.tui.app import ModtuiApp, create_app
 from modtui.tui.screens.dialogs import OpenPromptDialog
-from modtui.tui.screens.finding_dialogs import ResolveDialog
+from modtui.tui.screens.finding_dialogs import FindingDialog, ResolveDialog
 from modtui.tui.screens.help import HelpScreen
+from modtui.tui.screens.item_detail import ItemDetailScreen
 from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.screens.workbench import WorkbenchScreen
 from modtui.tui.widgets.items_table import ItemsTable
@@ -160,3 +161,32 @@ async def test_the_diff_view_scrolls_with_the_readers_keys(workspace: Path) -> N
         assert view.scroll_y == 0
         await pilot.press("escape")  # closes the diff, as before
         assert not editors.diff_mode
+
+
+def _relabel(root: Path, old: str, new: str) -> None:
+    """The test incident and its policy's prompts with the label `old` renamed `new` (quoted in YAML)."""
+    for path in [*root.glob(f"incidents/{INCIDENT_ID}/*"), *root.glob("prompts/toxicity/*")]:
+        written = repr(new) if path.suffix == ".yaml" else new
+        path.write_text(path.read_text().replace(old, written).replace(written + "ity", old + "ity"))
+
+
+async def test_a_label_that_looks_like_markup(workspace: Path) -> None:
+    """An incident whose positive label holds '[/]': opening its workbench raised MarkupError in the metrics note
+    and the app died. It opens, replays, and the metrics, slices, item detail and finding dialog show the label."""
+    label = "tox[/]ic"
+    _relabel(workspace, "toxic", label)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, WorkbenchScreen) and screen.matrix.positive == label
+        await pilot.press("r", "ctrl+r")
+        await until(lambda: screen.replay_worker is not None, what="the replay started")
+        assert screen.replay_worker is not None
+        await screen.replay_worker.wait()
+        await pilot.press("m", "p", "p", "tab", "b", "enter")
+        assert f"positive label: {label}" in str(screen.query_one("#metrics-note", Static).render())
+        await pilot.press("1", "enter")
+        await until(lambda: isinstance(app.screen, ItemDetailScreen), what="the item detail")
+        await pilot.press("escape", "t", "f")
+        await until(lambda: isinstance(app.screen, FindingDialog), what="the finding dialog")
+    assert app._exit_renderables == []

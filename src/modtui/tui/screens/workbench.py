@@ -303,11 +303,11 @@ class WorkbenchScreen(Screen[None]):
             note = "No replays yet: press r."
         else:
             note = (
-                f"↑/↓ choose the row the plot shows · positive label: {matrix.positive} · fixed/regressed and "
+                f"↑/↓ choose the row the plot shows · positive label: {one_line(matrix.positive)} · fixed/regressed and "
                 f"McNemar p are against the same target's base(line) prompt · flipped {len(matrix.flipped)}, "
                 f"regressed {len(matrix.regressed)}"
             )
-        self.query_one("#metrics-note", Static).update(note)
+        self.query_one("#metrics-note", Static).update(Text(note))  # the label is the incident's: not markup
         self.refresh_plot()
 
     def refresh_plot(self) -> None:
