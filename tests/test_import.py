@@ -110,6 +110,19 @@ def test_no_observed_column_gives_eval_and_row_ids(workspace: Path, run_cli, tmp
     ]
 
 
+def test_an_export_given_without_an_id_is_named_as_the_missing_id(workspace: Path, run_cli, tmp_path: Path) -> None:
+    """`incident import export.csv …` read export.csv as the id and said 'missing SOURCE', the one thing given."""
+    export = tmp_path / "export.csv"
+    export.write_text("text,label\nhello,ok\n", encoding="utf-8")
+    result = run_cli(workspace, "incident", "import", str(export), "--policy", "toxicity", "--content-col", "text")
+    assert result.exit_code == 2
+    assert (
+        f"missing INCIDENT_ID: give the incident's id before the export, e.g. `modtui incident import INC-0101 {export}"
+        in result.stderr
+    )
+    assert "missing SOURCE" not in result.stderr
+
+
 def test_jsonl_import(workspace: Path, run_cli, tmp_path: Path) -> None:
     source = tmp_path / "export.jsonl"
     rows = [

@@ -339,6 +339,11 @@ def incident_import(
     """
     if id_option and source is None:  # `import SOURCE --id ID`: the one positional is the export
         incident_id, source = None, incident_id
+    if source is None and incident_id is not None and Path(incident_id).is_file():  # `import export.csv`, no id
+        raise click.UsageError(
+            f"missing INCIDENT_ID: give the incident's id before the export, e.g. "
+            f"`modtui incident import INC-0101 {incident_id} …`"
+        )
     incident_id = _incident_id(incident_id, id_option)
     if source is None:
         raise click.UsageError("missing SOURCE: the CSV or JSONL export to import")
