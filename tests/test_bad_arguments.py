@@ -75,6 +75,8 @@ CASES: list[tuple[list[str], str]] = [
     (["incident", "new", "--id", "CON", "--policy", "toxicity"], "Windows reserves"),
     (["incident", "new", "--id", "i" * 300, "--policy", "toxicity"], "incident id"),
     (["golden", "add", INC, "--set", "NUL"], "Windows reserves"),
+    (["golden", "add", INC, "--set", "g", "--items", ""], "--items: '' names no item"),  # it copied every item
+    (["golden", "add", INC, "--set", "g", "--items", " , "], "names no item"),
     # labels the production prompt does not have: an incident `validate` would refuse
     (["incident", "new", "--id", "INC-X", "--policy", "toxicity", "--labels", "a,b"], "--labels"),
     (["incident", "new", "--id", "INC-X", "--policy", "toxicity", "--labels", "toxic,okay"], "['okay']"),

@@ -50,6 +50,8 @@ def golden_add(
     from modtui.services import golden as svc
 
     which = [part.strip() for value in items for part in value.split(",") if part.strip()]
+    if not which:  # `--items "$IDS"` with IDS empty: never the whole incident
+        raise UsageError(Problem("--items", f"{', '.join(map(repr, items))} names no item: give 'fixed', 'all' or ids"))
     if run_id is not None and which != ["fixed"]:
         raise UsageError(Problem("--run", "only goes with --items fixed"))
     result = svc.add(app.ws, incident_id, name, which, run_id)
