@@ -19,6 +19,7 @@ from modtui.tui.screens.timeline import TimelineScreen
 from modtui.tui.screens.workbench import WorkbenchScreen
 from modtui.tui.widgets.items_table import ItemsTable
 from modtui.tui.widgets.prompt_editors import PromptEditors
+from modtui.tui.widgets.slices_table import SlicesTable
 from modtui.workspace import Workspace
 from test_untrusted_content import raw_controls
 
@@ -190,3 +191,28 @@ async def test_a_label_that_looks_like_markup(workspace: Path) -> None:
         await pilot.press("escape", "t", "f")
         await until(lambda: isinstance(app.screen, FindingDialog), what="the finding dialog")
     assert app._exit_renderables == []
+
+
+async def test_the_slice_view_moves_with_the_table_keys(workspace: Path) -> None:
+    """tab into the slice view: j/k, g/G and home/end did nothing there (it was a bare DataTable), while every other
+    table takes them."""
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, WorkbenchScreen)
+        await pilot.press("r", "ctrl+r")
+        await until(lambda: screen.replay_worker is not None, what="the replay started")
+        assert screen.replay_worker is not None
+        await screen.replay_worker.wait()
+        await pilot.press("m", "tab")
+        slices = screen.query_one(SlicesTable)
+        await until(lambda: slices.row_count > 1, what="two slices or more")
+        await until(lambda: app.focused is slices, what="the slice view focused")
+        await pilot.press("G")
+        assert slices.cursor_row == slices.row_count - 1
+        await pilot.press("g", "j")
+        assert slices.cursor_row == 1
+        await pilot.press("k", "end")
+        assert slices.cursor_row == slices.row_count - 1
+        await pilot.press("home")
+        assert slices.cursor_row == 0

@@ -14,12 +14,13 @@ from textual.widgets import DataTable
 from modtui.analysis.intervals import with_interval
 from modtui.analysis.slices import Slice
 from modtui.tui.text import cell
+from modtui.tui.widgets.tables import Table
 
 HEADERS = ("slice", "items", "FP", "FN", "precision [95% CI]", "recall [95% CI]")
 
 
-class SlicesTable(DataTable[Text]):
-    """Rows are slices; the row key is the slice key."""
+class SlicesTable(Table):
+    """Rows are slices; the row key is the slice key. A Table: j/k, g/G, home/end, ctrl+d/ctrl+u as everywhere."""
 
     BINDINGS = [
         Binding("b", "next_key", "Slice by", id="slices.next_key", tooltip="Cut the metrics by the next key"),
