@@ -16,6 +16,7 @@ from conftest import copy_samples
 from modtui.policy.normalize import normalize
 from modtui.probes.mutations import MUTATIONS
 from modtui.probes.variants import make_variants, mutate
+from modtui.services.probe import PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ["INC-0042", "INC-0057", "INC-0063"]
@@ -153,6 +154,11 @@ def test_variants_stay_out_of_the_incident(run_cli: Any, samples: Path) -> None:
         events = db.execute("SELECT summary FROM event WHERE incident_id = 'INC-0057' AND kind = 'probe'").fetchall()
     assert own == (0,) and derived[0] > 0 and derived[1] >= 2  # variants of earlier probes are kept too
     assert events and "leet" in events[-1][0] and "typo" in events[-1][0]
+    # the probe runs are listed under the name `runs list` shows them by (it said "no incident 'probe:INC-0057'")
+    probes = run_cli(samples, "runs", "list", f"{PREFIX}INC-0057", "--format", "json")
+    assert probes.exit_code == 0, probes.stderr
+    assert [r["incident"] for r in json.loads(probes.stdout)["runs"]] == ["probe:INC-0057"]
+    assert "no incident 'INC-0058'" in run_cli(samples, "runs", "list", "probe:INC-0058").stderr
 
 
 def test_bad_mutation_names_are_usage_errors(run_cli: Any, samples: Path) -> None:

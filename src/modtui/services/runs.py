@@ -74,12 +74,17 @@ def model_change(
     )
 
 
+PROBE_PREFIX = "probe:"  # services.probe.PREFIX: the pseudo-incident of an incident's probe runs
+
+
 def list_runs(ws: Workspace, incident_id: str | None) -> list[dict[str, Any]]:
     from modtui.services import golden
     from modtui.store import runs as q
 
     if incident_id and incident_id.startswith("golden:"):
         golden.load(ws, incident_id.removeprefix("golden:"))  # a golden set's runs (it must exist)
+    elif incident_id and incident_id.startswith(PROBE_PREFIX):  # probe runs, listed as on `probe:INC`
+        ws.incident_folder(incident_id.removeprefix(PROBE_PREFIX))
     elif incident_id:
         ws.incident_folder(incident_id)
     with ws.store().read() as session:
