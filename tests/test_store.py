@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -356,3 +357,17 @@ def test_bulk_rows_without_a_defaulted_column_get_its_default(tmp_path: Path) ->
     store.close()
     rows = sql(tmp_path / "log.db", "SELECT key, tokens_in, tokens_out, cache_read_tokens FROM response_cache")
     assert rows == [("k1", 0, 0, 0)]
+
+
+@pytest.mark.parametrize("record_id", [2**31, 10**20, -(2**31) - 1])
+def test_an_id_no_row_can_have_is_a_missing_one(ws: Any, record_id: int) -> None:
+    """Beyond the id columns (PostgreSQL's are 32-bit): the driver raised OverflowError / DataError, a traceback."""
+    from modtui.errors import UsageError
+    from modtui.services import findings, runs
+
+    with pytest.raises(UsageError, match=f"no run {record_id}"):
+        runs.view(ws, record_id)
+    with pytest.raises(UsageError, match=f"no run {record_id}"):
+        runs.compare_runs(ws, record_id, record_id)
+    with pytest.raises(UsageError, match=f"no finding {record_id}"):
+        findings.get(ws, record_id)
