@@ -156,6 +156,23 @@ def test_labels_come_back_as_annotations_without_losing_the_old_ones(run_cli: An
     assert annotations(ws)["q-split"] == notes["q-split"]
 
 
+def test_an_export_with_labels_filled_in_is_never_overwritten(run_cli: Any, ws: Path, tmp_path: Path) -> None:
+    """The same `queue --export` again replaced the file, and the labels someone had filled in were gone."""
+    run_cli(ws, "replay", INC, "-m", "gpt-mini", "-m", "claude")
+    out = tmp_path / "queue.csv"
+    assert run_cli(ws, "queue", INC, "--export", str(out)).exit_code == 0
+    assert run_cli(ws, "queue", INC, "--export", str(out)).exit_code == 0  # nothing filled in yet: rewritten
+    fill_in(out, {"q-split": "toxic"})
+    labelled = out.read_bytes()
+    again = run_cli(ws, "queue", INC, "--export", str(out))
+    assert again.exit_code == 2 and again.stdout == ""
+    assert (
+        f"{out}: holds 1 label(s) filled in: bring them back first (`modtui incident import {INC} {out} --update`)"
+        in again.stderr
+    )
+    assert out.read_bytes() == labelled
+
+
 def test_a_bad_labelled_file_changes_nothing(run_cli: Any, ws: Path, tmp_path: Path) -> None:
     before = (ws / "incidents" / INC / "items.jsonl").read_bytes()
     bad = tmp_path / "bad.csv"

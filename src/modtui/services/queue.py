@@ -161,13 +161,37 @@ def _probe_flips(ws: Workspace, incident_id: str) -> dict[str, str]:
 
 
 def export_csv(queue: ReviewQueue, path: Path) -> int:
-    """The queue for a labelling tool (see write_csv) in `path`; returns the rows written."""
+    """The queue for a labelling tool (see write_csv) in `path`; returns the rows written. An earlier export whose
+    `label` column someone has filled in is never overwritten: those labels exist nowhere else yet."""
+    labelled = _labels_in(path)
+    if labelled:
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    f"holds {labelled} label(s) filled in: bring them back first (`modtui incident import "
+                    f"{queue.incident_id} {path} --update`) and move the file away, or export to another file",
+                )
+            ]
+        )
     try:
         with path.open("w", newline="", encoding="utf-8") as f:
             write_csv(queue, f)
     except OSError as exc:
         raise InputError([Problem(str(path), f"cannot write the export: {exc.strerror or exc}")]) from exc
     return len(queue.items)
+
+
+def _labels_in(path: Path) -> int:
+    """How many rows of an existing export have a `label` filled in (0 for no file, or one that is not an export)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = csv.DictReader(f)
+            if "label" not in (rows.fieldnames or ()):
+                return 0
+            return sum(1 for row in rows if (row.get("label") or "").strip())
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return 0
 
 
 def write_csv(queue: ReviewQueue, stream: TextIO) -> None:
