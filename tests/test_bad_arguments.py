@@ -53,6 +53,14 @@ CASES: list[tuple[list[str], str]] = [
     (["queue", INC, "--threshold", "nan"], "'--threshold'"),
     (["queue", INC, "--band", "nan"], "'--band'"),
     (["probe", INC, "--mutations", "leet", "--fail-over", "nan"], "'--fail-over'"),
+    (
+        ["sample", "plan", "--population", "9", "--expected-prevalence", "nan", "--target-halfwidth", "0.1"],
+        "'--expected-prevalence'",
+    ),
+    (
+        ["sample", "plan", "--population", "9", "--expected-prevalence", "0.5", "--target-halfwidth", "nan"],
+        "'--target-halfwidth'",
+    ),
     # an id no row can have is a missing one, in every command that takes an id
     (["runs", "show", BIG], f"no run {BIG}"),
     (["runs", "compare", "1", BIG], f"no run {BIG}"),

@@ -10,6 +10,7 @@ import click
 
 from modtui.cli.context import AppContext
 from modtui.cli.lazy import lazy
+from modtui.cli.numbers import SHARE
 from modtui.cli.output import echo_json, echo_table, format_option, inert, note, say
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -243,19 +244,19 @@ def sample_group() -> None:
 @click.option("--population", type=click.IntRange(1), required=True, help="Posts in the population sampled.")
 @click.option(
     "--expected-prevalence",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=SHARE,
     required=True,
     help="Share of violating posts you expect (a guess is fine; 0.5 is the most conservative).",
 )
 @click.option(
     "--target-halfwidth",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=SHARE,
     required=True,
     help="The ± you want on the 95 % interval, e.g. 0.01.",
 )
 @click.option(
     "--expected-recall",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=SHARE,
     help="Also plan for a recall interval of that width, at this expected recall.",
 )
 @format_option(("table", "json"))

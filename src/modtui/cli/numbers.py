@@ -14,8 +14,9 @@ class _Ratio(click.FloatRange):
     def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
         number = super().convert(value, param, ctx)
         if math.isnan(number):
-            self.fail(f"{value!r} is not a number in the range 0<=x<=1.", param, ctx)
+            self.fail(f"{value!r} is not a number in the range {self._describe_range()}.", param, ctx)
         return number
 
 
 RATIO = _Ratio(0.0, 1.0)
+SHARE = _Ratio(0.0, 1.0, min_open=True, max_open=True)  # a share strictly between 0 and 1 (sample plan)
