@@ -216,3 +216,20 @@ async def test_the_slice_view_moves_with_the_table_keys(workspace: Path) -> None
         assert slices.cursor_row == slices.row_count - 1
         await pilot.press("home")
         assert slices.cursor_row == 0
+
+
+async def test_the_open_prompt_list_moves_with_j_and_k(workspace: Path) -> None:
+    """o lists the policy's prompt files: j/k (and g/G) did nothing there, so 'o j enter' opened the first file."""
+    app = make_app(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("o")
+        await until(lambda: isinstance(app.screen, OpenPromptDialog), what="the open dialog")
+        files = app.screen.query_one(OptionList)
+        assert files.option_count == 2 and files.highlighted == 0
+        second = files.get_option_at_index(1).id
+        await pilot.press("j", "k", "G")
+        assert files.highlighted == 1
+        await pilot.press("g", "j", "enter")
+        await until(lambda: isinstance(app.screen, WorkbenchScreen), what="the dialog closed")
+        editors = app.screen.query_one(PromptEditors)
+        assert editors.source is not None and editors.source[0] == second

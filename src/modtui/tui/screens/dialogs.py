@@ -16,6 +16,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioBut
 from textual.widgets.option_list import Option
 
 from modtui.terminal import one_line
+from modtui.tui.widgets.tables import Choices
 
 PROMPT_CHOICES = (("both", "baseline + candidate"), ("baseline", "baseline only"), ("candidate", "candidate only"))
 ITEM_CHOICES = (("failing", "failing (FP + FN)"), ("guard", "guard"), ("all", "all"))
@@ -182,7 +183,7 @@ class OpenPromptDialog(ModalScreen[str | None]):
                 Option(Text.assemble(one_line(path.rsplit("/", 1)[-1]), ("  " + note, "dim")), id=path)
                 for path, note in self.files
             ]
-            yield OptionList(*options, id="prompt-files")
+            yield Choices(*options, id="prompt-files")
             if not self.files:
                 yield Static("No prompt files in this policy's folder.", classes="error")
 

@@ -7,7 +7,7 @@ from typing import Any
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, TextArea
+from textual.widgets import DataTable, Input, OptionList, TextArea
 
 
 def vim_keys(down: str, up: str, top: str, bottom: str) -> list[BindingType]:
@@ -46,6 +46,17 @@ class Table(DataTable[Any]):
     def action_half_page(self, direction: int) -> None:
         step = max(1, (self.scrollable_content_region.height - self.header_height) // 2)
         self.move_cursor(row=max(0, min(self.row_count - 1, self.cursor_row + direction * step)))
+
+
+class Choices(OptionList):
+    """A list to pick from (a dialog's): the table keys too, j/k, g/G, ctrl+d/ctrl+u."""
+
+    BINDINGS = vim_keys("cursor_down", "cursor_up", "first", "last")
+
+    def action_half_page(self, direction: int) -> None:
+        if self.option_count:
+            step = max(1, self.scrollable_content_region.height // 2)
+            self.highlighted = max(0, min(self.option_count - 1, (self.highlighted or 0) + direction * step))
 
 
 # A page read by scrolling (Reader, Pager): the same keys move it by a line, to an end, or half a page.
