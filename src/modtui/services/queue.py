@@ -187,9 +187,10 @@ def _labels_in(path: Path) -> int:
     try:
         with path.open(newline="", encoding="utf-8") as f:
             rows = csv.DictReader(f)
-            if "label" not in (rows.fieldnames or ()):
+            column = EXPORT_COLUMNS[-1]  # the empty `label` column the reviewer fills in
+            if column not in (rows.fieldnames or ()):
                 return 0
-            return sum(1 for row in rows if (row.get("label") or "").strip())
+            return sum(1 for row in rows if (row.get(column) or "").strip())
     except (OSError, UnicodeDecodeError, csv.Error):
         return 0
 
