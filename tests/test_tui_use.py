@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from rich.cells import cell_len
 from textual.widgets import Checkbox, DataTable, OptionList, Static
 
@@ -233,3 +234,25 @@ async def test_the_open_prompt_list_moves_with_j_and_k(workspace: Path) -> None:
         await until(lambda: isinstance(app.screen, WorkbenchScreen), what="the dialog closed")
         editors = app.screen.query_one(PromptEditors)
         assert editors.source is not None and editors.source[0] == second
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_the_help_shows_its_hints(workspace: Path, size: tuple[int, int]) -> None:
+    """? on the workbench of an incident with a long title: the keys filled the box and the lines under them (the
+    table keys, ctrl+p, escape) were cut off with no way to scroll to them (at 80x24 all of them, at 120x36 the
+    last); now the keys scroll and the hints stay in the box."""
+    _retitle(workspace, "Self-deprecating jokes removed as insults " * 3)
+    app = make_app(workspace)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("question_mark")
+        await until(lambda: isinstance(app.screen, HelpScreen), what="the help")
+        await pilot.pause()
+        box = app.screen.query_one("#help-box").content_region
+        keys = app.screen.query_one("#help-keys", DataTable)
+        hint = app.screen.query_one("#help-hint", Static)
+        assert "ctrl+p" in str(hint.render())
+        assert hint.region.height >= 2 and box.contains_region(hint.region), (hint.region, box)
+        assert not keys.region.overlaps(hint.region)
+        await pilot.press("end")  # the keys scroll to their last row
+        assert keys.cursor_row == keys.row_count - 1
+        assert keys.scroll_y > 0

@@ -28,6 +28,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 f"{NAVIGATION_HELP}\nctrl+p opens the command palette with every action above. escape closes.",
                 classes="hint",
+                id="help-hint",
             )
 
     def on_mount(self) -> None:
