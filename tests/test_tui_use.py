@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
-from textual.widgets import Checkbox, DataTable, OptionList, Static
+from textual.widgets import Checkbox, DataTable, Input, OptionList, Select, Static
+from textual.widgets._select import SelectOverlay
 
 from conftest import INCIDENT_ID, until
 from modtui.services import findings as svc
@@ -256,3 +257,32 @@ async def test_the_help_shows_its_hints(workspace: Path, size: tuple[int, int]) 
         await pilot.press("end")  # the keys scroll to their last row
         assert keys.cursor_row == keys.row_count - 1
         assert keys.scroll_y > 0
+
+
+async def test_a_root_cause_category_that_looks_like_markup(workspace: Path) -> None:
+    """f with a category in modtui.toml holding '[/]' and an escape: the finding dialog raised MarkupError (the app
+    died); the categories are listed as written, escapes made visible, and the finding is recorded with it."""
+    odd = "odd[/]cat\x1b[31m"
+    toml = workspace / "modtui.toml"
+    toml.write_text(
+        toml.read_text().replace("[workspace]\n", '[workspace]\ncategories = ["policy_gap", "odd[/]cat\\u001b[31m"]\n')
+    )
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("f")
+        await until(lambda: isinstance(app.screen, FindingDialog), what="the finding dialog")
+        await pilot.pause()
+        dialog = app.screen
+        category = dialog.query_one("#finding-category", Select)
+        await pilot.press("enter")  # the list of categories opens
+        await pilot.pause()
+        shown = [str(o.prompt) for o in category.query_one(SelectOverlay)._options]
+        assert any("odd[/]cat" in s for s in shown) and not [s for s in shown if raw_controls(s)], shown
+        await pilot.press("escape")
+        category.value = odd
+        dialog.query_one("#finding-summary", Input).value = "a category from the workspace's own taxonomy"
+        await pilot.press("ctrl+s")
+        await until(lambda: isinstance(app.screen, TimelineScreen), what="the finding recorded")
+    ws = Workspace.open(workspace)
+    assert [f.category for f in svc.list_findings(ws, INCIDENT_ID)] == [odd]
+    ws.close()

@@ -14,6 +14,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
+from modtui.tui.text import cell
+
 _SPLIT = re.compile(r"[\s,]+")
 
 
@@ -68,7 +70,9 @@ class FindingDialog(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="finding-dialog"):
             yield Static("Record a finding · ctrl+s saves · esc cancels", classes="dialog-title")
-            yield Select([(c, c) for c in self.categories], prompt="root-cause category", id="finding-category")
+            yield Select(  # the workspace's own names: shown as written, never read as markup
+                [(cell(c), c) for c in self.categories], prompt="root-cause category", id="finding-category"
+            )
             yield Static("", id="finding-error", classes="error")
             yield self._input("summary", "what was found")
             yield self._input("fix", "optional")
