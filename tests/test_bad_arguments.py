@@ -50,6 +50,8 @@ CASES: list[tuple[list[str], str]] = [
     (["runs", "show", "1", "--fp-cost", "nan"], "--fp-cost"),
     (["runs", "show", "1", "--fn-cost", "inf"], "--fn-cost"),
     (["runs", "show", "1", "--fn-cost", "-1"], "--fn-cost"),
+    (["replay", INC, "--max-cost", "inf", "--dry-run"], "--max-cost: inf is not a finite amount above 0"),
+    (["replay", INC, "--max-cost", "nan", "--dry-run"], "--max-cost: nan is not a finite amount above 0"),
     (["queue", INC, "--threshold", "nan"], "'--threshold'"),
     (["queue", INC, "--band", "nan"], "'--band'"),
     (["probe", INC, "--mutations", "leet", "--fail-over", "nan"], "'--fail-over'"),

@@ -98,7 +98,7 @@ def test_an_incident_with_no_items_yet_is_valid(workspace: Path, run_cli: Any) -
     shown = run_cli(workspace, "incident", "show", "INC-EMPTY")
     assert shown.exit_code == 0 and "items: none yet" in shown.stdout, shown.stderr
     replay = run_cli(workspace, "replay", "INC-EMPTY")
-    assert replay.exit_code == 2 and "INC-EMPTY: no all items to replay" in replay.stderr, replay.stderr
+    assert replay.exit_code == 2 and "INC-EMPTY: no items to replay" in replay.stderr, replay.stderr
     assert run_cli(workspace, "report", "INC-EMPTY").exit_code == 0
 
 

@@ -12,7 +12,7 @@ OFFLINE_TARGET = "offline"
 
 
 class Target(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # an infinite price, cap or timeout is a typo
 
     name: str
     provider: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -173,8 +174,8 @@ def _resolve(
         raise UsageError(Problem("--items", f"'{spec.items}' is not one of {', '.join(ITEM_SETS)}"))
     if spec.repeats < 1:
         raise UsageError(Problem("--repeat", f"{spec.repeats} is not a number of calls (1 or more)"))
-    if spec.max_cost is not None and not spec.max_cost > 0:
-        raise UsageError(Problem("--max-cost", f"{spec.max_cost} is not an amount above 0 (USD)"))
+    if spec.max_cost is not None and not (spec.max_cost > 0 and math.isfinite(spec.max_cost)):
+        raise UsageError(Problem("--max-cost", f"{spec.max_cost} is not a finite amount above 0 (USD)"))
     if spec.baseline not in ("production", "observed") and not is_run_id(spec.baseline):
         raise UsageError(Problem("--baseline", f"'{spec.baseline}' is not 'production', 'observed' or a run id"))
     loaded = (
@@ -196,7 +197,8 @@ def _resolve(
     targets = [ws.target(t) for t in spec.targets] or [ws.production_target(loaded.incident.production.model)]
     items = select_items(loaded.items, spec.items)
     if not items:
-        raise UsageError(Problem(spec.incident_id, f"no {spec.items} items to replay"))
+        which = "items" if spec.items == "all" else f"{spec.items} items (--items {spec.items})"
+        raise UsageError(Problem(spec.incident_id, f"no {which} to replay"))
     return loaded, production, prompts, targets, items
 
 
