@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 
@@ -130,3 +132,33 @@ async def test_a_large_incidents_slice_view_is_built_after_the_first_paint(works
         assert list(slice_rows(table)) == [s.key for s in want]
         await pilot.press("enter")
         assert screen.which == "slice" and "slice kind = " in str(screen.query_one("#items-status").render())
+
+
+async def test_a_slice_of_a_run_over_part_of_the_incident_shows_the_items_it_counted(
+    workspace: Path, run_cli: Any
+) -> None:
+    """A run over the failing items only: its slice 'meta.locale = (none)' counts the failing items without a locale,
+    and enter shows those, not every item of the incident without one."""
+    replayed = await asyncio.to_thread(run_cli, workspace, "replay", "INC-T1", "-m", "offline", "--items", "failing")
+    assert replayed.exit_code == 0, replayed.output
+    app = make_app(workspace, "INC-T1")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, WorkbenchScreen)
+        await pilot.press("m", "tab", "b", "b", "b")  # rule → kind → cluster → meta.locale
+        await pilot.pause()
+        table = screen.query_one(SlicesTable)
+        assert screen.slices is not None and screen.slices.by == "meta.locale"
+        rows = slice_rows(table)
+        counted = int(str(rows[NONE][1]))
+        failing = {
+            i.id for i in screen.data.loaded.items if i.kind and i.kind.value in ("false_positive", "false_negative")
+        }
+        without_locale = {i.id for i in screen.data.loaded.items if "locale" not in i.meta}
+        assert counted == len(failing & without_locale) < len(without_locale)
+        table.move_cursor(row=list(rows).index(NONE))
+        await pilot.press("enter")
+        await pilot.pause()
+        shown = screen.query_one(ItemsTable).shown_ids()
+        assert sorted(shown) == sorted(failing & without_locale)
+        assert f": {counted} of 12" in str(screen.query_one("#items-status").render())

@@ -45,9 +45,13 @@ class SliceView:
             return []
         return slice_metrics(scored, self.keying(self.by, cited), positive, self.min_n, cited_fp=self.by == RULE)
 
-    def choose(self, key: str, cited: Citations | None = None) -> None:
+    def choose(self, key: str, cited: Citations | None = None, scored: Sequence[ScoredItem] = ()) -> None:
+        """Slice `key` of the current cut is what the items table shows: the `scored` items in it (those its metrics
+        counted: a run over part of the incident leaves the rest out), or every item in it without `scored`."""
         self.chosen_key, self.chosen_by = key, self.by
         self.chosen_ids = members(self.facts, self.keying(self.by, cited), key)
+        if scored:
+            self.chosen_ids &= {item.item_id for item in scored}
 
     def chosen(self, which: str) -> frozenset[str]:
         """The ids a "slice" or "disagreement" filter shows (empty for the others)."""

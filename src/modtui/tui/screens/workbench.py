@@ -388,7 +388,9 @@ class WorkbenchScreen(Screen[None]):
     def _slice_chosen(self, event: SlicesTable.Chosen) -> None:
         if self.slices is None:
             return
-        self.slices.choose(event.key, self._cited(self._highlighted_column()))
+        column = self._highlighted_column()
+        scored = self.matrix.scored_items(column) if column is not None else []
+        self.slices.choose(event.key, self._cited(column), scored)
         self.action_filter("slice")
         self.action_tab("items")
 
