@@ -224,7 +224,13 @@ def tallied_metrics(
         tokens_in=sum(t for t in tokens_in if t is not None),
         tokens_out=sum(t for t in tokens_out if t is not None),
         cached=cached,
-        latency_p50_ms=percentile(lat := sorted(v for v in latencies if v is not None), 50),  # sorted once
-        latency_p95_ms=percentile(lat, 95),
+        latency_p50_ms=(lat := latency_percentiles(latencies))[0],
+        latency_p95_ms=lat[1],
         positives=positives,
     )
+
+
+def latency_percentiles(latencies: Iterable[float | None]) -> tuple[float | None, float | None]:
+    """p50 and p95 of the latencies known (each None when none is), sorted once."""
+    known = sorted(v for v in latencies if v is not None)
+    return percentile(known, 50), percentile(known, 95)

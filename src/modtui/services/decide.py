@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from modtui.analysis.cascade import CascadeOutcome, Stage, simulate, thresholds_seen
 from modtui.analysis.frontier import Candidate, pareto_flags
-from modtui.analysis.metrics import RunMetrics, ScoredItem, run_metrics
-from modtui.analysis.stats import percentile
+from modtui.analysis.metrics import RunMetrics, ScoredItem, latency_percentiles, run_metrics
 from modtui.errors import Problem, UsageError
 
 if TYPE_CHECKING:
@@ -37,8 +36,8 @@ class PricedRun:
 
     def latency_ms(self) -> dict[str, float | None]:
         """p50 and p95 of the calls behind the run's answers."""
-        latencies = sorted(i.latency_ms for i in self.items if i.latency_ms is not None)
-        return {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)}
+        p50, p95 = latency_percentiles(i.latency_ms for i in self.items)
+        return {"p50": p50, "p95": p95}
 
     def cost_per_1k(self, batch: bool = False) -> float:
         cost = sum(i.cost_usd or 0.0 for i in self.items)
