@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modtui.domain.incident import DEFAULT_STRATUM, UNPRINTABLE_ID, Annotation, Item, derive_kind, unprintable
+from modtui.domain.incident import UNPRINTABLE_ID, Annotation, Item, derive_kind, unprintable
 from modtui.errors import InputError, Problem
 from modtui.files.jsonline import JsonLineError, parse_json_line
 from modtui.files.text import iter_lines, open_text
 from modtui.files.validate import suggest
-from modtui.incidents.loader import MAX_PROBLEMS
+from modtui.incidents.loader import MAX_PROBLEMS, past_population
 
 csv.field_size_limit(64 * 1024 * 1024)
 
@@ -134,8 +134,12 @@ def import_items(
             problems += [p for p in row_problems if not isinstance(p, _UnmappedLabel)]
         elif item is not None:
             seen[item.id] = line
-            if mapping.population is not None:
-                problems += _beyond_population(item, mapping.population, sampled, shown, line)
+            population = mapping.population
+            if population and (stratum := past_population(item, population, sampled)):
+                size = population[stratum]
+                problems.append(
+                    Problem(shown, f"stratum '{stratum}' has more rows than its --population size ({size})", line)
+                )
             result.kinds[item.kind.value if item.kind else "eval"] += 1
             if sink is None:
                 result.items.append(item)
@@ -357,20 +361,6 @@ def _stratum(value: Any, mapping: Mapping, shown: str, line: int, problems: list
         )
         return None
     return text
-
-
-def _beyond_population(
-    item: Item, population: dict[str, int], sampled: Counter[str], shown: str, line: int
-) -> list[Problem]:
-    """The item counted in its stratum; a problem at the first row too many for the stratum's --population size:
-    a sample cannot hold more items than the population it was drawn from."""
-    stratum = item.stratum or DEFAULT_STRATUM
-    sampled[stratum] += 1
-    if stratum not in population or sampled[stratum] != population[stratum] + 1:
-        return []
-    return [
-        Problem(shown, f"stratum '{stratum}' has more rows than its --population size ({population[stratum]})", line)
-    ]
 
 
 def _weight(value: Any, column: str, shown: str, line: int, problems: list[Problem]) -> float | None:

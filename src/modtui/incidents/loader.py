@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def parse_items(
     items: list[Item] = []
     lines: dict[str, int] = {}
     problems: list[Problem] = []
-    sampled: dict[str, int] = {}  # a sample's items per stratum, to hold against its population
+    sampled: Counter[str] = Counter()  # a sample's items per stratum, to hold against its population
     for number, raw in iter_lines(path, shown):
         if not raw.strip():
             continue
@@ -150,8 +151,16 @@ def parse_items(
             )
         elif raw_id is not None:
             lines[raw_id] = number
-        if item is not None and not item_problems and incident.population is not None:
-            item_problems += _beyond_population(item, incident.population, sampled, shown, number)
+        population = incident.population
+        if item is not None and not item_problems and population and (h := past_population(item, population, sampled)):
+            item_problems.append(
+                Problem(
+                    shown,
+                    f"stratum '{h}' holds more items than its population in incident.yaml ({population[h]}): "
+                    "a sample is drawn from its population, so it cannot be larger",
+                    number,
+                )
+            )
         problems.extend(item_problems)
         if item is not None and not item_problems:
             if keep:
@@ -160,23 +169,12 @@ def parse_items(
     return items, lines, problems
 
 
-def _beyond_population(
-    item: Item, population: dict[str, int], sampled: dict[str, int], shown: str, number: int
-) -> list[Problem]:
-    """The item counted in its stratum; a problem (once, at the first item too many) when the stratum now holds
-    more items than the population incident.yaml says they were drawn from: its estimates would mean nothing."""
+def past_population(item: Item, population: dict[str, int], sampled: Counter[str]) -> str | None:
+    """The item counted in its stratum (`sampled`); the stratum when this item is the first one more than the
+    population it was drawn from (a sample cannot be larger), else None."""
     stratum = item.stratum or DEFAULT_STRATUM
-    count = sampled[stratum] = sampled.get(stratum, 0) + 1
-    if count != population[stratum] + 1:
-        return []
-    return [
-        Problem(
-            shown,
-            f"stratum '{stratum}' holds more items than its population in incident.yaml ({population[stratum]}): "
-            "a sample is drawn from its population, so it cannot be larger",
-            number,
-        )
-    ]
+    sampled[stratum] += 1
+    return stratum if stratum in population and sampled[stratum] == population[stratum] + 1 else None
 
 
 def jsonl_lines(text: str) -> list[tuple[int, str]]:
