@@ -44,8 +44,13 @@ class Table(DataTable[Any]):
     BINDINGS = [*NAVIGATION, *ROW_ENDS]
 
     def action_half_page(self, direction: int) -> None:
-        step = max(1, (self.scrollable_content_region.height - self.header_height) // 2)
-        self.move_cursor(row=max(0, min(self.row_count - 1, self.cursor_row + direction * step)))
+        rows = self.scrollable_content_region.height - self.header_height
+        self.move_cursor(row=half_page_from(self.cursor_row, self.row_count, rows, direction))
+
+
+def half_page_from(index: int, count: int, rows: int, direction: int) -> int:
+    """The row half of `rows` visible rows down (1) or up (-1) from `index`, one of the `count` rows."""
+    return max(0, min(count - 1, index + direction * max(1, rows // 2)))
 
 
 class Choices(OptionList):
@@ -55,8 +60,8 @@ class Choices(OptionList):
 
     def action_half_page(self, direction: int) -> None:
         if self.option_count:
-            step = max(1, self.scrollable_content_region.height // 2)
-            self.highlighted = max(0, min(self.option_count - 1, (self.highlighted or 0) + direction * step))
+            rows = self.scrollable_content_region.height
+            self.highlighted = half_page_from(self.highlighted or 0, self.option_count, rows, direction)
 
 
 # A page read by scrolling (Reader, Pager): the same keys move it by a line, to an end, or half a page.
