@@ -52,6 +52,15 @@ async def wait_replay(pilot, screen: WorkbenchScreen) -> None:  # type: ignore[n
     await until(lambda: not screen.data.matrix_pending, what="the verdicts re-read after the replay")
 
 
+async def replayed(pilot) -> WorkbenchScreen:  # type: ignore[no-untyped-def]
+    """The workbench the app opened on, after a replay with the dialog's defaults (r, then ctrl+r)."""
+    screen = pilot.app.screen
+    assert isinstance(screen, WorkbenchScreen)
+    await pilot.press("r", "ctrl+r")
+    await wait_replay(pilot, screen)
+    return screen
+
+
 async def open_prompt(pilot, name: str) -> None:  # type: ignore[no-untyped-def]
     """`o`, then the prompt file whose path ends with `name`."""
     await pilot.press("o")

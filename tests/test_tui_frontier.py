@@ -7,18 +7,14 @@ from pathlib import Path
 from textual.widgets import Static
 
 from modtui.analysis.frontier import Candidate, pareto_flags
-from modtui.tui.screens.workbench import WorkbenchScreen
 from modtui.tui.widgets.metrics_panel import FrontierPlot, SweepPlot
-from tests.test_tui import make_app, wait_replay
+from tests.test_tui import make_app, replayed
 
 
 async def test_p_shows_the_frontier_of_every_row_and_back(workspace: Path) -> None:
     app = make_app(workspace, "INC-T1")
     async with app.run_test(size=(120, 36)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, WorkbenchScreen)
-        await pilot.press("r", "ctrl+r")
-        await wait_replay(pilot, screen)
+        screen = await replayed(pilot)
         await pilot.press("m", "p")
         await pilot.pause()
         assert screen.query_one("#frontier-box").display and not screen.query_one("#sweep-box").display
@@ -69,10 +65,7 @@ async def test_at_80x24_the_plots_keep_room_to_draw_and_the_slices_scroll_into_v
 
     app = make_app(workspace, "INC-T1")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, WorkbenchScreen)
-        await pilot.press("r", "ctrl+r")
-        await wait_replay(pilot, screen)
+        screen = await replayed(pilot)
         await pilot.press("m")
         await pilot.pause()
         assert screen.query_one("#metrics-plots").region.height >= 13

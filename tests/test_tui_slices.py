@@ -17,7 +17,7 @@ from modtui.tui.screens.workbench import WorkbenchScreen
 from modtui.tui.widgets.items_table import ItemsTable
 from modtui.tui.widgets.metrics_panel import ReliabilityPlot
 from modtui.tui.widgets.slices_table import SlicesTable
-from tests.test_tui import make_app, wait_replay
+from tests.test_tui import make_app, replayed, wait_replay
 
 
 def db_path(screen: WorkbenchScreen) -> str:
@@ -31,10 +31,7 @@ def slice_rows(table: SlicesTable) -> dict[str, list[Text]]:
 async def test_slices_follow_the_key_and_filter_the_items(workspace: Path) -> None:
     app = make_app(workspace, "INC-T1")
     async with app.run_test(size=(120, 36)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, WorkbenchScreen)
-        await pilot.press("r", "ctrl+r")
-        await wait_replay(pilot, screen)
+        screen = await replayed(pilot)
         await pilot.press("m", "tab")
         table = screen.query_one(SlicesTable)
         assert screen.focused is table and screen.slices.by == "rule"  # first: the rules the verdicts cited
