@@ -253,10 +253,10 @@ def read_only_plan(ws: Workspace, spec: ReplaySpec) -> list[PlannedRun]:
             # its response cache holds, which the lookup below counts)
             digest = items_digest(target, items) if provider.deterministic_version is not None else None
             for prompt in prompts:
-                run = q.find_resumable(conn, loaded.id, target.config_key(), prompt.version, spec.items)
+                inputs = (loaded.id, target.config_key(), prompt.version, spec.items)
+                run = q.find_resumable(conn, *inputs)
                 done = q.done_item_ids(conn, run.id) if run is not None and run.id is not None else set()
                 todo = [i for i in items if i.id not in done]
-                inputs = (loaded.id, target.config_key(), prompt.version, spec.items)
                 copied = _log_source(conn, inputs, digest, spec, done) is not None
                 requests = keyed_requests(target, prompt.template, todo, contexts[prompt.version])
                 hits = set(q.cached(conn, [key for key, _, _ in requests])) if cacheable else set()
